@@ -1,0 +1,53 @@
+// Public types of the library API, re-exported from src/index.ts.
+import type { CorrectionRange, FrequencyBands, RopeFrequencies, RopeMethod, RopeScaling, RopeSpec } from "./rope/types.ts";
+
+export type { CorrectionRange, FrequencyBands, RopeFrequencies, RopeMethod, RopeScaling, RopeSpec };
+
+export type ModelFormat = "hf" | "gguf" | "onnx";
+export type EngineName = "transformers" | "llamacpp" | "vllm" | "ortGenai" | "mlx";
+export const ENGINE_NAMES: readonly EngineName[] = ["transformers", "llamacpp", "vllm", "ortGenai", "mlx"];
+
+/** What one engine computes from the stored parameters. */
+export interface EngineView extends RopeFrequencies {
+  /** Where this engine departs from transformers or ignores a stored key. */
+  warnings: string[];
+}
+
+/** Static methods a user can ask to write into a model. */
+export type PlanMethod = "yarn" | "linear" | "ntk" | "dynamic" | "dynamic-yarn";
+
+/** What the user asks for: a factor or a target context, plus optional YaRN knobs. */
+export interface PlanTarget {
+  factor?: number;
+  context?: number;
+  method?: PlanMethod;
+  betaFast?: number;
+  betaSlow?: number;
+  truncate?: boolean;
+  mscale?: number;
+  mscaleAllDim?: number;
+  attentionFactor?: number;
+  /** Re-plan a model that already has scaling, from its original context. */
+  force?: boolean;
+}
+
+/** The extension to apply: the new stored parameters and what transformers will compute from them. */
+export interface Plan {
+  source: RopeSpec;
+  method: PlanMethod;
+  factor: number;
+  originalContext: number;
+  /** New context (max_position_embeddings / context_length after patching). */
+  context: number;
+  /** Parameters to store. */
+  scaling: RopeScaling;
+  theta: number;
+  rotaryDim: number;
+  headDim: number;
+  /** YaRN only. */
+  correction?: CorrectionRange;
+  bands?: FrequencyBands;
+  invFreq: number[];
+  attentionFactor: number;
+  warnings: string[];
+}
