@@ -1,0 +1,129 @@
+// Reads config.json in every layout found on the hub into a StoredRope and the RopeSpec transformers sees.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { ModelFormatError } from "../../src/errors.ts";
+import type { JsonObject } from "../../src/rope/hf-params.ts";
+import { hfRopeType, methodOfHfType, UnknownRopeTypeError } from "../../src/rope/hf-params.ts";
+import { type StoredRope, transformersSpec } from "../../src/rope/engines/index.ts";
+import type { RopeSpec } from "../../src/rope/types.ts";
+import { isObject, JsonSyntaxError, type ParsedJson, parseJsonText } from "./json-text.ts";
+
+export type HfLayout = "rope_scaling" | "rope_parameters";
+
+export interface HfConfig {
+  /** Path of config.json. */
+  file: string;
+  parsed: ParsedJson;
+  /** The object holding the text model's keys: the root, or its `text_config` for multimodal models. */
+  textConfig: JsonObject;
+  /** "text_config" when the keys are nested there. */
+  nesting: string | null;
+  layout: HfLayout;
+  /** rope_parameters keyed by layer type ({"full_attention": {...}, "sliding_attention": {...}}). */
+  perLayerType: boolean;
+  architecture: string;
+  stored: StoredRope;
+  spec: RopeSpec;
+  warnings: string[];
+}
+
+const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : undefined);
+
+function isPerLayerType(rp: JsonObject, layerTypes: unknown): boolean {
+  const keys = Object.keys(rp);
+  if (keys.length === 0 || !keys.every((k) => isObject(rp[k]))) return false;
+  return Array.isArray(layerTypes) ? keys.every((k) => layerTypes.includes(k)) : keys.includes("full_attention");
+}
+
+/** Read and interpret `<dir>/config.json` (or a config.json path). */
+export function readHfConfig(dirOrFile: string): HfConfig {
+  const file = dirOrFile.endsWith(".json") ? dirOrFile : join(dirOrFile, "config.json");
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ModelFormatError(code === "ENOENT" ? "not found (a Hugging Face model directory needs config.json)" : `cannot read: ${code}`, file);
+  }
+  let parsed: ParsedJson;
+  try {
+    parsed = parseJsonText(text);
+  } catch (err) {
+    if (err instanceof JsonSyntaxError) throw new ModelFormatError(err.message, file);
+    throw err;
+  }
+  if (!isObject(parsed.value)) throw new ModelFormatError("config.json is not a JSON object", file);
+  return interpretHfConfig(file, parsed);
+}
+
+export function interpretHfConfig(file: string, parsed: ParsedJson): HfConfig {
+  const root = parsed.value as JsonObject;
+  const nested = isObject(root["text_config"]) ? (root["text_config"] as JsonObject) : null;
+  const hasRope = (o: JsonObject) =>
+    "rope_theta" in o || "rope_parameters" in o || "rope_scaling" in o || "max_position_embeddings" in o;
+  const useNested = nested !== null && hasRope(nested);
+  const cfg = useNested ? nested! : root;
+  if (!("rope_theta" in cfg || "rope_parameters" in cfg || "rope_scaling" in cfg)) {
+    throw new ModelFormatError("no RoPE fields (rope_theta, rope_parameters or rope_scaling): is this a rotary-embedding model?", file);
+  }
+  const warnings: string[] = [];
+  const rawParams = cfg["rope_parameters"];
+  const layout: HfLayout = isObject(rawParams) ? "rope_parameters" : "rope_scaling";
+  let ropeParameters: JsonObject | null = null;
+  let perLayerType = false;
+  if (isObject(rawParams)) {
+    perLayerType = isPerLayerType(rawParams, cfg["layer_types"]);
+    ropeParameters = perLayerType ? ((rawParams["full_attention"] as JsonObject | undefined) ?? null) : rawParams;
+    if (perLayerType && !ropeParameters) throw new ModelFormatError("per-layer rope_parameters without full_attention", file);
+  }
+  const ropeScaling = isObject(cfg["rope_scaling"]) ? (cfg["rope_scaling"] as JsonObject) : null;
+  for (const dict of [ropeScaling, ropeParameters]) {
+    try {
+      methodOfHfType(hfRopeType(dict));
+    } catch (err) {
+      if (err instanceof UnknownRopeTypeError) throw new ModelFormatError(err.message, file);
+      throw err;
+    }
+  }
+  const theta = num(ropeParameters?.["rope_theta"]) ?? num(cfg["rope_theta"]) ?? num(ropeScaling?.["rope_theta"]);
+  if (theta === undefined) warnings.push("no rope_theta: using transformers' default 10000");
+  if (theta !== undefined && theta <= 1) throw new ModelFormatError(`rope_theta must be greater than 1, got ${theta}`, file);
+  const heads = num(cfg["num_attention_heads"]);
+  const hidden = num(cfg["hidden_size"]);
+  const qkRope = num(cfg["qk_rope_head_dim"]);
+  const headDim = qkRope ?? num(cfg["head_dim"]) ?? (hidden && heads ? hidden / heads : undefined);
+  if (headDim === undefined || !Number.isInteger(headDim) || headDim <= 0) {
+    throw new ModelFormatError("cannot tell the head dimension (need head_dim, or hidden_size and num_attention_heads)", file);
+  }
+  const prf = num(ropeParameters?.["partial_rotary_factor"]) ?? num(cfg["partial_rotary_factor"]) ?? 1;
+  const rotaryDim = Math.trunc(headDim * prf);
+  if (rotaryDim < 2 || rotaryDim % 2 !== 0) throw new ModelFormatError(`rotary dimension ${rotaryDim} is not a positive even number`, file);
+  const maxPos = num(cfg["max_position_embeddings"]);
+  if (maxPos === undefined) throw new ModelFormatError("no max_position_embeddings: cannot tell the model's context", file);
+  const archList = root["architectures"];
+  const architecture = Array.isArray(archList) && typeof archList[0] === "string" ? archList[0] : String(cfg["model_type"] ?? root["model_type"] ?? "unknown");
+  const stored: StoredRope = {
+    theta: theta ?? 10000,
+    headDim,
+    rotaryDim,
+    maxPositionEmbeddings: maxPos,
+    ropeScaling,
+    ropeParameters,
+    architecture: `${architecture}${typeof cfg["model_type"] === "string" ? ` (${cfg["model_type"]})` : ""}`,
+  };
+  const topLevelOriginal = num(cfg["original_max_position_embeddings"]);
+  if (topLevelOriginal !== undefined) stored.topLevelOriginal = topLevelOriginal;
+  const { spec, warnings: specWarnings } = transformersSpec(stored);
+  return {
+    file,
+    parsed,
+    textConfig: cfg,
+    nesting: useNested ? "text_config" : null,
+    layout,
+    perLayerType,
+    architecture,
+    stored,
+    spec,
+    warnings: [...warnings, ...specWarnings],
+  };
+}

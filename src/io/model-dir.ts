@@ -1,0 +1,87 @@
+// Writes a patched model directory: changed files from memory, every other file cloned from the source
+// (reflink, else hard link, else copy), all under a temporary name renamed into place when complete.
+import { constants, copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+import { OutputError } from "../errors.ts";
+import { tempSibling, trackTemp, untrackTemp } from "./temp-paths.ts";
+
+export type LinkMode = "reflink" | "hardlink" | "copy";
+
+export interface WrittenFile {
+  path: string;
+  how: "written" | LinkMode;
+}
+
+/** Clone one file the cheapest safe way: a reflink shares blocks copy-on-write; a hard link shares the inode. */
+export function cloneFile(src: string, dst: string, allowHardlink = true): LinkMode {
+  const real = realpathSync(src);
+  try {
+    copyFileSync(real, dst, constants.COPYFILE_FICLONE_FORCE);
+    return "reflink";
+  } catch {
+    // not supported by this filesystem; fall through
+  }
+  if (allowHardlink) {
+    try {
+      linkSync(real, dst);
+      return "hardlink";
+    } catch {
+      // cross-device or not permitted; fall through
+    }
+  }
+  copyFileSync(real, dst);
+  return "copy";
+}
+
+/** Refuse an output that exists or whose parent cannot be written, before any work is done. */
+export function checkOutputPath(out: string, source?: string): void {
+  if (existsSync(out)) throw new OutputError("output path exists; choose another --out or remove it", out);
+  const parent = dirname(resolve(out));
+  if (!existsSync(parent)) throw new OutputError(`parent directory ${parent} does not exist`, out);
+  if (!statSync(parent).isDirectory()) throw new OutputError(`${parent} is not a directory`, out);
+  if (source && resolve(out).startsWith(resolve(source) + "/")) throw new OutputError("output cannot be inside the source model", out);
+}
+
+function listFiles(dir: string, base = dir): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const full = join(dir, entry.name);
+    if (entry.name.startsWith(".yarnify-tmp") || entry.name === ".git") continue;
+    const isDir = entry.isDirectory() || (entry.isSymbolicLink() && statSync(full).isDirectory());
+    if (isDir) out.push(...listFiles(full, base));
+    else out.push(relative(base, full));
+  }
+  return out;
+}
+
+/**
+ * Create `out` as a copy of `source` with `replaced` files (relative path → content) written instead.
+ */
+export function writeModelDir(params: { source: string; out: string; replaced: Map<string, string>; allowHardlink?: boolean }): WrittenFile[] {
+  const { source, out, replaced } = params;
+  checkOutputPath(out, source);
+  const tmp = tempSibling(out);
+  trackTemp(tmp);
+  const written: WrittenFile[] = [];
+  try {
+    mkdirSync(tmp);
+    for (const rel of listFiles(source)) {
+      if (replaced.has(rel)) continue;
+      mkdirSync(dirname(join(tmp, rel)), { recursive: true });
+      written.push({ path: join(out, rel), how: cloneFile(join(source, rel), join(tmp, rel), params.allowHardlink ?? true) });
+    }
+    for (const [rel, content] of replaced) {
+      mkdirSync(dirname(join(tmp, rel)), { recursive: true });
+      writeFileSync(join(tmp, rel), content);
+      written.push({ path: join(out, rel), how: "written" });
+    }
+    renameSync(tmp, out);
+  } catch (err) {
+    rmSync(tmp, { recursive: true, force: true });
+    if (err instanceof OutputError) throw err;
+    throw new OutputError(`cannot write: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, out);
+  } finally {
+    untrackTemp(tmp);
+  }
+  return written.sort((a, b) => a.path.localeCompare(b.path));
+}

@@ -1,0 +1,101 @@
+// From a model's RopeSpec and a target (factor or context) to the exact parameters to store.
+import { computeRope } from "./rope/compute.ts";
+import { ntkAwareBase } from "./rope/default.ts";
+import type { RopeScaling, RopeSpec } from "./rope/types.ts";
+import { correctionRange, DEFAULT_BETA_FAST, DEFAULT_BETA_SLOW, frequencyBands } from "./rope/yarn.ts";
+import { PlanError } from "./errors.ts";
+import type { Plan, PlanMethod, PlanTarget } from "./types.ts";
+
+const PLAN_METHODS: readonly PlanMethod[] = ["yarn", "linear", "ntk", "dynamic", "dynamic-yarn"];
+
+function positiveNumber(v: unknown, what: string): number {
+  if (typeof v !== "number" || !Number.isFinite(v)) throw new PlanError(`${what} must be a number, got ${String(v)}`);
+  return v;
+}
+
+/**
+ * Plan an extension. A model that already has scaling is refused unless `force`, which re-plans from its
+ * original context (keeping its mscale/mscale_all_dim/truncate unless overridden).
+ */
+export function plan(spec: RopeSpec, target: PlanTarget, opts: { file?: string } = {}): Plan {
+  const file = opts.file;
+  const method = target.method ?? "yarn";
+  if (!PLAN_METHODS.includes(method)) throw new PlanError(`unknown method "${method}" (use ${PLAN_METHODS.join(", ")})`, file);
+  const existing = spec.scaling;
+  if (existing.method !== "none" && !target.force) {
+    throw new PlanError(
+      `model already has ${existing.method} scaling (factor ${existing.factor ?? "?"}); pass --force to re-plan from its original context`,
+      file,
+    );
+  }
+  const warnings: string[] = [];
+  const knownOriginal = existing.originalContext ?? spec.originalContext;
+  if (knownOriginal === undefined && existing.method !== "none") {
+    warnings.push(`original context unknown: assuming the declared context ${spec.context} is the trained one`);
+  }
+  const originalContext = knownOriginal ?? spec.context;
+  if (target.factor === undefined && target.context === undefined) throw new PlanError("give a factor or a target context", file);
+  if (target.factor !== undefined && target.context !== undefined) throw new PlanError("give a factor or a target context, not both", file);
+  let factor: number;
+  let context: number;
+  if (target.context !== undefined) {
+    context = positiveNumber(target.context, "context");
+    if (!Number.isInteger(context)) throw new PlanError(`context must be a whole number of tokens, got ${context}`, file);
+    if (context <= originalContext) {
+      throw new PlanError(`target context ${context} is not above the original context ${originalContext}`, file);
+    }
+    factor = context / originalContext;
+  } else {
+    factor = positiveNumber(target.factor, "factor");
+    if (factor <= 1) throw new PlanError(`factor must be greater than 1, got ${factor}`, file);
+    context = Math.round(originalContext * factor);
+  }
+  const betaFast = positiveNumber(target.betaFast ?? existing.betaFast ?? DEFAULT_BETA_FAST, "beta_fast");
+  const betaSlow = positiveNumber(target.betaSlow ?? existing.betaSlow ?? DEFAULT_BETA_SLOW, "beta_slow");
+  if (betaFast <= betaSlow) throw new PlanError(`beta_fast (${betaFast}) must be greater than beta_slow (${betaSlow})`, file);
+
+  let theta = spec.theta;
+  let scaling: RopeScaling;
+  switch (method) {
+    case "yarn":
+    case "dynamic-yarn": {
+      scaling = { method, factor, originalContext, betaFast, betaSlow };
+      const truncate = target.truncate ?? existing.truncate;
+      if (truncate === false) scaling.truncate = false;
+      const mscale = target.mscale ?? existing.mscale;
+      const mscaleAllDim = target.mscaleAllDim ?? existing.mscaleAllDim;
+      if (mscale !== undefined) scaling.mscale = mscale;
+      if (mscaleAllDim !== undefined) scaling.mscaleAllDim = mscaleAllDim;
+      if (target.attentionFactor !== undefined) scaling.attentionFactor = positiveNumber(target.attentionFactor, "attention factor");
+      break;
+    }
+    case "ntk":
+      theta = ntkAwareBase(spec.rotaryDim, spec.theta, factor);
+      scaling = { method: "none" };
+      break;
+    default:
+      scaling = { method, factor };
+  }
+  const newSpec: RopeSpec = { ...spec, theta, context, originalContext, scaling };
+  const freqs = computeRope(newSpec, { seqLen: context });
+  const out: Plan = {
+    source: spec,
+    method,
+    factor,
+    originalContext,
+    context,
+    scaling,
+    theta,
+    rotaryDim: spec.rotaryDim,
+    headDim: spec.headDim,
+    invFreq: freqs.invFreq,
+    attentionFactor: freqs.attentionFactor,
+    warnings,
+  };
+  if (method === "yarn" || method === "dynamic-yarn") {
+    const correction = correctionRange(spec.rotaryDim, spec.theta, originalContext, betaFast, betaSlow, scaling.truncate ?? true);
+    out.correction = correction;
+    out.bands = frequencyBands(spec.rotaryDim / 2, correction);
+  }
+  return out;
+}

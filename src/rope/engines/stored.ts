@@ -1,0 +1,45 @@
+import type { JsonObject } from "../hf-params.ts";
+
+/** GGUF rope keys as stored (without the `{arch}.` prefix); what llama.cpp reads. */
+export interface GgufRopeKeys {
+  architecture: string;
+  contextLength: number;
+  scalingType?: string;
+  factor?: number;
+  originalContextLength?: number;
+  /** `rope.scaling.yarn_log_multiplier` as stored (DeepSeek2 family: 0.1·mscale_all_dim). */
+  yarnLogMultiplier?: number;
+  /** `rope.scaling.attn_factor`, a plain multiplier. */
+  attnFactor?: number;
+  yarnBetaFast?: number;
+  yarnBetaSlow?: number;
+}
+
+/**
+ * RoPE parameters as a file stores them, before any engine interprets them. Engine profiles turn this into the
+ * frequencies each engine would actually use.
+ */
+export interface StoredRope {
+  theta: number;
+  headDim: number;
+  rotaryDim: number;
+  /** max_position_embeddings (HF) or context_length (GGUF). */
+  maxPositionEmbeddings: number;
+  /** A top-level `original_max_position_embeddings` (Phi-3 style), which transformers prefers. */
+  topLevelOriginal?: number;
+  /** config["rope_scaling"], the v4 / legacy dict. */
+  ropeScaling: JsonObject | null;
+  /** config["rope_parameters"] (v5); for per-layer-type configs, the full_attention dict. */
+  ropeParameters: JsonObject | null;
+  /** Model architecture or model_type (some engines special-case DeepSeek). */
+  architecture?: string;
+  /** Present when the file is a GGUF: llama.cpp reads these keys instead of a config.json. */
+  gguf?: GgufRopeKeys;
+}
+
+/** The dict transformers uses: a legacy rope_scaling overrides rope_parameters (rope-engines.md §2.1). */
+export function transformersDict(s: StoredRope): JsonObject | null {
+  return s.ropeScaling ?? s.ropeParameters;
+}
+
+export const isDeepseek = (arch: string | undefined): boolean => /deepseek|kimi/i.test(arch ?? "");

@@ -1,0 +1,45 @@
+// transformers v5 (variant D of rope-engines.md §2): the reference every other engine is compared with.
+import { computeRope } from "../compute.ts";
+import { hfRopeType, scalingFromHfDict } from "../hf-params.ts";
+import type { RopeSpec } from "../types.ts";
+import type { EngineView } from "../../types.ts";
+import { type StoredRope, transformersDict } from "./stored.ts";
+
+/** The RopeSpec transformers builds from the stored parameters, with v5 standardisation applied. */
+export function transformersSpec(s: StoredRope): { spec: RopeSpec; warnings: string[] } {
+  const warnings: string[] = [];
+  const dict = transformersDict(s);
+  if (s.ropeScaling && s.ropeParameters && hfRopeType(s.ropeParameters) !== "default") {
+    warnings.push("config.json has both rope_scaling and rope_parameters: transformers v5 uses rope_scaling");
+  }
+  const scaling = scalingFromHfDict(dict);
+  const usesOriginal = ["yarn", "llama3", "longrope"].includes(scaling.method);
+  let originalContext = scaling.originalContext;
+  if (usesOriginal) {
+    if (s.topLevelOriginal !== undefined) originalContext = s.topLevelOriginal;
+    else if (originalContext === undefined) {
+      originalContext = s.maxPositionEmbeddings;
+      warnings.push(
+        `no original_max_position_embeddings: transformers takes max_position_embeddings (${s.maxPositionEmbeddings}) as the pre-extension context`,
+      );
+    }
+    scaling.originalContext = originalContext;
+  }
+  if (scaling.method === "yarn" && scaling.factor === undefined && originalContext) {
+    scaling.factor = s.maxPositionEmbeddings / originalContext;
+  }
+  const spec: RopeSpec = {
+    theta: s.theta,
+    headDim: s.headDim,
+    rotaryDim: s.rotaryDim,
+    context: s.maxPositionEmbeddings,
+    originalContext: originalContext ?? s.maxPositionEmbeddings,
+    scaling,
+  };
+  return { spec, warnings };
+}
+
+export function transformersView(s: StoredRope, opts: { seqLen?: number } = {}): EngineView {
+  const { spec, warnings } = transformersSpec(s);
+  return { ...computeRope(spec, opts), warnings };
+}
