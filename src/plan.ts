@@ -29,8 +29,12 @@ export function plan(spec: RopeSpec, target: PlanTarget, opts: { file?: string }
     );
   }
   const warnings: string[] = [];
-  const knownOriginal = existing.originalContext ?? spec.originalContext;
-  if (knownOriginal === undefined && existing.method !== "none") {
+  if (target.originalContext !== undefined) {
+    const oc = positiveNumber(target.originalContext, "original context");
+    if (!Number.isInteger(oc) || oc < 1) throw new PlanError(`original context must be a positive whole number, got ${oc}`, file);
+  }
+  const knownOriginal = target.originalContext ?? existing.originalContext ?? spec.originalContext;
+  if (knownOriginal === undefined) {
     warnings.push(`original context unknown: assuming the declared context ${spec.context} is the trained one`);
   }
   const originalContext = knownOriginal ?? spec.context;

@@ -21,6 +21,8 @@ export interface PlanTarget {
   factor?: number;
   context?: number;
   method?: PlanMethod;
+  /** The trained context, when the file's is wrong (Qwen3 declares 40960 but was trained on 32768). */
+  originalContext?: number;
   betaFast?: number;
   betaSlow?: number;
   truncate?: boolean;

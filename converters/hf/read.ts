@@ -90,13 +90,15 @@ export function interpretHfConfig(file: string, parsed: ParsedJson): HfConfig {
   if (theta !== undefined && theta <= 1) throw new ModelFormatError(`rope_theta must be greater than 1, got ${theta}`, file);
   const heads = num(cfg["num_attention_heads"]);
   const hidden = num(cfg["hidden_size"]);
+  // DeepSeek's MLA rotates only qk_rope_head_dim of each query/key head; the rest (qk_nope_head_dim) is position-free.
   const qkRope = num(cfg["qk_rope_head_dim"]);
-  const headDim = qkRope ?? num(cfg["head_dim"]) ?? (hidden && heads ? hidden / heads : undefined);
+  const qkNope = num(cfg["qk_nope_head_dim"]);
+  const headDim = qkRope !== undefined ? qkRope + (qkNope ?? 0) : num(cfg["head_dim"]) ?? (hidden && heads ? hidden / heads : undefined);
   if (headDim === undefined || !Number.isInteger(headDim) || headDim <= 0) {
     throw new ModelFormatError("cannot tell the head dimension (need head_dim, or hidden_size and num_attention_heads)", file);
   }
   const prf = num(ropeParameters?.["partial_rotary_factor"]) ?? num(cfg["partial_rotary_factor"]) ?? 1;
-  const rotaryDim = Math.trunc(headDim * prf);
+  const rotaryDim = qkRope ?? Math.trunc(headDim * prf);
   if (rotaryDim < 2 || rotaryDim % 2 !== 0) throw new ModelFormatError(`rotary dimension ${rotaryDim} is not a positive even number`, file);
   const maxPos = num(cfg["max_position_embeddings"]);
   if (maxPos === undefined) throw new ModelFormatError("no max_position_embeddings: cannot tell the model's context", file);
@@ -109,7 +111,7 @@ export function interpretHfConfig(file: string, parsed: ParsedJson): HfConfig {
     maxPositionEmbeddings: maxPos,
     ropeScaling,
     ropeParameters,
-    architecture: `${architecture}${typeof cfg["model_type"] === "string" ? ` (${cfg["model_type"]})` : ""}`,
+    architecture: typeof cfg["model_type"] === "string" ? cfg["model_type"] : architecture,
   };
   const topLevelOriginal = num(cfg["original_max_position_embeddings"]);
   if (topLevelOriginal !== undefined) stored.topLevelOriginal = topLevelOriginal;

@@ -90,6 +90,11 @@ export function llamacppFromGguf(k: GgufRopeKeys, rotaryDim: number, theta: numb
 }
 
 export function llamacppView(s: StoredRope): EngineView {
+  const hfType = hfRopeType(s.ropeParameters ?? s.ropeScaling);
+  if (!s.gguf && (hfType === "llama3" || hfType === "longrope" || hfType === "su")) {
+    // convert_hf_to_gguf.py bakes these into per-pair rope_freqs factors, which reproduce transformers' table.
+    return transformersView(s);
+  }
   const fromHf = s.gguf ? { keys: s.gguf, warnings: [] } : ggufKeysFromHf(s);
   const view = llamacppFromGguf(fromHf.keys, s.rotaryDim, s.theta);
   const warnings = [...fromHf.warnings, ...view.warnings];

@@ -31,7 +31,7 @@ export interface StoredRope {
   ropeScaling: JsonObject | null;
   /** config["rope_parameters"] (v5); for per-layer-type configs, the full_attention dict. */
   ropeParameters: JsonObject | null;
-  /** Model architecture or model_type (some engines special-case DeepSeek). */
+  /** model_type (HF) or general.architecture (GGUF): some engines special-case DeepSeek; llama.cpp keys use it. */
   architecture?: string;
   /** Present when the file is a GGUF: llama.cpp reads these keys instead of a config.json. */
   gguf?: GgufRopeKeys;

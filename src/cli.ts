@@ -1,0 +1,128 @@
+#!/usr/bin/env node
+// The yarnify command line. The same file runs under Node (built), Bun and Deno.
+import { cac } from "cac";
+import { YarnifyError } from "./errors.ts";
+import { flags } from "./index.ts";
+import { inspect } from "./inspect.ts";
+import { removeTrackedTemps } from "./io/temp-paths.ts";
+import { patch } from "./patch.ts";
+import { flagsText, inspectText, patchText } from "./report-text.ts";
+import type { PlanMethod } from "./types.ts";
+import { VERSION } from "./version.ts";
+
+const out = (s: string) => process.stdout.write(s.endsWith("\n") ? s : s + "\n");
+const warn = (lines: string[]) => {
+  for (const l of lines) process.stderr.write(`warning: ${l}\n`);
+};
+
+const cli = cac("yarnify");
+
+cli
+  .command("inspect <model>", "Show a model's RoPE setup and how each engine reads it")
+  .option("--json", "Print one JSON object (the inspect contract)")
+  .example("yarnify inspect ./Qwen2.5-7B-Instruct --json")
+  .action(async (model: string, o: { json?: boolean }) => {
+    const r = await inspect(model);
+    if (o.json) out(JSON.stringify(r, null, 2));
+    else {
+      out(inspectText(r));
+      warn(r.warnings);
+    }
+  });
+
+interface PatchOptions {
+  factor?: unknown;
+  context?: unknown;
+  method?: string;
+  originalContext?: unknown;
+  betaFast?: unknown;
+  betaSlow?: unknown;
+  truncate?: boolean;
+  mscale?: unknown;
+  mscaleAllDim?: unknown;
+  attentionFactor?: unknown;
+  out?: string;
+  dryRun?: boolean;
+  force?: boolean;
+  json?: boolean;
+}
+
+/** cac turns numeric text into numbers; anything else is passed on so the planner can name it. */
+const numberOption = (v: unknown): number | undefined => (v === undefined ? undefined : typeof v === "number" ? v : Number.isNaN(Number(v)) ? (v as number) : Number(v));
+
+cli
+  .command("patch <model>", "Extend a model's context with YaRN (or PI, NTK, dynamic NTK)")
+  .option("--factor <s>", "Scale factor s (new context = original × s)")
+  .option("--context <tokens>", "Target context in tokens (factor = context / original)")
+  .option("--method <m>", "yarn | linear | ntk | dynamic", { default: "yarn" })
+  .option("--original-context <tokens>", "Trained context, when config.json's is not it (e.g. Qwen3: 32768)")
+  .option("--beta-fast <n>", "YaRN beta_fast (default 32)")
+  .option("--beta-slow <n>", "YaRN beta_slow (default 1)")
+  .option("--no-truncate", "Keep the YaRN correction range fractional (as gpt-oss)")
+  .option("--mscale <m>", "DeepSeek-style mscale")
+  .option("--mscale-all-dim <m>", "DeepSeek-style mscale_all_dim")
+  .option("--attention-factor <a>", "Explicit attention factor (overrides the mscale rules)")
+  .option("--out <path>", "Output path (default: <model>-yarn-<context>)")
+  .option("--dry-run", "Print a unified diff of what would change; write nothing")
+  .option("--force", "Re-plan a model that already has RoPE scaling, from its original context")
+  .option("--json", "Print one JSON object")
+  .example("yarnify patch ./model --factor 4 --out ./model-yarn")
+  .action(async (model: string, o: PatchOptions) => {
+    const r = await patch({
+      model,
+      out: o.out,
+      dryRun: o.dryRun,
+      force: o.force,
+      method: o.method as PlanMethod,
+      factor: numberOption(o.factor),
+      context: numberOption(o.context),
+      originalContext: numberOption(o.originalContext),
+      betaFast: numberOption(o.betaFast),
+      betaSlow: numberOption(o.betaSlow),
+      truncate: o.truncate === false ? false : undefined,
+      mscale: numberOption(o.mscale),
+      mscaleAllDim: numberOption(o.mscaleAllDim),
+      attentionFactor: numberOption(o.attentionFactor),
+    });
+    if (o.json) out(JSON.stringify(r, null, 2));
+    else {
+      if (r.dryRun && r.diff) out(r.diff);
+      out(patchText(r));
+      warn(r.warnings);
+    }
+  });
+
+cli
+  .command("flags <model>", "The equivalent runtime flags for llama.cpp, vLLM and SGLang")
+  .option("--json", "Print one JSON object")
+  .action(async (model: string, o: { json?: boolean }) => {
+    const r = await flags(model);
+    out(o.json ? JSON.stringify(r, null, 2) : flagsText(r));
+  });
+
+cli.help();
+cli.version(VERSION);
+
+process.on("SIGINT", () => {
+  removeTrackedTemps();
+  process.exit(130);
+});
+
+async function main(): Promise<void> {
+  try {
+    cli.parse(process.argv, { run: false });
+    if (!cli.matchedCommand) {
+      if (cli.options.help || cli.options.version) return;
+      const unknown = cli.args[0];
+      throw new YarnifyError(unknown ? `unknown command "${unknown}" (see yarnify --help)` : "no command given (see yarnify --help)");
+    }
+    await cli.runMatchedCommand();
+  } catch (err) {
+    removeTrackedTemps();
+    const e = err as Error;
+    process.stderr.write(`yarnify: ${e.message}\n`);
+    process.exitCode = err instanceof YarnifyError ? err.exitCode : 1;
+  }
+}
+
+await main();

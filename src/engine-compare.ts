@@ -1,0 +1,43 @@
+// How far each engine's reading is from transformers', the reference users compare against.
+import type { EngineName, EngineView } from "./types.ts";
+
+export interface EngineReport extends EngineView {
+  /** Largest relative difference of inv_freq from transformers'. */
+  maxInvFreqRelDiff: number;
+  /** attention factor minus transformers'. */
+  attentionFactorDiff: number;
+  /** Within float32 noise of transformers (inv_freq rel ≤ 1e-5, attention factor within 1e-5). */
+  agrees: boolean;
+}
+
+export const INV_FREQ_REL_TOL = 1e-5;
+export const ATTENTION_FACTOR_TOL = 1e-5;
+
+export function compareEngines(views: Record<EngineName, EngineView>): Record<EngineName, EngineReport> {
+  const ref = views.transformers;
+  const out = {} as Record<EngineName, EngineReport>;
+  for (const [name, v] of Object.entries(views) as [EngineName, EngineView][]) {
+    let maxRel = v.invFreq.length === ref.invFreq.length ? 0 : Number.POSITIVE_INFINITY;
+    for (let j = 0; j < Math.min(v.invFreq.length, ref.invFreq.length); j++) {
+      maxRel = Math.max(maxRel, Math.abs(v.invFreq[j] - ref.invFreq[j]) / Math.abs(ref.invFreq[j]));
+    }
+    const afDiff = v.attentionFactor - ref.attentionFactor;
+    const agrees = maxRel <= INV_FREQ_REL_TOL && Math.abs(afDiff) <= ATTENTION_FACTOR_TOL;
+    out[name] = { ...v, maxInvFreqRelDiff: maxRel, attentionFactorDiff: afDiff, agrees };
+  }
+  return out;
+}
+
+/** One line per engine that would compute something else than transformers. */
+export function disagreementLines(reports: Record<EngineName, EngineReport>): string[] {
+  const lines: string[] = [];
+  for (const [name, r] of Object.entries(reports) as [EngineName, EngineReport][]) {
+    if (r.agrees) continue;
+    const parts: string[] = [];
+    if (r.maxInvFreqRelDiff > INV_FREQ_REL_TOL) parts.push(`inv_freq off by up to ${(r.maxInvFreqRelDiff * 100).toPrecision(3)}%`);
+    if (Math.abs(r.attentionFactorDiff) > ATTENTION_FACTOR_TOL) parts.push(`attention factor ${r.attentionFactor.toFixed(6)} vs ${(r.attentionFactor - r.attentionFactorDiff).toFixed(6)}`);
+    const why = r.warnings.length ? ` (${r.warnings.join("; ")})` : "";
+    lines.push(`${name} reads this differently from transformers: ${parts.join(", ")}${why}`);
+  }
+  return lines;
+}

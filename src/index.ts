@@ -1,0 +1,24 @@
+// The library API: `import { inspect, plan, patch } from "yarnify"`.
+import { converterFor } from "./models.ts";
+import { runtimeFlags, type RuntimeFlags } from "./flags.ts";
+
+export { inspect, ropeSummary } from "./inspect.ts";
+export type { InspectResult, RopeSummary } from "./inspect.ts";
+export { plan } from "./plan.ts";
+export { patch } from "./patch.ts";
+export type { PatchParams, PatchResult } from "./patch.ts";
+export { runtimeFlags } from "./flags.ts";
+export type { EngineFlags, RuntimeFlags } from "./flags.ts";
+export { compareEngines } from "./engine-compare.ts";
+export type { EngineReport } from "./engine-compare.ts";
+export type { Converter, ModelInfo, OutputFile, PatchOutput } from "./converter.ts";
+export { CONVERTERS, converterFor } from "./models.ts";
+export { ModelFormatError, OutputError, PlanError, YarnifyError } from "./errors.ts";
+export * from "./types.ts";
+export * as rope from "./rope/index.ts";
+
+/** Runtime flags for a model on disk (llama.cpp's arch name: GGUF general.architecture or HF model_type). */
+export async function flags(model: string): Promise<RuntimeFlags> {
+  const info = await converterFor(model).read(model);
+  return runtimeFlags(info.spec, info.stored.gguf?.architecture ?? info.stored.architecture ?? "llama");
+}

@@ -1,0 +1,83 @@
+// `yarnify inspect`: a model's RoPE setup, and what every engine computes from it.
+import { converterFor } from "./models.ts";
+import { compareEngines, disagreementLines, type EngineReport } from "./engine-compare.ts";
+import { engineViews } from "./rope/engines/index.ts";
+import { computeRope } from "./rope/compute.ts";
+import type { StoredRope } from "./rope/engines/stored.ts";
+import type { RopeSpec } from "./rope/types.ts";
+import { DEFAULT_BETA_FAST, DEFAULT_BETA_SLOW, getMscale } from "./rope/yarn.ts";
+import type { EngineName, ModelFormat, RopeMethod } from "./types.ts";
+
+/** The `inspect --json` contract scripts rely on. */
+export interface RopeSummary {
+  method: RopeMethod;
+  theta: number;
+  headDim: number;
+  rotaryDim: number;
+  originalContext: number;
+  context: number;
+  factor: number;
+  betaFast: number | null;
+  betaSlow: number | null;
+  truncate: boolean | null;
+  mscale: number | null;
+  mscaleAllDim: number | null;
+  attentionFactor: number;
+  /**
+   * DeepSeek-style models (mscale_all_dim set) also multiply the softmax scale by get_mscale(s, mscale_all_dim)²
+   * inside attention, outside RoPE; null otherwise.
+   */
+  softmaxScaleFactor: number | null;
+  invFreq: number[];
+}
+
+export interface InspectResult {
+  format: ModelFormat;
+  path: string;
+  architecture: string;
+  rope: RopeSummary;
+  engines: Record<EngineName, EngineReport>;
+  warnings: string[];
+}
+
+export function ropeSummary(spec: RopeSpec): RopeSummary {
+  const s = spec.scaling;
+  const yarnLike = s.method === "yarn" || s.method === "dynamic-yarn";
+  const freqs = computeRope(spec);
+  return {
+    method: s.method,
+    theta: spec.theta,
+    headDim: spec.headDim,
+    rotaryDim: spec.rotaryDim,
+    originalContext: s.originalContext ?? spec.originalContext ?? spec.context,
+    context: spec.context,
+    factor: s.factor ?? 1,
+    betaFast: yarnLike ? s.betaFast || DEFAULT_BETA_FAST : null,
+    betaSlow: yarnLike ? s.betaSlow || DEFAULT_BETA_SLOW : null,
+    truncate: yarnLike ? s.truncate ?? true : null,
+    mscale: s.mscale ?? null,
+    mscaleAllDim: s.mscaleAllDim ?? null,
+    attentionFactor: freqs.attentionFactor,
+    softmaxScaleFactor: yarnLike && s.mscaleAllDim ? getMscale(s.factor ?? 1, s.mscaleAllDim) ** 2 : null,
+    invFreq: freqs.invFreq,
+  };
+}
+
+/** Engine readings of stored parameters, with the lines worth warning about. */
+export function engineReports(stored: StoredRope): { engines: Record<EngineName, EngineReport>; warnings: string[] } {
+  const engines = compareEngines(engineViews(stored));
+  return { engines, warnings: disagreementLines(engines) };
+}
+
+export async function inspect(model: string): Promise<InspectResult> {
+  const info = await converterFor(model).read(model);
+  const { engines, warnings } = engineReports(info.stored);
+  return {
+    format: info.format,
+    path: model,
+    architecture: info.architecture,
+    rope: ropeSummary(info.spec),
+    engines,
+    warnings: [...info.warnings, ...warnings],
+  };
+}

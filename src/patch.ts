@@ -1,0 +1,50 @@
+// `yarnify patch`: plan from the model's RoPE setup, rewrite it through its converter, report.
+import type { OutputFile } from "./converter.ts";
+import type { EngineReport } from "./engine-compare.ts";
+import { engineReports } from "./inspect.ts";
+import { converterFor } from "./models.ts";
+import { plan as makePlan } from "./plan.ts";
+import type { EngineName, ModelFormat, Plan, PlanTarget } from "./types.ts";
+
+export interface PatchParams extends PlanTarget {
+  /** Model directory or file. */
+  model: string;
+  /** Output path; defaults to `<model>-yarn-<context>` (beside the source). */
+  out?: string;
+  /** Compute and diff, write nothing. */
+  dryRun?: boolean;
+}
+
+export interface PatchResult {
+  format: ModelFormat;
+  source: string;
+  out: string;
+  dryRun: boolean;
+  plan: Plan;
+  files: OutputFile[];
+  diff: string;
+  /** How each engine will read the patched model. */
+  engines: Record<EngineName, EngineReport>;
+  warnings: string[];
+}
+
+export async function patch(params: PatchParams): Promise<PatchResult> {
+  const { model, out, dryRun = false, ...target } = params;
+  const converter = converterFor(model);
+  const info = await converter.read(model);
+  const thePlan = makePlan(info.spec, target, { file: model });
+  const outPath = out ?? converter.defaultOut(model, thePlan);
+  const output = await converter.patch({ info, plan: thePlan, out: outPath, dryRun });
+  const { engines, warnings: engineWarnings } = engineReports(output.stored);
+  return {
+    format: info.format,
+    source: model,
+    out: output.out,
+    dryRun,
+    plan: thePlan,
+    files: output.files,
+    diff: output.diff,
+    engines,
+    warnings: [...info.warnings, ...thePlan.warnings, ...output.warnings, ...engineWarnings],
+  };
+}

@@ -1,0 +1,101 @@
+// Human-readable renderings of results; `--json` prints the objects themselves.
+import type { EngineReport } from "./engine-compare.ts";
+import type { RuntimeFlags } from "./flags.ts";
+import type { InspectResult } from "./inspect.ts";
+import type { PatchResult } from "./patch.ts";
+import type { EngineName, FrequencyBands, Plan } from "./types.ts";
+
+const ENGINE_LABEL: Record<EngineName, string> = {
+  transformers: "transformers",
+  llamacpp: "llama.cpp",
+  vllm: "vLLM",
+  ortGenai: "ONNX Runtime GenAI",
+  mlx: "mlx-lm",
+};
+
+const METHOD_LABEL: Record<string, string> = {
+  none: "plain RoPE (no scaling)",
+  linear: "linear (position interpolation)",
+  ntk: "NTK-aware",
+  dynamic: "dynamic NTK",
+  yarn: "YaRN",
+  "dynamic-yarn": "dynamic YaRN",
+  llama3: "Llama 3",
+  longrope: "LongRoPE",
+};
+
+const fmt = (n: number, digits = 6) => String(Number(n.toPrecision(digits)));
+const row = (label: string, value: string) => `  ${label.padEnd(18)}${value}`;
+const range = ([a, b]: [number, number]) => (b - a === 0 ? "none" : b - a === 1 ? `pair ${a}` : `pairs ${a}–${b - 1}`);
+
+export function bandsText(bands: FrequencyBands, factor: number): string {
+  return `${range(bands.extrapolated)} extrapolated (trained frequency), ${range(bands.ramped)} ramped, ${range(bands.interpolated)} interpolated (÷${fmt(factor)})`;
+}
+
+function enginesText(engines: Record<EngineName, EngineReport>): string[] {
+  const names = Object.keys(engines) as EngineName[];
+  const agree = names.filter((e) => engines[e].agrees).map((e) => ENGINE_LABEL[e]);
+  const differ = names.filter((e) => !engines[e].agrees).map((e) => ENGINE_LABEL[e]);
+  const lines = [row("engines agreeing", agree.join(", ") || "none")];
+  if (differ.length) lines.push(row("engines differing", `${differ.join(", ")} (see warnings)`));
+  return lines;
+}
+
+export function inspectText(r: InspectResult): string {
+  const p = r.rope;
+  const lines = [`${r.path}: ${r.format}, ${r.architecture}`, row("RoPE", METHOD_LABEL[p.method] ?? p.method)];
+  lines.push(row("theta", fmt(p.theta, 12)));
+  lines.push(row("head dim", `${p.headDim} (rotary ${p.rotaryDim}${p.rotaryDim === p.headDim ? ", all" : ""})`));
+  if (p.method === "none") lines.push(row("context", `${p.context} tokens`));
+  else lines.push(row("context", `${p.context} tokens (original ${p.originalContext}, factor ${fmt(p.factor)})`));
+  if (p.betaFast !== null) lines.push(row("beta fast/slow", `${p.betaFast} / ${p.betaSlow}${p.truncate === false ? " (truncate: false)" : ""}`));
+  lines.push(row("attention factor", fmt(p.attentionFactor, 10)));
+  if (p.softmaxScaleFactor !== null) lines.push(row("softmax scale", `× ${fmt(p.softmaxScaleFactor, 10)} (mscale_all_dim², applied in attention)`));
+  lines.push(...enginesText(r.engines));
+  return lines.join("\n");
+}
+
+function planLines(plan: Plan): string[] {
+  const lines = [
+    row("method", METHOD_LABEL[plan.method] ?? plan.method),
+    row("factor", `${fmt(plan.factor)} (${plan.originalContext} → ${plan.context} tokens)`),
+  ];
+  if (plan.correction && plan.bands) {
+    const c = plan.correction;
+    lines.push(row("correction range", `low ${fmt(c.low)} (beta_fast ${plan.scaling.betaFast}), high ${fmt(c.high)} (beta_slow ${plan.scaling.betaSlow})`));
+    lines.push(row("", bandsText(plan.bands, plan.factor)));
+  }
+  if (plan.theta !== plan.source.theta) lines.push(row("theta", `${fmt(plan.source.theta, 12)} → ${fmt(plan.theta, 12)}`));
+  lines.push(row("attention factor", fmt(plan.attentionFactor, 10)));
+  return lines;
+}
+
+export function patchText(r: PatchResult): string {
+  const head = r.dryRun ? `Dry run: ${r.source} → ${r.out} (nothing written)` : `Patched ${r.source} → ${r.out}`;
+  const lines = [head, ...planLines(r.plan)];
+  const written = r.files.filter((f) => f.how === "written").map((f) => f.path);
+  const carried = r.files.filter((f) => f.how !== "written");
+  lines.push(row(r.dryRun ? "would write" : "files written", written.join(", ")));
+  if (carried.length) {
+    const how = [...new Set(carried.map((f) => f.how))].join("/");
+    lines.push(row("carried over", `${carried.length} unchanged file${carried.length > 1 ? "s" : ""} (${how})`));
+  }
+  lines.push(...enginesText(r.engines));
+  return lines.join("\n");
+}
+
+export function flagsText(f: RuntimeFlags): string {
+  const lines: string[] = [];
+  const block = (name: string, e: RuntimeFlags["llamacpp"]) => {
+    if (!e) return;
+    lines.push(`# ${name}`);
+    const env = Object.entries(e.env).map(([k, v]) => `${k}=${v} `).join("");
+    lines.push(env + e.command);
+    for (const n of e.notes) lines.push(`#   ${n}`);
+  };
+  block("llama.cpp", f.llamacpp);
+  block("vLLM", f.vllm);
+  block("SGLang", f.sglang);
+  for (const u of f.unsupported) lines.push(`# ${u}`);
+  return lines.join("\n");
+}

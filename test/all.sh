@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Runs the whole suite under Node, Bun and Deno and ends with one line: "N passed, N failed" over all three.
+# A runtime that crashes or reports no summary counts as a failure.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bin=node_modules/.bin
+total_pass=0
+total_fail=0
+status=0
+run() {
+  local name=$1; shift
+  local log
+  log=$(mktemp)
+  "$@" 2>&1 | tee "$log"
+  local rc=${PIPESTATUS[0]}
+  local summary
+  summary=$(grep -E "^$name: [0-9]+ passed, [0-9]+ failed$" "$log" | tail -n 1)
+  rm -f "$log"
+  if [[ -z "$summary" ]]; then
+    echo "$name: the test run ended without a summary (exit $rc)"
+    total_fail=$((total_fail + 1)); status=1; return
+  fi
+  local p f
+  p=$(sed -E 's/^[a-z]+: ([0-9]+) passed, ([0-9]+) failed$/\1/' <<<"$summary")
+  f=$(sed -E 's/^[a-z]+: ([0-9]+) passed, ([0-9]+) failed$/\2/' <<<"$summary")
+  total_pass=$((total_pass + p)); total_fail=$((total_fail + f))
+  [[ $rc -ne 0 || $f -ne 0 ]] && status=1
+}
+"$bin/tsc" -p tsconfig.json || { echo "typecheck failed"; status=1; }
+"$bin/tsc" -p tsconfig.build.json || { echo "build failed"; status=1; }
+run node node dist/test/run.js "$@"
+run bun "$bin/bun" test/run.ts "$@"
+run deno "$bin/deno" run -A test/run.ts "$@"
+echo "$total_pass passed, $total_fail failed"
+exit $status

@@ -1,0 +1,36 @@
+// Runs the yarnify CLI as a user would, on the runtime executing the tests (or another one).
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { type RuntimeName, runtimeName } from "../src/runtime.ts";
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** The repository root, whether the tests run from test/ (Bun, Deno) or dist/test/ (Node). */
+export const repoRoot = resolve(here, runtimeName() === "node" ? "../.." : "..");
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function command(runtime: RuntimeName): string[] {
+  const bin = (name: string) => join(repoRoot, "node_modules", ".bin", name);
+  switch (runtime) {
+    case "node":
+      return [runtimeName() === "node" ? process.execPath : "node", join(repoRoot, "dist/src/cli.js")];
+    case "bun":
+      return [runtimeName() === "bun" ? process.execPath : bin("bun"), join(repoRoot, "src/cli.ts")];
+    case "deno":
+      return [runtimeName() === "deno" ? process.execPath : bin("deno"), "run", "-A", join(repoRoot, "src/cli.ts")];
+  }
+}
+
+export function runCli(args: string[], opts: { runtime?: RuntimeName; cwd?: string } = {}): CliResult {
+  const [exe, ...pre] = command(opts.runtime ?? runtimeName());
+  if (!existsSync(exe) && exe.includes("/")) throw new Error(`runtime not installed: ${exe}`);
+  const r = spawnSync(exe, [...pre, ...args], { cwd: opts.cwd ?? repoRoot, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
+  if (r.error) throw r.error;
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}

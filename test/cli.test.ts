@@ -1,0 +1,184 @@
+// The CLI as users and scripts run it: end to end on the tiny model, the inspect --json contract, dry runs,
+// and every bad input ending in one line, a non-zero exit, nothing written and the source untouched.
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { runtimeName } from "../src/runtime.ts";
+import { test } from "./harness.ts";
+import { sharedPath } from "./shared.ts";
+import { repoRoot, runCli } from "./cli-run.ts";
+
+const tiny = sharedPath("models/tiny-llama-py");
+const tmp = () => mkdtempSync(join(tmpdir(), "yarnify-cli-"));
+
+function treeHash(dir: string): string {
+  const h = createHash("sha256");
+  for (const name of readdirSync(dir, { recursive: true }).map(String).sort()) {
+    const p = join(dir, name);
+    h.update(name);
+    try {
+      h.update(readFileSync(p));
+    } catch {
+      // a directory
+    }
+  }
+  return h.digest("hex");
+}
+
+test("patch the tiny model ×4, then inspect --json shows the contract", () => {
+  const out = join(tmp(), "tiny-yarn");
+  const before = treeHash(tiny);
+  const p = runCli(["patch", tiny, "--factor", "4", "--out", out]);
+  assert.equal(p.code, 0, p.stderr);
+  assert.match(p.stdout, /factor\s+4 \(256 → 1024 tokens\)/);
+  assert.match(p.stdout, /attention factor\s+1\.138629436/);
+  assert.equal(treeHash(tiny), before, "source untouched");
+  const r = runCli(["inspect", out, "--json"]);
+  assert.equal(r.code, 0, r.stderr);
+  const j = JSON.parse(r.stdout);
+  assert.equal(j.format, "hf");
+  assert.equal(j.architecture, "LlamaForCausalLM");
+  assert.equal(j.rope.method, "yarn");
+  assert.equal(j.rope.factor, 4);
+  assert.equal(j.rope.originalContext, 256);
+  assert.equal(j.rope.context, 1024);
+  assert.equal(j.rope.attentionFactor, 0.1 * Math.log(4) + 1);
+  assert.equal(j.rope.invFreq.length, 32);
+  for (const e of ["transformers", "llamacpp", "vllm", "ortGenai", "mlx"]) {
+    assert.equal(j.engines[e].invFreq.length, 32, e);
+    assert.equal(typeof j.engines[e].attentionFactor, "number");
+    assert.ok(Array.isArray(j.engines[e].warnings));
+  }
+  // Weights and tokenizer are carried over byte-identical.
+  for (const f of ["model.safetensors", "tokenizer.json", "onnx/model.onnx"]) {
+    assert.ok(readFileSync(join(out, f)).equals(readFileSync(join(tiny, f))), f);
+  }
+  assert.equal(JSON.parse(readFileSync(join(out, "tokenizer_config.json"), "utf8")).model_max_length, 1024);
+  assert.ok(!readdirSync(join(out, "..")).some((n) => n.includes("yarnify-tmp")), "no temporary left");
+}, { timeoutMs: 120_000 });
+
+test("inspect --json of an unscaled model: method none, plain frequencies", () => {
+  const r = runCli(["inspect", tiny, "--json"]);
+  assert.equal(r.code, 0, r.stderr);
+  const j = JSON.parse(r.stdout);
+  assert.equal(j.rope.method, "none");
+  assert.equal(j.rope.invFreq[1], Math.fround(1 / Math.fround(10000 ** Math.fround(2 / 64))));
+});
+
+test("--dry-run prints a unified diff and writes nothing", () => {
+  const dir = tmp();
+  const out = join(dir, "x");
+  const r = runCli(["patch", tiny, "--context", "1024", "--dry-run", "--out", out]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^--- a\/config.json\n\+\+\+ b\/config.json\n@@ /m);
+  assert.match(r.stdout, /^-  "max_position_embeddings": 256,$/m);
+  assert.match(r.stdout, /^\+  "max_position_embeddings": 1024,$/m);
+  assert.match(r.stdout, /^\+    "rope_type": "yarn",$/m);
+  assert.deepEqual(readdirSync(dir), []);
+});
+
+test("flags prints llama.cpp, vLLM and SGLang equivalents", () => {
+  const out = join(tmp(), "m");
+  assert.equal(runCli(["patch", tiny, "--factor", "4", "--out", out]).code, 0);
+  const r = runCli(["flags", out, "--json"]);
+  assert.equal(r.code, 0, r.stderr);
+  const j = JSON.parse(r.stdout);
+  assert.match(j.llamacpp.command, /--rope-scaling yarn --rope-scale 4 --yarn-orig-ctx 256/);
+  assert.match(j.llamacpp.command, /--override-kv llama\.context_length=int:1024/);
+  assert.match(j.vllm.command, /--hf-overrides '\{"rope_parameters": \{"rope_type": "yarn", "factor": 4\.0, "original_max_position_embeddings": 256/);
+  assert.match(j.vllm.command, /--max-model-len 1024/);
+  assert.equal(j.sglang.env.SGLANG_ALLOW_OVERWRITE_LONGER_CONTEXT_LEN, "1");
+});
+
+test("the bundled examples all inspect; DeepSeek shows its softmax scale", () => {
+  for (const ex of readdirSync(join(repoRoot, "examples"))) {
+    const r = runCli(["inspect", join(repoRoot, "examples", ex), "--json"]);
+    assert.equal(r.code, 0, `${ex}: ${r.stderr}`);
+  }
+  const ds = JSON.parse(runCli(["inspect", join(repoRoot, "examples/deepseek-v3"), "--json"]).stdout);
+  assert.equal(ds.rope.attentionFactor, 1);
+  assert.ok(Math.abs(ds.rope.softmaxScaleFactor - (0.1 * Math.log(40) + 1) ** 2) < 1e-12);
+});
+
+/** A model directory made for one bad-input case. */
+function modelWith(config: string | null, extra: Record<string, string> = {}): string {
+  const dir = tmp();
+  const m = join(dir, "model");
+  mkdirSync(m);
+  if (config !== null) writeFileSync(join(m, "config.json"), config);
+  for (const [k, v] of Object.entries(extra)) writeFileSync(join(m, k), v);
+  return m;
+}
+
+const goodConfig = readFileSync(join(tiny, "config.json"), "utf8");
+
+const badCases: { name: string; model: () => string; args: string[]; message: RegExp; code: number }[] = [
+  { name: "missing config.json", model: () => modelWith(null), args: ["--factor", "4"], message: /config\.json: not found/, code: 2 },
+  { name: "invalid JSON", model: () => modelWith("{ \"hidden_size\": 8,"), args: ["--factor", "4"], message: /config\.json: invalid JSON at line 1/, code: 2 },
+  { name: "no RoPE fields", model: () => modelWith(JSON.stringify({ model_type: "bert", hidden_size: 768, num_attention_heads: 12, max_position_embeddings: 512 })), args: ["--factor", "4"], message: /no RoPE fields/, code: 2 },
+  { name: "unknown rope type", model: () => modelWith(goodConfig.replace('"rope_type": "default"', '"rope_type": "magic"')), args: ["--factor", "4"], message: /unknown rope type "magic"/, code: 2 },
+  { name: "factor 1", model: () => modelWith(goodConfig), args: ["--factor", "1"], message: /factor must be greater than 1, got 1/, code: 3 },
+  { name: "factor not a number", model: () => modelWith(goodConfig), args: ["--factor", "four"], message: /factor must be a number, got four/, code: 3 },
+  { name: "beta_fast ≤ beta_slow", model: () => modelWith(goodConfig), args: ["--factor", "4", "--beta-fast", "1", "--beta-slow", "2"], message: /beta_fast \(1\) must be greater than beta_slow \(2\)/, code: 3 },
+  { name: "original context ≥ target", model: () => modelWith(goodConfig), args: ["--context", "256"], message: /target context 256 is not above the original context 256/, code: 3 },
+  { name: "already scaled without --force", model: () => modelWith(goodConfig.replace('"rope_type": "default"', '"rope_type": "linear", "factor": 2.0')), args: ["--factor", "4"], message: /already has linear scaling.*--force/, code: 3 },
+];
+
+for (const c of badCases) {
+  test(`bad input: ${c.name}`, () => {
+    const m = c.model();
+    const before = treeHash(join(m, ".."));
+    const r = runCli(["patch", m, ...c.args, "--out", join(m, "..", "out")]);
+    assert.equal(r.code, c.code, `exit code; stderr: ${r.stderr}`);
+    const lines = r.stderr.trim().split("\n");
+    assert.equal(lines.length, 1, r.stderr);
+    assert.match(lines[0], /^yarnify: /);
+    assert.match(lines[0], c.message);
+    if (c.code === 2) assert.ok(lines[0].includes(m), "names the file");
+    assert.equal(r.stdout, "");
+    assert.equal(treeHash(join(m, "..")), before, "nothing written, source untouched");
+  });
+}
+
+test("bad input: output path exists", () => {
+  const m = modelWith(goodConfig);
+  const out = join(m, "..", "taken");
+  mkdirSync(out);
+  const r = runCli(["patch", m, "--factor", "4", "--out", out]);
+  assert.equal(r.code, 4);
+  assert.match(r.stderr, /^yarnify: .*taken: output path exists/);
+  assert.deepEqual(readdirSync(out), []);
+});
+
+test("bad input: output cannot be written", () => {
+  const m = modelWith(goodConfig);
+  const r = runCli(["patch", m, "--factor", "4", "--out", join(m, "..", "missing-parent", "out")]);
+  assert.equal(r.code, 4);
+  assert.match(r.stderr, /^yarnify: .*out: parent directory .* does not exist\n$/);
+  if (process.getuid?.() !== 0) {
+    const ro = join(m, "..", "ro");
+    mkdirSync(ro);
+    chmodSync(ro, 0o555);
+    const r2 = runCli(["patch", m, "--factor", "4", "--out", join(ro, "out")]);
+    assert.equal(r2.code, 4);
+  }
+  assert.ok(!existsSync(join(m, "..", "missing-parent")));
+});
+
+test("bad input: unknown command and unknown option", () => {
+  const a = runCli(["frobnicate"]);
+  assert.notEqual(a.code, 0);
+  assert.match(a.stderr, /^yarnify: unknown command "frobnicate"/);
+  const b = runCli(["patch", tiny, "--factr", "4"]);
+  assert.notEqual(b.code, 0);
+  assert.match(b.stderr, /^yarnify: Unknown option `--factr`/);
+});
+
+test(`identical output on Node, Bun and Deno (from ${runtimeName()})`, () => {
+  const outputs = (["node", "bun", "deno"] as const).map((rt) => runCli(["inspect", join(repoRoot, "examples/qwen2.5-7b-instruct"), "--json"], { runtime: rt }));
+  for (const o of outputs) assert.equal(o.code, 0, o.stderr);
+  assert.equal(outputs[1].stdout, outputs[0].stdout);
+  assert.equal(outputs[2].stdout, outputs[0].stdout);
+}, { timeoutMs: 120_000 });
