@@ -6,7 +6,8 @@ import { flags } from "./index.ts";
 import { inspect } from "./inspect.ts";
 import { removeTrackedTemps } from "./io/temp-paths.ts";
 import { patch } from "./patch.ts";
-import { flagsText, inspectText, patchText } from "./report-text.ts";
+import { flagsText, inspectText, patchText, validateText } from "./report-text.ts";
+import { validate } from "./validate/index.ts";
 import type { PlanMethod } from "./types.ts";
 import { VERSION } from "./version.ts";
 
@@ -16,6 +17,8 @@ const warn = (lines: string[]) => {
 };
 
 const cli = cac("yarnify");
+/** Exit code of a validation with a failed check. */
+const VALIDATION_FAILED = 5;
 
 cli
   .command("inspect <model>", "Show a model's RoPE setup and how each engine reads it")
@@ -44,6 +47,7 @@ interface PatchOptions {
   out?: string;
   dryRun?: boolean;
   force?: boolean;
+  validate?: boolean;
   json?: boolean;
 }
 
@@ -65,6 +69,7 @@ cli
   .option("--out <path>", "Output path (default: <model>-yarn-<context>)")
   .option("--dry-run", "Print a unified diff of what would change; write nothing")
   .option("--force", "Re-plan a model that already has RoPE scaling, from its original context")
+  .option("--validate", "Validate the output before reporting success (exit 5 if a check fails)")
   .option("--json", "Print one JSON object")
   .example("yarnify patch ./model --factor 4 --out ./model-yarn")
   .action(async (model: string, o: PatchOptions) => {
@@ -84,12 +89,24 @@ cli
       mscaleAllDim: numberOption(o.mscaleAllDim),
       attentionFactor: numberOption(o.attentionFactor),
     });
-    if (o.json) out(JSON.stringify(r, null, 2));
+    const report = o.validate && !r.dryRun ? await validate({ model: r.out, plan: r.plan }) : null;
+    if (o.json) out(JSON.stringify(report ? { ...r, validation: report } : r, null, 2));
     else {
       if (r.dryRun && r.diff) out(r.diff);
       out(patchText(r));
+      if (report) out(validateText(report));
       warn(r.warnings);
     }
+    if (report && !report.ok) process.exitCode = VALIDATION_FAILED;
+  });
+
+cli
+  .command("validate <model>", "Check a patched model: engine readings, frequency bands, kernel and weights")
+  .option("--json", "Print one JSON object: {ok, adapter, checks}")
+  .action(async (model: string, o: { json?: boolean }) => {
+    const report = await validate({ model });
+    out(o.json ? JSON.stringify(report, null, 2) : validateText(report));
+    if (!report.ok) process.exitCode = VALIDATION_FAILED;
   });
 
 cli

@@ -4,6 +4,7 @@ import type { RuntimeFlags } from "./flags.ts";
 import type { InspectResult } from "./inspect.ts";
 import type { PatchResult } from "./patch.ts";
 import type { EngineName, FrequencyBands, Plan } from "./types.ts";
+import type { Report } from "./validate/report.ts";
 
 const ENGINE_LABEL: Record<EngineName, string> = {
   transformers: "transformers",
@@ -97,5 +98,15 @@ export function flagsText(f: RuntimeFlags): string {
   block("vLLM", f.vllm);
   block("SGLang", f.sglang);
   for (const u of f.unsupported) lines.push(`# ${u}`);
+  return lines.join("\n");
+}
+
+export function validateText(r: Report): string {
+  const a = r.adapter;
+  const lines = [
+    `Validation of ${r.model}: ${r.ok ? "OK" : "FAILED"}`,
+    row("adapter", a ? `${a.description || a.device || a.vendor} (${a.provider})` : "none (CPU reference only)"),
+  ];
+  for (const c of r.checks) lines.push(`  ${c.status.toUpperCase().padEnd(8)}${c.name}: ${c.detail}`);
   return lines.join("\n");
 }

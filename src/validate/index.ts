@@ -1,0 +1,30 @@
+// `yarnify validate`: is this patched model right, and will it behave at the new length?
+import { converterFor } from "../models.ts";
+import { computeRope } from "../rope/compute.ts";
+import type { Plan } from "../types.ts";
+import { bandsCheck } from "./bands-check.ts";
+import { enginesCheck } from "./engines-check.ts";
+import { type Check, makeReport, type Report } from "./report.ts";
+
+export type { AdapterInfo, Check, CheckStatus, Report } from "./report.ts";
+
+export interface ValidateParams {
+  model: string;
+  /** The plan the model was patched with; without it the file's own declaration is the reference. */
+  plan?: Plan;
+}
+
+export async function validate(params: ValidateParams): Promise<Report> {
+  const info = await converterFor(params.model).read(params.model);
+  const spec = info.spec;
+  const declared = computeRope(spec);
+  const expected = params.plan ?? { invFreq: declared.invFreq, attentionFactor: declared.attentionFactor };
+  const checks: Check[] = [enginesCheck(info.stored, expected)];
+  const originalContext = spec.scaling.originalContext ?? spec.originalContext ?? spec.context;
+  if (spec.context > originalContext) {
+    checks.push(bandsCheck({ spec, invFreq: declared.invFreq, originalContext, context: spec.context }));
+  } else {
+    checks.push({ name: "frequency-bands", status: "skipped", detail: `the model declares no extension (context ${spec.context} = original)` });
+  }
+  return makeReport(params.model, null, checks);
+}

@@ -1,0 +1,31 @@
+// The validation report: what was checked, on which adapter, with which figures. `ok` is false when any check
+// failed; a skipped check says why and never counts as a pass.
+export type CheckStatus = "pass" | "fail" | "skipped";
+
+export interface Check {
+  name: string;
+  status: CheckStatus;
+  detail: string;
+  [figure: string]: unknown;
+}
+
+export interface AdapterInfo {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  /** The runtime's WebGPU provider: Deno's built-in, Dawn (the webgpu package) or a browser. */
+  provider: string;
+  features: string[];
+}
+
+export interface Report {
+  ok: boolean;
+  model: string;
+  adapter: AdapterInfo | null;
+  checks: Check[];
+}
+
+export function makeReport(model: string, adapter: AdapterInfo | null, checks: Check[]): Report {
+  return { ok: checks.every((c) => c.status !== "fail") && checks.some((c) => c.status === "pass"), model, adapter, checks };
+}
