@@ -1,0 +1,14 @@
+// The ONNX converter: find the rotary embedding of an ONNX graph and rewrite it for a Plan.
+export { inspectOnnx } from "./inspect.ts";
+export type { InspectOnnxParams, OnnxInspection, OnnxRopeFound, OnnxRopeStyle, YarnifyMetadata } from "./inspect.ts";
+export { patchOnnx } from "./patch.ts";
+export type { PatchOnnxParams, PatchOnnxResult } from "./patch.ts";
+export { ropeCaches } from "./caches.ts";
+export {
+  OnnxError,
+  OnnxExternalDataError,
+  OnnxFormatError,
+  OnnxPatchError,
+  OnnxRopeAmbiguousError,
+  OnnxRopeNotFoundError,
+} from "./errors.ts";
