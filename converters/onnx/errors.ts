@@ -1,12 +1,12 @@
-// Typed errors of the ONNX converter: one line each, naming the file and the problem.
+// Typed errors of the ONNX converter: one line each, naming the file and the problem. They extend the
+// project's error classes so the CLI maps them to its exit codes.
+import { ModelFormatError, OutputError, PlanError } from "../../src/errors.ts";
 
-export class OnnxError extends Error {
-  constructor(
-    readonly file: string,
-    problem: string,
-  ) {
-    super(`${file}: ${problem}`);
-    this.name = "OnnxError";
+/** The model (or a file beside it) cannot be read as needed. */
+export class OnnxError extends ModelFormatError {
+  override name = "OnnxError";
+  constructor(file: string, problem: string) {
+    super(problem, file);
   }
 }
 
@@ -25,7 +25,7 @@ export class OnnxRopeNotFoundError extends OnnxError {
   override name = "OnnxRopeNotFoundError";
 }
 
-/** Several inv_freq candidates disagree; the message lists them and `tensor` picks one. */
+/** Several inv_freq (or cache) candidates disagree; the message lists them and `tensor` picks one. */
 export class OnnxRopeAmbiguousError extends OnnxError {
   override name = "OnnxRopeAmbiguousError";
   constructor(
@@ -37,7 +37,18 @@ export class OnnxRopeAmbiguousError extends OnnxError {
   }
 }
 
-/** The plan cannot be applied to what was found (rotary dim mismatch, output equals input, ...). */
-export class OnnxPatchError extends OnnxError {
+/** The plan cannot be applied to what was found (rotary dim mismatch, bad context). */
+export class OnnxPatchError extends PlanError {
   override name = "OnnxPatchError";
+  constructor(file: string, problem: string) {
+    super(problem, file);
+  }
+}
+
+/** The output would overwrite the source or its folder. */
+export class OnnxOutputError extends OutputError {
+  override name = "OnnxOutputError";
+  constructor(file: string, problem: string) {
+    super(problem, file);
+  }
 }

@@ -16,7 +16,9 @@ export interface ScaleMul {
   mul: NodeEntry;
   trig: NodeEntry;
   scalar: ConstantTensor;
-  /** Index of the scalar among the Mul's inputs. */
+  /** The node that reads the scalar: the Mul, or the CastLike in front of it (as yarnify inserts). */
+  reader: NodeEntry;
+  /** Index of the scalar among the reader's inputs. */
   inputIndex: number;
 }
 
@@ -190,12 +192,20 @@ function detectInvFreq(
 /** Mul nodes that multiply the Cos/Sin output by a scalar constant (the exported attention_scaling). */
 function findScaleMuls(index: GraphIndex, trig: NodeEntry): ScaleMul[] {
   const out: ScaleMul[] = [];
+  const isScalar = (c: ConstantTensor | undefined): c is ConstantTensor =>
+    c !== undefined && isFloatType(c.header.dataType) && elementCount(c.header.dims) === 1;
   for (const consumer of index.consumers.get(trig.node.output[0]) ?? []) {
     if (consumer.node.opType !== "Mul" || consumer.node.input.length !== 2) continue;
     const other = consumer.node.input[0] === trig.node.output[0] ? 1 : 0;
     const scalar = index.constants.get(consumer.node.input[other]);
-    if (scalar && isFloatType(scalar.header.dataType) && elementCount(scalar.header.dims) === 1) {
-      out.push({ mul: consumer, trig, scalar, inputIndex: other });
+    if (isScalar(scalar)) {
+      out.push({ mul: consumer, trig, scalar, reader: consumer, inputIndex: other });
+      continue;
+    }
+    const cast = index.producer.get(consumer.node.input[other]);
+    if (cast?.node.opType === "CastLike") {
+      const castScalar = index.constants.get(cast.node.input[0]);
+      if (isScalar(castScalar)) out.push({ mul: consumer, trig, scalar: castScalar, reader: cast, inputIndex: 0 });
     }
   }
   return out;

@@ -8,6 +8,7 @@ export {
   OnnxError,
   OnnxExternalDataError,
   OnnxFormatError,
+  OnnxOutputError,
   OnnxPatchError,
   OnnxRopeAmbiguousError,
   OnnxRopeNotFoundError,

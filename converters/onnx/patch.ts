@@ -4,14 +4,14 @@ import { copyFileSync, existsSync, linkSync, mkdirSync, renameSync, rmSync, writ
 import { basename, dirname, extname, join, resolve } from "node:path";
 import onnxProto from "onnx-proto";
 import type { Plan } from "../../src/types.ts";
-import { OnnxExternalDataError, OnnxPatchError } from "./errors.ts";
+import { OnnxExternalDataError, OnnxOutputError, OnnxPatchError } from "./errors.ts";
 import { type CacheDetection, type InvFreqDetection, METADATA_KEY } from "./find.ts";
 import { type ConstantTensor, freshName } from "./graph-index.ts";
 import { type OnnxAnalysis, type OnnxInspection, type YarnifyMetadata, analyseOnnx } from "./inspect.ts";
 import type { NodeEntry } from "./layout.ts";
 import { ropeCaches } from "./caches.ts";
 import { type Edit, spliceModel } from "./splice.ts";
-import { encodeTensor } from "./tensor.ts";
+import { DT_FLOAT, encodeTensor } from "./tensor.ts";
 import { type WireField, concatBytes, fields, lenField, MemorySource, readString, rewriteMessage, stringField } from "./wire.ts";
 import { FileSource } from "./wire.ts";
 
@@ -51,7 +51,7 @@ export function patchOnnx(p: PatchOnnxParams): PatchOnnxResult {
   const outPath = extname(p.out) === ".onnx" ? p.out : join(p.out, basename(p.source));
   const outDir = dirname(outPath);
   if (resolve(outDir) === resolve(dirname(p.source))) {
-    throw new OnnxPatchError(p.source, `the output folder is the model's own folder; choose another (--out DIR)`);
+    throw new OnnxOutputError(p.source, `the output folder is the model's own folder; choose another (--out DIR)`);
   }
   const half = a.detection.style === "inv-freq" ? a.detection.values.length : a.detection.half;
   if (p.plan.invFreq.length !== half) {
@@ -123,8 +123,8 @@ function editInvFreq(a: OnnxAnalysis, d: InvFreqDetection, plan: Plan, edits: Ed
   const dataType = d.tensors[0].header.dataType;
   if (d.scaleMuls.length) {
     const scalars = [...new Set(d.scaleMuls.map((s) => s.scalar))];
-    const muls = new Set(d.scaleMuls.map((s) => s.mul));
-    const private_ = scalars.every((s) => s.kind === "initializer" && (a.index.consumers.get(s.name) ?? []).every((c) => muls.has(c)));
+    const readers = new Set(d.scaleMuls.map((s) => s.reader));
+    const private_ = scalars.every((s) => s.kind === "initializer" && (a.index.consumers.get(s.name) ?? []).every((c) => readers.has(c)));
     if (private_) {
       for (const s of scalars) {
         edits.push(replaceConstant(a, s, encodeTensor({ name: s.name, dims: s.header.dims, dataType: s.header.dataType, values: [af] })));
@@ -136,22 +136,37 @@ function editInvFreq(a: OnnxAnalysis, d: InvFreqDetection, plan: Plan, edits: Ed
       const name = freshName(a.index, "yarnify_attention_factor");
       edits.push(appendInitializer(a, encodeTensor({ name, dims: [], dataType: d.scaleMuls[0].scalar.header.dataType, values: [af] })));
       for (const s of d.scaleMuls) {
-        edits.push({ start: s.mul.start, end: s.mul.end, bytes: lenField(1, renameInput(nodeBytes(a, s.mul), s.inputIndex, name)) });
+        edits.push({ start: s.reader.start, end: s.reader.end, bytes: lenField(1, renameInput(nodeBytes(a, s.reader), s.inputIndex, name)) });
       }
       changes.push(`Mul ${d.scaleMuls.map((s) => s.mul.node.name).join(", ")}: attention factor ${d.attentionFactor} -> ${af} (new initializer "${name}")`);
     }
   } else if (af !== 1) {
+    // Cos/Sin may run in another dtype than the stored inv_freq (a Cast in between): with opset 15+ a CastLike
+    // gives the factor the trig output's own type; older graphs get the inv_freq's dtype.
+    const castLike = defaultOpset(a) >= 15;
     const name = freshName(a.index, "yarnify_attention_factor");
-    edits.push(appendInitializer(a, encodeTensor({ name, dims: [], dataType, values: [af] })));
+    edits.push(appendInitializer(a, encodeTensor({ name, dims: [], dataType: castLike ? DT_FLOAT : dataType, values: [af] })));
     for (const trig of [...d.cos, ...d.sin]) {
       const output = trig.node.output[0];
       const unscaled = freshName(a.index, `${output}_unscaled`);
       const renamed = rewriteMessage(nodeBytes(a, trig), (f, src) => (f.field === 2 && readString(src, f) === output ? stringField(2, unscaled) : undefined));
-      const mul = onnx.NodeProto.encode({ input: [unscaled, name], output: [output], name: freshName(a.index, `yarnify_scale_${trig.node.opType.toLowerCase()}`), opType: "Mul" }).finish();
-      edits.push({ start: trig.start, end: trig.end, bytes: concatBytes([lenField(1, renamed), lenField(1, mul)]) });
+      const added: Uint8Array[] = [lenField(1, renamed)];
+      let factor = name;
+      if (castLike) {
+        factor = freshName(a.index, `${name}_like_${output}`);
+        const cast = onnx.NodeProto.encode({ input: [name, unscaled], output: [factor], name: freshName(a.index, `yarnify_castlike_${output}`), opType: "CastLike" }).finish();
+        added.push(lenField(1, cast));
+      }
+      const mul = onnx.NodeProto.encode({ input: [unscaled, factor], output: [output], name: freshName(a.index, `yarnify_scale_${output}`), opType: "Mul" }).finish();
+      added.push(lenField(1, mul));
+      edits.push({ start: trig.start, end: trig.end, bytes: concatBytes(added) });
     }
     changes.push(`attention factor ${af}: Mul inserted after ${[...d.cos, ...d.sin].map((n) => n.node.name || n.node.output[0]).join(", ")}`);
   }
+}
+
+function defaultOpset(a: OnnxAnalysis): number {
+  return a.layout.opsets.find((o) => o.domain === "" || o.domain === "ai.onnx")?.version ?? 0;
 }
 
 // ---- cos/sin caches ----
