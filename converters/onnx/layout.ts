@@ -58,7 +58,10 @@ export function readLayout(src: ByteSource, path: string): ModelLayout {
   try {
     return scan(src, path);
   } catch (err) {
-    if (err instanceof WireError) throw new OnnxFormatError(path, `not a valid ONNX model (${err.message}); is the file truncated?`);
+    if (err instanceof WireError) {
+      const cut = /past|truncated|end of file/.test(err.message);
+      throw new OnnxFormatError(path, cut ? `truncated ONNX model: ${err.message}` : `not an ONNX model (${err.message})`);
+    }
     throw err;
   }
 }
