@@ -224,7 +224,7 @@ function appendInitializer(a: OnnxAnalysis, tensor: Uint8Array): Edit {
 }
 
 function editMetadata(a: OnnxAnalysis, plan: Plan, edits: Edit[]): void {
-  for (const m of a.layout.metadata) if (m.key === METADATA_KEY) edits.push({ start: m.start, end: m.end, bytes: new Uint8Array(0) });
+  for (const m of a.layout.metadata) if (m.key === METADATA_KEY) edits.push({ start: m.start, end: m.end, bytes: new Uint8Array(0), scope: "model" });
   const previous = a.found.patched;
   const meta: YarnifyMetadata = {
     source: previous?.source ?? a.spec,
@@ -233,7 +233,7 @@ function editMetadata(a: OnnxAnalysis, plan: Plan, edits: Edit[]): void {
     attentionFactor: plan.attentionFactor,
   };
   const entry = concatBytes([stringField(1, METADATA_KEY), stringField(2, JSON.stringify(meta))]);
-  edits.push({ start: a.layout.size, end: a.layout.size, bytes: lenField(14, entry) });
+  edits.push({ start: a.layout.size, end: a.layout.size, bytes: lenField(14, entry), scope: "model" });
 }
 
 function externalLocations(a: OnnxAnalysis, replaced: Set<string>): string[] {

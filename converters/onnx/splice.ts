@@ -9,17 +9,21 @@ export interface Edit {
   start: number;
   end: number;
   bytes: Uint8Array;
+  /** "model" for top-level ModelProto fields (an insertion at the graph's end is otherwise taken as inside it). */
+  scope?: "graph" | "model";
 }
 
 const CHUNK = 8 << 20;
 
 /** Copies `sourcePath` to `outPath` applying `edits` (non-overlapping); `graph` is the ModelProto graph field. */
 export function spliceModel(p: { sourcePath: string; size: number; outPath: string; graph: WireField; edits: Edit[] }): void {
-  const sorted = [...p.edits].sort((a, b) => a.start - b.start || a.end - b.end);
+  // At one offset, graph edits come first: an insertion at the graph's end belongs inside it, a model one after.
+  const order = (e: Edit) => (e.scope === "model" ? 1 : 0);
+  const sorted = [...p.edits].sort((a, b) => a.start - b.start || order(a) - order(b) || a.end - b.end);
   for (let i = 1; i < sorted.length; i++) {
     if (sorted[i].start < sorted[i - 1].end) throw new Error(`overlapping edits at ${sorted[i].start}`);
   }
-  const inGraph = (e: Edit) => e.start >= p.graph.valueStart && e.end <= p.graph.end;
+  const inGraph = (e: Edit) => e.scope !== "model" && e.start >= p.graph.valueStart && e.end <= p.graph.end;
   let graphLength = p.graph.end - p.graph.valueStart;
   for (const e of sorted) if (inGraph(e)) graphLength += e.bytes.length - (e.end - e.start);
   const header: Edit = {
@@ -27,7 +31,8 @@ export function spliceModel(p: { sourcePath: string; size: number; outPath: stri
     end: p.graph.valueStart,
     bytes: concatBytes([encodeVarint(7 * 8 + WIRE_LEN), encodeVarint(graphLength)]),
   };
-  const all = [...sorted, header].sort((a, b) => a.start - b.start || a.end - b.end);
+  const all = [header, ...sorted];
+  all.sort((a, b) => a.start - b.start || order(a) - order(b) || a.end - b.end);
   const src = openSync(p.sourcePath, "r");
   const out = openSync(p.outPath, "w");
   try {
