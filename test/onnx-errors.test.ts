@@ -44,7 +44,7 @@ test("onnx bad input: not an ONNX file", () => {
   const path = join(dir, "model.onnx");
   writeFileSync(path, "# this is a README, not a model\n".repeat(20));
   expectRefusal(() => inspectOnnx(path), OnnxFormatError, path, /not .*ONNX/);
-  expectRefusal(() => patchOnnx({ source: path, plan: yarn4, out: join(dir, "out") }), OnnxFormatError, path, /ONNX/, join(dir, "out"));
+  expectRefusal(() => patchOnnx({ source: path, plan: yarn4, out: `${dir}-out` }), OnnxFormatError, path, /ONNX/, `${dir}-out`);
 });
 
 test("onnx bad input: truncated protobuf", () => {
@@ -52,17 +52,17 @@ test("onnx bad input: truncated protobuf", () => {
   const path = join(dir, "model.onnx");
   const bytes = readFileSync(tinyOnnx);
   writeFileSync(path, bytes.subarray(0, Math.floor(bytes.length * 0.6)));
-  expectRefusal(() => patchOnnx({ source: path, plan: yarn4, out: join(dir, "out") }), OnnxFormatError, path, /truncated/, join(dir, "out"));
+  expectRefusal(() => patchOnnx({ source: path, plan: yarn4, out: `${dir}-out` }), OnnxFormatError, path, /truncated/, `${dir}-out`);
 });
 
 test("onnx bad input: missing external data file", () => {
   const dir = tempDir("noext");
   const path = join(dir, "model.onnx");
   copyFileSync(tinyOnnx, path);
-  writeFileSync(join(dir, "config.json"), JSON.stringify({ max_position_embeddings: 256, head_dim: 64 }));
+  writeFileSync(join(dir, "config.json"), JSON.stringify({ max_position_embeddings: 256, head_dim: 64, rope_theta: 10000 }));
   // The tiny model's inv_freq is inline, so inspect works; the weights it references are not there.
   assert.equal(inspectOnnx(path).spec.theta, 10000);
-  expectRefusal(() => patchOnnx({ source: path, plan: yarn4, out: join(dir, "out") }), OnnxExternalDataError, path, /model\.onnx\.data.* missing/, join(dir, "out"));
+  expectRefusal(() => patchOnnx({ source: path, plan: yarn4, out: `${dir}-out` }), OnnxExternalDataError, path, /model\.onnx\.data.* missing/, `${dir}-out`);
   // When inv_freq itself is external, inspect already says which file is missing.
   const inv = tensor("inv", [1, 32, 1], FLOAT, plainInvFreq(10000, 64));
   externalise(inv, "gone.bin", 0);
@@ -87,13 +87,13 @@ test("onnx bad input: no rotary embedding, the message says what was searched", 
     inputs: [valueInfo("x", FLOAT, [4])],
     outputs: [valueInfo("z", FLOAT, [4])],
   });
-  expectRefusal(() => patchOnnx({ source: path, plan: yarn4, out: join(dir, "out") }), OnnxRopeNotFoundError, path, /searched 1 Cos and 0 Sin nodes.*RotaryEmbedding/, join(dir, "out"));
+  expectRefusal(() => patchOnnx({ source: path, plan: yarn4, out: `${dir}-out` }), OnnxRopeNotFoundError, path, /searched 1 Cos and 0 Sin nodes.*RotaryEmbedding/, `${dir}-out`);
 });
 
 test("onnx bad input: two inv_freq tensors that disagree are refused and listed; tensor chooses", () => {
   const dir = tempDir("ambig");
   const path = join(dir, "model.onnx");
-  writeFileSync(join(dir, "config.json"), JSON.stringify({ max_position_embeddings: 256, head_dim: 64 }));
+  writeFileSync(join(dir, "config.json"), JSON.stringify({ max_position_embeddings: 256, head_dim: 64, rope_theta: 10000 }));
   writeModel({
     path,
     nodes: [...invFreqGraphNodes({ inv: "inv_a" }), ...invFreqGraphNodes({ inv: "inv_b", cosName: "cos_b", sinName: "sin_b" })],
@@ -105,11 +105,11 @@ test("onnx bad input: two inv_freq tensors that disagree are refused and listed;
     inputs: [valueInfo("position_ids", 7, [1, "s"])],
     outputs: ["cos", "sin", "cos_b", "sin_b"].map((n) => valueInfo(n, FLOAT, [1, "s", 64])),
   });
-  const err = expectRefusal(() => patchOnnx({ source: path, plan: yarn4, out: join(dir, "out") }), OnnxRopeAmbiguousError, path, /inv_a.*theta 10000.*inv_b.*theta 500000.*--tensor/, join(dir, "out"));
+  const err = expectRefusal(() => patchOnnx({ source: path, plan: yarn4, out: `${dir}-out` }), OnnxRopeAmbiguousError, path, /inv_a.*theta 10000.*inv_b.*theta 500000.*--tensor/, `${dir}-out`);
   assert.deepEqual((err as OnnxRopeAmbiguousError).candidates, ["inv_a", "inv_b"]);
   const chosen = inspectOnnx({ path, tensor: "inv_b" });
   assert.equal(chosen.spec.theta, 500000);
-  const res = patchOnnx({ source: path, plan: yarn4, out: join(dir, "out"), tensor: "inv_a" });
+  const res = patchOnnx({ source: path, plan: yarn4, out: `${dir}-out`, tensor: "inv_a" });
   // Only inv_a changed: the patched file still has inv_b's plain values, so it is still ambiguous... with inv_b.
   assert.equal(inspectOnnx({ path: res.model, tensor: "inv_b" }).found.tensors[0].name, "inv_b");
   expectRefusal(() => inspectOnnx({ path, tensor: "nope" }), OnnxRopeNotFoundError, path, /no float vector named "nope".*inv_a, inv_b/);
@@ -120,10 +120,10 @@ test("onnx bad input: output into the model's own folder, or a plan for another 
   const path = join(dir, "model.onnx");
   copyFileSync(tinyOnnx, path);
   copyFileSync(sharedPath("models/tiny-llama-py/onnx/model.onnx.data"), join(dir, "model.onnx.data"));
-  writeFileSync(join(dir, "config.json"), JSON.stringify({ max_position_embeddings: 256, head_dim: 64 }));
+  writeFileSync(join(dir, "config.json"), JSON.stringify({ max_position_embeddings: 256, head_dim: 64, rope_theta: 10000 }));
   const before = readFileSync(path);
   expectRefusal(() => patchOnnx({ source: path, plan: yarn4, out: dir }), OnnxOutputError, path, /own folder/);
   const wide = plan({ ...spec, rotaryDim: 128, headDim: 128 }, { factor: 4 });
-  expectRefusal(() => patchOnnx({ source: path, plan: wide, out: join(dir, "out") }), OnnxPatchError, path, /64 frequencies but .* 32/, join(dir, "out"));
+  expectRefusal(() => patchOnnx({ source: path, plan: wide, out: `${dir}-out` }), OnnxPatchError, path, /64 frequencies but .* 32/, `${dir}-out`);
   assert.deepEqual(readFileSync(path), before);
 });

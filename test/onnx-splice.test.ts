@@ -11,7 +11,7 @@ import { FLOAT, int64Tensor, invFreqGraphNodes, plainInvFreq, tempDir, tensor, v
 
 test("onnx splice: graph as the last field, metadata appended after it, weights byte-identical", () => {
   const dir = tempDir("splice");
-  writeFileSync(join(dir, "config.json"), JSON.stringify({ max_position_embeddings: 256, head_dim: 64 }));
+  writeFileSync(join(dir, "config.json"), JSON.stringify({ max_position_embeddings: 256, head_dim: 64, rope_theta: 10000 }));
   const path = join(dir, "model.onnx");
   const weight = tensor("w", [1000], FLOAT, Array.from({ length: 1000 }, (_, i) => i * 0.001));
   writeModel({
@@ -30,7 +30,7 @@ test("onnx splice: graph as the last field, metadata appended after it, weights 
   writeFileSync(path, concatBytes([...others, ...graph].map((f) => bytes.subarray(f.start, f.end))));
 
   const p = plan(inspectOnnx(path).spec, { factor: 4 });
-  const res = patchOnnx({ source: path, plan: p, out: join(dir, "out") });
+  const res = patchOnnx({ source: path, plan: p, out: `${dir}-out` });
   const again = inspectOnnx(res.model);
   assert.equal(again.spec.scaling.method, "yarn");
   assert.equal(again.spec.context, 1024);
@@ -39,7 +39,7 @@ test("onnx splice: graph as the last field, metadata appended after it, weights 
   assert.ok(readFileSync(res.model).includes(raw));
   // Patching the patched model again (re-plan from its original context) replaces the metadata, not adds one.
   const p2 = plan(again.spec, { factor: 2, force: true });
-  const res2 = patchOnnx({ source: res.model, plan: p2, out: join(dir, "out2") });
+  const res2 = patchOnnx({ source: res.model, plan: p2, out: `${dir}-out2` });
   const third = inspectOnnx(res2.model);
   assert.equal(third.spec.context, 512);
   assert.equal(third.spec.originalContext, 256);

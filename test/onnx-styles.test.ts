@@ -1,7 +1,7 @@
 // The three rotary export styles, built small, patched, and run in ONNX Runtime before and after:
 // cos/sin (or rotated vectors) beyond the original context must equal the plan's float64 reference.
 import assert from "node:assert/strict";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { inspectOnnx, patchOnnx } from "../converters/onnx/index.ts";
 import { readLayout } from "../converters/onnx/layout.ts";
@@ -75,13 +75,17 @@ test("onnx inv_freq graph: found by value, patched, ORT cos/sin equal the YaRN r
   const before = await runOrt(model, { position_ids: positions(PROBE) });
   assert.ok(trigError(before, plainInvFreq(THETA, DIM), 1) < 1e-4);
 
-  const res = patchOnnx({ source: model, plan: yarn4, out: join(dir, "out") });
+  const res = patchOnnx({ source: model, plan: yarn4, out: `${dir}-out` });
   const after = await runOrt(res.model, { position_ids: positions(PROBE) });
   assert.ok(yarn4.attentionFactor > 1.1);
   const err = trigError(after, yarn4.invFreq, yarn4.attentionFactor);
   assert.ok(err < 2e-4, `max error ${err}`);
   assert.ok(trigError(after, plainInvFreq(THETA, DIM), 1) > 0.1, "patched output must differ from plain RoPE");
-  assert.ok(res.configJson?.endsWith("config.json"));
+  // The config.json beside the model went through the HF converter.
+  const config = JSON.parse(readFileSync(join(`${dir}-out`, "config.json"), "utf8"));
+  assert.equal(config.max_position_embeddings, 4 * CONTEXT);
+  assert.equal((config.rope_scaling ?? config.rope_parameters).rope_type, "yarn");
+  assert.match(res.diff, /max_position_embeddings/);
 
   // The patched model says what it is, and can be inspected again.
   const again = inspectOnnx(res.model);
@@ -117,9 +121,9 @@ test("onnx inv_freq graph with external data and a shared scale constant: data f
   });
   const info = inspectOnnx(model);
   assert.equal(info.found.tensors[0].external, "weights.bin");
-  const res = patchOnnx({ source: model, plan: yarn4, out: join(dir, "out") });
-  assert.deepEqual(res.externalData.map((e) => e.location), ["weights.bin"]);
-  assert.deepEqual(readFileSync(join(dir, "out", "weights.bin")), readFileSync(join(dir, "weights.bin")));
+  const res = patchOnnx({ source: model, plan: yarn4, out: `${dir}-out` });
+  assert.deepEqual(res.externalData, ["weights.bin"]);
+  assert.deepEqual(readFileSync(join(`${dir}-out`, "weights.bin")), readFileSync(join(dir, "weights.bin")));
   const after = await runOrt(res.model, { position_ids: positions(PROBE) });
   assert.ok(trigError(after, yarn4.invFreq, yarn4.attentionFactor) < 2e-4);
   assert.deepEqual(Array.from(after.bias1), Array.from(Float32Array.from({ length: DIM }, (_, i) => i / 7)));
@@ -146,7 +150,7 @@ test("onnx inv_freq as a float16 Constant node cast to float32: CastLike + Mul i
   assert.equal(info.found.tensors[0].kind, "constant");
   assert.equal(info.found.tensors[0].dtype, "float16");
   assert.equal(info.spec.theta, THETA);
-  const res = patchOnnx({ source: model, plan: yarn4, out: join(dir, "out") });
+  const res = patchOnnx({ source: model, plan: yarn4, out: `${dir}-out` });
   const after = await runOrt(res.model, { position_ids: positions(PROBE) });
   const stored = yarn4.invFreq.map((v) => halfToNumber(numberToHalf(v)));
   // f16 storage of inv_freq: compare with the reference of the stored values (the cast is exact in f32).
@@ -225,14 +229,22 @@ for (const [label, standard, dataType, tol] of [
     assert.deepEqual([info.spec.theta, info.spec.rotaryDim, info.spec.context, info.found.cacheRows], [THETA, DIM, CONTEXT, CONTEXT]);
     // Before patching, positions past the cache are rejected by ONNX Runtime.
     await assert.rejects(runRotary(model, standard));
-    const res = patchOnnx({ source: model, plan: yarn4, out: join(dir, "out") });
+    writeFileSync(join(dir, "tokenizer.json"), "{}");
+    writeFileSync(join(dir, "model_fp16.onnx"), "another model, not carried");
+    const dry = patchOnnx({ source: model, plan: yarn4, out: `${dir}-out`, dryRun: true });
+    assert.ok(!existsSync(`${dir}-out`), "dry run writes nothing");
+    assert.ok(dry.changes.some((c) => c.includes(`[${CONTEXT},${DIM / 2}] -> [${4 * CONTEXT},${DIM / 2}]`)));
+    const res = patchOnnx({ source: model, plan: yarn4, out: `${dir}-out` });
+    assert.deepEqual(readdirSync(`${dir}-out`).sort(), standard ? ["model.onnx", "tokenizer.json"] : ["genai_config.json", "model.onnx", "tokenizer.json"]);
+    assert.deepEqual(res.files.map((f) => f.path).sort(), dry.files.map((f) => f.path).sort());
+    if (!standard) assert.match(res.diff, /\+\s+"context_length": 1024/);
     const after = inspectOnnx(res.model);
     assert.equal(after.found.cacheRows, 4 * CONTEXT);
     const y = await runRotary(res.model, standard);
     const err = maxAbsDiff(y, rotatedReference(yarn4.invFreq, yarn4.attentionFactor));
     assert.ok(err < tol, `max error ${err}`);
     if (!standard) {
-      const g = JSON.parse(readFileSync(join(dir, "out", "genai_config.json"), "utf8"));
+      const g = JSON.parse(readFileSync(join(`${dir}-out`, "genai_config.json"), "utf8"));
       assert.deepEqual([g.model.context_length, g.search.max_length, g.model.decoder.head_size], [4 * CONTEXT, 4 * CONTEXT, DIM]);
     }
   }, { timeoutMs: 60_000 });
@@ -254,7 +266,7 @@ test("onnx GroupQueryAttention (do_rotary=1) with bfloat16 caches: found, rows g
   const info = inspectOnnx(model);
   assert.equal(info.found.style, "ort-genai-cache");
   assert.deepEqual([info.spec.theta, info.spec.rotaryDim, info.found.tensors[0].dtype], [THETA, DIM, "bfloat16"]);
-  const res = patchOnnx({ source: model, plan: yarn4, out: join(dir, "out") });
+  const res = patchOnnx({ source: model, plan: yarn4, out: `${dir}-out` });
   const values = readCache(res.model, "cc");
   assert.equal(values.length, 4 * CONTEXT * (DIM / 2));
   const ref = cacheRows(yarn4.invFreq, yarn4.attentionFactor, 4 * CONTEXT).cos;

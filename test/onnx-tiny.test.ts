@@ -3,8 +3,8 @@
 import assert from "node:assert/strict";
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { inspectOnnx, patchOnnx } from "../converters/onnx/index.ts";
-import { plan } from "../src/plan.ts";
+import { inspectOnnx } from "../converters/onnx/index.ts";
+import { patch } from "../src/patch.ts";
 import { test } from "./harness.ts";
 import { tempDir } from "./onnx-fixtures.ts";
 import { loadDocs, perplexity, tokenizeDocs } from "./onnx-perplexity.ts";
@@ -24,15 +24,20 @@ test("onnx tiny model: inv_freq [1,32,1] found by value, theta 10000, dim 64, co
 });
 
 test("onnx tiny model: patched with factor 4, ORT perplexity at 1024 tokens drops several-fold", async () => {
-  const out = tempDir("tiny");
+  const root = tempDir("tiny");
+  const out = join(root, "patched");
   try {
-    const p = plan(inspectOnnx(source).spec, { factor: 4 });
-    const res = patchOnnx({ source, plan: p, out });
+    // Through the library's patch(), which picks the ONNX converter for a .onnx path.
+    const res = await patch({ model: source, factor: 4, out });
+    assert.equal(res.format, "onnx");
+    assert.equal(res.plan.context, 1024);
+    const model = join(out, "model.onnx");
     // Everything but the inv_freq tensor, the two inserted scale Muls (+ CastLikes) and the metadata is untouched.
     const before = readFileSync(source);
-    const after = readFileSync(res.model);
+    const after = readFileSync(model);
     assert.ok(after.length - before.length < 1024, `grew by ${after.length - before.length} bytes`);
-    assert.deepEqual(res.externalData.map((e) => e.location), ["model.onnx.data"]);
+    assert.deepEqual(res.files.map((f) => [f.path, f.how === "written"]), [[model, true], [join(out, "model.onnx.data"), false]]);
+    assert.ok(res.warnings.some((w) => w.includes("config.json still declares the old context")));
     const sequences = tokenizeDocs({
       tokenizerJson: join(modelDir, "tokenizer.json"),
       tokenizerConfig: join(modelDir, "tokenizer_config.json"),
@@ -40,10 +45,10 @@ test("onnx tiny model: patched with factor 4, ORT perplexity at 1024 tokens drop
       length: 1024,
     });
     const plain = await perplexity({ model: source, sequences });
-    const yarn = await perplexity({ model: res.model, sequences });
+    const yarn = await perplexity({ model, sequences });
     assert.ok(plain > 15, `unpatched ${plain}`);
     assert.ok(yarn < 8 && yarn < plain / 3, `patched ${yarn} vs unpatched ${plain}`);
   } finally {
-    rmSync(out, { recursive: true, force: true });
+    rmSync(root, { recursive: true, force: true });
   }
 }, { timeoutMs: 120_000 });

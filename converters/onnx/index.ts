@@ -13,3 +13,5 @@ export {
   OnnxRopeAmbiguousError,
   OnnxRopeNotFoundError,
 } from "./errors.ts";
+export { onnxConverter, storedFromSpec } from "./converter.ts";
+export type { OnnxModelInfo } from "./converter.ts";

@@ -1,9 +1,16 @@
 // patchOnnx: writes a copy of an ONNX model whose rotary embedding follows a Plan. Only the tensors and
 // nodes that change are re-encoded; every other byte is copied as is, and external data stays external.
-import { copyFileSync, existsSync, linkSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { basename, dirname, extname, join, resolve } from "node:path";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
 import onnxProto from "onnx-proto";
+import type { OutputFile } from "../../src/converter.ts";
+import { unifiedDiff } from "../../src/diff.ts";
+import { checkOutputPath, cloneFile } from "../../src/io/model-dir.ts";
+import { tempSibling, trackTemp, untrackTemp } from "../../src/io/temp-paths.ts";
 import type { Plan } from "../../src/types.ts";
+import { readHfConfig } from "../hf/read.ts";
+import { patchedConfigText } from "../hf/write.ts";
+import type { GenaiConfig } from "./sidecar.ts";
 import { OnnxExternalDataError, OnnxOutputError, OnnxPatchError } from "./errors.ts";
 import { type CacheDetection, type InvFreqDetection, METADATA_KEY } from "./find.ts";
 import { type ConstantTensor, freshName } from "./graph-index.ts";
@@ -21,38 +28,41 @@ export interface PatchOnnxParams {
   /** The .onnx file. */
   source: string;
   plan: Plan;
-  /** Output folder (the model keeps its file name), or a path ending in .onnx. Must not be the source's folder. */
+  /** Output folder (must not exist): the model keeps its file name, its folder's other files come along. */
   out: string;
   /** Value name of the inv_freq (or cos/sin cache) to patch when several disagree. */
   tensor?: string;
   /** Trained context when no config.json / genai_config.json gives it (inv_freq graphs only). */
   context?: number;
+  /** Work out every change and the diff, write nothing. */
+  dryRun?: boolean;
 }
 
 export interface PatchOnnxResult {
-  /** The patched model. */
+  /** The patched model (inside `out`). */
   model: string;
-  /** Every file written (model, genai_config.json) or linked/copied (external data). */
-  files: string[];
-  externalData: { location: string; how: "link" | "copy" }[];
+  out: string;
+  /** Every file of the output folder: written (model, JSON sidecars) or cloned (external data, tokenizer, ...). */
+  files: OutputFile[];
+  /** External data files the patched model still references (cloned unchanged). */
+  externalData: string[];
   /** What was found before patching. */
   before: OnnxInspection;
   /** What changed, one line each. */
   changes: string[];
-  /**
-   * A transformers config.json beside the model (or one folder up): not written here; give it to the HF converter
-   * with the same plan so the folder stays consistent.
-   */
-  configJson?: string;
+  /** Unified diff of the changed JSON files (genai_config.json, config.json). */
+  diff: string;
+  warnings: string[];
 }
 
 export function patchOnnx(p: PatchOnnxParams): PatchOnnxResult {
   const a = analyseOnnx({ path: p.source, tensor: p.tensor, context: p.context });
-  const outPath = extname(p.out) === ".onnx" ? p.out : join(p.out, basename(p.source));
-  const outDir = dirname(outPath);
-  if (resolve(outDir) === resolve(dirname(p.source))) {
+  const sourceDir = dirname(p.source);
+  const out = p.out.replace(/\/+$/, "");
+  if (resolve(out) === resolve(sourceDir)) {
     throw new OnnxOutputError(p.source, `the output folder is the model's own folder; choose another (--out DIR)`);
   }
+  if (!p.dryRun) checkOutputPath(out, sourceDir);
   const half = a.detection.style === "inv-freq" ? a.detection.values.length : a.detection.half;
   if (p.plan.invFreq.length !== half) {
     throw new OnnxPatchError(p.source, `the plan has ${p.plan.invFreq.length} frequencies but the model's rotary embedding has ${half}`);
@@ -60,6 +70,7 @@ export function patchOnnx(p: PatchOnnxParams): PatchOnnxResult {
   if (!(p.plan.context > 0) || !Number.isInteger(p.plan.context)) throw new OnnxPatchError(p.source, `the plan's context ${p.plan.context} is not a positive integer`);
 
   const changes: string[] = [];
+  const warnings: string[] = [];
   const edits: Edit[] = [];
   const replaced = new Set<string>();
   if (a.detection.style === "inv-freq") editInvFreq(a, a.detection, p.plan, edits, changes, replaced);
@@ -68,47 +79,73 @@ export function patchOnnx(p: PatchOnnxParams): PatchOnnxResult {
 
   const external = externalLocations(a, replaced);
   for (const loc of external) {
-    if (!existsSync(join(dirname(p.source), loc))) {
-      throw new OnnxExternalDataError(p.source, `external data file "${loc}" is missing`);
-    }
+    if (!existsSync(join(sourceDir, loc))) throw new OnnxExternalDataError(p.source, `external data file "${loc}" is missing`);
   }
-  const genai = a.sidecarFiles.genaiConfig ? updatedGenaiConfig(a, p.plan, changes) : undefined;
+  // JSON sidecars in the model's folder are rewritten; a config.json one folder up is outside the output.
+  const texts = new Map<string, string>();
+  let diff = "";
+  const side = a.sidecarFiles;
+  if (side.genaiConfigPath && side.genaiConfig) {
+    const text = JSON.stringify(updatedGenaiConfig(side.genaiConfig, p.plan, changes), null, 4) + "\n";
+    texts.set("genai_config.json", text);
+    diff += unifiedDiff(readFileSync(side.genaiConfigPath, "utf8"), text, "a/genai_config.json", "b/genai_config.json");
+  }
+  if (side.configPath && dirname(side.configPath) === sourceDir) {
+    const text = patchedConfigText(readHfConfig(side.configPath), p.plan);
+    texts.set("config.json", text);
+    diff += unifiedDiff(readFileSync(side.configPath, "utf8"), text, "a/config.json", "b/config.json");
+    changes.push(`config.json: max_position_embeddings ${p.plan.context}, rope ${p.plan.scaling.method}`);
+  } else if (side.configPath) {
+    warnings.push(`${side.configPath} still declares the old context; patch that folder too (yarnify patch ${dirname(side.configPath)})`);
+  }
+  const modelName = basename(p.source);
+  const carried = carriedFiles(sourceDir, modelName, external, texts);
+  const model = join(out, modelName);
+  const before: OnnxInspection = { format: a.format, path: a.path, spec: a.spec, found: a.found, sidecars: a.sidecars };
+  const result = (files: OutputFile[]): PatchOnnxResult => ({ model, out, files, externalData: external, before, changes, diff, warnings });
+  if (p.dryRun) {
+    const planned: OutputFile[] = [model, ...[...texts.keys()].map((rel) => join(out, rel))].map((path) => ({ path, how: "written" }));
+    return result([...planned, ...carried.map((rel) => ({ path: join(out, rel), how: "copy" as const }))]);
+  }
 
-  // Everything is checked: now write (the model to a temp name first, so a failure leaves no half file).
-  mkdirSync(outDir, { recursive: true });
-  const files: string[] = [];
-  const tmp = `${outPath}.yarnify-tmp`;
+  // Everything is checked: build the folder under a temporary name and rename it into place when complete.
+  const tmp = tempSibling(out);
+  trackTemp(tmp);
+  const files: OutputFile[] = [];
   try {
-    spliceModel({ sourcePath: p.source, size: a.layout.size, outPath: tmp, graph: a.layout.graph, edits });
-    renameSync(tmp, outPath);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw err;
-  }
-  files.push(outPath);
-  const externalData: { location: string; how: "link" | "copy" }[] = [];
-  for (const loc of external) {
-    const from = join(dirname(p.source), loc);
-    const to = join(outDir, loc);
-    mkdirSync(dirname(to), { recursive: true });
-    rmSync(to, { force: true });
-    let how: "link" | "copy" = "link";
-    try {
-      linkSync(from, to);
-    } catch {
-      copyFileSync(from, to);
-      how = "copy";
+    mkdirSync(tmp, { recursive: true });
+    spliceModel({ sourcePath: p.source, size: a.layout.size, outPath: join(tmp, modelName), graph: a.layout.graph, edits });
+    files.push({ path: model, how: "written" });
+    for (const [rel, text] of texts) {
+      writeFileSync(join(tmp, rel), text);
+      files.push({ path: join(out, rel), how: "written" });
     }
-    externalData.push({ location: loc, how });
-    files.push(to);
+    for (const rel of carried) {
+      mkdirSync(dirname(join(tmp, rel)), { recursive: true });
+      files.push({ path: join(out, rel), how: cloneFile(join(sourceDir, rel), join(tmp, rel)) });
+    }
+    renameSync(tmp, out);
+  } catch (err) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw err;
+  } finally {
+    untrackTemp(tmp);
   }
-  if (genai) {
-    const to = join(outDir, "genai_config.json");
-    writeFileSync(to, JSON.stringify(genai, null, 4) + "\n");
-    files.push(to);
+  return result(files.sort((x, y) => x.path.localeCompare(y.path)));
+}
+
+/**
+ * Files of the model's folder that come along unchanged: its external data, and the top-level files an ONNX
+ * runtime folder needs (tokenizer, special tokens, ...), but not other .onnx models or their data.
+ */
+function carriedFiles(dir: string, modelName: string, external: string[], written: Map<string, string>): string[] {
+  const out = new Set(external);
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (!entry.isFile() || entry.name === modelName || written.has(entry.name) || entry.name.startsWith(".")) continue;
+    if (/\.onnx($|[._])/.test(entry.name) || entry.name.includes(".yarnify-tmp")) continue;
+    out.add(entry.name);
   }
-  const before = { format: a.format, path: a.path, spec: a.spec, found: a.found, sidecars: a.sidecars };
-  return { model: outPath, files, externalData, before, changes, ...(a.sidecarFiles.configPath ? { configJson: a.sidecarFiles.configPath } : {}) };
+  return [...out].sort();
 }
 
 // ---- inv_freq graphs ----
@@ -245,8 +282,8 @@ function externalLocations(a: OnnxAnalysis, replaced: Set<string>): string[] {
   return [...locs];
 }
 
-function updatedGenaiConfig(a: OnnxAnalysis, plan: Plan, changes: string[]): Record<string, unknown> {
-  const g = structuredClone(a.sidecarFiles.genaiConfig) as Record<string, Record<string, unknown> | undefined>;
+function updatedGenaiConfig(config: GenaiConfig, plan: Plan, changes: string[]): GenaiConfig {
+  const g = structuredClone(config);
   if (g.model && typeof g.model === "object") {
     changes.push(`genai_config.json model.context_length ${String(g.model.context_length)} -> ${plan.context}`);
     g.model.context_length = plan.context;
