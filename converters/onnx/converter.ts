@@ -35,22 +35,31 @@ function architectureOf(path: string): string {
   return typeof type === "string" ? type : "onnx";
 }
 
-export const onnxConverter: Converter = {
-  format: "onnx",
-  accepts(path) {
-    return path.endsWith(".onnx") && existsSync(path) && statSync(path).isFile();
-  },
-  async read(path): Promise<OnnxModelInfo> {
-    const info = inspectOnnx(path);
-    const architecture = architectureOf(path);
-    return { format: "onnx", path, architecture, spec: info.spec, stored: storedFromSpec(info.spec, architecture), warnings: [], found: info.found };
-  },
-  defaultOut(path, plan: Plan) {
-    return `${resolve(dirname(path))}-yarn-${plan.context}`;
-  },
-  async patch({ info, plan, out, dryRun }): Promise<PatchOutput> {
-    const res = patchOnnx({ source: info.path, plan, out, dryRun });
-    const after: RopeSpec = { ...plan.source, theta: plan.theta, context: plan.context, originalContext: plan.originalContext, scaling: plan.scaling };
-    return { out: res.out, files: res.files, diff: res.diff, stored: storedFromSpec(after, info.architecture), warnings: res.warnings };
-  },
-};
+/**
+ * An ONNX converter with the options only ONNX has: `tensor` picks the inv_freq (or cos/sin cache) by value name
+ * when several disagree (CLI --tensor NAME); `context` gives the trained context of an inv_freq graph that has
+ * no config.json or genai_config.json beside it.
+ */
+export function createOnnxConverter(opts: { tensor?: string; context?: number } = {}): Converter {
+  return {
+    format: "onnx",
+    accepts(path) {
+      return path.endsWith(".onnx") && existsSync(path) && statSync(path).isFile();
+    },
+    async read(path): Promise<OnnxModelInfo> {
+      const info = inspectOnnx({ path, ...opts });
+      const architecture = architectureOf(path);
+      return { format: "onnx", path, architecture, spec: info.spec, stored: storedFromSpec(info.spec, architecture), warnings: [], found: info.found };
+    },
+    defaultOut(path, plan: Plan) {
+      return `${resolve(dirname(path))}-yarn-${plan.context}`;
+    },
+    async patch({ info, plan, out, dryRun }): Promise<PatchOutput> {
+      const res = patchOnnx({ source: info.path, plan, out, dryRun, ...opts });
+      const after: RopeSpec = { ...plan.source, theta: plan.theta, context: plan.context, originalContext: plan.originalContext, scaling: plan.scaling };
+      return { out: res.out, files: res.files, diff: res.diff, stored: storedFromSpec(after, info.architecture), warnings: res.warnings };
+    },
+  };
+}
+
+export const onnxConverter: Converter = createOnnxConverter();

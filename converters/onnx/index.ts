@@ -13,5 +13,5 @@ export {
   OnnxRopeAmbiguousError,
   OnnxRopeNotFoundError,
 } from "./errors.ts";
-export { onnxConverter, storedFromSpec } from "./converter.ts";
+export { createOnnxConverter, onnxConverter, storedFromSpec } from "./converter.ts";
 export type { OnnxModelInfo } from "./converter.ts";

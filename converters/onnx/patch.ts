@@ -10,17 +10,16 @@ import { tempSibling, trackTemp, untrackTemp } from "../../src/io/temp-paths.ts"
 import type { Plan } from "../../src/types.ts";
 import { readHfConfig } from "../hf/read.ts";
 import { patchedConfigText } from "../hf/write.ts";
-import type { GenaiConfig } from "./sidecar.ts";
+import { ropeCaches } from "./caches.ts";
 import { OnnxExternalDataError, OnnxOutputError, OnnxPatchError } from "./errors.ts";
 import { type CacheDetection, type InvFreqDetection, METADATA_KEY } from "./find.ts";
 import { type ConstantTensor, freshName } from "./graph-index.ts";
 import { type OnnxAnalysis, type OnnxInspection, type YarnifyMetadata, analyseOnnx } from "./inspect.ts";
 import type { NodeEntry } from "./layout.ts";
-import { ropeCaches } from "./caches.ts";
+import type { GenaiConfig } from "./sidecar.ts";
 import { type Edit, spliceModel } from "./splice.ts";
 import { DT_FLOAT, encodeTensor } from "./tensor.ts";
-import { type WireField, concatBytes, fields, lenField, MemorySource, readString, rewriteMessage, stringField } from "./wire.ts";
-import { FileSource } from "./wire.ts";
+import { type WireField, FileSource, MemorySource, concatBytes, fields, lenField, readString, rewriteMessage, stringField } from "./wire.ts";
 
 const { onnx } = onnxProto;
 
