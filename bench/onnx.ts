@@ -4,8 +4,8 @@
 // ≤ 1.5× the file size.
 // Run: npx tsc -p tsconfig.build.json && node dist/bench/onnx.js [SIZE_MB]   (or: bun bench/onnx.ts, deno run -A bench/onnx.ts)
 import { spawnSync } from "node:child_process";
-import { closeSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import onnxProto from "onnx-proto";
@@ -109,7 +109,8 @@ print(json.dumps({"seconds": s, "peakRssBytes": hwm}))
 
 const dir = mkdtempSync(join(tmpdir(), "yarnify-onnx-bench-"));
 try {
-  const source = join(dir, "model.onnx");
+  mkdirSync(join(dir, "src"));
+  const source = join(dir, "src", "model.onnx");
   const t0 = performance.now();
   generate(source);
   const size = statSync(source).size;
@@ -120,7 +121,7 @@ try {
   rmSync(join(dir, "out"), { recursive: true, force: true });
   const py = run("/usr/bin/python3", ["-c", PYTHON, source, join(dir, "py.onnx")]);
   const mb = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
-  console.log(`runtime ${runtimeName()}, file ${mb(size)}`);
+  console.log(`runtime ${runtimeName()}, file ${mb(size)}, load average ${loadavg().map((l) => l.toFixed(1)).join(" ")}`);
   console.log(`yarnify patch (factor 4, caches 4096 -> 16384 rows): ${mine.seconds.toFixed(2)} s, peak RSS ${mb(mine.peakRssBytes)} (${(mine.peakRssBytes / size).toFixed(2)}x file)`);
   console.log(`python3-onnx load+save:                            ${py.seconds.toFixed(2)} s, peak RSS ${mb(py.peakRssBytes)} (${(py.peakRssBytes / size).toFixed(2)}x file)`);
   console.log(`ratio python/yarnify: time ${(py.seconds / mine.seconds).toFixed(1)}x, peak RSS ${(py.peakRssBytes / mine.peakRssBytes).toFixed(1)}x`);
