@@ -29,6 +29,7 @@ import {
   valueInfo,
   writeModel,
 } from "./onnx-fixtures.ts";
+import * as ort from "onnxruntime-node";
 import { positions, runOrt } from "./onnx-ort.ts";
 
 const THETA = 10000;
@@ -285,3 +286,44 @@ function readCache(model: string, name: string): Float64Array {
     file.close();
   }
 }
+
+test("onnx GroupQueryAttention (do_rotary=1) float32: after patching, ORT's rotated keys at 1024 tokens equal the reference", async () => {
+  const dir = tempDir("gqa32");
+  const model = join(dir, "model.onnx");
+  const { cos, sin } = cacheRows(plainInvFreq(THETA, DIM), 1, CONTEXT);
+  writeModel({
+    path: model,
+    nodes: [
+      node("GroupQueryAttention", ["q", "k", "v", "", "", "seqlens_k", "total_len", "cc", "sc"], ["o", "present_k", "present_v"], {
+        domain: "com.microsoft",
+        attribute: [intAttr("do_rotary", 1), intAttr("num_heads", 1), intAttr("kv_num_heads", 1)],
+      }),
+    ],
+    initializers: [tensor("cc", [CONTEXT, DIM / 2], FLOAT, cos), tensor("sc", [CONTEXT, DIM / 2], FLOAT, sin)],
+    inputs: [...["q", "k", "v"].map((n) => valueInfo(n, FLOAT, [1, "s", DIM])), valueInfo("seqlens_k", 6, [1]), valueInfo("total_len", 6, [])],
+    outputs: [valueInfo("o", FLOAT, [1, "s", DIM]), valueInfo("present_k", FLOAT, [1, 1, "t", DIM]), valueInfo("present_v", FLOAT, [1, 1, "t", DIM])],
+    msOpset: true,
+  });
+  const res = patchOnnx({ source: model, plan: yarn4, out: `${dir}-out` });
+  const n = 4 * CONTEXT;
+  const k = Array.from({ length: n * DIM }, (_, i) => Math.sin(i * 0.37) + 0.5);
+  const qkv = new ort.Tensor("float32", Float32Array.from(k), [1, n, DIM]);
+  const session = await ort.InferenceSession.create(res.model, { logSeverityLevel: 4 });
+  // present_k holds the keys after GroupQueryAttention's own rotary, at positions 0..n-1.
+  const out = await session.run({
+    q: qkv,
+    k: qkv,
+    v: qkv,
+    seqlens_k: new ort.Tensor("int32", Int32Array.from([n - 1]), [1]),
+    total_len: new ort.Tensor("int32", Int32Array.from([n]), []),
+  });
+  await session.release();
+  const present = out.present_k.data as Float32Array;
+  let err = 0;
+  for (const p of PROBE) {
+    const ref = referenceRow(yarn4.invFreq, yarn4.attentionFactor, p);
+    const expected = rotate(k.slice(p * DIM, (p + 1) * DIM), ref.cos.slice(0, DIM / 2), ref.sin.slice(0, DIM / 2));
+    err = Math.max(err, maxAbsDiff(present.subarray(p * DIM, (p + 1) * DIM), expected));
+  }
+  assert.ok(err < 4e-4, `max error ${err}`);
+}, { timeoutMs: 60_000 });
