@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { inspectOnnx, patchOnnx } from "../converters/onnx/index.ts";
+import { inspectOnnx, patchOnnx, verifyOnnx } from "../converters/onnx/index.ts";
 import { readLayout } from "../converters/onnx/layout.ts";
 import { halfToNumber, numberToHalf, readTensorValues } from "../converters/onnx/tensor.ts";
 import { FileSource } from "../converters/onnx/wire.ts";
@@ -94,6 +94,11 @@ test("onnx inv_freq graph: found by value, patched, ORT cos/sin equal the YaRN r
   assert.equal(again.spec.context, 4 * CONTEXT);
   assert.equal(again.spec.originalContext, CONTEXT);
   assert.ok(Math.abs(again.found.attentionFactor - yarn4.attentionFactor) < 1e-6);
+  // The validate check reads the values back: right for this plan, wrong for another.
+  assert.equal(verifyOnnx({ model: res.model, ...yarn4 }).status, "pass");
+  const other = verifyOnnx({ model: res.model, ...plan(spec, { factor: 2 }) });
+  assert.equal(other.status, "fail");
+  assert.match(other.detail, /inv_freq off by .*attention factor/);
 }, { timeoutMs: 60_000 });
 
 test("onnx inv_freq graph with external data and a shared scale constant: data file kept, factor updated", async () => {
@@ -241,6 +246,9 @@ for (const [label, standard, dataType, tol] of [
     if (!standard) assert.match(res.diff, /\+\s+"context_length": 1024/);
     const after = inspectOnnx(res.model);
     assert.equal(after.found.cacheRows, 4 * CONTEXT);
+    assert.equal(verifyOnnx({ model: res.model, ...yarn4 }).status, "pass");
+    assert.equal(verifyOnnx({ model: res.model, ...yarn4, context: 8 * CONTEXT }).status, "fail");
+    assert.equal(verifyOnnx({ model, ...yarn4 }).status, "fail");
     const y = await runRotary(res.model, standard);
     const err = maxAbsDiff(y, rotatedReference(yarn4.invFreq, yarn4.attentionFactor));
     assert.ok(err < tol, `max error ${err}`);

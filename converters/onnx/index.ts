@@ -15,3 +15,5 @@ export {
 } from "./errors.ts";
 export { createOnnxConverter, onnxConverter, storedFromSpec } from "./converter.ts";
 export type { OnnxModelInfo } from "./converter.ts";
+export { verifyOnnx } from "./verify.ts";
+export type { VerifyOnnxParams } from "./verify.ts";
