@@ -8,6 +8,7 @@ import { readLayout } from "../converters/onnx/layout.ts";
 import { halfToNumber, numberToHalf, readTensorValues } from "../converters/onnx/tensor.ts";
 import { FileSource } from "../converters/onnx/wire.ts";
 import { plan } from "../src/plan.ts";
+import { computeRope } from "../src/rope/compute.ts";
 import type { RopeSpec } from "../src/rope/types.ts";
 import { test } from "./harness.ts";
 import {
@@ -335,3 +336,38 @@ test("onnx GroupQueryAttention (do_rotary=1) float32: after patching, ORT's rota
   }
   assert.ok(err < 4e-4, `max error ${err}`);
 }, { timeoutMs: 60_000 });
+
+test("onnx llama3-scaled inv_freq: refused alone, recognised when the config.json beside it computes the same values", async () => {
+  const dir = tempDir("llama3");
+  const model = join(dir, "model.onnx");
+  const llama3: RopeSpec = {
+    theta: 500000,
+    headDim: DIM,
+    rotaryDim: DIM,
+    context: 131072,
+    originalContext: 8192,
+    scaling: { method: "llama3", factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalContext: 8192 },
+  };
+  const inv = computeRope(llama3).invFreq;
+  writeModel({
+    path: model,
+    nodes: invFreqGraphNodes({ inv: "inv" }),
+    initializers: [tensor("inv", [1, DIM / 2, 1], FLOAT, inv), int64Tensor("axes_1", [1])],
+    inputs: posInput,
+    outputs: trigOutputs,
+  });
+  assert.throws(() => inspectOnnx(model), /not a geometric series/);
+  writeFileSync(
+    join(dir, "config.json"),
+    JSON.stringify({
+      model_type: "llama",
+      head_dim: DIM,
+      max_position_embeddings: 131072,
+      rope_theta: 500000,
+      rope_scaling: { rope_type: "llama3", factor: 8.0, low_freq_factor: 1.0, high_freq_factor: 4.0, original_max_position_embeddings: 8192 },
+    }),
+  );
+  const info = inspectOnnx(model);
+  assert.equal(info.spec.scaling.method, "llama3");
+  assert.deepEqual([info.spec.theta, info.spec.context], [500000, 131072]);
+});

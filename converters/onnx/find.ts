@@ -32,6 +32,8 @@ export interface InvFreqDetection {
   attentionFactor: number;
   /** Theta and rotary dim when the values are plain RoPE. */
   fit?: { theta: number; rotaryDim: number };
+  /** The values are not plain RoPE but equal what the config.json beside the model computes (llama3, ...). */
+  explained?: boolean;
   /** Other candidates that were searched and why they were set aside. */
   rejected: string[];
 }
@@ -48,6 +50,7 @@ export interface CacheDetection {
   fit?: { theta: number; rotaryDim: number };
   /** Rotary dim declared by a consumer's rotary_embedding_dim attribute, when non-zero. */
   declaredRotaryDim?: number;
+  explained?: boolean;
   rejected: string[];
 }
 
@@ -58,11 +61,15 @@ export function describeTensor(t: ConstantTensor): string {
   return `${t.kind} "${t.name}" [${t.header.dims.join(",")}] ${dataTypeName(t.header.dataType)}${ext}`;
 }
 
-export function detectRope(p: { layout: ModelLayout; index: GraphIndex; tensor?: string; patched: boolean }): Detection {
+/**
+ * `expected`: the inv_freq a config.json beside the model computes, which also explains non-plain values
+ * (llama3-scaled frequencies, say).
+ */
+export function detectRope(p: { layout: ModelLayout; index: GraphIndex; tensor?: string; patched: boolean; expected?: number[] }): Detection {
   const { layout, index } = p;
-  const caches = detectCaches(layout, index, p.tensor);
+  const caches = detectCaches(layout, index, p.tensor, p.expected);
   if (caches) return caches;
-  const inv = detectInvFreq(layout, index, p.tensor, p.patched);
+  const inv = detectInvFreq(layout, index, p.tensor, p.patched, p.expected);
   if (inv.detection) return inv.detection;
   const rotaryNodes = layout.nodes.filter((n) => isRotaryConsumer(n) !== undefined).length;
   const cosCount = layout.nodes.filter((n) => n.node.opType === "Cos").length;
@@ -113,6 +120,7 @@ function detectInvFreq(
   index: GraphIndex,
   tensor: string | undefined,
   patched: boolean,
+  expected: number[] | undefined,
 ): { detection?: InvFreqDetection; rejected: string[] } {
   const cosNodes = layout.nodes.filter((n) => n.node.opType === "Cos");
   const sinNodes = layout.nodes.filter((n) => n.node.opType === "Sin");
@@ -129,7 +137,7 @@ function detectInvFreq(
     }
   }
   const rejected: string[] = [];
-  type Candidate = { tensor: ConstantTensor; values: Float64Array; fit?: { theta: number; rotaryDim: number }; cos: NodeEntry[]; sin: NodeEntry[] };
+  type Candidate = { tensor: ConstantTensor; values: Float64Array; fit?: { theta: number; rotaryDim: number }; explained?: boolean; cos: NodeEntry[]; sin: NodeEntry[] };
   const candidates: Candidate[] = [];
   for (const [name, f] of feeds) {
     const t = index.constants.get(name) as ConstantTensor;
@@ -139,12 +147,15 @@ function detectInvFreq(
     }
     if (tensor !== undefined && name !== tensor) continue;
     const values = readTensorValues(t.src, t.header, layout.path);
-    const fit = fitTheta(values, valueTolerance(t.header.dataType));
-    if (!fit.ok && !patched) {
-      rejected.push(`${describeTensor(t)} is not a geometric series (${fit.reason})`);
+    const tol = valueTolerance(t.header.dataType);
+    const fit = fitTheta(values, tol);
+    const explained = !fit.ok && matches(values, expected, tol);
+    if (!fit.ok && !patched && !explained) {
+      const config = expected ? ", nor what the config.json beside it computes" : "";
+      rejected.push(`${describeTensor(t)} is not a geometric series (${fit.reason})${config}`);
       continue;
     }
-    candidates.push({ tensor: t, values, fit: fit.ok ? { theta: fit.theta, rotaryDim: fit.rotaryDim } : undefined, cos: f.cos, sin: f.sin });
+    candidates.push({ tensor: t, values, fit: fit.ok ? { theta: fit.theta, rotaryDim: fit.rotaryDim } : undefined, explained, cos: f.cos, sin: f.sin });
   }
   if (tensor !== undefined && candidates.length === 0 && !feeds.has(tensor)) {
     rejected.push(`no float vector named "${tensor}" feeds Cos and Sin (candidates: ${[...feeds.keys()].join(", ") || "none"})`);
@@ -183,10 +194,18 @@ function detectInvFreq(
       scaleMuls,
       attentionFactor: factors[0] ?? 1,
       fit: group[0].fit,
+      explained: group[0].explained,
       rejected,
     },
     rejected,
   };
+}
+
+/** Whether `values` equal `expected` within a relative tolerance. */
+function matches(values: ArrayLike<number>, expected: number[] | undefined, tol: number): boolean {
+  if (!expected || expected.length !== values.length) return false;
+  for (let j = 0; j < values.length; j++) if (Math.abs(values[j] / expected[j] - 1) > tol) return false;
+  return true;
 }
 
 /** Mul nodes that multiply the Cos/Sin output by a scalar constant (the exported attention_scaling). */
@@ -237,7 +256,7 @@ export function isRotaryConsumer(entry: NodeEntry): { cos: number; sin: number; 
   return undefined;
 }
 
-function detectCaches(layout: ModelLayout, index: GraphIndex, tensor: string | undefined): CacheDetection | undefined {
+function detectCaches(layout: ModelLayout, index: GraphIndex, tensor: string | undefined, expected: number[] | undefined): CacheDetection | undefined {
   const rejected: string[] = [];
   type Pair = { cos: ConstantTensor; sin: ConstantTensor; consumers: NodeEntry[]; standard: boolean; rotaryDim?: number };
   const pairs = new Map<string, Pair>();
@@ -287,8 +306,9 @@ function detectCaches(layout: ModelLayout, index: GraphIndex, tensor: string | u
   const [rows, half] = first.pair.cos.header.dims;
   if (rows < 2) throw new OnnxFormatError(layout.path, `cos cache "${first.pair.cos.name}" has ${rows} row; cannot recover its frequencies`);
   const { invFreq, attentionFactor } = invFreqFromCaches(first.cos, first.sin, rows, half);
+  const tol = 2 * valueTolerance(first.pair.cos.header.dataType);
   const normalised = invFreq.map((v) => v / invFreq[0]);
-  const fit = Math.abs(invFreq[0] - 1) <= 1e-3 ? fitTheta(normalised, 2 * valueTolerance(first.pair.cos.header.dataType)) : undefined;
+  const fit = Math.abs(invFreq[0] - 1) <= 1e-3 ? fitTheta(normalised, tol) : undefined;
   return {
     style: first.pair.standard ? "onnx-rotary-cache" : "ort-genai-cache",
     cos: first.pair.cos,
@@ -300,6 +320,7 @@ function detectCaches(layout: ModelLayout, index: GraphIndex, tensor: string | u
     attentionFactor,
     fit: fit?.ok ? { theta: fit.theta, rotaryDim: fit.rotaryDim } : undefined,
     declaredRotaryDim: first.pair.rotaryDim,
+    explained: !fit?.ok && matches(invFreq, expected, tol),
     rejected,
   };
 }

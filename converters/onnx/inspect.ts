@@ -1,5 +1,7 @@
 // inspectOnnx: what rotary embedding an ONNX model has, where it is, and its RopeSpec.
+import { computeRope } from "../../src/rope/compute.ts";
 import type { RopeScaling, RopeSpec } from "../../src/rope/types.ts";
+import { readHfConfig } from "../hf/read.ts";
 import { OnnxError, OnnxFormatError } from "./errors.ts";
 import { type Detection, METADATA_KEY, describeTensor, detectRope } from "./find.ts";
 import { type GraphIndex, indexGraph } from "./graph-index.ts";
@@ -77,9 +79,11 @@ export function analyseOnnx(p: InspectOnnxParams): OnnxAnalysis {
     const layout = readLayout(file, p.path);
     const index = indexGraph(layout, file);
     const meta = readMetadata(layout);
-    const detection = detectRope({ layout, index, tensor: p.tensor, patched: meta !== undefined });
     const sidecarFiles = findSidecars(p.path);
-    const { spec, contextFrom } = specOf(p, detection, meta, sidecarFiles);
+    const configSpec = configRopeSpec(sidecarFiles);
+    const expected = configSpec ? computeRope(configSpec).invFreq : undefined;
+    const detection = detectRope({ layout, index, tensor: p.tensor, patched: meta !== undefined, expected });
+    const { spec, contextFrom } = specOf(p, detection, meta, sidecarFiles, configSpec);
     const found: OnnxRopeFound = {
       style: detection.style,
       tensors: (detection.style === "inv-freq" ? detection.tensors : [detection.cos, detection.sin]).map((t) => ({
@@ -116,14 +120,36 @@ function readMetadata(layout: ModelLayout): YarnifyMetadata | undefined {
   }
 }
 
-function specOf(p: InspectOnnxParams, d: Detection, meta: YarnifyMetadata | undefined, s: Sidecars): { spec: RopeSpec; contextFrom: string } {
+/** The RoPE spec of a transformers config.json beside the model, when there is a readable one. */
+function configRopeSpec(s: Sidecars): RopeSpec | undefined {
+  if (!s.configPath) return undefined;
+  try {
+    return readHfConfig(s.configPath).spec;
+  } catch {
+    // A config.json without RoPE keys (or unreadable) explains nothing; the graph's values still can.
+    return undefined;
+  }
+}
+
+function specOf(
+  p: InspectOnnxParams,
+  d: Detection,
+  meta: YarnifyMetadata | undefined,
+  s: Sidecars,
+  configSpec: RopeSpec | undefined,
+): { spec: RopeSpec; contextFrom: string } {
   if (meta) {
     const spec: RopeSpec = { ...meta.source, context: meta.context, originalContext: meta.source.originalContext ?? meta.source.context, scaling: meta.scaling };
     return { spec, contextFrom: `metadata_props "${METADATA_KEY}"` };
   }
+  if (!d.fit && d.explained && configSpec) {
+    return { spec: configSpec, contextFrom: s.configPath as string };
+  }
   const side = sidecarContext(s);
   const names = d.style === "inv-freq" ? d.tensors.map(describeTensor).join(", ") : describeTensor(d.cos);
-  if (!d.fit) throw new OnnxFormatError(p.path, `the rotary values of ${names} are not plain RoPE (already scaled by another tool?)`);
+  if (!d.fit) {
+    throw new OnnxFormatError(p.path, `the rotary values of ${names} are not plain RoPE and no config.json beside the model explains them (already scaled?)`);
+  }
   const { theta, rotaryDim: fitted } = d.fit;
   const rotaryDim = d.style !== "inv-freq" && d.declaredRotaryDim ? d.declaredRotaryDim : fitted;
   let context: number;
