@@ -57,7 +57,8 @@ export function createOnnxConverter(opts: { tensor?: string; context?: number } 
     async patch({ info, plan, out, dryRun }): Promise<PatchOutput> {
       const res = patchOnnx({ source: info.path, plan, out, dryRun, ...opts });
       const after: RopeSpec = { ...plan.source, theta: plan.theta, context: plan.context, originalContext: plan.originalContext, scaling: plan.scaling };
-      return { out: res.out, files: res.files, diff: res.diff, stored: storedFromSpec(after, info.architecture), warnings: res.warnings };
+      // The patched model is the .onnx file inside the output folder: `validate` and reports open that.
+      return { out: res.model, files: res.files, diff: res.diff, stored: storedFromSpec(after, info.architecture), warnings: res.warnings };
     },
   };
 }
