@@ -23,9 +23,11 @@ const VALIDATION_FAILED = 5;
 cli
   .command("inspect <model>", "Show a model's RoPE setup and how each engine reads it")
   .option("--json", "Print one JSON object (the inspect contract)")
+  .option("--tensor <name>", "ONNX: the inv_freq or cos/sin cache to use when several disagree")
+  .option("--original-context <tokens>", "Trained context of a file that does not record it (an ONNX graph alone)")
   .example("yarnify inspect ./Qwen2.5-7B-Instruct --json")
-  .action(async (model: string, o: { json?: boolean }) => {
-    const r = await inspect(model);
+  .action(async (model: string, o: FormatOptions & { json?: boolean }) => {
+    const r = await inspect(model, formatOptions(o));
     if (o.json) out(JSON.stringify(r, null, 2));
     else {
       out(inspectText(r));
@@ -33,11 +35,15 @@ cli
     }
   });
 
-interface PatchOptions {
+interface FormatOptions {
+  tensor?: string;
+  originalContext?: unknown;
+}
+
+interface PatchOptions extends FormatOptions {
   factor?: unknown;
   context?: unknown;
   method?: string;
-  originalContext?: unknown;
   betaFast?: unknown;
   betaSlow?: unknown;
   truncate?: boolean;
@@ -54,12 +60,18 @@ interface PatchOptions {
 /** cac turns numeric text into numbers; anything else is passed on so the planner can name it. */
 const numberOption = (v: unknown): number | undefined => (v === undefined ? undefined : typeof v === "number" ? v : Number.isNaN(Number(v)) ? (v as number) : Number(v));
 
+const formatOptions = (o: FormatOptions) => ({
+  tensor: o.tensor === undefined ? undefined : String(o.tensor),
+  originalContext: numberOption(o.originalContext),
+});
+
 cli
   .command("patch <model>", "Extend a model's context with YaRN (or PI, NTK, dynamic NTK)")
   .option("--factor <s>", "Scale factor s (new context = original × s)")
   .option("--context <tokens>", "Target context in tokens (factor = context / original)")
   .option("--method <m>", "yarn | linear | ntk | dynamic", { default: "yarn" })
-  .option("--original-context <tokens>", "Trained context, when config.json's is not it (e.g. Qwen3: 32768)")
+  .option("--original-context <tokens>", "Trained context, when the file's is not it (Qwen3: 32768) or it has none (ONNX)")
+  .option("--tensor <name>", "ONNX: the inv_freq or cos/sin cache to patch when several disagree")
   .option("--beta-fast <n>", "YaRN beta_fast (default 32)")
   .option("--beta-slow <n>", "YaRN beta_slow (default 1)")
   .option("--no-truncate", "Keep the YaRN correction range fractional (as gpt-oss)")
@@ -81,7 +93,7 @@ cli
       method: o.method as PlanMethod,
       factor: numberOption(o.factor),
       context: numberOption(o.context),
-      originalContext: numberOption(o.originalContext),
+      ...formatOptions(o),
       betaFast: numberOption(o.betaFast),
       betaSlow: numberOption(o.betaSlow),
       truncate: o.truncate === false ? false : undefined,
@@ -89,7 +101,7 @@ cli
       mscaleAllDim: numberOption(o.mscaleAllDim),
       attentionFactor: numberOption(o.attentionFactor),
     });
-    const report = o.validate && !r.dryRun ? await validate({ model: r.out, plan: r.plan }) : null;
+    const report = o.validate && !r.dryRun ? await validate({ model: r.out, plan: r.plan, tensor: formatOptions(o).tensor }) : null;
     if (o.json) out(JSON.stringify(report ? { ...r, validation: report } : r, null, 2));
     else {
       if (r.dryRun && r.diff) out(r.diff);
@@ -103,8 +115,10 @@ cli
 cli
   .command("validate <model>", "Check a patched model: engine readings, frequency bands, kernel and weights")
   .option("--json", "Print one JSON object: {ok, adapter, checks}")
-  .action(async (model: string, o: { json?: boolean }) => {
-    const report = await validate({ model });
+  .option("--tensor <name>", "ONNX: the inv_freq or cos/sin cache to check when several disagree")
+  .option("--original-context <tokens>", "Trained context of a file that does not record it")
+  .action(async (model: string, o: FormatOptions & { json?: boolean }) => {
+    const report = await validate({ model, ...formatOptions(o) });
     out(o.json ? JSON.stringify(report, null, 2) : validateText(report));
     if (!report.ok) process.exitCode = VALIDATION_FAILED;
   });
