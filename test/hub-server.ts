@@ -2,7 +2,7 @@
 // calls for modelInfo, listFiles, fileDownloadInfo/downloadFile (Range on resolve), createRepo, createBranch,
 // repoExists and commit (preupload, LFS batch + basic PUT, commit NDJSON, create_pr). It offers no xet transfer,
 // so clients must pass useXet: false. It records every request and upload so tests can check what arrived, and
-// injects faults on demand (429 with Retry-After, 500, a dropped connection mid-upload).
+// injects faults on demand (429 with Retry-After, 500, a dropped connection mid-upload, no answer at all).
 import { createHash, randomBytes } from "node:crypto";
 import { createServer } from "node:http";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
@@ -56,7 +56,7 @@ export interface LfsUploadRecord {
   completed: boolean;
 }
 
-export type FaultKind = "429" | "500" | "drop";
+export type FaultKind = "429" | "500" | "drop" | "hang";
 
 export interface FaultSpec {
   kind: FaultKind;
@@ -215,6 +215,8 @@ export class StandInHub {
       return this.json(res, 429, { error: "Too many requests" }, { "Retry-After": String(fault.retryAfterSeconds ?? 1) });
     }
     if (fault?.kind === "500") return this.json(res, 500, { error: "Internal Error" });
+    // A server that accepted the connection and never answers: the client's timeout must fire.
+    if (fault?.kind === "hang") return;
 
     let m: RegExpMatchArray | null;
     if (method === "POST" && path === "/api/repos/create") return this.createRepo(req, res);
