@@ -91,7 +91,8 @@ export class StandInHub {
   readonly requests: RequestRecord[] = [];
   readonly lfsUploads: LfsUploadRecord[] = [];
   readonly commits: StandInCommit[] = [];
-  readonly lfsStore = new Map<string, Uint8Array>();
+  /** LFS objects by repo, then sha256: like the hub, an object must be uploaded to each repo that uses it. */
+  readonly lfsStore = new Map<string, Map<string, Uint8Array>>();
   private readonly faults: ArmedFault[] = [];
   private readonly tokens: Record<string, { user: string; orgs?: string[] }>;
   private readonly lfsThreshold: number;
@@ -130,10 +131,16 @@ export class StandInHub {
     for (const [path, content] of Object.entries(files)) {
       const bytes = typeof content === "string" ? new TextEncoder().encode(content) : content;
       rev.files.set(path, { content: bytes, lfs: this.isLfs(path, bytes) });
-      if (this.isLfs(path, bytes)) this.lfsStore.set(sha256Hex(bytes), bytes);
+      if (this.isLfs(path, bytes)) this.lfsObjects(id).set(sha256Hex(bytes), bytes);
     }
     this.repos.set(id, { id, private: opts.private ?? false, license: opts.license, branches: new Map([["main", rev]]), pullRequests: 0 });
     return rev.oid;
+  }
+
+  private lfsObjects(repo: string): Map<string, Uint8Array> {
+    let m = this.lfsStore.get(repo);
+    if (!m) this.lfsStore.set(repo, (m = new Map()));
+    return m;
   }
 
   /** The file as stored at a ref (branch name or refs/pr/N). */
@@ -227,7 +234,7 @@ export class StandInHub {
     if (method === "POST" && (m = path.match(/^\/api\/models\/([^/]+\/[^/]+)\/branch\/(.+)$/))) return this.createBranch(req, res, m[1], m[2]);
     if (method === "GET" && (m = path.match(/^\/api\/models\/([^/]+\/[^/]+)$/))) return this.modelInfo(req, res, m[1], "main");
     if (method === "POST" && (m = path.match(/^\/([^/]+\/[^/]+)\.git\/info\/lfs\/objects\/batch$/))) return this.lfsBatch(req, res, m[1]);
-    if (method === "PUT" && (m = path.match(/^\/_lfs\/upload\/([0-9a-f]{64})$/))) return this.lfsPut(req, res, m[1], fault, record);
+    if (method === "PUT" && (m = path.match(/^\/_lfs\/upload\/([^/]+\/[^/]+)\/([0-9a-f]{64})$/))) return this.lfsPut(req, res, m[1], m[2], fault, record);
     if ((method === "GET" || method === "HEAD") && (m = path.match(/^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/))) {
       return this.resolve(req, res, m[1], m[2], m[3], record);
     }
@@ -413,29 +420,31 @@ export class StandInHub {
       JSON.stringify({
         transfer: "basic",
         objects: body.objects.map(({ oid, size }) =>
-          this.lfsStore.has(oid)
+          this.lfsObjects(id).has(oid)
             ? { oid, size }
-            : { oid, size, authenticated: true, actions: { upload: { href: `${this.url}/_lfs/upload/${oid}` } } },
+            : { oid, size, authenticated: true, actions: { upload: { href: `${this.url}/_lfs/upload/${id}/${oid}` } } },
         ),
       }),
     );
   }
 
-  private async lfsPut(req: IncomingMessage, res: ServerResponse, oid: string, fault: ArmedFault | undefined, record: RequestRecord): Promise<void> {
+  private async lfsPut(req: IncomingMessage, res: ServerResponse, repo: string, oid: string, fault: ArmedFault | undefined, record: RequestRecord): Promise<void> {
     const upload: LfsUploadRecord = { oid, size: Number(req.headers["content-length"] ?? -1), bytesReceived: 0, completed: false };
     this.lfsUploads.push(upload);
     const dropAt = fault?.kind === "drop" ? fault.afterBytes ?? 1 : Infinity;
+    // Taken now: once the body stream is abandoned, req.socket is detached (null).
+    const socket = req.socket;
     const data = await this.readBody(req, (n) => {
       upload.bytesReceived = n;
       record.bytes = n;
       return n < dropAt;
     });
     if (upload.bytesReceived >= dropAt) {
-      req.socket.destroy();
+      socket.destroy();
       return;
     }
     if (sha256Hex(data) !== oid) return this.json(res, 400, { error: `stand-in hub: content does not hash to ${oid}` });
-    this.lfsStore.set(oid, data);
+    this.lfsObjects(repo).set(oid, data);
     upload.completed = true;
     res.writeHead(200, { ETag: `"${oid}"` });
     res.end();
@@ -467,7 +476,7 @@ export class StandInHub {
         const content = new Uint8Array(Buffer.from(String(value.content), value.encoding === "base64" ? "base64" : "utf8"));
         files.set(path, { content, lfs: false });
       } else if (key === "lfsFile") {
-        const blob = this.lfsStore.get(String(value.oid));
+        const blob = this.lfsObjects(id).get(String(value.oid));
         if (!blob) return this.json(res, 422, { error: `LFS object ${String(value.oid)} for ${path} was never uploaded` });
         files.set(path, { content: blob, lfs: true });
       } else if (key === "deletedFile") {

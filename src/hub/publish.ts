@@ -125,7 +125,8 @@ export async function* publishIter(params: PublishParams): AsyncGenerator<Publis
   } catch (err) {
     if (params.abortSignal?.aborted) throw err;
     if (err instanceof HubPublishError) throw err;
-    throw new HubPublishError(`${params.repo}: publish failed: ${describeError(err)}`, { cause: err });
+    const status = err instanceof HubApiError ? ` (HTTP ${err.statusCode})` : "";
+    throw new HubPublishError(`${params.repo}: publish failed${status}: ${describeError(err)}`, { cause: err });
   }
 }
 
