@@ -170,3 +170,19 @@ test("an abort during upload leaves no commit; errors never show the token", asy
     );
   });
 });
+
+test("big upload bodies are streamed with their exact length (the path for multi-GB files)", async () => {
+  await withHub(async (hub) => {
+    const original = bytes(700_000, 11);
+    hub.addRepo("me/s-GGUF", { "s.gguf": original });
+    const common = { hubUrl: hub.url, accessToken: TOKEN, fetch: createRetryFetch({ bufferBodiesBelow: 1000 }) };
+    const blob = await openHubFile({ ...common, repo: "me/s-GGUF", path: "s.gguf" });
+    const header = new Uint8Array(64).fill(1);
+    await publish({ ...common, repo: "me/s-GGUF", operations: [ggufHeaderEdit({ path: "s.gguf", original: blob, header, replaces: 64 })], title: "t" });
+    const stored = hub.file("me/s-GGUF", "s.gguf")!;
+    assert.deepEqual(stored.subarray(0, 64), header);
+    assert.equal(sha(stored.subarray(64)), sha(original.subarray(64)));
+    const put = hub.lfsUploads.find((u) => u.completed)!;
+    assert.equal(put.size, original.length, "Content-Length announced");
+  });
+});

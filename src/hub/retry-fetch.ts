@@ -1,9 +1,10 @@
 // A fetch that retries 429, 5xx and dropped connections with exponential backoff, honours Retry-After,
 // times out a request that sends no response headers, and aborts everything on one signal (Ctrl-C).
 // Request bodies that are Blob subclasses (the remote and spliced blobs of @huggingface/hub) are read
-// through their own methods, because Bun's fetch sends such blobs as empty bodies.
+// through their own methods, because Bun's fetch sends such blobs as empty bodies (checked with Bun 1.4.5).
 import { HubRetryError } from "./errors.ts";
 import { redactSecrets } from "./redact.ts";
+import { runtimeName } from "../runtime.ts";
 
 export interface RetryEvent {
   method: string;
@@ -73,6 +74,9 @@ async function prepareBody(init: RequestInit | undefined, bufferBelow: number): 
   if (!(body instanceof Blob) || isNativeBlob(body)) return init;
   const headers = new Headers(init!.headers);
   if (body.size < bufferBelow) return { ...init, headers, body: new Uint8Array(await body.arrayBuffer()) };
+  // Node and Deno read a Blob subclass through its stream() and send its size; Bun needs a stream, and
+  // honours an explicit Content-Length for it (an upload URL rejects chunked bodies).
+  if (runtimeName() !== "bun") return init;
   headers.set("Content-Length", String(body.size));
   return { ...init, headers, body: body.stream(), duplex: "half" } as RequestInit;
 }
