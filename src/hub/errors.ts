@@ -1,11 +1,15 @@
 // Typed errors of the hub layer. Messages are one line, name the repo or file, and never contain a token
 // (every message goes through redactSecrets before it is stored).
+import { YarnifyError } from "../errors.ts";
 import { redactSecrets } from "./redact.ts";
 
-export class HubError extends Error {
+/** Any failure talking to the hub (CLI exit code 5). */
+export class HubError extends YarnifyError {
   override name = "HubError";
+  override readonly exitCode: number = 5;
   constructor(message: string, options?: { cause?: unknown }) {
-    super(redactSecrets(message), options);
+    super(redactSecrets(message));
+    if (options && "cause" in options) (this as { cause?: unknown }).cause = options.cause;
   }
 }
 
