@@ -4,6 +4,9 @@ import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { runtimeName } from "../src/runtime.ts";
 import { test } from "./harness.ts";
 import { StandInHub } from "./hub-server.ts";
 import { listHubFiles } from "../src/hub/list-hub-files.ts";
@@ -180,3 +183,44 @@ test("Ctrl-C during a download leaves no partial file in the cache", async () =>
     assert.deepEqual(left, []);
   });
 });
+
+function childCommand(file: string): { cmd: string; args: string[] } {
+  const here = fileURLToPath(new URL(".", import.meta.url));
+  const rt = runtimeName();
+  if (rt === "node") return { cmd: process.execPath, args: [join(here, "fixtures", file + ".js")] };
+  if (rt === "bun") return { cmd: process.execPath, args: [join(here, "fixtures", file + ".ts")] };
+  return { cmd: process.execPath, args: ["run", "-A", join(here, "fixtures", file + ".ts")] };
+}
+
+test("a real SIGINT in the middle of a download leaves nothing in the cache", async () => {
+  await withHub(async (hub, dir) => {
+    hub.addRepo("org/big", { "model.safetensors": bytes(4_000_000, 8) });
+    hub.resolveChunkDelayMs = 20;
+    const { cmd, args } = childCommand("download-child");
+    const child = spawn(cmd, [...args, hub.url, dir], { stdio: ["ignore", "pipe", "inherit"] });
+    let stdout = "";
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("child never started receiving")), 30_000);
+      child.stdout!.on("data", (d: Buffer) => {
+        stdout += d.toString();
+        if (stdout.includes("receiving")) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+    child.kill("SIGINT");
+    const code = await exited;
+    assert.ok(!stdout.includes("finished"), "the download was still running when interrupted");
+    assert.ok(stdout.includes("interrupted"), stdout);
+    // Deno's child_process reports (null, "SIGINT") for a child that handled SIGINT and exited 130.
+    assert.ok(code === 130 || (runtimeName() === "deno" && code === null), `exit code ${code}`);
+    const left: string[] = [];
+    const walk = (d: string) => {
+      for (const e of readdirSync(d, { withFileTypes: true })) e.isDirectory() ? walk(join(d, e.name)) : left.push(e.name);
+    };
+    walk(dir);
+    assert.deepEqual(left, []);
+  });
+}, { timeoutMs: 60_000 });

@@ -98,6 +98,8 @@ export class StandInHub {
   private readonly lfsThreshold: number;
   private server: Server | undefined;
   url = "";
+  /** When set, file bodies are sent in 64 KiB pieces with this pause between them (a slow link). */
+  resolveChunkDelayMs = 0;
 
   constructor(options: StandInHubOptions = {}) {
     this.tokens = options.tokens ?? { "hf_test_writer": { user: "me", orgs: ["org"] } };
@@ -339,7 +341,14 @@ export class StandInHub {
     res.writeHead(status, headers);
     if (req.method === "HEAD") return void res.end();
     record.bytes = body.length;
-    res.end(body);
+    if (this.resolveChunkDelayMs <= 0) return void res.end(body);
+    const send = (offset: number): void => {
+      if (res.destroyed) return;
+      if (offset >= body.length) return void res.end();
+      res.write(body.subarray(offset, offset + 65536));
+      setTimeout(() => send(offset + 65536), this.resolveChunkDelayMs);
+    };
+    send(0);
   }
 
   private async createRepo(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -9,6 +9,7 @@ import { HubDownloadError, throwForResponse } from "./errors.ts";
 import type { HubParams } from "./hub-params.ts";
 import { DEFAULT_HUB_URL } from "./hub-params.ts";
 import { localPathFor, assertSafeRepoPath } from "./safe-repo-path.ts";
+import { trackTemp, untrackTemp } from "../io/temp-paths.ts";
 
 export interface DownloadProgressEvent {
   event: "download";
@@ -71,6 +72,8 @@ async function downloadOne(params: DownloadToCacheParams, commit: string, path: 
     const total = Number(res.headers.get("Content-Length") ?? -1);
     mkdirSync(dirname(dest), { recursive: true });
     const partial = `${dest}.partial-${randomBytes(4).toString("hex")}`;
+    // Tracked so the CLI's SIGINT handler (which exits without unwinding) removes it too.
+    trackTemp(partial);
     const handle = await fsp.open(partial, "wx");
     let bytes = 0;
     let done = false;
@@ -93,6 +96,7 @@ async function downloadOne(params: DownloadToCacheParams, commit: string, path: 
         await handle.close().catch(() => undefined);
         await fsp.rm(partial, { force: true });
       }
+      untrackTemp(partial);
     }
   })();
 }

@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative, resolve, sep } from "node:path";
 import { flags } from "../index.ts";
+import { trackTemp, untrackTemp } from "../io/temp-paths.ts";
 import { patch } from "../patch.ts";
 import type { PatchResult } from "../patch.ts";
 import type { PlanTarget } from "../types.ts";
@@ -99,6 +100,7 @@ export async function* patchHubIter(params: PatchHubParams): AsyncGenerator<Patc
   const snap = snapshotDir(cacheDir, source.repo, commit);
 
   const work = mkdtempSync(join(tmpdir(), "yarnify-hub-"));
+  trackTemp(work);
   try {
     let out = params.out ?? join(work, "model");
     if (!publishing && !dryRun) {
@@ -144,6 +146,7 @@ export async function* patchHubIter(params: PatchHubParams): AsyncGenerator<Patc
     return { source, commit, patch: result, changed: changedFiles, publish: published, ...(card !== undefined && { card }) };
   } finally {
     rmSync(work, { recursive: true, force: true });
+    untrackTemp(work);
   }
 }
 
