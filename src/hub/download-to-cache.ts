@@ -47,19 +47,18 @@ function authHeaders(accessToken: string | undefined): Record<string, string> {
   return accessToken ? { Authorization: `Bearer ${accessToken}` } : {};
 }
 
-/** The commit a revision points to, read from the X-Repo-Commit header of a one-byte ranged request. */
-export async function resolveCommit(params: HubParams & { repo: string; revision?: string; path: string }): Promise<string> {
+/** The commit a revision (branch, tag, or commit) points to, from the model info API. */
+export async function resolveCommit(params: HubParams & { repo: string; revision?: string }): Promise<string> {
   const revision = params.revision ?? "main";
   if (COMMIT_RE.test(revision)) return revision;
-  const res = await (params.fetch ?? fetch)(resolveUrl(params.hubUrl ?? DEFAULT_HUB_URL, params.repo, revision, params.path), {
-    headers: { ...authHeaders(params.accessToken), Range: "bytes=0-0" },
+  const res = await (params.fetch ?? fetch)(`${params.hubUrl ?? DEFAULT_HUB_URL}/api/models/${params.repo}/revision/${encodeURIComponent(revision)}`, {
+    headers: authHeaders(params.accessToken),
     signal: params.abortSignal,
   });
-  if (!res.ok) await throwForResponse(res, `${params.repo}@${revision}/${params.path}`);
-  await res.body?.cancel().catch(() => undefined);
-  const commit = res.headers.get("X-Repo-Commit");
-  if (!commit || !COMMIT_RE.test(commit)) throw new HubDownloadError(`${params.repo}@${revision}: hub did not say which commit it serves`);
-  return commit;
+  if (!res.ok) await throwForResponse(res, `${params.repo}@${revision}`);
+  const info = (await res.json()) as { sha?: unknown };
+  if (typeof info.sha !== "string" || !COMMIT_RE.test(info.sha)) throw new HubDownloadError(`${params.repo}@${revision}: hub did not say which commit it serves`);
+  return info.sha;
 }
 
 async function downloadOne(params: DownloadToCacheParams, commit: string, path: string, dest: string): Promise<AsyncGenerator<DownloadProgressEvent, number>> {
@@ -105,7 +104,7 @@ async function downloadOne(params: DownloadToCacheParams, commit: string, path: 
 export async function* downloadToCacheIter(params: DownloadToCacheParams): AsyncGenerator<DownloadProgressEvent, CachedFile[]> {
   for (const p of params.paths) assertSafeRepoPath(p, params.repo);
   if (params.paths.length === 0) return [];
-  const commit = params.commit ?? (await resolveCommit({ ...params, path: params.paths[0] }));
+  const commit = params.commit ?? (await resolveCommit(params));
   const root = snapshotDir(params.cacheDir, params.repo, commit);
   const out: CachedFile[] = [];
   for (const path of params.paths) {

@@ -85,7 +85,7 @@ export async function* patchHubIter(params: PatchHubParams): AsyncGenerator<Patc
   if (source.path !== undefined) throw new HubSourceError(`${source.repo}/${source.path}: a single file is not a Hugging Face format model (GGUF sources go through publishPatchedGguf)`);
   const hub: HubParams = { hubUrl: params.hubUrl, accessToken: params.accessToken, fetch: params.fetch, abortSignal: params.abortSignal };
   const cacheDir = params.cacheDir ?? defaultCacheDir();
-  const commit = await resolveCommit({ ...hub, repo: source.repo, revision: source.revision, path: "config.json" });
+  const commit = await resolveCommit({ ...hub, repo: source.repo, revision: source.revision });
   const listing = await listHubFiles({ ...hub, repo: source.repo, revision: commit });
   const names = new Set(listing.map((f) => f.path));
   if (!names.has("config.json")) throw new HubSourceError(`${source.repo}@${commit.slice(0, 12)}: no config.json (not a Hugging Face format model)`);
