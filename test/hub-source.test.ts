@@ -8,6 +8,7 @@ import { parseRetryAfter } from "../src/hub/retry-fetch.ts";
 import { resolveHubParams } from "../src/hub/hub-params.ts";
 import { defaultCacheDir } from "../src/hub/cache-dir.ts";
 import { HubSourceError, UnsafeRepoPathError, HubError } from "../src/hub/errors.ts";
+import { createProgressWriter } from "../src/hub/progress-text.ts";
 
 test("parseHubSource: repo ids, revisions, files, hf:// URLs", () => {
   assert.deepEqual(parseHubSource("Qwen/Qwen2.5-7B-Instruct"), { repo: "Qwen/Qwen2.5-7B-Instruct" });
@@ -66,4 +67,21 @@ test("settings: option first, then HF_TOKEN / HF_ENDPOINT; cache dir from env", 
   assert.equal(defaultCacheDir({ YARNIFY_CACHE: "/c" }), "/c");
   assert.equal(defaultCacheDir({ XDG_CACHE_HOME: "/x" }), "/x/yarnify");
   assert.match(defaultCacheDir({}), /\.cache\/yarnify$/);
+});
+
+test("progress text: one redrawn line on a TTY, short plain lines otherwise, tokens redacted", () => {
+  let tty = "";
+  const w = createProgressWriter({ write: (s) => (tty += s), isTTY: true });
+  w({ event: "phase", phase: "uploadingLargeFiles" });
+  w({ event: "fileProgress", path: "m.gguf", progress: 0.5, state: "uploading" });
+  w({ event: "fileProgress", path: "m.gguf", progress: 1, state: "uploading" });
+  w.done();
+  assert.equal(tty, "uploading files\n\r\x1b[2Kuploading m.gguf: 50%\r\x1b[2Kuploading m.gguf: 100%\n");
+  const lines: string[] = [];
+  const p = createProgressWriter({ write: (s) => lines.push(s), isTTY: false });
+  for (const progress of [0, 0.2, 0.4, 1]) p({ event: "fileProgress", path: "a", progress, state: "hashing" });
+  p({ event: "download", path: "config.json", bytes: 10, total: 10, fromCache: false });
+  p({ event: "phase", phase: "committing" });
+  p({ event: "patched", changed: ["hf_abcdefghijkl"] });
+  assert.deepEqual(lines, ["hashing a: 0%\n", "hashing a: 100%\n", "downloading config.json: 0.0 MiB / 0.0 MiB\n", "committing\n", "patched ***\n"]);
 });

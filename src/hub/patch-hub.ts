@@ -4,7 +4,8 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative, resolve, sep } from "node:path";
-import { flags } from "../index.ts";
+import { runtimeFlags } from "../flags.ts";
+import { converterFor } from "../models.ts";
 import { trackTemp, untrackTemp } from "../io/temp-paths.ts";
 import { patch } from "../patch.ts";
 import type { PatchResult } from "../patch.ts";
@@ -71,7 +72,9 @@ async function engineInstructions(patchedDir: string, target: string, original: 
     { engine: "vLLM", command: `vllm serve ${target} --max-model-len ${context}` },
     { engine: "SGLang", command: `python -m sglang.launch_server --model-path ${target} --context-length ${context}` },
   ];
-  const f = await flags(patchedDir);
+  // What src/index.ts's flags() does; imported piecewise so src/index.ts can re-export this module without a cycle.
+  const info = await converterFor(patchedDir).read(patchedDir);
+  const f = runtimeFlags(info.spec, info.stored.gguf?.architecture ?? info.stored.architecture ?? "llama");
   for (const [engine, e] of [["llama.cpp (original GGUF, runtime flags)", f.llamacpp], ["vLLM (original repo, runtime flags)", f.vllm], ["SGLang (original repo, runtime flags)", f.sglang]] as const) {
     if (!e) continue;
     const env = Object.entries(e.env).map(([k, v]) => `${k}=${v} `).join("");
