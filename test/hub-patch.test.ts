@@ -49,7 +49,7 @@ async function setup(fn: (hub: StandInHub, cacheDir: string, common: { hubUrl: s
 test("patch org/model --factor 4 --push me/model-1k: a new repo with every file, the patched config and a card", async () => {
   await setup(async (hub, cacheDir, common) => {
     const events: PatchHubEvent[] = [];
-    const r = await patchHub({ ...common, source: "org/tiny-llama", factor: 4, push: "me/tiny-llama-1k", private: true }, (e) => events.push(e));
+    const r = await patchHub({ ...common, source: "org/tiny-llama", factor: 4, push: "me/tiny-llama-1k", private: true, validate: true }, (e) => events.push(e));
     assert.deepEqual(r.changed.sort(), ["config.json", "tokenizer_config.json"]);
     assert.equal(hub.commits.length, 1);
     const c = hub.commits[0];
@@ -70,6 +70,9 @@ test("patch org/model --factor 4 --push me/model-1k: a new repo with every file,
     assert.ok(card.includes("vllm serve me/tiny-llama-1k --max-model-len 1024"));
     assert.ok(card.includes("--rope-scaling yarn --rope-scale 4 --yarn-orig-ctx 256"), "llama.cpp runtime flags from `flags`");
     assert.ok(card.includes("## Original model card") && card.includes("# tiny-llama-py: a small RoPE model"));
+    assert.equal(r.validation?.ok, true);
+    assert.ok(card.includes("## Validation") && card.includes("| check | status | detail |"));
+    for (const c of r.validation!.checks) assert.ok(card.includes(`| ${c.name} | ${c.status} |`), c.name);
     assert.equal(hub.repos.get("me/tiny-llama-1k")?.private, true);
     assert.equal(r.publish?.commitOid, c.oid);
     // Only config files and the card were downloaded to disk; the weights were streamed source -> target.

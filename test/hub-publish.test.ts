@@ -186,3 +186,16 @@ test("big upload bodies are streamed with their exact length (the path for multi
     assert.equal(put.size, original.length, "Content-Length announced");
   });
 });
+
+test("publishing with the runtime's own fetch (no fetch given) uploads the right bytes on every runtime", async () => {
+  await withHub(async (hub) => {
+    const original = bytes(300_000, 12);
+    hub.addRepo("me/plain-GGUF", { "p.gguf": original });
+    const blob = await openHubFile({ hubUrl: hub.url, accessToken: TOKEN, repo: "me/plain-GGUF", path: "p.gguf" });
+    const header = new Uint8Array(32).fill(4);
+    await publish({ hubUrl: hub.url, accessToken: TOKEN, repo: "me/plain-GGUF", operations: [ggufHeaderEdit({ path: "p.gguf", original: blob, header, replaces: 32 })], title: "t" });
+    const stored = hub.file("me/plain-GGUF", "p.gguf")!;
+    assert.deepEqual(stored.subarray(0, 32), header);
+    assert.equal(sha(stored.subarray(32)), sha(original.subarray(32)));
+  });
+});

@@ -3,10 +3,10 @@
 import { YarnifyError } from "../errors.ts";
 import { redactSecrets } from "./redact.ts";
 
-/** Any failure talking to the hub (CLI exit code 5). */
+/** Any failure talking to the hub (CLI exit code 6; 5 is a failed validation). */
 export class HubError extends YarnifyError {
   override name = "HubError";
-  override readonly exitCode: number = 5;
+  override readonly exitCode: number = 6;
   constructor(message: string, options?: { cause?: unknown }) {
     super(redactSecrets(message));
     if (options && "cause" in options) (this as { cause?: unknown }).cause = options.cause;

@@ -1,6 +1,7 @@
 // `yarnify patch org/model-GGUF/file.gguf --push|--pr|--branch`: read each GGUF header from the hub with Range
 // requests, let the GGUF converter build the new header, and publish the headers as edits of the originals.
 // The converter is passed in (patchHeader) so this module does not depend on its internals.
+import { defaultHubFetch } from "./retry-fetch.ts";
 import type { Plan, PlanTarget } from "../types.ts";
 import { HubSourceError } from "./errors.ts";
 import { hubFileLocation } from "./hub-file-location.ts";
@@ -52,7 +53,7 @@ export async function* patchHubGgufIter(params: PatchHubGgufParams): AsyncGenera
   if (params.push === undefined && !params.pr && params.branch === undefined) {
     throw new HubSourceError(`${source.repo}: publishing a GGUF needs --push, --pr or --branch (for a local file, patch the URL with --out)`);
   }
-  const hub: HubParams = { hubUrl: params.hubUrl, accessToken: params.accessToken, fetch: params.fetch, abortSignal: params.abortSignal };
+  const hub: HubParams = { hubUrl: params.hubUrl, accessToken: params.accessToken, fetch: defaultHubFetch(params), abortSignal: params.abortSignal };
   const { source: _s, files: _f, patchHeader, push, branch, pr, private: priv, cacheDir, validation, toolVersion, hubUrl: _h, accessToken: _a, fetch: _fe, abortSignal, ...target } = params;
   let commit: string | undefined;
   let thePlan: Plan | undefined;

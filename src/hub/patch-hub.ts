@@ -1,6 +1,7 @@
 // `yarnify patch <hub source>` for Hugging Face format models: fetch what the step needs into the cache
 // (config files to publish, every file for a local output), run the local patch, then publish: a pull request
 // or branch on the source repo changes config files only; a new repo gets every file and a model card.
+import { defaultHubFetch } from "./retry-fetch.ts";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative, resolve, sep } from "node:path";
@@ -13,7 +14,9 @@ import type { PlanTarget } from "../types.ts";
 import { defaultCacheDir, snapshotDir } from "./cache-dir.ts";
 import { downloadToCacheIter, resolveCommit } from "./download-to-cache.ts";
 import type { DownloadProgressEvent } from "./download-to-cache.ts";
-import { HubSourceError } from "./errors.ts";
+import { HubPublishError, HubSourceError } from "./errors.ts";
+import { validate } from "../validate/index.ts";
+import type { Report } from "../validate/index.ts";
 import type { HubParams } from "./hub-params.ts";
 import { listHubFiles } from "./list-hub-files.ts";
 import { commitMessageFor, renderModelCard } from "./model-card.ts";
@@ -39,7 +42,9 @@ export interface PatchHubParams extends PlanTarget, HubParams {
   pr?: boolean;
   private?: boolean;
   dryRun?: boolean;
-  /** Figures for the model card's validation section. */
+  /** Validate the patched config before publishing (refuses to publish when a check fails); the checks go in the card. */
+  validate?: boolean;
+  /** Further figures for the model card's validation section (e.g. from an evaluation). */
   validation?: ValidationFigures;
   toolVersion?: string;
 }
@@ -54,8 +59,16 @@ export interface PatchHubResult {
   /** Repo paths that changed. */
   changed: string[];
   publish?: PublishResult;
+  validation?: Report;
   /** The README.md published with a new repo. */
   card?: string;
+}
+
+/** The card's validation table: yarnify's checks, then any figures the caller adds. */
+function cardValidation(report: Report | undefined, extra: ValidationFigures | undefined): ValidationFigures | undefined {
+  const rows = [...(report?.checks.map((c) => ({ check: c.name, status: c.status, detail: c.detail })) ?? []), ...(extra?.rows ?? [])];
+  if (rows.length === 0) return undefined;
+  return { rows, ...(extra?.note !== undefined ? { note: extra.note } : report ? { note: "Checked by `yarnify validate` on the patched configuration." } : {}) };
 }
 
 function sourceOf(s: string | HubSource): HubSource {
@@ -75,10 +88,11 @@ async function engineInstructions(patchedDir: string, target: string, original: 
   // What src/index.ts's flags() does; imported piecewise so src/index.ts can re-export this module without a cycle.
   const info = await converterFor(patchedDir).read(patchedDir);
   const f = runtimeFlags(info.spec, info.stored.gguf?.architecture ?? info.stored.architecture ?? "llama");
-  for (const [engine, e] of [["llama.cpp (original GGUF, runtime flags)", f.llamacpp], ["vLLM (original repo, runtime flags)", f.vllm], ["SGLang (original repo, runtime flags)", f.sglang]] as const) {
+  // The same RoPE without this repo: flags for the original (llama.cpp needs a GGUF of it, so MODEL.gguf stays).
+  for (const [engine, e, model] of [["llama.cpp (a GGUF of the original, runtime flags)", f.llamacpp, "MODEL"], ["vLLM (original repo, runtime flags)", f.vllm, original], ["SGLang (original repo, runtime flags)", f.sglang, original]] as const) {
     if (!e) continue;
     const env = Object.entries(e.env).map(([k, v]) => `${k}=${v} `).join("");
-    out.push({ engine, command: env + e.command.replace(/\bMODEL\b/g, original), ...(e.notes.length > 0 && { note: e.notes.join(" ") }) });
+    out.push({ engine, command: env + e.command.replace(/\bMODEL\b/g, model), ...(e.notes.length > 0 && { note: e.notes.join(" ") }) });
   }
   return out;
 }
@@ -86,7 +100,7 @@ async function engineInstructions(patchedDir: string, target: string, original: 
 export async function* patchHubIter(params: PatchHubParams): AsyncGenerator<PatchHubEvent, PatchHubResult> {
   const source = sourceOf(params.source);
   if (source.path !== undefined) throw new HubSourceError(`${source.repo}/${source.path}: a single file is not a Hugging Face format model (GGUF sources go through publishPatchedGguf)`);
-  const hub: HubParams = { hubUrl: params.hubUrl, accessToken: params.accessToken, fetch: params.fetch, abortSignal: params.abortSignal };
+  const hub: HubParams = { hubUrl: params.hubUrl, accessToken: params.accessToken, fetch: defaultHubFetch(params), abortSignal: params.abortSignal };
   const cacheDir = params.cacheDir ?? defaultCacheDir();
   const commit = await resolveCommit({ ...hub, repo: source.repo, revision: source.revision });
   const listing = await listHubFiles({ ...hub, repo: source.repo, revision: commit });
@@ -96,7 +110,7 @@ export async function* patchHubIter(params: PatchHubParams): AsyncGenerator<Patc
   const target = params.push ?? source.repo;
   const sameRepo = target === source.repo;
   const dryRun = params.dryRun ?? false;
-  const { source: _s, cacheDir: _c, out: _o, push: _p, branch: _b, pr: _pr, private: _priv, dryRun: _d, validation, toolVersion, hubUrl: _h, accessToken: _a, fetch: _f, abortSignal: _sig, ...planTarget } = params;
+  const { source: _s, cacheDir: _c, out: _o, push: _p, branch: _b, pr: _pr, private: _priv, dryRun: _d, validate: doValidate, validation, toolVersion, hubUrl: _h, accessToken: _a, fetch: _f, abortSignal: _sig, ...planTarget } = params;
   // Planning and publishing need only the config files (and the source card for a new repo).
   const configs = [...HF_CONFIG_FILES, ...(publishing && !sameRepo ? ["README.md"] : [])].filter((p) => names.has(p));
   yield* downloadToCacheIter({ ...hub, repo: source.repo, commit, paths: configs, cacheDir });
@@ -117,7 +131,15 @@ export async function* patchHubIter(params: PatchHubParams): AsyncGenerator<Patc
     const result = await patch({ ...planTarget, model: snap, out, dryRun });
     const changedFiles = result.files.filter((f) => f.how === "written").map((f) => relative(out, f.path).split(sep).join("/"));
     yield { event: "patched", changed: changedFiles };
-    if (!publishing || dryRun) return { source, commit, patch: result, changed: changedFiles };
+    let report: Report | undefined;
+    if (doValidate && !dryRun) {
+      report = await validate({ model: out, plan: result.plan });
+      if (!report.ok) {
+        const failed = report.checks.filter((c) => c.status === "fail").map((c) => `${c.name}: ${c.detail}`);
+        throw new HubPublishError(`${source.repo}: validation failed, nothing published (${failed.join("; ")})`);
+      }
+    }
+    if (!publishing || dryRun) return { source, commit, patch: result, changed: changedFiles, ...(report && { validation: report }) };
 
     const changed = changedFiles.map((p) => ({ path: p, content: new Uint8Array(readFileSync(join(out, ...p.split("/")))) }));
     let card: string | undefined;
@@ -129,7 +151,7 @@ export async function* patchHubIter(params: PatchHubParams): AsyncGenerator<Patc
         format: "hf",
         ...(existingCard !== undefined && { existingCard }),
         engines: await engineInstructions(out, target, source.repo, result.plan.context),
-        ...(validation && { validation }),
+        ...(cardValidation(report, validation) && { validation: cardValidation(report, validation) }),
         ...(toolVersion && { toolVersion }),
       });
     }
@@ -146,7 +168,7 @@ export async function* patchHubIter(params: PatchHubParams): AsyncGenerator<Patc
       pr: params.pr ?? false,
       private: params.private ?? false,
     });
-    return { source, commit, patch: result, changed: changedFiles, publish: published, ...(card !== undefined && { card }) };
+    return { source, commit, patch: result, changed: changedFiles, publish: published, ...(report && { validation: report }), ...(card !== undefined && { card }) };
   } finally {
     rmSync(work, { recursive: true, force: true });
     untrackTemp(work);

@@ -1,6 +1,7 @@
 // Publishes patched GGUF headers: each file is a commit "edit" of the original on the hub, its first bytes
 // (up to the old tensor-data offset) replaced by the new header (which ends at the new data offset). To the
 // source repo (--pr / --branch) only the GGUF changes; a new repo also gets a model card.
+import { defaultHubFetch } from "./retry-fetch.ts";
 import { readFileSync } from "node:fs";
 import type { Plan } from "../types.ts";
 import { HubHttpError } from "./errors.ts";
@@ -39,7 +40,7 @@ export interface PublishGgufParams extends HubParams {
 }
 
 export async function* publishPatchedGgufIter(params: PublishGgufParams): AsyncGenerator<PublishEvent, PublishResult & { card?: string }> {
-  const hub: HubParams = { hubUrl: params.hubUrl, accessToken: params.accessToken, fetch: params.fetch, abortSignal: params.abortSignal };
+  const hub: HubParams = { hubUrl: params.hubUrl, accessToken: params.accessToken, fetch: defaultHubFetch(params), abortSignal: params.abortSignal };
   const target = params.push ?? params.source.repo;
   const sameRepo = target === params.source.repo;
   const operations: PublishOperation[] = [];

@@ -7,6 +7,7 @@ import { HubPublishError } from "./errors.ts";
 import type { HubParams } from "./hub-params.ts";
 import { describeError } from "./redact.ts";
 import { assertSafeRepoPath } from "./safe-repo-path.ts";
+import { defaultHubFetch, fetchWithBlobBodies } from "./retry-fetch.ts";
 
 export type PublishOperation =
   | { kind: "file"; path: string; content: Blob }
@@ -70,11 +71,14 @@ function toCommitOperation(op: PublishOperation): CommitOperation {
 }
 
 export async function* publishIter(params: PublishParams): AsyncGenerator<PublishEvent, PublishResult> {
-  if (!params.accessToken) throw new HubPublishError(`${params.repo}: publishing needs a token (--token or HF_TOKEN)`);
+  const accessToken = params.accessToken;
+  if (!accessToken) throw new HubPublishError(`${params.repo}: publishing needs a token (--token or HF_TOKEN)`);
   if (params.operations.length === 0) throw new HubPublishError(`${params.repo}: nothing to publish`);
   for (const op of params.operations) assertSafeRepoPath(op.path, params.repo);
   const branch = params.branch ?? "main";
-  const common = { hubUrl: params.hubUrl, fetch: params.fetch, ...credentials(params) };
+  const fetch = fetchWithBlobBodies(defaultHubFetch(params));
+  params = { ...params, fetch };
+  const common = { hubUrl: params.hubUrl, fetch, accessToken };
   try {
     yield { event: "phase", phase: "checkingRepo" };
     let createdRepo = false;
@@ -82,7 +86,7 @@ export async function* publishIter(params: PublishParams): AsyncGenerator<Publis
       if (params.pr) throw new HubPublishError(`${params.repo}: cannot open a pull request on a repo that does not exist`);
       yield { event: "phase", phase: "creatingRepo" };
       try {
-        await createRepo({ repo: params.repo, private: params.private ?? false, ...common, accessToken: params.accessToken });
+        await createRepo({ repo: params.repo, private: params.private ?? false, ...common });
         createdRepo = true;
       } catch (err) {
         // Someone (a parallel batch item) created it meanwhile: fine.

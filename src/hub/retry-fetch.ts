@@ -152,3 +152,16 @@ export function createRetryFetch(options: RetryFetchOptions = {}): typeof fetch 
   };
   return retryFetch as typeof fetch;
 }
+
+/**
+ * Wraps any fetch so Blob-subclass request bodies are sent correctly on every runtime. publishIter applies it
+ * to the fetch it is given, so a caller's plain fetch works under Bun too.
+ */
+export function fetchWithBlobBodies(baseFetch: typeof fetch, bufferBelow = 64 * 1024 * 1024): typeof fetch {
+  return (async (input: RequestInfo | URL, init?: RequestInit) => baseFetch(input, await prepareBody(init, bufferBelow))) as typeof fetch;
+}
+
+/** The fetch an entry point uses: the caller's, or a retrying one bound to the abort signal. */
+export function defaultHubFetch(params: { fetch?: typeof fetch; abortSignal?: AbortSignal }): typeof fetch {
+  return params.fetch ?? createRetryFetch(params.abortSignal ? { abortSignal: params.abortSignal } : {});
+}
