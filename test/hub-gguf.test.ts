@@ -15,6 +15,7 @@ import { splitFrontMatter } from "../src/hub/model-card.ts";
 import { createRetryFetch } from "../src/hub/retry-fetch.ts";
 import { plan } from "../src/plan.ts";
 import { inspect } from "../src/inspect.ts";
+import { inspectHub } from "../src/hub/inspect-hub.ts";
 
 const TOKEN = "hf_test_writer";
 const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
@@ -90,13 +91,17 @@ test("GGUF --pr on the source repo: only the GGUF changes, as an edit", async ()
   });
 });
 
-test("fetchHubConfig gives inspect a local directory with the config files only", async () => {
+test("fetchHubConfig / inspectHub: inspect reads the config files only", async () => {
   await withHub(async (hub, common) => {
     const config = JSON.stringify({ model_type: "llama", architectures: ["LlamaForCausalLM"], hidden_size: 256, num_attention_heads: 4, max_position_embeddings: 2048, rope_theta: 10000 });
     hub.addRepo("org/llama", { "config.json": config, "model.safetensors": new Uint8Array(10_000) });
     const h = await fetchHubConfig({ ...common, source: "org/llama" });
     const r = await inspect(h.dir);
     assert.equal(r.format, "hf");
+    const viaHub = await inspectHub({ ...common, source: "org/llama" });
+    assert.deepEqual({ ...viaHub, path: r.path, commit: undefined }, { ...r, commit: undefined });
+    assert.equal(viaHub.path, `hf://org/llama@${h.commit}`);
+    assert.equal(viaHub.rope.context, 2048);
     assert.equal(hub.requests.filter((q) => q.path.endsWith("model.safetensors")).length, 0);
     hub.addRepo("org/only-gguf", { "m.gguf": gguf(100) });
     await assert.rejects(fetchHubConfig({ ...common, source: "org/only-gguf" }), /no config\.json/);

@@ -33,3 +33,4 @@ export { createProgressWriter } from "./progress-text.ts";
 export type { HubProgressEvent, ProgressWriter } from "./progress-text.ts";
 export { redactSecrets, registerSecret, describeError } from "./redact.ts";
 export { HubError, HubSourceError, UnsafeRepoPathError, HubRetryError, HubDownloadError, HubPublishError, HubHttpError } from "./errors.ts";
+export { inspectHub } from "./inspect-hub.ts";
