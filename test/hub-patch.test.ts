@@ -121,3 +121,21 @@ test("patch org/model --context 1024 --out dir: the whole model locally, a rerun
     }
   });
 });
+
+test("--pr on org/model@dev goes against dev, based on the commit read; --branch starts at that commit", async () => {
+  await setup(async (hub, _cache, common) => {
+    const repo = hub.repos.get("org/tiny-llama")!;
+    const main = repo.branches.get("main")!;
+    repo.branches.set("dev", { oid: "d".repeat(40), files: new Map([...main.files, ["dev-only.txt", { content: new Uint8Array([1]), lfs: false }]]) });
+    const r = await patchHub({ ...common, source: "org/tiny-llama@dev", factor: 2, pr: true });
+    assert.equal(r.commit, "d".repeat(40));
+    assert.equal(r.publish?.branch, "dev");
+    assert.equal(hub.commits[0].ref, "refs/pr/1");
+    const b = await patchHub({ ...common, source: "org/tiny-llama@dev", factor: 2, branch: "yarn-512" });
+    assert.equal(b.publish?.createdBranch, true);
+    // The new branch was created from dev's commit, then the config commit landed on it.
+    assert.equal(JSON.parse(text(hub.file("org/tiny-llama", "config.json", "yarn-512"))).rope_parameters.factor, 2);
+    assert.equal(hub.commits[1].ref, "yarn-512");
+    assert.ok(hub.file("org/tiny-llama", "dev-only.txt", "yarn-512"), "branch started at dev's commit, not main");
+  });
+});

@@ -157,14 +157,18 @@ export async function* patchHubIter(params: PatchHubParams): AsyncGenerator<Patc
     }
     const operations = await hfPublishOperations({ ...hub, source: { repo: source.repo, revision: commit }, sameRepo, changed, ...(card !== undefined && { card }) });
     const message = commitMessageFor(result.plan, "hf", `${source.repo}@${commit.slice(0, 12)}`);
+    // A pull request on a source read at a branch (org/name@dev --pr) goes against that branch.
+    const publishBranch = params.branch ?? (sameRepo && params.pr && source.revision !== undefined && !/^[0-9a-f]{40}$/.test(source.revision) ? source.revision : undefined);
     const published = yield* publishIter({
       ...hub,
       repo: target,
       operations,
       title: message.title,
       description: message.description,
-      ...(params.branch !== undefined && { branch: params.branch }),
-      ...(sameRepo && source.revision !== undefined && { branchFrom: source.revision }),
+      ...(publishBranch !== undefined && { branch: publishBranch }),
+      // On the source repo the change is made against the commit we read: a new branch starts there and a pull
+      // request is based on it.
+      ...(sameRepo && { branchFrom: commit, parentCommit: commit }),
       pr: params.pr ?? false,
       private: params.private ?? false,
     });

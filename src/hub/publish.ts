@@ -26,6 +26,8 @@ export interface PublishParams extends HubParams {
   branchFrom?: string;
   /** Open a pull request (against branch, or main) instead of committing. */
   pr?: boolean;
+  /** The base commit of a pull request (default: the head of its branch). Commits to a branch use its head. */
+  parentCommit?: string;
   /** Visibility of a repo we create; ignored for existing repos. */
   private?: boolean;
   /** Let the client offer xet (the hub dedups unchanged content); it falls back to LFS when the server does not. */
@@ -94,8 +96,9 @@ export async function* publishIter(params: PublishParams): AsyncGenerator<Publis
       }
     }
     let createdBranch = false;
-    let parent = await headOf(params, branch);
-    if (parent === undefined) {
+    const head = await headOf(params, branch);
+    let parent = params.pr && params.parentCommit ? params.parentCommit : head;
+    if (head === undefined) {
       if (params.pr) throw new HubPublishError(`${params.repo}: no branch ${branch} to open a pull request against`);
       yield { event: "phase", phase: "creatingBranch" };
       await createBranch({ repo: params.repo, branch, revision: params.branchFrom, ...common });
