@@ -199,3 +199,25 @@ test("publishing with the runtime's own fetch (no fetch given) uploads the right
     assert.equal(sha(stored.subarray(32)), sha(original.subarray(32)));
   });
 });
+
+test("multipart LFS upload (big files) with a part dropped mid-way, and a paged listing", async () => {
+  const hub = new StandInHub({ multipartChunkSize: 200_000, treePageSize: 2 });
+  await hub.start();
+  try {
+    const weights = bytes(900_000, 13);
+    hub.addRepo("org/big", { "config.json": CONFIG, "a.json": "{}", "b.json": "{}", "model.safetensors": weights });
+    const drop = hub.fault({ kind: "drop", method: "PUT", pathIncludes: "/_lfs/part/", afterBytes: 50_000 });
+    const common = { hubUrl: hub.url, accessToken: TOKEN, fetch: fastRetry() };
+    const operations = await hfPublishOperations({ ...common, source: { repo: "org/big" }, sameRepo: false, changed: [{ path: "config.json", content: PATCHED }] });
+    assert.deepEqual(operations.map((o) => o.path).sort(), ["a.json", "b.json", "config.json", "model.safetensors"], "all pages of the listing");
+    assert.ok(hub.requests.filter((r) => r.path.includes("/tree/")).length >= 2);
+    await publish({ ...common, repo: "me/big", operations, title: "t" });
+    assert.equal(drop.hits, 1);
+    const parts = hub.lfsUploads.filter((u) => u.oid.includes("#"));
+    assert.equal(parts.filter((u) => u.completed).length, 5, "900 kB in 200 kB parts");
+    assert.equal(parts.filter((u) => !u.completed).length, 1, "the dropped part, sent again");
+    assert.equal(sha(hub.file("me/big", "model.safetensors")!), sha(weights));
+  } finally {
+    await hub.close();
+  }
+});

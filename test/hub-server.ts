@@ -1,8 +1,9 @@
 // A stand-in for the Hugging Face Hub on 127.0.0.1, implementing exactly the endpoints @huggingface/hub 2.17.5
 // calls for modelInfo, listFiles, fileDownloadInfo/downloadFile (Range on resolve), createRepo, createBranch,
-// repoExists and commit (preupload, LFS batch + basic PUT, commit NDJSON, create_pr). It offers no xet transfer,
-// so clients must pass useXet: false. It records every request and upload so tests can check what arrived, and
-// injects faults on demand (429 with Retry-After, 500, a dropped connection mid-upload, no answer at all).
+// repoExists and commit (preupload, LFS batch + basic or multipart PUT, commit NDJSON, create_pr), with paged
+// tree listings. It offers no xet transfer: the client asks for xet and falls back to LFS when the batch answer
+// says "basic". It records every request and upload so tests can check what arrived, and injects faults on
+// demand (429 with Retry-After, 500, a dropped connection mid-upload, no answer at all).
 import { createHash, randomBytes } from "node:crypto";
 import { createServer } from "node:http";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
@@ -81,6 +82,10 @@ export interface StandInHubOptions {
   tokens?: Record<string, { user: string; orgs?: string[] }>;
   /** Files at least this big are uploaded through LFS even when they look like text. */
   lfsThreshold?: number;
+  /** LFS objects bigger than this are uploaded in parts of this size (the hub's "multipart" transfer). */
+  multipartChunkSize?: number;
+  /** Entries per page of a tree listing (the rest follows a Link: rel="next" header). */
+  treePageSize?: number;
 }
 
 const sha256Hex = (data: Uint8Array): string => createHash("sha256").update(data).digest("hex");
@@ -96,6 +101,10 @@ export class StandInHub {
   private readonly faults: ArmedFault[] = [];
   private readonly tokens: Record<string, { user: string; orgs?: string[] }>;
   private readonly lfsThreshold: number;
+  private readonly multipartChunkSize: number;
+  private readonly treePageSize: number;
+  /** Parts received for multipart uploads, by oid. */
+  private readonly parts = new Map<string, Map<number, Uint8Array>>();
   private server: Server | undefined;
   url = "";
   /** When set, file bodies are sent in 64 KiB pieces with this pause between them (a slow link). */
@@ -104,6 +113,8 @@ export class StandInHub {
   constructor(options: StandInHubOptions = {}) {
     this.tokens = options.tokens ?? { "hf_test_writer": { user: "me", orgs: ["org"] } };
     this.lfsThreshold = options.lfsThreshold ?? 10 * 1024 * 1024;
+    this.multipartChunkSize = options.multipartChunkSize ?? Infinity;
+    this.treePageSize = options.treePageSize ?? 1000;
   }
 
   async start(): Promise<string> {
@@ -237,6 +248,8 @@ export class StandInHub {
     if (method === "GET" && (m = path.match(/^\/api\/models\/([^/]+\/[^/]+)$/))) return this.modelInfo(req, res, m[1], "main");
     if (method === "POST" && (m = path.match(/^\/([^/]+\/[^/]+)\.git\/info\/lfs\/objects\/batch$/))) return this.lfsBatch(req, res, m[1]);
     if (method === "PUT" && (m = path.match(/^\/_lfs\/upload\/([^/]+\/[^/]+)\/([0-9a-f]{64})$/))) return this.lfsPut(req, res, m[1], m[2], fault, record);
+    if (method === "PUT" && (m = path.match(/^\/_lfs\/part\/([0-9a-f]{64})\/(\d+)$/))) return this.lfsPart(req, res, m[1], Number(m[2]), fault, record);
+    if (method === "POST" && (m = path.match(/^\/_lfs\/complete\/([^/]+\/[^/]+)\/([0-9a-f]{64})$/))) return this.lfsComplete(req, res, m[1], m[2]);
     if ((method === "GET" || method === "HEAD") && (m = path.match(/^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/))) {
       return this.resolve(req, res, m[1], m[2], m[3], record);
     }
@@ -304,7 +317,15 @@ export class StandInHub {
       });
     }
     for (const d of dirs) entries.push({ type: "directory", path: d, size: 0, oid: createHash("sha1").update(d).digest("hex") });
-    this.json(res, 200, entries);
+    const cursor = Number(url.searchParams.get("cursor") ?? 0);
+    const page = entries.slice(cursor, cursor + this.treePageSize);
+    const headers: Record<string, string> = {};
+    if (cursor + this.treePageSize < entries.length) {
+      const next = new URL(url.href.replace("http://stand-in", this.url));
+      next.searchParams.set("cursor", String(cursor + this.treePageSize));
+      headers.Link = `<${next.href}>; rel="next"`;
+    }
+    this.json(res, 200, page, headers);
   }
 
   private resolve(req: IncomingMessage, res: ServerResponse, id: string, ref: string, filePath: string, record: RequestRecord): void {
@@ -431,10 +452,55 @@ export class StandInHub {
         objects: body.objects.map(({ oid, size }) =>
           this.lfsObjects(id).has(oid)
             ? { oid, size }
-            : { oid, size, authenticated: true, actions: { upload: { href: `${this.url}/_lfs/upload/${id}/${oid}` } } },
+            : size > this.multipartChunkSize
+              ? { oid, size, authenticated: true, actions: { upload: { href: `${this.url}/_lfs/complete/${id}/${oid}`, header: this.multipartHeader(oid, size) } } }
+              : { oid, size, authenticated: true, actions: { upload: { href: `${this.url}/_lfs/upload/${id}/${oid}` } } },
         ),
       }),
     );
+  }
+
+  private multipartHeader(oid: string, size: number): Record<string, string> {
+    const header: Record<string, string> = { chunk_size: String(this.multipartChunkSize) };
+    const count = Math.ceil(size / this.multipartChunkSize);
+    for (let i = 1; i <= count; i++) header[String(i).padStart(5, "0")] = `${this.url}/_lfs/part/${oid}/${i}`;
+    return header;
+  }
+
+  private async lfsPart(req: IncomingMessage, res: ServerResponse, oid: string, part: number, fault: ArmedFault | undefined, record: RequestRecord): Promise<void> {
+    const upload: LfsUploadRecord = { oid: `${oid}#${part}`, size: Number(req.headers["content-length"] ?? -1), bytesReceived: 0, completed: false };
+    this.lfsUploads.push(upload);
+    const dropAt = fault?.kind === "drop" ? fault.afterBytes ?? 1 : Infinity;
+    const socket = req.socket;
+    const data = await this.readBody(req, (n) => {
+      upload.bytesReceived = n;
+      record.bytes = n;
+      return n < dropAt;
+    });
+    if (upload.bytesReceived >= dropAt) return void socket.destroy();
+    let parts = this.parts.get(oid);
+    if (!parts) this.parts.set(oid, (parts = new Map()));
+    parts.set(part, data);
+    upload.completed = true;
+    res.writeHead(200, { ETag: `"${createHash("md5").update(data).digest("hex")}"` });
+    res.end();
+  }
+
+  private async lfsComplete(req: IncomingMessage, res: ServerResponse, repo: string, oid: string): Promise<void> {
+    const body = JSON.parse(new TextDecoder().decode(await this.readBody(req))) as { oid: string; parts: Array<{ partNumber: number; etag: string }> };
+    const parts = this.parts.get(oid);
+    if (!parts || body.oid !== oid) return this.json(res, 400, { error: `stand-in hub: no parts for ${oid}` });
+    const chunks: Uint8Array[] = [];
+    for (const p of body.parts) {
+      const data = parts.get(p.partNumber);
+      if (!data || `"${createHash("md5").update(data).digest("hex")}"` !== p.etag) return this.json(res, 400, { error: `stand-in hub: part ${p.partNumber} missing or ETag mismatch` });
+      chunks.push(data);
+    }
+    const all = new Uint8Array(Buffer.concat(chunks));
+    if (sha256Hex(all) !== oid) return this.json(res, 400, { error: `stand-in hub: parts do not hash to ${oid}` });
+    this.lfsObjects(repo).set(oid, all);
+    this.parts.delete(oid);
+    this.json(res, 200, {});
   }
 
   private async lfsPut(req: IncomingMessage, res: ServerResponse, repo: string, oid: string, fault: ArmedFault | undefined, record: RequestRecord): Promise<void> {
