@@ -10,9 +10,9 @@ import { patchHub } from "./patch-hub.ts";
 import { patchHubGguf } from "./patch-hub-gguf.ts";
 import type { GgufHeaderPatcher } from "./patch-hub-gguf.ts";
 
-const NUMBER_OPTIONS = ["betaFast", "betaSlow", "mscale", "mscaleAllDim", "attentionFactor"] as const;
+const NUMBER_OPTIONS = ["originalContext", "betaFast", "betaSlow", "mscale", "mscaleAllDim", "attentionFactor"] as const;
 
-/** The plan knobs of an item ("options": method, betas, truncate, mscale..., force). */
+/** The plan knobs of an item ("options": method, originalContext, betas, truncate, mscale..., force). */
 export function itemPlanTarget(item: BatchItem): PlanTarget {
   const o = item.options ?? {};
   const t: PlanTarget = { ...(item.factor !== undefined && { factor: item.factor }), ...(item.context !== undefined && { context: item.context }) };

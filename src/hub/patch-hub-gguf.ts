@@ -15,10 +15,11 @@ import type { PatchedGgufHeader } from "./publish-gguf.ts";
 import type { PublishEvent, PublishResult } from "./publish.ts";
 
 /**
- * Builds the patched header of one remote GGUF. With the GGUF converter:
- * header = readGgufHeader(openRemoteSource(location.url, { fetch: location.fetch, headers: location.headers }));
- * plan = plan(ggufRopeSpec(header), target); bytes = buildPatchedHeader(header, withEntries(...ggufKeysForPlan(...)));
- * return { header: bytes, replaces: header.dataOffset, plan }.
+ * Builds the patched header of one remote GGUF. With the GGUF converter (converters/gguf):
+ *   const header = await readGgufHeader(openRemoteSource(location.url, { fetch: location.fetch, headers: location.headers }));
+ *   const p = plan(ggufRopeSpec(header.metadata, header.architecture), target);
+ *   const { entries } = ggufKeysForPlan(header.architecture, p, header.metadata);
+ *   return { header: buildPatchedHeader(header, withEntries(header.metadata, entries)), replaces: header.dataOffset, plan: p };
  */
 export type GgufHeaderPatcher = (params: { location: HubFileLocation; path: string; target: PlanTarget; signal?: AbortSignal }) => Promise<{ header: Uint8Array; replaces: number; plan: Plan }>;
 
