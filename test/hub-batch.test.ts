@@ -9,20 +9,10 @@ import { StandInHub } from "./hub-server.ts";
 import { parseManifest } from "../src/batch/manifest.ts";
 import { batchExitCode, runBatch } from "../src/batch/run-batch.ts";
 import { createHubBatchRunner, itemPlanTarget } from "../src/hub/batch-runner.ts";
-import type { GgufHeaderPatcher } from "../src/hub/patch-hub-gguf.ts";
+import { fakeGgufPatcher } from "./hub-fake-gguf.ts";
 import { createRetryFetch } from "../src/hub/retry-fetch.ts";
-import { plan } from "../src/plan.ts";
 
 const CONFIG = JSON.stringify({ model_type: "llama", architectures: ["LlamaForCausalLM"], hidden_size: 256, num_attention_heads: 4, max_position_embeddings: 2048, rope_theta: 10000 });
-
-// Stands in for the GGUF converter: reads the first bytes over Range (as the real reader does) and returns a
-// header of a different length, with the plan for a 2048-token model.
-const fakeGgufPatcher: GgufHeaderPatcher = async ({ location, target }) => {
-  const res = await location.fetch(location.url, { headers: { ...location.headers, Range: "bytes=0-3" } });
-  assert.equal(new TextDecoder().decode(await res.arrayBuffer()), "GGUF");
-  const p = plan({ theta: 10000, headDim: 64, rotaryDim: 64, context: 2048, scaling: { method: "none" } }, target);
-  return { header: new Uint8Array(96).fill(1), replaces: 64, plan: p };
-};
 
 test("item options become plan knobs", () => {
   const [item] = parseManifest(JSON.stringify([{ source: "a/b", context: 8192, options: { method: "yarn", betaFast: 16, truncate: false } }])).items;

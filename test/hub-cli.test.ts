@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { test } from "./harness.ts";
 import { StandInHub } from "./hub-server.ts";
 import { batchAction, hubPatchAction, isHubModelArg } from "../src/hub/cli-actions.ts";
+import { fakeGgufPatcher } from "./hub-fake-gguf.ts";
 
 const CONFIG = JSON.stringify({ model_type: "llama", architectures: ["LlamaForCausalLM"], hidden_size: 256, num_attention_heads: 4, max_position_embeddings: 2048, rope_theta: 10000 });
 const TOKEN = "hf_test_writer";
@@ -79,5 +80,28 @@ test("batch <manifest> --shard: state and reports beside the manifest, exit code
   } finally {
     await hub.close();
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("patch org/x-GGUF/file.gguf --push --json goes through the GGUF path (with the converter's patcher)", async () => {
+  const hub = new StandInHub();
+  await hub.start();
+  try {
+    const g = new Uint8Array(5000).fill(3);
+    g.set(new TextEncoder().encode("GGUF"), 0);
+    hub.addRepo("org/x-GGUF", { "x-Q4.gguf": g });
+    const env = { HF_TOKEN: TOKEN, HF_ENDPOINT: hub.url };
+    const without = io(env);
+    await assert.rejects(hubPatchAction("org/x-GGUF/x-Q4.gguf", { factor: 2 }, { push: "me/x-4k-GGUF" }, without.io), /needs the GGUF converter/);
+    const t = io(env);
+    const code = await hubPatchAction("org/x-GGUF/x-Q4.gguf", { factor: 2 }, { push: "me/x-4k-GGUF", json: true }, t.io, { patchGgufHeader: fakeGgufPatcher });
+    assert.equal(code, 0);
+    const r = JSON.parse(t.out.join(""));
+    assert.deepEqual(r.files, [{ path: "x-Q4.gguf", headerBytes: { before: 64, after: 96 } }]);
+    assert.equal(r.commitOid, hub.commits[0].oid);
+    assert.equal(hub.file("me/x-4k-GGUF", "x-Q4.gguf")!.length, 5032);
+    assert.ok(hub.file("me/x-4k-GGUF", "README.md"));
+  } finally {
+    await hub.close();
   }
 });

@@ -15,7 +15,9 @@ import { patchHub } from "./patch-hub.ts";
 import { createProgressWriter } from "./progress-text.ts";
 import { redactSecrets } from "./redact.ts";
 import { createRetryFetch } from "./retry-fetch.ts";
+import { patchHubGguf } from "./patch-hub-gguf.ts";
 import type { GgufHeaderPatcher } from "./patch-hub-gguf.ts";
+import { HubSourceError } from "./errors.ts";
 
 export interface CliIo {
   stdout: (s: string) => void;
@@ -54,8 +56,43 @@ function hubParams(o: { token?: string; hubUrl?: string }, io: CliIo) {
   return { hubUrl: p.hubUrl, ...(p.accessToken && { accessToken: p.accessToken }), fetch: retries, ...(io.abortSignal && { abortSignal: io.abortSignal }) };
 }
 
-/** `yarnify patch <hub source> [--push repo | --pr | --branch name] ...`. */
-export async function hubPatchAction(model: string, target: PlanTarget, o: HubCliOptions, io: CliIo): Promise<number> {
+/** `yarnify patch org/name-GGUF/file.gguf --push|--pr|--branch`: the header patched remotely, published as an edit. */
+async function hubGgufPatchAction(model: string, target: PlanTarget, o: HubCliOptions, io: CliIo, patchHeader: GgufHeaderPatcher | undefined): Promise<number> {
+  if (!patchHeader) throw new HubSourceError(`${model}: patching a GGUF on the hub needs the GGUF converter`);
+  const progress = createProgressWriter({ write: io.stderr, isTTY: io.isTTY });
+  const r = await patchHubGguf(
+    {
+      ...hubParams(o, io),
+      ...target,
+      source: model,
+      patchHeader,
+      ...(o.cacheDir !== undefined && { cacheDir: o.cacheDir }),
+      ...(o.push !== undefined && { push: o.push }),
+      ...(o.branch !== undefined && { branch: o.branch }),
+      ...(o.pr !== undefined && { pr: o.pr }),
+      ...(o.private !== undefined && { private: o.private }),
+      toolVersion: VERSION,
+    },
+    o.json ? undefined : progress,
+  );
+  progress.done();
+  const p = r.publish;
+  if (o.json) {
+    io.stdout(JSON.stringify({ source: r.source, commit: r.commit, files: r.files, plan: r.plan, repo: p.repo, branch: p.branch, commitUrl: p.commitUrl, commitOid: p.commitOid, pullRequestUrl: p.pullRequestUrl ?? null }, null, 2) + "\n");
+    return 0;
+  }
+  for (const f of r.files) io.stdout(`${f.path}: header ${f.headerBytes.before} -> ${f.headerBytes.after} bytes\n`);
+  io.stdout(`${p.pullRequestUrl ? `pull request ${p.pullRequestUrl}\n` : ""}commit ${p.commitUrl} (${p.commitOid})\n`);
+  for (const w of r.plan.warnings) io.stderr(`warning: ${w}\n`);
+  return 0;
+}
+
+/**
+ * `yarnify patch <hub source> [--push repo | --pr | --branch name] ...`. A source naming a .gguf file goes through
+ * the GGUF path, which needs the converter's header patcher (extra.patchGgufHeader).
+ */
+export async function hubPatchAction(model: string, target: PlanTarget, o: HubCliOptions, io: CliIo, extra: { patchGgufHeader?: GgufHeaderPatcher } = {}): Promise<number> {
+  if (parseHubSource(model)?.path?.endsWith(".gguf")) return hubGgufPatchAction(model, target, o, io, extra.patchGgufHeader);
   const progress = createProgressWriter({ write: io.stderr, isTTY: io.isTTY });
   const r = await patchHub(
     {
