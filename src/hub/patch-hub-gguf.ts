@@ -15,11 +15,13 @@ import type { PatchedGgufHeader } from "./publish-gguf.ts";
 import type { PublishEvent, PublishResult } from "./publish.ts";
 
 /**
- * Builds the patched header of one remote GGUF. With the GGUF converter (converters/gguf):
- *   const header = await readGgufHeader(openRemoteSource(location.url, { fetch: location.fetch, headers: location.headers }));
+ * Builds the patched header of one remote GGUF. With the GGUF converter (converters/gguf on the gguf branch,
+ * as of its commit c6d61e7; checked end to end against the stand-in hub):
+ *   const source = openRemoteSource(location.url, { fetch: location.fetch, headers: location.headers });
+ *   const header = await readGgufHeader(source);
  *   const p = plan(ggufRopeSpec(header.metadata, header.architecture), target);
  *   const { entries } = ggufKeysForPlan(header.architecture, p, header.metadata);
- *   return { header: buildPatchedHeader(header, withEntries(header.metadata, entries)), replaces: header.dataOffset, plan: p };
+ *   return { header: buildPatchedHeader(header, entries), replaces: header.dataOffset, plan: p };
  */
 export type GgufHeaderPatcher = (params: { location: HubFileLocation; path: string; target: PlanTarget; signal?: AbortSignal }) => Promise<{ header: Uint8Array; replaces: number; plan: Plan }>;
 
