@@ -15,8 +15,8 @@ import type { PatchedGgufHeader } from "./publish-gguf.ts";
 import type { PublishEvent, PublishResult } from "./publish.ts";
 
 /**
- * Builds the patched header of one remote GGUF. With the GGUF converter (converters/gguf on the gguf branch,
- * as of its commit c6d61e7; checked end to end against the stand-in hub):
+ * Builds the patched header of one remote GGUF. With the GGUF converter (converters/gguf of the gguf branch as
+ * of 25 Nov 18:50 UTC; checked end to end against the stand-in hub with tiny-llama-f16.gguf):
  *   const source = openRemoteSource(location.url, { fetch: location.fetch, headers: location.headers });
  *   const header = await readGgufHeader(source);
  *   const p = plan(ggufRopeSpec(header.metadata, header.architecture), target);
