@@ -10,11 +10,20 @@ import { flagsText, inspectText, patchText, validateText } from "./report-text.t
 import { validate } from "./validate/index.ts";
 import type { PlanMethod } from "./types.ts";
 import { VERSION } from "./version.ts";
+import { batchAction, type CliIo, hubPatchAction, inspectHub, isHubModelArg, resolveHubParams } from "./hub/index.ts";
 
 const out = (s: string) => process.stdout.write(s.endsWith("\n") ? s : s + "\n");
 const warn = (lines: string[]) => {
   for (const l of lines) process.stderr.write(`warning: ${l}\n`);
 };
+
+const io: CliIo = { stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s), isTTY: Boolean(process.stderr.isTTY) };
+
+interface HubOptions {
+  token?: string;
+  hubUrl?: string;
+  cacheDir?: string;
+}
 
 const cli = cac("yarnify");
 /** Exit code of a validation with a failed check. */
@@ -25,9 +34,15 @@ cli
   .option("--json", "Print one JSON object (the inspect contract)")
   .option("--tensor <name>", "ONNX: the inv_freq or cos/sin cache to use when several disagree")
   .option("--original-context <tokens>", "Trained context of a file that does not record it (an ONNX graph alone)")
+  .option("--token <token>", "Hugging Face token for private repos (default: $HF_TOKEN)")
+  .option("--hub-url <url>", "Hub endpoint (default: $HF_ENDPOINT or https://huggingface.co)")
+  .option("--cache-dir <dir>", "Download cache (default: $YARNIFY_CACHE or ~/.cache/yarnify)")
   .example("yarnify inspect ./Qwen2.5-7B-Instruct --json")
-  .action(async (model: string, o: FormatOptions & { json?: boolean }) => {
-    const r = await inspect(model, formatOptions(o));
+  .example("yarnify inspect Qwen/Qwen2.5-7B-Instruct@main")
+  .action(async (model: string, o: FormatOptions & HubOptions & { json?: boolean }) => {
+    const r = isHubModelArg(model)
+      ? await inspectHub({ ...resolveHubParams({ accessToken: o.token, hubUrl: o.hubUrl }), source: model, cacheDir: o.cacheDir })
+      : await inspect(model, formatOptions(o));
     if (o.json) out(JSON.stringify(r, null, 2));
     else {
       out(inspectText(r));
@@ -40,7 +55,11 @@ interface FormatOptions {
   originalContext?: unknown;
 }
 
-interface PatchOptions extends FormatOptions {
+interface PatchOptions extends FormatOptions, HubOptions {
+  push?: string;
+  branch?: string;
+  pr?: boolean;
+  private?: boolean;
   factor?: unknown;
   context?: unknown;
   method?: string;
@@ -82,25 +101,38 @@ cli
   .option("--dry-run", "Print a unified diff of what would change; write nothing")
   .option("--force", "Re-plan a model that already has RoPE scaling, from its original context")
   .option("--validate", "Validate the output before reporting success (exit 5 if a check fails)")
+  .option("--push <repo>", "Hub source: publish the patched model to this repo (created if needed)")
+  .option("--branch <name>", "Hub source: commit to this branch (of --push, else of the source repo)")
+  .option("--pr", "Hub source: open a pull request on the source repo (config-only change)")
+  .option("--private", "Create the --push repo as private")
+  .option("--token <token>", "Hugging Face token (default: $HF_TOKEN)")
+  .option("--hub-url <url>", "Hub endpoint (default: $HF_ENDPOINT or https://huggingface.co)")
+  .option("--cache-dir <dir>", "Download cache (default: $YARNIFY_CACHE or ~/.cache/yarnify)")
+  .example("yarnify patch Qwen/Qwen2.5-7B-Instruct --factor 4 --push me/Qwen2.5-7B-Instruct-128k")
   .option("--json", "Print one JSON object")
   .example("yarnify patch ./model --factor 4 --out ./model-yarn")
   .action(async (model: string, o: PatchOptions) => {
-    const r = await patch({
-      model,
-      out: o.out,
-      dryRun: o.dryRun,
+    const target = {
       force: o.force,
       method: o.method as PlanMethod,
       factor: numberOption(o.factor),
       context: numberOption(o.context),
-      ...formatOptions(o),
+      originalContext: formatOptions(o).originalContext,
       betaFast: numberOption(o.betaFast),
       betaSlow: numberOption(o.betaSlow),
       truncate: o.truncate === false ? false : undefined,
       mscale: numberOption(o.mscale),
       mscaleAllDim: numberOption(o.mscaleAllDim),
       attentionFactor: numberOption(o.attentionFactor),
-    });
+    };
+    if (isHubModelArg(model)) {
+      process.exitCode = await hubPatchAction(model, target, { ...o, push: o.push, token: o.token }, io);
+      return;
+    }
+    if (o.push || o.branch || o.pr) {
+      throw new YarnifyError("--push, --branch and --pr take a hub source (org/name); publish a local output with `yarnify patch org/name ...`", model);
+    }
+    const r = await patch({ model, out: o.out, dryRun: o.dryRun, tensor: formatOptions(o).tensor, ...target });
     const report = o.validate && !r.dryRun ? await validate({ model: r.out, plan: r.plan, tensor: formatOptions(o).tensor }) : null;
     if (o.json) out(JSON.stringify(report ? { ...r, validation: report } : r, null, 2));
     else {
@@ -121,6 +153,20 @@ cli
     const report = await validate({ model, ...formatOptions(o) });
     out(o.json ? JSON.stringify(report, null, 2) : validateText(report));
     if (!report.ok) process.exitCode = VALIDATION_FAILED;
+  });
+
+cli
+  .command("batch <manifest>", "Patch many models from a JSON or YAML manifest; resumable and shardable")
+  .option("--concurrency <n>", "Items at once", { default: 2 })
+  .option("--shard <i/n>", "Run only shard i of n (1-based), split deterministically")
+  .option("--state <file>", "State file for resuming (default: <manifest>.state.jsonl)")
+  .option("--reports <dir>", "Per-item JSON reports (default: <manifest>.reports)")
+  .option("--token <token>", "Hugging Face token (default: $HF_TOKEN)")
+  .option("--hub-url <url>", "Hub endpoint (default: $HF_ENDPOINT)")
+  .option("--cache-dir <dir>", "Download cache")
+  .option("--json", "Print the summary as JSON")
+  .action(async (manifest: string, o: { concurrency?: unknown; shard?: string; state?: string; reports?: string; json?: boolean } & HubOptions) => {
+    process.exitCode = await batchAction(manifest, { ...o, concurrency: numberOption(o.concurrency) }, io);
   });
 
 cli

@@ -18,6 +18,10 @@ export type { ExpectedRope } from "./converter.ts";
 export { ModelFormatError, OutputError, PlanError, YarnifyError } from "./errors.ts";
 export * from "./types.ts";
 export * as rope from "./rope/index.ts";
+export * as hub from "./hub/index.ts";
+export * as batch from "./batch/index.ts";
+export { validate } from "./validate/index.ts";
+export type { AdapterInfo, Check, CheckStatus, Report, ValidateParams } from "./validate/index.ts";
 
 /** Runtime flags for a model on disk (llama.cpp's arch name: GGUF general.architecture or HF model_type). */
 export async function flags(model: string, opts: ConverterOptions = {}): Promise<RuntimeFlags> {
