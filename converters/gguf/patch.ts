@@ -1,0 +1,269 @@
+// `yarnify patch` for GGUF: rebuild the header of (shard 1 of) a model with the plan's keys, stream
+// the tensor data unchanged into a temporary file, verify it, then rename it into place. The other
+// shards of a split model are reflinked, hard-linked or copied unchanged.
+import { createHash } from "node:crypto";
+import { constants as fsConstants } from "node:fs";
+import { copyFile, link, mkdir, open, realpath, rename, stat, unlink } from "node:fs/promises";
+import { dirname } from "node:path";
+import type { Plan } from "../../src/types.ts";
+import { copyRange, DEFAULT_BUFFER_BYTES } from "./copy.ts";
+import { GgufError } from "./errors.ts";
+import { withEvents } from "./events.ts";
+import type { PatchGgufEvent } from "./events.ts";
+import { buildPatchedHeader } from "./header.ts";
+import { ggufKeysForPlan, UnsupportedPlanError, withEntries } from "./keys.ts";
+import type { GgufEntry } from "./keys.ts";
+import { readGgufHeader } from "./read.ts";
+import type { GgufHeader } from "./read.ts";
+import { openLocalSource, openSource } from "./source.ts";
+import type { ByteSource, FetchLike } from "./source.ts";
+import { shardLocations, shardOutputs } from "./split.ts";
+import { checkData, checkMetadata, readLocalHeader } from "./verify.ts";
+
+export interface PatchGgufParams {
+  /** A local path or an http(s) URL; for a split model, any shard (all are written). */
+  source: string;
+  plan: Plan;
+  /** Output file, or a folder (existing, or ending in "/") that receives files of the same names. */
+  out: string;
+  /** Re-parse the output and compare its tensor data with the source (default true). */
+  verify?: boolean;
+  /** Replace existing output files (default false). */
+  overwrite?: boolean;
+  fetch?: FetchLike;
+  headers?: Record<string, string>;
+  abortSignal?: AbortSignal;
+  /** Size of each of the two copy buffers (default 16 MiB). */
+  bufferBytes?: number;
+}
+
+export interface PatchedFile {
+  source: string;
+  out: string;
+  /** How the file was produced: a rebuilt header, or the shard carried over unchanged. */
+  action: "patched" | "reflinked" | "hardlinked" | "copied";
+  bytes: number;
+  verified: boolean;
+}
+
+export interface PatchGgufResult {
+  architecture: string;
+  /** The keys written into shard 1. */
+  keys: GgufEntry[];
+  files: PatchedFile[];
+  headerBytes: { before: number; after: number };
+  /** Bytes read from the source(s): for a remote model, what was downloaded. */
+  bytesFetched: number;
+  warnings: string[];
+}
+
+const tempName = (path: string) => `${path}.yarnify-${process.pid}-${Math.random().toString(36).slice(2, 10)}.tmp`;
+
+async function isDirTarget(out: string): Promise<boolean> {
+  if (out.endsWith("/")) return true;
+  try {
+    return (await stat(out)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+async function refuseExisting(path: string, sources: readonly string[], overwrite: boolean): Promise<void> {
+  let real: string;
+  try {
+    real = await realpath(path);
+  } catch {
+    return; // does not exist
+  }
+  for (const s of sources) {
+    const same = await realpath(s).then((r) => r === real, () => false);
+    if (same) throw new GgufError(path, "output", "the output is the source file; the source is never modified");
+  }
+  if (!overwrite) throw new GgufError(path, "output", "already exists (pass overwrite to replace it)");
+}
+
+/** Async generator form: yields progress events, returns the result. */
+export function patchGgufIter(params: PatchGgufParams): AsyncGenerator<PatchGgufEvent, PatchGgufResult> {
+  return withEvents((emit) => runPatch(params, emit));
+}
+
+/** Patches a GGUF and returns what was written. */
+export async function patchGguf(params: PatchGgufParams): Promise<PatchGgufResult> {
+  const it = patchGgufIter(params);
+  for (;;) {
+    const r = await it.next();
+    if (r.done) return r.value;
+  }
+}
+
+async function runPatch(params: PatchGgufParams, emit: (e: PatchGgufEvent) => void): Promise<PatchGgufResult> {
+  const verify = params.verify ?? true;
+  const signal = params.abortSignal;
+  const bufferBytes = params.bufferBytes ?? DEFAULT_BUFFER_BYTES;
+  const remoteOpts = { ...(params.fetch ? { fetch: params.fetch } : {}), ...(params.headers ? { headers: params.headers } : {}) };
+  const sources = shardLocations(params.source);
+  const outs = shardOutputs(sources, params.out, await isDirTarget(params.out));
+  if (!outs) {
+    throw new GgufError(params.out, "split", `a split model of ${sources.length} shards needs an output folder or a name like x-00001-of-${String(sources.length).padStart(5, "0")}.gguf`);
+  }
+  const localSources = sources.filter((s) => !/^https?:/i.test(s));
+  for (const o of outs) await refuseExisting(o, localSources, params.overwrite ?? false);
+  await mkdir(dirname(outs[0]), { recursive: true });
+
+  // Read and check every shard header before writing anything.
+  const opened: Array<{ source: ByteSource; header: GgufHeader }> = [];
+  try {
+    for (const s of sources) {
+      emit({ event: "phase", phase: "read", file: s });
+      const source = await openSource(s, remoteOpts);
+      try {
+        opened.push({ source, header: await readGgufHeader(source) });
+      } catch (err) {
+        await source.close();
+        throw err;
+      }
+    }
+    const first = opened[0].header;
+    checkSplit(first, sources.length);
+    let planned;
+    try {
+      planned = ggufKeysForPlan(first.architecture, params.plan, first.metadata);
+    } catch (err) {
+      if (err instanceof UnsupportedPlanError) throw new GgufError(first.file, "unsupported", err.message);
+      throw err;
+    }
+    const header = buildPatchedHeader(first, withEntries(first.metadata, planned.entries));
+    const files: PatchedFile[] = [];
+    files.push(await writeFile({ ...opened[0], outPath: outs[0], newHeader: header, copyStart: opened[0].header.dataOffset, entries: planned.entries, verify, signal, bufferBytes, emit }));
+    for (let i = 1; i < opened.length; i++) {
+      files.push(await carryShard({ ...opened[i], outPath: outs[i], verify, signal, bufferBytes, emit }));
+    }
+    return {
+      architecture: first.architecture,
+      keys: planned.entries,
+      files,
+      headerBytes: { before: first.dataOffset, after: header.length },
+      bytesFetched: opened.reduce((sum, o) => sum + o.source.bytesFetched(), 0),
+      warnings: [...new Set([...opened.flatMap((o) => o.header.warnings), ...planned.warnings])],
+    };
+  } finally {
+    await Promise.all(opened.map((o) => o.source.close()));
+  }
+}
+
+function checkSplit(first: GgufHeader, shards: number): void {
+  const count = first.metadata["split.count"];
+  const declared = count === undefined ? 1 : Number(count.value);
+  if (declared !== shards) {
+    throw new GgufError(first.file, "split", `split.count is ${declared} but the file name says ${shards} shard(s)`);
+  }
+}
+
+interface WriteParams {
+  source: ByteSource;
+  header: GgufHeader;
+  outPath: string;
+  verify: boolean;
+  signal: AbortSignal | undefined;
+  bufferBytes: number;
+  emit: (e: PatchGgufEvent) => void;
+}
+
+/**
+ * Writes `newHeader`, then the source from `copyStart` to its end, to a temp file; verifies it
+ * against the source (metadata, tensor infos, tensor data); renames it into place.
+ */
+async function writeFile(p: WriteParams & { newHeader: Uint8Array; copyStart: number; entries: GgufEntry[] }): Promise<PatchedFile> {
+  const { header, source } = p;
+  const size = source.size() ?? header.dataOffset + header.dataBytesRequired;
+  const copyLength = size - p.copyStart;
+  const dataLength = size - header.dataOffset;
+  const total = p.newHeader.length + copyLength;
+  const tmp = tempName(p.outPath);
+  p.emit({ event: "phase", phase: "write", file: p.outPath });
+  // A remote source is hashed as it streams in (verification must not download it twice);
+  // a local one is compared byte for byte afterwards.
+  const hash = source.remote && p.verify ? createHash("sha256") : undefined;
+  let at = p.copyStart;
+  const hashData = (c: Uint8Array) => {
+    const from = Math.max(0, header.dataOffset - at);
+    if (from < c.length) hash!.update(c.subarray(from));
+    at += c.length;
+  };
+  try {
+    const out = await open(tmp, "wx");
+    try {
+      await out.write(p.newHeader, 0, p.newHeader.length, 0);
+      const reader = source.openRange(p.copyStart, size, p.signal);
+      try {
+        await copyRange({
+          reader,
+          out,
+          outOffset: p.newHeader.length,
+          length: copyLength,
+          bufferBytes: p.bufferBytes,
+          ...(p.signal ? { signal: p.signal } : {}),
+          ...(hash ? { onChunk: hashData } : {}),
+          onProgress: (n) => p.emit({ event: "progress", phase: "write", file: p.outPath, bytes: p.newHeader.length + n, total }),
+          onShort: (n) => new GgufError(source.name, "data-short", `the file ended after ${p.copyStart + n} of ${size} bytes`),
+        });
+      } finally {
+        await reader.close();
+      }
+    } finally {
+      await out.close();
+    }
+    if (p.verify) {
+      p.emit({ event: "phase", phase: "verify", file: p.outPath });
+      const written = await readLocalHeader(tmp);
+      try {
+        checkMetadata(p.outPath, header.metadata, written.header.metadata, p.entries);
+        const infos = (h: GgufHeader) => h.raw.subarray(h.tensorInfoByteRange[0], h.tensorInfoByteRange[1]);
+        if (!Buffer.from(infos(written.header)).equals(infos(header))) {
+          throw new GgufError(p.outPath, "verify", "verification failed: tensor infos differ from the source");
+        }
+        await checkData({
+          file: p.outPath,
+          out: written.header,
+          outSource: written.source,
+          compareWith: hash ? { sha256: hash.digest("hex") } : { source, header },
+          length: dataLength,
+          bufferBytes: p.bufferBytes,
+          ...(p.signal ? { signal: p.signal } : {}),
+          onProgress: (n) => p.emit({ event: "progress", phase: "verify", file: p.outPath, bytes: n, total: dataLength }),
+        });
+      } finally {
+        await written.source.close();
+      }
+    }
+    await rename(tmp, p.outPath);
+  } catch (err) {
+    await unlink(tmp).catch(() => {});
+    throw err;
+  }
+  return { source: source.name, out: p.outPath, action: "patched", bytes: total, verified: p.verify };
+}
+
+/** Places an unchanged shard: reflink, else hard link, else a streamed (and verified) copy. */
+async function carryShard(p: WriteParams): Promise<PatchedFile> {
+  const { source, header } = p;
+  const tmp = tempName(p.outPath);
+  const size = source.size() ?? header.dataOffset + header.dataBytesRequired;
+  if (!source.remote) {
+    p.emit({ event: "phase", phase: "link", file: p.outPath });
+    for (const [action, place] of [
+      ["reflinked", () => copyFile(source.name, tmp, fsConstants.COPYFILE_FICLONE_FORCE | fsConstants.COPYFILE_EXCL)],
+      ["hardlinked", () => link(source.name, tmp)],
+    ] as const) {
+      try {
+        await place();
+        await rename(tmp, p.outPath);
+        return { source: source.name, out: p.outPath, action, bytes: size, verified: false };
+      } catch {
+        await unlink(tmp).catch(() => {});
+      }
+    }
+  }
+  const copied = await writeFile({ ...p, newHeader: new Uint8Array(0), copyStart: 0, entries: [] });
+  return { ...copied, action: "copied" };
+}

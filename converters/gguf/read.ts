@@ -1,0 +1,173 @@
+// Reads and checks a GGUF header with @huggingface/gguf, from a local file or a URL. Everything the
+// parser cannot judge (the first bytes, counts against the file size, the header and data fitting in
+// the file) is checked here, so any bad input ends in one GgufError line.
+import { gguf, GGUFValueType } from "@huggingface/gguf";
+import type { GGUFParseOutput, GGUFTensorInfo, GGUFTypedMetadata, MetadataValue } from "@huggingface/gguf";
+import { GgufError } from "./errors.ts";
+import { tensorBytes } from "./ggml-types.ts";
+import type { ByteSource, FetchLike } from "./source.ts";
+
+export const GGUF_MAGIC = 0x46554747; // "GGUF" read as a little-endian u32
+export const GGUF_DEFAULT_ALIGNMENT = 32;
+// Smallest possible key/value (empty key, u8 value) and tensor info (empty name, no dims), GGUF v2+.
+const MIN_KV_BYTES = 8n + 4n + 1n;
+const MIN_TENSOR_INFO_BYTES = 8n + 4n + 4n + 8n;
+const FIXED_HEADER_BYTES = 24n;
+
+export interface GgufHeader {
+  file: string;
+  version: 2 | 3;
+  littleEndian: boolean;
+  architecture: string;
+  metadata: GGUFTypedMetadata;
+  tensorInfos: GGUFTensorInfo[];
+  /** Byte offset where the key/values start (after magic, version and the two counts). */
+  kvStart: number;
+  /** [start, end) of the tensor infos, before the alignment padding. */
+  tensorInfoByteRange: [number, number];
+  alignment: number;
+  /** Start of the tensor data (aligned). */
+  dataOffset: number;
+  /** File size, when known (always for local files; for URLs when the server reports it). */
+  fileSize: number | undefined;
+  /** Bytes of tensor data the tensor infos require after dataOffset. */
+  dataBytesRequired: number;
+  /** The header bytes [0, tensorInfoByteRange[1]) as read, so a rewrite needs no second read. */
+  raw: Uint8Array;
+  warnings: string[];
+}
+
+/** Checks the fixed 24-byte prefix against the file size before the parser walks the header. */
+function checkPrefix(file: string, bytes: Uint8Array, fileSize: number | undefined): void {
+  if (bytes.length < 4) throw new GgufError(file, "not-gguf", `not a GGUF file (only ${bytes.length} bytes)`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (view.getUint32(0, true) !== GGUF_MAGIC) {
+    throw new GgufError(file, "not-gguf", "not a GGUF file (the first 4 bytes are not the GGUF magic)");
+  }
+  if (bytes.length < 24) throw new GgufError(file, "truncated", `truncated header (the file has ${bytes.length} bytes)`);
+  let version = view.getUint32(4, true);
+  const littleEndian = (version & 0xffff) !== 0;
+  if (!littleEndian) version = view.getUint32(4, false);
+  if (version !== 2 && version !== 3) {
+    throw new GgufError(file, "version", `unsupported GGUF version ${version} (llama.cpp reads versions 2 and 3)`);
+  }
+  const tensorCount = view.getBigUint64(8, littleEndian);
+  const kvCount = view.getBigUint64(16, littleEndian);
+  if (fileSize !== undefined) {
+    const minimum = FIXED_HEADER_BYTES + kvCount * MIN_KV_BYTES + tensorCount * MIN_TENSOR_INFO_BYTES;
+    if (minimum > BigInt(fileSize)) {
+      throw new GgufError(
+        file,
+        "limits",
+        `the header declares ${kvCount} key/values and ${tensorCount} tensors, which cannot fit in ${fileSize} bytes`,
+      );
+    }
+  }
+}
+
+/** Joins the parser's Range responses into the first `length` bytes of the file. */
+function assemble(chunks: Array<[number, Uint8Array]>, length: number): Uint8Array {
+  const raw = new Uint8Array(length);
+  for (const [start, body] of chunks) {
+    if (start < length) raw.set(body.subarray(0, Math.min(body.length, length - start)), start);
+  }
+  return raw;
+}
+
+const describe = (err: unknown) => String((err as Error)?.message ?? err).split("\n")[0];
+
+export async function readGgufHeader(source: ByteSource): Promise<GgufHeader> {
+  const file = source.name;
+  let readPastEnd = false;
+  const chunks: Array<[number, Uint8Array]> = [];
+  // The parser only routes http(s) URIs through an injectable fetch, so every source, local files
+  // included, is served to it as Range responses; that is where the prefix check and EOF tracking sit.
+  const watched = (async (input: unknown, init?: RequestInit) => {
+    const res = await source.rangeFetch(input as string, init);
+    const start = Number(new Headers(init?.headers).get("range")?.match(/bytes=(\d+)/)?.[1] ?? 0);
+    const body = new Uint8Array(await res.arrayBuffer());
+    const size = source.size();
+    if (start === 0) checkPrefix(file, body, size);
+    if (size !== undefined && start >= size) readPastEnd = true;
+    chunks.push([start, body]);
+    return new Response(body, { status: 206, headers: res.headers });
+  }) as FetchLike;
+
+  let parsed: GGUFParseOutput & { typedMetadata: GGUFTypedMetadata };
+  try {
+    parsed = await gguf("http://gguf.source.invalid/model.gguf", { fetch: watched, typedMetadata: true });
+  } catch (err) {
+    if (err instanceof GgufError) throw err;
+    const msg = describe(err);
+    const type = msg.match(/Unsupported (?:metadata|array element) type:?\s*(\d+)/);
+    if (type) throw new GgufError(file, "value-type", `unknown metadata value type ${type[1]}`);
+    if (readPastEnd) {
+      throw new GgufError(file, "truncated", `the header runs past the end of the file (${source.size()} bytes): truncated, or a length is corrupt`);
+    }
+    if (/exceeds maximum|exceeds the maximum|not a valid number/.test(msg)) throw new GgufError(file, "limits", msg);
+    throw new GgufError(file, "malformed", `malformed GGUF header (${msg})`);
+  }
+
+  const meta = parsed.typedMetadata;
+  const fileSize = source.size();
+  const version = meta.version.value;
+  if (version !== 2 && version !== 3) {
+    throw new GgufError(file, "version", `unsupported GGUF version ${version} (llama.cpp reads versions 2 and 3)`);
+  }
+  const [infoStart, infoEnd] = parsed.tensorInfoByteRange;
+  if (fileSize !== undefined && infoEnd > fileSize) {
+    throw new GgufError(file, "truncated", `the header needs ${infoEnd} bytes but the file has ${fileSize}: truncated, or a length is corrupt`);
+  }
+  // Untyped lookup: the library types this key as a known-architecture union, but any string is valid.
+  const arch = (meta as Record<string, { value: MetadataValue; type: GGUFValueType } | undefined>)["general.architecture"];
+  if (!arch || arch.type !== GGUFValueType.STRING || typeof arch.value !== "string" || arch.value === "") {
+    throw new GgufError(file, "no-architecture", "no general.architecture key (llama.cpp cannot load it either)");
+  }
+  const alignEntry = meta["general.alignment"];
+  const alignment = alignEntry === undefined ? GGUF_DEFAULT_ALIGNMENT : Number(alignEntry.value);
+  if (!Number.isInteger(alignment) || alignment <= 0 || (alignment & (alignment - 1)) !== 0) {
+    throw new GgufError(file, "malformed", `general.alignment is ${String(alignEntry?.value)}, not a power of two`);
+  }
+  const dataOffset = Number(parsed.tensorDataOffset);
+
+  const warnings: string[] = [];
+  let required = 0n;
+  const unknownTypes = new Set<number>();
+  for (const t of parsed.tensorInfos) {
+    const bytes = tensorBytes(t.dtype, t.shape);
+    if (bytes === undefined) {
+      unknownTypes.add(t.dtype);
+      continue;
+    }
+    const end = t.offset + bytes;
+    if (end > required) required = end;
+  }
+  if (unknownTypes.size > 0) {
+    warnings.push(`unknown ggml tensor type(s) ${[...unknownTypes].join(", ")}: their sizes were not checked`);
+  }
+  if (fileSize === undefined) {
+    warnings.push("the server did not report the file size: the tensor data length was not checked");
+  } else if (BigInt(dataOffset) + required > BigInt(fileSize)) {
+    throw new GgufError(
+      file,
+      "data-short",
+      `tensor data is shorter than the tensor infos claim (${fileSize - dataOffset} bytes after the header, ${required} needed): truncated download?`,
+    );
+  }
+  return {
+    file,
+    raw: assemble(chunks, infoEnd),
+    version,
+    littleEndian: parsed.littleEndian,
+    architecture: arch.value,
+    metadata: meta,
+    tensorInfos: parsed.tensorInfos,
+    kvStart: 24,
+    tensorInfoByteRange: [infoStart, infoEnd],
+    alignment,
+    dataOffset,
+    fileSize,
+    dataBytesRequired: Number(required),
+    warnings,
+  };
+}

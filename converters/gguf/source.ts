@@ -1,0 +1,192 @@
+// Byte sources for a GGUF: a local file or a remote URL read with HTTP Range requests. Both count
+// the bytes they pull in, so a caller can show that planning a remote file costs only its header.
+import { open, stat } from "node:fs/promises";
+import type { FileHandle } from "node:fs/promises";
+import { GgufError } from "./errors.ts";
+
+export type FetchLike = typeof fetch;
+
+/** Reads a byte range front to back into caller-owned buffers. */
+export interface RangeReader {
+  /** Fills `buf` as far as the range allows; 0 means the range (or the file) ended. */
+  readInto(buf: Uint8Array): Promise<number>;
+  close(): Promise<void>;
+}
+
+export interface ByteSource {
+  /** The path or URL, for messages. */
+  readonly name: string;
+  readonly remote: boolean;
+  /** Total size in bytes; for a remote file, known after the first response that reports it. */
+  size(): number | undefined;
+  /** Bytes read from disk or received from the network so far. */
+  bytesFetched(): number;
+  openRange(start: number, end: number, signal?: AbortSignal): RangeReader;
+  /** A fetch that answers `Range: bytes=a-b` requests from this source (what @huggingface/gguf calls). */
+  readonly rangeFetch: FetchLike;
+  close(): Promise<void>;
+}
+
+export function isUrl(location: string): boolean {
+  return /^https?:\/\//i.test(location);
+}
+
+function parseRange(init: RequestInit | undefined): [number, number] {
+  const range = new Headers(init?.headers).get("range");
+  const m = range?.match(/^bytes=(\d+)-(\d*)$/);
+  if (!m) throw new TypeError(`expected a "Range: bytes=a-b" request, got ${range ?? "none"}`);
+  const start = Number(m[1]);
+  return [start, m[2] === "" ? Number.MAX_SAFE_INTEGER : Number(m[2])];
+}
+
+export async function openLocalSource(path: string): Promise<ByteSource> {
+  let fileSize: number;
+  let handle: FileHandle;
+  try {
+    const st = await stat(path);
+    if (!st.isFile()) throw new GgufError(path, "not-gguf", "not a regular file");
+    fileSize = st.size;
+    handle = await open(path, "r");
+  } catch (err) {
+    if (err instanceof GgufError) throw err;
+    throw new GgufError(path, "not-gguf", `cannot open: ${(err as Error).message}`);
+  }
+  let fetched = 0;
+  const readAt = async (buf: Uint8Array, position: number): Promise<number> => {
+    if (position >= fileSize) return 0;
+    const { bytesRead } = await handle.read(buf, 0, Math.min(buf.length, fileSize - position), position);
+    fetched += bytesRead;
+    return bytesRead;
+  };
+  const rangeFetch = (async (_input: unknown, init?: RequestInit) => {
+    const [start, last] = parseRange(init);
+    const end = Math.min(last + 1, fileSize);
+    const body = new Uint8Array(Math.max(0, end - start));
+    const n = body.length > 0 ? await readAt(body, start) : 0;
+    return new Response(body.subarray(0, n), {
+      status: 206,
+      headers: { "content-range": n > 0 ? `bytes ${start}-${start + n - 1}/${fileSize}` : `bytes */${fileSize}` },
+    });
+  }) as FetchLike;
+  return {
+    name: path,
+    remote: false,
+    size: () => fileSize,
+    bytesFetched: () => fetched,
+    rangeFetch,
+    openRange(start, end) {
+      let pos = start;
+      return {
+        async readInto(buf) {
+          const n = await readAt(buf.subarray(0, Math.min(buf.length, Math.max(0, end - pos))), pos);
+          pos += n;
+          return n;
+        },
+        async close() {},
+      };
+    },
+    close: () => handle.close(),
+  };
+}
+
+export interface RemoteSourceOptions {
+  fetch?: FetchLike;
+  headers?: Record<string, string>;
+}
+
+export function openRemoteSource(url: string, opts: RemoteSourceOptions = {}): ByteSource {
+  const doFetch = opts.fetch ?? fetch;
+  let fileSize: number | undefined;
+  let fetched = 0;
+  const noteContentRange = (res: Response) => {
+    const total = res.headers.get("content-range")?.match(/\/\s*(\d+)\s*$/)?.[1];
+    if (total !== undefined) fileSize = Number(total);
+  };
+  const request = async (start: number, last: number | undefined, signal?: AbortSignal): Promise<Response> => {
+    let res: Response;
+    try {
+      res = await doFetch(url, {
+        headers: { ...opts.headers, Range: `bytes=${start}-${last ?? ""}` },
+        ...(signal ? { signal } : {}),
+      });
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      throw new GgufError(url, "http", `request failed: ${(err as Error).message}`);
+    }
+    if (res.status === 416) {
+      await res.body?.cancel();
+      noteContentRange(res);
+      return new Response(new Uint8Array(0), { status: 206 });
+    }
+    if (res.status !== 206 && res.status !== 200) {
+      await res.body?.cancel();
+      throw new GgufError(url, "http", `HTTP ${res.status} ${res.statusText}`.trim());
+    }
+    if (res.status === 200) {
+      // A server that ignores Range sends the whole file; refuse rather than download gigabytes.
+      const length = Number(res.headers.get("content-length") ?? NaN);
+      const wanted = last === undefined ? Infinity : last - start + 1;
+      if (start !== 0 || !(length <= wanted)) {
+        await res.body?.cancel();
+        throw new GgufError(url, "http", "the server ignored the Range request (HTTP 200 instead of 206)");
+      }
+      fileSize = length;
+    } else {
+      noteContentRange(res);
+    }
+    return res;
+  };
+  const rangeFetch = (async (_input: unknown, init?: RequestInit) => {
+    const [start, last] = parseRange(init);
+    const res = await request(start, last);
+    const body = new Uint8Array(await res.arrayBuffer());
+    fetched += body.length;
+    return new Response(body, { status: 206, headers: { "content-range": res.headers.get("content-range") ?? "" } });
+  }) as FetchLike;
+  return {
+    name: url,
+    remote: true,
+    size: () => fileSize,
+    bytesFetched: () => fetched,
+    rangeFetch,
+    openRange(start, end, signal) {
+      let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+      let pending: Uint8Array = new Uint8Array(0);
+      let remaining = end - start;
+      return {
+        async readInto(buf) {
+          if (remaining <= 0) return 0;
+          if (!reader) {
+            const res = await request(start, end - 1, signal);
+            if (!res.body) return 0;
+            reader = res.body.getReader();
+          }
+          let n = 0;
+          const want = Math.min(buf.length, remaining);
+          while (n < want) {
+            if (pending.length === 0) {
+              const { done, value } = await reader.read();
+              if (done) break;
+              fetched += value.length;
+              pending = value;
+            }
+            const take = Math.min(pending.length, want - n);
+            buf.set(pending.subarray(0, take), n);
+            pending = pending.subarray(take);
+            n += take;
+          }
+          remaining -= n;
+          return n;
+        },
+        async close() {
+          await reader?.cancel().catch(() => {});
+        },
+      };
+    },
+    close: async () => {},
+  };
+}
+
+export async function openSource(location: string, opts: RemoteSourceOptions = {}): Promise<ByteSource> {
+  return isUrl(location) ? openRemoteSource(location, opts) : openLocalSource(location);
+}

@@ -1,0 +1,113 @@
+// Proves a written GGUF: it parses, carries the planned keys with their types, keeps every other key
+// and the tensor infos, and its tensor data equals the source's byte for byte.
+import { createHash } from "node:crypto";
+import type { GGUFTypedMetadata } from "@huggingface/gguf";
+import { GgufError } from "./errors.ts";
+import type { GgufEntry } from "./keys.ts";
+import { readGgufHeader } from "./read.ts";
+import type { GgufHeader } from "./read.ts";
+import { openLocalSource } from "./source.ts";
+import type { ByteSource, RangeReader } from "./source.ts";
+import { DEFAULT_BUFFER_BYTES } from "./copy.ts";
+
+const same = (a: unknown, b: unknown): boolean => {
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => same(x, b[i]));
+  return a === b || (Number.isNaN(a) && Number.isNaN(b));
+};
+
+/** Checks the re-parsed metadata: planned entries as written, every other key as in the source. */
+export function checkMetadata(file: string, source: GGUFTypedMetadata, out: GGUFTypedMetadata, entries: readonly GgufEntry[]): void {
+  const planned = new Map(entries.map((e) => [e.key, e]));
+  for (const [key, e] of planned) {
+    const got = out[key];
+    const want = e.type === 6 ? Math.fround(e.value as number) : e.value;
+    if (!got || got.type !== e.type || !same(typeof got.value === "bigint" ? Number(got.value) : got.value, want)) {
+      throw new GgufError(file, "verify", `verification failed: ${key} is ${String(got?.value)} (type ${got?.type}), expected ${want} (type ${e.type})`);
+    }
+  }
+  for (const [key, entry] of Object.entries(source)) {
+    if (planned.has(key) || key === "kv_count") continue;
+    const got = out[key];
+    if (!got || got.type !== entry.type || !same(got.value, entry.value)) {
+      throw new GgufError(file, "verify", `verification failed: key ${key} changed`);
+    }
+  }
+}
+
+export interface DataCheckParams {
+  file: string;
+  out: GgufHeader;
+  outSource: ByteSource;
+  /** Either the source to compare with, byte for byte, or the SHA-256 of the source data seen while copying. */
+  compareWith: { source: ByteSource; header: GgufHeader } | { sha256: string };
+  length: number;
+  bufferBytes?: number;
+  signal?: AbortSignal;
+  onProgress?: (bytes: number) => void;
+}
+
+async function fill(reader: RangeReader, buf: Uint8Array): Promise<number> {
+  let n = 0;
+  while (n < buf.length) {
+    const got = await reader.readInto(buf.subarray(n));
+    if (got === 0) break;
+    n += got;
+  }
+  return n;
+}
+
+/** Compares the output's tensor data region with the source's. */
+export async function checkData(p: DataCheckParams): Promise<void> {
+  const outLen = (p.outSource.size() ?? 0) - p.out.dataOffset;
+  if (outLen !== p.length) {
+    throw new GgufError(p.file, "verify", `verification failed: ${outLen} bytes of tensor data, expected ${p.length}`);
+  }
+  const size = Math.max(1, Math.min(p.bufferBytes ?? DEFAULT_BUFFER_BYTES, p.length));
+  const outReader = p.outSource.openRange(p.out.dataOffset, p.out.dataOffset + p.length, p.signal);
+  const cmp = p.compareWith;
+  const srcReader = "source" in cmp ? cmp.source.openRange(cmp.header.dataOffset, cmp.header.dataOffset + p.length, p.signal) : undefined;
+  const hash = "sha256" in cmp ? createHash("sha256") : undefined;
+  const bufs = [0, 1].map(() => [new Uint8Array(size), srcReader ? new Uint8Array(size) : new Uint8Array(0)] as const);
+  const readPair = (i: number) => Promise.all([fill(outReader, bufs[i][0]), srcReader ? fill(srcReader, bufs[i][1]) : Promise.resolve(0)]);
+  let done = 0;
+  let which = 0;
+  let pending = readPair(0);
+  try {
+    while (done < p.length) {
+      const [n, m] = await pending;
+      const chunkEnd = done + n;
+      if (n === 0 || (srcReader && m !== n)) throw new GgufError(p.file, "verify", `verification failed: tensor data ends early at byte ${done}`);
+      if (chunkEnd < p.length) pending = readPair(1 - which);
+      const a = bufs[which][0].subarray(0, n);
+      if (hash) {
+        hash.update(a);
+      } else if (!Buffer.from(a.buffer, a.byteOffset, n).equals(bufs[which][1].subarray(0, n))) {
+        throw new GgufError(p.file, "verify", `verification failed: tensor data differs from the source within bytes ${done}..${chunkEnd}`);
+      }
+      done = chunkEnd;
+      which = 1 - which;
+      p.signal?.throwIfAborted();
+      p.onProgress?.(done);
+    }
+  } catch (err) {
+    await pending.catch(() => {});
+    throw err;
+  } finally {
+    await outReader.close();
+    await srcReader?.close();
+  }
+  if (hash && "sha256" in cmp) {
+    const got = hash.digest("hex");
+    if (got !== cmp.sha256) throw new GgufError(p.file, "verify", `verification failed: tensor data SHA-256 ${got}, source ${cmp.sha256}`);
+  }
+}
+
+export async function readLocalHeader(path: string): Promise<{ header: GgufHeader; source: ByteSource }> {
+  const source = await openLocalSource(path);
+  try {
+    return { header: await readGgufHeader(source), source };
+  } catch (err) {
+    await source.close();
+    throw err;
+  }
+}
