@@ -1,4 +1,5 @@
 // One error type for every GGUF problem: a one-line message naming the file and what is wrong.
+import { YarnifyError } from "../../src/errors.ts";
 
 export type GgufProblem =
   | "not-gguf"
@@ -15,13 +16,18 @@ export type GgufProblem =
   | "split"
   | "verify";
 
-export class GgufError extends Error {
-  override readonly name = "GgufError";
+// Same exit codes as the other errors: 2 unreadable model, 3 impossible plan, 4 output not writable.
+const EXIT_CODES: Partial<Record<GgufProblem, number>> = { unsupported: 3, output: 4, verify: 1 };
+
+export class GgufError extends YarnifyError {
+  override name = "GgufError";
+  override readonly exitCode: number;
   constructor(
-    readonly file: string,
+    file: string,
     readonly problem: GgufProblem,
     detail: string,
   ) {
-    super(`${file}: ${detail}`);
+    super(detail, file);
+    this.exitCode = EXIT_CODES[problem] ?? 2;
   }
 }

@@ -1,5 +1,5 @@
 // GGUF converter: inspect and patch llama.cpp models, local or remote.
-export { inspectGguf } from "./inspect.ts";
+export { describeGguf, inspectGguf } from "./inspect.ts";
 export type { GgufInspection, InspectGgufOptions } from "./inspect.ts";
 export { patchGguf, patchGgufIter } from "./patch.ts";
 export type { PatchGgufParams, PatchGgufResult, PatchedFile } from "./patch.ts";
@@ -14,3 +14,6 @@ export { readGgufHeader } from "./read.ts";
 export type { GgufHeader } from "./read.ts";
 export { openSource, openLocalSource, openRemoteSource } from "./source.ts";
 export type { ByteSource, FetchLike } from "./source.ts";
+export { ggufConverter } from "./converter.ts";
+export type { GgufPatchExtras } from "./converter.ts";
+export { ggufStoredRope, ggufStoredKeys } from "./spec.ts";

@@ -1,6 +1,7 @@
 // `yarnify inspect` for GGUF: reads only the header (for a URL, a few Range requests).
 import type { RopeSpec } from "../../src/rope/types.ts";
 import { readGgufHeader } from "./read.ts";
+import type { GgufHeader } from "./read.ts";
 import { openSource } from "./source.ts";
 import type { FetchLike } from "./source.ts";
 import { ggufRopeKeys, ggufRopeSpec, llamaCppRopeParams } from "./spec.ts";
@@ -31,31 +32,36 @@ export interface GgufInspection {
   warnings: string[];
 }
 
+/** The inspection of a header already read from `location`. */
+export function describeGguf(h: GgufHeader, location: string, bytesFetched: number): GgufInspection {
+  const arch = h.architecture;
+  const count = h.metadata["split.count"];
+  const no = h.metadata["split.no"];
+  const warnings = [...h.warnings];
+  const ll = llamaCppRopeParams(h.metadata, arch);
+  if (ll.ignoredKeys.length > 0) warnings.push(`llama.cpp ignores ${ll.ignoredKeys.join(", ")} for ${arch}`);
+  return {
+    format: "gguf",
+    file: location,
+    architecture: arch,
+    spec: ggufRopeSpec(h.metadata, arch),
+    keys: ggufRopeKeys(h.metadata, arch),
+    llamacpp: ll,
+    version: h.version,
+    tensorCount: h.tensorInfos.length,
+    headerBytes: h.dataOffset,
+    fileSize: h.fileSize,
+    split: count === undefined ? undefined : { count: Number(count.value), no: Number(no?.value ?? 0) },
+    bytesFetched,
+    warnings,
+  };
+}
+
 export async function inspectGguf(location: string, opts: InspectGgufOptions = {}): Promise<GgufInspection> {
   const source = await openSource(location, opts);
   try {
     const h = await readGgufHeader(source);
-    const arch = h.architecture;
-    const count = h.metadata["split.count"];
-    const no = h.metadata["split.no"];
-    const warnings = [...h.warnings];
-    const ll = llamaCppRopeParams(h.metadata, arch);
-    if (ll.ignoredKeys.length > 0) warnings.push(`llama.cpp ignores ${ll.ignoredKeys.join(", ")} for ${arch}`);
-    return {
-      format: "gguf",
-      file: location,
-      architecture: arch,
-      spec: ggufRopeSpec(h.metadata, arch),
-      keys: ggufRopeKeys(h.metadata, arch),
-      llamacpp: ll,
-      version: h.version,
-      tensorCount: h.tensorInfos.length,
-      headerBytes: h.dataOffset,
-      fileSize: h.fileSize,
-      split: count === undefined ? undefined : { count: Number(count.value), no: Number(no?.value ?? 0) },
-      bytesFetched: source.bytesFetched(),
-      warnings,
-    };
+    return describeGguf(h, location, source.bytesFetched());
   } finally {
     await source.close();
   }

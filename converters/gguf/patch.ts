@@ -5,6 +5,7 @@ import { createHash } from "node:crypto";
 import { constants as fsConstants } from "node:fs";
 import { copyFile, link, mkdir, open, realpath, rename, stat, unlink } from "node:fs/promises";
 import { dirname } from "node:path";
+import { tempSibling, trackTemp, untrackTemp } from "../../src/io/temp-paths.ts";
 import type { Plan } from "../../src/types.ts";
 import { copyRange, DEFAULT_BUFFER_BYTES } from "./copy.ts";
 import { GgufError } from "./errors.ts";
@@ -57,7 +58,6 @@ export interface PatchGgufResult {
   warnings: string[];
 }
 
-const tempName = (path: string) => `${path}.yarnify-${process.pid}-${Math.random().toString(36).slice(2, 10)}.tmp`;
 
 async function isDirTarget(out: string): Promise<boolean> {
   if (out.endsWith("/")) return true;
@@ -179,7 +179,8 @@ async function writeFile(p: WriteParams & { newHeader: Uint8Array; copyStart: nu
   const copyLength = size - p.copyStart;
   const dataLength = size - header.dataOffset;
   const total = p.newHeader.length + copyLength;
-  const tmp = tempName(p.outPath);
+  const tmp = tempSibling(p.outPath);
+  trackTemp(tmp);
   p.emit({ event: "phase", phase: "write", file: p.outPath });
   // A remote source is hashed as it streams in (verification must not download it twice);
   // a local one is compared byte for byte afterwards.
@@ -240,6 +241,8 @@ async function writeFile(p: WriteParams & { newHeader: Uint8Array; copyStart: nu
   } catch (err) {
     await unlink(tmp).catch(() => {});
     throw err;
+  } finally {
+    untrackTemp(tmp);
   }
   return { source: source.name, out: p.outPath, action: "patched", bytes: total, verified: p.verify };
 }
@@ -247,7 +250,7 @@ async function writeFile(p: WriteParams & { newHeader: Uint8Array; copyStart: nu
 /** Places an unchanged shard: reflink, else hard link, else a streamed (and verified) copy. */
 async function carryShard(p: WriteParams): Promise<PatchedFile> {
   const { source, header } = p;
-  const tmp = tempName(p.outPath);
+  const tmp = tempSibling(p.outPath);
   const size = source.size() ?? header.dataOffset + header.dataBytesRequired;
   if (!source.remote) {
     p.emit({ event: "phase", phase: "link", file: p.outPath });

@@ -2,6 +2,8 @@
 // hyper-parameters llama.cpp's loader derives from the same keys (src/llama-model.cpp).
 import { GGUFValueType } from "@huggingface/gguf";
 import type { GGUFTypedMetadata, MetadataValue } from "@huggingface/gguf";
+import { hfDictFromScaling } from "../../src/rope/hf-params.ts";
+import type { GgufRopeKeys, StoredRope } from "../../src/rope/engines/stored.ts";
 import type { RopeMethod, RopeScaling, RopeSpec } from "../../src/rope/types.ts";
 
 /** A metadata value with its GGUF type name, as shown by `inspect --json`. */
@@ -143,5 +145,41 @@ export function llamaCppRopeParams(meta: GGUFTypedMetadata, arch: string): Llama
     betaSlow: f32((extras ? num(meta, extraKeys[1]) : undefined) ?? 1),
     extFactor: f32((extras ? num(meta, extraKeys[2]) : undefined) ?? -1),
     ignoredKeys: extras ? [] : extraKeys.filter((k) => meta[k] !== undefined),
+  };
+}
+
+/** The GGUF rope keys in the shape the engine profiles read (src/rope/engines/stored.ts). */
+export function ggufStoredKeys(meta: GGUFTypedMetadata, arch: string): GgufRopeKeys {
+  const p = `${arch}.rope.scaling.`;
+  const keys: GgufRopeKeys = { architecture: arch, contextLength: num(meta, `${arch}.context_length`) ?? 0 };
+  const put = <K extends keyof GgufRopeKeys>(k: K, v: GgufRopeKeys[K] | undefined) => {
+    if (v !== undefined) keys[k] = v;
+  };
+  put("scalingType", str(meta, `${p}type`));
+  put("factor", num(meta, `${p}factor`) ?? num(meta, `${arch}.rope.scale_linear`));
+  put("originalContextLength", num(meta, `${p}original_context_length`));
+  put("yarnLogMultiplier", num(meta, `${p}yarn_log_multiplier`));
+  put("attnFactor", num(meta, `${p}attn_factor`));
+  put("yarnBetaFast", num(meta, `${p}yarn_beta_fast`));
+  put("yarnBetaSlow", num(meta, `${p}yarn_beta_slow`));
+  return keys;
+}
+
+/**
+ * StoredRope for a GGUF: the llama.cpp keys, plus the transformers-style dict the same scaling
+ * would be in a config.json, so every engine profile can judge the file.
+ */
+export function ggufStoredRope(meta: GGUFTypedMetadata, arch: string): StoredRope {
+  const spec = ggufRopeSpec(meta, arch);
+  const dict = spec.scaling.method === "none" ? null : { ...hfDictFromScaling(spec.scaling), rope_theta: spec.theta };
+  return {
+    theta: spec.theta,
+    headDim: spec.headDim,
+    rotaryDim: spec.rotaryDim,
+    maxPositionEmbeddings: spec.context,
+    ropeScaling: null,
+    ropeParameters: dict,
+    architecture: arch,
+    gguf: ggufStoredKeys(meta, arch),
   };
 }

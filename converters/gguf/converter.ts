@@ -1,0 +1,112 @@
+// The GGUF format adapter behind `yarnify inspect/patch` (the Converter contract of src/converter.ts).
+import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { parseGgufShardFilename } from "@huggingface/gguf";
+import type { GGUFTypedMetadata } from "@huggingface/gguf";
+import type { Converter, ModelInfo, OutputFile, PatchOutput } from "../../src/converter.ts";
+import { unifiedDiff } from "../../src/diff.ts";
+import type { Plan } from "../../src/types.ts";
+import { GgufError } from "./errors.ts";
+import type { PatchGgufEvent } from "./events.ts";
+import { describeGguf } from "./inspect.ts";
+import { ggufKeysForPlan, UnsupportedPlanError, withEntries } from "./keys.ts";
+import { patchGgufIter } from "./patch.ts";
+import type { PatchedFile } from "./patch.ts";
+import { GGUF_MAGIC, readGgufHeader } from "./read.ts";
+import { isUrl, openSource } from "./source.ts";
+import type { FetchLike } from "./source.ts";
+import { ggufRopeKeys, ggufStoredRope } from "./spec.ts";
+import { locationBasename, shardLocations } from "./split.ts";
+
+function hasGgufMagic(path: string): boolean {
+  if (!existsSync(path) || !statSync(path).isFile()) return false;
+  const fd = openSync(path, "r");
+  try {
+    const b = Buffer.alloc(4);
+    return readSync(fd, b, 0, 4, 0) === 4 && b.readUInt32LE(0) === GGUF_MAGIC;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The options a caller may add to Converter.patch for GGUF (progress bar, cancel, remote sources). */
+export interface GgufPatchExtras {
+  verify?: boolean;
+  overwrite?: boolean;
+  onProgress?: (e: PatchGgufEvent) => void;
+  abortSignal?: AbortSignal;
+  fetch?: FetchLike;
+}
+
+const KEY_TEXT = (meta: GGUFTypedMetadata, arch: string) =>
+  Object.entries(ggufRopeKeys(meta, arch))
+    .map(([k, v]) => `${k} = ${JSON.stringify(v.value)} (${v.type})\n`)
+    .join("");
+
+const HOW: Record<PatchedFile["action"], OutputFile["how"]> = { patched: "written", reflinked: "reflink", hardlinked: "hardlink", copied: "copy" };
+
+export const ggufConverter: Converter = {
+  format: "gguf",
+  accepts(path) {
+    return /\.gguf$/i.test(isUrl(path) ? new URL(path).pathname : path) || hasGgufMagic(path);
+  },
+  async read(path): Promise<ModelInfo> {
+    const source = await openSource(path);
+    try {
+      const h = await readGgufHeader(source);
+      const i = describeGguf(h, path, source.bytesFetched());
+      return { format: "gguf", path, architecture: i.architecture, spec: i.spec, stored: ggufStoredRope(h.metadata, h.architecture), warnings: i.warnings };
+    } finally {
+      await source.close();
+    }
+  },
+  defaultOut(path, plan: Plan) {
+    const name = locationBasename(path);
+    const dir = isUrl(path) ? "." : dirname(path);
+    const shard = parseGgufShardFilename(name);
+    if (shard) return join(dir, `${shard.prefix}-yarn-${plan.context}`) + "/";
+    return join(dir, `${basename(name, ".gguf")}-yarn-${plan.context}.gguf`);
+  },
+  async patch(params: { info: ModelInfo; plan: Plan; out: string; dryRun: boolean } & GgufPatchExtras): Promise<PatchOutput> {
+    const { info, plan, out, dryRun } = params;
+    const source = await openSource(info.path, params.fetch ? { fetch: params.fetch } : {});
+    let header;
+    try {
+      header = await readGgufHeader(source);
+    } finally {
+      await source.close();
+    }
+    let planned;
+    try {
+      planned = ggufKeysForPlan(header.architecture, plan, header.metadata);
+    } catch (err) {
+      if (err instanceof UnsupportedPlanError) throw new GgufError(info.path, "unsupported", err.message);
+      throw err;
+    }
+    const after = withEntries(header.metadata, planned.entries);
+    const name = locationBasename(info.path);
+    const diff = unifiedDiff(KEY_TEXT(header.metadata, header.architecture), KEY_TEXT(after, header.architecture), `a/${name}`, `b/${name}`);
+    const stored = ggufStoredRope(after, header.architecture);
+    if (dryRun) {
+      const shards = shardLocations(info.path);
+      const files = shards.map((s, i) => ({ path: out.endsWith("/") || shards.length > 1 ? join(out, locationBasename(s)) : out, how: i === 0 ? ("written" as const) : ("hardlink" as const) }));
+      return { out, files, diff, stored, warnings: planned.warnings };
+    }
+    const it = patchGgufIter({
+      source: info.path,
+      plan,
+      out,
+      ...(params.verify !== undefined ? { verify: params.verify } : {}),
+      ...(params.overwrite !== undefined ? { overwrite: params.overwrite } : {}),
+      ...(params.abortSignal ? { abortSignal: params.abortSignal } : {}),
+      ...(params.fetch ? { fetch: params.fetch } : {}),
+    });
+    for (;;) {
+      const r = await it.next();
+      if (r.done) {
+        return { out, files: r.value.files.map((f) => ({ path: f.out, how: HOW[f.action] })), diff, stored, warnings: r.value.warnings };
+      }
+      params.onProgress?.(r.value);
+    }
+  },
+};
