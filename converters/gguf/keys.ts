@@ -38,10 +38,16 @@ export function ggufKeysForPlan(arch: string, plan: Plan, existing: GGUFTypedMet
   const add = (key: string, value: number | string, type: GGUFValueType) => {
     entries.push({ key, value, type: existing[key]?.type ?? type });
   };
-  if (plan.method !== "yarn" && plan.method !== "linear") {
-    throw new UnsupportedPlanError(`llama.cpp GGUF metadata cannot express method "${plan.method}" (yarn or linear only)`);
-  }
   if (!(plan.factor >= 1)) throw new UnsupportedPlanError(`factor ${plan.factor} must be at least 1`);
+  if (plan.method === "ntk") {
+    // NTK-aware scaling is a new base and nothing else; llama.cpp reads it as plain RoPE.
+    add(`${p}rope.freq_base`, plan.theta, GGUFValueType.FLOAT32);
+    add(`${p}context_length`, plan.context, GGUFValueType.UINT32);
+    return checked(entries, warnings);
+  }
+  if (plan.method !== "yarn" && plan.method !== "linear") {
+    throw new UnsupportedPlanError(`llama.cpp GGUF metadata cannot express method "${plan.method}" (yarn, linear or ntk)`);
+  }
   add(`${p}rope.scaling.type`, plan.method, GGUFValueType.STRING);
   add(`${p}rope.scaling.factor`, plan.factor, GGUFValueType.FLOAT32);
   add(`${p}context_length`, plan.context, GGUFValueType.UINT32);
@@ -67,13 +73,17 @@ export function ggufKeysForPlan(arch: string, plan: Plan, existing: GGUFTypedMet
     if (s.attentionFactor !== undefined) warnings.push("llama.cpp ignores an explicit attention factor (it derives its own)");
     if (s.truncate === false) warnings.push("llama.cpp always floors/ceils the YaRN correction range (truncate: false is not honoured)");
   }
+  return checked(entries, warnings);
+}
+
+function checked(entries: GgufEntry[], warnings: string[]): GgufPlanKeys {
   for (const e of entries) {
     const range = INTEGER_RANGES[e.type];
     if (range && typeof e.value === "number" && !(Number.isInteger(e.value) && e.value >= range[0] && e.value <= range[1])) {
       throw new UnsupportedPlanError(`${e.key} = ${e.value} does not fit the key's stored type`);
     }
-    if (typeof e.value === "string" && e.type !== GGUFValueType.STRING) {
-      throw new UnsupportedPlanError(`${e.key} is stored with a non-string type`);
+    if ((typeof e.value === "string") !== (e.type === GGUFValueType.STRING)) {
+      throw new UnsupportedPlanError(`${e.key} is stored with an incompatible type`);
     }
   }
   return { entries, warnings };

@@ -1,0 +1,304 @@
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { GGUFValueType } from "@huggingface/gguf";
+import { GgufError, ggufConverter, inspectGguf, llamaCppRopeParams, patchGguf, patchGgufIter, readGgufHeader } from "../converters/gguf/index.ts";
+import type { PatchGgufEvent } from "../converters/gguf/index.ts";
+import { openLocalSource } from "../converters/gguf/source.ts";
+import { checkData } from "../converters/gguf/verify.ts";
+import { plan } from "../src/plan.ts";
+import { llamacppView } from "../src/rope/engines/llamacpp.ts";
+import { bytesFetch, ggufHeaderBytes, makeGguf } from "./gguf-make.ts";
+import { test } from "./harness.ts";
+import { sharedPath } from "./shared.ts";
+
+const TINY = sharedPath("models/tiny-llama-py/tiny-llama-f16.gguf");
+const tmp = () => mkdtempSync(join(tmpdir(), "yarnify-gguf-"));
+const sha = (path: string) => createHash("sha256").update(readFileSync(path)).digest("hex");
+const F32 = GGUFValueType.FLOAT32;
+const U32 = GGUFValueType.UINT32;
+
+/** The tensor data region (from the header's data offset to the end) of a GGUF file. */
+async function dataRegion(path: string): Promise<Buffer> {
+  const src = await openLocalSource(path);
+  try {
+    const h = await readGgufHeader(src);
+    return readFileSync(path).subarray(h.dataOffset);
+  } finally {
+    await src.close();
+  }
+}
+
+const small = (kv: Parameters<typeof makeGguf>[0]["kv"] = {}, extra: Partial<Parameters<typeof makeGguf>[0]> = {}) =>
+  makeGguf({
+    arch: "llama",
+    kv: {
+      "llama.context_length": { value: 4096, type: U32 },
+      "llama.embedding_length": { value: 256, type: U32 },
+      "llama.attention.head_count": { value: 4, type: U32 },
+      "llama.rope.freq_base": { value: 500000, type: F32 },
+      ...kv,
+    },
+    tensors: [
+      { name: "a", shape: [64, 3] },
+      { name: "b", shape: [7] },
+    ],
+    ...extra,
+  });
+
+test("inspect reads the tiny model's RoPE setup and llama.cpp's view of it", async () => {
+  const i = await inspectGguf(TINY);
+  assert.equal(i.format, "gguf");
+  assert.equal(i.architecture, "llama");
+  assert.deepEqual(i.spec, { theta: 10000, headDim: 64, rotaryDim: 64, context: 256, originalContext: 256, scaling: { method: "none" } });
+  assert.deepEqual(i.keys["llama.context_length"], { value: 256, type: "u32" });
+  assert.deepEqual(i.keys["llama.rope.freq_base"], { value: 10000, type: "f32" });
+  assert.equal(i.llamacpp.freqScale, 1);
+  assert.equal(i.llamacpp.nCtxOrigYarn, 256);
+  assert.equal(i.headerBytes % 32, 0);
+  assert.equal(i.tensorCount, 57);
+});
+
+test("patch --factor 4: YaRN keys with llama.cpp's types, tensor data byte-identical, source untouched", async () => {
+  const dir = tmp();
+  try {
+    const before = sha(TINY);
+    const spec = (await inspectGguf(TINY)).spec;
+    const out = join(dir, "x4.gguf");
+    const r = await patchGguf({ source: TINY, plan: plan(spec, { factor: 4 }), out });
+    assert.deepEqual(r.files.map((f) => [f.action, f.verified]), [["patched", true]]);
+    const i = await inspectGguf(out);
+    assert.deepEqual(i.keys["llama.rope.scaling.type"], { value: "yarn", type: "string" });
+    assert.deepEqual(i.keys["llama.rope.scaling.factor"], { value: 4, type: "f32" });
+    assert.deepEqual(i.keys["llama.rope.scaling.original_context_length"], { value: 256, type: "u32" });
+    assert.deepEqual(i.keys["llama.context_length"], { value: 1024, type: "u32" });
+    assert.equal(i.spec.scaling.method, "yarn");
+    assert.equal(i.spec.originalContext, 256);
+    assert.equal(i.headerBytes % 32, 0);
+    assert.ok((await dataRegion(out)).equals(await dataRegion(TINY)));
+    assert.equal(sha(TINY), before);
+    assert.deepEqual(readdirSync(dir), ["x4.gguf"]); // no temp file left
+    // The lead's llama.cpp engine profile reads the keys we wrote.
+    const stored = (await ggufConverter.read(out)).stored;
+    assert.deepEqual(stored.gguf, { architecture: "llama", contextLength: 1024, scalingType: "yarn", factor: 4, originalContextLength: 256 });
+    assert.ok(llamacppView(stored).attentionFactor > 1.13);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("existing keys keep their stored types; general.alignment is honoured", async () => {
+  const dir = tmp();
+  try {
+    const src = join(dir, "typed.gguf");
+    writeFileSync(
+      src,
+      small(
+        {
+          "llama.context_length": { value: 4096n, type: GGUFValueType.UINT64 },
+          "llama.rope.scaling.type": { value: "none", type: GGUFValueType.STRING },
+          "llama.rope.scaling.factor": { value: 1, type: GGUFValueType.FLOAT64 },
+        },
+        { alignment: 256 },
+      ),
+    );
+    const spec = (await inspectGguf(src)).spec;
+    const out = join(dir, "out.gguf");
+    await patchGguf({ source: src, plan: plan(spec, { factor: 8 }), out });
+    const i = await inspectGguf(out);
+    assert.deepEqual(i.keys["llama.context_length"], { value: 32768, type: "u64" });
+    assert.deepEqual(i.keys["llama.rope.scaling.factor"], { value: 8, type: "f64" });
+    assert.equal(i.headerBytes % 256, 0);
+    assert.ok((await dataRegion(out)).equals(await dataRegion(src)));
+    assert.equal(i.spec.rotaryDim, 64); // fallback: embedding_length / head_count
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("DeepSeek2 gets yarn_log_multiplier = 0.1·mscale_all_dim; non-default betas are written with a warning", async () => {
+  const dir = tmp();
+  try {
+    const src = join(dir, "ds.gguf");
+    writeFileSync(
+      src,
+      makeGguf({
+        arch: "deepseek2",
+        kv: {
+          "deepseek2.context_length": { value: 4096, type: U32 },
+          "deepseek2.rope.dimension_count": { value: 64, type: U32 },
+          "deepseek2.rope.freq_base": { value: 10000, type: F32 },
+        },
+        tensors: [{ name: "w", shape: [32] }],
+      }),
+    );
+    const spec = (await inspectGguf(src)).spec;
+    const out = join(dir, "out.gguf");
+    const r = await patchGguf({ source: src, plan: plan(spec, { factor: 40, mscale: 0.707, mscaleAllDim: 0.707, betaFast: 16 }), out });
+    const i = await inspectGguf(out);
+    assert.deepEqual(i.keys["deepseek2.rope.scaling.yarn_log_multiplier"], { value: Math.fround(0.0707), type: "f32" });
+    assert.deepEqual(i.keys["deepseek2.rope.scaling.yarn_beta_fast"], { value: 16, type: "f32" });
+    assert.ok(Math.abs(i.llamacpp.yarnLogMul - 0.707) < 1e-6);
+    assert.ok(Math.abs(i.spec.scaling.mscaleAllDim! - 0.707) < 1e-6);
+    assert.ok(r.warnings.some((w) => /yarn_beta_fast only for some architectures/.test(w)));
+    assert.deepEqual(i.llamacpp.ignoredKeys, ["deepseek2.rope.scaling.yarn_beta_fast"]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a remote GGUF is inspected from its header only and patched to the same bytes as the local file", async () => {
+  const dir = tmp();
+  try {
+    const bytes = readFileSync(TINY);
+    const server = bytesFetch(bytes);
+    const url = "https://example.invalid/org/repo/resolve/main/tiny.gguf";
+    const i = await inspectGguf(url, { fetch: server.fetch });
+    assert.equal(i.spec.context, 256);
+    assert.ok(server.sent() <= i.headerBytes + 2 * 1024 * 1024, `fetched ${server.sent()} bytes for a ${i.headerBytes}-byte header`);
+    const p = plan(i.spec, { factor: 2 });
+    await patchGguf({ source: url, plan: p, out: join(dir, "remote.gguf"), fetch: server.fetch });
+    await patchGguf({ source: TINY, plan: p, out: join(dir, "local.gguf") });
+    assert.equal(sha(join(dir, "remote.gguf")), sha(join(dir, "local.gguf")));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("split GGUF: shard 1 gets the keys, the other shards are linked or copied unchanged, split.* kept", async () => {
+  const dir = tmp();
+  try {
+    const srcDir = join(dir, "src");
+    mkdirSync(srcDir);
+    const names = [1, 2, 3].map((n) => join(srcDir, `m-0000${n}-of-00003.gguf`));
+    names.forEach((name, k) =>
+      writeFileSync(
+        name,
+        small(
+          k === 0 ? {
+            "split.no": { value: 0, type: GGUFValueType.UINT16 },
+            "split.count": { value: 3, type: GGUFValueType.UINT16 },
+            "split.tensors.count": { value: 6, type: GGUFValueType.INT32 },
+          } : {
+            "split.no": { value: k, type: GGUFValueType.UINT16 },
+            "split.count": { value: 3, type: GGUFValueType.UINT16 },
+          },
+        ),
+      ),
+    );
+    const spec = (await inspectGguf(names[0])).spec;
+    const outDir = join(dir, "out") + "/";
+    const r = await patchGguf({ source: names[1], plan: plan(spec, { factor: 4 }), out: outDir });
+    assert.equal(r.files.length, 3);
+    assert.equal(r.files[0].action, "patched");
+    for (const f of r.files.slice(1)) assert.ok(["reflinked", "hardlinked", "copied"].includes(f.action), f.action);
+    const i = await inspectGguf(join(outDir, "m-00001-of-00003.gguf"));
+    assert.equal(i.keys["llama.rope.scaling.type"].value, "yarn");
+    assert.deepEqual(i.split, { count: 3, no: 0 });
+    for (const k of [2, 3]) assert.equal(sha(join(outDir, `m-0000${k}-of-00003.gguf`)), sha(names[k - 1]));
+    await assert.rejects(
+      patchGguf({ source: names[0], plan: plan(spec, { factor: 4 }), out: join(dir, "single.gguf") }),
+      (e: unknown) => e instanceof GgufError && e.problem === "split",
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("progress events come in order; an existing output or the source itself is refused; abort leaves nothing", async () => {
+  const dir = tmp();
+  try {
+    const spec = (await inspectGguf(TINY)).spec;
+    const p = plan(spec, { factor: 2 });
+    const out = join(dir, "x2.gguf");
+    const events: PatchGgufEvent[] = [];
+    const it = patchGgufIter({ source: TINY, plan: p, out, bufferBytes: 1 << 20 });
+    let res = await it.next();
+    for (; !res.done; res = await it.next()) events.push(res.value);
+    const phases = events.filter((e) => e.event === "phase").map((e) => e.phase);
+    assert.deepEqual(phases, ["read", "write", "verify"]);
+    const writes = events.filter((e) => e.event === "progress" && e.phase === "write");
+    assert.ok(writes.length >= 2);
+    const last = writes[writes.length - 1] as Extract<PatchGgufEvent, { event: "progress" }>;
+    assert.equal(last.bytes, last.total);
+    assert.equal(last.total, statSync(out).size);
+
+    const mtime = statSync(out).mtimeMs;
+    await assert.rejects(patchGguf({ source: TINY, plan: p, out }), (e: unknown) => e instanceof GgufError && e.problem === "output");
+    assert.equal(statSync(out).mtimeMs, mtime);
+    await assert.rejects(patchGguf({ source: out, plan: p, out, overwrite: true }), /the output is the source/);
+
+    const ac = new AbortController();
+    const aborted = join(dir, "aborted.gguf");
+    const run = patchGgufIter({ source: TINY, plan: p, out: aborted, abortSignal: ac.signal, bufferBytes: 1 << 20 });
+    await assert.rejects(async () => {
+      for (let r = await run.next(); !r.done; r = await run.next()) if (r.value.event === "progress") ac.abort();
+    });
+    assert.deepEqual(readdirSync(dir), ["x2.gguf"]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("verification catches a tensor-data byte that differs from the source", async () => {
+  const dir = tmp();
+  try {
+    const a = join(dir, "a.gguf");
+    const b = join(dir, "b.gguf");
+    const bytes = small();
+    writeFileSync(a, bytes);
+    const bad = bytes.slice();
+    bad[bad.length - 5] ^= 1;
+    writeFileSync(b, bad);
+    const [sa, sb] = [await openLocalSource(a), await openLocalSource(b)];
+    const [ha, hb] = [await readGgufHeader(sa), await readGgufHeader(sb)];
+    const length = bytes.length - ha.dataOffset;
+    await checkData({ file: a, out: ha, outSource: sa, compareWith: { source: sa, header: ha }, length });
+    await assert.rejects(checkData({ file: b, out: hb, outSource: sb, compareWith: { source: sa, header: ha }, length }), /differs from the source/);
+    await Promise.all([sa.close(), sb.close()]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("the Converter adapter: accepts .gguf, a dry run diffs the keys and writes nothing", async () => {
+  const dir = tmp();
+  try {
+    assert.ok(ggufConverter.accepts(TINY));
+    assert.ok(!ggufConverter.accepts(sharedPath("models/tiny-llama-py/config.json")));
+    const info = await ggufConverter.read(TINY);
+    const p = plan(info.spec, { factor: 4 });
+    assert.match(ggufConverter.defaultOut(TINY, p), /tiny-llama-f16-yarn-1024\.gguf$/);
+    const out = join(dir, "dry.gguf");
+    const r = await ggufConverter.patch({ info, plan: p, out, dryRun: true });
+    assert.match(r.diff, /^\+llama\.rope\.scaling\.type = "yarn" \(string\)$/m);
+    assert.match(r.diff, /^-llama\.context_length = 256 \(u32\)$/m);
+    assert.equal(r.stored.gguf?.factor, 4);
+    assert.deepEqual(readdirSync(dir), []);
+    const real = await ggufConverter.patch({ info, plan: p, out, dryRun: false });
+    assert.deepEqual(real.files, [{ path: out, how: "written" }]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("llama.cpp parameters: yarn keys read as llama.cpp's loader does", () => {
+  const meta = {
+    "llama.context_length": { value: 131072, type: U32 },
+    "llama.rope.freq_base": { value: 1e6, type: F32 },
+    "llama.rope.dimension_count": { value: 128, type: U32 },
+    "llama.rope.scaling.type": { value: "yarn", type: GGUFValueType.STRING },
+    "llama.rope.scaling.factor": { value: 4, type: F32 },
+    "llama.rope.scaling.yarn_beta_fast": { value: 16, type: F32 },
+  } as unknown as Parameters<typeof llamaCppRopeParams>[0];
+  const ll = llamaCppRopeParams(meta, "llama");
+  assert.equal(ll.freqScale, 0.25);
+  assert.equal(ll.nCtxOrigYarn, 131072); // no original_context_length: falls back to context_length
+  assert.equal(ll.betaFast, 32); // ignored outside grok
+  assert.deepEqual(ll.ignoredKeys, ["llama.rope.scaling.yarn_beta_fast"]);
+  const grok = Object.fromEntries(Object.entries(meta).map(([k, v]) => [k.replace(/^llama\./, "grok."), v]));
+  assert.equal(llamaCppRopeParams(grok as typeof meta, "grok").betaFast, 16);
+  assert.equal(ggufHeaderBytes({ tensors: [] }).header.length % 32, 0);
+});
