@@ -13,6 +13,9 @@ export const GGUF_DEFAULT_ALIGNMENT = 32;
 const MIN_KV_BYTES = 8n + 4n + 1n;
 const MIN_TENSOR_INFO_BYTES = 8n + 4n + 4n + 8n;
 const FIXED_HEADER_BYTES = 24n;
+// The parser's own caps (@huggingface/gguf MAX_KV_COUNT, MAX_TENSOR_COUNT).
+const PLAUSIBLE_KV_COUNT = 100_000n;
+const PLAUSIBLE_TENSOR_COUNT = 10_000_000n;
 
 export interface GgufHeader {
   file: string;
@@ -56,10 +59,13 @@ function checkPrefix(file: string, bytes: Uint8Array, fileSize: number | undefin
   if (fileSize !== undefined) {
     const minimum = FIXED_HEADER_BYTES + kvCount * MIN_KV_BYTES + tensorCount * MIN_TENSOR_INFO_BYTES;
     if (minimum > BigInt(fileSize)) {
+      // Counts a real model could have mean the file was cut short; others are corrupt.
+      const plausible = kvCount <= PLAUSIBLE_KV_COUNT && tensorCount <= PLAUSIBLE_TENSOR_COUNT;
       throw new GgufError(
         file,
-        "limits",
-        `the header declares ${kvCount} key/values and ${tensorCount} tensors, which cannot fit in ${fileSize} bytes`,
+        plausible ? "truncated" : "limits",
+        `the header declares ${kvCount} key/values and ${tensorCount} tensors, which cannot fit in ${fileSize} bytes` +
+          (plausible ? ": truncated" : ""),
       );
     }
   }
@@ -101,7 +107,8 @@ export async function readGgufHeader(source: ByteSource): Promise<GgufHeader> {
     const msg = describe(err);
     const type = msg.match(/Unsupported (?:metadata|array element) type:?\s*(\d+)/);
     if (type) throw new GgufError(file, "value-type", `unknown metadata value type ${type[1]}`);
-    if (readPastEnd) {
+    // A RangeError is the parser reading beyond the bytes it has: past the end of the file.
+    if (readPastEnd || err instanceof RangeError) {
       throw new GgufError(file, "truncated", `the header runs past the end of the file (${source.size()} bytes): truncated, or a length is corrupt`);
     }
     if (/exceeds maximum|exceeds the maximum|not a valid number/.test(msg)) throw new GgufError(file, "limits", msg);
