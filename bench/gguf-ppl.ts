@@ -2,18 +2,16 @@
 // against transformers' calibration. Usage: node dist/bench/gguf-ppl.js [docs=24] [threads=1]
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { inspectGguf, patchGguf } from "../converters/gguf/index.ts";
 import { plan } from "../src/plan.ts";
+import { sharedPath } from "../test/shared.ts";
 import { llamaCppPerplexity, loadEvalDocs } from "./llamacpp/perplexity.ts";
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "..", fileURLToPath(import.meta.url).includes("/dist/") ? ".." : "");
-const shared = join(root, "..", "shared");
-const model = join(shared, "models/tiny-llama-py/tiny-llama-f32.gguf");
-const docs = loadEvalDocs(join(shared, "data/eval-docs.json")).slice(0, Number(process.argv[2] ?? 24));
+const model = sharedPath("models/tiny-llama-py/tiny-llama-f32.gguf");
+const docs = loadEvalDocs(sharedPath("data/eval-docs.json")).slice(0, Number(process.argv[2] ?? 24));
 const threads = Number(process.argv[3] ?? 1);
-const calibration = JSON.parse(readFileSync(join(shared, "reference/tiny-ppl-calibration.json"), "utf8")) as {
+const calibration = JSON.parse(readFileSync(sharedPath("reference/tiny-ppl-calibration.json"), "utf8")) as {
   rows: Array<{ context: number; none: number; yarn: number }>;
 };
 const ref = (context: number, col: "none" | "yarn") => calibration.rows.find((r) => r.context === context)?.[col];
