@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, wr
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GGUFValueType } from "@huggingface/gguf";
-import { GgufError, ggufConverter, inspectGguf, llamaCppRopeParams, patchGguf, patchGgufIter, readGgufHeader } from "../converters/gguf/index.ts";
+import { GgufError, ggufConverter, inspectGguf, llamaCppRopeParams, patchGguf, patchGgufIter, progressText, readGgufHeader } from "../converters/gguf/index.ts";
 import type { PatchGgufEvent } from "../converters/gguf/index.ts";
 import { openLocalSource } from "../converters/gguf/source.ts";
 import { checkData } from "../converters/gguf/verify.ts";
@@ -301,4 +301,9 @@ test("llama.cpp parameters: yarn keys read as llama.cpp's loader does", () => {
   const grok = Object.fromEntries(Object.entries(meta).map(([k, v]) => [k.replace(/^llama\./, "grok."), v]));
   assert.equal(llamaCppRopeParams(grok as typeof meta, "grok").betaFast, 16);
   assert.equal(ggufHeaderBytes({ tensors: [] }).header.length % 32, 0);
+});
+
+test("progressText: percent, bytes, rate and ETA for the CLI's bar", () => {
+  const line = progressText({ event: "progress", phase: "write", file: "x", bytes: 512 * 2 ** 20, total: 2 * 2 ** 30 }, 0, 1000);
+  assert.equal(line, "write   25%  512.0 MiB / 2.0 GiB  512.0 MiB/s  ETA 3s");
 });

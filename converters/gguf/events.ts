@@ -41,3 +41,25 @@ export async function* withEvents<T>(run: (emit: (e: PatchGgufEvent) => void) =>
   if (!end.ok) throw end.error;
   return end.value;
 }
+
+const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+function bytesText(n: number): string {
+  let u = 0;
+  while (n >= 1024 && u < units.length - 1) {
+    n /= 1024;
+    u++;
+  }
+  return `${n.toFixed(u === 0 ? 0 : 1)} ${units[u]}`;
+}
+
+/**
+ * One line for a progress event: phase, bytes done of total, rate and ETA since the phase began
+ * (`phaseStartedMs` from the caller's clock, `nowMs` likewise). The CLI redraws it on a TTY.
+ */
+export function progressText(e: Extract<PatchGgufEvent, { event: "progress" }>, phaseStartedMs: number, nowMs: number): string {
+  const secs = Math.max(1e-3, (nowMs - phaseStartedMs) / 1000);
+  const rate = e.bytes / secs;
+  const eta = rate > 0 ? Math.ceil((e.total - e.bytes) / rate) : 0;
+  const pct = e.total > 0 ? Math.floor((e.bytes / e.total) * 100) : 100;
+  return `${e.phase.padEnd(6)} ${String(pct).padStart(3)}%  ${bytesText(e.bytes)} / ${bytesText(e.total)}  ${bytesText(rate)}/s  ETA ${eta}s`;
+}

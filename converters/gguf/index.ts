@@ -3,6 +3,7 @@ export { describeGguf, inspectGguf } from "./inspect.ts";
 export type { GgufInspection, InspectGgufOptions } from "./inspect.ts";
 export { patchGguf, patchGgufIter } from "./patch.ts";
 export type { PatchGgufParams, PatchGgufResult, PatchedFile } from "./patch.ts";
+export { progressText } from "./events.ts";
 export type { PatchGgufEvent, PatchPhase } from "./events.ts";
 export { GgufError } from "./errors.ts";
 export type { GgufProblem } from "./errors.ts";
