@@ -5,6 +5,7 @@ import { gguf, GGUFValueType } from "@huggingface/gguf";
 import type { GGUFParseOutput, GGUFTensorInfo, GGUFTypedMetadata, MetadataValue } from "@huggingface/gguf";
 import { GgufError } from "./errors.ts";
 import { tensorBytes } from "./ggml-types.ts";
+import { fetchHeaderBytes } from "./header-extent.ts";
 import type { ByteSource, FetchLike } from "./source.ts";
 
 export const GGUF_MAGIC = 0x46554747; // "GGUF" read as a little-endian u32
@@ -71,44 +72,31 @@ function checkPrefix(file: string, bytes: Uint8Array, fileSize: number | undefin
   }
 }
 
-/** Joins the parser's Range responses into the first `length` bytes of the file. */
-function assemble(chunks: Array<[number, Uint8Array]>, length: number): Uint8Array {
-  const raw = new Uint8Array(length);
-  for (const [start, body] of chunks) {
-    if (start < length) raw.set(body.subarray(0, Math.min(body.length, length - start)), start);
-  }
-  return raw;
-}
-
 const describe = (err: unknown) => String((err as Error)?.message ?? err).split("\n")[0];
 
 export async function readGgufHeader(source: ByteSource): Promise<GgufHeader> {
   const file = source.name;
-  let readPastEnd = false;
-  const chunks: Array<[number, Uint8Array]> = [];
-  // The parser only routes http(s) URIs through an injectable fetch, so every source, local files
-  // included, is served to it as Range responses; that is where the prefix check and EOF tracking sit.
-  const watched = (async (input: unknown, init?: RequestInit) => {
-    const res = await source.rangeFetch(input as string, init);
-    const start = Number(new Headers(init?.headers).get("range")?.match(/bytes=(\d+)/)?.[1] ?? 0);
-    const body = new Uint8Array(await res.arrayBuffer());
-    const size = source.size();
-    if (start === 0) checkPrefix(file, body, size);
-    if (size !== undefined && start >= size) readPastEnd = true;
-    chunks.push([start, body]);
-    return new Response(body, { status: 206, headers: res.headers });
+  const head = await fetchHeaderBytes(source, (bytes, size) => checkPrefix(file, bytes, size));
+  const fileSize = source.size();
+  // The parser only routes http(s) URIs through an injectable fetch; it is served the header bytes
+  // found above (what it asks for past them, it never reads).
+  const served = (async (_input: unknown, init?: RequestInit) => {
+    const m = new Headers(init?.headers).get("range")?.match(/bytes=(\d+)-(\d*)/);
+    const start = Number(m?.[1] ?? 0);
+    const body = head.bytes.slice(Math.min(start, head.bytes.length), m?.[2] ? Number(m[2]) + 1 : undefined);
+    return new Response(body, { status: 206, headers: { "content-range": `bytes ${start}-${start + body.length - 1}/${fileSize ?? "*"}` } });
   }) as FetchLike;
 
   let parsed: GGUFParseOutput & { typedMetadata: GGUFTypedMetadata };
   try {
-    parsed = await gguf("http://gguf.source.invalid/model.gguf", { fetch: watched, typedMetadata: true });
+    parsed = await gguf("http://gguf.source.invalid/model.gguf", { fetch: served, typedMetadata: true });
   } catch (err) {
     if (err instanceof GgufError) throw err;
     const msg = describe(err);
     const type = msg.match(/Unsupported (?:metadata|array element) type:?\s*(\d+)/);
     if (type) throw new GgufError(file, "value-type", `unknown metadata value type ${type[1]}`);
     // A RangeError is the parser reading beyond the bytes it has: past the end of the file.
-    if (readPastEnd || err instanceof RangeError) {
+    if (err instanceof RangeError) {
       throw new GgufError(file, "truncated", `the header runs past the end of the file (${source.size()} bytes): truncated, or a length is corrupt`);
     }
     if (/exceeds maximum|exceeds the maximum|not a valid number/.test(msg)) throw new GgufError(file, "limits", msg);
@@ -116,7 +104,6 @@ export async function readGgufHeader(source: ByteSource): Promise<GgufHeader> {
   }
 
   const meta = parsed.typedMetadata;
-  const fileSize = source.size();
   const version = meta.version.value;
   if (version !== 2 && version !== 3) {
     throw new GgufError(file, "version", `unsupported GGUF version ${version} (llama.cpp reads versions 2 and 3)`);
@@ -163,7 +150,7 @@ export async function readGgufHeader(source: ByteSource): Promise<GgufHeader> {
   }
   return {
     file,
-    raw: assemble(chunks, infoEnd),
+    raw: head.bytes.slice(0, infoEnd),
     version,
     littleEndian: parsed.littleEndian,
     architecture: arch.value,

@@ -1,0 +1,108 @@
+// Finds where a GGUF header ends by skipping over it (lengths and types only, no values decoded),
+// fetching it in small steps. @huggingface/gguf then parses exactly these bytes, so a remote plan
+// downloads the header plus at most one step instead of whole 2 MB parser chunks, and a length or
+// count that points past the end of the file is caught before anything large is allocated.
+import { GgufError } from "./errors.ts";
+import type { ByteSource } from "./source.ts";
+
+const STEP = 256 * 1024;
+const MAX_ARRAY_DEPTH = 4;
+// Bytes of each fixed-size GGUF value type (by type id); 8 = string and 9 = array are variable.
+const FIXED: Record<number, number> = { 0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8 };
+
+export interface HeaderBytes {
+  /** The file's first bytes, at least through the end of the tensor infos. */
+  bytes: Uint8Array;
+  /** End of the tensor infos (before the alignment padding). */
+  infoEnd: number;
+  littleEndian: boolean;
+}
+
+export async function fetchHeaderBytes(source: ByteSource, checkPrefix: (bytes: Uint8Array, size: number | undefined) => void): Promise<HeaderBytes> {
+  const file = source.name;
+  let buf = new Uint8Array(0);
+  let view = new DataView(buf.buffer);
+  let have = 0;
+  let eof = false;
+  const pastEnd = () =>
+    new GgufError(file, "truncated", `the header runs past the end of the file (${source.size() ?? have} bytes): truncated, or a length is corrupt`);
+
+  const need = async (end: number) => {
+    if (end <= have) return;
+    const size = source.size();
+    if (eof || (size !== undefined && end > size)) throw pastEnd();
+    // Small steps for small headers, larger ones for multi-MiB vocabularies (fewer requests).
+    let want = Math.max(end, have + (have >= 8 * STEP ? 4 * STEP : STEP));
+    if (size !== undefined) want = Math.min(want, size);
+    const res = await source.rangeFetch("", { headers: { Range: `bytes=${have}-${want - 1}` } });
+    const body = new Uint8Array(await res.arrayBuffer());
+    if (have + body.length > buf.length) {
+      const grown = new Uint8Array(Math.max(have + body.length, buf.length * 2));
+      grown.set(buf.subarray(0, have));
+      buf = grown;
+      view = new DataView(buf.buffer);
+    }
+    buf.set(body, have);
+    have += body.length;
+    if (body.length < want - (have - body.length)) eof = true;
+    if (end > have) throw pastEnd();
+  };
+
+  await need(Math.min(24, source.size() ?? 24)).catch((err) => {
+    if (!(err instanceof GgufError) || have === 0) throw err;
+  });
+  checkPrefix(buf.subarray(0, have), source.size());
+  let version = view.getUint32(4, true);
+  const littleEndian = (version & 0xffff) !== 0;
+  if (!littleEndian) version = view.getUint32(4, false);
+  let at = 8;
+  const u32 = async () => {
+    await need(at + 4);
+    const v = view.getUint32(at, littleEndian);
+    at += 4;
+    return v;
+  };
+  const u64 = async () => {
+    await need(at + 8);
+    const v = view.getBigUint64(at, littleEndian);
+    at += 8;
+    const size = source.size();
+    // Every length and count is bounded by the file: anything larger cannot be read.
+    if (v > BigInt(Number.MAX_SAFE_INTEGER) || (size !== undefined && v > BigInt(size))) {
+      throw new GgufError(file, "limits", `a length or count of ${v} at byte ${at - 8} exceeds the file size (${size ?? "unknown"} bytes)`);
+    }
+    return Number(v);
+  };
+  const skip = async (n: number) => {
+    await need(at + n);
+    at += n;
+  };
+  const string = async () => skip(await u64());
+  const value = async (type: number, depth: number): Promise<void> => {
+    const fixed = FIXED[type];
+    if (fixed !== undefined) return skip(fixed);
+    if (type === 8) return string();
+    if (type !== 9) throw new GgufError(file, "value-type", `unknown metadata value type ${type}`);
+    if (depth >= MAX_ARRAY_DEPTH) throw new GgufError(file, "malformed", `arrays nested deeper than ${MAX_ARRAY_DEPTH}`);
+    const sub = await u32();
+    const count = await u64();
+    const size = FIXED[sub];
+    if (size !== undefined) return skip(count * size);
+    if (sub !== 8 && sub !== 9) throw new GgufError(file, "value-type", `unknown metadata value type ${sub}`);
+    for (let i = 0; i < count; i++) await value(sub, depth + 1);
+  };
+
+  const tensorCount = await u64();
+  const kvCount = await u64();
+  for (let i = 0; i < kvCount; i++) {
+    await string();
+    await value(await u32(), 0);
+  }
+  for (let i = 0; i < tensorCount; i++) {
+    await string();
+    const dims = await u32();
+    if (dims > 8) throw new GgufError(file, "limits", `a tensor with ${dims} dimensions (at most 8)`);
+    await skip(dims * 8 + 4 + 8);
+  }
+  return { bytes: buf.subarray(0, have), infoEnd: at, littleEndian };
+}
