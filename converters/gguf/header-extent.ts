@@ -10,9 +10,21 @@ const MAX_ARRAY_DEPTH = 4;
 // Bytes of each fixed-size GGUF value type (by type id); 8 = string and 9 = array are variable.
 const FIXED: Record<number, number> = { 0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8 };
 
+/** Where one key/value sits in the header. */
+export interface KvSpan {
+  key: string;
+  type: number;
+  /** [start, end) of the whole entry (key, type, value). */
+  start: number;
+  end: number;
+}
+
 export interface HeaderBytes {
   /** The file's first bytes, at least through the end of the tensor infos. */
   bytes: Uint8Array;
+  kvs: KvSpan[];
+  /** Start of the tensor infos. */
+  infoStart: number;
   /** End of the tensor infos (before the alignment padding). */
   infoEnd: number;
   littleEndian: boolean;
@@ -78,6 +90,7 @@ export async function fetchHeaderBytes(source: ByteSource, checkPrefix: (bytes: 
     at += n;
   };
   const string = async () => skip(await u64());
+  const decoder = new TextDecoder();
   const value = async (type: number, depth: number): Promise<void> => {
     const fixed = FIXED[type];
     if (fixed !== undefined) return skip(fixed);
@@ -86,23 +99,43 @@ export async function fetchHeaderBytes(source: ByteSource, checkPrefix: (bytes: 
     if (depth >= MAX_ARRAY_DEPTH) throw new GgufError(file, "malformed", `arrays nested deeper than ${MAX_ARRAY_DEPTH}`);
     const sub = await u32();
     const count = await u64();
-    const size = FIXED[sub];
-    if (size !== undefined) return skip(count * size);
-    if (sub !== 8 && sub !== 9) throw new GgufError(file, "value-type", `unknown metadata value type ${sub}`);
-    for (let i = 0; i < count; i++) await value(sub, depth + 1);
+    const fixedSize = FIXED[sub];
+    if (fixedSize !== undefined) return skip(count * fixedSize);
+    if (sub === 9) {
+      for (let i = 0; i < count; i++) await value(sub, depth + 1);
+      return;
+    }
+    if (sub !== 8) throw new GgufError(file, "value-type", `unknown metadata value type ${sub}`);
+    // Arrays of strings (vocabularies) hold most of a header: walk them without a promise per element.
+    const size = source.size();
+    for (let i = 0; i < count; i++) {
+      if (at + 8 > have) await need(at + 8);
+      const len = view.getBigUint64(at, littleEndian);
+      if (len > BigInt(size ?? Number.MAX_SAFE_INTEGER)) {
+        throw new GgufError(file, "limits", `a length or count of ${len} at byte ${at} exceeds the file size (${size ?? "unknown"} bytes)`);
+      }
+      at += 8 + Number(len);
+      if (at > have) await need(at);
+    }
   };
 
   const tensorCount = await u64();
   const kvCount = await u64();
+  const kvs: KvSpan[] = [];
   for (let i = 0; i < kvCount; i++) {
+    const start = at;
     await string();
-    await value(await u32(), 0);
+    const key = decoder.decode(buf.subarray(start + 8, at));
+    const type = await u32();
+    await value(type, 0);
+    kvs.push({ key, type, start, end: at });
   }
+  const infoStart = at;
   for (let i = 0; i < tensorCount; i++) {
     await string();
     const dims = await u32();
     if (dims > 8) throw new GgufError(file, "limits", `a tensor with ${dims} dimensions (at most 8)`);
     await skip(dims * 8 + 4 + 8);
   }
-  return { bytes: buf.subarray(0, have), infoEnd: at, littleEndian };
+  return { bytes: buf.subarray(0, have), kvs, infoStart, infoEnd: at, littleEndian };
 }

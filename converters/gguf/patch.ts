@@ -12,14 +12,14 @@ import { GgufError } from "./errors.ts";
 import { withEvents } from "./events.ts";
 import type { PatchGgufEvent } from "./events.ts";
 import { buildPatchedHeader } from "./header.ts";
-import { ggufKeysForPlan, UnsupportedPlanError, withEntries } from "./keys.ts";
+import { ggufKeysForPlan, UnsupportedPlanError } from "./keys.ts";
 import type { GgufEntry } from "./keys.ts";
 import { readGgufHeader } from "./read.ts";
 import type { GgufHeader } from "./read.ts";
 import { openLocalSource, openSource } from "./source.ts";
 import type { ByteSource, FetchLike } from "./source.ts";
 import { shardLocations, shardOutputs } from "./split.ts";
-import { checkData, checkMetadata, readLocalHeader } from "./verify.ts";
+import { checkData, checkMetadata, checkSkippedKeys, readLocalHeader } from "./verify.ts";
 
 export interface PatchGgufParams {
   /** A local path or an http(s) URL; for a split model, any shard (all are written). */
@@ -132,7 +132,7 @@ async function runPatch(params: PatchGgufParams, emit: (e: PatchGgufEvent) => vo
       if (err instanceof UnsupportedPlanError) throw new GgufError(first.file, "unsupported", err.message);
       throw err;
     }
-    const header = buildPatchedHeader(first, withEntries(first.metadata, planned.entries));
+    const header = buildPatchedHeader(first, planned.entries);
     const files: PatchedFile[] = [];
     files.push(await writeFile({ ...opened[0], outPath: outs[0], newHeader: header, copyStart: opened[0].header.dataOffset, entries: planned.entries, verify, signal, bufferBytes, emit }));
     for (let i = 1; i < opened.length; i++) {
@@ -219,6 +219,7 @@ async function writeFile(p: WriteParams & { newHeader: Uint8Array; copyStart: nu
       const written = await readLocalHeader(tmp);
       try {
         checkMetadata(p.outPath, header.metadata, written.header.metadata, p.entries);
+        checkSkippedKeys(p.outPath, header, written.header);
         const infos = (h: GgufHeader) => h.raw.subarray(h.tensorInfoByteRange[0], h.tensorInfoByteRange[1]);
         if (!Buffer.from(infos(written.header)).equals(infos(header))) {
           throw new GgufError(p.outPath, "verify", "verification failed: tensor infos differ from the source");

@@ -6,6 +6,7 @@ import type { GGUFParseOutput, GGUFTensorInfo, GGUFTypedMetadata, MetadataValue 
 import { GgufError } from "./errors.ts";
 import { tensorBytes } from "./ggml-types.ts";
 import { fetchHeaderBytes } from "./header-extent.ts";
+import type { HeaderBytes, KvSpan } from "./header-extent.ts";
 import type { ByteSource, FetchLike } from "./source.ts";
 
 export const GGUF_MAGIC = 0x46554747; // "GGUF" read as a little-endian u32
@@ -23,10 +24,9 @@ export interface GgufHeader {
   version: 2 | 3;
   littleEndian: boolean;
   architecture: string;
+  /** Typed metadata of every key except the large arrays in `skippedKeys`. */
   metadata: GGUFTypedMetadata;
   tensorInfos: GGUFTensorInfo[];
-  /** Byte offset where the key/values start (after magic, version and the two counts). */
-  kvStart: number;
   /** [start, end) of the tensor infos, before the alignment padding. */
   tensorInfoByteRange: [number, number];
   alignment: number;
@@ -38,6 +38,10 @@ export interface GgufHeader {
   dataBytesRequired: number;
   /** The header bytes [0, tensorInfoByteRange[1]) as read, so a rewrite needs no second read. */
   raw: Uint8Array;
+  /** Every key/value's byte span in `raw`, in file order. */
+  kvs: KvSpan[];
+  /** Large array keys (vocabulary, merges, ...) present in the file but not decoded into `metadata`. */
+  skippedKeys: string[];
   warnings: string[];
 }
 
@@ -72,18 +76,39 @@ function checkPrefix(file: string, bytes: Uint8Array, fileSize: number | undefin
   }
 }
 
+/** Arrays up to this size are decoded (per-layer head counts, rope sections); larger ones are skipped. */
+const SMALL_ARRAY_BYTES = 64 * 1024;
+
+/** The header with only the `kept` key/values: fixed prefix (kv count adjusted), their bytes, tensor infos. */
+function slimHeader(head: HeaderBytes, kept: readonly KvSpan[]): Uint8Array {
+  const kvBytes = kept.reduce((n, kv) => n + kv.end - kv.start, 0);
+  const out = new Uint8Array(24 + kvBytes + (head.infoEnd - head.infoStart));
+  out.set(head.bytes.subarray(0, 24), 0);
+  new DataView(out.buffer).setBigUint64(16, BigInt(kept.length), head.littleEndian);
+  let at = 24;
+  for (const kv of kept) {
+    out.set(head.bytes.subarray(kv.start, kv.end), at);
+    at += kv.end - kv.start;
+  }
+  out.set(head.bytes.subarray(head.infoStart, head.infoEnd), at);
+  return out;
+}
+
 const describe = (err: unknown) => String((err as Error)?.message ?? err).split("\n")[0];
 
 export async function readGgufHeader(source: ByteSource): Promise<GgufHeader> {
   const file = source.name;
   const head = await fetchHeaderBytes(source, (bytes, size) => checkPrefix(file, bytes, size));
   const fileSize = source.size();
-  // The parser only routes http(s) URIs through an injectable fetch; it is served the header bytes
-  // found above (what it asks for past them, it never reads).
+  // The parser gets a slim copy of the header: large arrays (the vocabulary, merges) are left out,
+  // as decoding half a million strings costs seconds and nothing here reads them; the patch copies
+  // their bytes unchanged.
+  const kept = head.kvs.filter((kv) => kv.type !== GGUFValueType.ARRAY || kv.end - kv.start <= SMALL_ARRAY_BYTES);
+  const slim = slimHeader(head, kept);
   const served = (async (_input: unknown, init?: RequestInit) => {
     const m = new Headers(init?.headers).get("range")?.match(/bytes=(\d+)-(\d*)/);
     const start = Number(m?.[1] ?? 0);
-    const body = head.bytes.slice(Math.min(start, head.bytes.length), m?.[2] ? Number(m[2]) + 1 : undefined);
+    const body = slim.slice(Math.min(start, slim.length), m?.[2] ? Number(m[2]) + 1 : undefined);
     return new Response(body, { status: 206, headers: { "content-range": `bytes ${start}-${start + body.length - 1}/${fileSize ?? "*"}` } });
   }) as FetchLike;
 
@@ -108,10 +133,7 @@ export async function readGgufHeader(source: ByteSource): Promise<GgufHeader> {
   if (version !== 2 && version !== 3) {
     throw new GgufError(file, "version", `unsupported GGUF version ${version} (llama.cpp reads versions 2 and 3)`);
   }
-  const [infoStart, infoEnd] = parsed.tensorInfoByteRange;
-  if (fileSize !== undefined && infoEnd > fileSize) {
-    throw new GgufError(file, "truncated", `the header needs ${infoEnd} bytes but the file has ${fileSize}: truncated, or a length is corrupt`);
-  }
+  const { infoStart, infoEnd } = head;
   // Untyped lookup: the library types this key as a known-architecture union, but any string is valid.
   const arch = (meta as Record<string, { value: MetadataValue; type: GGUFValueType } | undefined>)["general.architecture"];
   if (!arch || arch.type !== GGUFValueType.STRING || typeof arch.value !== "string" || arch.value === "") {
@@ -122,7 +144,7 @@ export async function readGgufHeader(source: ByteSource): Promise<GgufHeader> {
   if (!Number.isInteger(alignment) || alignment <= 0 || (alignment & (alignment - 1)) !== 0) {
     throw new GgufError(file, "malformed", `general.alignment is ${String(alignEntry?.value)}, not a power of two`);
   }
-  const dataOffset = Number(parsed.tensorDataOffset);
+  const dataOffset = Math.ceil(infoEnd / alignment) * alignment;
 
   const warnings: string[] = [];
   let required = 0n;
@@ -151,12 +173,13 @@ export async function readGgufHeader(source: ByteSource): Promise<GgufHeader> {
   return {
     file,
     raw: head.bytes.slice(0, infoEnd),
+    kvs: head.kvs,
+    skippedKeys: head.kvs.filter((kv) => !kept.includes(kv)).map((kv) => kv.key),
     version,
     littleEndian: parsed.littleEndian,
     architecture: arch.value,
     metadata: meta,
     tensorInfos: parsed.tensorInfos,
-    kvStart: 24,
     tensorInfoByteRange: [infoStart, infoEnd],
     alignment,
     dataOffset,

@@ -34,6 +34,19 @@ export function checkMetadata(file: string, source: GGUFTypedMetadata, out: GGUF
   }
 }
 
+/** The large arrays that were not decoded must be byte-identical to the source's. */
+export function checkSkippedKeys(file: string, source: GgufHeader, out: GgufHeader): void {
+  const bytesOf = (h: GgufHeader, key: string) => {
+    const kv = h.kvs.find((k) => k.key === key);
+    return kv ? Buffer.from(h.raw.buffer, h.raw.byteOffset + kv.start, kv.end - kv.start) : undefined;
+  };
+  for (const key of source.skippedKeys) {
+    const a = bytesOf(source, key);
+    const b = bytesOf(out, key);
+    if (!a || !b || !a.equals(b)) throw new GgufError(file, "verify", `verification failed: key ${key} changed`);
+  }
+}
+
 export interface DataCheckParams {
   file: string;
   out: GgufHeader;
