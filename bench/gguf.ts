@@ -10,10 +10,9 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { buildGgufHeader, GGUFValueType } from "@huggingface/gguf";
-import { inspectGguf, patchGguf, readGgufHeader } from "../converters/gguf/index.ts";
+import { buildGgufHeader, gguf, GGUFValueType } from "@huggingface/gguf";
+import { inspectGguf, patchGguf } from "../converters/gguf/index.ts";
 import { ggufKeysForPlan, withEntries } from "../converters/gguf/keys.ts";
-import { openLocalSource } from "../converters/gguf/source.ts";
 import { plan } from "../src/plan.ts";
 import { runtimeName } from "../src/runtime.ts";
 import { writeBigGguf } from "../test/gguf-make.ts";
@@ -21,16 +20,16 @@ import { writeBigGguf } from "../test/gguf-make.ts";
 const GiB = 2 ** 30;
 const REPS = 3;
 const MiB = 2 ** 20;
-// A Qwen2.5-sized vocabulary, so the header (about 5 MiB) is as large as a real model's.
-const VOCAB = Array.from({ length: 152064 }, (_, i) => `tok${i.toString(36)}`);
-const KV = {
+// A Qwen2.5-sized vocabulary, so the header (about 5 MiB) is as large as a real model's. Built only
+// in the parent: the children's peak RSS must be the patch's own.
+const vocabKv = (VOCAB = Array.from({ length: 152064 }, (_, i) => `tok${i.toString(36)}`)) => ({
   "llama.context_length": { value: 8192, type: GGUFValueType.UINT32 },
   "llama.rope.dimension_count": { value: 128, type: GGUFValueType.UINT32 },
   "llama.rope.freq_base": { value: 500000, type: GGUFValueType.FLOAT32 },
   "tokenizer.ggml.tokens": { value: VOCAB, type: GGUFValueType.ARRAY, subType: GGUFValueType.STRING },
   "tokenizer.ggml.token_type": { value: VOCAB.map(() => 1), type: GGUFValueType.ARRAY, subType: GGUFValueType.INT32 },
   "tokenizer.ggml.merges": { value: VOCAB.map((t) => `${t} x`), type: GGUFValueType.ARRAY, subType: GGUFValueType.STRING },
-};
+});
 
 /** Child mode: one operation in a fresh process, printing its wall time and peak RSS as JSON. */
 async function child(op: string, src: string, out: string): Promise<void> {
@@ -40,13 +39,15 @@ async function child(op: string, src: string, out: string): Promise<void> {
   if (op === "patch" || op === "patch-no-verify") {
     await patchGguf({ source: src, plan: p, out, verify: op === "patch" });
   } else if (op === "naive") {
-    const source = await openLocalSource(src);
-    const h = await readGgufHeader(source);
-    await source.close();
+    // The library's own way: full typed parse, edit, buildGgufHeader, one Blob written out.
+    const h = await gguf(src, { allowLocalFile: true, typedMetadata: true });
+    const keys = ggufKeysForPlan(String(h.typedMetadata["general.architecture"]?.value), p, h.typedMetadata).entries;
+    const meta = withEntries(h.typedMetadata, keys);
+    const alignment = Number(h.typedMetadata["general.alignment"]?.value ?? 32);
     const file = await openAsBlob(src);
-    const meta = withEntries(h.metadata, ggufKeysForPlan(h.architecture, p, h.metadata).entries);
-    const header = await buildGgufHeader(file, meta, { littleEndian: h.littleEndian, tensorInfoByteRange: h.tensorInfoByteRange, alignment: h.alignment });
-    const blob = new Blob([header, file.slice(h.dataOffset)]);
+    const header = await buildGgufHeader(file, meta, { littleEndian: h.littleEndian, tensorInfoByteRange: h.tensorInfoByteRange, alignment });
+    const dataOffset = Number(h.tensorDataOffset);
+    const blob = new Blob([header, file.slice(dataOffset)]);
     const fh = await open(out, "w");
     let pos = 0;
     for await (const chunk of blob.stream() as unknown as AsyncIterable<Uint8Array>) {
@@ -108,7 +109,7 @@ async function main(): Promise<void> {
   try {
     for (const gib of sizes) {
       const src = join(dir, `src-${gib}.gguf`);
-      const { size } = await writeBigGguf(src, gib * GiB, KV);
+      const { size } = await writeBigGguf(src, gib * GiB, vocabKv());
       spawnSync("sync");
       const out = join(dir, "out.gguf");
       const best = { cp: Infinity, patch: Infinity, noVerify: Infinity, naive: Infinity };

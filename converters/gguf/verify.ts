@@ -75,7 +75,8 @@ export async function checkData(p: DataCheckParams): Promise<void> {
   if (outLen !== p.length) {
     throw new GgufError(p.file, "verify", `verification failed: ${outLen} bytes of tensor data, expected ${p.length}`);
   }
-  const size = Math.max(1, Math.min(p.bufferBytes ?? DEFAULT_BUFFER_BYTES, p.length));
+  // Four buffers (two per file, double-buffered): half the copy's size keeps the peak where the copy's is.
+  const size = Math.max(1, Math.min((p.bufferBytes ?? DEFAULT_BUFFER_BYTES) / 2, p.length));
   const outReader = p.outSource.openRange(p.out.dataOffset, p.out.dataOffset + p.length, p.signal);
   const cmp = p.compareWith;
   const srcReader = "source" in cmp ? cmp.source.openRange(cmp.header.dataOffset, cmp.header.dataOffset + p.length, p.signal) : undefined;
