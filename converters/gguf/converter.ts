@@ -10,13 +10,13 @@ import { GgufError } from "./errors.ts";
 import type { PatchGgufEvent } from "./events.ts";
 import { describeGguf } from "./inspect.ts";
 import { ggufKeysForPlan, UnsupportedPlanError, withEntries } from "./keys.ts";
-import { patchGgufIter } from "./patch.ts";
+import { isDirTarget, patchGgufIter } from "./patch.ts";
 import type { PatchedFile } from "./patch.ts";
 import { GGUF_MAGIC, readGgufHeader } from "./read.ts";
 import { isUrl, openSource } from "./source.ts";
 import type { FetchLike } from "./source.ts";
 import { ggufRopeKeys, ggufStoredRope } from "./spec.ts";
-import { locationBasename, shardLocations } from "./split.ts";
+import { locationBasename, shardLocations, shardOutputs } from "./split.ts";
 
 function hasGgufMagic(path: string): boolean {
   if (!existsSync(path) || !statSync(path).isFile()) return false;
@@ -88,8 +88,9 @@ export const ggufConverter: Converter = {
     const diff = unifiedDiff(KEY_TEXT(header.metadata, header.architecture), KEY_TEXT(after, header.architecture), `a/${name}`, `b/${name}`);
     const stored = ggufStoredRope(after, header.architecture);
     if (dryRun) {
-      const shards = shardLocations(info.path);
-      const files = shards.map((s, i) => ({ path: out.endsWith("/") || shards.length > 1 ? join(out, locationBasename(s)) : out, how: i === 0 ? ("written" as const) : ("hardlink" as const) }));
+      const outs = shardOutputs(shardLocations(info.path), out, await isDirTarget(out)) ?? [out];
+      // Shards after the first are carried over unchanged (reflink or hard link where possible).
+      const files = outs.map((path, i) => ({ path, how: i === 0 ? ("written" as const) : ("hardlink" as const) }));
       return { out, files, diff, stored, warnings: planned.warnings };
     }
     const it = patchGgufIter({

@@ -59,7 +59,8 @@ export interface PatchGgufResult {
 }
 
 
-async function isDirTarget(out: string): Promise<boolean> {
+/** Whether `out` names a folder (existing, or written with a trailing slash). */
+export async function isDirTarget(out: string): Promise<boolean> {
   if (out.endsWith("/")) return true;
   try {
     return (await stat(out)).isDirectory();
