@@ -16,7 +16,7 @@ import { ggufKeysForPlan, UnsupportedPlanError } from "./keys.ts";
 import type { GgufEntry } from "./keys.ts";
 import { readGgufHeader } from "./read.ts";
 import type { GgufHeader } from "./read.ts";
-import { openLocalSource, openSource } from "./source.ts";
+import { openSource } from "./source.ts";
 import type { ByteSource, FetchLike } from "./source.ts";
 import { shardLocations, shardOutputs } from "./split.ts";
 import { checkData, checkMetadata, checkSkippedKeys, readLocalHeader } from "./verify.ts";
