@@ -277,6 +277,7 @@ test("the Converter adapter: accepts .gguf, a dry run diffs the keys and writes 
     assert.ok(ggufConverter.accepts(TINY));
     assert.ok(!ggufConverter.accepts(sharedPath("models/tiny-llama-py/config.json")));
     const info = await ggufConverter.read(TINY);
+    assert.deepEqual((info.details?.keys as Record<string, unknown>)["llama.rope.dimension_count"], { value: 64, type: "u32" });
     const p = plan(info.spec, { factor: 4 });
     assert.match(ggufConverter.defaultOut(TINY, p), /tiny-llama-f16-yarn-1024\.gguf$/);
     const out = join(dir, "dry.gguf");

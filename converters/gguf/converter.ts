@@ -55,7 +55,16 @@ export const ggufConverter: Converter = {
     try {
       const h = await readGgufHeader(source);
       const i = describeGguf(h, path, source.bytesFetched());
-      return { format: "gguf", path, architecture: i.architecture, spec: i.spec, stored: ggufStoredRope(h.metadata, h.architecture), warnings: i.warnings };
+      const { keys, llamacpp, version, tensorCount, headerBytes, fileSize, split, bytesFetched } = i;
+      return {
+        format: "gguf",
+        path,
+        architecture: i.architecture,
+        spec: i.spec,
+        stored: ggufStoredRope(h.metadata, h.architecture),
+        warnings: i.warnings,
+        details: { keys, llamacpp, version, tensorCount, headerBytes, fileSize, split, bytesFetched },
+      };
     } finally {
       await source.close();
     }
