@@ -10,6 +10,9 @@ import { flagsText, inspectText, patchText, validateText } from "./report-text.t
 import { validate } from "./validate/index.ts";
 import type { PlanMethod } from "./types.ts";
 import { VERSION } from "./version.ts";
+import { patchGgufHeader } from "../converters/gguf/hub-header.ts";
+import { progressText } from "../converters/gguf/events.ts";
+import type { PatchProgressEvent } from "./converter.ts";
 import { batchAction, type CliIo, hubPatchAction, inspectHub, isHubModelArg, resolveHubParams } from "./hub/index.ts";
 
 const out = (s: string) => process.stdout.write(s.endsWith("\n") ? s : s + "\n");
@@ -73,7 +76,25 @@ interface PatchOptions extends FormatOptions, HubOptions {
   dryRun?: boolean;
   force?: boolean;
   validate?: boolean;
+  verify?: boolean;
   json?: boolean;
+}
+
+/** A one-line progress bar on a terminal; nothing otherwise (pipes, --json). */
+function progressBar(enabled: boolean): ((e: PatchProgressEvent) => void) | undefined {
+  if (!enabled) return undefined;
+  let started = Date.now();
+  let phase = "";
+  return (e) => {
+    if (e.event === "phase" || e.phase !== phase) {
+      phase = e.phase;
+      started = Date.now();
+    }
+    if (e.event === "progress") {
+      process.stderr.write(`\r\x1b[K${progressText(e as Extract<PatchProgressEvent, { event: "progress" }> & { phase: "write" | "verify" }, started, Date.now())}`);
+      if (e.bytes >= e.total) process.stderr.write("\n");
+    }
+  };
 }
 
 /** cac turns numeric text into numbers; anything else is passed on so the planner can name it. */
@@ -101,6 +122,7 @@ cli
   .option("--dry-run", "Print a unified diff of what would change; write nothing")
   .option("--force", "Re-plan a model that already has RoPE scaling, from its original context")
   .option("--validate", "Validate the output before reporting success (exit 5 if a check fails)")
+  .option("--no-verify", "GGUF: skip re-reading the output to prove its tensor data equals the source's")
   .option("--push <repo>", "Hub source: publish the patched model to this repo (created if needed)")
   .option("--branch <name>", "Hub source: commit to this branch (of --push, else of the source repo)")
   .option("--pr", "Hub source: open a pull request on the source repo (config-only change)")
@@ -126,13 +148,21 @@ cli
       attentionFactor: numberOption(o.attentionFactor),
     };
     if (isHubModelArg(model)) {
-      process.exitCode = await hubPatchAction(model, target, { ...o, push: o.push, token: o.token }, io);
+      process.exitCode = await hubPatchAction(model, target, { ...o, push: o.push, token: o.token }, io, { patchGgufHeader });
       return;
     }
     if (o.push || o.branch || o.pr) {
       throw new YarnifyError("--push, --branch and --pr take a hub source (org/name); publish a local output with `yarnify patch org/name ...`", model);
     }
-    const r = await patch({ model, out: o.out, dryRun: o.dryRun, tensor: formatOptions(o).tensor, ...target });
+    const r = await patch({
+      model,
+      out: o.out,
+      dryRun: o.dryRun,
+      tensor: formatOptions(o).tensor,
+      verify: o.verify !== false,
+      onProgress: progressBar(Boolean(process.stderr.isTTY) && !o.json),
+      ...target,
+    });
     const report = o.validate && !r.dryRun ? await validate({ model: r.out, plan: r.plan, tensor: formatOptions(o).tensor }) : null;
     if (o.json) out(JSON.stringify(report ? { ...r, validation: report } : r, null, 2));
     else {
@@ -166,7 +196,7 @@ cli
   .option("--cache-dir <dir>", "Download cache")
   .option("--json", "Print the summary as JSON")
   .action(async (manifest: string, o: { concurrency?: unknown; shard?: string; state?: string; reports?: string; json?: boolean } & HubOptions) => {
-    process.exitCode = await batchAction(manifest, { ...o, concurrency: numberOption(o.concurrency) }, io);
+    process.exitCode = await batchAction(manifest, { ...o, concurrency: numberOption(o.concurrency) }, io, { patchGgufHeader });
   });
 
 cli

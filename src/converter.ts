@@ -42,6 +42,19 @@ export interface PatchOutput {
   warnings: string[];
 }
 
+/** Progress of a long write (a GGUF's tensor data streamed to disk, then verified). */
+export type PatchProgressEvent =
+  | { event: "phase"; phase: string; file: string }
+  | { event: "progress"; phase: string; file: string; bytes: number; total: number };
+
+/** Options of a patch beyond the plan, honoured by the formats that stream large files. */
+export interface PatchExtras {
+  /** Re-read the output and compare it with the source after writing (default true). */
+  verify?: boolean;
+  onProgress?: (e: PatchProgressEvent) => void;
+  abortSignal?: AbortSignal;
+}
+
 export interface Converter {
   format: ModelFormat;
   /** Whether this converter handles the path (by extension or by contents). */
@@ -49,7 +62,7 @@ export interface Converter {
   read(path: string): Promise<ModelInfo>;
   /** The output path used when none is given. */
   defaultOut(path: string, plan: Plan): string;
-  patch(params: { info: ModelInfo; plan: Plan; out: string; dryRun: boolean }): Promise<PatchOutput>;
+  patch(params: { info: ModelInfo; plan: Plan; out: string; dryRun: boolean } & PatchExtras): Promise<PatchOutput>;
   /** A validation check that reads the values back from the file itself (formats that bake RoPE in). */
   check?(info: ModelInfo, expected: ExpectedRope): Check;
 }

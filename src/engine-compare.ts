@@ -1,5 +1,15 @@
 // How far each engine's reading is from transformers', the reference users compare against.
-import type { EngineName, EngineView } from "./types.ts";
+import type { EngineName, EngineView, ModelFormat } from "./types.ts";
+
+/**
+ * The engines that load each format directly. A GGUF is read by llama.cpp (and by transformers and vLLM, which
+ * convert it); an ONNX graph bakes its frequencies in, so no config-reading engine applies to it.
+ */
+export const ENGINES_BY_FORMAT: Record<ModelFormat, readonly EngineName[]> = {
+  hf: ["transformers", "llamacpp", "vllm", "ortGenai", "mlx"],
+  gguf: ["transformers", "llamacpp", "vllm"],
+  onnx: [],
+};
 
 export interface EngineReport extends EngineView {
   /** Largest relative difference of inv_freq from transformers'. */
@@ -29,10 +39,10 @@ export function compareEngines(views: Record<EngineName, EngineView>): Record<En
 }
 
 /** One line per engine that would compute something else than transformers. */
-export function disagreementLines(reports: Record<EngineName, EngineReport>): string[] {
+export function disagreementLines(reports: Record<EngineName, EngineReport>, format: ModelFormat = "hf"): string[] {
   const lines: string[] = [];
   for (const [name, r] of Object.entries(reports) as [EngineName, EngineReport][]) {
-    if (r.agrees) continue;
+    if (r.agrees || !ENGINES_BY_FORMAT[format].includes(name)) continue;
     const parts: string[] = [];
     if (r.maxInvFreqRelDiff > INV_FREQ_REL_TOL) parts.push(`inv_freq off by up to ${(r.maxInvFreqRelDiff * 100).toPrecision(3)}%`);
     if (Math.abs(r.attentionFactorDiff) > ATTENTION_FACTOR_TOL) parts.push(`attention factor ${r.attentionFactor.toFixed(6)} vs ${(r.attentionFactor - r.attentionFactorDiff).toFixed(6)}`);

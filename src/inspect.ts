@@ -66,14 +66,14 @@ export function ropeSummary(spec: RopeSpec): RopeSummary {
 }
 
 /** Engine readings of stored parameters, with the lines worth warning about. */
-export function engineReports(stored: StoredRope): { engines: Record<EngineName, EngineReport>; warnings: string[] } {
+export function engineReports(stored: StoredRope, format: ModelFormat): { engines: Record<EngineName, EngineReport>; warnings: string[] } {
   const engines = compareEngines(engineViews(stored));
-  return { engines, warnings: disagreementLines(engines) };
+  return { engines, warnings: disagreementLines(engines, format) };
 }
 
 export async function inspect(model: string, opts: ConverterOptions = {}): Promise<InspectResult> {
   const info = await converterFor(model, opts).read(model);
-  const { engines, warnings } = engineReports(info.stored);
+  const { engines, warnings } = engineReports(info.stored, info.format);
   return {
     format: info.format,
     path: model,

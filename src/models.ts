@@ -1,6 +1,8 @@
 // Picks the converter for a model path.
 import { existsSync } from "node:fs";
 import { hfConverter } from "../converters/hf/index.ts";
+import { ggufConverter } from "../converters/gguf/converter.ts";
+import { isUrl } from "../converters/gguf/source.ts";
 import { createOnnxConverter } from "../converters/onnx/converter.ts";
 import type { Converter } from "./converter.ts";
 import { ModelFormatError } from "./errors.ts";
@@ -15,11 +17,12 @@ export interface ConverterOptions {
 
 /** Format adapters in the order they are tried. */
 export function converters(opts: ConverterOptions = {}): Converter[] {
-  return [hfConverter, createOnnxConverter({ tensor: opts.tensor, context: opts.originalContext })];
+  return [hfConverter, ggufConverter, createOnnxConverter({ tensor: opts.tensor, context: opts.originalContext })];
 }
 
 export function converterFor(path: string, opts: ConverterOptions = {}): Converter {
-  if (!existsSync(path)) throw new ModelFormatError("no such file or directory", path);
+  // A GGUF may be remote (http(s) URL, read with Range requests).
+  if (!isUrl(path) && !existsSync(path)) throw new ModelFormatError("no such file or directory", path);
   const all = converters(opts);
   const c = all.find((conv) => conv.accepts(path));
   if (!c) throw new ModelFormatError(`not a model yarnify reads (${all.map((x) => x.format).join(", ")})`, path);

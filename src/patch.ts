@@ -1,12 +1,12 @@
 // `yarnify patch`: plan from the model's RoPE setup, rewrite it through its converter, report.
-import type { OutputFile } from "./converter.ts";
+import type { OutputFile, PatchExtras } from "./converter.ts";
 import type { EngineReport } from "./engine-compare.ts";
 import { engineReports } from "./inspect.ts";
 import { type ConverterOptions, converterFor } from "./models.ts";
 import { plan as makePlan } from "./plan.ts";
 import type { EngineName, ModelFormat, Plan, PlanTarget } from "./types.ts";
 
-export interface PatchParams extends PlanTarget, ConverterOptions {
+export interface PatchParams extends PlanTarget, ConverterOptions, PatchExtras {
   /** Model directory or file. */
   model: string;
   /** Output path; defaults to `<model>-yarn-<context>` (beside the source). */
@@ -29,13 +29,13 @@ export interface PatchResult {
 }
 
 export async function patch(params: PatchParams): Promise<PatchResult> {
-  const { model, out, dryRun = false, tensor, ...target } = params;
+  const { model, out, dryRun = false, tensor, verify, onProgress, abortSignal, ...target } = params;
   const converter = converterFor(model, { tensor, originalContext: target.originalContext });
   const info = await converter.read(model);
   const thePlan = makePlan(info.spec, target, { file: model });
   const outPath = out ?? converter.defaultOut(model, thePlan);
-  const output = await converter.patch({ info, plan: thePlan, out: outPath, dryRun });
-  const { engines, warnings: engineWarnings } = engineReports(output.stored);
+  const output = await converter.patch({ info, plan: thePlan, out: outPath, dryRun, verify, onProgress, abortSignal });
+  const { engines, warnings: engineWarnings } = engineReports(output.stored, info.format);
   return {
     format: info.format,
     source: model,
@@ -45,7 +45,6 @@ export async function patch(params: PatchParams): Promise<PatchResult> {
     files: output.files,
     diff: output.diff,
     engines,
-    // An ONNX graph bakes its frequencies in: config-reading engines do not apply to it.
-    warnings: [...info.warnings, ...thePlan.warnings, ...output.warnings, ...(info.format === "onnx" ? [] : engineWarnings)],
+    warnings: [...info.warnings, ...thePlan.warnings, ...output.warnings, ...engineWarnings],
   };
 }

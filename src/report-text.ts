@@ -1,9 +1,9 @@
 // Human-readable renderings of results; `--json` prints the objects themselves.
-import type { EngineReport } from "./engine-compare.ts";
+import { ENGINES_BY_FORMAT, type EngineReport } from "./engine-compare.ts";
 import type { RuntimeFlags } from "./flags.ts";
 import type { InspectResult } from "./inspect.ts";
 import type { PatchResult } from "./patch.ts";
-import type { EngineName, FrequencyBands, Plan } from "./types.ts";
+import type { EngineName, FrequencyBands, ModelFormat, Plan } from "./types.ts";
 import type { Report } from "./validate/report.ts";
 
 const ENGINE_LABEL: Record<EngineName, string> = {
@@ -33,8 +33,9 @@ export function bandsText(bands: FrequencyBands, factor: number): string {
   return `${range(bands.extrapolated)} extrapolated (trained frequency), ${range(bands.ramped)} ramped, ${range(bands.interpolated)} interpolated (÷${fmt(factor)})`;
 }
 
-function enginesText(engines: Record<EngineName, EngineReport>): string[] {
-  const names = Object.keys(engines) as EngineName[];
+function enginesText(engines: Record<EngineName, EngineReport>, format: ModelFormat): string[] {
+  const names = ENGINES_BY_FORMAT[format];
+  if (!names.length) return [];
   const agree = names.filter((e) => engines[e].agrees).map((e) => ENGINE_LABEL[e]);
   const differ = names.filter((e) => !engines[e].agrees).map((e) => ENGINE_LABEL[e]);
   const lines = [row("engines agreeing", agree.join(", ") || "none")];
@@ -52,7 +53,7 @@ export function inspectText(r: InspectResult): string {
   if (p.betaFast !== null) lines.push(row("beta fast/slow", `${p.betaFast} / ${p.betaSlow}${p.truncate === false ? " (truncate: false)" : ""}`));
   lines.push(row("attention factor", fmt(p.attentionFactor, 10)));
   if (p.softmaxScaleFactor !== null) lines.push(row("softmax scale", `× ${fmt(p.softmaxScaleFactor, 10)} (mscale_all_dim², applied in attention)`));
-  lines.push(...enginesText(r.engines));
+  lines.push(...enginesText(r.engines, r.format));
   return lines.join("\n");
 }
 
@@ -81,7 +82,7 @@ export function patchText(r: PatchResult): string {
     const how = [...new Set(carried.map((f) => f.how))].join("/");
     lines.push(row("carried over", `${carried.length} unchanged file${carried.length > 1 ? "s" : ""} (${how})`));
   }
-  lines.push(...enginesText(r.engines));
+  lines.push(...enginesText(r.engines, r.format));
   return lines.join("\n");
 }
 

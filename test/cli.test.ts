@@ -206,3 +206,42 @@ test("patch <hub source> --push through the real CLI process, against the stand-
     await hub.close();
   }
 }, { timeoutMs: 120_000 });
+
+test("patch <hub GGUF> --pr through the CLI: the new header over the original file, tensor data unchanged", async () => {
+  const { StandInHub } = await import("./hub-server.ts");
+  const { readGgufHeader } = await import("../converters/gguf/read.ts");
+  const { openLocalSource } = await import("../converters/gguf/source.ts");
+  const hub = new StandInHub();
+  await hub.start();
+  try {
+    const src = readFileSync(sharedPath("models/tiny-llama-py/tiny-llama-f16.gguf"));
+    hub.addRepo("org/tiny-GGUF", { "tiny-llama-f16.gguf": new Uint8Array(src) });
+    const r = await runCliAsync(["patch", "org/tiny-GGUF/tiny-llama-f16.gguf", "--factor", "4", "--pr", "--hub-url", hub.url, "--cache-dir", tmp(), "--token", "hf_test_writer", "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(hub.commits.length, 1);
+    const ref = hub.commits[0].ref;
+    const published = hub.file("org/tiny-GGUF", "tiny-llama-f16.gguf", ref);
+    assert.ok(published, `published on ${ref}`);
+    const dir = tmp();
+    const a = join(dir, "a.gguf");
+    writeFileSync(a, published!);
+    const headerOf = async (path: string) => {
+      const source = await openLocalSource(path);
+      try {
+        return await readGgufHeader(source);
+      } finally {
+        await source.close();
+      }
+    };
+    const before = await headerOf(sharedPath("models/tiny-llama-py/tiny-llama-f16.gguf"));
+    const after = await headerOf(a);
+    const m = after.metadata as Record<string, { value: unknown }>;
+    assert.equal(m["llama.rope.scaling.type"].value, "yarn");
+    assert.equal(m["llama.rope.scaling.factor"].value, 4);
+    assert.equal(m["llama.rope.scaling.original_context_length"].value, 256);
+    assert.equal(m["llama.context_length"].value, 1024);
+    assert.ok(Buffer.from(published!.subarray(after.dataOffset)).equals(src.subarray(before.dataOffset)), "tensor data byte-identical");
+  } finally {
+    await hub.close();
+  }
+}, { timeoutMs: 120_000 });

@@ -1,5 +1,6 @@
 // What a GGUF header says about RoPE: the raw `{arch}.rope.*` keys, yarnify's RopeSpec, and the
 // hyper-parameters llama.cpp's loader derives from the same keys (src/llama-model.cpp).
+import { DEEPSEEK2_FAMILY } from "../../src/rope/engines/stored.ts";
 import { GGUFValueType } from "@huggingface/gguf";
 import type { GGUFTypedMetadata, MetadataValue } from "@huggingface/gguf";
 import { hfDictFromScaling } from "../../src/rope/hf-params.ts";
@@ -19,7 +20,7 @@ export function ggufTypeName(type: GGUFValueType): GgufTypeName {
 }
 
 /** Architectures whose loader divides `rope.scaling.yarn_log_multiplier` by 0.1 ([TAG_DEEPSEEK2_YARN_LOG_MUL_FIX]). */
-export const DEEPSEEK2_FAMILY: ReadonlySet<string> = new Set(["deepseek2"]);
+export { DEEPSEEK2_FAMILY };
 
 const toPlain = (v: MetadataValue): GgufKeyValue["value"] =>
   Array.isArray(v) ? v.map((x: MetadataValue) => Number(x)) : typeof v === "bigint" ? Number(v) : v;

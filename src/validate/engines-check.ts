@@ -1,8 +1,8 @@
 // Check: every engine would compute the frequencies and attention factor transformers computes from the file.
-import { compareEngines } from "../engine-compare.ts";
+import { compareEngines, ENGINES_BY_FORMAT } from "../engine-compare.ts";
 import { engineViews } from "../rope/engines/index.ts";
 import type { StoredRope } from "../rope/engines/stored.ts";
-import type { EngineName } from "../types.ts";
+import type { EngineName, ModelFormat } from "../types.ts";
 import type { Check } from "./report.ts";
 
 /**
@@ -10,13 +10,13 @@ import type { Check } from "./report.ts";
  * size and cause; they fail the check only for transformers itself against the plan (a wrong file), and are
  * warnings for the others (an engine's own reading the file cannot change).
  */
-export function enginesCheck(stored: StoredRope, expected?: { invFreq: number[]; attentionFactor: number }): Check {
+export function enginesCheck(stored: StoredRope, format: ModelFormat, expected?: { invFreq: number[]; attentionFactor: number }): Check {
   const reports = compareEngines(engineViews(stored));
   const engines: Record<string, { agrees: boolean; maxInvFreqRelDiff: number; attentionFactor: number; warnings: string[] }> = {};
   for (const [name, r] of Object.entries(reports) as [EngineName, (typeof reports)[EngineName]][]) {
     engines[name] = { agrees: r.agrees, maxInvFreqRelDiff: r.maxInvFreqRelDiff, attentionFactor: r.attentionFactor, warnings: r.warnings };
   }
-  const differing = Object.entries(engines).filter(([, e]) => !e.agrees).map(([n]) => n);
+  const differing = Object.entries(engines).filter(([n, e]) => !e.agrees && ENGINES_BY_FORMAT[format].includes(n as EngineName)).map(([n]) => n);
   let planRelDiff = 0;
   let planAttentionDiff = 0;
   if (expected) {
@@ -30,6 +30,6 @@ export function enginesCheck(stored: StoredRope, expected?: { invFreq: number[];
     ? `transformers would read this file differently from the plan (inv_freq rel ${planRelDiff.toExponential(2)}, attention factor Δ ${planAttentionDiff.toExponential(2)})`
     : differing.length
       ? `transformers reads the planned values; ${differing.join(", ")} would compute something else (see engines)`
-      : "transformers, llama.cpp, vLLM, ONNX Runtime GenAI and mlx-lm all read the planned values";
+      : `${ENGINES_BY_FORMAT[format].join(", ")} all read the planned values`;
   return { name: "engines", status: fileWrong ? "fail" : "pass", detail, differing, planInvFreqRelDiff: planRelDiff, engines };
 }

@@ -23,7 +23,7 @@ export async function validate(params: ValidateParams): Promise<Report> {
   const checks: Check[] = [
     info.format === "onnx"
       ? { name: "engines", status: "skipped", detail: "an ONNX graph bakes its frequencies in; the onnx-graph check reads them back" }
-      : enginesCheck(info.stored, expected),
+      : enginesCheck(info.stored, info.format, expected),
   ];
   const originalContext = spec.scaling.originalContext ?? spec.originalContext ?? spec.context;
   if (spec.context > originalContext) {

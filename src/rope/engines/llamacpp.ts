@@ -4,7 +4,7 @@ import { f32 } from "../float32.ts";
 import { hfRopeType, scalingFromHfDict } from "../hf-params.ts";
 import { DEFAULT_BETA_FAST, DEFAULT_BETA_SLOW } from "../yarn.ts";
 import type { EngineView } from "../../types.ts";
-import { type GgufRopeKeys, isDeepseek, type StoredRope } from "./stored.ts";
+import { DEEPSEEK2_FAMILY, type GgufRopeKeys, isDeepseek, type StoredRope } from "./stored.ts";
 import { transformersView } from "./transformers.ts";
 
 const logf = (x: number) => f32(Math.log(f32(x)));
@@ -14,7 +14,8 @@ export function ggufKeysFromHf(s: StoredRope): { keys: GgufRopeKeys; warnings: s
   const warnings: string[] = [];
   const dict = s.ropeParameters ?? s.ropeScaling;
   const type = hfRopeType(dict);
-  const keys: GgufRopeKeys = { architecture: s.architecture ?? "llama", contextLength: s.maxPositionEmbeddings };
+  // convert_hf_to_gguf.py writes DeepSeek V2/V3 (and Kimi) models as arch "deepseek2".
+  const keys: GgufRopeKeys = { architecture: isDeepseek(s.architecture) ? "deepseek2" : s.architecture ?? "llama", contextLength: s.maxPositionEmbeddings };
   const p = scalingFromHfDict(dict, type);
   if (type === "linear" && p.factor !== undefined) {
     keys.scalingType = "linear";
@@ -32,7 +33,7 @@ export function ggufKeysFromHf(s: StoredRope): { keys: GgufRopeKeys; warnings: s
   return { keys, warnings };
 }
 
-const isDeepseek2Arch = (arch: string) => /^deepseek2/.test(arch) || isDeepseek(arch);
+const isDeepseek2Arch = (arch: string) => DEEPSEEK2_FAMILY.has(arch);
 
 /** llama.cpp's per-pair angle rate (the angle at position 1) and cos/sin magnitude for the stored keys. */
 export function llamacppFromGguf(k: GgufRopeKeys, rotaryDim: number, theta: number): EngineView {

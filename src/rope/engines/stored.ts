@@ -43,3 +43,6 @@ export function transformersDict(s: StoredRope): JsonObject | null {
 }
 
 export const isDeepseek = (arch: string | undefined): boolean => /deepseek|kimi/i.test(arch ?? "");
+
+/** GGUF architectures whose yarn_log_multiplier llama.cpp stores as 0.1·mscale_all_dim (LLM_ARCH_DEEPSEEK2). */
+export const DEEPSEEK2_FAMILY: ReadonlySet<string> = new Set(["deepseek2"]);
