@@ -17,6 +17,8 @@ export interface GpuAttentionParams extends AttentionProblem {
   device: GPUDevice;
   /** "f16" stores Q, K, V and the tiles in half precision (needs `shader-f16`); math stays float32. */
   dtype?: AttentionDtype;
+  /** Caps the bytes per binding below the adapter's limit (forces the head split; for tests). */
+  maxBindingBytes?: number;
 }
 
 export interface PreparedAttention {
@@ -53,8 +55,8 @@ export function chooseBlockK(headDim: number, dtype: AttentionDtype, workgroupBy
   return bk;
 }
 
-export function maxBindingBytes(device: GPUDevice): number {
-  return Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
+export function maxBindingBytes(device: GPUDevice, cap = Infinity): number {
+  return Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize, cap);
 }
 
 export function flashShapeFor(p: CheckedProblem, dtype: AttentionDtype, device: GPUDevice): FlashShape {
@@ -73,7 +75,7 @@ export async function prepareAttention(params: GpuAttentionParams): Promise<Prep
   if (blocks > device.limits.maxComputeWorkgroupsPerDimension) {
     throw new AttentionUnsupportedError(`attention kernel: ${p.seq} tokens need ${blocks} workgroups, over the adapter's limit`);
   }
-  const groups = planHeadGroups({ ...p, maxBindingBytes: maxBindingBytes(device) });
+  const groups = planHeadGroups({ ...p, maxBindingBytes: maxBindingBytes(device, params.maxBindingBytes) });
   const headSize = p.seq * p.headDim;
 
   return withErrorScope(device, "attention kernel", () => {
