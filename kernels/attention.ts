@@ -1,7 +1,7 @@
 /// <reference types="@webgpu/types" />
 // Host side of the fused kernel: `attention()` for one answer, `prepareAttention()` to upload once
 // and run many times (the benchmark).
-import { FLASH_UNIFORM_WORDS, flashAttentionWgsl, type FlashShape } from "./wgsl/flash-attention.ts";
+import { flashAttentionWgsl, flashUniform, type FlashShape } from "./wgsl/flash-attention.ts";
 import { encodeTurnsPerPosition } from "./wgsl/rope.ts";
 import { planHeadGroups } from "./head-groups.ts";
 import { readFloat32, uniformBuffer, uploadBuffer, uploadTensor, Usage, withErrorScope } from "./buffers.ts";
@@ -17,6 +17,8 @@ export interface GpuAttentionParams extends AttentionProblem {
   device: GPUDevice;
   /** "f16" stores Q, K, V and the tiles in half precision (needs `shader-f16`); math stays float32. */
   dtype?: AttentionDtype;
+  /** Constant loop bounds the driver can unroll: faster on GPUs, minutes of compile on lavapipe. Default false. */
+  unrollLoops?: boolean;
   /** Caps the bytes per binding below the adapter's limit (forces the head split; for tests). */
   maxBindingBytes?: number;
 }
@@ -59,10 +61,10 @@ export function maxBindingBytes(device: GPUDevice, cap = Infinity): number {
   return Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize, cap);
 }
 
-export function flashShapeFor(p: CheckedProblem, dtype: AttentionDtype, device: GPUDevice): FlashShape {
+export function flashShapeFor(p: CheckedProblem, dtype: AttentionDtype, device: GPUDevice, unroll: boolean): FlashShape {
   // Keep tiles at 32 keys at most: bigger tiles only add private registers for the scores.
   const blockK = Math.min(32, chooseBlockK(p.headDim, dtype, device.limits.maxComputeWorkgroupStorageSize));
-  return { headDim: p.headDim, rotaryDim: p.rotaryDim, dtype, blockQ: BLOCK_Q, blockK };
+  return { headDim: p.headDim, rotaryDim: p.rotaryDim, dtype, blockQ: BLOCK_Q, blockK, unroll };
 }
 
 export async function prepareAttention(params: GpuAttentionParams): Promise<PreparedAttention> {
@@ -70,7 +72,7 @@ export async function prepareAttention(params: GpuAttentionParams): Promise<Prep
   const dtype = params.dtype ?? "f32";
   const p = checkProblem(params);
   checkKernelShape(p, dtype, device);
-  const shape = flashShapeFor(p, dtype, device);
+  const shape = flashShapeFor(p, dtype, device, params.unrollLoops ?? false);
   const blocks = Math.ceil(p.seq / BLOCK_Q);
   if (blocks > device.limits.maxComputeWorkgroupsPerDimension) {
     throw new AttentionUnsupportedError(`attention kernel: ${p.seq} tokens need ${blocks} workgroups, over the adapter's limit`);
@@ -85,9 +87,12 @@ export async function prepareAttention(params: GpuAttentionParams): Promise<Prep
     const freq = uploadBuffer(device, encodeTurnsPerPosition(p.invFreq), Usage.STORAGE, "freq");
     const owned: GPUBuffer[] = [positions, freq];
     const runs = groups.map((g) => {
-      const words = new ArrayBuffer(FLASH_UNIFORM_WORDS * 4);
-      new Uint32Array(words, 0, 4).set([p.seq, p.groupSize, g.qHead - g.kvHead * p.groupSize, 0]);
-      new Float32Array(words, 16, 4).set([p.softmaxScale * Math.LOG2E, p.attentionFactor, 0, 0]);
+      const words = flashUniform({
+        ...p,
+        qHeadOffset: g.qHead - g.kvHead * p.groupSize,
+        blockK: shape.blockK,
+        scaleLog2: p.softmaxScale * Math.LOG2E,
+      });
       const q = uploadTensor(device, p.q.subarray(g.qHead * headSize, (g.qHead + g.qCount) * headSize), dtype, "q");
       const k = uploadTensor(device, p.k.subarray(g.kvHead * headSize, (g.kvHead + g.kvCount) * headSize), dtype, "k");
       const v = uploadTensor(device, p.v.subarray(g.kvHead * headSize, (g.kvHead + g.kvCount) * headSize), dtype, "v");

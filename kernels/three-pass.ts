@@ -37,7 +37,7 @@ export async function prepareThreePassAttention(params: GpuAttentionParams): Pro
   }
 
   return withErrorScope(device, "three-pass attention", () => {
-    const shape = { headDim, rotaryDim: p.rotaryDim };
+    const shape = { headDim, rotaryDim: p.rotaryDim, unroll: params.unrollLoops ?? false };
     const pipeline = (code: string, label: string) =>
       device.createComputePipeline({ layout: "auto", label, compute: { module: device.createShaderModule({ code, label }), entryPoint: "main" } });
     const rope = pipeline(ropePassWgsl(shape), "rope pass");
@@ -49,8 +49,9 @@ export async function prepareThreePassAttention(params: GpuAttentionParams): Pro
     const storage = (bytes: number, label: string, extra = 0) => own(device.createBuffer({ size: bytes, usage: Usage.STORAGE | extra, label }));
     const uniform = (u: number[], scale: number) => {
       const words = new ArrayBuffer(THREE_PASS_UNIFORM_WORDS * 4);
-      new Uint32Array(words, 0, 6).set(u);
-      new Float32Array(words, 24, 2).set([scale, 0]);
+      new Uint32Array(words, 0, 6).set([...u, d4]);
+      new Float32Array(words, 24, 1).set([scale]);
+      new Uint32Array(words, 28, 1).set([p.rotaryDim / 8]);
       return own(uniformBuffer(device, words, "three-pass params"));
     };
     const bind = (pl: GPUComputePipeline, buffers: GPUBuffer[]) =>
@@ -71,14 +72,14 @@ export async function prepareThreePassAttention(params: GpuAttentionParams): Pro
       const out = storage(g.qCount * headSize * 4, "out", Usage.COPY_SRC);
       outs.push({ out, qHead: g.qHead, qCount: g.qCount });
       for (const [src, dst, rows] of [[q, qr, g.qCount * seq], [k, kr, g.kvCount * seq]] as const) {
-        const u = uniform([seq, rows, 0, 0, 0, 0], p.attentionFactor);
+        const u = uniform([seq, rows, 0, 0, 0], p.attentionFactor);
         steps.push({ pl: rope, bg: bind(rope, [u, src, positions, freq, dst]), x: Math.ceil(rows / 64), y: 1 });
       }
       for (let h = 0; h < g.qCount; h++) {
         const kvLocal = Math.floor((g.qHead + h) / p.groupSize) - g.kvHead;
         for (let row0 = 0; row0 < seq; row0 += chunkRows) {
           const rows = Math.min(chunkRows, seq - row0);
-          const u = uniform([seq, rows, row0, h * seq, kvLocal * seq, 0], p.softmaxScale);
+          const u = uniform([seq, rows, row0, h * seq, kvLocal * seq], p.softmaxScale);
           steps.push({ pl: scores, bg: bind(scores, [u, qr, kr, scoreBuf]), x: Math.ceil((row0 + rows) / 16), y: Math.ceil(rows / 16) });
           steps.push({ pl: softmax, bg: bind(softmax, [u, scoreBuf]), x: rows, y: 1 });
           steps.push({ pl: weighted, bg: bind(weighted, [u, scoreBuf, v, out]), x: Math.ceil((rows * d4) / 64), y: 1 });

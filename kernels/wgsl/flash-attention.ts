@@ -13,16 +13,36 @@ export interface FlashShape {
   blockQ: number;
   /** Keys per tile staged in workgroup memory. */
   blockK: number;
+  /**
+   * Whether loop trip counts are compile-time constants (the driver may unroll: best on GPUs) or
+   * read from the uniform. lavapipe fully unrolls constant loops and then takes minutes to compile
+   * this kernel from Dawn's SPIR-V; with uniform bounds it compiles in seconds.
+   */
+  unroll: boolean;
 }
 
 /** Size of the Params uniform in 32-bit words (the host writes it in this order). */
 export const FLASH_UNIFORM_WORDS = 8;
+
+/** The uniform's words, in the Params order of the shader. */
+export function flashUniform(u: {
+  seq: number; groupSize: number; qHeadOffset: number; headDim: number; rotaryDim: number; blockK: number; scaleLog2: number; attentionFactor: number;
+}): ArrayBuffer {
+  const words = new ArrayBuffer(FLASH_UNIFORM_WORDS * 4);
+  new Uint32Array(words, 0, 6).set([u.seq, u.groupSize, u.qHeadOffset, u.headDim / 4, u.rotaryDim / 8, u.blockK]);
+  new Float32Array(words, 24, 2).set([u.scaleLog2, u.attentionFactor]);
+  return words;
+}
 
 export function flashAttentionWgsl(s: FlashShape): string {
   const d4 = s.headDim / 4;
   const rh4 = s.rotaryDim / 8;
   const units = rh4 + (s.headDim - s.rotaryDim) / 4;
   const t = s.dtype === "f16" ? "f16" : "f32";
+  // Loop bounds: constants, or the same values read from the uniform (see FlashShape.unroll).
+  const D4 = s.unroll ? "D4" : "P.d4";
+  const RH4 = s.unroll ? "RH4" : "P.rh4";
+  const BK = s.unroll ? "BK" : "P.bk";
   return /* wgsl */ `${s.dtype === "f16" ? "enable f16;" : ""}
 const D4: u32 = ${d4}u;       // head dim in vec4s
 const RH4: u32 = ${rh4}u;     // vec4s in each rotated half
@@ -35,11 +55,11 @@ struct Params {
   seq: u32,
   group_size: u32,     // query heads per KV head
   q_head_offset: u32,  // index in its KV group of this dispatch's first query head
-  _pad: u32,
+  d4: u32,             // D4, RH4 and BK again, as loop bounds when not unrolled
+  rh4: u32,
+  bk: u32,
   scale_log2: f32,     // softmax scale × log2(e): the softmax runs on exp2
   attn_factor: f32,
-  _pad1: f32,
-  _pad2: f32,
 }
 
 @group(0) @binding(0) var<uniform> P: Params;
@@ -66,14 +86,14 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
 
   var qv: array<vec4<f32>, D4>;
   let qrow = (hq * seq + qi) * D4;
-  for (var c = 0u; c < D4; c++) { qv[c] = vec4<f32>(q[qrow + c]); }
+  for (var c = 0u; c < ${D4}; c++) { qv[c] = vec4<f32>(q[qrow + c]); }
   let p = pos[qi];
-  for (var c = 0u; c < RH4; c++) {
+  for (var c = 0u; c < ${RH4}; c++) {
     let r = rope_rotate(qv[c], qv[c + RH4], p, c);
     qv[c] = r.lo;
     qv[c + RH4] = r.hi;
   }
-  for (var c = 0u; c < D4; c++) { qv[c] *= P.scale_log2; }
+  for (var c = 0u; c < ${D4}; c++) { qv[c] *= P.scale_log2; }
 
   var acc: array<vec4<f32>, D4>;
   var m = MASKED;
@@ -104,9 +124,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
       // Masking by select, not branches: divergent branches in these loops are costly on SIMD back ends.
       var sc: array<f32, BK>;
       var tmax = MASKED;
-      for (var r = 0u; r < BK; r++) {
+      for (var r = 0u; r < ${BK}; r++) {
         var d = 0.0;
-        for (var c = 0u; c < D4; c++) { d += dot(qv[c], vec4<f32>(kt[r * D4 + c])); }
+        for (var c = 0u; c < ${D4}; c++) { d += dot(qv[c], vec4<f32>(kt[r * D4 + c])); }
         let x = select(MASKED, d, t0 + r <= i);
         sc[r] = x;
         tmax = max(tmax, x);
@@ -114,11 +134,11 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
       let m_new = max(m, tmax);
       let corr = exp2(m - m_new);
       l *= corr;
-      for (var c = 0u; c < D4; c++) { acc[c] *= corr; }
-      for (var r = 0u; r < BK; r++) {
+      for (var c = 0u; c < ${D4}; c++) { acc[c] *= corr; }
+      for (var r = 0u; r < ${BK}; r++) {
         let pr = select(0.0, exp2(sc[r] - m_new), t0 + r <= i);
         l += pr;
-        for (var c = 0u; c < D4; c++) { acc[c] += pr * vec4<f32>(vt[r * D4 + c]); }
+        for (var c = 0u; c < ${D4}; c++) { acc[c] += pr * vec4<f32>(vt[r * D4 + c]); }
       }
       m = m_new;
     }
@@ -126,7 +146,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   if (valid) {
     let inv = 1.0 / l;
     let orow = (hq * seq + i) * D4;
-    for (var c = 0u; c < D4; c++) { out[orow + c] = acc[c] * inv; }
+    for (var c = 0u; c < ${D4}; c++) { out[orow + c] = acc[c] * inv; }
   }
 }
 `;

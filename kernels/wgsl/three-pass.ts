@@ -6,6 +6,8 @@ import { ropeRotateWgsl, ropeWgsl } from "./rope.ts";
 export interface ThreePassShape {
   headDim: number;
   rotaryDim: number;
+  /** Constant loop bounds (unrollable) or bounds from the uniform; as FlashShape.unroll. */
+  unroll: boolean;
 }
 
 /** Words of the uniform every three-pass kernel reads (the host writes them in this order). */
@@ -18,9 +20,9 @@ struct Params {
   row0: u32,       // first query row (token index) of the chunk
   q_row0: u32,     // first row of this query head in the rotated-Q buffer
   k_row0: u32,     // first row of its KV head in the K and V buffers
-  _pad: u32,
+  d4: u32,         // head dim in vec4s, as a loop bound when not unrolled
   scale: f32,      // softmax scale (scores pass) or attention factor (rope pass)
-  _pad1: f32,
+  rh4: u32,        // vec4s in each rotated half, likewise
 }
 @group(0) @binding(0) var<uniform> P: Params;
 `;
@@ -41,12 +43,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   if (row >= P.rows) { return; }
   let base = row * ${d4}u;
   let p = pos[row % P.seq];
-  for (var c = 0u; c < ${rh4}u; c++) {
+  for (var c = 0u; c < ${s.unroll ? `${rh4}u` : "P.rh4"}; c++) {
     let r = rope_rotate(src[base + c], src[base + c + ${rh4}u], p, c);
     dst[base + c] = r.lo;
     dst[base + c + ${rh4}u] = r.hi;
   }
-  for (var c = ${2 * rh4}u; c < ${d4}u; c++) { dst[base + c] = src[base + c]; }
+  for (var c = ${2 * rh4}u; c < ${s.unroll ? `${d4}u` : "P.d4"}; c++) { dst[base + c] = src[base + c]; }
 }
 `;
 }
@@ -67,7 +69,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let qb = (P.q_row0 + i) * ${d4}u;
   let kb = (P.k_row0 + j) * ${d4}u;
   var d = 0.0;
-  for (var c = 0u; c < ${d4}u; c++) { d += dot(q[qb + c], k[kb + c]); }
+  for (var c = 0u; c < ${s.unroll ? `${d4}u` : "P.d4"}; c++) { d += dot(q[qb + c], k[kb + c]); }
   scores[r * P.seq + j] = d * P.scale;
 }
 `;
