@@ -1,11 +1,18 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { test } from "./harness.ts";
 import { readSafetensorsHeader, readSafetensorsTensor, SafetensorsError } from "../src/weights/safetensors.ts";
 
-const TINY = new URL("../../shared/models/tiny-llama-py/model.safetensors", import.meta.url);
+/** ../shared beside the checkout (the tests also run from dist/test under Node). */
+function sharedDir(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, "package.json"))) dir = dirname(dir);
+  return join(dir, "..", "shared");
+}
+const TINY = join(sharedDir(), "models/tiny-llama-py/model.safetensors");
 
 /** Builds a safetensors file from raw little-endian tensor bytes. */
 function writeSafetensors(file: string, tensors: Record<string, { dtype: string; shape: number[]; bytes: Uint8Array }>): void {
@@ -54,7 +61,7 @@ test("safetensors: F32, F16 and BF16 tensors read back as float32; bad input is 
 });
 
 test("safetensors: the tiny llama's bf16 layer-0 q_proj reads with its shape and sane values", async () => {
-  const file = decodeURIComponent(TINY.pathname);
+  const file = TINY;
   const header = await readSafetensorsHeader(file);
   assert.equal(header.metadata.format, "pt");
   const t = await readSafetensorsTensor({ file, name: "model.layers.0.self_attn.q_proj.weight", header });
