@@ -2,7 +2,7 @@
 // same run on the same device. Prints times, the ratio, and TFLOP/s counted as 2·S²·D·H (causal).
 //
 //   deno run -A bench/attention.ts [--seq 1024,4096,8192] [--dim 64,128] [--heads 32] [--kv-heads 8]
-//                                  [--reps 3] [--dtype f32|f16] [--baseline-max-seq 16384]
+//                                  [--reps 3] [--dtype f32|f16] [--baseline-max-seq 16384] [--unroll 0|1]
 //   node dist/bench/attention.js ...      bun bench/attention.ts ...
 // Without --seq: 1k–16k on a hardware adapter, a small set on a software one (lavapipe).
 import { parseArgs } from "node:util";
@@ -23,6 +23,8 @@ const { values } = parseArgs({
     reps: { type: "string", default: "3" },
     dtype: { type: "string", default: "f32" },
     "baseline-max-seq": { type: "string", default: "16384" },
+    // Constant loop bounds (driver unrolls); default on for hardware adapters, off on software ones.
+    unroll: { type: "string" },
   },
 });
 const list = (s: string) => s.split(",").map((x) => Number(x.trim()));
@@ -36,9 +38,10 @@ const nKvHeads = Number(values["kv-heads"] ?? (software ? 2 : 8));
 const reps = Number(values.reps);
 const dtype = values.dtype as AttentionDtype;
 const baselineMaxSeq = Number(values["baseline-max-seq"]);
+const unrollLoops = values.unroll === undefined ? !software : values.unroll === "1" || values.unroll === "true";
 
 console.log(`device: ${describeAdapter(gpu.summary)} [${gpu.summary.vendor} ${gpu.summary.architecture}] runtime: ${runtimeName()}`);
-console.log(`heads ${nHeads} over ${nKvHeads} KV heads, dtype ${dtype}, causal, RoPE fused; best of ${reps} after a warm-up run`);
+console.log(`heads ${nHeads} over ${nKvHeads} KV heads, dtype ${dtype}, causal, RoPE fused, unrolled loops: ${unrollLoops}; best of ${reps} after a warm-up run`);
 console.log("FLOPs counted as 2·S²·D·H (causal half of 4·S²·D·H)");
 console.log("seq\tdim\tfused ms\tfused TFLOP/s\t3-pass ms\t3-pass TFLOP/s\tratio\tmax rel diff");
 
@@ -59,19 +62,19 @@ for (const headDim of dims) {
   for (const seq of seqs) {
     const p = randomProblem({ seq, nHeads, nKvHeads, headDim, maxPosition: Math.max(seq - 1, 4 * seq), seed: seq + headDim });
     const flops = causalAttentionFlops(seq, headDim, nHeads);
-    const fused = await prepareAttention({ ...p, device: gpu.device, dtype });
+    const fused = await prepareAttention({ ...p, device: gpu.device, dtype, unrollLoops });
     const fusedMs = await time(fused);
     const fusedOut = await fused.read();
     fused.destroy();
     let baseMs = NaN;
     let diff = NaN;
     if (seq <= baselineMaxSeq) {
-      const base = await prepareThreePassAttention({ ...p, device: gpu.device });
+      const base = await prepareThreePassAttention({ ...p, device: gpu.device, unrollLoops });
       baseMs = await time(base);
       diff = relativeMaxError(fusedOut, await base.read());
       base.destroy();
     }
-    const tf = (ms: number) => (flops / (ms * 1e-3) / 1e12).toFixed(3);
+    const tf = (ms: number) => (flops / (ms * 1e-3) / 1e12).toPrecision(3);
     console.log(
       [seq, headDim, fusedMs.toFixed(1), tf(fusedMs), baseMs.toFixed(1), tf(baseMs), (baseMs / fusedMs).toFixed(2) + "x", diff.toExponential(1)].join("\t"),
     );
