@@ -1,0 +1,83 @@
+// Fused flash-attention kernel (RoPE inside) against the three-pass WGSL baseline, measured in the
+// same run on the same device. Prints times, the ratio, and TFLOP/s counted as 2·S²·D·H (causal).
+//
+//   deno run -A bench/attention.ts [--seq 1024,4096,8192] [--dim 64,128] [--heads 32] [--kv-heads 8]
+//                                  [--reps 3] [--dtype f32|f16] [--baseline-max-seq 16384] [--unroll 0|1]
+//   node dist/bench/attention.js ...      bun bench/attention.ts ...
+// Without --seq: 1k–16k on a hardware adapter, a small set on a software one (lavapipe).
+import { parseArgs } from "node:util";
+import { describeAdapter, requestGpu } from "../kernels/gpu.ts";
+import { prepareAttention, type PreparedAttention } from "../kernels/attention.ts";
+import { prepareThreePassAttention } from "../kernels/three-pass.ts";
+import { causalAttentionFlops, type AttentionDtype } from "../kernels/params.ts";
+import { randomProblem, relativeMaxError } from "../test/attention-problems.ts";
+import { runtimeName } from "../src/runtime.ts";
+
+const { values } = parseArgs({
+  args: process.argv.slice(2),
+  options: {
+    seq: { type: "string" },
+    dim: { type: "string", default: "64,128" },
+    heads: { type: "string" },
+    "kv-heads": { type: "string" },
+    reps: { type: "string", default: "3" },
+    dtype: { type: "string", default: "f32" },
+    "baseline-max-seq": { type: "string", default: "16384" },
+    // Constant loop bounds (driver unrolls); default on for hardware adapters, off on software ones.
+    unroll: { type: "string" },
+  },
+});
+const list = (s: string) => s.split(",").map((x) => Number(x.trim()));
+
+const gpu = await requestGpu({ powerPreference: "high-performance" });
+const software = gpu.summary.software;
+const seqs = values.seq ? list(values.seq) : software ? [256, 512, 1024] : [1024, 2048, 4096, 8192, 16384];
+const dims = list(values.dim!);
+const nHeads = Number(values.heads ?? (software ? 4 : 32));
+const nKvHeads = Number(values["kv-heads"] ?? (software ? 2 : 8));
+const reps = Number(values.reps);
+const dtype = values.dtype as AttentionDtype;
+const baselineMaxSeq = Number(values["baseline-max-seq"]);
+const unrollLoops = values.unroll === undefined ? !software : values.unroll === "1" || values.unroll === "true";
+
+console.log(`device: ${describeAdapter(gpu.summary)} [${gpu.summary.vendor} ${gpu.summary.architecture}] runtime: ${runtimeName()}`);
+console.log(`heads ${nHeads} over ${nKvHeads} KV heads, dtype ${dtype}, causal, RoPE fused, unrolled loops: ${unrollLoops}; best of ${reps} after a warm-up run`);
+console.log("FLOPs counted as 2·S²·D·H (causal half of 4·S²·D·H)");
+console.log("seq\tdim\tfused ms\tfused TFLOP/s\t3-pass ms\t3-pass TFLOP/s\tratio\tmax rel diff");
+
+async function time(prep: PreparedAttention): Promise<number> {
+  prep.submit();
+  await gpu.device.queue.onSubmittedWorkDone(); // warm-up: pipeline compile, first touch of memory
+  let best = Infinity;
+  for (let r = 0; r < reps; r++) {
+    const t = performance.now();
+    prep.submit();
+    await gpu.device.queue.onSubmittedWorkDone();
+    best = Math.min(best, performance.now() - t);
+  }
+  return best;
+}
+
+for (const headDim of dims) {
+  for (const seq of seqs) {
+    const p = randomProblem({ seq, nHeads, nKvHeads, headDim, maxPosition: Math.max(seq - 1, 4 * seq), seed: seq + headDim });
+    const flops = causalAttentionFlops(seq, headDim, nHeads);
+    const fused = await prepareAttention({ ...p, device: gpu.device, dtype, unrollLoops });
+    const fusedMs = await time(fused);
+    const fusedOut = await fused.read();
+    fused.destroy();
+    let baseMs = NaN;
+    let diff = NaN;
+    if (seq <= baselineMaxSeq) {
+      const base = await prepareThreePassAttention({ ...p, device: gpu.device, unrollLoops });
+      baseMs = await time(base);
+      diff = relativeMaxError(fusedOut, await base.read());
+      base.destroy();
+    }
+    const tf = (ms: number) => (flops / (ms * 1e-3) / 1e12).toPrecision(3);
+    console.log(
+      [seq, headDim, fusedMs.toFixed(1), tf(fusedMs), baseMs.toFixed(1), tf(baseMs), (baseMs / fusedMs).toFixed(2) + "x", diff.toExponential(1)].join("\t"),
+    );
+  }
+}
+gpu.release();
