@@ -106,7 +106,7 @@ export function validateText(r: Report): string {
   const a = r.adapter;
   const lines = [
     `Validation of ${r.model}: ${r.ok ? "OK" : "FAILED"}`,
-    row("adapter", a ? `${a.description || a.device || a.vendor} (${a.provider})` : "none (CPU reference only)"),
+    row("adapter", a ? `${a.description || a.device || a.vendor} (${a.api}${a.software ? ", software" : ""})` : "none (CPU reference only)"),
   ];
   for (const c of r.checks) lines.push(`  ${c.status.toUpperCase().padEnd(8)}${c.name}: ${c.detail}`);
   return lines.join("\n");

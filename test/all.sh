@@ -26,6 +26,11 @@ run() {
   total_pass=$((total_pass + p)); total_fail=$((total_fail + f))
   [[ $rc -ne 0 || $f -ne 0 ]] && status=1
 }
+# WebGPU tests need an adapter: without a GPU (YARNIFY_GPU unset or "lavapipe") Mesa's CPU Vulkan driver is set up
+# in a private folder; YARNIFY_GPU=system uses the machine's own driver.
+if [[ "${YARNIFY_GPU:-lavapipe}" == lavapipe ]]; then
+  eval "$(bash .ci/setup-lavapipe.sh)" || { echo "lavapipe setup failed"; status=1; }
+fi
 "$bin/tsc" -p tsconfig.json || { echo "typecheck failed"; status=1; }
 "$bin/tsc" -p tsconfig.build.json || { echo "build failed"; status=1; }
 run node node dist/test/run.js "$@"

@@ -2,7 +2,9 @@
 import { type ConverterOptions, converterFor } from "../models.ts";
 import { computeRope } from "../rope/compute.ts";
 import type { Plan } from "../types.ts";
+import { findGpu, type Gpu, NoGpuError } from "../../kernels/index.ts";
 import { bandsCheck } from "./bands-check.ts";
+import { kernelCheck, kernelProblem } from "./kernel-check.ts";
 import { enginesCheck } from "./engines-check.ts";
 import { type Check, makeReport, type Report } from "./report.ts";
 
@@ -12,6 +14,8 @@ export interface ValidateParams extends ConverterOptions {
   model: string;
   /** The plan the model was patched with; without it the file's own declaration is the reference. */
   plan?: Plan;
+  /** A GPU to use (tests share one); found on demand otherwise. null: none, check on the CPU reference only. */
+  gpu?: Gpu | NoGpuError | null;
 }
 
 export async function validate(params: ValidateParams): Promise<Report> {
@@ -25,12 +29,19 @@ export async function validate(params: ValidateParams): Promise<Report> {
       ? { name: "engines", status: "skipped", detail: "an ONNX graph bakes its frequencies in; the onnx-graph check reads them back" }
       : enginesCheck(info.stored, info.format, expected),
   ];
-  const originalContext = spec.scaling.originalContext ?? spec.originalContext ?? spec.context;
+  const originalContext = params.originalContext ?? spec.scaling.originalContext ?? spec.originalContext ?? spec.context;
   if (spec.context > originalContext) {
     checks.push(bandsCheck({ spec, invFreq: declared.invFreq, originalContext, context: spec.context }));
   } else {
     checks.push({ name: "frequency-bands", status: "skipped", detail: `the model declares no extension (context ${spec.context} = original)` });
   }
   if (converter.check) checks.push(converter.check(info, { invFreq: expected.invFreq, attentionFactor: expected.attentionFactor, context: spec.context }));
-  return makeReport(params.model, null, checks);
+  const gpu = params.gpu === undefined ? await findGpu() : params.gpu;
+  try {
+    const usable = gpu instanceof NoGpuError ? null : gpu;
+    checks.push(await kernelCheck(usable, kernelProblem(spec, declared, spec.context), gpu instanceof NoGpuError ? gpu.message : undefined));
+    return makeReport(params.model, usable?.summary ?? null, checks);
+  } finally {
+    if (params.gpu === undefined && !(gpu instanceof NoGpuError)) gpu?.release();
+  }
 }

@@ -1,3 +1,5 @@
+import type { AdapterSummary } from "../../kernels/gpu.ts";
+
 // The validation report: what was checked, on which adapter, with which figures. `ok` is false when any check
 // failed; a skipped check says why and never counts as a pass.
 export type CheckStatus = "pass" | "fail" | "skipped";
@@ -9,15 +11,8 @@ export interface Check {
   [figure: string]: unknown;
 }
 
-export interface AdapterInfo {
-  vendor: string;
-  architecture: string;
-  device: string;
-  description: string;
-  /** The runtime's WebGPU provider: Deno's built-in, Dawn (the webgpu package) or a browser. */
-  provider: string;
-  features: string[];
-}
+/** The adapter a GPU check ran on (vendor, device, software or not, features, limits). */
+export type AdapterInfo = AdapterSummary;
 
 export interface Report {
   ok: boolean;
