@@ -70,6 +70,17 @@ export async function readSafetensorsHeader(file: string): Promise<SafetensorsHe
   }
 }
 
+/** Little-endian F32, F16 or BF16 bytes widened to float32 (copied first: the data section need not be aligned). */
+function decodeFloats(bytes: Uint8Array, dtype: SafetensorsDtype): Float32Array {
+  const aligned = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+  if (dtype === "F32") return new Float32Array(aligned);
+  if (dtype === "F16") return fromFloat16Bits(new Uint16Array(aligned));
+  const src = new Uint16Array(aligned);
+  const wide = new Uint32Array(src.length);
+  for (let i = 0; i < src.length; i++) wide[i] = src[i]! << 16;
+  return new Float32Array(wide.buffer);
+}
+
 export interface SafetensorsTensor {
   name: string;
   dtype: SafetensorsDtype;
@@ -99,18 +110,32 @@ export async function readSafetensorsTensor(params: { file: string; name: string
   } finally {
     await fh.close();
   }
-  // Copy into an aligned buffer (the data section need not be aligned); safetensors is little-endian.
-  const aligned = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
-  let data: Float32Array;
-  if (entry.dtype === "F32") {
-    data = new Float32Array(aligned);
-  } else if (entry.dtype === "F16") {
-    data = fromFloat16Bits(new Uint16Array(aligned));
-  } else {
-    const src = new Uint16Array(aligned);
-    const wide = new Uint32Array(src.length);
-    for (let i = 0; i < src.length; i++) wide[i] = src[i]! << 16;
-    data = new Float32Array(wide.buffer);
-  }
+  const data = decodeFloats(bytes, entry.dtype);
   return { name: params.name, dtype: entry.dtype, shape: entry.shape, data };
+}
+
+/** Reads selected rows of a 2-D F32/F16/BF16 tensor (embedding lookups) without reading the rest. */
+export async function readSafetensorsRows(params: { header: SafetensorsHeader; name: string; rows: readonly number[] }): Promise<Float32Array> {
+  const { header, name, rows } = params;
+  const entry = header.tensors.get(name);
+  if (!entry) throw new SafetensorsError(`${header.file}: no tensor named ${name}`);
+  if (entry.shape.length !== 2 || !["F32", "F16", "BF16"].includes(entry.dtype)) {
+    throw new SafetensorsError(`${header.file}: tensor ${name} is not a 2-D float tensor`);
+  }
+  const [nRows, width] = entry.shape as [number, number];
+  const bytesPerValue = BYTES[entry.dtype]!;
+  const out = new Float32Array(rows.length * width);
+  const fh = await open(header.file, "r");
+  try {
+    for (let r = 0; r < rows.length; r++) {
+      const row = rows[r]!;
+      if (!(Number.isInteger(row) && row >= 0 && row < nRows)) throw new SafetensorsError(`${header.file}: row ${row} outside ${name} [${entry.shape}]`);
+      const bytes = new Uint8Array(width * bytesPerValue);
+      await fh.read(bytes, 0, bytes.length, header.dataStart + entry.dataOffsets[0] + row * bytes.length);
+      out.set(decodeFloats(bytes, entry.dtype), r * width);
+    }
+  } finally {
+    await fh.close();
+  }
+  return out;
 }

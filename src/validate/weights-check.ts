@@ -1,0 +1,173 @@
+// Check: the model's own Q and K projections (layer 0 and the last layer), fed with embedded tokens through the
+// layer's RMSNorm, attend at the new length much as they did at the trained length. A probe, not the model's
+// activations: the per-head attention entropy (normalised by ln of the keys seen) and the share of attention
+// on distant tokens are compared between the original RoPE at the trained length and the patched RoPE at the
+// new length.
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { applyRope } from "../../kernels/reference.ts";
+import { readSafetensorsHeader, readSafetensorsRows, readSafetensorsTensor, type SafetensorsHeader } from "../weights/safetensors.ts";
+import type { Check } from "./report.ts";
+
+export interface WeightsProbeParams {
+  /** The model directory (config.json + safetensors). */
+  dir: string;
+  /** The text model's config keys (the root, or text_config). */
+  config: Record<string, unknown>;
+  headDim: number;
+  rotaryDim: number;
+  original: { invFreq: number[]; attentionFactor: number; context: number };
+  patched: { invFreq: number[]; attentionFactor: number; context: number };
+}
+
+/** Longest sequence the CPU probe runs (its cost grows with length × queries). */
+const MAX_PROBE = 2048;
+const QUERIES = 32;
+/** A head whose normalised entropy moves more than this from its trained behaviour is flagged. */
+const ENTROPY_DRIFT = 0.15;
+
+const num = (v: unknown, d: number) => (typeof v === "number" && Number.isFinite(v) ? v : d);
+
+/** Which file holds each tensor: one model.safetensors or a sharded index. */
+function tensorFiles(dir: string): Map<string, string> | string {
+  const single = join(dir, "model.safetensors");
+  const index = join(dir, "model.safetensors.index.json");
+  if (existsSync(index)) {
+    const map = (JSON.parse(readFileSync(index, "utf8")) as { weight_map?: Record<string, string> }).weight_map ?? {};
+    return new Map(Object.entries(map).map(([k, f]) => [k, join(dir, f)]));
+  }
+  if (existsSync(single)) return new Map([["*", single]]);
+  return "no model.safetensors or model.safetensors.index.json";
+}
+
+function rmsNorm(x: Float32Array, width: number, weight: Float32Array, eps: number): Float64Array {
+  const out = new Float64Array(x.length);
+  for (let r = 0; r < x.length / width; r++) {
+    let ss = 0;
+    for (let c = 0; c < width; c++) ss += x[r * width + c] ** 2;
+    const inv = 1 / Math.sqrt(ss / width + eps);
+    for (let c = 0; c < width; c++) out[r * width + c] = x[r * width + c] * inv * weight[c];
+  }
+  return out;
+}
+
+/** rows × in  times  (out × in)ᵀ → rows × out. */
+function project(x: Float64Array, rows: number, w: Float32Array, outDim: number, inDim: number): Float64Array {
+  const y = new Float64Array(rows * outDim);
+  for (let r = 0; r < rows; r++) {
+    for (let o = 0; o < outDim; o++) {
+      let s = 0;
+      for (let i = 0; i < inDim; i++) s += x[r * inDim + i] * w[o * inDim + i];
+      y[r * outDim + o] = s;
+    }
+  }
+  return y;
+}
+
+/** One head's rows [seq, headDim] out of a [seq, heads·headDim] projection. */
+function headRows(y: Float64Array, seq: number, heads: number, d: number, h: number): Float64Array {
+  const out = new Float64Array(seq * d);
+  for (let i = 0; i < seq; i++) out.set(y.subarray(i * heads * d + h * d, i * heads * d + (h + 1) * d), i * d);
+  return out;
+}
+
+interface HeadFigures {
+  entropy: number;
+  distantShare: number;
+}
+
+/** Mean normalised entropy and distant share over the last QUERIES queries of a causal window. */
+function headFigures(q: Float64Array, k: Float64Array, seq: number, d: number, distant: number): HeadFigures {
+  let entropy = 0;
+  let share = 0;
+  const scale = 1 / Math.sqrt(d);
+  const first = Math.max(1, seq - QUERIES);
+  for (let i = first; i < seq; i++) {
+    const scores = new Float64Array(i + 1);
+    let max = -Infinity;
+    for (let j = 0; j <= i; j++) {
+      let s = 0;
+      for (let c = 0; c < d; c++) s += q[i * d + c] * k[j * d + c];
+      scores[j] = s * scale;
+      max = Math.max(max, scores[j]);
+    }
+    let z = 0;
+    for (let j = 0; j <= i; j++) z += (scores[j] = Math.exp(scores[j] - max));
+    let h = 0;
+    let far = 0;
+    for (let j = 0; j <= i; j++) {
+      const p = scores[j] / z;
+      if (p > 0) h -= p * Math.log(p);
+      if (i - j >= distant) far += p;
+    }
+    entropy += h / Math.log(i + 1);
+    share += far;
+  }
+  const n = seq - first;
+  return { entropy: entropy / n, distantShare: share / n };
+}
+
+export async function weightsCheck(p: WeightsProbeParams): Promise<Check> {
+  const name = "real-weights";
+  const files = tensorFiles(p.dir);
+  if (typeof files === "string") return { name, status: "skipped", detail: `weights not readable: ${files}` };
+  const cfg = p.config;
+  const hidden = num(cfg["hidden_size"], 0);
+  const nHeads = num(cfg["num_attention_heads"], 0);
+  const nKv = num(cfg["num_key_value_heads"], nHeads);
+  const layers = num(cfg["num_hidden_layers"], 0);
+  const eps = num(cfg["rms_norm_eps"], 1e-6);
+  const vocab = num(cfg["vocab_size"], 0);
+  const d = p.headDim;
+  if (!hidden || !nHeads || !layers || !vocab) return { name, status: "skipped", detail: "config lacks hidden_size, num_attention_heads, num_hidden_layers or vocab_size" };
+  const fileOf = (t: string) => (files instanceof Map ? files.get(t) ?? files.get("*") : undefined);
+  const headers = new Map<string, SafetensorsHeader>();
+  const header = async (t: string) => {
+    const f = fileOf(t);
+    if (!f) return undefined;
+    if (!headers.has(f)) headers.set(f, await readSafetensorsHeader(f));
+    const h = headers.get(f)!;
+    return h.tensors.has(t) ? h : undefined;
+  };
+  const trainedLen = Math.min(p.original.context, MAX_PROBE);
+  const newLen = Math.min(p.patched.context, MAX_PROBE, trainedLen * 4);
+  // Seeded token ids: the probe needs realistic embeddings, not a particular text.
+  let seed = 12345;
+  const tokens = Array.from({ length: newLen }, () => ((seed = (seed * 1103515245 + 12345) % 2147483648) % vocab));
+  const embedName = "model.embed_tokens.weight";
+  const eh = await header(embedName);
+  if (!eh) return { name, status: "skipped", detail: `no ${embedName}: only Llama-style checkpoints (embed_tokens, q_proj, k_proj) are probed` };
+  const embedded = await readSafetensorsRows({ header: eh, name: embedName, rows: tokens });
+  const distant = Math.max(1, Math.floor(p.original.context / 4));
+  const perLayer: Record<string, { head: number; trained: HeadFigures; extended: HeadFigures }[]> = {};
+  const flagged: string[] = [];
+  for (const layer of [...new Set([0, layers - 1])]) {
+    const pre = `model.layers.${layer}`;
+    const names = [`${pre}.input_layernorm.weight`, `${pre}.self_attn.q_proj.weight`, `${pre}.self_attn.k_proj.weight`];
+    const hs = await Promise.all(names.map(header));
+    if (hs.some((h) => !h)) return { name, status: "skipped", detail: `layer ${layer} lacks ${names.filter((_, i) => !hs[i]).join(", ")}` };
+    const [norm, wq, wk] = await Promise.all(names.map((n, i) => readSafetensorsTensor({ file: hs[i]!.file, name: n, header: hs[i]! })));
+    const x = rmsNorm(embedded, hidden, norm.data, eps);
+    const q = project(x, newLen, wq.data, nHeads * d, hidden);
+    const k = project(x, newLen, wk.data, nKv * d, hidden);
+    const positions = Array.from({ length: newLen }, (_, i) => i);
+    perLayer[`layer${layer}`] = [];
+    for (let h = 0; h < nHeads; h++) {
+      const g = Math.floor(h / (nHeads / nKv));
+      const figures = (rope: { invFreq: number[]; attentionFactor: number }, len: number) => {
+        const qh = headRows(q, len, nHeads, d, h);
+        const kh = headRows(k, len, nKv, d, g);
+        for (const rows of [qh, kh]) applyRope({ rows, seq: len, headDim: d, rotaryDim: p.rotaryDim, positions, invFreq: rope.invFreq, attentionFactor: rope.attentionFactor });
+        return headFigures(qh, kh, len, d, distant);
+      };
+      const trained = figures(p.original, trainedLen);
+      const extended = figures(p.patched, newLen);
+      perLayer[`layer${layer}`].push({ head: h, trained, extended });
+      if (Math.abs(extended.entropy - trained.entropy) > ENTROPY_DRIFT) flagged.push(`layer ${layer} head ${h}`);
+    }
+  }
+  const detail = flagged.length
+    ? `attention entropy drifts by more than ${ENTROPY_DRIFT} at ${newLen} tokens (vs ${trainedLen} trained) for ${flagged.join(", ")}`
+    : `layer-0 and last-layer heads keep their trained attention entropy within ${ENTROPY_DRIFT} at ${newLen} tokens (vs ${trainedLen} trained)`;
+  return { name, status: flagged.length ? "fail" : "pass", detail, probeLength: newLen, trainedLength: trainedLen, distantFrom: distant, flaggedHeads: flagged, heads: perLayer };
+}
