@@ -20,7 +20,8 @@ env_file=$dir/env.sh
 log() { echo "setup-lavapipe: $*" >&2; }
 die() { echo "setup-lavapipe: error: $*" >&2; exit 1; }
 
-if [ -f "$env_file" ] && [ -f "$dir/.complete" ]; then
+lvp_of_icd() { sed -n 's/.*"library_path": *"\([^"]*\)".*/\1/p' "$dir/lvp_icd.json" 2>/dev/null; }
+if [ -f "$env_file" ] && [ -f "$dir/.complete" ] && [ -f "$(lvp_of_icd)" ]; then
   log "already set up in $dir"
   cat "$env_file"
   exit 0

@@ -1,5 +1,6 @@
 // Random attention problems for the kernel tests and the benchmark (seeded, so failures repeat).
 import type { AttentionProblem } from "../kernels/params.ts";
+import { computeRope } from "../src/rope/index.ts";
 
 export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
@@ -28,7 +29,7 @@ export interface ProblemSpec {
   /** Largest position; positions are spread over [0, maxPosition], ascending, first 0 and last maxPosition. */
   maxPosition?: number;
   seed?: number;
-  /** YaRN-style scaling: low frequencies divided by this factor (1 = plain RoPE). */
+  /** YaRN factor over a 4096-token original context, theta 10000 (1 = plain RoPE). */
   factor?: number;
 }
 
@@ -42,19 +43,21 @@ export function randomProblem(spec: ProblemSpec): AttentionProblem {
   while (picked.size < Math.min(seq, maxPosition + 1)) picked.add(Math.floor(rnd() * (maxPosition + 1)));
   Array.from(picked).sort((a, b) => a - b).forEach((x, i) => (positions[i] = x));
   const factor = spec.factor ?? 4;
-  // Test data only (not the project's RoPE math): base-10000 frequencies, the slow half divided by
-  // the factor, rounded to float32 as a plan's invFreq is.
-  const invFreq = Float32Array.from({ length: rotaryDim / 2 }, (_, j) => {
-    const f = 10000 ** ((-2 * j) / rotaryDim);
-    return j < rotaryDim / 4 ? f : f / factor;
+  const rope = computeRope({
+    theta: 10000,
+    headDim,
+    rotaryDim,
+    context: 4096 * factor,
+    originalContext: 4096,
+    scaling: factor > 1 ? { method: "yarn", factor, originalContext: 4096 } : { method: "none" },
   });
   return {
     q: fill(nHeads * seq * headDim, rnd, 1),
     k: fill(nKvHeads * seq * headDim, rnd, 1),
     v: fill(nKvHeads * seq * headDim, rnd, 1),
     positions,
-    invFreq,
-    attentionFactor: factor > 1 ? 0.1 * Math.log(factor) + 1 : 1,
+    invFreq: rope.invFreq,
+    attentionFactor: rope.attentionFactor,
     nHeads,
     nKvHeads,
     headDim,
