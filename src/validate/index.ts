@@ -5,6 +5,30 @@ import type { Plan } from "../types.ts";
 import { findGpu, type Gpu, NoGpuError } from "../../kernels/index.ts";
 import { bandsCheck } from "./bands-check.ts";
 import { kernelCheck, kernelProblem } from "./kernel-check.ts";
+import { weightsCheck } from "./weights-check.ts";
+import { readHfConfig } from "../../converters/hf/read.ts";
+import { defaultInvFreq } from "../rope/default.ts";
+import type { ModelInfo } from "../converter.ts";
+import type { RopeFrequencies, RopeSpec } from "../rope/types.ts";
+
+/** The real-weights probe for the formats whose weights we read (HF safetensors). */
+async function realWeights(info: ModelInfo, spec: RopeSpec, declared: RopeFrequencies, originalContext: number): Promise<Check> {
+  if (info.format !== "hf") {
+    return { name: "real-weights", status: "skipped", detail: `reading ${info.format} weights is not implemented; only safetensors checkpoints are probed` };
+  }
+  if (spec.context <= originalContext) {
+    return { name: "real-weights", status: "skipped", detail: "the model declares no extension to compare with its trained length" };
+  }
+  const cfg = readHfConfig(info.path);
+  return weightsCheck({
+    dir: cfg.file.slice(0, -"config.json".length) || ".",
+    config: cfg.textConfig,
+    headDim: spec.headDim,
+    rotaryDim: spec.rotaryDim,
+    original: { invFreq: defaultInvFreq(spec.rotaryDim, spec.theta), attentionFactor: 1, context: originalContext },
+    patched: { invFreq: declared.invFreq, attentionFactor: declared.attentionFactor, context: spec.context },
+  });
+}
 import { enginesCheck } from "./engines-check.ts";
 import { type Check, makeReport, type Report } from "./report.ts";
 
@@ -36,6 +60,7 @@ export async function validate(params: ValidateParams): Promise<Report> {
     checks.push({ name: "frequency-bands", status: "skipped", detail: `the model declares no extension (context ${spec.context} = original)` });
   }
   if (converter.check) checks.push(converter.check(info, { invFreq: expected.invFreq, attentionFactor: expected.attentionFactor, context: spec.context }));
+  checks.push(await realWeights(info, spec, declared, originalContext));
   const gpu = params.gpu === undefined ? await findGpu() : params.gpu;
   try {
     const usable = gpu instanceof NoGpuError ? null : gpu;
