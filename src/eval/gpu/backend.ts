@@ -10,7 +10,7 @@ import type { LlamaWeights } from "../llama-weights.ts";
 import { simpleAttention } from "./attention-simple.ts";
 import { NoGpuError, openGpu, type EvalGpu } from "./device.ts";
 import { toHalfBits } from "./f16.ts";
-import { embedWgsl, matmulWgsl, MM_TILE, nllWgsl, rmsNormWgsl, swigluWgsl, type WeightType } from "./wgsl.ts";
+import { embedWgsl, matmulWgsl, MM_GROUP, MM_ROWS, nllWgsl, rmsNormWgsl, swigluWgsl, type WeightType } from "./wgsl.ts";
 
 export { NoGpuError };
 
@@ -129,7 +129,7 @@ class GpuForward implements ForwardBackend {
 
   private matmul(pass: GPUComputePassEncoder, x: GPUBuffer, w: GPUBuffer, y: GPUBuffer, M: number, N: number, K: number, accumulate: boolean, xRow0 = 0): void {
     const u = this.uniform(new Uint32Array([M, N, K, accumulate ? 1 : 0, xRow0, 0, 0, 0]).buffer);
-    this.dispatch(pass, this.pipes.matmul, [u, x, w, y], Math.ceil(N / MM_TILE), Math.ceil(M / MM_TILE));
+    this.dispatch(pass, this.pipes.matmul, [u, x, w, y], Math.ceil(N / MM_GROUP), Math.ceil(M / MM_ROWS));
   }
 
   private elementwise(n: number, perGroup: number): [number, number] {

@@ -5,61 +5,44 @@ export type WeightType = "f32" | "f16";
 
 const header = (wt: WeightType) => (wt === "f16" ? "enable f16;\nalias wt = f16;\n" : "alias wt = f32;\n");
 
-/** Tile edge of the matmul: each 16×16 workgroup computes a 64×64 block of y, 4×4 per invocation. */
-export const MM_TILE = 64;
+/** Outputs per invocation along the rows of y (each invocation makes 4 rows of one column). */
+export const MM_ROWS = 4;
+export const MM_GROUP = 64;
 
 /**
  * y[m, n] (+)= Σ_k x[xRow0 + m, k] · w[n, k]   (a linear layer xWᵀ with transformers' [out, in] weights).
- * `accumulate` = 1 adds to y (the residual stream) instead of overwriting it.
+ * `accumulate` = 1 adds to y (the residual stream) instead of overwriting it. K must be a multiple of 4.
+ * No workgroup memory: on lavapipe (CPU Vulkan) barriers cost more than the reuse they buy, and this
+ * form ran 1.5x faster there than a 64×64 shared-memory tile.
  */
 export function matmulWgsl(wt: WeightType): string {
   return `${header(wt)}
 struct P { M: u32, N: u32, K: u32, accumulate: u32, xRow0: u32, _a: u32, _b: u32, _c: u32 }
 @group(0) @binding(0) var<uniform> p: P;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> w: array<wt>;
+@group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> w: array<vec4<wt>>;
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
-var<workgroup> xs: array<array<f32, 17>, 64>;
-var<workgroup> ws: array<array<f32, 17>, 64>;
-@compute @workgroup_size(16, 16)
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let row0 = wg.y * 64u;
-  let col0 = wg.x * 64u;
-  let tid = lid.y * 16u + lid.x;
-  var acc: array<array<f32, 4>, 4>;
-  for (var k0 = 0u; k0 < p.K; k0 += 16u) {
-    for (var i = 0u; i < 4u; i++) {
-      let e = tid + i * 256u;
-      let r = e / 16u;
-      let kk = e % 16u;
-      let gk = k0 + kk;
-      var xv = 0.0;
-      if (row0 + r < p.M && gk < p.K) { xv = x[(p.xRow0 + row0 + r) * p.K + gk]; }
-      xs[r][kk] = xv;
-      var wv = 0.0;
-      if (col0 + r < p.N && gk < p.K) { wv = f32(w[(col0 + r) * p.K + gk]); }
-      ws[r][kk] = wv;
-    }
-    workgroupBarrier();
-    for (var kk = 0u; kk < 16u; kk++) {
-      var a: array<f32, 4>;
-      var b: array<f32, 4>;
-      for (var i = 0u; i < 4u; i++) { a[i] = xs[lid.y * 4u + i][kk]; b[i] = ws[lid.x * 4u + i][kk]; }
-      for (var i = 0u; i < 4u; i++) {
-        for (var j = 0u; j < 4u; j++) { acc[i][j] += a[i] * b[j]; }
-      }
-    }
-    workgroupBarrier();
+@compute @workgroup_size(${MM_GROUP})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let c = gid.x;
+  let r0 = gid.y * 4u;
+  if (c >= p.N || r0 >= p.M) { return; }
+  let K4 = p.K / 4u;
+  let last = p.M - 1u;
+  let x0 = (p.xRow0 + r0) * K4;
+  let x1 = (p.xRow0 + min(r0 + 1u, last)) * K4;
+  let x2 = (p.xRow0 + min(r0 + 2u, last)) * K4;
+  let x3 = (p.xRow0 + min(r0 + 3u, last)) * K4;
+  var acc = vec4<f32>();
+  for (var k = 0u; k < K4; k++) {
+    let wv = vec4<f32>(w[c * K4 + k]);
+    acc += vec4<f32>(dot(x[x0 + k], wv), dot(x[x1 + k], wv), dot(x[x2 + k], wv), dot(x[x3 + k], wv));
   }
   for (var i = 0u; i < 4u; i++) {
-    let r = row0 + lid.y * 4u + i;
-    if (r >= p.M) { continue; }
-    for (var j = 0u; j < 4u; j++) {
-      let c = col0 + lid.x * 4u + j;
-      if (c >= p.N) { continue; }
-      let o = r * p.N + c;
-      if (p.accumulate == 1u) { y[o] = y[o] + acc[i][j]; } else { y[o] = acc[i][j]; }
-    }
+    let r = r0 + i;
+    if (r >= p.M) { break; }
+    let o = r * p.N + c;
+    if (p.accumulate == 1u) { y[o] = y[o] + acc[i]; } else { y[o] = acc[i]; }
   }
 }`;
 }
