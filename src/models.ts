@@ -1,11 +1,12 @@
 // Picks the converter for a model path.
 import { existsSync } from "node:fs";
 import { hfConverter } from "../converters/hf/index.ts";
+import { onnxConverter } from "../converters/onnx/converter.ts";
 import type { Converter } from "./converter.ts";
 import { ModelFormatError } from "./errors.ts";
 
 /** Format adapters in the order they are tried. */
-export const CONVERTERS: Converter[] = [hfConverter];
+export const CONVERTERS: Converter[] = [hfConverter, onnxConverter];
 
 export function converterFor(path: string): Converter {
   if (!existsSync(path)) throw new ModelFormatError("no such file or directory", path);

@@ -1,0 +1,66 @@
+// The ONNX format adapter for the CLI and the library API (src/converter.ts contract).
+import { existsSync, statSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import type { Converter, ModelInfo, PatchOutput } from "../../src/converter.ts";
+import type { StoredRope } from "../../src/rope/engines/stored.ts";
+import { hfDictFromScaling } from "../../src/rope/hf-params.ts";
+import type { RopeSpec } from "../../src/rope/types.ts";
+import type { Plan } from "../../src/types.ts";
+import { type OnnxRopeFound, inspectOnnx } from "./inspect.ts";
+import { patchOnnx } from "./patch.ts";
+import { findSidecars } from "./sidecar.ts";
+
+/** ModelInfo plus where the rotary embedding was found, for `inspect` to print. */
+export interface OnnxModelInfo extends ModelInfo {
+  format: "onnx";
+  found: OnnxRopeFound;
+}
+
+/** The parameters an ONNX graph holds, written as the HF dict the engine profiles read. */
+export function storedFromSpec(spec: RopeSpec, architecture?: string): StoredRope {
+  const dict = spec.scaling.method === "none" ? { rope_type: "default" } : hfDictFromScaling(spec.scaling);
+  return {
+    theta: spec.theta,
+    headDim: spec.headDim,
+    rotaryDim: spec.rotaryDim,
+    maxPositionEmbeddings: spec.context,
+    ropeScaling: null,
+    ropeParameters: { ...dict, rope_theta: spec.theta },
+    ...(architecture ? { architecture } : {}),
+  };
+}
+
+function architectureOf(path: string): string {
+  const type = findSidecars(path).config?.model_type;
+  return typeof type === "string" ? type : "onnx";
+}
+
+/**
+ * An ONNX converter with the options only ONNX has: `tensor` picks the inv_freq (or cos/sin cache) by value name
+ * when several disagree (CLI --tensor NAME); `context` gives the trained context of an inv_freq graph that has
+ * no config.json or genai_config.json beside it.
+ */
+export function createOnnxConverter(opts: { tensor?: string; context?: number } = {}): Converter {
+  return {
+    format: "onnx",
+    accepts(path) {
+      return path.endsWith(".onnx") && existsSync(path) && statSync(path).isFile();
+    },
+    async read(path): Promise<OnnxModelInfo> {
+      const info = inspectOnnx({ path, ...opts });
+      const architecture = architectureOf(path);
+      return { format: "onnx", path, architecture, spec: info.spec, stored: storedFromSpec(info.spec, architecture), warnings: [], found: info.found };
+    },
+    defaultOut(path, plan: Plan) {
+      return `${resolve(dirname(path))}-yarn-${plan.context}`;
+    },
+    async patch({ info, plan, out, dryRun }): Promise<PatchOutput> {
+      const res = patchOnnx({ source: info.path, plan, out, dryRun, ...opts });
+      const after: RopeSpec = { ...plan.source, theta: plan.theta, context: plan.context, originalContext: plan.originalContext, scaling: plan.scaling };
+      // The patched model is the .onnx file inside the output folder: `validate` and reports open that.
+      return { out: res.model, files: res.files, diff: res.diff, stored: storedFromSpec(after, info.architecture), warnings: res.warnings };
+    },
+  };
+}
+
+export const onnxConverter: Converter = createOnnxConverter();
