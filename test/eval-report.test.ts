@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "./harness.ts";
 import { perplexityPlotSvg } from "../src/eval/plot-svg.ts";
-import { perplexityTable } from "../src/eval/table.ts";
+import { perplexityMarkdownTable, perplexityTable } from "../src/eval/table.ts";
 import type { PerplexityResult } from "../src/eval/result.ts";
 
 const results: PerplexityResult[] = [];
@@ -44,4 +44,12 @@ test("eval report: table has one row per method and one column per context", () 
   assert.match(lines[0]!, /^method\s+256\s+512\s+1024$/);
   assert.match(lines[3]!, /^yarn\s+3\.317\s+4\.409\s+5\.100$/);
   assert.match(lines[4]!, /Infinity$/);
+});
+
+test("eval report: Markdown table for the model card", () => {
+  const md = perplexityMarkdownTable(results).split("\n");
+  assert.equal(md[0], "| method | 256 | 512 | 1024 |");
+  assert.equal(md[1], "|---|---:|---:|---:|");
+  assert.equal(md[3], "| yarn | 3.317 | 4.409 | 5.100 |");
+  assert.equal(md.length, 5);
 });

@@ -17,3 +17,15 @@ export function formatPpl(p: number | undefined): string {
   if (!Number.isFinite(p)) return String(p);
   return p >= 1000 ? p.toExponential(2) : p.toFixed(p >= 100 ? 1 : 3);
 }
+
+/** The same table in Markdown (for a model card): perplexity per method and context, lower is better. */
+export function perplexityMarkdownTable(results: readonly PerplexityResult[]): string {
+  const methods = [...new Set(results.map((r) => r.method))];
+  const contexts = [...new Set(results.map((r) => r.context))].sort((a, b) => a - b);
+  const cell = new Map(results.map((r) => [`${r.method}@${r.context}`, r.perplexity]));
+  return [
+    `| method | ${contexts.join(" | ")} |`,
+    `|---|${contexts.map(() => "---:").join("|")}|`,
+    ...methods.map((m) => `| ${m.replace(/\|/g, "\\|")} | ${contexts.map((c) => formatPpl(cell.get(`${m}@${c}`))).join(" | ")} |`),
+  ].join("\n");
+}
