@@ -73,3 +73,13 @@ test("eval bad input: unsupported architecture, documents shorter than the conte
   assert.match(r.notes.join("\n"), /1 of 2 documents are shorter than 64 tokens and were skipped/);
   await assert.rejects(evaluate({ model, texts: [short], contexts: [64], device: "cpu" }), (e: unknown) => e instanceof EvalInputError && /no document has 64 tokens/.test((e as Error).message));
 }, { timeoutMs: 60_000 });
+
+test("eval sliding windows: one window equals the first-L protocol; more windows score every token once", async () => {
+  const texts = docs.slice(0, 1);
+  const first = await evaluate({ model, texts, contexts: [96], device: "cpu" });
+  const one = await evaluate({ model, texts, contexts: [96], slidingStride: 48, slidingTokens: 96, device: "cpu" });
+  assert.equal(one.mode, "sliding");
+  close(one.results[0]!.perplexity, first.results[0]!.perplexity, "single window", 1e-12);
+  const more = await evaluate({ model, texts, contexts: [96], slidingStride: 48, slidingTokens: 192, device: "cpu" });
+  assert.equal(more.results[0]!.tokens, 191);
+}, { timeoutMs: 60_000 });
