@@ -49,7 +49,13 @@ export async function gpuBackend(w: LlamaWeights, opts: GpuBackendOptions): Prom
     throw err;
   }
   if (opts.precision === "f16" && !gpu.f16) throw new GpuLimitError(`precision f16 needs shader-f16, which ${gpu.name} lacks`);
-  const wt: WeightType = opts.precision === "f32" || !gpu.f16 ? "f32" : "f16";
+  let wt: WeightType = opts.precision === "f32" || !gpu.f16 ? "f32" : "f16";
+  if (wt === "f16") {
+    const over = weightsOverHalfRange(w);
+    if (over && opts.precision === "f16") throw new GpuError(`weight ${over} exceeds the f16 range (±65504): use precision f32`);
+    // bf16 checkpoints can hold values f16 cannot: then keep float32 storage rather than store infinities.
+    if (over) wt = "f32";
+  }
   return new GpuForward(gpu, w, wt, !opts.gpu);
 }
 
@@ -215,6 +221,17 @@ class GpuForward implements ForwardBackend {
     this.weights.clear();
     if (this.owned) this.gpu.release();
   }
+}
+
+/** The name of the first weight tensor with a value outside f16's finite range, or null. */
+function weightsOverHalfRange(w: LlamaWeights): string | null {
+  const big = (a: Float32Array) => a.some((v) => v > 65504 || v < -65504);
+  if (big(w.embed)) return "embed_tokens";
+  if (big(w.lmHead)) return "lm_head";
+  for (const [i, l] of w.layers.entries()) {
+    for (const k of ["q", "k", "v", "o", "gate", "up", "down"] as const) if (big(l[k])) return `layers.${i}.${k}`;
+  }
+  return null;
 }
 
 function normWords(rows: number, dim: number, eps: number): ArrayBuffer {
