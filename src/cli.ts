@@ -10,11 +10,20 @@ import { flagsText, inspectText, patchText, validateText } from "./report-text.t
 import { validate } from "./validate/index.ts";
 import type { PlanMethod } from "./types.ts";
 import { VERSION } from "./version.ts";
+import { batchAction, type CliIo, hubPatchAction, inspectHub, isHubModelArg, resolveHubParams } from "./hub/index.ts";
 
 const out = (s: string) => process.stdout.write(s.endsWith("\n") ? s : s + "\n");
 const warn = (lines: string[]) => {
   for (const l of lines) process.stderr.write(`warning: ${l}\n`);
 };
+
+const io: CliIo = { stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s), isTTY: Boolean(process.stderr.isTTY) };
+
+interface HubOptions {
+  token?: string;
+  hubUrl?: string;
+  cacheDir?: string;
+}
 
 const cli = cac("yarnify");
 /** Exit code of a validation with a failed check. */
@@ -23,9 +32,17 @@ const VALIDATION_FAILED = 5;
 cli
   .command("inspect <model>", "Show a model's RoPE setup and how each engine reads it")
   .option("--json", "Print one JSON object (the inspect contract)")
+  .option("--tensor <name>", "ONNX: the inv_freq or cos/sin cache to use when several disagree")
+  .option("--original-context <tokens>", "Trained context of a file that does not record it (an ONNX graph alone)")
+  .option("--token <token>", "Hugging Face token for private repos (default: $HF_TOKEN)")
+  .option("--hub-url <url>", "Hub endpoint (default: $HF_ENDPOINT or https://huggingface.co)")
+  .option("--cache-dir <dir>", "Download cache (default: $YARNIFY_CACHE or ~/.cache/yarnify)")
   .example("yarnify inspect ./Qwen2.5-7B-Instruct --json")
-  .action(async (model: string, o: { json?: boolean }) => {
-    const r = await inspect(model);
+  .example("yarnify inspect Qwen/Qwen2.5-7B-Instruct@main")
+  .action(async (model: string, o: FormatOptions & HubOptions & { json?: boolean }) => {
+    const r = isHubModelArg(model)
+      ? await inspectHub({ ...resolveHubParams({ accessToken: o.token, hubUrl: o.hubUrl }), source: model, cacheDir: o.cacheDir })
+      : await inspect(model, formatOptions(o));
     if (o.json) out(JSON.stringify(r, null, 2));
     else {
       out(inspectText(r));
@@ -33,11 +50,19 @@ cli
     }
   });
 
-interface PatchOptions {
+interface FormatOptions {
+  tensor?: string;
+  originalContext?: unknown;
+}
+
+interface PatchOptions extends FormatOptions, HubOptions {
+  push?: string;
+  branch?: string;
+  pr?: boolean;
+  private?: boolean;
   factor?: unknown;
   context?: unknown;
   method?: string;
-  originalContext?: unknown;
   betaFast?: unknown;
   betaSlow?: unknown;
   truncate?: boolean;
@@ -54,12 +79,18 @@ interface PatchOptions {
 /** cac turns numeric text into numbers; anything else is passed on so the planner can name it. */
 const numberOption = (v: unknown): number | undefined => (v === undefined ? undefined : typeof v === "number" ? v : Number.isNaN(Number(v)) ? (v as number) : Number(v));
 
+const formatOptions = (o: FormatOptions) => ({
+  tensor: o.tensor === undefined ? undefined : String(o.tensor),
+  originalContext: numberOption(o.originalContext),
+});
+
 cli
   .command("patch <model>", "Extend a model's context with YaRN (or PI, NTK, dynamic NTK)")
   .option("--factor <s>", "Scale factor s (new context = original × s)")
   .option("--context <tokens>", "Target context in tokens (factor = context / original)")
   .option("--method <m>", "yarn | linear | ntk | dynamic", { default: "yarn" })
-  .option("--original-context <tokens>", "Trained context, when config.json's is not it (e.g. Qwen3: 32768)")
+  .option("--original-context <tokens>", "Trained context, when the file's is not it (Qwen3: 32768) or it has none (ONNX)")
+  .option("--tensor <name>", "ONNX: the inv_freq or cos/sin cache to patch when several disagree")
   .option("--beta-fast <n>", "YaRN beta_fast (default 32)")
   .option("--beta-slow <n>", "YaRN beta_slow (default 1)")
   .option("--no-truncate", "Keep the YaRN correction range fractional (as gpt-oss)")
@@ -70,26 +101,39 @@ cli
   .option("--dry-run", "Print a unified diff of what would change; write nothing")
   .option("--force", "Re-plan a model that already has RoPE scaling, from its original context")
   .option("--validate", "Validate the output before reporting success (exit 5 if a check fails)")
+  .option("--push <repo>", "Hub source: publish the patched model to this repo (created if needed)")
+  .option("--branch <name>", "Hub source: commit to this branch (of --push, else of the source repo)")
+  .option("--pr", "Hub source: open a pull request on the source repo (config-only change)")
+  .option("--private", "Create the --push repo as private")
+  .option("--token <token>", "Hugging Face token (default: $HF_TOKEN)")
+  .option("--hub-url <url>", "Hub endpoint (default: $HF_ENDPOINT or https://huggingface.co)")
+  .option("--cache-dir <dir>", "Download cache (default: $YARNIFY_CACHE or ~/.cache/yarnify)")
+  .example("yarnify patch Qwen/Qwen2.5-7B-Instruct --factor 4 --push me/Qwen2.5-7B-Instruct-128k")
   .option("--json", "Print one JSON object")
   .example("yarnify patch ./model --factor 4 --out ./model-yarn")
   .action(async (model: string, o: PatchOptions) => {
-    const r = await patch({
-      model,
-      out: o.out,
-      dryRun: o.dryRun,
+    const target = {
       force: o.force,
       method: o.method as PlanMethod,
       factor: numberOption(o.factor),
       context: numberOption(o.context),
-      originalContext: numberOption(o.originalContext),
+      originalContext: formatOptions(o).originalContext,
       betaFast: numberOption(o.betaFast),
       betaSlow: numberOption(o.betaSlow),
       truncate: o.truncate === false ? false : undefined,
       mscale: numberOption(o.mscale),
       mscaleAllDim: numberOption(o.mscaleAllDim),
       attentionFactor: numberOption(o.attentionFactor),
-    });
-    const report = o.validate && !r.dryRun ? await validate({ model: r.out, plan: r.plan }) : null;
+    };
+    if (isHubModelArg(model)) {
+      process.exitCode = await hubPatchAction(model, target, { ...o, push: o.push, token: o.token }, io);
+      return;
+    }
+    if (o.push || o.branch || o.pr) {
+      throw new YarnifyError("--push, --branch and --pr take a hub source (org/name); publish a local output with `yarnify patch org/name ...`", model);
+    }
+    const r = await patch({ model, out: o.out, dryRun: o.dryRun, tensor: formatOptions(o).tensor, ...target });
+    const report = o.validate && !r.dryRun ? await validate({ model: r.out, plan: r.plan, tensor: formatOptions(o).tensor }) : null;
     if (o.json) out(JSON.stringify(report ? { ...r, validation: report } : r, null, 2));
     else {
       if (r.dryRun && r.diff) out(r.diff);
@@ -103,10 +147,26 @@ cli
 cli
   .command("validate <model>", "Check a patched model: engine readings, frequency bands, kernel and weights")
   .option("--json", "Print one JSON object: {ok, adapter, checks}")
-  .action(async (model: string, o: { json?: boolean }) => {
-    const report = await validate({ model });
+  .option("--tensor <name>", "ONNX: the inv_freq or cos/sin cache to check when several disagree")
+  .option("--original-context <tokens>", "Trained context of a file that does not record it")
+  .action(async (model: string, o: FormatOptions & { json?: boolean }) => {
+    const report = await validate({ model, ...formatOptions(o) });
     out(o.json ? JSON.stringify(report, null, 2) : validateText(report));
     if (!report.ok) process.exitCode = VALIDATION_FAILED;
+  });
+
+cli
+  .command("batch <manifest>", "Patch many models from a JSON or YAML manifest; resumable and shardable")
+  .option("--concurrency <n>", "Items at once", { default: 2 })
+  .option("--shard <i/n>", "Run only shard i of n (1-based), split deterministically")
+  .option("--state <file>", "State file for resuming (default: <manifest>.state.jsonl)")
+  .option("--reports <dir>", "Per-item JSON reports (default: <manifest>.reports)")
+  .option("--token <token>", "Hugging Face token (default: $HF_TOKEN)")
+  .option("--hub-url <url>", "Hub endpoint (default: $HF_ENDPOINT)")
+  .option("--cache-dir <dir>", "Download cache")
+  .option("--json", "Print the summary as JSON")
+  .action(async (manifest: string, o: { concurrency?: unknown; shard?: string; state?: string; reports?: string; json?: boolean } & HubOptions) => {
+    process.exitCode = await batchAction(manifest, { ...o, concurrency: numberOption(o.concurrency) }, io);
   });
 
 cli

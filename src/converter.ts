@@ -2,6 +2,7 @@
 import type { StoredRope } from "./rope/engines/stored.ts";
 import type { RopeSpec } from "./rope/types.ts";
 import type { ModelFormat, Plan } from "./types.ts";
+import type { Check } from "./validate/report.ts";
 
 export interface ModelInfo {
   format: ModelFormat;
@@ -13,6 +14,15 @@ export interface ModelInfo {
   /** The parameters as stored, for the engine profiles. */
   stored: StoredRope;
   warnings: string[];
+  /** Format-specific facts `inspect` reports (where an ONNX graph keeps its RoPE, a GGUF's keys, ...). */
+  details?: Record<string, unknown>;
+}
+
+/** What a patched model must compute, for a format's own validation check. */
+export interface ExpectedRope {
+  invFreq: number[];
+  attentionFactor: number;
+  context: number;
 }
 
 export interface OutputFile {
@@ -40,4 +50,6 @@ export interface Converter {
   /** The output path used when none is given. */
   defaultOut(path: string, plan: Plan): string;
   patch(params: { info: ModelInfo; plan: Plan; out: string; dryRun: boolean }): Promise<PatchOutput>;
+  /** A validation check that reads the values back from the file itself (formats that bake RoPE in). */
+  check?(info: ModelInfo, expected: ExpectedRope): Check;
 }

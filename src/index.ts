@@ -1,5 +1,5 @@
 // The library API: `import { inspect, plan, patch } from "yarnify"`.
-import { converterFor } from "./models.ts";
+import { type ConverterOptions, converterFor } from "./models.ts";
 import { runtimeFlags, type RuntimeFlags } from "./flags.ts";
 
 export { inspect, ropeSummary } from "./inspect.ts";
@@ -12,13 +12,19 @@ export type { EngineFlags, RuntimeFlags } from "./flags.ts";
 export { compareEngines } from "./engine-compare.ts";
 export type { EngineReport } from "./engine-compare.ts";
 export type { Converter, ModelInfo, OutputFile, PatchOutput } from "./converter.ts";
-export { CONVERTERS, converterFor } from "./models.ts";
+export { converterFor, converters } from "./models.ts";
+export type { ConverterOptions } from "./models.ts";
+export type { ExpectedRope } from "./converter.ts";
 export { ModelFormatError, OutputError, PlanError, YarnifyError } from "./errors.ts";
 export * from "./types.ts";
 export * as rope from "./rope/index.ts";
+export * as hub from "./hub/index.ts";
+export * as batch from "./batch/index.ts";
+export { validate } from "./validate/index.ts";
+export type { AdapterInfo, Check, CheckStatus, Report, ValidateParams } from "./validate/index.ts";
 
 /** Runtime flags for a model on disk (llama.cpp's arch name: GGUF general.architecture or HF model_type). */
-export async function flags(model: string): Promise<RuntimeFlags> {
-  const info = await converterFor(model).read(model);
+export async function flags(model: string, opts: ConverterOptions = {}): Promise<RuntimeFlags> {
+  const info = await converterFor(model, opts).read(model);
   return runtimeFlags(info.spec, info.stored.gguf?.architecture ?? info.stored.architecture ?? "llama");
 }

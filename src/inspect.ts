@@ -1,5 +1,5 @@
 // `yarnify inspect`: a model's RoPE setup, and what every engine computes from it.
-import { converterFor } from "./models.ts";
+import { type ConverterOptions, converterFor } from "./models.ts";
 import { compareEngines, disagreementLines, type EngineReport } from "./engine-compare.ts";
 import { engineViews } from "./rope/engines/index.ts";
 import { computeRope } from "./rope/compute.ts";
@@ -37,6 +37,8 @@ export interface InspectResult {
   architecture: string;
   rope: RopeSummary;
   engines: Record<EngineName, EngineReport>;
+  /** Format-specific facts (ONNX: where the rotary embedding was found; GGUF: its rope keys). */
+  details?: Record<string, unknown>;
   warnings: string[];
 }
 
@@ -69,8 +71,8 @@ export function engineReports(stored: StoredRope): { engines: Record<EngineName,
   return { engines, warnings: disagreementLines(engines) };
 }
 
-export async function inspect(model: string): Promise<InspectResult> {
-  const info = await converterFor(model).read(model);
+export async function inspect(model: string, opts: ConverterOptions = {}): Promise<InspectResult> {
+  const info = await converterFor(model, opts).read(model);
   const { engines, warnings } = engineReports(info.stored);
   return {
     format: info.format,
@@ -78,6 +80,7 @@ export async function inspect(model: string): Promise<InspectResult> {
     architecture: info.architecture,
     rope: ropeSummary(info.spec),
     engines,
+    ...(info.details ? { details: info.details } : {}),
     warnings: [...info.warnings, ...warnings],
   };
 }

@@ -2,11 +2,11 @@
 import type { OutputFile } from "./converter.ts";
 import type { EngineReport } from "./engine-compare.ts";
 import { engineReports } from "./inspect.ts";
-import { converterFor } from "./models.ts";
+import { type ConverterOptions, converterFor } from "./models.ts";
 import { plan as makePlan } from "./plan.ts";
 import type { EngineName, ModelFormat, Plan, PlanTarget } from "./types.ts";
 
-export interface PatchParams extends PlanTarget {
+export interface PatchParams extends PlanTarget, ConverterOptions {
   /** Model directory or file. */
   model: string;
   /** Output path; defaults to `<model>-yarn-<context>` (beside the source). */
@@ -29,8 +29,8 @@ export interface PatchResult {
 }
 
 export async function patch(params: PatchParams): Promise<PatchResult> {
-  const { model, out, dryRun = false, ...target } = params;
-  const converter = converterFor(model);
+  const { model, out, dryRun = false, tensor, ...target } = params;
+  const converter = converterFor(model, { tensor, originalContext: target.originalContext });
   const info = await converter.read(model);
   const thePlan = makePlan(info.spec, target, { file: model });
   const outPath = out ?? converter.defaultOut(model, thePlan);
@@ -45,6 +45,7 @@ export async function patch(params: PatchParams): Promise<PatchResult> {
     files: output.files,
     diff: output.diff,
     engines,
-    warnings: [...info.warnings, ...thePlan.warnings, ...output.warnings, ...engineWarnings],
+    // An ONNX graph bakes its frequencies in: config-reading engines do not apply to it.
+    warnings: [...info.warnings, ...thePlan.warnings, ...output.warnings, ...(info.format === "onnx" ? [] : engineWarnings)],
   };
 }

@@ -1,5 +1,5 @@
 // Runs the yarnify CLI as a user would, on the runtime executing the tests (or another one).
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -33,4 +33,18 @@ export function runCli(args: string[], opts: { runtime?: RuntimeName; cwd?: stri
   const r = spawnSync(exe, [...pre, ...args], { cwd: opts.cwd ?? repoRoot, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
   if (r.error) throw r.error;
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** The same, without blocking the event loop (for tests whose server runs in this process). */
+export function runCliAsync(args: string[], opts: { runtime?: RuntimeName; cwd?: string } = {}): Promise<CliResult> {
+  const [exe, ...pre] = command(opts.runtime ?? runtimeName());
+  return new Promise((resolve, reject) => {
+    const child = spawn(exe, [...pre, ...args], { cwd: opts.cwd ?? repoRoot, env: { ...process.env, NO_COLOR: "1" } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
 }

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { runtimeName } from "../src/runtime.ts";
 import { test } from "./harness.ts";
 import { sharedPath } from "./shared.ts";
-import { repoRoot, runCli } from "./cli-run.ts";
+import { repoRoot, runCli, runCliAsync } from "./cli-run.ts";
 
 const tiny = sharedPath("models/tiny-llama-py");
 const tmp = () => mkdtempSync(join(tmpdir(), "yarnify-cli-"));
@@ -181,4 +181,28 @@ test(`identical output on Node, Bun and Deno (from ${runtimeName()})`, () => {
   for (const o of outputs) assert.equal(o.code, 0, o.stderr);
   assert.equal(outputs[1].stdout, outputs[0].stdout);
   assert.equal(outputs[2].stdout, outputs[0].stdout);
+}, { timeoutMs: 120_000 });
+
+test("patch <hub source> --push through the real CLI process, against the stand-in hub", async () => {
+  const { StandInHub } = await import("./hub-server.ts");
+  const hub = new StandInHub();
+  await hub.start();
+  try {
+    hub.addRepo("org/tiny", { "config.json": goodConfig, "tokenizer_config.json": readFileSync(join(tiny, "tokenizer_config.json"), "utf8") });
+    const cache = tmp();
+    const r = await runCliAsync(["patch", "org/tiny", "--factor", "4", "--push", "me/tiny-1k", "--hub-url", hub.url, "--cache-dir", cache, "--token", "hf_test_writer", "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(!(r.stdout + r.stderr).includes("hf_test_writer"), "token never printed");
+    const j = JSON.parse(r.stdout);
+    assert.equal(j.repo, "me/tiny-1k");
+    assert.equal(hub.commits.length, 1);
+    const paths = hub.commits[0].operations.map((o) => o.path).sort();
+    assert.deepEqual(paths, ["README.md", "config.json", "tokenizer_config.json"]);
+    const insp = await runCliAsync(["inspect", "me/tiny-1k", "--hub-url", hub.url, "--cache-dir", cache, "--json"]);
+    assert.equal(insp.code, 0, insp.stderr);
+    const ij = JSON.parse(insp.stdout);
+    assert.deepEqual([ij.rope.method, ij.rope.factor, ij.rope.originalContext, ij.rope.context], ["yarn", 4, 256, 1024]);
+  } finally {
+    await hub.close();
+  }
 }, { timeoutMs: 120_000 });

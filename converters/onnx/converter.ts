@@ -9,6 +9,7 @@ import type { Plan } from "../../src/types.ts";
 import { type OnnxRopeFound, inspectOnnx } from "./inspect.ts";
 import { patchOnnx } from "./patch.ts";
 import { findSidecars } from "./sidecar.ts";
+import { verifyOnnx } from "./verify.ts";
 
 /** ModelInfo plus where the rotary embedding was found, for `inspect` to print. */
 export interface OnnxModelInfo extends ModelInfo {
@@ -49,7 +50,11 @@ export function createOnnxConverter(opts: { tensor?: string; context?: number } 
     async read(path): Promise<OnnxModelInfo> {
       const info = inspectOnnx({ path, ...opts });
       const architecture = architectureOf(path);
-      return { format: "onnx", path, architecture, spec: info.spec, stored: storedFromSpec(info.spec, architecture), warnings: [], found: info.found };
+      const found = info.found;
+      return { format: "onnx", path, architecture, spec: info.spec, stored: storedFromSpec(info.spec, architecture), warnings: [], found, details: { found } };
+    },
+    check(info, expected) {
+      return verifyOnnx({ model: info.path, invFreq: expected.invFreq, attentionFactor: expected.attentionFactor, context: expected.context, tensor: opts.tensor });
     },
     defaultOut(path, plan: Plan) {
       return `${resolve(dirname(path))}-yarn-${plan.context}`;

@@ -1,0 +1,154 @@
+// The batch manifest: which sources to patch and where to publish them. JSON, or YAML for files ending in
+// .yaml/.yml. Items inherit "defaults"; each item gets a stable id (given, or a hash of its content) that the
+// state file and the reports use, so an edited item counts as new work.
+import { createHash } from "node:crypto";
+import { parse as parseYaml } from "yaml";
+import type { ModelFormat } from "../types.ts";
+
+export interface BatchItem {
+  id: string;
+  source: string;
+  factor?: number;
+  context?: number;
+  format?: ModelFormat;
+  /** Files of the source repo to patch (e.g. one GGUF of a GGUF repo). */
+  files?: string[];
+  push?: string;
+  branch?: string;
+  pr?: boolean;
+  private?: boolean;
+  /** Anything else the item runner understands (method, betas, validate...). */
+  options?: Record<string, unknown>;
+}
+
+export interface BatchManifest {
+  items: BatchItem[];
+}
+
+export class ManifestError extends Error {
+  override name = "ManifestError";
+}
+
+const FORMATS: readonly ModelFormat[] = ["hf", "gguf", "onnx"];
+const KNOWN_KEYS = new Set(["id", "source", "factor", "context", "format", "files", "push", "branch", "pr", "private", "options"]);
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === "object" && !Array.isArray(v);
+}
+
+function checkItem(raw: Record<string, unknown>, where: string): BatchItem {
+  for (const k of Object.keys(raw)) if (!KNOWN_KEYS.has(k)) throw new ManifestError(`${where}: unknown key "${k}" (put engine options under "options")`);
+  const str = (k: string): string | undefined => {
+    const v = raw[k];
+    if (v === undefined) return undefined;
+    if (typeof v !== "string" || v === "") throw new ManifestError(`${where}: "${k}" must be a non-empty string`);
+    return v;
+  };
+  const num = (k: string): number | undefined => {
+    const v = raw[k];
+    if (v === undefined) return undefined;
+    if (typeof v !== "number" || !Number.isFinite(v) || v <= 0) throw new ManifestError(`${where}: "${k}" must be a positive number`);
+    return v;
+  };
+  const bool = (k: string): boolean | undefined => {
+    const v = raw[k];
+    if (v === undefined) return undefined;
+    if (typeof v !== "boolean") throw new ManifestError(`${where}: "${k}" must be true or false`);
+    return v;
+  };
+  const source = str("source");
+  if (!source) throw new ManifestError(`${where}: "source" is required`);
+  const factor = num("factor");
+  const context = num("context");
+  if ((factor === undefined) === (context === undefined)) throw new ManifestError(`${where}: give exactly one of "factor" and "context"`);
+  const format = str("format") as ModelFormat | undefined;
+  if (format !== undefined && !FORMATS.includes(format)) throw new ManifestError(`${where}: format must be one of ${FORMATS.join(", ")}`);
+  const files = raw.files;
+  if (files !== undefined && (!Array.isArray(files) || files.some((f) => typeof f !== "string" || f === ""))) {
+    throw new ManifestError(`${where}: "files" must be a list of file names`);
+  }
+  const options = raw.options;
+  if (options !== undefined && !isRecord(options)) throw new ManifestError(`${where}: "options" must be an object`);
+  const pr = bool("pr");
+  const push = str("push");
+  if (pr && push) throw new ManifestError(`${where}: "pr" opens a pull request on the source; it cannot go with "push"`);
+  const item: Omit<BatchItem, "id"> = {
+    source,
+    ...(factor !== undefined && { factor }),
+    ...(context !== undefined && { context }),
+    ...(format !== undefined && { format }),
+    ...(files !== undefined && { files: files as string[] }),
+    ...(push !== undefined && { push }),
+    ...(str("branch") !== undefined && { branch: str("branch") }),
+    ...(pr !== undefined && { pr }),
+    ...(bool("private") !== undefined && { private: bool("private") }),
+    ...(options !== undefined && { options: options as Record<string, unknown> }),
+  };
+  return { id: str("id") ?? itemId(item), ...item };
+}
+
+function canonical(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(canonical);
+  if (isRecord(v)) return Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical(v[k])]));
+  return v;
+}
+
+/** A stable id from the item's content: readable prefix plus a short hash. */
+export function itemId(item: Omit<BatchItem, "id">): string {
+  const hash = createHash("sha256").update(JSON.stringify(canonical(item))).digest("hex").slice(0, 10);
+  const slug = item.source.replace(/^hf:\/\//, "").replace(/[^A-Za-z0-9._-]+/g, "_").slice(0, 60);
+  return `${slug}-${hash}`;
+}
+
+/** Parses a manifest: `{ "defaults": {...}, "items": [...] }` or a bare list of items. */
+export function parseManifest(text: string, fileName = "manifest.json"): BatchManifest {
+  let data: unknown;
+  try {
+    data = /\.ya?ml$/i.test(fileName) ? parseYaml(text) : JSON.parse(text);
+  } catch (err) {
+    throw new ManifestError(`${fileName}: not valid ${/\.ya?ml$/i.test(fileName) ? "YAML" : "JSON"}: ${String((err as Error).message).split("\n")[0]}`);
+  }
+  const list = Array.isArray(data) ? data : isRecord(data) ? data.items : undefined;
+  const defaults = isRecord(data) && !Array.isArray(data) ? data.defaults : undefined;
+  if (!Array.isArray(list)) throw new ManifestError(`${fileName}: expected a list of items or an object with "items"`);
+  if (defaults !== undefined && !isRecord(defaults)) throw new ManifestError(`${fileName}: "defaults" must be an object`);
+  const items = list.map((raw, i) => {
+    if (!isRecord(raw)) throw new ManifestError(`${fileName}: item ${i + 1} is not an object`);
+    const merged: Record<string, unknown> = { ...(defaults ?? {}), ...raw };
+    // An item's own factor or context replaces the default's other one.
+    if ("factor" in raw && !("context" in raw)) delete merged.context;
+    if ("context" in raw && !("factor" in raw)) delete merged.factor;
+    return checkItem(merged, `${fileName} item ${i + 1}`);
+  });
+  const seen = new Set<string>();
+  for (const it of items) {
+    if (seen.has(it.id)) throw new ManifestError(`${fileName}: duplicate item id "${it.id}"`);
+    seen.add(it.id);
+  }
+  return { items };
+}
+
+export interface Shard {
+  /** 1-based: shard 1/4 is the first of four. */
+  index: number;
+  count: number;
+}
+
+export function parseShard(text: string): Shard {
+  const m = text.match(/^(\d+)\/(\d+)$/);
+  const index = m ? Number(m[1]) : NaN;
+  const count = m ? Number(m[2]) : NaN;
+  if (!m || count < 1 || index < 1 || index > count) throw new ManifestError(`--shard ${text}: expected i/n with 1 <= i <= n (e.g. 2/8)`);
+  return { index, count };
+}
+
+/**
+ * The items of one shard. Items are placed by a hash of their id, so a shard's share does not depend on the
+ * manifest's order and every machine computes the same split; the union of all shards is the whole manifest.
+ */
+export function shardItems<T extends { id: string }>(items: readonly T[], shard: Shard): T[] {
+  return items.filter((it) => {
+    const h = createHash("sha256").update(it.id).digest();
+    return h.readUInt32BE(0) % shard.count === shard.index - 1;
+  });
+}

@@ -1,0 +1,69 @@
+// The batch item runner for hub sources: maps a manifest item to patchHub (Hugging Face format) or
+// patchHubGguf (GGUF files, with the converter's header patcher), and returns the JSON for the item's report.
+import type { BatchItem } from "../batch/manifest.ts";
+import type { JsonValue, RunItem } from "../batch/run-batch.ts";
+import type { PlanMethod, PlanTarget } from "../types.ts";
+import { HubSourceError } from "./errors.ts";
+import type { HubParams } from "./hub-params.ts";
+import { parseHubSource } from "./parse-hub-source.ts";
+import { patchHub } from "./patch-hub.ts";
+import { patchHubGguf } from "./patch-hub-gguf.ts";
+import type { GgufHeaderPatcher } from "./patch-hub-gguf.ts";
+
+const NUMBER_OPTIONS = ["originalContext", "betaFast", "betaSlow", "mscale", "mscaleAllDim", "attentionFactor"] as const;
+
+/** The plan knobs of an item ("options": method, originalContext, betas, truncate, mscale..., force). */
+export function itemPlanTarget(item: BatchItem): PlanTarget {
+  const o = item.options ?? {};
+  const t: PlanTarget = { ...(item.factor !== undefined && { factor: item.factor }), ...(item.context !== undefined && { context: item.context }) };
+  if (o.method !== undefined) t.method = String(o.method) as PlanMethod;
+  for (const k of NUMBER_OPTIONS) {
+    if (o[k] === undefined) continue;
+    if (typeof o[k] !== "number") throw new HubSourceError(`${item.id}: option ${k} must be a number`);
+    t[k] = o[k] as number;
+  }
+  if (o.truncate !== undefined) t.truncate = o.truncate === true;
+  if (o.force !== undefined) t.force = o.force === true;
+  return t;
+}
+
+export interface HubBatchRunnerParams extends HubParams {
+  cacheDir?: string;
+  /** Needed for GGUF items; see GgufHeaderPatcher. */
+  patchGgufHeader?: GgufHeaderPatcher;
+  toolVersion?: string;
+}
+
+export function createHubBatchRunner(params: HubBatchRunnerParams): RunItem {
+  return async (item, ctx): Promise<JsonValue> => {
+    const source = parseHubSource(item.source);
+    if (!source) throw new HubSourceError(`${item.source}: batch items must be hub sources (org/name[@rev][/file])`);
+    const hub = { ...params, abortSignal: ctx.signal };
+    const publishing = { ...(item.push !== undefined && { push: item.push }), ...(item.branch !== undefined && { branch: item.branch }), ...(item.pr !== undefined && { pr: item.pr }), ...(item.private !== undefined && { private: item.private }) };
+    const files = item.files ?? (source.path ? [source.path] : undefined);
+    const isGguf = item.format === "gguf" || (files?.some((f) => f.endsWith(".gguf")) ?? false);
+    if (isGguf) {
+      if (!params.patchGgufHeader) throw new HubSourceError(`${item.source}: GGUF items need the GGUF converter (patchGgufHeader)`);
+      const r = await patchHubGguf({ ...hub, ...itemPlanTarget(item), ...publishing, source: { repo: source.repo, ...(source.revision && { revision: source.revision }) }, files: files!, patchHeader: params.patchGgufHeader }, (e) => {
+        if (e.event === "phase") ctx.log(e.phase);
+      });
+      return { format: "gguf", source: source.repo, commit: r.commit, context: r.plan.context, factor: r.plan.factor, files: r.files, commitUrl: r.publish.commitUrl, commitOid: r.publish.commitOid, pullRequestUrl: r.publish.pullRequestUrl ?? null } satisfies JsonValue;
+    }
+    const r = await patchHub({ ...hub, ...itemPlanTarget(item), ...publishing, source }, (e) => {
+      if (e.event === "phase") ctx.log(e.phase);
+      if (e.event === "patched") ctx.log(`patched ${e.changed.join(", ")}`);
+    });
+    return {
+      format: "hf",
+      source: source.repo,
+      commit: r.commit,
+      context: r.patch.plan.context,
+      factor: r.patch.plan.factor,
+      changed: r.changed,
+      commitUrl: r.publish?.commitUrl ?? null,
+      commitOid: r.publish?.commitOid ?? null,
+      pullRequestUrl: r.publish?.pullRequestUrl ?? null,
+      warnings: r.patch.warnings,
+    } satisfies JsonValue;
+  };
+}

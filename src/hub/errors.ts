@@ -1,0 +1,67 @@
+// Typed errors of the hub layer. Messages are one line, name the repo or file, and never contain a token
+// (every message goes through redactSecrets before it is stored).
+import { YarnifyError } from "../errors.ts";
+import { redactSecrets } from "./redact.ts";
+
+/** Any failure talking to the hub (CLI exit code 6; 5 is a failed validation). */
+export class HubError extends YarnifyError {
+  override name = "HubError";
+  override readonly exitCode: number = 6;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(redactSecrets(message));
+    if (options && "cause" in options) (this as { cause?: unknown }).cause = options.cause;
+  }
+}
+
+/** A source string that is neither `org/name[@rev][/path]` nor `hf://org/name[@rev][/path]`. */
+export class HubSourceError extends HubError {
+  override name = "HubSourceError";
+}
+
+/** A file name from a repo listing that would escape the local directory it is written to. */
+export class UnsafeRepoPathError extends HubError {
+  override name = "UnsafeRepoPathError";
+}
+
+/** The hub kept failing (429/5xx/network) after every retry, or asked us to wait longer than allowed. */
+export class HubRetryError extends HubError {
+  override name = "HubRetryError";
+  constructor(message: string, readonly status: number | undefined, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** A download whose bytes do not match what the hub announced. */
+export class HubDownloadError extends HubError {
+  override name = "HubDownloadError";
+}
+
+/** A publish that cannot be done as asked (e.g. a pull request on a repo that does not exist). */
+export class HubPublishError extends HubError {
+  override name = "HubPublishError";
+}
+
+/** A hub response with an error status, with the hub's own message when it sent one. */
+export class HubHttpError extends HubError {
+  override name = "HubHttpError";
+  constructor(message: string, readonly status: number) {
+    super(message);
+  }
+}
+
+/** Throws HubHttpError for a failed response: "<what>: HTTP 404 Entry not found". */
+export async function throwForResponse(res: Response, what: string): Promise<never> {
+  let detail = "";
+  try {
+    const text = await res.text();
+    try {
+      const json = JSON.parse(text) as { error?: string; message?: string };
+      detail = json.error ?? json.message ?? "";
+    } catch {
+      detail = text.slice(0, 200);
+    }
+  } catch {
+    detail = "";
+  }
+  throw new HubHttpError(`${what}: HTTP ${res.status}${detail ? " " + detail.split("\n")[0] : ""}`, res.status);
+}

@@ -1,0 +1,15 @@
+// `yarnify inspect org/name[@rev]`: the config files of the hub model into the cache, then the local inspect.
+// `path` in the result is the hf:// source (pinned to the commit), not the cache directory.
+import { inspect } from "../inspect.ts";
+import type { InspectResult } from "../inspect.ts";
+import { fetchHubConfig } from "./fetch-hub-config.ts";
+import type { HubParams } from "./hub-params.ts";
+import { formatHubSource } from "./parse-hub-source.ts";
+import type { HubSource } from "./parse-hub-source.ts";
+import { defaultHubFetch } from "./retry-fetch.ts";
+
+export async function inspectHub(params: HubParams & { source: string | HubSource; cacheDir?: string }): Promise<InspectResult & { commit: string }> {
+  const h = await fetchHubConfig({ ...params, fetch: defaultHubFetch(params) });
+  const result = await inspect(h.dir);
+  return { ...result, path: formatHubSource({ repo: h.source.repo, revision: h.commit }), commit: h.commit };
+}

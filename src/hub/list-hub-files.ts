@@ -1,0 +1,28 @@
+// The files of a repo revision, with every name checked before it can reach the local file system.
+import { listFiles } from "@huggingface/hub";
+import type { HubParams } from "./hub-params.ts";
+import { assertSafeRepoPath } from "./safe-repo-path.ts";
+
+export interface HubFileEntry {
+  path: string;
+  size: number;
+  /** Stored through LFS/xet (weights), rather than as a git blob. */
+  lfs: boolean;
+}
+
+export async function listHubFiles(params: HubParams & { repo: string; revision?: string }): Promise<HubFileEntry[]> {
+  const out: HubFileEntry[] = [];
+  for await (const entry of listFiles({
+    repo: params.repo,
+    recursive: true,
+    revision: params.revision,
+    hubUrl: params.hubUrl,
+    fetch: params.fetch,
+    ...(params.accessToken && { accessToken: params.accessToken }),
+  })) {
+    if (entry.type !== "file") continue;
+    assertSafeRepoPath(entry.path, params.repo);
+    out.push({ path: entry.path, size: entry.size, lfs: entry.lfs !== undefined || entry.xetHash !== undefined });
+  }
+  return out;
+}

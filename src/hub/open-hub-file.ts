@@ -1,0 +1,33 @@
+// A remote repo file as a Blob whose slices are read with Range requests: the GGUF reader parses a header from
+// it without downloading the tensors, and a commit "edit" uses it as the original content.
+import { downloadFile } from "@huggingface/hub";
+import { HubDownloadError } from "./errors.ts";
+import type { HubParams } from "./hub-params.ts";
+import { assertSafeRepoPath } from "./safe-repo-path.ts";
+
+export interface OpenHubFileParams extends HubParams {
+  repo: string;
+  revision?: string;
+  path: string;
+}
+
+export async function openHubFile(params: OpenHubFileParams): Promise<Blob> {
+  assertSafeRepoPath(params.path, params.repo);
+  const blob = await downloadFile({
+    repo: params.repo,
+    path: params.path,
+    revision: params.revision,
+    hubUrl: params.hubUrl,
+    fetch: params.fetch,
+    ...(params.accessToken && { accessToken: params.accessToken }),
+  });
+  if (!blob) throw new HubDownloadError(`${params.repo}@${params.revision ?? "main"}: no file ${params.path}`);
+  return blob;
+}
+
+/** Reads [offset, offset+length) of a blob; for a remote blob this is one Range request. */
+export type RangeReader = (offset: number, length: number) => Promise<Uint8Array>;
+
+export function blobRangeReader(blob: Blob): RangeReader {
+  return async (offset, length) => new Uint8Array(await blob.slice(offset, Math.min(blob.size, offset + length)).arrayBuffer());
+}

@@ -1,0 +1,68 @@
+// Parses what a user types to name a model on the hub:
+//   org/name            org/name@revision            org/name@revision/path/in/repo.gguf
+//   hf://org/name       hf://org/name@rev/path       (a revision containing "/" is written URL-encoded: refs%2Fpr%2F1)
+import { HubSourceError } from "./errors.ts";
+import { assertSafeRepoPath } from "./safe-repo-path.ts";
+
+export interface HubSource {
+  /** "org/name". */
+  repo: string;
+  /** Branch, tag or commit; undefined means the default branch. */
+  revision?: string;
+  /** A single file inside the repo, when the source names one. */
+  path?: string;
+}
+
+const PART = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+function checkRepoPart(part: string, spec: string): void {
+  if (!PART.test(part) || part.includes("..") || part.includes("--") || part.endsWith(".git")) {
+    throw new HubSourceError(`${spec}: "${part}" is not a valid hub namespace or repo name`);
+  }
+}
+
+/** True when the string can only be a local path (so the CLI never sends it to the hub). */
+export function looksLikeLocalPath(spec: string): boolean {
+  return /^(\.{1,2}([\\/]|$)|\/|~|[A-Za-z]:[\\/])/.test(spec) || spec.includes("\\");
+}
+
+/**
+ * Parses a hub source. Returns undefined for strings that are plainly local paths; throws HubSourceError for
+ * strings that use the hub syntax (hf:// or org/name) but are malformed.
+ */
+export function parseHubSource(spec: string): HubSource | undefined {
+  const explicit = spec.startsWith("hf://");
+  if (!explicit && looksLikeLocalPath(spec)) return undefined;
+  const body = explicit ? spec.slice("hf://".length) : spec;
+  const parts = body.split("/");
+  if (parts.length < 2 || parts[0] === "" || parts[1] === "") {
+    if (!explicit) return undefined;
+    throw new HubSourceError(`${spec}: expected hf://org/name[@revision][/path]`);
+  }
+  const [org, nameRev, ...rest] = parts;
+  const at = nameRev.indexOf("@");
+  const name = at < 0 ? nameRev : nameRev.slice(0, at);
+  const revisionRaw = at < 0 ? undefined : nameRev.slice(at + 1);
+  checkRepoPart(org, spec);
+  checkRepoPart(name, spec);
+  let revision: string | undefined;
+  if (revisionRaw !== undefined) {
+    try {
+      revision = decodeURIComponent(revisionRaw);
+    } catch {
+      throw new HubSourceError(`${spec}: revision "${revisionRaw}" is not valid URL encoding`);
+    }
+    if (revision === "" || /[\s~^:?*[\\]/.test(revision) || revision.includes("..")) {
+      throw new HubSourceError(`${spec}: "${revision}" is not a valid revision`);
+    }
+  }
+  const path = rest.length > 0 ? rest.join("/") : undefined;
+  if (path !== undefined) assertSafeRepoPath(path, `${org}/${name}`);
+  return { repo: `${org}/${name}`, ...(revision !== undefined && { revision }), ...(path !== undefined && { path }) };
+}
+
+/** Formats a source back to the hf:// form (for reports and model cards). */
+export function formatHubSource(source: HubSource): string {
+  const rev = source.revision ? `@${encodeURIComponent(source.revision)}` : "";
+  return `hf://${source.repo}${rev}${source.path ? "/" + source.path : ""}`;
+}

@@ -1,0 +1,189 @@
+// `yarnify patch <hub source>` for Hugging Face format models: fetch what the step needs into the cache
+// (config files to publish, every file for a local output), run the local patch, then publish: a pull request
+// or branch on the source repo changes config files only; a new repo gets every file and a model card.
+import { defaultHubFetch } from "./retry-fetch.ts";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, relative, resolve, sep } from "node:path";
+import { runtimeFlags } from "../flags.ts";
+import { converterFor } from "../models.ts";
+import { trackTemp, untrackTemp } from "../io/temp-paths.ts";
+import { patch } from "../patch.ts";
+import type { PatchResult } from "../patch.ts";
+import type { PlanTarget } from "../types.ts";
+import { defaultCacheDir, snapshotDir } from "./cache-dir.ts";
+import { downloadToCacheIter, resolveCommit } from "./download-to-cache.ts";
+import type { DownloadProgressEvent } from "./download-to-cache.ts";
+import { HubPublishError, HubSourceError } from "./errors.ts";
+import { validate } from "../validate/index.ts";
+import type { Report } from "../validate/index.ts";
+import type { HubParams } from "./hub-params.ts";
+import { listHubFiles } from "./list-hub-files.ts";
+import { commitMessageFor, renderModelCard } from "./model-card.ts";
+import type { EngineInstructions, ValidationFigures } from "./model-card.ts";
+import { parseHubSource } from "./parse-hub-source.ts";
+import type { HubSource } from "./parse-hub-source.ts";
+import { publishIter } from "./publish.ts";
+import type { PublishEvent, PublishResult } from "./publish.ts";
+import { hfPublishOperations } from "./publish-operations.ts";
+
+/** Files the HF converter reads and may rewrite; everything else is carried over unchanged. */
+export const HF_CONFIG_FILES = ["config.json", "tokenizer_config.json"];
+
+export interface PatchHubParams extends PlanTarget, HubParams {
+  /** "org/name[@rev]" or "hf://org/name[@rev]", or an already parsed source. */
+  source: string | HubSource;
+  cacheDir?: string;
+  /** Local output directory. Without a publish target, the whole model is downloaded and written here. */
+  out?: string;
+  /** Target repo; missing with pr/branch means the source repo. */
+  push?: string;
+  branch?: string;
+  pr?: boolean;
+  private?: boolean;
+  dryRun?: boolean;
+  /** Validate the patched config before publishing (refuses to publish when a check fails); the checks go in the card. */
+  validate?: boolean;
+  /** Further figures for the model card's validation section (e.g. from an evaluation). */
+  validation?: ValidationFigures;
+  toolVersion?: string;
+}
+
+export type PatchHubEvent = DownloadProgressEvent | PublishEvent | { event: "patched"; changed: string[] };
+
+export interface PatchHubResult {
+  source: HubSource;
+  /** The source commit everything was read from. */
+  commit: string;
+  patch: PatchResult;
+  /** Repo paths that changed. */
+  changed: string[];
+  publish?: PublishResult;
+  validation?: Report;
+  /** The README.md published with a new repo. */
+  card?: string;
+}
+
+/** The card's validation table: yarnify's checks, then any figures the caller adds. */
+function cardValidation(report: Report | undefined, extra: ValidationFigures | undefined): ValidationFigures | undefined {
+  const rows = [...(report?.checks.map((c) => ({ check: c.name, status: c.status, detail: c.detail })) ?? []), ...(extra?.rows ?? [])];
+  if (rows.length === 0) return undefined;
+  return { rows, ...(extra?.note !== undefined ? { note: extra.note } : report ? { note: "Checked by `yarnify validate` on the patched configuration." } : {}) };
+}
+
+function sourceOf(s: string | HubSource): HubSource {
+  if (typeof s !== "string") return s;
+  const parsed = parseHubSource(s);
+  if (!parsed) throw new HubSourceError(`${s}: not a hub source (expected org/name[@revision] or hf://org/name[@revision])`);
+  return parsed;
+}
+
+/** How to run the patched repo in each engine, and the flags that give the original the same RoPE. */
+async function engineInstructions(patchedDir: string, target: string, original: string, context: number): Promise<EngineInstructions[]> {
+  const out: EngineInstructions[] = [
+    { engine: "transformers", command: `from transformers import AutoModelForCausalLM\nmodel = AutoModelForCausalLM.from_pretrained("${target}")` },
+    { engine: "vLLM", command: `vllm serve ${target} --max-model-len ${context}` },
+    { engine: "SGLang", command: `python -m sglang.launch_server --model-path ${target} --context-length ${context}` },
+  ];
+  // What src/index.ts's flags() does; imported piecewise so src/index.ts can re-export this module without a cycle.
+  const info = await converterFor(patchedDir).read(patchedDir);
+  const f = runtimeFlags(info.spec, info.stored.gguf?.architecture ?? info.stored.architecture ?? "llama");
+  // The same RoPE without this repo: flags for the original (llama.cpp needs a GGUF of it, so MODEL.gguf stays).
+  for (const [engine, e, model] of [["llama.cpp (a GGUF of the original, runtime flags)", f.llamacpp, "MODEL"], ["vLLM (original repo, runtime flags)", f.vllm, original], ["SGLang (original repo, runtime flags)", f.sglang, original]] as const) {
+    if (!e) continue;
+    const env = Object.entries(e.env).map(([k, v]) => `${k}=${v} `).join("");
+    out.push({ engine, command: env + e.command.replace(/\bMODEL\b/g, model), ...(e.notes.length > 0 && { note: e.notes.join(" ") }) });
+  }
+  return out;
+}
+
+export async function* patchHubIter(params: PatchHubParams): AsyncGenerator<PatchHubEvent, PatchHubResult> {
+  const source = sourceOf(params.source);
+  if (source.path !== undefined) throw new HubSourceError(`${source.repo}/${source.path}: a single file is not a Hugging Face format model (GGUF sources go through publishPatchedGguf)`);
+  const hub: HubParams = { hubUrl: params.hubUrl, accessToken: params.accessToken, fetch: defaultHubFetch(params), abortSignal: params.abortSignal };
+  const cacheDir = params.cacheDir ?? defaultCacheDir();
+  const commit = await resolveCommit({ ...hub, repo: source.repo, revision: source.revision });
+  const listing = await listHubFiles({ ...hub, repo: source.repo, revision: commit });
+  const names = new Set(listing.map((f) => f.path));
+  if (!names.has("config.json")) throw new HubSourceError(`${source.repo}@${commit.slice(0, 12)}: no config.json (not a Hugging Face format model)`);
+  const publishing = params.push !== undefined || params.pr === true || params.branch !== undefined;
+  const target = params.push ?? source.repo;
+  const sameRepo = target === source.repo;
+  const dryRun = params.dryRun ?? false;
+  const { source: _s, cacheDir: _c, out: _o, push: _p, branch: _b, pr: _pr, private: _priv, dryRun: _d, validate: doValidate, validation, toolVersion, hubUrl: _h, accessToken: _a, fetch: _f, abortSignal: _sig, ...planTarget } = params;
+  // Planning and publishing need only the config files (and the source card for a new repo).
+  const configs = [...HF_CONFIG_FILES, ...(publishing && !sameRepo ? ["README.md"] : [])].filter((p) => names.has(p));
+  yield* downloadToCacheIter({ ...hub, repo: source.repo, commit, paths: configs, cacheDir });
+  const snap = snapshotDir(cacheDir, source.repo, commit);
+
+  const work = mkdtempSync(join(tmpdir(), "yarnify-hub-"));
+  trackTemp(work);
+  try {
+    let out = params.out ?? join(work, "model");
+    if (!publishing && !dryRun) {
+      // A local output is a whole model: name it like a local patch would, then fetch every file.
+      if (params.out === undefined) {
+        const preview = await patch({ ...planTarget, model: snap, out, dryRun: true });
+        out = resolve(`${source.repo.split("/")[1]}-yarn-${preview.plan.context}`);
+      }
+      yield* downloadToCacheIter({ ...hub, repo: source.repo, commit, paths: listing.map((f) => f.path), cacheDir });
+    }
+    const result = await patch({ ...planTarget, model: snap, out, dryRun });
+    const changedFiles = result.files.filter((f) => f.how === "written").map((f) => relative(out, f.path).split(sep).join("/"));
+    yield { event: "patched", changed: changedFiles };
+    let report: Report | undefined;
+    if (doValidate && !dryRun) {
+      report = await validate({ model: out, plan: result.plan });
+      if (!report.ok) {
+        const failed = report.checks.filter((c) => c.status === "fail").map((c) => `${c.name}: ${c.detail}`);
+        throw new HubPublishError(`${source.repo}: validation failed, nothing published (${failed.join("; ")})`);
+      }
+    }
+    if (!publishing || dryRun) return { source, commit, patch: result, changed: changedFiles, ...(report && { validation: report }) };
+
+    const changed = changedFiles.map((p) => ({ path: p, content: new Uint8Array(readFileSync(join(out, ...p.split("/")))) }));
+    let card: string | undefined;
+    if (!sameRepo) {
+      const existingCard = names.has("README.md") ? readFileSync(join(snap, "README.md"), "utf8") : undefined;
+      card = renderModelCard({
+        baseModel: source.repo,
+        plan: result.plan,
+        format: "hf",
+        ...(existingCard !== undefined && { existingCard }),
+        engines: await engineInstructions(out, target, source.repo, result.plan.context),
+        ...(cardValidation(report, validation) && { validation: cardValidation(report, validation) }),
+        ...(toolVersion && { toolVersion }),
+      });
+    }
+    const operations = await hfPublishOperations({ ...hub, source: { repo: source.repo, revision: commit }, sameRepo, changed, ...(card !== undefined && { card }) });
+    const message = commitMessageFor(result.plan, "hf", `${source.repo}@${commit.slice(0, 12)}`);
+    // A pull request on a source read at a branch (org/name@dev --pr) goes against that branch.
+    const publishBranch = params.branch ?? (sameRepo && params.pr && source.revision !== undefined && !/^[0-9a-f]{40}$/.test(source.revision) ? source.revision : undefined);
+    const published = yield* publishIter({
+      ...hub,
+      repo: target,
+      operations,
+      title: message.title,
+      description: message.description,
+      ...(publishBranch !== undefined && { branch: publishBranch }),
+      // On the source repo the change is made against the commit we read: a new branch starts there and a pull
+      // request is based on it.
+      ...(sameRepo && { branchFrom: commit, parentCommit: commit }),
+      pr: params.pr ?? false,
+      private: params.private ?? false,
+    });
+    return { source, commit, patch: result, changed: changedFiles, publish: published, ...(report && { validation: report }), ...(card !== undefined && { card }) };
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+    untrackTemp(work);
+  }
+}
+
+export async function patchHub(params: PatchHubParams, onEvent?: (e: PatchHubEvent) => void): Promise<PatchHubResult> {
+  const it = patchHubIter(params);
+  for (;;) {
+    const r = await it.next();
+    if (r.done) return r.value;
+    onEvent?.(r.value);
+  }
+}

@@ -1,0 +1,96 @@
+// Publishes patched GGUF headers: each file is a commit "edit" of the original on the hub, its first bytes
+// (up to the old tensor-data offset) replaced by the new header (which ends at the new data offset). To the
+// source repo (--pr / --branch) only the GGUF changes; a new repo also gets a model card.
+import { defaultHubFetch } from "./retry-fetch.ts";
+import { readFileSync } from "node:fs";
+import type { Plan } from "../types.ts";
+import { HubHttpError } from "./errors.ts";
+import { downloadToCache } from "./download-to-cache.ts";
+import { defaultCacheDir } from "./cache-dir.ts";
+import type { HubParams } from "./hub-params.ts";
+import { commitMessageFor, renderModelCard } from "./model-card.ts";
+import type { EngineInstructions, ValidationFigures } from "./model-card.ts";
+import { openHubFile } from "./open-hub-file.ts";
+import { publishIter } from "./publish.ts";
+import type { PublishEvent, PublishOperation, PublishResult } from "./publish.ts";
+import { ggufHeaderEdit } from "./publish-operations.ts";
+
+export interface PatchedGgufHeader {
+  /** Path of the GGUF in the source repo (and in the target). */
+  path: string;
+  /** New header bytes, padded to the alignment (the GGUF converter's buildPatchedHeader). */
+  header: Uint8Array;
+  /** Bytes of the original replaced: its tensor-data offset. */
+  replaces: number;
+}
+
+export interface PublishGgufParams extends HubParams {
+  /** Source repo and the commit the headers were read from (hubFileLocation's commit). */
+  source: { repo: string; commit: string };
+  files: PatchedGgufHeader[];
+  plan: Plan;
+  push?: string;
+  branch?: string;
+  pr?: boolean;
+  private?: boolean;
+  cacheDir?: string;
+  engines?: EngineInstructions[];
+  validation?: ValidationFigures;
+  toolVersion?: string;
+}
+
+export async function* publishPatchedGgufIter(params: PublishGgufParams): AsyncGenerator<PublishEvent, PublishResult & { card?: string }> {
+  const hub: HubParams = { hubUrl: params.hubUrl, accessToken: params.accessToken, fetch: defaultHubFetch(params), abortSignal: params.abortSignal };
+  const target = params.push ?? params.source.repo;
+  const sameRepo = target === params.source.repo;
+  const operations: PublishOperation[] = [];
+  for (const f of params.files) {
+    const original = await openHubFile({ ...hub, repo: params.source.repo, revision: params.source.commit, path: f.path });
+    operations.push(ggufHeaderEdit({ path: f.path, original, header: f.header, replaces: f.replaces }));
+  }
+  let card: string | undefined;
+  if (!sameRepo) {
+    let existingCard: string | undefined;
+    try {
+      const [readme] = await downloadToCache({ ...hub, repo: params.source.repo, commit: params.source.commit, paths: ["README.md"], cacheDir: params.cacheDir ?? defaultCacheDir() });
+      existingCard = readFileSync(readme.localPath, "utf8");
+    } catch (err) {
+      // A repo without a card: our card stands alone. Anything else is a real failure.
+      if (!(err instanceof HubHttpError && err.status === 404)) throw err;
+    }
+    const context = params.plan.context;
+    const engines = params.engines ?? params.files.map((f) => ({ engine: `llama.cpp (${f.path})`, command: `llama-server --hf-repo ${target} --hf-file ${f.path} -c ${context}` }));
+    card = renderModelCard({
+      baseModel: params.source.repo,
+      plan: params.plan,
+      format: "gguf",
+      files: params.files.map((f) => f.path),
+      engines,
+      ...(existingCard !== undefined && { existingCard }),
+      ...(params.validation && { validation: params.validation }),
+      ...(params.toolVersion && { toolVersion: params.toolVersion }),
+    });
+    operations.push({ kind: "file", path: "README.md", content: new Blob([card]) });
+  }
+  const message = commitMessageFor(params.plan, "gguf", `${params.source.repo}@${params.source.commit.slice(0, 12)}`);
+  const result = yield* publishIter({
+    ...hub,
+    repo: target,
+    operations,
+    title: message.title,
+    description: message.description.replace("Weights unchanged.", "Header only; tensor data unchanged."),
+    ...(params.branch !== undefined && { branch: params.branch }),
+    pr: params.pr ?? false,
+    private: params.private ?? false,
+  });
+  return { ...result, ...(card !== undefined && { card }) };
+}
+
+export async function publishPatchedGguf(params: PublishGgufParams, onEvent?: (e: PublishEvent) => void): Promise<PublishResult & { card?: string }> {
+  const it = publishPatchedGgufIter(params);
+  for (;;) {
+    const r = await it.next();
+    if (r.done) return r.value;
+    onEvent?.(r.value);
+  }
+}

@@ -1,0 +1,57 @@
+// What a publish commits, per case:
+// - HF format to the source repo (--pr / --branch): the changed config files only; the weights are untouched.
+// - HF format to a new repo: every source file (streamed from the source, never stored locally), the changed
+//   config files instead of the originals, and our model card as README.md.
+// - GGUF: an "edit" of the original file whose first bytes (the header) are replaced; to the same repo the hub
+//   then keeps the tensor bytes (with xet only the changed bytes travel), to a new repo the spliced file is uploaded.
+import type { HubParams } from "./hub-params.ts";
+import { listHubFiles } from "./list-hub-files.ts";
+import { openHubFile } from "./open-hub-file.ts";
+import type { PublishOperation } from "./publish.ts";
+
+export interface ChangedFile {
+  path: string;
+  content: Blob | Uint8Array | string;
+}
+
+function toBlob(content: Blob | Uint8Array | string): Blob {
+  return content instanceof Blob ? content : new Blob([content as BlobPart]);
+}
+
+export interface HfPublishOperationsParams extends HubParams {
+  source: { repo: string; revision?: string };
+  /** Publishing to the source repo itself (a PR or a branch). */
+  sameRepo: boolean;
+  changed: ChangedFile[];
+  /** README.md to write; by default only for a new repo (a PR on the source keeps its card). */
+  card?: string;
+}
+
+export async function hfPublishOperations(params: HfPublishOperationsParams): Promise<PublishOperation[]> {
+  const ops: PublishOperation[] = params.changed.map((c) => ({ kind: "file", path: c.path, content: toBlob(c.content) }));
+  if (params.card !== undefined) ops.push({ kind: "file", path: "README.md", content: new Blob([params.card]) });
+  if (params.sameRepo) return ops;
+  const replaced = new Set(ops.map((o) => o.path));
+  for (const f of await listHubFiles({ ...params, repo: params.source.repo, revision: params.source.revision })) {
+    if (replaced.has(f.path)) continue;
+    const content = await openHubFile({ ...params, repo: params.source.repo, revision: params.source.revision, path: f.path });
+    ops.push({ kind: "file", path: f.path, content });
+  }
+  return ops;
+}
+
+/**
+ * Replaces bytes [0, replaces) of the original GGUF with the new header. The new header must end where the
+ * tensor data may start (padded to general.alignment), so the tensor offsets stay valid.
+ */
+export function ggufHeaderEdit(params: { path: string; original: Blob; header: Uint8Array; replaces: number }): PublishOperation {
+  if (params.replaces < 0 || params.replaces > params.original.size) {
+    throw new RangeError(`${params.path}: header edit replaces ${params.replaces} bytes of a ${params.original.size}-byte file`);
+  }
+  return {
+    kind: "edit",
+    path: params.path,
+    original: params.original,
+    edits: [{ start: 0, end: params.replaces, content: new Blob([params.header as BlobPart]) }],
+  };
+}

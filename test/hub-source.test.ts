@@ -1,0 +1,87 @@
+// Pure parts of the hub layer: source syntax, file-name checks, token redaction, Retry-After, settings.
+import assert from "node:assert/strict";
+import { test } from "./harness.ts";
+import { formatHubSource, parseHubSource } from "../src/hub/parse-hub-source.ts";
+import { assertSafeRepoPath, localPathFor } from "../src/hub/safe-repo-path.ts";
+import { describeError, redactSecrets, registerSecret } from "../src/hub/redact.ts";
+import { parseRetryAfter } from "../src/hub/retry-fetch.ts";
+import { resolveHubParams } from "../src/hub/hub-params.ts";
+import { defaultCacheDir } from "../src/hub/cache-dir.ts";
+import { HubSourceError, UnsafeRepoPathError, HubError } from "../src/hub/errors.ts";
+import { createProgressWriter } from "../src/hub/progress-text.ts";
+
+test("parseHubSource: repo ids, revisions, files, hf:// URLs", () => {
+  assert.deepEqual(parseHubSource("Qwen/Qwen2.5-7B-Instruct"), { repo: "Qwen/Qwen2.5-7B-Instruct" });
+  assert.deepEqual(parseHubSource("org/model@v1.0"), { repo: "org/model", revision: "v1.0" });
+  assert.deepEqual(parseHubSource("org/model-GGUF/model-Q4_K_M.gguf"), { repo: "org/model-GGUF", path: "model-Q4_K_M.gguf" });
+  assert.deepEqual(parseHubSource("hf://org/m@refs%2Fpr%2F3/sub/x.gguf"), { repo: "org/m", revision: "refs/pr/3", path: "sub/x.gguf" });
+  assert.deepEqual(parseHubSource("hf://org/m"), { repo: "org/m" });
+  assert.equal(formatHubSource({ repo: "org/m", revision: "refs/pr/3", path: "a.gguf" }), "hf://org/m@refs%2Fpr%2F3/a.gguf");
+});
+
+test("parseHubSource: local paths are not hub sources, malformed hub sources throw", () => {
+  for (const local of ["./model", "../x/y", "/abs/org/name", "~/models/x", "C:\\models\\x", "model"]) {
+    assert.equal(parseHubSource(local), undefined, local);
+  }
+  for (const bad of ["hf://org", "hf://org/../x", "org/na me", "org/model@", "hf://org/m@a..b", "org/m/../../etc/passwd", "hf://org/m//x"]) {
+    assert.throws(() => parseHubSource(bad), (e: unknown) => e instanceof HubSourceError || e instanceof UnsafeRepoPathError, bad);
+  }
+});
+
+test("repo file names are checked before local writes", () => {
+  for (const ok of ["config.json", "onnx/model.onnx", "a/b/c.gguf"]) assert.doesNotThrow(() => assertSafeRepoPath(ok, "o/r"));
+  for (const bad of ["../x", "a/../../x", "/etc/passwd", "C:/x", "a//b", "./a", "a\\..\\b", "x\0y", ""]) {
+    assert.throws(() => assertSafeRepoPath(bad, "o/r"), UnsafeRepoPathError, JSON.stringify(bad));
+  }
+  assert.match(localPathFor("/tmp/root", "a/b.json", "o/r"), /\/tmp\/root\/a\/b\.json$/);
+});
+
+test("tokens are redacted from messages, errors and URLs", () => {
+  registerSecret("s3cr3t-custom-token");
+  const text = "Authorization: Bearer hf_abcdefghijklmnop; url https://x/y?token=hf_zzzzzzzzzz&a=1; also s3cr3t-custom-token";
+  const out = redactSecrets(text);
+  assert.ok(!out.includes("hf_abcdefghijklmnop") && !out.includes("hf_zzzzzzzzzz") && !out.includes("s3cr3t-custom-token"), out);
+  assert.match(out, /Bearer \*\*\*/);
+  const err = new HubError("failed with token hf_abcdefghijklmnop");
+  assert.ok(!err.message.includes("hf_abc"));
+  assert.equal(describeError(new Error("x s3cr3t-custom-token\nsecond line")), "Error: x ***");
+});
+
+test("Retry-After: seconds and HTTP dates", () => {
+  assert.equal(parseRetryAfter("3"), 3000);
+  assert.equal(parseRetryAfter("0.5"), 500);
+  assert.equal(parseRetryAfter(new Date(10_000).toUTCString(), 4_000), 6000);
+  assert.equal(parseRetryAfter(null), undefined);
+  assert.equal(parseRetryAfter("soon"), undefined);
+});
+
+test("settings: option first, then HF_TOKEN / HF_ENDPOINT; cache dir from env", () => {
+  const env = { HF_TOKEN: "hf_fromenvtoken1", HF_ENDPOINT: "http://mirror.local/" };
+  assert.deepEqual(resolveHubParams({ env }), { env, hubUrl: "http://mirror.local", accessToken: "hf_fromenvtoken1" });
+  const p = resolveHubParams({ env, accessToken: "hf_optiontoken12", hubUrl: "http://h" });
+  assert.equal(p.accessToken, "hf_optiontoken12");
+  assert.equal(p.hubUrl, "http://h");
+  assert.equal(resolveHubParams({ env: {} }).hubUrl, "https://huggingface.co");
+  assert.equal(resolveHubParams({ env: {} }).accessToken, undefined);
+  assert.ok(!redactSecrets("x hf_optiontoken12").includes("optiontoken"));
+  assert.equal(defaultCacheDir({ YARNIFY_CACHE: "/c" }), "/c");
+  assert.equal(defaultCacheDir({ XDG_CACHE_HOME: "/x" }), "/x/yarnify");
+  assert.match(defaultCacheDir({}), /\.cache\/yarnify$/);
+});
+
+test("progress text: one redrawn line on a TTY, short plain lines otherwise, tokens redacted", () => {
+  let tty = "";
+  const w = createProgressWriter({ write: (s) => (tty += s), isTTY: true });
+  w({ event: "phase", phase: "uploadingLargeFiles" });
+  w({ event: "fileProgress", path: "m.gguf", progress: 0.5, state: "uploading" });
+  w({ event: "fileProgress", path: "m.gguf", progress: 1, state: "uploading" });
+  w.done();
+  assert.equal(tty, "uploading files\n\r\x1b[2Kuploading m.gguf: 50%\r\x1b[2Kuploading m.gguf: 100%\n");
+  const lines: string[] = [];
+  const p = createProgressWriter({ write: (s) => lines.push(s), isTTY: false });
+  for (const progress of [0, 0.2, 0.4, 1]) p({ event: "fileProgress", path: "a", progress, state: "hashing" });
+  p({ event: "download", path: "config.json", bytes: 10, total: 10, fromCache: false });
+  p({ event: "phase", phase: "committing" });
+  p({ event: "patched", changed: ["hf_abcdefghijkl"] });
+  assert.deepEqual(lines, ["hashing a: 0%\n", "hashing a: 100%\n", "downloading config.json: 0.0 MiB / 0.0 MiB\n", "committing\n", "patched ***\n"]);
+});
