@@ -1,0 +1,82 @@
+// Tokens per second of the evaluator's forward pass (one window → next-token NLLs) on the tiny model, against
+// onnxruntime-node running the same model's ONNX export on the CPU, in the same process.
+//   node dist/bench/eval.js [--lengths 1024,4096] [--runs 1] [--cpu]     (also: bun bench/eval.ts, deno run -A bench/eval.ts)
+// --cpu adds this project's float32 JavaScript CPU path. Figures are for whatever adapter WebGPU finds
+// (lavapipe on a machine without a GPU: source the env printed by .ci/setup-lavapipe.sh first).
+import { parseArgs } from "node:util";
+import { join } from "node:path";
+import { cpuBackend } from "../src/eval/cpu/forward.ts";
+import { gpuBackend } from "../src/eval/gpu/backend.ts";
+import { readLlamaConfig } from "../src/eval/llama-config.ts";
+import { loadLlamaWeights } from "../src/eval/llama-weights.ts";
+import { ropeForMethod } from "../src/eval/methods.ts";
+import type { ForwardBackend } from "../src/eval/backend.ts";
+import { runtimeName } from "../src/runtime.ts";
+import { sharedPath } from "../test/shared.ts";
+
+const { values } = parseArgs({
+  options: { lengths: { type: "string", default: "1024,4096" }, runs: { type: "string", default: "1" }, cpu: { type: "boolean", default: false } },
+});
+const lengths = values.lengths!.split(",").map(Number);
+const runs = Number(values.runs);
+const dir = sharedPath("models/tiny-llama-py");
+const config = readLlamaConfig(dir);
+const weights = loadLlamaWeights(config);
+
+// Token ids spread over the vocabulary: speed does not depend on the text.
+const tokensOf = (n: number) => Int32Array.from({ length: n }, (_, i) => (i * 7919 + 13) % config.vocab);
+
+async function timeBackend(b: ForwardBackend, n: number): Promise<number> {
+  const tokens = tokensOf(n);
+  const rope = ropeForMethod({ spec: config.rope, method: "yarn", length: n });
+  let best = Infinity;
+  for (let r = 0; r < runs; r++) {
+    const t0 = performance.now();
+    await b.nll({ tokens, rope, firstTarget: 1 });
+    best = Math.min(best, performance.now() - t0);
+  }
+  return n / (best / 1000);
+}
+
+interface OrtModule {
+  InferenceSession: { create(path: string, opts?: object): Promise<{ run(feeds: object): Promise<Record<string, { data: unknown }>>; release(): Promise<void> }> };
+  Tensor: new (type: string, data: BigInt64Array, dims: number[]) => object;
+}
+
+async function timeOrt(ort: OrtModule, session: Awaited<ReturnType<OrtModule["InferenceSession"]["create"]>>, n: number): Promise<number> {
+  const tokens = tokensOf(n);
+  const feeds = {
+    input_ids: new ort.Tensor("int64", BigInt64Array.from(tokens, (v) => BigInt(v)), [1, n]),
+    position_ids: new ort.Tensor("int64", BigInt64Array.from({ length: n }, (_, i) => BigInt(i)), [1, n]),
+  };
+  let best = Infinity;
+  for (let r = 0; r < runs; r++) {
+    const t0 = performance.now();
+    await session.run(feeds);
+    best = Math.min(best, performance.now() - t0);
+  }
+  return n / (best / 1000);
+}
+
+const specifier = "onnxruntime-node";
+const ort = (await import(specifier)) as OrtModule;
+const session = await ort.InferenceSession.create(join(dir, "onnx/model.onnx"));
+const gpu = await gpuBackend(weights, { required: true, precision: "auto" });
+const cpu = values.cpu ? cpuBackend(weights) : null;
+console.log(`runtime ${runtimeName()}, model tiny-llama-py (6.8M params), best of ${runs} run(s)`);
+console.log(`webgpu: ${gpu.name}`);
+// Compile the pipelines and the ORT graph before timing.
+await timeBackend(gpu, 64);
+await timeOrt(ort, session, 64);
+for (const n of lengths) {
+  const g = await timeBackend(gpu, n);
+  const o = await timeOrt(ort, session, n);
+  let line = `${n} tokens: webgpu ${g.toFixed(1)} tok/s, onnxruntime-node cpu ${o.toFixed(1)} tok/s, webgpu/ort ${(g / o).toFixed(3)}`;
+  if (cpu) {
+    const c = await timeBackend(cpu, n);
+    line += `, js cpu ${c.toFixed(1)} tok/s (js/ort ${(c / o).toFixed(3)})`;
+  }
+  console.log(line);
+}
+gpu.release();
+await session.release();

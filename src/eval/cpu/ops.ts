@@ -1,0 +1,90 @@
+// The row-wise pieces of the Llama forward pass on the CPU, float32 storage, as transformers computes them.
+import { cosSinRow } from "../../rope/compute.ts";
+import type { RopeFrequencies } from "../../rope/types.ts";
+
+/** LlamaRMSNorm: x · rsqrt(mean(x²) + eps) · weight, row by row. */
+export function rmsNorm(x: Float32Array, weight: Float32Array, rows: number, dim: number, eps: number, out: Float32Array): void {
+  for (let t = 0; t < rows; t++) {
+    const base = t * dim;
+    let ss = 0;
+    for (let i = 0; i < dim; i++) ss += x[base + i]! * x[base + i]!;
+    const r = Math.fround(1 / Math.sqrt(Math.fround(ss / dim) + eps));
+    for (let i = 0; i < dim; i++) out[base + i] = weight[i]! * Math.fround(x[base + i]! * r);
+  }
+}
+
+/** cos and sin tables [positions, rotaryDim/2] (the two halves are equal), float32 like transformers'. */
+export function ropeTables(rope: RopeFrequencies, positions: number): { cos: Float32Array; sin: Float32Array } {
+  const half = rope.invFreq.length;
+  const cos = new Float32Array(positions * half);
+  const sin = new Float32Array(positions * half);
+  for (let p = 0; p < positions; p++) {
+    const row = cosSinRow(rope, p);
+    for (let j = 0; j < half; j++) {
+      cos[p * half + j] = row.cos[j]!;
+      sin[p * half + j] = row.sin[j]!;
+    }
+  }
+  return { cos, sin };
+}
+
+/** NeoX rotate-half RoPE in place on x [rows, heads·headDim]; row t is at position t. */
+export function applyRope(x: Float32Array, rows: number, heads: number, headDim: number, cos: Float32Array, sin: Float32Array): void {
+  const half = headDim / 2;
+  for (let t = 0; t < rows; t++) {
+    for (let h = 0; h < heads; h++) {
+      const base = (t * heads + h) * headDim;
+      for (let j = 0; j < half; j++) {
+        const c = cos[t * half + j]!, s = sin[t * half + j]!;
+        const a = x[base + j]!, b = x[base + j + half]!;
+        x[base + j] = a * c - b * s;
+        x[base + j + half] = b * c + a * s;
+      }
+    }
+  }
+}
+
+/**
+ * Causal attention with grouped KV heads. q [rows, heads·D], k and v [rows, kvHeads·D], out [rows, heads·D].
+ */
+export function causalAttention(
+  q: Float32Array, k: Float32Array, v: Float32Array, rows: number, heads: number, kvHeads: number, D: number, out: Float32Array,
+): void {
+  const group = heads / kvHeads;
+  const scale = 1 / Math.sqrt(D);
+  const scores = new Float64Array(rows);
+  const acc = new Float64Array(D);
+  for (let h = 0; h < heads; h++) {
+    const kh = Math.floor(h / group);
+    for (let t = 0; t < rows; t++) {
+      const qo = (t * heads + h) * D;
+      let max = -Infinity;
+      for (let s = 0; s <= t; s++) {
+        const ko = (s * kvHeads + kh) * D;
+        let d = 0;
+        for (let i = 0; i < D; i++) d += q[qo + i]! * k[ko + i]!;
+        d *= scale;
+        scores[s] = d;
+        if (d > max) max = d;
+      }
+      acc.fill(0);
+      let sum = 0;
+      for (let s = 0; s <= t; s++) {
+        const p = Math.exp(scores[s]! - max);
+        sum += p;
+        const vo = (s * kvHeads + kh) * D;
+        for (let i = 0; i < D; i++) acc[i] += p * v[vo + i]!;
+      }
+      for (let i = 0; i < D; i++) out[qo + i] = acc[i]! / sum;
+    }
+  }
+}
+
+/** Negative log-likelihood of `target` under the logits row (log-softmax in double). */
+export function nllOfRow(logits: Float32Array, offset: number, vocab: number, target: number): number {
+  let max = -Infinity;
+  for (let i = 0; i < vocab; i++) if (logits[offset + i]! > max) max = logits[offset + i]!;
+  let sum = 0;
+  for (let i = 0; i < vocab; i++) sum += Math.exp(logits[offset + i]! - max);
+  return Math.log(sum) + max - logits[offset + target]!;
+}

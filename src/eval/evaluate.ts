@@ -1,0 +1,142 @@
+// `yarnify eval`: perplexity of one checkpoint for each method × context length, from one loaded model.
+import { YarnifyError } from "../errors.ts";
+import type { RopeFrequencies } from "../rope/types.ts";
+import type { ForwardBackend } from "./backend.ts";
+import { cpuBackend } from "./cpu/forward.ts";
+import { readLlamaConfig, type LlamaConfig } from "./llama-config.ts";
+import { loadLlamaWeights, type LlamaWeights } from "./llama-weights.ts";
+import { type EvalMethod, originalContextOf, ropeForMethod } from "./methods.ts";
+import type { PerplexityResult } from "./result.ts";
+import { firstTokens, loadTokenizer, type TextTokenizer } from "./tokenizer.ts";
+import { firstWindow, slidingWindows, type Window } from "./windows.ts";
+
+export class EvalInputError extends YarnifyError {
+  override name = "EvalInputError";
+  override readonly exitCode = 2;
+}
+
+export type EvalDevice = "auto" | "gpu" | "cpu";
+
+export interface EvaluateParams {
+  /** A Hugging Face model directory (config.json, safetensors, tokenizer.json). */
+  model: string;
+  /** The documents. */
+  texts: readonly string[];
+  /** Context lengths L to evaluate. */
+  contexts: readonly number[];
+  /** Defaults to ["model"] (the RoPE the checkpoint declares). */
+  methods?: readonly EvalMethod[];
+  /** Fixed scale for pi/ntk/dynamic/yarn; defaults to max(1, L / original context) per length. */
+  factor?: number;
+  /** Sliding-window mode: windows of L tokens moved by this stride over each document. */
+  slidingStride?: number;
+  /** Sliding-window mode: tokens of each document to cover (default: the whole document). */
+  slidingTokens?: number;
+  /** "auto" (default) takes WebGPU when an adapter is found, else the CPU; "gpu" fails without one. */
+  device?: EvalDevice;
+  /** WebGPU storage type for weights and activations; "auto" is f16 where the adapter has shader-f16. */
+  precision?: "auto" | "f32" | "f16";
+  /** Called after each forward pass. */
+  onProgress?: (event: { method: string; context: number; done: number; total: number }) => void;
+  /** A backend to use instead of opening one (tests, benchmarks). */
+  backend?: (weights: LlamaWeights) => Promise<ForwardBackend>;
+}
+
+export interface EvaluateResult {
+  model: string;
+  architecture: string;
+  device: string;
+  mode: "first" | "sliding";
+  slidingStride?: number;
+  originalContext: number;
+  results: PerplexityResult[];
+  /** Documents skipped and other remarks, one line each. */
+  notes: string[];
+}
+
+/** Evaluates every method × context; see EvaluateParams. */
+export async function evaluate(params: EvaluateParams): Promise<EvaluateResult> {
+  const methods = params.methods ?? ["model"];
+  const contexts = [...params.contexts];
+  if (contexts.length === 0) throw new EvalInputError("no context lengths given");
+  for (const c of contexts) if (!Number.isInteger(c) || c < 2) throw new EvalInputError(`context ${c} is not a whole number ≥ 2`);
+  if (params.texts.length === 0) throw new EvalInputError("no documents given");
+  const config: LlamaConfig = readLlamaConfig(params.model);
+  const tokenizer = loadTokenizer(params.model);
+  const weights = loadLlamaWeights(config);
+  const backend = await openBackend(weights, params);
+  const notes: string[] = [];
+  try {
+    const maxContext = Math.max(...contexts);
+    const docs = tokenizeDocs(tokenizer, params, maxContext);
+    const results: PerplexityResult[] = [];
+    // Methods that reduce to the same frequencies at a length (all of them at the trained length) share one run.
+    const cache = new Map<string, { sum: number; count: number; docs: number }>();
+    for (const context of contexts) {
+      const usable = docs.filter((d) => (params.slidingStride ? d.length >= 2 : d.length >= context));
+      const short = docs.length - usable.length;
+      if (short > 0) notes.push(`context ${context}: ${short} of ${docs.length} documents are shorter than ${context} tokens and were skipped`);
+      if (usable.length === 0) {
+        throw new EvalInputError(`no document has ${context} tokens (the longest has ${Math.max(...docs.map((d) => d.length))}): use a shorter context or longer texts`);
+      }
+      for (const method of methods) {
+        const rope = ropeForMethod({ spec: config.rope, method, length: context, factor: params.factor });
+        const key = `${context}|${ropeKey(rope)}`;
+        let acc = cache.get(key);
+        if (!acc) {
+          acc = { sum: 0, count: 0, docs: 0 };
+          const jobs = usable.map((tokens) => ({ tokens, windows: windowsFor(tokens.length, context, params) }));
+          const total = jobs.reduce((n, j) => n + j.windows.length, 0);
+          let done = 0;
+          for (const job of jobs) {
+            for (const w of job.windows) {
+              const nll = await backend.nll({ tokens: job.tokens.subarray(w.start, w.start + w.length), rope, firstTarget: w.firstTarget });
+              for (const x of nll) acc.sum += x;
+              acc.count += nll.length;
+              params.onProgress?.({ method, context, done: ++done, total });
+            }
+            acc.docs++;
+          }
+          cache.set(key, acc);
+        }
+        results.push({ method, context, perplexity: Math.exp(acc.sum / acc.count), tokens: acc.count, docs: acc.docs });
+      }
+    }
+    const out: EvaluateResult = {
+      model: params.model,
+      architecture: config.architecture,
+      device: backend.name,
+      mode: params.slidingStride ? "sliding" : "first",
+      originalContext: originalContextOf(config.rope),
+      results,
+      notes,
+    };
+    if (params.slidingStride) out.slidingStride = params.slidingStride;
+    return out;
+  } finally {
+    backend.release();
+  }
+}
+
+function windowsFor(tokens: number, context: number, params: EvaluateParams): Window[] {
+  return params.slidingStride ? slidingWindows(tokens, context, params.slidingStride) : firstWindow(context);
+}
+
+function tokenizeDocs(tok: TextTokenizer, params: EvaluateParams, maxContext: number): Int32Array[] {
+  // The first-L protocol needs only a prefix of each document; sliding windows cover what they are asked to.
+  const want = params.slidingStride ? params.slidingTokens : maxContext;
+  return params.texts.map((t) => Int32Array.from(want === undefined ? tok.encode(t) : firstTokens(tok, t, want)));
+}
+
+function ropeKey(r: RopeFrequencies): string {
+  return `${r.attentionFactor}:${r.invFreq.join(",")}`;
+}
+
+async function openBackend(weights: LlamaWeights, params: EvaluateParams): Promise<ForwardBackend> {
+  if (params.backend) return params.backend(weights);
+  const device = params.device ?? "auto";
+  if (device === "cpu") return cpuBackend(weights);
+  // Loaded on demand so that CPU-only use never touches WebGPU.
+  const { gpuBackend } = await import("./gpu/backend.ts");
+  return gpuBackend(weights, { required: device === "gpu", precision: params.precision ?? "auto" });
+}

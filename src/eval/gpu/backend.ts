@@ -1,0 +1,242 @@
+/// <reference types="@webgpu/types" />
+// The Llama forward pass on WebGPU: weights stay on the device; one command buffer per window runs
+// embedding, the layers, the final norm, the LM head in chunks and the next-token NLL; only the NLLs
+// come back.
+import { YarnifyError } from "../../errors.ts";
+import type { ForwardBackend, NllRequest } from "../backend.ts";
+import { cpuBackend } from "../cpu/forward.ts";
+import { ropeTables } from "../cpu/ops.ts";
+import type { LlamaWeights } from "../llama-weights.ts";
+import { simpleAttention } from "./attention-simple.ts";
+import { NoGpuError, openGpu, type EvalGpu } from "./device.ts";
+import { toHalfBits } from "./f16.ts";
+import { embedWgsl, matmulWgsl, MM_GROUP, MM_ROWS, nllWgsl, rmsNormWgsl, swigluWgsl, type WeightType } from "./wgsl.ts";
+
+export { NoGpuError };
+
+/** WebGPU refused the work (a shader, a dispatch); the message is WebGPU's first line. */
+export class GpuError extends YarnifyError {
+  override name = "GpuError";
+  override readonly exitCode = 5;
+}
+
+/** The model or the window does not fit the adapter's buffer limits. */
+export class GpuLimitError extends GpuError {
+  override name = "GpuLimitError";
+}
+
+export interface GpuBackendOptions {
+  /** Throw NoGpuError when there is no adapter (else fall back to the CPU backend). */
+  required: boolean;
+  precision: "auto" | "f32" | "f16";
+  /** An already open device (benchmarks reuse one). */
+  gpu?: EvalGpu;
+}
+
+const STORAGE = 0x80, COPY_DST = 0x8, COPY_SRC = 0x4, UNIFORM = 0x40, MAP_READ = 0x1;
+// Rows of logits made per LM-head dispatch: bounds the [rows, vocab] buffer for long windows.
+const LOGIT_CHUNK = 512;
+
+export async function gpuBackend(w: LlamaWeights, opts: GpuBackendOptions): Promise<ForwardBackend> {
+  let gpu: EvalGpu;
+  try {
+    gpu = opts.gpu ?? (await openGpu());
+  } catch (err) {
+    if (err instanceof NoGpuError && !opts.required) {
+      const cpu = cpuBackend(w);
+      return { ...cpu, name: `cpu (no WebGPU: ${err.message})` };
+    }
+    throw err;
+  }
+  if (opts.precision === "f16" && !gpu.f16) throw new GpuLimitError(`precision f16 needs shader-f16, which ${gpu.name} lacks`);
+  let wt: WeightType = opts.precision === "f32" || !gpu.f16 ? "f32" : "f16";
+  if (wt === "f16") {
+    const over = weightsOverHalfRange(w);
+    if (over && opts.precision === "f16") throw new GpuError(`weight ${over} exceeds the f16 range (±65504): use precision f32`);
+    // bf16 checkpoints can hold values f16 cannot: then keep float32 storage rather than store infinities.
+    if (over) wt = "f32";
+  }
+  return new GpuForward(gpu, w, wt, !opts.gpu);
+}
+
+class GpuForward implements ForwardBackend {
+  readonly name: string;
+  private readonly device: GPUDevice;
+  private readonly weights: Map<string, GPUBuffer> = new Map();
+  private readonly pipes: Record<"matmul" | "embed" | "norm" | "swiglu" | "nll", GPUComputePipeline>;
+  private readonly attention;
+  private transient: GPUBuffer[] = [];
+  private readonly maxBinding: number;
+
+  constructor(private readonly gpu: EvalGpu, private readonly w: LlamaWeights, private readonly wt: WeightType, private readonly owned: boolean) {
+    this.device = gpu.device;
+    this.name = `webgpu ${gpu.name} (${wt} weights)`;
+    this.maxBinding = Math.min(this.device.limits.maxStorageBufferBindingSize, this.device.limits.maxBufferSize);
+    const c = w.config;
+    const pipe = (code: string) =>
+      this.device.createComputePipeline({ layout: "auto", compute: { module: this.device.createShaderModule({ code }), entryPoint: "main" } });
+    this.pipes = { matmul: pipe(matmulWgsl(wt)), embed: pipe(embedWgsl(wt)), norm: pipe(rmsNormWgsl()), swiglu: pipe(swigluWgsl()), nll: pipe(nllWgsl()) };
+    this.attention = simpleAttention(this.device, c.headDim, (words) => this.uniform(words));
+    const big = (name: string, data: Float32Array) => this.weights.set(name, this.upload(this.toStorage(data), name, false));
+    const small = (name: string, data: Float32Array) => this.weights.set(name, this.upload(data, name, false));
+    big("embed", w.embed);
+    big("lmHead", w.lmHead);
+    small("norm", w.norm);
+    w.layers.forEach((l, i) => {
+      small(`${i}.inputNorm`, l.inputNorm);
+      small(`${i}.postNorm`, l.postNorm);
+      for (const k of ["q", "k", "v", "o", "gate", "up", "down"] as const) big(`${i}.${k}`, l[k]);
+    });
+  }
+
+  private toStorage(data: Float32Array): ArrayBufferView {
+    return this.wt === "f16" ? toHalfBits(data) : data;
+  }
+
+  private upload(data: ArrayBufferView, label: string, transient = true, extraUsage = 0): GPUBuffer {
+    const size = Math.max(16, Math.ceil(data.byteLength / 16) * 16);
+    this.checkSize(size, label);
+    const b = this.device.createBuffer({ size, usage: STORAGE | COPY_DST | extraUsage, label });
+    this.device.queue.writeBuffer(b, 0, data.buffer, data.byteOffset, Math.ceil(data.byteLength / 4) * 4);
+    if (transient) this.transient.push(b);
+    return b;
+  }
+
+  private scratch(bytes: number, label: string): GPUBuffer {
+    this.checkSize(bytes, label);
+    const b = this.device.createBuffer({ size: Math.max(16, Math.ceil(bytes / 16) * 16), usage: STORAGE | COPY_SRC | COPY_DST, label });
+    this.transient.push(b);
+    return b;
+  }
+
+  private uniform(words: ArrayBuffer): GPUBuffer {
+    const b = this.device.createBuffer({ size: Math.max(16, words.byteLength), usage: UNIFORM | COPY_DST });
+    this.device.queue.writeBuffer(b, 0, words);
+    this.transient.push(b);
+    return b;
+  }
+
+  private checkSize(bytes: number, label: string): void {
+    if (bytes > this.maxBinding) {
+      throw new GpuLimitError(
+        `${label} needs ${bytes} bytes, over the adapter's ${this.maxBinding}-byte buffer limit: use a shorter context (or a GPU with larger limits)`,
+      );
+    }
+  }
+
+  private dispatch(pass: GPUComputePassEncoder, pipeline: GPUComputePipeline, buffers: GPUBuffer[], x: number, y = 1): void {
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, this.device.createBindGroup({
+      layout: pipeline.getBindGroupLayout(0),
+      entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
+    }));
+    pass.dispatchWorkgroups(x, y);
+  }
+
+  private matmul(pass: GPUComputePassEncoder, x: GPUBuffer, w: GPUBuffer, y: GPUBuffer, M: number, N: number, K: number, accumulate: boolean, xRow0 = 0): void {
+    const u = this.uniform(new Uint32Array([M, N, K, accumulate ? 1 : 0, xRow0, 0, 0, 0]).buffer);
+    this.dispatch(pass, this.pipes.matmul, [u, x, w, y], Math.ceil(N / MM_GROUP), Math.ceil(M / MM_ROWS));
+  }
+
+  private elementwise(n: number, perGroup: number): [number, number] {
+    const groups = Math.ceil(n / perGroup);
+    return [Math.min(groups, 65535), Math.ceil(groups / 65535)];
+  }
+
+  async nll(req: NllRequest): Promise<Float64Array> {
+    const c = this.w.config;
+    const L = req.tokens.length;
+    if (!(req.firstTarget >= 1 && req.firstTarget < L)) throw new RangeError(`firstTarget ${req.firstTarget} outside [1, ${L})`);
+    const { hidden: H, heads, kvHeads, headDim: D, intermediate: I, vocab: V, eps } = c;
+    if (L > this.device.limits.maxComputeWorkgroupsPerDimension * 64) throw new GpuLimitError(`${L} tokens exceed the adapter's dispatch limit`);
+    for (const id of req.tokens) if (id < 0 || id >= V) throw new RangeError(`token id ${id} outside the vocabulary (${V})`);
+    const dev = this.device;
+    dev.pushErrorScope("out-of-memory");
+    dev.pushErrorScope("validation");
+    const wb = (name: string) => this.weights.get(name)!;
+    const tokens = this.upload(new Uint32Array(req.tokens), "tokens");
+    const { cos, sin } = ropeTables(req.rope, L);
+    const cosB = this.upload(cos, "cos"), sinB = this.upload(sin, "sin");
+    const x = this.scratch(L * H * 4, "hidden state");
+    const h = this.scratch(L * H * 4, "normed state");
+    const q = this.scratch(L * heads * D * 4, "queries");
+    const k = this.scratch(L * kvHeads * D * 4, "keys");
+    const v = this.scratch(L * kvHeads * D * 4, "values");
+    const att = this.scratch(L * heads * D * 4, "attention output");
+    const g = this.scratch(L * I * 4, "MLP gate");
+    const u = this.scratch(L * I * 4, "MLP up");
+    const scored = L - req.firstTarget;
+    const chunk = Math.min(LOGIT_CHUNK, scored);
+    const logits = this.scratch(chunk * V * 4, "logits");
+    const nll = this.scratch(scored * 4, "nll");
+    const enc = dev.createCommandEncoder();
+    const pass = enc.beginComputePass();
+    this.dispatch(pass, this.pipes.embed, [this.uniform(new Uint32Array([L, H, 0, 0]).buffer), tokens, wb("embed"), x], ...this.elementwise(L * H, 256));
+    const normU = this.uniform(normWords(L, H, eps));
+    for (let i = 0; i < c.layers; i++) {
+      this.dispatch(pass, this.pipes.norm, [normU, x, wb(`${i}.inputNorm`), h], L);
+      this.matmul(pass, h, wb(`${i}.q`), q, L, heads * D, H, false);
+      this.matmul(pass, h, wb(`${i}.k`), k, L, kvHeads * D, H, false);
+      this.matmul(pass, h, wb(`${i}.v`), v, L, kvHeads * D, H, false);
+      this.attention.encode(pass, { seq: L, heads, kvHeads, headDim: D }, { q, k, v, cos: cosB, sin: sinB, out: att });
+      this.matmul(pass, att, wb(`${i}.o`), x, L, H, heads * D, true);
+      this.dispatch(pass, this.pipes.norm, [normU, x, wb(`${i}.postNorm`), h], L);
+      this.matmul(pass, h, wb(`${i}.gate`), g, L, I, H, false);
+      this.matmul(pass, h, wb(`${i}.up`), u, L, I, H, false);
+      this.dispatch(pass, this.pipes.swiglu, [this.uniform(new Uint32Array([L * I, 0, 0, 0]).buffer), g, u], ...this.elementwise(L * I, 256));
+      this.matmul(pass, g, wb(`${i}.down`), x, L, H, I, true);
+    }
+    this.dispatch(pass, this.pipes.norm, [normU, x, wb("norm"), h], L);
+    pass.end();
+    // Each LM-head chunk reuses the logits buffer, so each gets its own pass (passes run in order).
+    for (let r0 = 0; r0 < scored; r0 += chunk) {
+      const rows = Math.min(chunk, scored - r0);
+      const p = enc.beginComputePass();
+      // Row t of h predicts token t + 1; scored targets start at firstTarget.
+      this.matmul(p, h, wb("lmHead"), logits, rows, V, H, false, req.firstTarget - 1 + r0);
+      this.dispatch(p, this.pipes.nll, [this.uniform(new Uint32Array([rows, V, req.firstTarget + r0, r0]).buffer), logits, tokens, nll], rows);
+      p.end();
+    }
+    const staging = dev.createBuffer({ size: Math.max(16, Math.ceil((scored * 4) / 16) * 16), usage: MAP_READ | COPY_DST });
+    this.transient.push(staging);
+    enc.copyBufferToBuffer(nll, 0, staging, 0, staging.size);
+    dev.queue.submit([enc.finish()]);
+    const invalid = await dev.popErrorScope();
+    const oom = await dev.popErrorScope();
+    try {
+      if (oom) throw new GpuLimitError(`WebGPU ran out of memory for ${L} tokens: use a shorter context: ${oom.message.split("\n")[0]}`);
+      if (invalid) throw new GpuError(`WebGPU forward pass (${L} tokens): ${invalid.message.split("\n")[0]}`);
+      await staging.mapAsync(MAP_READ);
+      const out = Float64Array.from(new Float32Array(staging.getMappedRange(), 0, scored));
+      staging.unmap();
+      return out;
+    } finally {
+      for (const b of this.transient) b.destroy();
+      this.transient = [];
+    }
+  }
+
+  release(): void {
+    for (const b of this.weights.values()) b.destroy();
+    this.weights.clear();
+    if (this.owned) this.gpu.release();
+  }
+}
+
+/** The name of the first weight tensor with a value outside f16's finite range, or null. */
+function weightsOverHalfRange(w: LlamaWeights): string | null {
+  const big = (a: Float32Array) => a.some((v) => v > 65504 || v < -65504);
+  if (big(w.embed)) return "embed_tokens";
+  if (big(w.lmHead)) return "lm_head";
+  for (const [i, l] of w.layers.entries()) {
+    for (const k of ["q", "k", "v", "o", "gate", "up", "down"] as const) if (big(l[k])) return `layers.${i}.${k}`;
+  }
+  return null;
+}
+
+function normWords(rows: number, dim: number, eps: number): ArrayBuffer {
+  const words = new ArrayBuffer(16);
+  new Uint32Array(words, 0, 2).set([rows, dim]);
+  new Float32Array(words, 8, 1)[0] = eps;
+  return words;
+}

@@ -1,0 +1,14 @@
+// Perplexity evaluation (`yarnify eval`): the public surface.
+export { evaluate, EvalInputError } from "./evaluate.ts";
+export type { EvalDevice, EvaluateParams, EvaluateResult } from "./evaluate.ts";
+export { EVAL_METHODS, parseEvalMethod, ropeForMethod } from "./methods.ts";
+export type { EvalMethod } from "./methods.ts";
+export type { PerplexityResult } from "./result.ts";
+export { detectTextFormat, loadTexts, parseTexts, TextInputError } from "./texts.ts";
+export type { TextFormat } from "./texts.ts";
+export { perplexityPlotSvg } from "./plot-svg.ts";
+export type { PlotOptions } from "./plot-svg.ts";
+export { perplexityMarkdownTable, perplexityTable } from "./table.ts";
+export { loadTokenizer } from "./tokenizer.ts";
+export { readLlamaConfig } from "./llama-config.ts";
+export { GpuError, GpuLimitError, NoGpuError } from "./gpu/backend.ts";

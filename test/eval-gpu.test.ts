@@ -1,0 +1,69 @@
+// The WebGPU forward pass against the float32 CPU path. Without an adapter these tests FAIL (a GPU test
+// that passes without a GPU proves nothing) unless YARNIFY_ALLOW_NO_GPU=1, for machines known to lack one.
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { test } from "./harness.ts";
+import { sharedPath } from "./shared.ts";
+import { nllCpu } from "../src/eval/cpu/forward.ts";
+import { openGpu, NoGpuError, type EvalGpu } from "../src/eval/gpu/device.ts";
+import { gpuBackend } from "../src/eval/gpu/backend.ts";
+import { readLlamaConfig } from "../src/eval/llama-config.ts";
+import { loadLlamaWeights } from "../src/eval/llama-weights.ts";
+import { ropeForMethod } from "../src/eval/methods.ts";
+import { firstTokens, loadTokenizer } from "../src/eval/tokenizer.ts";
+import { slidingWindows } from "../src/eval/windows.ts";
+
+const modelDir = sharedPath("models/tiny-llama-py");
+const allowNoGpu = process.env.YARNIFY_ALLOW_NO_GPU === "1";
+
+async function gpuOrSkip(): Promise<EvalGpu | null> {
+  try {
+    return await openGpu();
+  } catch (err) {
+    if (err instanceof NoGpuError && allowNoGpu) {
+      console.log(`     (skipped: ${err.message}; YARNIFY_ALLOW_NO_GPU=1)`);
+      return null;
+    }
+    throw err;
+  }
+}
+
+const sum = (a: Float64Array) => a.reduce((s, x) => s + x, 0);
+
+test("eval gpu: WebGPU NLLs equal the CPU path (f32 to 1e-4, f16 weights to 1%) for plain RoPE, YaRN and sliding windows", async () => {
+  const gpu = await gpuOrSkip();
+  if (!gpu) return;
+  try {
+    const cfg = readLlamaConfig(modelDir);
+    const w = loadLlamaWeights(cfg);
+    const tok = loadTokenizer(modelDir);
+    const docs = (JSON.parse(readFileSync(sharedPath("data/eval-docs.json"), "utf8")) as { docs: { text: string }[] }).docs;
+    const L = 96;
+    const tokens = Int32Array.from(firstTokens(tok, docs[0]!.text, 2 * L));
+    // YaRN factor 4 with a 96-token window exercises the frequencies and the attention factor (≈1.14).
+    const cases = [
+      { rope: ropeForMethod({ spec: cfg.rope, method: "none", length: L }), start: 0, firstTarget: 1 },
+      { rope: ropeForMethod({ spec: cfg.rope, method: "yarn", length: L, factor: 4 }), start: 0, firstTarget: 1 },
+      ...slidingWindows(2 * L, L, 48).slice(1, 3).map((win) => ({ rope: ropeForMethod({ spec: cfg.rope, method: "none", length: L }), start: win.start, firstTarget: win.firstTarget })),
+    ];
+    const precisions = gpu.f16 ? (["f32", "f16"] as const) : (["f32"] as const);
+    for (const precision of precisions) {
+      const backend = await gpuBackend(w, { required: true, precision, gpu });
+      try {
+        for (const c of cases) {
+          const req = { tokens: tokens.subarray(c.start, c.start + L), rope: c.rope, firstTarget: c.firstTarget };
+          const want = nllCpu(w, req);
+          const got = await backend.nll(req);
+          assert.equal(got.length, want.length);
+          const rel = Math.abs(sum(got) - sum(want)) / sum(want);
+          assert.ok(rel < (precision === "f32" ? 1e-4 : 1e-2), `${precision} window@${c.start}: mean NLL off by ${rel}`);
+          if (precision === "f32") for (let i = 0; i < got.length; i++) assert.ok(Math.abs(got[i]! - want[i]!) < 2e-3, `token ${i}: ${got[i]} vs ${want[i]}`);
+        }
+      } finally {
+        backend.release();
+      }
+    }
+  } finally {
+    gpu.release();
+  }
+}, { timeoutMs: 240_000 });

@@ -1,0 +1,55 @@
+import assert from "node:assert/strict";
+import { test } from "./harness.ts";
+import { perplexityPlotSvg } from "../src/eval/plot-svg.ts";
+import { perplexityMarkdownTable, perplexityTable } from "../src/eval/table.ts";
+import type { PerplexityResult } from "../src/eval/result.ts";
+
+const results: PerplexityResult[] = [];
+for (const [method, ppls] of [["none", [3.3174, 10.4654, 40.2]], ["yarn", [3.3174, 4.4089, 5.1]], ["pi <&>", [3.3174, 7.9071, Infinity]]] as const) {
+  [256, 512, 1024].forEach((context, i) => results.push({ method, context, perplexity: ppls[i]!, tokens: 100, docs: 1 }));
+}
+
+/** Checks that every tag is closed in order (a well-formedness check without an XML library). */
+function assertBalanced(svg: string): string[] {
+  const stack: string[] = [];
+  const names: string[] = [];
+  for (const m of svg.matchAll(/<(\/?)([a-zA-Z]+)([^>]*?)(\/?)>/g)) {
+    const [, close, name, attrs, self] = m;
+    assert.ok(!/[<&](?!amp;|lt;|gt;|quot;)/.test(attrs!), `unescaped attribute text in <${name}>`);
+    if (close) assert.equal(stack.pop(), name);
+    else if (!self) stack.push(name!);
+    if (!close) names.push(name!);
+  }
+  assert.deepEqual(stack, []);
+  return names;
+}
+
+test("eval report: SVG plot is well-formed, one line per method, log axes, escaped labels", () => {
+  const svg = perplexityPlotSvg(results, { title: "tiny <model>" });
+  assert.ok(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"'));
+  const names = assertBalanced(svg);
+  assert.equal(names.filter((n) => n === "polyline").length, 3);
+  assert.ok(svg.includes("tiny &lt;model&gt;") && svg.includes("pi &lt;&amp;&gt;"));
+  assert.ok(!svg.includes("NaN") && !svg.includes("Infinity"));
+  // Log scale: equal ratios are equal distances along x (256→512 and 512→1024).
+  const xs = [...svg.matchAll(/<text x="([\d.]+)" y="[\d.]+" text-anchor="middle">(256|512|1024)</g)].map((m) => Number(m[1]));
+  assert.equal(xs.length, 3);
+  assert.ok(Math.abs(xs[1]! - xs[0]! - (xs[2]! - xs[1]!)) < 0.05);
+  assertBalanced(perplexityPlotSvg([]));
+});
+
+test("eval report: table has one row per method and one column per context", () => {
+  const lines = perplexityTable(results).split("\n");
+  assert.equal(lines.length, 5);
+  assert.match(lines[0]!, /^method\s+256\s+512\s+1024$/);
+  assert.match(lines[3]!, /^yarn\s+3\.317\s+4\.409\s+5\.100$/);
+  assert.match(lines[4]!, /Infinity$/);
+});
+
+test("eval report: Markdown table for the model card", () => {
+  const md = perplexityMarkdownTable(results).split("\n");
+  assert.equal(md[0], "| method | 256 | 512 | 1024 |");
+  assert.equal(md[1], "|---|---:|---:|---:|");
+  assert.equal(md[3], "| yarn | 3.317 | 4.409 | 5.100 |");
+  assert.equal(md.length, 5);
+});
