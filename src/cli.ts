@@ -11,6 +11,8 @@ import { validate } from "./validate/index.ts";
 import type { PlanMethod } from "./types.ts";
 import { VERSION } from "./version.ts";
 import { patchGgufHeader } from "../converters/gguf/hub-header.ts";
+import { writeFileSync } from "node:fs";
+import { evaluate, EVAL_METHODS, type EvalDevice, loadTexts, parseEvalMethod, perplexityPlotSvg, perplexityTable } from "./eval/index.ts";
 import { progressText } from "../converters/gguf/events.ts";
 import type { PatchProgressEvent } from "./converter.ts";
 import { batchAction, type CliIo, hubPatchAction, inspectHub, isHubModelArg, resolveHubParams } from "./hub/index.ts";
@@ -183,6 +185,47 @@ cli
     const report = await validate({ model, ...formatOptions(o) });
     out(o.json ? JSON.stringify(report, null, 2) : validateText(report));
     if (!report.ok) process.exitCode = VALIDATION_FAILED;
+  });
+
+cli
+  .command("eval <model>", "Perplexity against context length for each RoPE method, on WebGPU (the YaRN paper's experiment)")
+  .option("--text <file>", "Plain text, JSON Lines ({\"text\": ...}) or {\"docs\": [{\"text\": ...}]}")
+  .option("--context <list>", "Context lengths, comma-separated", { default: "256,512,1024" })
+  .option("--methods <list>", `Comma-separated: ${EVAL_METHODS.join(", ")}`, { default: "model" })
+  .option("--factor <s>", "Fixed scale for pi/ntk/dynamic/yarn (default: context / original per length)")
+  .option("--stride <n>", "Sliding-window mode: windows of each context length moved by this stride")
+  .option("--docs <n>", "Use only the first n documents")
+  .option("--device <d>", "auto | gpu | cpu", { default: "auto" })
+  .option("--plot <file.svg>", "Where to write the SVG plot (default: perplexity.svg)")
+  .option("--json", "Print {results: [{method, context, perplexity, tokens}], ...}")
+  .example("yarnify eval ./model --text docs.txt --context 256,512,1024,2048,4096 --methods none,pi,ntk,dynamic,yarn")
+  .action(async (model: string, o: { text?: string; context: unknown; methods: unknown; factor?: unknown; stride?: unknown; docs?: unknown; device: string; plot?: string; json?: boolean }) => {
+    if (!o.text) throw new YarnifyError("--text <file> is required (the documents to measure perplexity on)");
+    const list = (v: unknown) => String(v).split(",").map((s) => s.trim()).filter(Boolean);
+    const contexts = list(o.context).map((c) => {
+      const n = Number(c);
+      if (!Number.isInteger(n) || n < 2) throw new YarnifyError(`--context: "${c}" is not a whole number of tokens ≥ 2`);
+      return n;
+    });
+    let texts = loadTexts(o.text);
+    if (o.docs !== undefined) texts = texts.slice(0, Number(o.docs));
+    const r = await evaluate({
+      model,
+      texts,
+      contexts,
+      methods: list(o.methods).map(parseEvalMethod),
+      factor: numberOption(o.factor),
+      slidingStride: numberOption(o.stride),
+      device: o.device as EvalDevice,
+    });
+    const plot = o.plot ?? "perplexity.svg";
+    writeFileSync(plot, perplexityPlotSvg(r.results, { title: `${model}: perplexity against context` }));
+    if (o.json) out(JSON.stringify({ ...r, plot }, null, 2));
+    else {
+      out(perplexityTable(r.results));
+      out(`device: ${r.device}; plot: ${plot}`);
+      warn(r.notes);
+    }
   });
 
 cli

@@ -245,3 +245,23 @@ test("patch <hub GGUF> --pr through the CLI: the new header over the original fi
     await hub.close();
   }
 }, { timeoutMs: 120_000 });
+
+test("eval prints a method × context table, writes the SVG plot, and --json gives the results", () => {
+  const dir = tmp();
+  const docs = join(dir, "docs.jsonl");
+  const text = JSON.parse(readFileSync(sharedPath("data/eval-docs.json"), "utf8")).docs[0].text as string;
+  writeFileSync(docs, JSON.stringify({ text }) + "\n");
+  const plot = join(dir, "p.svg");
+  const r = runCli(["eval", tiny, "--text", docs, "--context", "128,512", "--methods", "none,yarn", "--plot", plot, "--json"]);
+  assert.equal(r.code, 0, r.stderr);
+  const j = JSON.parse(r.stdout);
+  assert.deepEqual(j.results.map((x: { method: string; context: number }) => `${x.method}@${x.context}`).sort(), ["none@128", "none@512", "yarn@128", "yarn@512"]);
+  for (const x of j.results) assert.ok(x.perplexity > 1 && x.tokens > 0, JSON.stringify(x));
+  const at = (m: string, c: number) => j.results.find((x: { method: string; context: number }) => x.method === m && x.context === c).perplexity;
+  assert.equal(at("none", 128), at("yarn", 128), "below the trained length YaRN's factor is 1");
+  assert.ok(at("yarn", 512) < at("none", 512), "past the trained length YaRN beats plain RoPE");
+  assert.match(readFileSync(plot, "utf8"), /^<svg[^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+  const missing = runCli(["eval", tiny]);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /^yarnify: --text <file> is required/);
+}, { timeoutMs: 180_000 });
