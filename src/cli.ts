@@ -11,6 +11,7 @@ import { validate } from "./validate/index.ts";
 import type { PlanMethod } from "./types.ts";
 import { VERSION } from "./version.ts";
 import { patchGgufHeader } from "../converters/gguf/hub-header.ts";
+import { NoGpuError } from "../kernels/gpu.ts";
 import { writeFileSync } from "node:fs";
 import { evaluate, EVAL_METHODS, type EvalDevice, loadTexts, parseEvalMethod, perplexityPlotSvg, perplexityTable } from "./eval/index.ts";
 import { progressText } from "../converters/gguf/events.ts";
@@ -181,8 +182,9 @@ cli
   .option("--json", "Print one JSON object: {ok, adapter, checks}")
   .option("--tensor <name>", "ONNX: the inv_freq or cos/sin cache to check when several disagree")
   .option("--original-context <tokens>", "Trained context of a file that does not record it")
-  .action(async (model: string, o: FormatOptions & { json?: boolean }) => {
-    const report = await validate({ model, ...formatOptions(o) });
+  .option("--no-gpu", "Do not use WebGPU (the kernel check is then reported as skipped)")
+  .action(async (model: string, o: FormatOptions & { json?: boolean; gpu?: boolean }) => {
+    const report = await validate({ model, ...formatOptions(o), ...(o.gpu === false ? { gpu: new NoGpuError("WebGPU not used (--no-gpu)") } : {}) });
     out(o.json ? JSON.stringify(report, null, 2) : validateText(report));
     if (!report.ok) process.exitCode = VALIDATION_FAILED;
   });

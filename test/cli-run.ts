@@ -27,10 +27,10 @@ function command(runtime: RuntimeName): string[] {
   }
 }
 
-export function runCli(args: string[], opts: { runtime?: RuntimeName; cwd?: string; env?: Record<string, string> } = {}): CliResult {
+export function runCli(args: string[], opts: { runtime?: RuntimeName; cwd?: string } = {}): CliResult {
   const [exe, ...pre] = command(opts.runtime ?? runtimeName());
   if (!existsSync(exe) && exe.includes("/")) throw new Error(`runtime not installed: ${exe}`);
-  const r = spawnSync(exe, [...pre, ...args], { cwd: opts.cwd ?? repoRoot, encoding: "utf8", env: { ...process.env, NO_COLOR: "1", ...opts.env } });
+  const r = spawnSync(exe, [...pre, ...args], { cwd: opts.cwd ?? repoRoot, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
   if (r.error) throw r.error;
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
