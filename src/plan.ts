@@ -80,7 +80,12 @@ export function plan(spec: RopeSpec, target: PlanTarget, opts: { file?: string }
     default:
       scaling = { method, factor };
   }
-  const newSpec: RopeSpec = { ...spec, theta, context, originalContext, scaling };
+  // transformers' dynamic NTK scales only past max_position_embeddings, so that key keeps the original context.
+  const declared = method === "dynamic" ? originalContext : context;
+  if (method === "dynamic") {
+    warnings.push(`dynamic NTK engages past max_position_embeddings, which stays ${originalContext}; serving engines that cap at it need their own context limit (${context})`);
+  }
+  const newSpec: RopeSpec = { ...spec, theta, context: declared, originalContext, scaling };
   const freqs = computeRope(newSpec, { seqLen: context });
   const out: Plan = {
     source: spec,

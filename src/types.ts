@@ -39,7 +39,10 @@ export interface Plan {
   method: PlanMethod;
   factor: number;
   originalContext: number;
-  /** New context (max_position_embeddings / context_length after patching). */
+  /**
+   * New context the model is meant to serve; files declare it as max_position_embeddings, except for dynamic NTK,
+   * which transformers only engages past max_position_embeddings (kept at the original context).
+   */
   context: number;
   /** Parameters to store. */
   scaling: RopeScaling;

@@ -97,3 +97,10 @@ test("--force replaces an existing scaling's keys (no stale llama3 keys left)", 
   assert.deepEqual(out.rope_scaling, { type: "yarn", rope_type: "yarn", factor: 16, original_max_position_embeddings: 8192, beta_fast: 32, beta_slow: 1 });
   assert.equal(out.max_position_embeddings, 131072);
 });
+
+test("a dynamic NTK patch writes rope_type dynamic and keeps max_position_embeddings", () => {
+  const cfg = readHfConfig(join(repoRoot, "examples/qwen2.5-7b-instruct"));
+  const out = JSON.parse(patchedConfigText(cfg, plan(cfg.spec, { factor: 4, method: "dynamic" })));
+  assert.deepEqual(out.rope_scaling, { type: "dynamic", rope_type: "dynamic", factor: 4 });
+  assert.equal(out.max_position_embeddings, 32768);
+});

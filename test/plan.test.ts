@@ -74,3 +74,12 @@ test("an explicit original context overrides the declared one (Qwen3 declares 40
   assert.equal(p.context, 131072);
   assert.equal(p.scaling.originalContext, 32768);
 });
+
+test("dynamic NTK keeps max_position_embeddings at the original context, so the scaling engages past it", () => {
+  const p = plan(qwen, { factor: 4, method: "dynamic" });
+  assert.equal(p.context, 131072);
+  assert.ok(p.warnings.some((w) => w.includes("max_position_embeddings")));
+  // The planned frequencies are those at the target length: not the plain ones.
+  const plain = plan(qwen, { factor: 4, method: "linear" }).invFreq.map((x) => x * 4);
+  assert.ok(p.invFreq[63] < plain[63] * 0.5);
+});

@@ -55,7 +55,7 @@ export function patchedConfigText(cfg: HfConfig, plan: Plan): string {
     text["rope_scaling"] = scalingDict ? (withLegacyType(mergeScaling(isObject(text["rope_scaling"]) ? (text["rope_scaling"] as JsonObject) : null, scalingDict)) as JsonValue) : null;
     if (plan.theta !== plan.source.theta) text["rope_theta"] = plan.theta;
   }
-  text["max_position_embeddings"] = plan.context;
+  text["max_position_embeddings"] = plan.method === "dynamic" ? plan.originalContext : plan.context;
   return stringifyJsonText(root as JsonValue, {
     literals: cfg.parsed.literals,
     floatKeys: FLOAT_KEYS,
