@@ -4,7 +4,10 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { test } from "./harness.ts";
-import { readSafetensorsHeader, readSafetensorsTensor, SafetensorsError } from "../src/weights/safetensors.ts";
+import { readSafetensorsHeader } from "../src/weights/read-safetensors-header.ts";
+import { readSafetensorsTensor } from "../src/weights/read-safetensors-tensor.ts";
+import { SafetensorsError } from "../src/weights/safetensors-error.ts";
+import { loadSafetensors } from "../src/weights/load-safetensors.ts";
 
 /** ../shared beside the checkout (the tests also run from dist/test under Node). */
 function sharedDir(): string {
@@ -74,4 +77,22 @@ test("safetensors: the tiny llama's bf16 layer-0 q_proj reads with its shape and
   }
   const rms = Math.sqrt(sumSq / t.data.length);
   assert.ok(rms > 1e-4 && rms < 1, `q_proj rms ${rms}`);
+});
+
+test("safetensors: a sharded index loads every shard; rows of a 2-D tensor read alone", () => {
+  const dir = mkdtempSync(join(tmpdir(), "yarnify-st-"));
+  try {
+    const emb = new Float32Array([0, 1, 10, 11, 20, 21]);
+    writeSafetensors(join(dir, "a.safetensors"), { emb: { dtype: "F32", shape: [3, 2], bytes: new Uint8Array(emb.buffer) } });
+    writeSafetensors(join(dir, "b.safetensors"), { h: { dtype: "F16", shape: [2], bytes: new Uint8Array(new Uint16Array([0x3c00, 0x3800]).buffer) } });
+    writeFileSync(join(dir, "model.safetensors.index.json"), JSON.stringify({ weight_map: { emb: "a.safetensors", h: "b.safetensors" } }));
+    const store = loadSafetensors(dir);
+    assert.deepEqual([...store.entries.keys()].sort(), ["emb", "h"]);
+    assert.deepEqual(Array.from(store.get("h").data), [1, 0.5]);
+    assert.deepEqual(Array.from(store.rows("emb", [2, 0])), [20, 21, 0, 1]);
+    assert.throws(() => store.rows("emb", [3]), /row 3 outside/);
+    assert.throws(() => store.get("missing"), SafetensorsError);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -3,10 +3,8 @@
 // would. A probe, not the model's activations: per head, the attention entropy (nats) and the share of
 // attention on distant tokens, for the original RoPE at the trained length, the patched RoPE at the new length
 // and the original RoPE at the new length (the do-nothing baseline).
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import { applyRope } from "../../kernels/reference.ts";
-import { readSafetensorsHeader, readSafetensorsRows, readSafetensorsTensor, type SafetensorsHeader } from "../weights/safetensors.ts";
+import { loadSafetensors, safetensorsFiles } from "../weights/load-safetensors.ts";
 import type { Check } from "./report.ts";
 
 export interface WeightsProbeParams {
@@ -27,18 +25,6 @@ const QUERIES = 32;
 const DRIFT_SHARE = 0.5;
 
 const num = (v: unknown, d: number) => (typeof v === "number" && Number.isFinite(v) ? v : d);
-
-/** Which file holds each tensor: one model.safetensors or a sharded index. */
-function tensorFiles(dir: string): Map<string, string> | string {
-  const single = join(dir, "model.safetensors");
-  const index = join(dir, "model.safetensors.index.json");
-  if (existsSync(index)) {
-    const map = (JSON.parse(readFileSync(index, "utf8")) as { weight_map?: Record<string, string> }).weight_map ?? {};
-    return new Map(Object.entries(map).map(([k, f]) => [k, join(dir, f)]));
-  }
-  if (existsSync(single)) return new Map([["*", single]]);
-  return "no model.safetensors or model.safetensors.index.json";
-}
 
 function rmsNorm(x: Float32Array, width: number, weight: Float32Array, eps: number): Float64Array {
   const out = new Float64Array(x.length);
@@ -109,8 +95,7 @@ function headFigures(q: Float64Array, k: Float64Array, seq: number, d: number, d
 
 export async function weightsCheck(p: WeightsProbeParams): Promise<Check> {
   const name = "real-weights";
-  const files = tensorFiles(p.dir);
-  if (typeof files === "string") return { name, status: "skipped", detail: `weights not readable: ${files}` };
+  if (!safetensorsFiles(p.dir)) return { name, status: "skipped", detail: "weights not readable: no model.safetensors or model.safetensors.index.json" };
   const cfg = p.config;
   const hidden = num(cfg["hidden_size"], 0);
   const nHeads = num(cfg["num_attention_heads"], 0);
@@ -120,24 +105,15 @@ export async function weightsCheck(p: WeightsProbeParams): Promise<Check> {
   const vocab = num(cfg["vocab_size"], 0);
   const d = p.headDim;
   if (!hidden || !nHeads || !layers || !vocab) return { name, status: "skipped", detail: "config lacks hidden_size, num_attention_heads, num_hidden_layers or vocab_size" };
-  const fileOf = (t: string) => (files instanceof Map ? files.get(t) ?? files.get("*") : undefined);
-  const headers = new Map<string, SafetensorsHeader>();
-  const header = async (t: string) => {
-    const f = fileOf(t);
-    if (!f) return undefined;
-    if (!headers.has(f)) headers.set(f, await readSafetensorsHeader(f));
-    const h = headers.get(f)!;
-    return h.tensors.has(t) ? h : undefined;
-  };
+  const store = loadSafetensors(p.dir);
   const trainedLen = Math.min(p.original.context, MAX_PROBE);
   const newLen = Math.min(p.patched.context, MAX_PROBE, trainedLen * 4);
   // Seeded token ids: the probe needs realistic embeddings, not a particular text.
   let seed = 12345;
   const tokens = Array.from({ length: newLen }, () => ((seed = (seed * 1103515245 + 12345) % 2147483648) % vocab));
   const embedName = "model.embed_tokens.weight";
-  const eh = await header(embedName);
-  if (!eh) return { name, status: "skipped", detail: `no ${embedName}: only Llama-style checkpoints (embed_tokens, q_proj, k_proj) are probed` };
-  const embedded = await readSafetensorsRows({ header: eh, name: embedName, rows: tokens });
+  if (!store.entries.has(embedName)) return { name, status: "skipped", detail: `no ${embedName}: only Llama-style checkpoints (embed_tokens, q_proj, k_proj) are probed` };
+  const embedded = store.rows(embedName, tokens);
   const distant = Math.max(1, Math.floor(p.original.context / 4));
   const perLayer: Record<string, { head: number; trained: HeadFigures; extended: HeadFigures; unscaled: HeadFigures }[]> = {};
   const flagged: string[] = [];
@@ -147,9 +123,9 @@ export async function weightsCheck(p: WeightsProbeParams): Promise<Check> {
   for (const layer of [...new Set([0, layers - 1])]) {
     const pre = `model.layers.${layer}`;
     const names = [`${pre}.input_layernorm.weight`, `${pre}.self_attn.q_proj.weight`, `${pre}.self_attn.k_proj.weight`];
-    const hs = await Promise.all(names.map(header));
-    if (hs.some((h) => !h)) return { name, status: "skipped", detail: `layer ${layer} lacks ${names.filter((_, i) => !hs[i]).join(", ")}` };
-    const [norm, wq, wk] = await Promise.all(names.map((n, i) => readSafetensorsTensor({ file: hs[i]!.file, name: n, header: hs[i]! })));
+    const missing = names.filter((n) => !store.entries.has(n));
+    if (missing.length) return { name, status: "skipped", detail: `layer ${layer} lacks ${missing.join(", ")}` };
+    const [norm, wq, wk] = names.map((n) => store.get(n));
     const x = rmsNorm(embedded, hidden, norm.data, eps);
     const q = project(x, newLen, wq.data, nHeads * d, hidden);
     const k = project(x, newLen, wk.data, nKv * d, hidden);

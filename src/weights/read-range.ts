@@ -1,0 +1,19 @@
+// Reads bytes [begin, end) of a file so that a large checkpoint is never held whole in memory.
+import { closeSync, openSync, readSync } from "node:fs";
+import { SafetensorsError } from "./safetensors-error.ts";
+
+export function readRange(file: string, begin: number, end: number): Uint8Array {
+  const out = new Uint8Array(end - begin);
+  const fd = openSync(file, "r");
+  try {
+    let done = 0;
+    while (done < out.length) {
+      const n = readSync(fd, out, done, out.length - done, begin + done);
+      if (n === 0) throw new SafetensorsError(`unexpected end of file at byte ${begin + done}`, file);
+      done += n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return out;
+}
