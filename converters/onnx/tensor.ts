@@ -2,6 +2,7 @@
 // and new TensorProto bytes encoded for the tensors a patch changes.
 import { existsSync, closeSync, openSync, fstatSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { float16ToNumber, numberToFloat16 } from "../../kernels/float16.ts";
 import { OnnxExternalDataError, OnnxFormatError } from "./errors.ts";
 import {
   type ByteSource,
@@ -132,7 +133,7 @@ export function readTensorValues(src: ByteSource, h: TensorHeader, modelPath: st
     for (let i = 0; i < n; i++) {
       if (h.dataType === DT_FLOAT) out[i] = view.getFloat32(i * 4, true);
       else if (h.dataType === DT_DOUBLE) out[i] = view.getFloat64(i * 8, true);
-      else if (h.dataType === DT_FLOAT16) out[i] = halfToNumber(view.getUint16(i * 2, true));
+      else if (h.dataType === DT_FLOAT16) out[i] = float16ToNumber(view.getUint16(i * 2, true));
       else out[i] = bf16ToNumber(view.getUint16(i * 2, true));
     }
   } else if (h.data.kind === "float") {
@@ -154,7 +155,7 @@ export function readTensorValues(src: ByteSource, h: TensorHeader, modelPath: st
         if ((b & 0x80) === 0) break;
         mul *= 128;
       }
-      out[i] = h.dataType === DT_FLOAT16 ? halfToNumber(v & 0xffff) : bf16ToNumber(v & 0xffff);
+      out[i] = h.dataType === DT_FLOAT16 ? float16ToNumber(v & 0xffff) : bf16ToNumber(v & 0xffff);
     }
   } else {
     throw new OnnxFormatError(modelPath, `tensor "${h.name}" has no values`);
@@ -196,7 +197,7 @@ export function encodeValues(values: ArrayLike<number>, dataType: number): Uint8
     const v = values[i];
     if (dataType === DT_FLOAT) view.setFloat32(i * 4, v, true);
     else if (dataType === DT_DOUBLE) view.setFloat64(i * 8, v, true);
-    else if (dataType === DT_FLOAT16) view.setUint16(i * 2, numberToHalf(v), true);
+    else if (dataType === DT_FLOAT16) view.setUint16(i * 2, numberToFloat16(v), true);
     else if (dataType === DT_BFLOAT16) view.setUint16(i * 2, numberToBf16(v), true);
     else throw new Error(`cannot encode values as ${dataTypeName(dataType)}`);
   }
@@ -208,40 +209,8 @@ export function encodeValues(values: ArrayLike<number>, dataType: number): Uint8
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
 
-export function halfToNumber(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >> 10) & 0x1f;
-  const frac = h & 0x3ff;
-  if (exp === 0) return sign * frac * 2 ** -24;
-  if (exp === 31) return frac ? NaN : sign * Infinity;
-  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
-}
-
-export function numberToHalf(v: number): number {
-  // Round to float32 first (the values are computed as float32 and then cast, like the exporters do).
-  f32[0] = v;
-  const x = u32[0];
-  const sign = (x >>> 16) & 0x8000;
-  const exp = (x >>> 23) & 0xff;
-  let mant = x & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  let e = exp - 127 + 15;
-  if (e >= 31) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    mant |= 0x800000;
-    const shift = 14 - e;
-    let half = mant >>> shift;
-    const rem = mant & ((1 << shift) - 1);
-    const mid = 1 << (shift - 1);
-    if (rem > mid || (rem === mid && (half & 1))) half++;
-    return sign | half;
-  }
-  let half = (e << 10) | (mant >>> 13);
-  const rem = mant & 0x1fff;
-  if (rem > 0x1000 || (rem === 0x1000 && (half & 1))) half++;
-  return sign | half;
-}
+// The half-float conversions are kernels/float16.ts's, under the names this converter has always exported.
+export { float16ToNumber as halfToNumber, numberToFloat16 as numberToHalf };
 
 export function bf16ToNumber(b: number): number {
   u32[0] = b << 16;

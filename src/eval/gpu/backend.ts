@@ -9,7 +9,7 @@ import { ropeTables } from "../cpu/ops.ts";
 import type { LlamaWeights } from "../llama-weights.ts";
 import { simpleAttention } from "./attention-simple.ts";
 import { NoGpuError, openGpu, type EvalGpu } from "./device.ts";
-import { toHalfBits } from "./f16.ts";
+import { toFloat16Bits } from "../../../kernels/float16.ts";
 import { embedWgsl, matmulWgsl, MM_GROUP, MM_ROWS, nllWgsl, rmsNormWgsl, swigluWgsl, type WeightType } from "./wgsl.ts";
 
 export { NoGpuError };
@@ -90,7 +90,7 @@ class GpuForward implements ForwardBackend {
   }
 
   private toStorage(data: Float32Array): ArrayBufferView {
-    return this.wt === "f16" ? toHalfBits(data) : data;
+    return this.wt === "f16" ? toFloat16Bits(data) : data;
   }
 
   private upload(data: ArrayBufferView, label: string, transient = true, extraUsage = 0): GPUBuffer {
