@@ -1,17 +1,7 @@
 // Random attention problems for the kernel tests and the benchmark (seeded, so failures repeat).
 import type { AttentionProblem } from "../kernels/params.ts";
 import { computeRope } from "../src/rope/index.ts";
-
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from "../src/random.ts";
 
 /** Normal-ish values (sum of uniforms), so scores have a realistic spread. */
 function fill(n: number, rnd: () => number, scale: number): Float32Array {

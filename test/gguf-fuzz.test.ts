@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { GGUFValueType } from "@huggingface/gguf";
 import { GgufError } from "../converters/gguf/index.ts";
+import { seededRandom } from "../src/random.ts";
 import { readGgufHeader } from "../converters/gguf/read.ts";
 import { openRemoteSource } from "../converters/gguf/source.ts";
 import { bytesFetch, ggufHeaderBytes, makeGguf } from "./gguf-make.ts";
@@ -33,17 +34,6 @@ const params = (alignment?: number) => ({
   ...(alignment ? { alignment } : {}),
 });
 const bases = [params(), params(64)].map((p) => ({ bytes: makeGguf(p), headerLength: ggufHeaderBytes(p).header.length }));
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function mutant(rand: () => number, base: Uint8Array, headerLength: number): Uint8Array {
   const int = (n: number) => Math.floor(rand() * n);
@@ -83,7 +73,7 @@ function mutant(rand: () => number, base: Uint8Array, headerLength: number): Uin
 test("fuzz: 2,000 mutated headers end in a header or a GgufError, fast and with bounded memory", async () => {
   const seed = Number(process.env.YARNIFY_FUZZ_SEED ?? 20261125);
   const count = Number(process.env.YARNIFY_FUZZ_CASES ?? 2000);
-  const rand = mulberry32(seed);
+  const rand = seededRandom(seed);
   const rssBefore = process.memoryUsage().rss;
   let parsed = 0;
   let slowest = 0;

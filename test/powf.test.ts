@@ -3,23 +3,12 @@ import { test } from "./harness.ts";
 import assert from "node:assert/strict";
 import { fmaf, posFreq, torchPowf, ulpDistance } from "../src/rope/float32.ts";
 import { yarnInvFreq } from "../src/rope/yarn.ts";
+import { seededRandom } from "../src/random.ts";
 
 const f32 = Math.fround;
 
-/** mulberry32: a small seeded generator so every runtime draws the same pairs. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 test("torchPowf stays within 1 ulp of the correctly rounded power", () => {
-  const next = rng(20260125);
+  const next = seededRandom(20260125);
   let differing = 0;
   for (let i = 0; i < 5000; i++) {
     const x = f32(1e3 + next() * (1e7 - 1e3));

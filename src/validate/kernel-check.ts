@@ -2,28 +2,18 @@
 // frequencies and attention factor, at positions spread up to the new context.
 import { attention, AttentionUnsupportedError, attentionReference, type AttentionProblem, type Gpu } from "../../kernels/index.ts";
 import type { RopeSpec } from "../rope/types.ts";
+import { seededRandom } from "../random.ts";
 import type { Check } from "./report.ts";
 
 /** f32 target: max abs error relative to the output scale. */
 export const KERNEL_TOLERANCE = 1e-4;
 
-/** A reproducible uniform(-1, 1) stream (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  };
-}
-
 export function kernelProblem(spec: RopeSpec, freqs: { invFreq: number[]; attentionFactor: number }, context: number, seq = 256): AttentionProblem {
   const nHeads = 4;
   const nKvHeads = 2;
   const d = spec.headDim;
-  const rnd = random(20261125);
+  const uniform = seededRandom(20261125);
+  const rnd = () => uniform() * 2 - 1; // uniform(-1, 1)
   const fill = (n: number) => Float32Array.from({ length: n }, rnd);
   // Positions from 0 to the last one of the new context, increasing, so causal order holds.
   const positions = Array.from({ length: seq }, (_, i) => Math.round((i * (context - 1)) / (seq - 1)));
