@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { test } from "./harness.ts";
 import { sharedPath } from "./shared.ts";
 import { nllCpu } from "../src/eval/cpu/forward.ts";
-import { openGpu, NoGpuError, type EvalGpu } from "../src/eval/gpu/device.ts";
+import { requestGpu, NoGpuError, type Gpu } from "../kernels/gpu.ts";
 import { gpuBackend } from "../src/eval/gpu/backend.ts";
 import { readLlamaConfig } from "../src/eval/llama-config.ts";
 import { loadLlamaWeights } from "../src/eval/llama-weights.ts";
@@ -16,9 +16,9 @@ import { slidingWindows } from "../src/eval/windows.ts";
 const modelDir = sharedPath("models/tiny-llama-py");
 const allowNoGpu = process.env.YARNIFY_ALLOW_NO_GPU === "1";
 
-async function gpuOrSkip(): Promise<EvalGpu | null> {
+async function gpuOrSkip(): Promise<Gpu | null> {
   try {
-    return await openGpu();
+    return await requestGpu();
   } catch (err) {
     if (err instanceof NoGpuError && allowNoGpu) {
       console.log(`     (skipped: ${err.message}; YARNIFY_ALLOW_NO_GPU=1)`);

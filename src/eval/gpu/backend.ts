@@ -8,7 +8,7 @@ import { cpuBackend } from "../cpu/forward.ts";
 import { ropeTables } from "../cpu/ops.ts";
 import type { LlamaWeights } from "../llama-weights.ts";
 import { simpleAttention } from "./attention-simple.ts";
-import { NoGpuError, openGpu, type EvalGpu } from "./device.ts";
+import { NoGpuError, requestGpu, type AdapterSummary, type Gpu } from "../../../kernels/gpu.ts";
 import { toFloat16Bits } from "../../../kernels/float16.ts";
 import { embedWgsl, matmulWgsl, MM_GROUP, MM_ROWS, nllWgsl, rmsNormWgsl, swigluWgsl, type WeightType } from "./wgsl.ts";
 
@@ -30,7 +30,7 @@ export interface GpuBackendOptions {
   required: boolean;
   precision: "auto" | "f32" | "f16";
   /** An already open device (benchmarks reuse one). */
-  gpu?: EvalGpu;
+  gpu?: Gpu;
 }
 
 const STORAGE = 0x80, COPY_DST = 0x8, COPY_SRC = 0x4, UNIFORM = 0x40, MAP_READ = 0x1;
@@ -38,9 +38,9 @@ const STORAGE = 0x80, COPY_DST = 0x8, COPY_SRC = 0x4, UNIFORM = 0x40, MAP_READ =
 const LOGIT_CHUNK = 512;
 
 export async function gpuBackend(w: LlamaWeights, opts: GpuBackendOptions): Promise<ForwardBackend> {
-  let gpu: EvalGpu;
+  let gpu: Gpu;
   try {
-    gpu = opts.gpu ?? (await openGpu());
+    gpu = opts.gpu ?? (await requestGpu());
   } catch (err) {
     if (err instanceof NoGpuError && !opts.required) {
       const cpu = cpuBackend(w);
@@ -48,7 +48,7 @@ export async function gpuBackend(w: LlamaWeights, opts: GpuBackendOptions): Prom
     }
     throw err;
   }
-  if (opts.precision === "f16" && !gpu.f16) throw new GpuLimitError(`precision f16 needs shader-f16, which ${gpu.name} lacks`);
+  if (opts.precision === "f16" && !gpu.f16) throw new GpuLimitError(`precision f16 needs shader-f16, which ${adapterName(gpu.summary)} lacks`);
   let wt: WeightType = opts.precision === "f32" || !gpu.f16 ? "f32" : "f16";
   if (wt === "f16") {
     const over = weightsOverHalfRange(w);
@@ -57,6 +57,11 @@ export async function gpuBackend(w: LlamaWeights, opts: GpuBackendOptions): Prom
     if (over) wt = "f32";
   }
   return new GpuForward(gpu, w, wt, !opts.gpu);
+}
+
+/** The adapter as the eval report names it: its description (or device, or vendor) / architecture. */
+function adapterName(s: AdapterSummary): string {
+  return [s.description || s.device || s.vendor || "WebGPU adapter", s.architecture].filter(Boolean).join(" / ");
 }
 
 class GpuForward implements ForwardBackend {
@@ -68,9 +73,9 @@ class GpuForward implements ForwardBackend {
   private transient: GPUBuffer[] = [];
   private readonly maxBinding: number;
 
-  constructor(private readonly gpu: EvalGpu, private readonly w: LlamaWeights, private readonly wt: WeightType, private readonly owned: boolean) {
+  constructor(private readonly gpu: Gpu, private readonly w: LlamaWeights, private readonly wt: WeightType, private readonly owned: boolean) {
     this.device = gpu.device;
-    this.name = `webgpu ${gpu.name} (${wt} weights)`;
+    this.name = `webgpu ${adapterName(gpu.summary)} (${wt} weights)`;
     this.maxBinding = Math.min(this.device.limits.maxStorageBufferBindingSize, this.device.limits.maxBufferSize);
     const c = w.config;
     const pipe = (code: string) =>
