@@ -32,7 +32,7 @@ if [[ "${YARNIFY_GPU:-lavapipe}" == lavapipe ]]; then
   eval "$(bash .ci/setup-lavapipe.sh)" || { echo "lavapipe setup failed"; status=1; }
 fi
 "$bin/tsc" -p tsconfig.json || { echo "typecheck failed"; status=1; }
-"$bin/tsc" -p tsconfig.build.json || { echo "build failed"; status=1; }
+npm run -s build || { echo "build failed"; status=1; }
 run node node dist/test/run.js "$@"
 run bun "$bin/bun" test/run.ts "$@"
 run deno "$bin/deno" run -A test/run.ts "$@"
