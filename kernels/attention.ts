@@ -1,7 +1,15 @@
 /// <reference types="@webgpu/types" />
 // Host side of the fused kernel: `attention()` for one answer, `prepareAttention()` to upload once
 // and run many times (the benchmark).
-import { flashAttentionWgsl, flashUniform, type FlashShape } from "./wgsl/flash-attention.ts";
+import {
+  FLASH_BLOCK,
+  flashAttentionWgsl,
+  flashStrides,
+  flashUniform,
+  flashWorkgroupBytes,
+  type FlashLayout,
+  type FlashShape,
+} from "./wgsl/flash-attention.ts";
 import { encodeTurnsPerPosition } from "./wgsl/rope.ts";
 import { planHeadGroups } from "./head-groups.ts";
 import { readFloat32, uniformBuffer, uploadBuffer, uploadTensor, Usage, withErrorScope } from "./buffers.ts";
@@ -31,8 +39,6 @@ export interface PreparedAttention {
   destroy(): void;
 }
 
-const BLOCK_Q = 64;
-
 /** Head dims the kernels are built for: multiples of 8 up to 256 (64 and 128 are tested). */
 export function checkKernelShape(p: CheckedProblem, dtype: AttentionDtype, device: GPUDevice): void {
   if (p.headDim % 8 !== 0 || p.headDim > 256) {
@@ -46,15 +52,12 @@ export function checkKernelShape(p: CheckedProblem, dtype: AttentionDtype, devic
   }
 }
 
-/** Largest key tile (8..64, a power of two) whose K and V copies fit the workgroup memory. */
-export function chooseBlockK(headDim: number, dtype: AttentionDtype, workgroupBytes: number): number {
-  const bytesPerKey = 2 * headDim * (dtype === "f16" ? 2 : 4);
-  let bk = 64;
-  while (bk > 8 && bk * bytesPerKey > workgroupBytes) bk /= 2;
-  if (bk * bytesPerKey > workgroupBytes) {
-    throw new AttentionUnsupportedError(`attention kernel: ${workgroupBytes} bytes of workgroup memory cannot hold 8 keys of head dim ${headDim}`);
-  }
-  return bk;
+/** Widest Q·Kᵀ chunk (64 or 32 dims) whose tiles fit the workgroup memory: fewer barriers per tile. */
+export function chooseChunkDims(workgroupBytes: number): number {
+  for (const dims of [64, 32]) if (flashWorkgroupBytes(dims) <= workgroupBytes) return dims;
+  throw new AttentionUnsupportedError(
+    `attention kernel: needs ${flashWorkgroupBytes(32)} bytes of workgroup memory, the adapter allows ${workgroupBytes}`,
+  );
 }
 
 export function maxBindingBytes(device: GPUDevice, cap = Infinity): number {
@@ -62,9 +65,65 @@ export function maxBindingBytes(device: GPUDevice, cap = Infinity): number {
 }
 
 export function flashShapeFor(p: CheckedProblem, dtype: AttentionDtype, device: GPUDevice, unroll: boolean): FlashShape {
-  // Keep tiles at 32 keys at most: bigger tiles only add private registers for the scores.
-  const blockK = Math.min(32, chooseBlockK(p.headDim, dtype, device.limits.maxComputeWorkgroupStorageSize));
-  return { headDim: p.headDim, rotaryDim: p.rotaryDim, dtype, blockQ: BLOCK_Q, blockK, unroll };
+  const chunkDims = chooseChunkDims(device.limits.maxComputeWorkgroupStorageSize);
+  return { headDim: p.headDim, rotaryDim: p.rotaryDim, dtype, chunkDims, unroll };
+}
+
+/** One fused-attention dispatch over buffers already on the device. */
+export interface FlashDispatch {
+  seq: number;
+  /** Query heads in this dispatch, and the layout's head counts (for its strides). */
+  qHeads: number;
+  nHeads: number;
+  nKvHeads: number;
+  layout: FlashLayout;
+  /** Index in its KV group of the dispatch's first query head (head splits); 0 otherwise. */
+  qHeadOffset?: number;
+  softmaxScale: number;
+  attentionFactor: number;
+  /** q, k, v, out in the layout; positions: u32 per token; freq: encodeTurnsPerPosition(invFreq). */
+  buffers: { q: GPUBuffer; k: GPUBuffer; v: GPUBuffer; positions: GPUBuffer; freq: GPUBuffer; out: GPUBuffer };
+}
+
+export interface FlashAttention {
+  /** Makes the dispatch's uniform and bind group once; `encode` records it into a pass, as often as needed. */
+  bind(d: FlashDispatch): { encode(pass: GPUComputePassEncoder): void; destroy(): void };
+}
+
+/** The fused kernel compiled for one shape, for callers that keep their tensors on the GPU (the evaluator). */
+export function createFlashAttention(device: GPUDevice, shape: FlashShape): FlashAttention {
+  const module = device.createShaderModule({ code: flashAttentionWgsl(shape), label: "flash-attention" });
+  const pipeline = device.createComputePipeline({ layout: "auto", compute: { module, entryPoint: "main" } });
+  return {
+    bind(d) {
+      const blocks = Math.ceil(d.seq / FLASH_BLOCK);
+      if (blocks > device.limits.maxComputeWorkgroupsPerDimension) {
+        throw new AttentionUnsupportedError(`attention kernel: ${d.seq} tokens need ${blocks} workgroups, over the adapter's limit`);
+      }
+      const words = flashUniform(shape, {
+        seq: d.seq,
+        groupSize: d.nHeads / d.nKvHeads,
+        qHeadOffset: d.qHeadOffset ?? 0,
+        strides: flashStrides(d.layout, { seq: d.seq, nHeads: d.nHeads, nKvHeads: d.nKvHeads, headDim: shape.headDim }),
+        scaleLog2: d.softmaxScale * Math.LOG2E,
+        attentionFactor: d.attentionFactor,
+      });
+      const uniform = uniformBuffer(device, words, "flash params");
+      const { q, k, v, positions, freq, out } = d.buffers;
+      const bindGroup = device.createBindGroup({
+        layout: pipeline.getBindGroupLayout(0),
+        entries: [uniform, q, k, v, positions, freq, out].map((buffer, binding) => ({ binding, resource: { buffer } })),
+      });
+      return {
+        encode(pass) {
+          pass.setPipeline(pipeline);
+          pass.setBindGroup(0, bindGroup);
+          pass.dispatchWorkgroups(blocks, d.qHeads);
+        },
+        destroy: () => uniform.destroy(),
+      };
+    },
+  };
 }
 
 export async function prepareAttention(params: GpuAttentionParams): Promise<PreparedAttention> {
@@ -73,47 +132,38 @@ export async function prepareAttention(params: GpuAttentionParams): Promise<Prep
   const p = checkProblem(params);
   checkKernelShape(p, dtype, device);
   const shape = flashShapeFor(p, dtype, device, params.unrollLoops ?? false);
-  const blocks = Math.ceil(p.seq / BLOCK_Q);
-  if (blocks > device.limits.maxComputeWorkgroupsPerDimension) {
-    throw new AttentionUnsupportedError(`attention kernel: ${p.seq} tokens need ${blocks} workgroups, over the adapter's limit`);
-  }
   const groups = planHeadGroups({ ...p, maxBindingBytes: maxBindingBytes(device, params.maxBindingBytes) });
   const headSize = p.seq * p.headDim;
 
   return withErrorScope(device, "attention kernel", () => {
-    const module = device.createShaderModule({ code: flashAttentionWgsl(shape), label: "flash-attention" });
-    const pipeline = device.createComputePipeline({ layout: "auto", compute: { module, entryPoint: "main" } });
+    const kernel = createFlashAttention(device, shape);
     const positions = uploadBuffer(device, Uint32Array.from(p.positions), Usage.STORAGE, "positions");
     const freq = uploadBuffer(device, encodeTurnsPerPosition(p.invFreq), Usage.STORAGE, "freq");
     const owned: GPUBuffer[] = [positions, freq];
     const runs = groups.map((g) => {
-      const words = flashUniform({
-        ...p,
-        qHeadOffset: g.qHead - g.kvHead * p.groupSize,
-        blockK: shape.blockK,
-        scaleLog2: p.softmaxScale * Math.LOG2E,
-      });
       const q = uploadTensor(device, p.q.subarray(g.qHead * headSize, (g.qHead + g.qCount) * headSize), dtype, "q");
       const k = uploadTensor(device, p.k.subarray(g.kvHead * headSize, (g.kvHead + g.kvCount) * headSize), dtype, "k");
       const v = uploadTensor(device, p.v.subarray(g.kvHead * headSize, (g.kvHead + g.kvCount) * headSize), dtype, "v");
       const out = device.createBuffer({ size: g.qCount * headSize * 4, usage: Usage.STORAGE | Usage.COPY_SRC, label: "out" });
-      const uniform = uniformBuffer(device, words, "flash params");
-      owned.push(q, k, v, out, uniform);
-      const bindGroup = device.createBindGroup({
-        layout: pipeline.getBindGroupLayout(0),
-        entries: [uniform, q, k, v, positions, freq, out].map((buffer, binding) => ({ binding, resource: { buffer } })),
+      owned.push(q, k, v, out);
+      const bound = kernel.bind({
+        seq: p.seq,
+        qHeads: g.qCount,
+        nHeads: p.nHeads,
+        nKvHeads: p.nKvHeads,
+        layout: "head-major",
+        qHeadOffset: g.qHead - g.kvHead * p.groupSize,
+        softmaxScale: p.softmaxScale,
+        attentionFactor: p.attentionFactor,
+        buffers: { q, k, v, positions, freq, out },
       });
-      return { g, bindGroup, out };
+      return { g, bound, out };
     });
     return {
       submit() {
         const encoder = device.createCommandEncoder();
         const pass = encoder.beginComputePass();
-        pass.setPipeline(pipeline);
-        for (const r of runs) {
-          pass.setBindGroup(0, r.bindGroup);
-          pass.dispatchWorkgroups(blocks, r.g.qCount);
-        }
+        for (const r of runs) r.bound.encode(pass);
         pass.end();
         device.queue.submit([encoder.finish()]);
       },
@@ -124,6 +174,7 @@ export async function prepareAttention(params: GpuAttentionParams): Promise<Prep
       },
       destroy() {
         for (const b of owned) b.destroy();
+        for (const r of runs) r.bound.destroy();
       },
     };
   });

@@ -1,63 +1,125 @@
 // WGSL of the fused kernel: causal flash attention with RoPE applied to Q and K on load.
-// One invocation owns one query row (its rotated q and its output accumulator in registers);
-// the workgroup walks the key/value tiles up to its last query, staging each tile (K already
-// rotated) in workgroup memory, with an online softmax, so no S×S matrix exists anywhere.
+//
+// A workgroup of 256 invocations owns 64 query rows of one head and walks the 64-key tiles up to
+// its last row (tiles above the diagonal are never touched), with an online softmax, so no S×S
+// matrix exists anywhere. Both products are register-blocked as in a SIMT GEMM: invocation
+// (ty, tx) of the 16×16 grid holds the scores of rows 4ty..4ty+3 × keys tx, tx+16, tx+32, tx+48
+// and the output of rows 4ty..4ty+3 × vec4 columns tx, tx+16, ..., so each vec4 read from
+// workgroup memory feeds 4 to 16 multiply-adds.
+//
+// Q·Kᵀ runs over the head dim in chunks of DC dims staged in workgroup memory. Dims are visited in
+// an order that keeps each rotary pair (j, j + rotaryDim/2) inside one chunk, so K is rotated as it
+// is staged; a dot product does not care about the order. Q is rotated and scaled once, at the
+// start, into this block's rows of `out` (no other workgroup touches them), and each invocation
+// later reads back only what it wrote there, so no cross-invocation storage ordering is needed;
+// the final output overwrites those rows.
 import { ropeRotateWgsl, ropeWgsl } from "./rope.ts";
 import type { AttentionDtype } from "../params.ts";
+
+/** Query rows and keys per tile. */
+export const FLASH_BLOCK = 64;
+const THREADS = 256;
 
 export interface FlashShape {
   headDim: number;
   rotaryDim: number;
   dtype: AttentionDtype;
-  /** Query rows per workgroup (= workgroup size). */
-  blockQ: number;
-  /** Keys per tile staged in workgroup memory. */
-  blockK: number;
+  /** Head dims per Q·Kᵀ chunk (32 or 64): the workgroup memory the kernel needs grows with it. */
+  chunkDims: number;
   /**
-   * Whether loop trip counts are compile-time constants (the driver may unroll: best on GPUs) or
-   * read from the uniform. lavapipe fully unrolls constant loops and then takes minutes to compile
-   * this kernel from Dawn's SPIR-V; with uniform bounds it compiles in seconds.
+   * Whether inner loop trip counts are compile-time constants (the driver may unroll: best on
+   * GPUs) or read from the uniform. lavapipe fully unrolls constant loops and then compiles for
+   * minutes; with uniform bounds it compiles in seconds.
    */
   unroll: boolean;
 }
 
+/** Workgroup memory of the kernel in bytes: the Q-chunk/P region plus the padded K/V region. */
+export function flashWorkgroupBytes(chunkDims: number): number {
+  return regionWords(chunkDims) * 16 + FLASH_BLOCK * (chunkDims / 4 + 1) * 16;
+}
+
+function regionWords(chunkDims: number): number {
+  return FLASH_BLOCK * Math.max(FLASH_BLOCK, chunkDims) / 4;
+}
+
+/** Keys per V chunk: the largest power of two whose rows fit the K/V region. */
+function valueChunkKeys(headDim: number, chunkDims: number): number {
+  const fit = Math.floor((FLASH_BLOCK * (chunkDims / 4 + 1)) / (headDim / 4));
+  let kc = 1;
+  while (kc * 2 <= Math.min(fit, FLASH_BLOCK)) kc *= 2;
+  return kc;
+}
+
+/**
+ * Where head h, token t of a tensor starts, in vec4s: h·head + t·row. Head-major [heads, seq, D]
+ * is the problem's layout (and PyTorch's); token-major [seq, heads·D] is what a model's
+ * projections produce.
+ */
+export interface FlashStrides { qHead: number; qRow: number; kvHead: number; kvRow: number }
+
+export type FlashLayout = "head-major" | "token-major";
+
+export function flashStrides(layout: FlashLayout, u: { seq: number; nHeads: number; nKvHeads: number; headDim: number }): FlashStrides {
+  const d4 = u.headDim / 4;
+  return layout === "head-major"
+    ? { qHead: u.seq * d4, qRow: d4, kvHead: u.seq * d4, kvRow: d4 }
+    : { qHead: d4, qRow: u.nHeads * d4, kvHead: d4, kvRow: u.nKvHeads * d4 };
+}
+
 /** Size of the Params uniform in 32-bit words (the host writes it in this order). */
-export const FLASH_UNIFORM_WORDS = 8;
+export const FLASH_UNIFORM_WORDS = 12;
 
 /** The uniform's words, in the Params order of the shader. */
-export function flashUniform(u: {
-  seq: number; groupSize: number; qHeadOffset: number; headDim: number; rotaryDim: number; blockK: number; scaleLog2: number; attentionFactor: number;
+export function flashUniform(s: FlashShape, u: {
+  seq: number; groupSize: number; qHeadOffset: number; strides: FlashStrides; scaleLog2: number; attentionFactor: number;
 }): ArrayBuffer {
   const words = new ArrayBuffer(FLASH_UNIFORM_WORDS * 4);
-  new Uint32Array(words, 0, 6).set([u.seq, u.groupSize, u.qHeadOffset, u.headDim / 4, u.rotaryDim / 8, u.blockK]);
-  new Float32Array(words, 24, 2).set([u.scaleLog2, u.attentionFactor]);
+  const blocks = Math.ceil(u.seq / FLASH_BLOCK);
+  const { qHead, qRow, kvHead, kvRow } = u.strides;
+  new Uint32Array(words, 0, 10).set([
+    u.seq, u.groupSize, u.qHeadOffset, blocks, s.chunkDims / 4, valueChunkKeys(s.headDim, s.chunkDims), qHead, qRow, kvHead, kvRow,
+  ]);
+  new Float32Array(words, 40, 2).set([u.scaleLog2, u.attentionFactor]);
   return words;
 }
 
 export function flashAttentionWgsl(s: FlashShape): string {
+  const B = FLASH_BLOCK;
   const d4 = s.headDim / 4;
   const rh4 = s.rotaryDim / 8;
-  const units = rh4 + (s.headDim - s.rotaryDim) / 4;
+  const dc4 = s.chunkDims / 4;
+  const chunks = Math.ceil(d4 / dc4);
+  const kc = valueChunkKeys(s.headDim, s.chunkDims);
+  const dv = Math.ceil(d4 / 16); // output vec4 columns per invocation
   const t = s.dtype === "f16" ? "f16" : "f32";
-  // Loop bounds: constants, or the same values read from the uniform (see FlashShape.unroll).
-  const D4 = s.unroll ? "D4" : "P.d4";
-  const RH4 = s.unroll ? "RH4" : "P.rh4";
-  const BK = s.unroll ? "BK" : "P.bk";
+  const DC4 = s.unroll ? "DC4" : "P.dc4";
+  const KC = s.unroll ? "KC" : "P.kc";
+  const rows = [0, 1, 2, 3];
+  const cols = Array.from({ length: dv }, (_, e) => e);
+  // Output columns past the head dim exist only when it is not a multiple of 64.
+  const colGuard = (e: number, body: string) => (16 * e + 15 < d4 ? body : `if (tx + ${16 * e}u < D4) { ${body} }`);
   return /* wgsl */ `${s.dtype === "f16" ? "enable f16;" : ""}
-const D4: u32 = ${d4}u;       // head dim in vec4s
-const RH4: u32 = ${rh4}u;     // vec4s in each rotated half
-const UNITS: u32 = ${units}u; // load units per key: rotated vec4 pairs + pass-through vec4s
-const BQ: u32 = ${s.blockQ}u;
-const BK: u32 = ${s.blockK}u;
+const B: u32 = ${B}u;          // query rows and keys per tile
+const D4: u32 = ${d4}u;        // head dim in vec4s
+const RH4: u32 = ${rh4}u;      // vec4s in each rotated half
+const DC4: u32 = ${dc4}u;      // vec4s per Q·Kᵀ chunk
+const NCH: u32 = ${chunks}u;   // chunks per head dim
+const KS: u32 = ${dc4 + 1}u;   // K row stride in vec4s (padded: conflict-free reads of keys tx + 16j)
+const KC: u32 = ${kc}u;        // keys per V chunk
 const MASKED: f32 = -3.0e38;
 
 struct Params {
   seq: u32,
   group_size: u32,     // query heads per KV head
   q_head_offset: u32,  // index in its KV group of this dispatch's first query head
-  d4: u32,             // D4, RH4 and BK again, as loop bounds when not unrolled
-  rh4: u32,
-  bk: u32,
+  blocks: u32,         // query blocks (workgroups along x)
+  dc4: u32,            // DC4 and KC again, as loop bounds when not unrolled
+  kc: u32,
+  q_head: u32,         // strides in vec4s (FlashStrides), for q and out
+  q_row: u32,
+  kv_head: u32,        // and for k and v
+  kv_row: u32,
   scale_log2: f32,     // softmax scale × log2(e): the softmax runs on exp2
   attn_factor: f32,
 }
@@ -70,84 +132,130 @@ struct Params {
 @group(0) @binding(5) var<storage, read> freq: array<vec2<u32>>;
 @group(0) @binding(6) var<storage, read_write> out: array<vec4<f32>>;
 
-var<workgroup> kt: array<vec4<${t}>, ${s.blockK * d4}>;
-var<workgroup> vt: array<vec4<${t}>, ${s.blockK * d4}>;
+// Q chunk [row][DC4] during Q·Kᵀ; then the per-invocation row partials; then P [key][row/4].
+var<workgroup> rq: array<vec4<f32>, ${regionWords(s.chunkDims)}>;
+// K chunk [key][KS] during Q·Kᵀ; V chunk [key][D4] during P·V.
+var<workgroup> kv: array<vec4<f32>, ${B * (dc4 + 1)}>;
 ${ropeWgsl}
 ${ropeRotateWgsl("P.attn_factor")}
-@compute @workgroup_size(${s.blockQ})
+// Slot g of the chunked dim order: rotary pairs first (vec4 u at 2u, its partner u + RH4 at 2u + 1),
+// then the pass-through vec4s in place.
+fn rotated_slot(g: u32) -> bool { return g < 2u * RH4; }
+
+@compute @workgroup_size(${THREADS})
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let seq = P.seq;
   let hq = wg.y;
   let hk = (hq + P.q_head_offset) / P.group_size;
-  let q_start = wg.x * BQ;
-  let i = q_start + lid;
-  let valid = i < seq;
-  let qi = min(i, seq - 1u);
+  let q0 = (P.blocks - 1u - wg.x) * B;  // longest (last) blocks first: the causal tail is short
+  let tx = lid & 15u;
+  let ty = lid >> 4u;
+  let qbase = hq * P.q_head;
+  let kbase = hk * P.kv_head;
 
-  var qv: array<vec4<f32>, D4>;
-  let qrow = (hq * seq + qi) * D4;
-  for (var c = 0u; c < ${D4}; c++) { qv[c] = vec4<f32>(q[qrow + c]); }
-  let p = pos[qi];
-  for (var c = 0u; c < ${RH4}; c++) {
-    let r = rope_rotate(qv[c], qv[c + RH4], p, c);
-    qv[c] = r.lo;
-    qv[c + RH4] = r.hi;
-  }
-  for (var c = 0u; c < ${D4}; c++) { qv[c] *= P.scale_log2; }
-
-  var acc: array<vec4<f32>, D4>;
-  var m = MASKED;
-  var l = 0.0;
-  let kv_end = min(seq, q_start + BQ);
-  for (var t0 = 0u; t0 < kv_end; t0 += BK) {
-    workgroupBarrier();
-    for (var u = lid; u < BK * UNITS; u += BQ) {
-      let r = u / UNITS;
-      let c = u % UNITS;
-      let j = min(t0 + r, seq - 1u);  // rows past the end are loaded but always masked
-      let row = (hk * seq + j) * D4;
-      let trow = r * D4;
-      if (c < RH4) {
-        let ro = rope_rotate(vec4<f32>(k[row + c]), vec4<f32>(k[row + c + RH4]), pos[j], c);
-        kt[trow + c] = vec4<${t}>(ro.lo);
-        kt[trow + c + RH4] = vec4<${t}>(ro.hi);
-        vt[trow + c] = v[row + c];
-        vt[trow + c + RH4] = v[row + c + RH4];
-      } else {
-        let cc = c + RH4;
-        kt[trow + cc] = k[row + cc];
-        vt[trow + cc] = v[row + cc];
+  // Rotate and scale Q into this block's rows of out, in slot order, exactly the entries this
+  // invocation will stage later.
+  for (var c = 0u; c < NCH; c++) {
+    for (var u = lid; u < B * DC4; u += ${THREADS}u) {
+      let row = q0 + u % B;
+      let g = c * DC4 + u / B;
+      if (row < seq && g < D4) {
+        let src = qbase + row * P.q_row;
+        var x: vec4<f32>;
+        if (rotated_slot(g)) {
+          let r = rope_rotate(vec4<f32>(q[src + g / 2u]), vec4<f32>(q[src + g / 2u + RH4]), pos[row], g / 2u);
+          x = select(r.lo, r.hi, (g & 1u) == 1u);
+        } else {
+          x = vec4<f32>(q[src + g]);
+        }
+        out[src + g] = x * P.scale_log2;
       }
     }
+  }
+
+  var o: array<vec4<f32>, ${4 * dv}>;  // o[i * ${dv} + e]: row 4ty + i, vec4 column tx + 16e
+  var m = vec4<f32>(MASKED);           // running max per row (log2 domain)
+  var l = vec4<f32>(0.0);              // this invocation's part of each row's sum
+  let kv_end = min(seq, q0 + B);
+  for (var t0 = 0u; t0 < kv_end; t0 += B) {
+    // Zeroed explicitly: not every compiler re-zeroes a bare var declared inside a loop.
+    var s = array<vec4<f32>, 4>();     // s[i][j]: row 4ty + i, key t0 + tx + 16j
+    for (var c = 0u; c < NCH; c++) {
+      workgroupBarrier();
+      for (var u = lid; u < B * DC4; u += ${THREADS}u) {
+        let row = q0 + u % B;
+        let g = c * DC4 + u / B;
+        var x = vec4<f32>(0.0);
+        if (row < seq && g < D4) { x = out[qbase + row * P.q_row + g]; }
+        rq[(u % B) * DC4 + u / B] = x;
+      }
+      for (var u = lid; u < B * DC4 / 2u; u += ${THREADS}u) {
+        let key = u % B;
+        let g = c * DC4 + 2u * (u / B);
+        let j = min(t0 + key, seq - 1u);  // keys past the end are staged but always masked
+        let src = kbase + j * P.kv_row;
+        var a = vec4<f32>(0.0);
+        var b = vec4<f32>(0.0);
+        if (rotated_slot(g)) {
+          let r = rope_rotate(vec4<f32>(k[src + g / 2u]), vec4<f32>(k[src + g / 2u + RH4]), pos[j], g / 2u);
+          a = r.lo;
+          b = r.hi;
+        } else {
+          if (g < D4) { a = vec4<f32>(k[src + g]); }
+          if (g + 1u < D4) { b = vec4<f32>(k[src + g + 1u]); }
+        }
+        kv[key * KS + g - c * DC4] = a;
+        kv[key * KS + g - c * DC4 + 1u] = b;
+      }
+      workgroupBarrier();
+      for (var cc = 0u; cc < ${DC4}; cc++) {
+${rows.map((i) => `        let q${i} = rq[(4u * ty + ${i}u) * DC4 + cc];`).join("\n")}
+${rows.map((j) => `        let k${j} = kv[(tx + ${16 * j}u) * KS + cc];`).join("\n")}
+${rows.map((i) => `        s[${i}] += vec4<f32>(dot(q${i}, k0), dot(q${i}, k1), dot(q${i}, k2), dot(q${i}, k3));`).join("\n")}
+      }
+    }
+
+    // Causal mask, then the new row maxima across the 16 invocations sharing each row.
+    let row0 = q0 + 4u * ty;
+    let key0 = t0 + tx;
+${rows.map((i) => rows.map((j) => `    if (key0 + ${16 * j}u > row0 + ${i}u || key0 + ${16 * j}u >= seq) { s[${i}][${j}] = MASKED; }`).join("\n")).join("\n")}
+    workgroupBarrier();  // everyone is done with the Q chunk
+    rq[lid] = vec4<f32>(${rows.map((i) => `max(max(s[${i}].x, s[${i}].y), max(s[${i}].z, s[${i}].w))`).join(", ")});
     workgroupBarrier();
-    if (valid && t0 <= i) {
-      // Masking by select, not branches: divergent branches in these loops are costly on SIMD back ends.
-      var sc: array<f32, BK>;
-      var tmax = MASKED;
-      for (var r = 0u; r < ${BK}; r++) {
-        var d = 0.0;
-        for (var c = 0u; c < ${D4}; c++) { d += dot(qv[c], vec4<f32>(kt[r * D4 + c])); }
-        let x = select(MASKED, d, t0 + r <= i);
-        sc[r] = x;
-        tmax = max(tmax, x);
+    var tmax = rq[ty * 16u];
+    for (var x = 1u; x < 16u; x++) { tmax = max(tmax, rq[ty * 16u + x]); }
+    let m_new = max(m, tmax);
+    let corr = exp2(m - m_new);
+    m = m_new;
+    l *= corr;
+${rows.map((i) => cols.map((e) => `    o[${i * dv + e}] *= corr[${i}];`).join("\n")).join("\n")}
+    // Every row has key 0 unmasked in the first tile, so m is finite and masked scores give exp2 = 0.
+${rows.map((i) => `    s[${i}] = exp2(s[${i}] - m_new[${i}]);\n    l[${i}] += s[${i}].x + s[${i}].y + s[${i}].z + s[${i}].w;`).join("\n")}
+    workgroupBarrier();  // everyone has read the partials before P overwrites them
+${rows.map((j) => `    rq[(tx + ${16 * j}u) * 16u + ty] = vec4<f32>(s[0][${j}], s[1][${j}], s[2][${j}], s[3][${j}]);`).join("\n")}
+
+    for (var kc = 0u; kc < B; kc += ${KC}) {
+      workgroupBarrier();
+      for (var u = lid; u < ${KC} * D4; u += ${THREADS}u) {
+        let j = min(t0 + kc + u / D4, seq - 1u);
+        kv[u] = vec4<f32>(v[kbase + j * P.kv_row + u % D4]);
       }
-      let m_new = max(m, tmax);
-      let corr = exp2(m - m_new);
-      l *= corr;
-      for (var c = 0u; c < ${D4}; c++) { acc[c] *= corr; }
-      for (var r = 0u; r < ${BK}; r++) {
-        let pr = select(0.0, exp2(sc[r] - m_new), t0 + r <= i);
-        l += pr;
-        for (var c = 0u; c < ${D4}; c++) { acc[c] += pr * vec4<f32>(vt[r * D4 + c]); }
+      workgroupBarrier();
+      for (var kk = 0u; kk < ${KC}; kk++) {
+        let p = rq[(kc + kk) * 16u + ty];
+${cols.map((e) => colGuard(e, `let v${e} = kv[kk * D4 + tx + ${16 * e}u]; ${rows.map((i) => `o[${i * dv + e}] += p[${i}] * v${e};`).join(" ")}`).replace(/^/, "        ")).join("\n")}
       }
-      m = m_new;
     }
   }
-  if (valid) {
-    let inv = 1.0 / l;
-    let orow = (hq * seq + i) * D4;
-    for (var c = 0u; c < ${D4}; c++) { out[orow + c] = acc[c] * inv; }
-  }
+
+  // Row sums across the 16 invocations, then the output over the Q scratch (nobody reads it now).
+  workgroupBarrier();
+  rq[lid] = l;
+  workgroupBarrier();
+  var lsum = vec4<f32>(0.0);
+  for (var x = 0u; x < 16u; x++) { lsum += rq[ty * 16u + x]; }
+  let inv = 1.0 / lsum;
+${rows.map((i) => `  if (q0 + 4u * ty + ${i}u < seq) {\n    let dst = qbase + (q0 + 4u * ty + ${i}u) * P.q_row + tx;\n${cols.map((e) => "    " + colGuard(e, `out[dst + ${16 * e}u] = o[${i * dv + e}] * inv[${i}];`)).join("\n")}\n  }`).join("\n")}
 }
 `;
 }
