@@ -1,13 +1,14 @@
 /// <reference types="@webgpu/types" />
 // The Llama forward pass on WebGPU: weights stay on the device; one command buffer per window runs
-// embedding, the layers, the final norm, the LM head in chunks and the next-token NLL; only the NLLs
+// embedding, the layers (attention is the validation's fused RoPE + flash-attention kernel, reading the
+// projections token-major), the final norm, the LM head in chunks and the next-token NLL; only the NLLs
 // come back.
 import { YarnifyError } from "../../errors.ts";
 import type { ForwardBackend, NllRequest } from "../backend.ts";
 import { cpuBackend } from "../cpu/forward.ts";
-import { ropeTables } from "../cpu/ops.ts";
 import type { LlamaWeights } from "../llama-weights.ts";
-import { simpleAttention } from "./attention-simple.ts";
+import { chooseChunkDims, createFlashAttention, type FlashAttention } from "../../../kernels/attention.ts";
+import { encodeTurnsPerPosition } from "../../../kernels/wgsl/rope.ts";
 import { NoGpuError, requestGpu, type AdapterSummary, type Gpu } from "../../../kernels/gpu.ts";
 import { toFloat16Bits } from "../../../kernels/float16.ts";
 import { embedWgsl, matmulWgsl, MM_GROUP, MM_ROWS, nllWgsl, rmsNormWgsl, swigluWgsl, type WeightType } from "./wgsl.ts";
@@ -69,7 +70,7 @@ class GpuForward implements ForwardBackend {
   private readonly device: GPUDevice;
   private readonly weights: Map<string, GPUBuffer> = new Map();
   private readonly pipes: Record<"matmul" | "embed" | "norm" | "swiglu" | "nll", GPUComputePipeline>;
-  private readonly attention;
+  private readonly attention: FlashAttention;
   private transient: GPUBuffer[] = [];
   private readonly maxBinding: number;
 
@@ -81,7 +82,17 @@ class GpuForward implements ForwardBackend {
     const pipe = (code: string) =>
       this.device.createComputePipeline({ layout: "auto", compute: { module: this.device.createShaderModule({ code }), entryPoint: "main" } });
     this.pipes = { matmul: pipe(matmulWgsl(wt)), embed: pipe(embedWgsl(wt)), norm: pipe(rmsNormWgsl()), swiglu: pipe(swigluWgsl()), nll: pipe(nllWgsl()) };
-    this.attention = simpleAttention(this.device, c.headDim, (words) => this.uniform(words));
+    if (c.headDim % 8 !== 0 || c.headDim > 256) {
+      throw new GpuError(`head dim ${c.headDim} is not supported by the fused attention kernel (multiples of 8 up to 256): use --device cpu`);
+    }
+    this.attention = createFlashAttention(this.device, {
+      headDim: c.headDim,
+      rotaryDim: c.headDim,
+      dtype: "f32",
+      chunkDims: chooseChunkDims(this.device.limits.maxComputeWorkgroupStorageSize),
+      // Constant loop bounds compile for minutes on a software adapter (see FlashShape.unroll).
+      unroll: !gpu.summary.software,
+    });
     const big = (name: string, data: Float32Array) => this.weights.set(name, this.upload(this.toStorage(data), name, false));
     const small = (name: string, data: Float32Array) => this.weights.set(name, this.upload(data, name, false));
     big("embed", w.embed);
@@ -160,8 +171,8 @@ class GpuForward implements ForwardBackend {
     dev.pushErrorScope("validation");
     const wb = (name: string) => this.weights.get(name)!;
     const tokens = this.upload(new Uint32Array(req.tokens), "tokens");
-    const { cos, sin } = ropeTables(req.rope, L);
-    const cosB = this.upload(cos, "cos"), sinB = this.upload(sin, "sin");
+    const positions = this.upload(Uint32Array.from({ length: L }, (_, i) => i), "positions");
+    const freq = this.upload(encodeTurnsPerPosition(req.rope.invFreq), "rope frequencies");
     const x = this.scratch(L * H * 4, "hidden state");
     const h = this.scratch(L * H * 4, "normed state");
     const q = this.scratch(L * heads * D * 4, "queries");
@@ -174,6 +185,11 @@ class GpuForward implements ForwardBackend {
     const chunk = Math.min(LOGIT_CHUNK, scored);
     const logits = this.scratch(chunk * V * 4, "logits");
     const nll = this.scratch(scored * 4, "nll");
+    const attention = this.attention.bind({
+      seq: L, qHeads: heads, nHeads: heads, nKvHeads: kvHeads, layout: "token-major",
+      softmaxScale: 1 / Math.sqrt(D), attentionFactor: req.rope.attentionFactor,
+      buffers: { q, k, v, positions, freq, out: att },
+    });
     const enc = dev.createCommandEncoder();
     const pass = enc.beginComputePass();
     this.dispatch(pass, this.pipes.embed, [this.uniform(new Uint32Array([L, H, 0, 0]).buffer), tokens, wb("embed"), x], ...this.elementwise(L * H, 256));
@@ -183,7 +199,7 @@ class GpuForward implements ForwardBackend {
       this.matmul(pass, h, wb(`${i}.q`), q, L, heads * D, H, false);
       this.matmul(pass, h, wb(`${i}.k`), k, L, kvHeads * D, H, false);
       this.matmul(pass, h, wb(`${i}.v`), v, L, kvHeads * D, H, false);
-      this.attention.encode(pass, { seq: L, heads, kvHeads, headDim: D }, { q, k, v, cos: cosB, sin: sinB, out: att });
+      attention.encode(pass);
       this.matmul(pass, att, wb(`${i}.o`), x, L, H, heads * D, true);
       this.dispatch(pass, this.pipes.norm, [normU, x, wb(`${i}.postNorm`), h], L);
       this.matmul(pass, h, wb(`${i}.gate`), g, L, I, H, false);
@@ -216,6 +232,7 @@ class GpuForward implements ForwardBackend {
       staging.unmap();
       return out;
     } finally {
+      attention.destroy();
       for (const b of this.transient) b.destroy();
       this.transient = [];
     }
