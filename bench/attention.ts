@@ -3,8 +3,14 @@
 //
 //   deno run -A bench/attention.ts [--seq 1024,4096,8192] [--dim 64,128] [--heads 32] [--kv-heads 8]
 //                                  [--reps 3] [--dtype f32|f16] [--baseline-max-seq 16384] [--unroll 0|1]
+//                                  [--torch python3]
+// --torch adds PyTorch's causal scaled_dot_product_attention (float32, TF32 off, enable_gqa) on the same
+// GPU in the same run (bench/attention_torch.py, needs CUDA) and prints fused/torch speed ratios.
 //   node dist/bench/attention.js ...      bun bench/attention.ts ...
 // Without --seq: 1k–16k on a hardware adapter, a small set on a software one (lavapipe).
+import { execFileSync } from "node:child_process";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { describeAdapter, requestGpu } from "../kernels/gpu.ts";
 import { prepareAttention, type PreparedAttention } from "../kernels/attention.ts";
@@ -25,6 +31,7 @@ const { values } = parseArgs({
     "baseline-max-seq": { type: "string", default: "16384" },
     // Constant loop bounds (driver unrolls); default on for hardware adapters, off on software ones.
     unroll: { type: "string" },
+    torch: { type: "string" },
   },
 });
 const list = (s: string) => s.split(",").map((x) => Number(x.trim()));
@@ -43,7 +50,18 @@ const unrollLoops = values.unroll === undefined ? !software : values.unroll === 
 console.log(`device: ${describeAdapter(gpu.summary)} [${gpu.summary.vendor} ${gpu.summary.architecture}] runtime: ${runtimeName()}`);
 console.log(`heads ${nHeads} over ${nKvHeads} KV heads, dtype ${dtype}, causal, RoPE fused, unrolled loops: ${unrollLoops}; best of ${reps} after a warm-up run`);
 console.log("FLOPs counted as 2·S²·D·H (causal half of 4·S²·D·H)");
-console.log("seq\tdim\tfused ms\tfused TFLOP/s\t3-pass ms\t3-pass TFLOP/s\tratio\tmax rel diff");
+// The PyTorch peer runs first, in its own process, so the two never share the GPU's memory.
+const torchMs: Record<string, Record<string, number>> = {};
+if (values.torch) {
+  const script = join(dirname(fileURLToPath(import.meta.url)), "attention_torch.py");
+  for (const headDim of dims) {
+    const args = [script, "--seq", seqs.join(","), "--dim", String(headDim), "--heads", String(nHeads), "--kv-heads", String(nKvHeads), "--reps", String(reps)];
+    const peer = JSON.parse(execFileSync(values.torch, args, { encoding: "utf8" })) as { device: string; torch: string; ms: Record<string, number> };
+    if (headDim === dims[0]) console.log(`peer: torch ${peer.torch} scaled_dot_product_attention(is_causal, enable_gqa), float32, TF32 off, on ${peer.device}`);
+    torchMs[headDim] = peer.ms;
+  }
+}
+console.log(`seq\tdim\tfused ms\tfused TFLOP/s\t3-pass ms\t3-pass TFLOP/s\tratio\tmax rel diff${values.torch ? "\ttorch ms\ttorch TFLOP/s\tfused/torch" : ""}`);
 
 async function time(prep: PreparedAttention): Promise<number> {
   prep.submit();
@@ -75,9 +93,10 @@ for (const headDim of dims) {
       base.destroy();
     }
     const tf = (ms: number) => (flops / (ms * 1e-3) / 1e12).toPrecision(3);
-    console.log(
-      [seq, headDim, fusedMs.toFixed(1), tf(fusedMs), baseMs.toFixed(1), tf(baseMs), (baseMs / fusedMs).toFixed(2) + "x", diff.toExponential(1)].join("\t"),
-    );
+    const cells = [seq, headDim, fusedMs.toFixed(1), tf(fusedMs), baseMs.toFixed(1), tf(baseMs), (baseMs / fusedMs).toFixed(2) + "x", diff.toExponential(1)];
+    const peerMs = torchMs[headDim]?.[seq];
+    if (peerMs !== undefined) cells.push(peerMs.toFixed(1), tf(peerMs), (peerMs / fusedMs).toFixed(2) + "x");
+    console.log(cells.join("\t"));
   }
 }
 gpu.release();

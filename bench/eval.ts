@@ -1,10 +1,14 @@
 // Tokens per second of the evaluator's forward pass (one window → next-token NLLs) on the tiny model, against
 // onnxruntime-node running the same model's ONNX export on the CPU, in the same process.
-//   node dist/bench/eval.js [--lengths 1024,4096] [--runs 1] [--cpu]     (also: bun bench/eval.ts, deno run -A bench/eval.ts)
-// --cpu adds this project's float32 JavaScript CPU path. Figures are for whatever adapter WebGPU finds
+//   node dist/bench/eval.js [--lengths 1024,4096] [--runs 1] [--cpu] [--ort-python python3]
+//   (also: bun bench/eval.ts, deno run -A bench/eval.ts)
+// --cpu adds this project's float32 JavaScript CPU path. --ort-python runs the peer as Python's onnxruntime
+// (bench/eval_ort.py, same native library and token ids) for machines without Node, such as the lent GPU one. Figures are for whatever adapter WebGPU finds
 // (lavapipe on a machine without a GPU: source the env printed by .ci/setup-lavapipe.sh first).
 import { parseArgs } from "node:util";
-import { join } from "node:path";
+import { execFileSync } from "node:child_process";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { cpuBackend } from "../src/eval/cpu/forward.ts";
 import { gpuBackend } from "../src/eval/gpu/backend.ts";
 import { readLlamaConfig } from "../src/eval/llama-config.ts";
@@ -15,7 +19,12 @@ import { runtimeName } from "../src/runtime.ts";
 import { sharedPath } from "../test/shared.ts";
 
 const { values } = parseArgs({
-  options: { lengths: { type: "string", default: "1024,4096" }, runs: { type: "string", default: "1" }, cpu: { type: "boolean", default: false } },
+  options: {
+    lengths: { type: "string", default: "1024,4096" },
+    runs: { type: "string", default: "1" },
+    cpu: { type: "boolean", default: false },
+    "ort-python": { type: "string" },
+  },
 });
 const lengths = values.lengths!.split(",").map(Number);
 const runs = Number(values.runs);
@@ -58,20 +67,37 @@ async function timeOrt(ort: OrtModule, session: Awaited<ReturnType<OrtModule["In
   return n / (best / 1000);
 }
 
-const specifier = "onnxruntime-node";
-const ort = (await import(specifier)) as OrtModule;
-const session = await ort.InferenceSession.create(join(dir, "onnx/model.onnx"));
+const onnxPath = join(dir, "onnx/model.onnx");
+const python = values["ort-python"];
+// The peer's tokens per second per length: in this process (onnxruntime-node) or from bench/eval_ort.py.
+let ortTokensPerSecond: (n: number) => Promise<number>;
+let ortName: string;
+let releaseOrt = async () => {};
+if (python) {
+  const script = join(dirname(fileURLToPath(import.meta.url)), "eval_ort.py");
+  const args = [script, onnxPath, "--lengths", lengths.join(","), "--runs", String(runs), "--vocab", String(config.vocab)];
+  const peer = JSON.parse(execFileSync(python, args, { encoding: "utf8" })) as { onnxruntime: string; tokensPerSecond: Record<string, number> };
+  ortTokensPerSecond = async (n) => peer.tokensPerSecond[String(n)]!;
+  ortName = `onnxruntime ${peer.onnxruntime} (python) cpu`;
+} else {
+  const specifier = "onnxruntime-node";
+  const ort = (await import(specifier)) as OrtModule;
+  const session = await ort.InferenceSession.create(onnxPath);
+  await timeOrt(ort, session, 64); // graph warm-up
+  ortTokensPerSecond = (n) => timeOrt(ort, session, n);
+  ortName = "onnxruntime-node cpu";
+  releaseOrt = () => session.release();
+}
 const gpu = await gpuBackend(weights, { required: true, precision: "auto" });
 const cpu = values.cpu ? cpuBackend(weights) : null;
 console.log(`runtime ${runtimeName()}, model tiny-llama-py (6.8M params), best of ${runs} run(s)`);
 console.log(`webgpu: ${gpu.name}`);
-// Compile the pipelines and the ORT graph before timing.
+// Compile the pipelines before timing.
 await timeBackend(gpu, 64);
-await timeOrt(ort, session, 64);
 for (const n of lengths) {
   const g = await timeBackend(gpu, n);
-  const o = await timeOrt(ort, session, n);
-  let line = `${n} tokens: webgpu ${g.toFixed(1)} tok/s, onnxruntime-node cpu ${o.toFixed(1)} tok/s, webgpu/ort ${(g / o).toFixed(3)}`;
+  const o = await ortTokensPerSecond(n);
+  let line = `${n} tokens: webgpu ${g.toFixed(1)} tok/s, ${ortName} ${o.toFixed(1)} tok/s, webgpu/ort ${(g / o).toFixed(3)}`;
   if (cpu) {
     const c = await timeBackend(cpu, n);
     line += `, js cpu ${c.toFixed(1)} tok/s (js/ort ${(c / o).toFixed(3)})`;
@@ -79,4 +105,4 @@ for (const n of lengths) {
   console.log(line);
 }
 gpu.release();
-await session.release();
+await releaseOrt();
