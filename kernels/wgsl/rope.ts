@@ -41,12 +41,14 @@ fn rope_cos_sin(pos: u32, f: vec2<u32>) -> vec2<f32> {
   let a2 = a * a;
   let s = a * (1.0 + a2 * (-0.16666666666666666 + a2 * (0.008333333333333333 + a2 * (-0.0001984126984126984 + a2 * 2.7557319223985893e-6))));
   let c = 1.0 + a2 * (-0.5 + a2 * (0.041666666666666664 + a2 * (-0.001388888888888889 + a2 * (2.48015873015873e-5 + a2 * -2.755731922398589e-7))));
-  switch (quadrant & 3u) {
-    case 0u: { return vec2<f32>(c, s); }
-    case 1u: { return vec2<f32>(-s, c); }
-    case 2u: { return vec2<f32>(-c, -s); }
-    default: { return vec2<f32>(s, -c); }
-  }
+  // Quadrant q: (c, s), (-s, c), (-c, -s), (s, -c), by selects: lanes of a workgroup sit in
+  // different quadrants, and a switch would run its cases one after another.
+  let odd = (quadrant & 1u) == 1u;
+  let neg_x = ((quadrant + 1u) & 2u) == 2u;
+  let neg_y = (quadrant & 2u) == 2u;
+  let x = select(c, s, odd);
+  let y = select(s, c, odd);
+  return vec2<f32>(select(x, -x, neg_x), select(y, -y, neg_y));
 }
 `;
 
