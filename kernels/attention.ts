@@ -27,6 +27,10 @@ export interface GpuAttentionParams extends AttentionProblem {
   dtype?: AttentionDtype;
   /** Constant loop bounds the driver can unroll: faster on GPUs, minutes of compile on lavapipe. Default false. */
   unrollLoops?: boolean;
+  /** Head dims per Q·Kᵀ chunk, 32 or 64 (default: the widest that fits the workgroup memory; for benchmarks). */
+  chunkDims?: number;
+  /** Query rows per invocation, 4 or 8 (default FLASH_ROWS_PER_THREAD; for benchmarks). */
+  rowsPerThread?: number;
   /** Caps the bytes per binding below the adapter's limit (forces the head split; for tests). */
   maxBindingBytes?: number;
 }
@@ -64,9 +68,27 @@ export function maxBindingBytes(device: GPUDevice, cap = Infinity): number {
   return Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize, cap);
 }
 
-export function flashShapeFor(p: CheckedProblem, dtype: AttentionDtype, device: GPUDevice, unroll: boolean): FlashShape {
-  const chunkDims = chooseChunkDims(device.limits.maxComputeWorkgroupStorageSize);
-  return { headDim: p.headDim, rotaryDim: p.rotaryDim, dtype, chunkDims, unroll };
+/** Query rows per invocation of the fused kernel unless a caller asks otherwise. */
+export const FLASH_ROWS_PER_THREAD = 4;
+
+export function flashShapeFor(
+  p: CheckedProblem,
+  dtype: AttentionDtype,
+  device: GPUDevice,
+  unroll: boolean,
+  tuning: { chunkDims?: number; rowsPerThread?: number } = {},
+): FlashShape {
+  const limit = device.limits.maxComputeWorkgroupStorageSize;
+  let chunkDims = tuning.chunkDims;
+  const rowsPerThread = tuning.rowsPerThread ?? FLASH_ROWS_PER_THREAD;
+  if (rowsPerThread !== 4 && rowsPerThread !== 8) {
+    throw new AttentionUnsupportedError(`attention kernel: ${rowsPerThread} rows per invocation is not possible (4 or 8)`);
+  }
+  if (chunkDims === undefined) chunkDims = chooseChunkDims(limit);
+  else if ((chunkDims !== 32 && chunkDims !== 64) || flashWorkgroupBytes(chunkDims) > limit) {
+    throw new AttentionUnsupportedError(`attention kernel: chunks of ${chunkDims} dims are not possible here (32 or 64, within ${limit} bytes of workgroup memory)`);
+  }
+  return { headDim: p.headDim, rotaryDim: p.rotaryDim, dtype, chunkDims, rowsPerThread, unroll };
 }
 
 /** One fused-attention dispatch over buffers already on the device. */
@@ -131,7 +153,7 @@ export async function prepareAttention(params: GpuAttentionParams): Promise<Prep
   const dtype = params.dtype ?? "f32";
   const p = checkProblem(params);
   checkKernelShape(p, dtype, device);
-  const shape = flashShapeFor(p, dtype, device, params.unrollLoops ?? false);
+  const shape = flashShapeFor(p, dtype, device, params.unrollLoops ?? false, params);
   const groups = planHeadGroups({ ...p, maxBindingBytes: maxBindingBytes(device, params.maxBindingBytes) });
   const headSize = p.seq * p.headDim;
 

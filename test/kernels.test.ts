@@ -84,6 +84,19 @@ test("fused kernel f32, head dim 128, partial rotary 64, GQA 4:1, positions to 1
   assert.ok(err <= F32_TOLERANCE, `error ${err}`);
 }, { timeoutMs: 240_000 });
 
+test("fused kernel with 8 rows per invocation, head dim 96 (partial chunk and output columns), GQA 6:2, within 1e-4", async () => {
+  const gpu = await gpuOrSkip("fused f32 rows 8 d96");
+  if (!gpu) return;
+  const p = randomProblem({ seq: 150, nHeads: 6, nKvHeads: 2, headDim: 96, maxPosition: 65535, seed: 7 });
+  const reference = attentionReference(p);
+  for (const rowsPerThread of [8, 4]) {
+    const err = relativeMaxError(await attention({ ...p, device: gpu.device, rowsPerThread }), reference);
+    console.log(`     ${rowsPerThread} rows per invocation: max abs error / output scale ${err.toExponential(2)}`);
+    assert.ok(err <= F32_TOLERANCE, `rows ${rowsPerThread}: error ${err}`);
+  }
+  await assert.rejects(attention({ ...p, device: gpu.device, rowsPerThread: 6 }), AttentionUnsupportedError);
+}, { timeoutMs: 240_000 });
+
 test("fused kernel splits heads over dispatches when a binding would exceed the limit", async () => {
   const gpu = await gpuOrSkip("fused split");
   if (!gpu) return;

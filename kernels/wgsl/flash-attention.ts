@@ -1,11 +1,11 @@
 // WGSL of the fused kernel: causal flash attention with RoPE applied to Q and K on load.
 //
-// A workgroup of 256 invocations owns 64 query rows of one head and walks the 64-key tiles up to
-// its last row (tiles above the diagonal are never touched), with an online softmax, so no S×S
-// matrix exists anywhere. Both products are register-blocked as in a SIMT GEMM: invocation
-// (ty, tx) of the 16×16 grid holds the scores of rows 4ty..4ty+3 × keys tx, tx+16, tx+32, tx+48
-// and the output of rows 4ty..4ty+3 × vec4 columns tx, tx+16, ..., so each vec4 read from
-// workgroup memory feeds 4 to 16 multiply-adds.
+// A workgroup owns 64 query rows of one head and walks the 64-key tiles up to its last row (tiles
+// above the diagonal are never touched), with an online softmax, so no S×S matrix exists anywhere.
+// Both products are register-blocked as in a SIMT GEMM: with R rows per invocation (4 or 8; 256 or
+// 128 invocations), invocation (ty, tx) of the (64/R)×16 grid holds the scores of rows
+// R·ty..R·ty+R−1 × keys tx, tx+16, tx+32, tx+48 and the output of the same rows × vec4 columns
+// tx, tx+16, ..., so each vec4 read from workgroup memory feeds 4 to 32 multiply-adds.
 //
 // Q·Kᵀ runs over the head dim in chunks of DC dims staged in workgroup memory. Dims are visited in
 // an order that keeps each rotary pair (j, j + rotaryDim/2) inside one chunk, so K is rotated as it
@@ -18,7 +18,6 @@ import type { AttentionDtype } from "../params.ts";
 
 /** Query rows and keys per tile. */
 export const FLASH_BLOCK = 64;
-const THREADS = 256;
 
 export interface FlashShape {
   headDim: number;
@@ -26,6 +25,8 @@ export interface FlashShape {
   dtype: AttentionDtype;
   /** Head dims per Q·Kᵀ chunk (32 or 64): the workgroup memory the kernel needs grows with it. */
   chunkDims: number;
+  /** Query rows per invocation, 4 or 8: more reuse of each value read, more registers. */
+  rowsPerThread: number;
   /**
    * Whether inner loop trip counts are compile-time constants (the driver may unroll: best on
    * GPUs) or read from the uniform. lavapipe fully unrolls constant loops and then compiles for
@@ -95,7 +96,13 @@ export function flashAttentionWgsl(s: FlashShape): string {
   const t = s.dtype === "f16" ? "f16" : "f32";
   const DC4 = s.unroll ? "DC4" : "P.dc4";
   const KC = s.unroll ? "KC" : "P.kc";
-  const rows = [0, 1, 2, 3];
+  const R = s.rowsPerThread;
+  const THREADS = 16 * (B / R);
+  const R4 = R / 4; // vec4s per invocation for per-row values (maxima, sums, a key's P column)
+  const rows = Array.from({ length: R }, (_, i) => i);
+  const keys = [0, 1, 2, 3];
+  const groups = Array.from({ length: R4 }, (_, g) => g);
+  const row4 = (i: number) => `[${i >> 2}][${i & 3}]`; // row i's element in an array of vec4s
   const cols = Array.from({ length: dv }, (_, e) => e);
   // Output columns past the head dim exist only when it is not a multiple of 64.
   const colGuard = (e: number, body: string) => (16 * e + 15 < d4 ? body : `if (tx + ${16 * e}u < D4) { ${body} }`);
@@ -173,13 +180,13 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     }
   }
 
-  var o: array<vec4<f32>, ${4 * dv}>;  // o[i * ${dv} + e]: row 4ty + i, vec4 column tx + 16e
-  var m = vec4<f32>(MASKED);           // running max per row (log2 domain)
-  var l = vec4<f32>(0.0);              // this invocation's part of each row's sum
+  var o: array<vec4<f32>, ${R * dv}>;  // o[i * ${dv} + e]: row ${R}ty + i, vec4 column tx + 16e
+  var m = array<vec4<f32>, ${R4}>(${groups.map(() => "vec4<f32>(MASKED)").join(", ")});  // running max per row (log2 domain)
+  var l = array<vec4<f32>, ${R4}>();   // this invocation's part of each row's sum
   let kv_end = min(seq, q0 + B);
   for (var t0 = 0u; t0 < kv_end; t0 += B) {
     // Zeroed explicitly: not every compiler re-zeroes a bare var declared inside a loop.
-    var s = array<vec4<f32>, 4>();     // s[i][j]: row 4ty + i, key t0 + tx + 16j
+    var s = array<vec4<f32>, ${R}>();     // s[i][j]: row ${R}ty + i, key t0 + tx + 16j
     for (var c = 0u; c < NCH; c++) {
       workgroupBarrier();
       for (var u = lid; u < B * DC4; u += ${THREADS}u) {
@@ -209,30 +216,30 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
       }
       workgroupBarrier();
       for (var cc = 0u; cc < ${DC4}; cc++) {
-${rows.map((i) => `        let q${i} = rq[(4u * ty + ${i}u) * DC4 + cc];`).join("\n")}
-${rows.map((j) => `        let k${j} = kv[(tx + ${16 * j}u) * KS + cc];`).join("\n")}
-${rows.map((i) => `        s[${i}] += vec4<f32>(dot(q${i}, k0), dot(q${i}, k1), dot(q${i}, k2), dot(q${i}, k3));`).join("\n")}
+${keys.map((j) => `        let k${j} = kv[(tx + ${16 * j}u) * KS + cc];`).join("\n")}
+${rows.map((i) => `        let q${i} = rq[(${R}u * ty + ${i}u) * DC4 + cc];\n        s[${i}] += vec4<f32>(dot(q${i}, k0), dot(q${i}, k1), dot(q${i}, k2), dot(q${i}, k3));`).join("\n")}
       }
     }
 
     // Causal mask, then the new row maxima across the 16 invocations sharing each row.
-    let row0 = q0 + 4u * ty;
+    let row0 = q0 + ${R}u * ty;
     let key0 = t0 + tx;
-${rows.map((i) => rows.map((j) => `    if (key0 + ${16 * j}u > row0 + ${i}u || key0 + ${16 * j}u >= seq) { s[${i}][${j}] = MASKED; }`).join("\n")).join("\n")}
+${rows.map((i) => keys.map((j) => `    if (key0 + ${16 * j}u > row0 + ${i}u || key0 + ${16 * j}u >= seq) { s[${i}][${j}] = MASKED; }`).join("\n")).join("\n")}
     workgroupBarrier();  // everyone is done with the Q chunk
-    rq[lid] = vec4<f32>(${rows.map((i) => `max(max(s[${i}].x, s[${i}].y), max(s[${i}].z, s[${i}].w))`).join(", ")});
+${groups.map((g) => `    rq[lid * ${R4}u + ${g}u] = vec4<f32>(${[0, 1, 2, 3].map((r) => `max(max(s[${4 * g + r}].x, s[${4 * g + r}].y), max(s[${4 * g + r}].z, s[${4 * g + r}].w))`).join(", ")});`).join("\n")}
     workgroupBarrier();
-    var tmax = rq[ty * 16u];
-    for (var x = 1u; x < 16u; x++) { tmax = max(tmax, rq[ty * 16u + x]); }
-    let m_new = max(m, tmax);
-    let corr = exp2(m - m_new);
-    m = m_new;
-    l *= corr;
-${rows.map((i) => cols.map((e) => `    o[${i * dv + e}] *= corr[${i}];`).join("\n")).join("\n")}
+    var m_new: array<vec4<f32>, ${R4}>;
+    var corr: array<vec4<f32>, ${R4}>;
+${groups.map((g) => `    m_new[${g}] = m[${g}];
+    for (var x = 0u; x < 16u; x++) { m_new[${g}] = max(m_new[${g}], rq[(ty * 16u + x) * ${R4}u + ${g}u]); }
+    corr[${g}] = exp2(m[${g}] - m_new[${g}]);
+    m[${g}] = m_new[${g}];
+    l[${g}] *= corr[${g}];`).join("\n")}
+${rows.map((i) => cols.map((e) => `    o[${i * dv + e}] *= corr${row4(i)};`).join("\n")).join("\n")}
     // Every row has key 0 unmasked in the first tile, so m is finite and masked scores give exp2 = 0.
-${rows.map((i) => `    s[${i}] = exp2(s[${i}] - m_new[${i}]);\n    l[${i}] += s[${i}].x + s[${i}].y + s[${i}].z + s[${i}].w;`).join("\n")}
+${rows.map((i) => `    s[${i}] = exp2(s[${i}] - m_new${row4(i)});\n    l${row4(i)} += s[${i}].x + s[${i}].y + s[${i}].z + s[${i}].w;`).join("\n")}
     workgroupBarrier();  // everyone has read the partials before P overwrites them
-${rows.map((j) => `    rq[(tx + ${16 * j}u) * 16u + ty] = vec4<f32>(s[0][${j}], s[1][${j}], s[2][${j}], s[3][${j}]);`).join("\n")}
+${keys.map((j) => groups.map((g) => `    rq[(tx + ${16 * j}u) * 16u + ${R4}u * ty + ${g}u] = vec4<f32>(s[${4 * g}][${j}], s[${4 * g + 1}][${j}], s[${4 * g + 2}][${j}], s[${4 * g + 3}][${j}]);`).join("\n")).join("\n")}
 
     for (var kc = 0u; kc < B; kc += ${KC}) {
       workgroupBarrier();
@@ -242,20 +249,21 @@ ${rows.map((j) => `    rq[(tx + ${16 * j}u) * 16u + ty] = vec4<f32>(s[0][${j}], 
       }
       workgroupBarrier();
       for (var kk = 0u; kk < ${KC}; kk++) {
-        let p = rq[(kc + kk) * 16u + ty];
-${cols.map((e) => colGuard(e, `let v${e} = kv[kk * D4 + tx + ${16 * e}u]; ${rows.map((i) => `o[${i * dv + e}] += p[${i}] * v${e};`).join(" ")}`).replace(/^/, "        ")).join("\n")}
+${groups.map((g) => `        let p${g} = rq[(kc + kk) * 16u + ${R4}u * ty + ${g}u];`).join("\n")}
+${cols.map((e) => colGuard(e, `let v${e} = kv[kk * D4 + tx + ${16 * e}u]; ${rows.map((i) => `o[${i * dv + e}] += p${i >> 2}[${i & 3}] * v${e};`).join(" ")}`).replace(/^/, "        ")).join("\n")}
       }
     }
   }
 
   // Row sums across the 16 invocations, then the output over the Q scratch (nobody reads it now).
   workgroupBarrier();
-  rq[lid] = l;
+${groups.map((g) => `  rq[lid * ${R4}u + ${g}u] = l[${g}];`).join("\n")}
   workgroupBarrier();
-  var lsum = vec4<f32>(0.0);
-  for (var x = 0u; x < 16u; x++) { lsum += rq[ty * 16u + x]; }
-  let inv = 1.0 / lsum;
-${rows.map((i) => `  if (q0 + 4u * ty + ${i}u < seq) {\n    let dst = qbase + (q0 + 4u * ty + ${i}u) * P.q_row + tx;\n${cols.map((e) => "    " + colGuard(e, `out[dst + ${16 * e}u] = o[${i * dv + e}] * inv[${i}];`)).join("\n")}\n  }`).join("\n")}
+  var inv: array<vec4<f32>, ${R4}>;
+${groups.map((g) => `  var lsum${g} = vec4<f32>(0.0);
+  for (var x = 0u; x < 16u; x++) { lsum${g} += rq[(ty * 16u + x) * ${R4}u + ${g}u]; }
+  inv[${g}] = 1.0 / lsum${g};`).join("\n")}
+${rows.map((i) => `  if (q0 + ${R}u * ty + ${i}u < seq) {\n    let dst = qbase + (q0 + ${R}u * ty + ${i}u) * P.q_row + tx;\n${cols.map((e) => "    " + colGuard(e, `out[dst + ${16 * e}u] = o[${i * dv + e}] * inv${row4(i)};`)).join("\n")}\n  }`).join("\n")}
 }
 `;
 }

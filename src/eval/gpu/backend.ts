@@ -7,7 +7,7 @@ import { YarnifyError } from "../../errors.ts";
 import type { ForwardBackend, NllRequest } from "../backend.ts";
 import { cpuBackend } from "../cpu/forward.ts";
 import type { LlamaWeights } from "../llama-weights.ts";
-import { chooseChunkDims, createFlashAttention, type FlashAttention } from "../../../kernels/attention.ts";
+import { chooseChunkDims, createFlashAttention, FLASH_ROWS_PER_THREAD, type FlashAttention } from "../../../kernels/attention.ts";
 import { encodeTurnsPerPosition } from "../../../kernels/wgsl/rope.ts";
 import { NoGpuError, requestGpu, type AdapterSummary, type Gpu } from "../../../kernels/gpu.ts";
 import { toFloat16Bits } from "../../../kernels/float16.ts";
@@ -90,6 +90,7 @@ class GpuForward implements ForwardBackend {
       rotaryDim: c.headDim,
       dtype: "f32",
       chunkDims: chooseChunkDims(this.device.limits.maxComputeWorkgroupStorageSize),
+      rowsPerThread: FLASH_ROWS_PER_THREAD,
       // Constant loop bounds compile for minutes on a software adapter (see FlashShape.unroll).
       unroll: !gpu.summary.software,
     });
