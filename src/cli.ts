@@ -8,11 +8,13 @@ import { removeTrackedTemps } from "./io/temp-paths.ts";
 import { patch } from "./patch.ts";
 import { flagsText, inspectText, patchText, validateText } from "./report-text.ts";
 import { validate } from "./validate/index.ts";
-import type { PlanMethod } from "./types.ts";
+import type { Plan, PlanMethod } from "./types.ts";
 import { VERSION } from "./version.ts";
 import { patchGgufHeader } from "../converters/gguf/hub-header.ts";
 import { NoGpuError } from "../kernels/gpu.ts";
 import { writeFileSync } from "node:fs";
+import { basename } from "node:path";
+import { evaluatePatched } from "./eval/card-perplexity.ts";
 import { evaluate, EVAL_METHODS, type EvalDevice, loadTexts, parseEvalMethod, perplexityPlotSvg, perplexityTable } from "./eval/index.ts";
 import { progressText } from "../converters/gguf/events.ts";
 import type { PatchProgressEvent } from "./converter.ts";
@@ -80,7 +82,26 @@ interface PatchOptions extends FormatOptions, HubOptions {
   force?: boolean;
   validate?: boolean;
   verify?: boolean;
+  eval?: string;
+  evalContext?: unknown;
   json?: boolean;
+}
+
+/** `patch --eval`: a measuring function for the patched model, or undefined without the option. */
+function patchEvaluator(o: PatchOptions): ((dir: string, plan: Plan) => ReturnType<typeof evaluatePatched>) | undefined {
+  if (!o.eval) return undefined;
+  const file = o.eval;
+  const texts = loadTexts(file);
+  const contexts = o.evalContext === undefined ? undefined : contextList(o.evalContext, "--eval-context");
+  return (model, plan) => evaluatePatched({ model, plan, texts, textsName: basename(file), ...(contexts && { contexts }) });
+}
+
+function contextList(v: unknown, option: string): number[] {
+  return String(v).split(",").map((s) => s.trim()).filter(Boolean).map((c) => {
+    const n = Number(c);
+    if (!Number.isInteger(n) || n < 2) throw new YarnifyError(`${option}: "${c}" is not a whole number of tokens ≥ 2`);
+    return n;
+  });
 }
 
 /** A one-line progress bar on a terminal; nothing otherwise (pipes, --json). */
@@ -126,6 +147,8 @@ cli
   .option("--force", "Re-plan a model that already has RoPE scaling, from its original context")
   .option("--validate", "Validate the output before reporting success (exit 5 if a check fails)")
   .option("--no-verify", "GGUF: skip re-reading the output to prove its tensor data equals the source's")
+  .option("--eval <file>", "Measure perplexity with and without the scaling on these texts (as `eval --text`); published cards get the table")
+  .option("--eval-context <list>", "Context lengths for --eval (default: the original and the new context)")
   .option("--push <repo>", "Hub source: publish the patched model to this repo (created if needed)")
   .option("--branch <name>", "Hub source: commit to this branch (of --push, else of the source repo)")
   .option("--pr", "Hub source: open a pull request on the source repo (config-only change)")
@@ -150,8 +173,10 @@ cli
       mscaleAllDim: numberOption(o.mscaleAllDim),
       attentionFactor: numberOption(o.attentionFactor),
     };
+    const measure = patchEvaluator(o);
     if (isHubModelArg(model)) {
-      process.exitCode = await hubPatchAction(model, target, { ...o, push: o.push, token: o.token }, io, { patchGgufHeader });
+      const perplexity = measure && (async (dir: string, plan: Plan) => (await measure(dir, plan)).card);
+      process.exitCode = await hubPatchAction(model, target, { ...o, push: o.push, token: o.token }, io, { patchGgufHeader, ...(perplexity && { perplexity }) });
       return;
     }
     if (o.push || o.branch || o.pr) {
@@ -167,11 +192,13 @@ cli
       ...target,
     });
     const report = o.validate && !r.dryRun ? await validate({ model: r.out, plan: r.plan, tensor: formatOptions(o).tensor }) : null;
-    if (o.json) out(JSON.stringify(report ? { ...r, validation: report } : r, null, 2));
+    const evaluation = measure && !r.dryRun ? await measure(r.out, r.plan) : undefined;
+    if (o.json) out(JSON.stringify({ ...r, ...(report && { validation: report }), ...(evaluation && { evaluation: evaluation.result }) }, null, 2));
     else {
       if (r.dryRun && r.diff) out(r.diff);
       out(patchText(r));
       if (report) out(validateText(report));
+      if (evaluation) out(`${evaluation.card.note}\n${evaluation.text}`);
       warn(r.warnings);
     }
     if (report && !report.ok) process.exitCode = VALIDATION_FAILED;
@@ -204,11 +231,7 @@ cli
   .action(async (model: string, o: { text?: string; context: unknown; methods: unknown; factor?: unknown; stride?: unknown; docs?: unknown; device: string; plot?: string; json?: boolean }) => {
     if (!o.text) throw new YarnifyError("--text <file> is required (the documents to measure perplexity on)");
     const list = (v: unknown) => String(v).split(",").map((s) => s.trim()).filter(Boolean);
-    const contexts = list(o.context).map((c) => {
-      const n = Number(c);
-      if (!Number.isInteger(n) || n < 2) throw new YarnifyError(`--context: "${c}" is not a whole number of tokens ≥ 2`);
-      return n;
-    });
+    const contexts = contextList(o.context, "--context");
     let texts = loadTexts(o.text);
     if (o.docs !== undefined) texts = texts.slice(0, Number(o.docs));
     const r = await evaluate({

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { test } from "./harness.ts";
+import { runCliAsync } from "./cli-run.ts";
+import { sharedPath } from "./shared.ts";
+import { evaluate } from "../src/eval/evaluate.ts";
 import { perplexityPlotSvg } from "../src/eval/plot-svg.ts";
 import { perplexityMarkdownTable, perplexityTable } from "../src/eval/table.ts";
 import type { PerplexityResult } from "../src/eval/result.ts";
@@ -53,3 +59,34 @@ test("eval report: Markdown table for the model card", () => {
   assert.equal(md[3], "| yarn | 3.317 | 4.409 | 5.100 |");
   assert.equal(md.length, 5);
 });
+
+test("patch --eval: the patched model's perplexity with and without its scaling, equal to `evaluate` on the original", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "yarnify-patch-eval-"));
+  try {
+    const docs = JSON.parse(readFileSync(sharedPath("data/eval-docs.json"), "utf8")) as { docs: { text: string }[] };
+    const textFile = join(dir, "one-doc.jsonl");
+    writeFileSync(textFile, JSON.stringify({ text: docs.docs[0]!.text }) + "\n");
+    const out = join(dir, "tiny-yarn");
+    const r = await runCliAsync(["patch", sharedPath("models/tiny-llama-py"), "--factor", "2", "--out", out, "--eval", textFile, "--eval-context", "256,512", "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    const patched = JSON.parse(r.stdout) as { evaluation: { results: PerplexityResult[]; device: string } };
+    const figure = (method: string, context: number) => patched.evaluation.results.find((x) => x.method === method && x.context === context)!.perplexity;
+    // Same weights, same frequencies: the patched config read as "model" is YaRN ×2 on the original, "none" the original.
+    const direct = await evaluate({ model: sharedPath("models/tiny-llama-py"), texts: [docs.docs[0]!.text], contexts: [256, 512], methods: ["none", "yarn"], factor: 2 });
+    const want = (method: string, context: number) => direct.results.find((x) => x.method === method && x.context === context)!.perplexity;
+    for (const context of [256, 512]) {
+      assert.ok(Math.abs(figure("none", context) / want("none", context) - 1) < 1e-3, `none@${context}`);
+      assert.ok(Math.abs(figure("model", context) / want("yarn", context) - 1) < 1e-3, `model@${context}`);
+    }
+    assert.ok(figure("model", 512) < figure("none", 512), "YaRN lowers perplexity past the trained length");
+    const text = await runCliAsync(["patch", sharedPath("models/tiny-llama-py"), "--factor", "2", "--out", join(dir, "again"), "--eval", textFile, "--eval-context", "512"]);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /without RoPE scaling\s+\d+\.\d{3}/);
+    assert.match(text.stdout, /yarn x2 \(this model\)\s+\d+\.\d{3}/);
+    const bad = await runCliAsync(["patch", sharedPath("models/tiny-llama-py"), "--factor", "2", "--out", join(dir, "bad"), "--eval", textFile, "--eval-context", "0"]);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /--eval-context: "0" is not a whole number/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}, { timeoutMs: 300_000 });

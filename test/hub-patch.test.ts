@@ -84,6 +84,28 @@ test("patch org/model --factor 4 --push me/model-1k: a new repo with every file,
   });
 });
 
+test("patch org/model --push with a perplexity measure (--eval): the whole model is fetched, the card gets the table", async () => {
+  await setup(async (hub, _cache, common) => {
+    const seen: string[] = [];
+    const r = await patchHub({
+      ...common,
+      source: "org/tiny-llama",
+      factor: 4,
+      push: "me/tiny-llama-1k",
+      perplexity: async (dir, plan) => {
+        seen.push(...readdirSync(dir).sort());
+        assert.equal(JSON.parse(readFileSync(join(dir, "config.json"), "utf8")).rope_parameters.factor, 4);
+        return { note: `measured at ${plan.originalContext} and ${plan.context}`, markdown: "| method | 256 | 1024 |\n|---|---:|---:|\n| yarn x4 (this model) | 3.317 | 5.410 |" };
+      },
+    });
+    assert.ok(seen.includes("model.safetensors"), `the measure saw the weights: ${seen.join(", ")}`);
+    assert.deepEqual(r.perplexity?.note, "measured at 256 and 1024");
+    const card = text(hub.file("me/tiny-llama-1k", "README.md"));
+    assert.ok(card.includes("## Perplexity\n\nmeasured at 256 and 1024\n\n| method | 256 | 1024 |"), card);
+    assert.ok(card.indexOf("## Perplexity") < card.indexOf("## Original model card"));
+  });
+});
+
 test("patch org/model --factor 4 --pr: a pull request with the config files only", async () => {
   await setup(async (hub, _cache, common) => {
     const r = await patchHub({ ...common, source: "org/tiny-llama", factor: 4, pr: true });

@@ -11,7 +11,7 @@ import { createHubBatchRunner } from "./batch-runner.ts";
 import type { Env } from "./hub-params.ts";
 import { resolveHubParams } from "./hub-params.ts";
 import { parseHubSource } from "./parse-hub-source.ts";
-import { patchHub } from "./patch-hub.ts";
+import { patchHub, type PatchHubParams } from "./patch-hub.ts";
 import { createProgressWriter } from "./progress-text.ts";
 import { redactSecrets } from "./redact.ts";
 import { createRetryFetch } from "./retry-fetch.ts";
@@ -91,8 +91,17 @@ async function hubGgufPatchAction(model: string, target: PlanTarget, o: HubCliOp
  * `yarnify patch <hub source> [--push repo | --pr | --branch name] ...`. A source naming a .gguf file goes through
  * the GGUF path, which needs the converter's header patcher (extra.patchGgufHeader).
  */
-export async function hubPatchAction(model: string, target: PlanTarget, o: HubCliOptions, io: CliIo, extra: { patchGgufHeader?: GgufHeaderPatcher } = {}): Promise<number> {
-  if (parseHubSource(model)?.path?.endsWith(".gguf")) return hubGgufPatchAction(model, target, o, io, extra.patchGgufHeader);
+export async function hubPatchAction(
+  model: string,
+  target: PlanTarget,
+  o: HubCliOptions,
+  io: CliIo,
+  extra: { patchGgufHeader?: GgufHeaderPatcher; perplexity?: PatchHubParams["perplexity"] } = {},
+): Promise<number> {
+  if (parseHubSource(model)?.path?.endsWith(".gguf")) {
+    if (extra.perplexity) throw new HubSourceError(`${model}: --eval measures Hugging Face format models (safetensors); this is a GGUF file`);
+    return hubGgufPatchAction(model, target, o, io, extra.patchGgufHeader);
+  }
   const progress = createProgressWriter({ write: io.stderr, isTTY: io.isTTY });
   const r = await patchHub(
     {
@@ -107,6 +116,7 @@ export async function hubPatchAction(model: string, target: PlanTarget, o: HubCl
       ...(o.out !== undefined && { out: o.out }),
       ...(o.dryRun !== undefined && { dryRun: o.dryRun }),
       ...(o.validate !== undefined && { validate: o.validate }),
+      ...(extra.perplexity && { perplexity: extra.perplexity }),
       toolVersion: VERSION,
     },
     o.json ? undefined : progress,
@@ -125,6 +135,7 @@ export async function hubPatchAction(model: string, target: PlanTarget, o: HubCl
             warnings: r.patch.warnings,
             ...(r.publish && { commitUrl: r.publish.commitUrl, commitOid: r.publish.commitOid, pullRequestUrl: r.publish.pullRequestUrl ?? null, repo: r.publish.repo, branch: r.publish.branch }),
             ...(r.validation && { validation: r.validation }),
+            ...(r.perplexity && { perplexity: r.perplexity }),
           },
           null,
           2,
@@ -135,6 +146,7 @@ export async function hubPatchAction(model: string, target: PlanTarget, o: HubCl
   }
   if (r.patch.dryRun && r.patch.diff) io.stdout(r.patch.diff.endsWith("\n") ? r.patch.diff : r.patch.diff + "\n");
   io.stdout(patchText(r.patch) + "\n");
+  if (r.perplexity) io.stdout(`${r.perplexity.note}\n${r.perplexity.markdown}\n`);
   if (r.publish) io.stdout(`${r.publish.pullRequestUrl ? `pull request ${r.publish.pullRequestUrl}\n` : ""}commit ${r.publish.commitUrl} (${r.publish.commitOid})\n`);
   for (const w of r.patch.warnings) io.stderr(`warning: ${w}\n`);
   return 0;

@@ -17,6 +17,12 @@ export interface ValidationFigures {
   note?: string;
 }
 
+/** Perplexity of the patched model (`patch --eval`), as a Markdown table with a note on how it was measured. */
+export interface CardPerplexity {
+  note: string;
+  markdown: string;
+}
+
 export interface ModelCardInput {
   /** Source repo id ("org/name"). */
   baseModel: string;
@@ -29,6 +35,7 @@ export interface ModelCardInput {
   files?: string[];
   engines?: EngineInstructions[];
   validation?: ValidationFigures;
+  perplexity?: CardPerplexity;
   toolVersion?: string;
 }
 
@@ -162,6 +169,7 @@ export function renderModelCard(input: ModelCardInput): string {
     }
   }
   if (input.validation && input.validation.rows.length > 0) out.push("## Validation", "", validationTable(input.validation), "");
+  if (input.perplexity) out.push("## Perplexity", "", input.perplexity.note, "", input.perplexity.markdown, "");
   if (existing && existing.body.trim() !== "") out.push("---", "", "## Original model card", "", existing.body.trim(), "");
   return out.join("\n");
 }

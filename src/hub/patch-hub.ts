@@ -10,7 +10,7 @@ import { converterFor } from "../models.ts";
 import { trackTemp, untrackTemp } from "../io/temp-paths.ts";
 import { patch } from "../patch.ts";
 import type { PatchResult } from "../patch.ts";
-import type { PlanTarget } from "../types.ts";
+import type { Plan, PlanTarget } from "../types.ts";
 import { defaultCacheDir, snapshotDir } from "./cache-dir.ts";
 import { downloadToCacheIter, resolveCommit } from "./download-to-cache.ts";
 import type { DownloadProgressEvent } from "./download-to-cache.ts";
@@ -20,7 +20,7 @@ import type { Report } from "../validate/index.ts";
 import type { HubParams } from "./hub-params.ts";
 import { listHubFiles } from "./list-hub-files.ts";
 import { commitMessageFor, renderModelCard } from "./model-card.ts";
-import type { EngineInstructions, ValidationFigures } from "./model-card.ts";
+import type { CardPerplexity, EngineInstructions, ValidationFigures } from "./model-card.ts";
 import { parseHubSource } from "./parse-hub-source.ts";
 import type { HubSource } from "./parse-hub-source.ts";
 import { publishIter } from "./publish.ts";
@@ -46,6 +46,11 @@ export interface PatchHubParams extends PlanTarget, HubParams {
   validate?: boolean;
   /** Further figures for the model card's validation section (e.g. from an evaluation). */
   validation?: ValidationFigures;
+  /**
+   * Measures the patched model for the card's perplexity section (the CLI's `--eval`: src/eval/card-perplexity.ts).
+   * The whole model is downloaded first, as for a local output.
+   */
+  perplexity?: (modelDir: string, plan: Plan) => Promise<CardPerplexity>;
   toolVersion?: string;
 }
 
@@ -60,6 +65,8 @@ export interface PatchHubResult {
   changed: string[];
   publish?: PublishResult;
   validation?: Report;
+  /** The `perplexity` hook's figures. */
+  perplexity?: CardPerplexity;
   /** The README.md published with a new repo. */
   card?: string;
 }
@@ -110,7 +117,7 @@ export async function* patchHubIter(params: PatchHubParams): AsyncGenerator<Patc
   const target = params.push ?? source.repo;
   const sameRepo = target === source.repo;
   const dryRun = params.dryRun ?? false;
-  const { source: _s, cacheDir: _c, out: _o, push: _p, branch: _b, pr: _pr, private: _priv, dryRun: _d, validate: doValidate, validation, toolVersion, hubUrl: _h, accessToken: _a, fetch: _f, abortSignal: _sig, ...planTarget } = params;
+  const { source: _s, cacheDir: _c, out: _o, push: _p, branch: _b, pr: _pr, private: _priv, dryRun: _d, validate: doValidate, validation, perplexity: measure, toolVersion, hubUrl: _h, accessToken: _a, fetch: _f, abortSignal: _sig, ...planTarget } = params;
   // Planning and publishing need only the config files (and the source card for a new repo).
   const configs = [...HF_CONFIG_FILES, ...(publishing && !sameRepo ? ["README.md"] : [])].filter((p) => names.has(p));
   yield* downloadToCacheIter({ ...hub, repo: source.repo, commit, paths: configs, cacheDir });
@@ -126,6 +133,8 @@ export async function* patchHubIter(params: PatchHubParams): AsyncGenerator<Patc
         const preview = await patch({ ...planTarget, model: snap, out, dryRun: true });
         out = resolve(`${source.repo.split("/")[1]}-yarn-${preview.plan.context}`);
       }
+    }
+    if ((!publishing || measure) && !dryRun) {
       yield* downloadToCacheIter({ ...hub, repo: source.repo, commit, paths: listing.map((f) => f.path), cacheDir });
     }
     const result = await patch({ ...planTarget, model: snap, out, dryRun });
@@ -139,7 +148,8 @@ export async function* patchHubIter(params: PatchHubParams): AsyncGenerator<Patc
         throw new HubPublishError(`${source.repo}: validation failed, nothing published (${failed.join("; ")})`);
       }
     }
-    if (!publishing || dryRun) return { source, commit, patch: result, changed: changedFiles, ...(report && { validation: report }) };
+    const perplexity = measure && !dryRun ? await measure(out, result.plan) : undefined;
+    if (!publishing || dryRun) return { source, commit, patch: result, changed: changedFiles, ...(report && { validation: report }), ...(perplexity && { perplexity }) };
 
     const changed = changedFiles.map((p) => ({ path: p, content: new Uint8Array(readFileSync(join(out, ...p.split("/")))) }));
     let card: string | undefined;
@@ -152,6 +162,7 @@ export async function* patchHubIter(params: PatchHubParams): AsyncGenerator<Patc
         ...(existingCard !== undefined && { existingCard }),
         engines: await engineInstructions(out, target, source.repo, result.plan.context),
         ...(cardValidation(report, validation) && { validation: cardValidation(report, validation) }),
+        ...(perplexity && { perplexity }),
         ...(toolVersion && { toolVersion }),
       });
     }
@@ -172,7 +183,7 @@ export async function* patchHubIter(params: PatchHubParams): AsyncGenerator<Patc
       pr: params.pr ?? false,
       private: params.private ?? false,
     });
-    return { source, commit, patch: result, changed: changedFiles, publish: published, ...(report && { validation: report }), ...(card !== undefined && { card }) };
+    return { source, commit, patch: result, changed: changedFiles, publish: published, ...(report && { validation: report }), ...(perplexity && { perplexity }), ...(card !== undefined && { card }) };
   } finally {
     rmSync(work, { recursive: true, force: true });
     untrackTemp(work);
