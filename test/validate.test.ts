@@ -7,6 +7,12 @@ import { join } from "node:path";
 import { test } from "./harness.ts";
 import { sharedPath } from "./shared.ts";
 import { repoRoot, runCli } from "./cli-run.ts";
+import { ggufHeaderBytes } from "./gguf-make.ts";
+import { toFloat16Bits } from "../kernels/float16.ts";
+import { openLocalSource } from "../converters/gguf/source.ts";
+import { readGgufHeader } from "../converters/gguf/read.ts";
+import { readGgufRows } from "../src/weights/gguf-tensor.ts";
+import { ggufProbe } from "../src/validate/probe-weights.ts";
 
 const tiny = sharedPath("models/tiny-llama-py");
 const tmp = () => mkdtempSync(join(tmpdir(), "yarnify-validate-"));
@@ -61,3 +67,53 @@ test("without WebGPU the kernel check is skipped with the reason, never passed",
   assert.match(text.stdout, /SKIPPED kernel: /);
   assert.match(text.stdout, /adapter\s+none/);
 }, { timeoutMs: 120_000 });
+
+test("real-weights reads GGUF (F32, F16): the tiny model's GGUF copies give the safetensors figures", () => {
+  const dir = mkdtempSync(join(tmpdir(), "yarnify-probe-gguf-"));
+  const figures = (model: string, out: string) => {
+    assert.equal(runCli(["patch", model, "--factor", "4", "--out", out, "--no-verify"]).code, 0);
+    const r = runCli(["validate", out, "--json", "--no-gpu"]);
+    assert.equal(r.code, 0, r.stderr);
+    const check = JSON.parse(r.stdout).checks.find((c: { name: string }) => c.name === "real-weights");
+    assert.equal(check.status, "pass", check.detail);
+    return check as { meanPatchedDrift: number; meanUnscaledDrift: number; probeLength: number };
+  };
+  const hf = figures(sharedPath("models/tiny-llama-py"), join(dir, "hf"));
+  for (const [file, tolerance] of [["tiny-llama-f32.gguf", 1e-4], ["tiny-llama-f16.gguf", 1e-2]] as const) {
+    const g = figures(sharedPath(`models/tiny-llama-py/${file}`), join(dir, file));
+    assert.equal(g.probeLength, hf.probeLength);
+    // Q and K only line up with the safetensors rows once llama.cpp's interleaved head layout is undone.
+    for (const k of ["meanPatchedDrift", "meanUnscaledDrift"] as const) {
+      assert.ok(Math.abs(g[k] / hf[k] - 1) < tolerance, `${file} ${k}: ${g[k]} vs ${hf[k]}`);
+    }
+  }
+}, { timeoutMs: 240_000 });
+
+test("GGUF tensor rows: Q8_0 blocks decode to scale × int8; an architecture the probe does not know is skipped", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "yarnify-q8-"));
+  const width = 64;
+  const rows = 3;
+  const { header } = ggufHeaderBytes({ tensors: [{ name: "w", shape: [width, rows], type: 8 }] });
+  const data = new Uint8Array(rows * (width / 32) * 34);
+  const view = new DataView(data.buffer);
+  const want = new Float32Array(rows * width);
+  for (let b = 0; b < (rows * width) / 32; b++) {
+    const scale = 0.5 + b; // exact in f16
+    view.setUint16(b * 34, toFloat16Bits(new Float32Array([scale]))[0]!, true);
+    for (let i = 0; i < 32; i++) {
+      const q = ((b * 37 + i * 11) % 255) - 127;
+      view.setInt8(b * 34 + 2 + i, q);
+      want[b * 32 + i] = scale * q;
+    }
+  }
+  const file = join(dir, "q8.gguf");
+  writeFileSync(file, Buffer.concat([header, data]));
+  const source = await openLocalSource(file);
+  const h = await readGgufHeader(source);
+  await source.close();
+  assert.deepEqual(readGgufRows(h, "w"), want);
+  assert.deepEqual(readGgufRows(h, "w", [2, 0]), Float32Array.from([...want.subarray(2 * width), ...want.subarray(0, width)]));
+  assert.throws(() => readGgufRows(h, "w", [3]), /row 3 outside w/);
+  const probe = ggufProbe({ ...h, architecture: "phi2" }, 64);
+  assert.ok("skipped" in probe && /phi2: its Q\/K row layout is not known/.test(probe.skipped));
+});

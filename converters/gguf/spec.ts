@@ -25,7 +25,8 @@ export { DEEPSEEK2_FAMILY };
 const toPlain = (v: MetadataValue): GgufKeyValue["value"] =>
   Array.isArray(v) ? v.map((x: MetadataValue) => Number(x)) : typeof v === "bigint" ? Number(v) : v;
 
-function num(meta: GGUFTypedMetadata, key: string): number | undefined {
+/** A numeric metadata value (the first element of an array), or undefined. */
+export function ggufNumber(meta: GGUFTypedMetadata, key: string): number | undefined {
   const e = meta[key];
   if (e === undefined) return undefined;
   const v = Array.isArray(e.value) ? e.value[0] : e.value;
@@ -59,34 +60,34 @@ function scalingMethod(type: string | undefined, factor: number | undefined): Ro
 /** yarnify's RopeSpec from a GGUF's metadata. */
 export function ggufRopeSpec(meta: GGUFTypedMetadata, arch: string): RopeSpec {
   const p = `${arch}.`;
-  const embedding = num(meta, `${p}embedding_length`);
-  const heads = num(meta, `${p}attention.head_count`);
+  const embedding = ggufNumber(meta, `${p}embedding_length`);
+  const heads = ggufNumber(meta, `${p}attention.head_count`);
   const perHead = embedding !== undefined && heads ? Math.floor(embedding / heads) : undefined;
-  const headDim = num(meta, `${p}attention.key_length`) ?? perHead ?? num(meta, `${p}rope.dimension_count`) ?? 0;
-  const rotaryDim = num(meta, `${p}rope.dimension_count`) ?? perHead ?? headDim;
-  const context = num(meta, `${p}context_length`) ?? 0;
+  const headDim = ggufNumber(meta, `${p}attention.key_length`) ?? perHead ?? ggufNumber(meta, `${p}rope.dimension_count`) ?? 0;
+  const rotaryDim = ggufNumber(meta, `${p}rope.dimension_count`) ?? perHead ?? headDim;
+  const context = ggufNumber(meta, `${p}context_length`) ?? 0;
   const type = str(meta, `${p}rope.scaling.type`);
-  const factor = num(meta, `${p}rope.scaling.factor`) ?? num(meta, `${p}rope.scale_linear`);
+  const factor = ggufNumber(meta, `${p}rope.scaling.factor`) ?? ggufNumber(meta, `${p}rope.scale_linear`);
   const method = scalingMethod(type, factor);
   const scaling: RopeScaling = { method };
   let originalContext: number | undefined = context;
   if (method !== "none") {
     if (factor !== undefined) scaling.factor = factor;
-    const orig = num(meta, `${p}rope.scaling.original_context_length`);
+    const orig = ggufNumber(meta, `${p}rope.scaling.original_context_length`);
     // llama.cpp falls back to context_length when the original length is absent.
     originalContext = orig !== undefined && orig > 0 ? orig : context;
     scaling.originalContext = originalContext;
-    const betaFast = num(meta, `${p}rope.scaling.yarn_beta_fast`);
-    const betaSlow = num(meta, `${p}rope.scaling.yarn_beta_slow`);
+    const betaFast = ggufNumber(meta, `${p}rope.scaling.yarn_beta_fast`);
+    const betaSlow = ggufNumber(meta, `${p}rope.scaling.yarn_beta_slow`);
     if (betaFast !== undefined) scaling.betaFast = betaFast;
     if (betaSlow !== undefined) scaling.betaSlow = betaSlow;
-    const logMul = num(meta, `${p}rope.scaling.yarn_log_multiplier`);
+    const logMul = ggufNumber(meta, `${p}rope.scaling.yarn_log_multiplier`);
     if (logMul !== undefined && logMul !== 0) scaling.mscaleAllDim = DEEPSEEK2_FAMILY.has(arch) ? logMul / 0.1 : logMul;
-    const attn = num(meta, `${p}rope.scaling.yarn_attn_factor`);
+    const attn = ggufNumber(meta, `${p}rope.scaling.yarn_attn_factor`);
     if (attn !== undefined) scaling.attentionFactor = attn;
     if (method === "yarn") scaling.truncate = true; // llama.cpp always floors/ceils the correction range
   }
-  return { theta: num(meta, `${p}rope.freq_base`) ?? 10000, headDim, rotaryDim, context, originalContext, scaling };
+  return { theta: ggufNumber(meta, `${p}rope.freq_base`) ?? 10000, headDim, rotaryDim, context, originalContext, scaling };
 }
 
 /** The RoPE hyper-parameters llama.cpp's loader derives from the GGUF keys (before any CLI flag). */
@@ -121,30 +122,30 @@ const READS_YARN_EXTRAS: ReadonlySet<string> = new Set(["grok"]);
 export function llamaCppRopeParams(meta: GGUFTypedMetadata, arch: string): LlamaCppRopeParams {
   const p = `${arch}.`;
   const f32 = Math.fround;
-  const nCtxTrain = num(meta, `${p}context_length`) ?? 0;
+  const nCtxTrain = ggufNumber(meta, `${p}context_length`) ?? 0;
   const typeStr = str(meta, `${p}rope.scaling.type`) ?? "linear";
   const scalingType = (["none", "linear", "yarn", "longrope"] as const).find((t) => t === typeStr) ?? "linear";
-  const factor = num(meta, `${p}rope.scaling.factor`) ?? num(meta, `${p}rope.scale_linear`) ?? 0;
+  const factor = ggufNumber(meta, `${p}rope.scaling.factor`) ?? ggufNumber(meta, `${p}rope.scale_linear`) ?? 0;
   const freqScale = scalingType === "none" || factor === 0 ? 1 : f32(1 / f32(factor));
-  const orig = num(meta, `${p}rope.scaling.original_context_length`) ?? 0;
-  const rawLogMul = num(meta, `${p}rope.scaling.yarn_log_multiplier`) ?? 0;
+  const orig = ggufNumber(meta, `${p}rope.scaling.original_context_length`) ?? 0;
+  const rawLogMul = ggufNumber(meta, `${p}rope.scaling.yarn_log_multiplier`) ?? 0;
   const extras = READS_YARN_EXTRAS.has(arch);
   const extraKeys = ["yarn_beta_fast", "yarn_beta_slow", "yarn_ext_factor", "yarn_attn_factor"].map((k) => `${p}rope.scaling.${k}`);
-  const embedding = num(meta, `${p}embedding_length`);
-  const heads = num(meta, `${p}attention.head_count`);
+  const embedding = ggufNumber(meta, `${p}embedding_length`);
+  const heads = ggufNumber(meta, `${p}attention.head_count`);
   return {
     arch,
     nCtxTrain,
-    nRot: num(meta, `${p}rope.dimension_count`) ?? (embedding !== undefined && heads ? Math.floor(embedding / heads) : 0),
-    freqBase: f32(num(meta, `${p}rope.freq_base`) ?? 10000),
+    nRot: ggufNumber(meta, `${p}rope.dimension_count`) ?? (embedding !== undefined && heads ? Math.floor(embedding / heads) : 0),
+    freqBase: f32(ggufNumber(meta, `${p}rope.freq_base`) ?? 10000),
     scalingType,
     freqScale,
     nCtxOrigYarn: orig !== 0 ? orig : nCtxTrain,
     yarnLogMul: DEEPSEEK2_FAMILY.has(arch) ? f32(f32(rawLogMul) / f32(0.1)) : f32(rawLogMul),
-    ropeAttnFactor: f32(num(meta, `${p}rope.scaling.attn_factor`) ?? 1),
-    betaFast: f32((extras ? num(meta, extraKeys[0]) : undefined) ?? 32),
-    betaSlow: f32((extras ? num(meta, extraKeys[1]) : undefined) ?? 1),
-    extFactor: f32((extras ? num(meta, extraKeys[2]) : undefined) ?? -1),
+    ropeAttnFactor: f32(ggufNumber(meta, `${p}rope.scaling.attn_factor`) ?? 1),
+    betaFast: f32((extras ? ggufNumber(meta, extraKeys[0]) : undefined) ?? 32),
+    betaSlow: f32((extras ? ggufNumber(meta, extraKeys[1]) : undefined) ?? 1),
+    extFactor: f32((extras ? ggufNumber(meta, extraKeys[2]) : undefined) ?? -1),
     ignoredKeys: extras ? [] : extraKeys.filter((k) => meta[k] !== undefined),
   };
 }
@@ -152,17 +153,17 @@ export function llamaCppRopeParams(meta: GGUFTypedMetadata, arch: string): Llama
 /** The GGUF rope keys in the shape the engine profiles read (src/rope/engines/stored.ts). */
 export function ggufStoredKeys(meta: GGUFTypedMetadata, arch: string): GgufRopeKeys {
   const p = `${arch}.rope.scaling.`;
-  const keys: GgufRopeKeys = { architecture: arch, contextLength: num(meta, `${arch}.context_length`) ?? 0 };
+  const keys: GgufRopeKeys = { architecture: arch, contextLength: ggufNumber(meta, `${arch}.context_length`) ?? 0 };
   const put = <K extends keyof GgufRopeKeys>(k: K, v: GgufRopeKeys[K] | undefined) => {
     if (v !== undefined) keys[k] = v;
   };
   put("scalingType", str(meta, `${p}type`));
-  put("factor", num(meta, `${p}factor`) ?? num(meta, `${arch}.rope.scale_linear`));
-  put("originalContextLength", num(meta, `${p}original_context_length`));
-  put("yarnLogMultiplier", num(meta, `${p}yarn_log_multiplier`));
-  put("attnFactor", num(meta, `${p}attn_factor`));
-  put("yarnBetaFast", num(meta, `${p}yarn_beta_fast`));
-  put("yarnBetaSlow", num(meta, `${p}yarn_beta_slow`));
+  put("factor", ggufNumber(meta, `${p}factor`) ?? ggufNumber(meta, `${arch}.rope.scale_linear`));
+  put("originalContextLength", ggufNumber(meta, `${p}original_context_length`));
+  put("yarnLogMultiplier", ggufNumber(meta, `${p}yarn_log_multiplier`));
+  put("attnFactor", ggufNumber(meta, `${p}attn_factor`));
+  put("yarnBetaFast", ggufNumber(meta, `${p}yarn_beta_fast`));
+  put("yarnBetaSlow", ggufNumber(meta, `${p}yarn_beta_slow`));
   return keys;
 }
 

@@ -6,23 +6,39 @@ import { findGpu, type Gpu, NoGpuError } from "../../kernels/index.ts";
 import { bandsCheck } from "./bands-check.ts";
 import { kernelCheck, kernelProblem } from "./kernel-check.ts";
 import { weightsCheck } from "./weights-check.ts";
+import { ggufProbe, safetensorsProbe } from "./probe-weights.ts";
+import { isUrl, openLocalSource } from "../../converters/gguf/source.ts";
+import { readGgufHeader } from "../../converters/gguf/read.ts";
 import { readHfConfig } from "../../converters/hf/read.ts";
 import { defaultInvFreq } from "../rope/default.ts";
 import type { ModelInfo } from "../converter.ts";
 import type { RopeFrequencies, RopeSpec } from "../rope/types.ts";
 
-/** The real-weights probe for the formats whose weights we read (HF safetensors). */
+/** The real-weights probe for the formats whose weights we read (HF safetensors, local GGUF). */
 async function realWeights(info: ModelInfo, spec: RopeSpec, declared: RopeFrequencies, originalContext: number): Promise<Check> {
-  if (info.format !== "hf") {
-    return { name: "real-weights", status: "skipped", detail: `reading ${info.format} weights is not implemented; only safetensors checkpoints are probed` };
+  if (info.format === "onnx") {
+    return { name: "real-weights", status: "skipped", detail: "reading ONNX weights is not implemented; safetensors and GGUF checkpoints are probed" };
+  }
+  if (info.format === "gguf" && isUrl(info.path)) {
+    return { name: "real-weights", status: "skipped", detail: "a remote GGUF's weights are not downloaded for the probe: validate a local copy" };
   }
   if (spec.context <= originalContext) {
     return { name: "real-weights", status: "skipped", detail: "the model declares no extension to compare with its trained length" };
   }
-  const cfg = readHfConfig(info.path);
+  let model;
+  if (info.format === "gguf") {
+    const source = await openLocalSource(info.path);
+    try {
+      model = ggufProbe(await readGgufHeader(source), spec.headDim);
+    } finally {
+      await source.close();
+    }
+  } else {
+    const cfg = readHfConfig(info.path);
+    model = safetensorsProbe(cfg.file.slice(0, -"config.json".length) || ".", cfg.textConfig);
+  }
   return weightsCheck({
-    dir: cfg.file.slice(0, -"config.json".length) || ".",
-    config: cfg.textConfig,
+    model,
     headDim: spec.headDim,
     rotaryDim: spec.rotaryDim,
     original: { invFreq: defaultInvFreq(spec.rotaryDim, spec.theta), attentionFactor: 1, context: originalContext },

@@ -4,14 +4,25 @@
 // attention on distant tokens, for the original RoPE at the trained length, the patched RoPE at the new length
 // and the original RoPE at the new length (the do-nothing baseline).
 import { applyRope } from "../../kernels/reference.ts";
-import { loadSafetensors, safetensorsFiles } from "../weights/load-safetensors.ts";
 import type { Check } from "./report.ts";
 
+/** What the probe reads from a checkpoint, whatever its format (src/validate/probe-weights.ts). */
+export interface ProbeModel {
+  hidden: number;
+  nHeads: number;
+  nKv: number;
+  layers: number;
+  eps: number;
+  vocab: number;
+  /** Embedding rows of these token ids: [tokens, hidden]. */
+  embed(tokens: readonly number[]): Float32Array;
+  /** The layer's input RMSNorm weight and its Q and K projections ([out, hidden], rows in rotate-half order), or what is missing. */
+  layer(layer: number): { norm: Float32Array; q: Float32Array; k: Float32Array } | { missing: string };
+}
+
 export interface WeightsProbeParams {
-  /** The model directory (config.json + safetensors). */
-  dir: string;
-  /** The text model's config keys (the root, or text_config). */
-  config: Record<string, unknown>;
+  /** The checkpoint, or why it cannot be probed. */
+  model: ProbeModel | { skipped: string };
   headDim: number;
   rotaryDim: number;
   original: { invFreq: number[]; attentionFactor: number; context: number };
@@ -23,8 +34,6 @@ const MAX_PROBE = 2048;
 const QUERIES = 32;
 /** A head whose entropy grows by more than this share of ln(new/trained length) (uniform attention's growth) is flagged. */
 const DRIFT_SHARE = 0.5;
-
-const num = (v: unknown, d: number) => (typeof v === "number" && Number.isFinite(v) ? v : d);
 
 function rmsNorm(x: Float32Array, width: number, weight: Float32Array, eps: number): Float64Array {
   const out = new Float64Array(x.length);
@@ -95,25 +104,15 @@ function headFigures(q: Float64Array, k: Float64Array, seq: number, d: number, d
 
 export async function weightsCheck(p: WeightsProbeParams): Promise<Check> {
   const name = "real-weights";
-  if (!safetensorsFiles(p.dir)) return { name, status: "skipped", detail: "weights not readable: no model.safetensors or model.safetensors.index.json" };
-  const cfg = p.config;
-  const hidden = num(cfg["hidden_size"], 0);
-  const nHeads = num(cfg["num_attention_heads"], 0);
-  const nKv = num(cfg["num_key_value_heads"], nHeads);
-  const layers = num(cfg["num_hidden_layers"], 0);
-  const eps = num(cfg["rms_norm_eps"], 1e-6);
-  const vocab = num(cfg["vocab_size"], 0);
+  if ("skipped" in p.model) return { name, status: "skipped", detail: p.model.skipped };
+  const { hidden, nHeads, nKv, layers, eps, vocab } = p.model;
   const d = p.headDim;
-  if (!hidden || !nHeads || !layers || !vocab) return { name, status: "skipped", detail: "config lacks hidden_size, num_attention_heads, num_hidden_layers or vocab_size" };
-  const store = loadSafetensors(p.dir);
   const trainedLen = Math.min(p.original.context, MAX_PROBE);
   const newLen = Math.min(p.patched.context, MAX_PROBE, trainedLen * 4);
   // Seeded token ids: the probe needs realistic embeddings, not a particular text.
   let seed = 12345;
   const tokens = Array.from({ length: newLen }, () => ((seed = (seed * 1103515245 + 12345) % 2147483648) % vocab));
-  const embedName = "model.embed_tokens.weight";
-  if (!store.entries.has(embedName)) return { name, status: "skipped", detail: `no ${embedName}: only Llama-style checkpoints (embed_tokens, q_proj, k_proj) are probed` };
-  const embedded = store.rows(embedName, tokens);
+  const embedded = p.model.embed(tokens);
   const distant = Math.max(1, Math.floor(p.original.context / 4));
   const perLayer: Record<string, { head: number; trained: HeadFigures; extended: HeadFigures; unscaled: HeadFigures }[]> = {};
   const flagged: string[] = [];
@@ -121,14 +120,11 @@ export async function weightsCheck(p: WeightsProbeParams): Promise<Check> {
   let patchedDrift = 0;
   let unscaledDrift = 0;
   for (const layer of [...new Set([0, layers - 1])]) {
-    const pre = `model.layers.${layer}`;
-    const names = [`${pre}.input_layernorm.weight`, `${pre}.self_attn.q_proj.weight`, `${pre}.self_attn.k_proj.weight`];
-    const missing = names.filter((n) => !store.entries.has(n));
-    if (missing.length) return { name, status: "skipped", detail: `layer ${layer} lacks ${missing.join(", ")}` };
-    const [norm, wq, wk] = names.map((n) => store.get(n));
-    const x = rmsNorm(embedded, hidden, norm.data, eps);
-    const q = project(x, newLen, wq.data, nHeads * d, hidden);
-    const k = project(x, newLen, wk.data, nKv * d, hidden);
+    const w = p.model.layer(layer);
+    if ("missing" in w) return { name, status: "skipped", detail: `layer ${layer} lacks ${w.missing}` };
+    const x = rmsNorm(embedded, hidden, w.norm, eps);
+    const q = project(x, newLen, w.q, nHeads * d, hidden);
+    const k = project(x, newLen, w.k, nKv * d, hidden);
     const positions = Array.from({ length: newLen }, (_, i) => i);
     perLayer[`layer${layer}`] = [];
     for (let h = 0; h < nHeads; h++) {

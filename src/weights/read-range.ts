@@ -2,14 +2,15 @@
 import { closeSync, openSync, readSync } from "node:fs";
 import { SafetensorsError } from "./safetensors-error.ts";
 
-export function readRange(file: string, begin: number, end: number): Uint8Array {
+/** `short` makes the error for a file that ends early (default: a SafetensorsError). */
+export function readRange(file: string, begin: number, end: number, short: (at: number) => Error = (at) => new SafetensorsError(`unexpected end of file at byte ${at}`, file)): Uint8Array {
   const out = new Uint8Array(end - begin);
   const fd = openSync(file, "r");
   try {
     let done = 0;
     while (done < out.length) {
       const n = readSync(fd, out, done, out.length - done, begin + done);
-      if (n === 0) throw new SafetensorsError(`unexpected end of file at byte ${begin + done}`, file);
+      if (n === 0) throw short(begin + done);
       done += n;
     }
   } finally {
