@@ -1,20 +1,28 @@
-// Streams a byte range into a file with two large buffers: the next read runs while the previous
-// chunk is written, so a copy runs at the speed of the slower side with bounded memory.
+// Streams a byte range into a file with large buffers and bounded memory. One lane (a remote source, or
+// when chunks must be seen in order): two buffers, the next read runs while the previous chunk is written.
+// Several lanes (a local file): each takes the next chunk, reads it and writes it at its place, so
+// several reads and writes are in flight at once; on Linux page-cache copies this is what brings a
+// user-space copy near `cp`'s in-kernel copy_file_range.
 import type { FileHandle } from "node:fs/promises";
 import type { RangeReader } from "./source.ts";
 
 export const DEFAULT_BUFFER_BYTES = 16 * 1024 * 1024;
+/** Chunks in flight when copying or comparing local files (bench/gguf.ts: 4 lanes of 16 MiB matched cp). */
+export const LOCAL_LANES = 4;
 
 export interface CopyParams {
-  reader: RangeReader;
+  /** A reader over [from, to) of the bytes to copy (offsets relative to the copy's start). */
+  openReader: (from: number, to: number) => RangeReader;
   out: FileHandle;
   /** Where the first byte goes in `out`. */
   outOffset: number;
   /** Bytes to copy; fewer available is an error reported through `onShort`. */
   length: number;
   bufferBytes?: number;
+  /** Chunks in flight at once (default 1); each lane owns one buffer. */
+  lanes?: number;
   signal?: AbortSignal;
-  /** Sees every chunk before its buffer is reused (hashing). */
+  /** Sees every chunk, in order, before its buffer is reused (hashing); needs a single lane. */
   onChunk?: (chunk: Uint8Array) => void;
   /** Called after each write with the bytes copied so far. */
   onProgress?: (copied: number) => void;
@@ -22,12 +30,91 @@ export interface CopyParams {
 }
 
 export async function copyRange(p: CopyParams): Promise<void> {
+  const lanes = p.lanes ?? 1;
+  if (lanes > 1 && p.onChunk) throw new TypeError("copyRange: onChunk needs the chunks in order (one lane)");
+  return lanes > 1 ? copyInLanes(p, lanes) : copyInOrder(p);
+}
+
+async function copyInLanes(p: CopyParams, lanes: number): Promise<void> {
+  await inLanes({
+    length: p.length,
+    chunk: Math.max(1, Math.min(p.bufferBytes ?? DEFAULT_BUFFER_BYTES, p.length)),
+    lanes,
+    ...(p.signal ? { signal: p.signal } : {}),
+    init: (size) => new Uint8Array(size),
+    async work(buf, at, n) {
+      const reader = p.openReader(at, at + n);
+      try {
+        let got = 0;
+        while (got < n) {
+          const r = await reader.readInto(buf.subarray(got, n));
+          if (r === 0) throw p.onShort(at + got);
+          got += r;
+        }
+      } finally {
+        await reader.close();
+      }
+      await writeAll(p.out, buf.subarray(0, n), p.outOffset + at);
+    },
+    ...(p.onProgress ? { onProgress: p.onProgress } : {}),
+  });
+}
+
+/**
+ * Runs `work` over [0, length) in chunks of `chunk` bytes, `lanes` chunks at a time, each lane with its own state
+ * (buffers) from `init`; `onProgress` gets the bytes done. Every lane settles before it returns or throws (no read
+ * or write outlives the caller's handles); the first error is the one thrown.
+ */
+export async function inLanes<S>(p: {
+  length: number;
+  chunk: number;
+  lanes: number;
+  signal?: AbortSignal;
+  init: (chunk: number) => S;
+  work: (state: S, at: number, n: number) => Promise<void>;
+  onProgress?: (done: number) => void;
+}): Promise<void> {
+  let next = 0;
+  let done = 0;
+  let failed = false;
+  const lane = async () => {
+    const state = p.init(p.chunk);
+    try {
+      while (!failed && next < p.length) {
+        const at = next;
+        const n = Math.min(p.chunk, p.length - at);
+        next += n;
+        p.signal?.throwIfAborted();
+        await p.work(state, at, n);
+        done += n;
+        p.onProgress?.(done);
+      }
+    } catch (err) {
+      failed = true;
+      throw err;
+    }
+  };
+  const results = await Promise.allSettled(Array.from({ length: p.lanes }, lane));
+  const rejected = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (rejected) throw rejected.reason;
+}
+
+async function copyInOrder(p: CopyParams): Promise<void> {
+  const reader = p.openReader(0, p.length);
+  try {
+    await copyWithTwoBuffers(p, reader);
+  } finally {
+    await reader.close();
+  }
+}
+
+async function copyWithTwoBuffers(p: CopyParams, reader: RangeReader): Promise<void> {
   const size = Math.max(1, Math.min(p.bufferBytes ?? DEFAULT_BUFFER_BYTES, p.length));
   const buffers = [new Uint8Array(size), new Uint8Array(size)];
   let copied = 0;
   let which = 0;
   let writing: Promise<unknown> = Promise.resolve();
-  const readNext = (buf: Uint8Array, offset: number) => p.reader.readInto(buf.subarray(0, Math.min(buf.length, p.length - offset)));
+  const readNext = (buf: Uint8Array, offset: number) => reader.readInto(buf.subarray(0, Math.min(buf.length, p.length - offset)));
   let reading = p.length > 0 ? readNext(buffers[0], 0) : Promise.resolve(0);
   try {
     while (copied < p.length) {

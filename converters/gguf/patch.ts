@@ -7,7 +7,7 @@ import { copyFile, link, mkdir, open, realpath, rename, stat, unlink } from "nod
 import { dirname } from "node:path";
 import { tempSibling, trackTemp, untrackTemp } from "../../src/io/temp-paths.ts";
 import type { Plan } from "../../src/types.ts";
-import { copyRange, DEFAULT_BUFFER_BYTES } from "./copy.ts";
+import { copyRange, DEFAULT_BUFFER_BYTES, LOCAL_LANES } from "./copy.ts";
 import { GgufError } from "./errors.ts";
 import { withEvents } from "./events.ts";
 import type { PatchGgufEvent } from "./events.ts";
@@ -196,22 +196,19 @@ async function writeFile(p: WriteParams & { newHeader: Uint8Array; copyStart: nu
     const out = await open(tmp, "wx");
     try {
       await out.write(p.newHeader, 0, p.newHeader.length, 0);
-      const reader = source.openRange(p.copyStart, size, p.signal);
-      try {
-        await copyRange({
-          reader,
-          out,
-          outOffset: p.newHeader.length,
-          length: copyLength,
-          bufferBytes: p.bufferBytes,
-          ...(p.signal ? { signal: p.signal } : {}),
-          ...(hash ? { onChunk: hashData } : {}),
-          onProgress: (n) => p.emit({ event: "progress", phase: "write", file: p.outPath, bytes: p.newHeader.length + n, total }),
-          onShort: (n) => new GgufError(source.name, "data-short", `the file ended after ${p.copyStart + n} of ${size} bytes`),
-        });
-      } finally {
-        await reader.close();
-      }
+      await copyRange({
+        openReader: (from, to) => source.openRange(p.copyStart + from, p.copyStart + to, p.signal),
+        out,
+        outOffset: p.newHeader.length,
+        length: copyLength,
+        bufferBytes: p.bufferBytes,
+        // A remote source streams in order (and is hashed on the way); a local one is read by several lanes.
+        lanes: source.remote ? 1 : LOCAL_LANES,
+        ...(p.signal ? { signal: p.signal } : {}),
+        ...(hash ? { onChunk: hashData } : {}),
+        onProgress: (n) => p.emit({ event: "progress", phase: "write", file: p.outPath, bytes: p.newHeader.length + n, total }),
+        onShort: (n) => new GgufError(source.name, "data-short", `the file ended after ${p.copyStart + n} of ${size} bytes`),
+      });
     } finally {
       await out.close();
     }

@@ -8,7 +8,7 @@ import { readGgufHeader } from "./read.ts";
 import type { GgufHeader } from "./read.ts";
 import { openLocalSource } from "./source.ts";
 import type { ByteSource, RangeReader } from "./source.ts";
-import { DEFAULT_BUFFER_BYTES } from "./copy.ts";
+import { DEFAULT_BUFFER_BYTES, inLanes, LOCAL_LANES } from "./copy.ts";
 
 const same = (a: unknown, b: unknown): boolean => {
   if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => same(x, b[i]));
@@ -69,36 +69,55 @@ async function fill(reader: RangeReader, buf: Uint8Array): Promise<number> {
   return n;
 }
 
-/** Compares the output's tensor data region with the source's. */
+/** Compares the output's tensor data region with the source's (byte for byte, or against the source's hash). */
 export async function checkData(p: DataCheckParams): Promise<void> {
   const outLen = (p.outSource.size() ?? 0) - p.out.dataOffset;
   if (outLen !== p.length) {
     throw new GgufError(p.file, "verify", `verification failed: ${outLen} bytes of tensor data, expected ${p.length}`);
   }
-  // Four buffers (two per file, double-buffered): half the copy's size keeps the peak where the copy's is.
-  const size = Math.max(1, Math.min((p.bufferBytes ?? DEFAULT_BUFFER_BYTES) / 2, p.length));
-  const outReader = p.outSource.openRange(p.out.dataOffset, p.out.dataOffset + p.length, p.signal);
   const cmp = p.compareWith;
-  const srcReader = "source" in cmp ? cmp.source.openRange(cmp.header.dataOffset, cmp.header.dataOffset + p.length, p.signal) : undefined;
-  const hash = "sha256" in cmp ? createHash("sha256") : undefined;
-  const bufs = [0, 1].map(() => [new Uint8Array(size), srcReader ? new Uint8Array(size) : new Uint8Array(0)] as const);
-  const readPair = (i: number) => Promise.all([fill(outReader, bufs[i][0]), srcReader ? fill(srcReader, bufs[i][1]) : Promise.resolve(0)]);
+  if ("sha256" in cmp) return checkHash(p, cmp.sha256);
+  const ends = (at: number) => new GgufError(p.file, "verify", `verification failed: tensor data ends early at byte ${at}`);
+  // Both files are local: several chunks compared at once, two buffers per lane, as many lanes as the copy had.
+  await inLanes({
+    length: p.length,
+    chunk: Math.max(1, Math.min((p.bufferBytes ?? DEFAULT_BUFFER_BYTES) / 2, p.length)),
+    lanes: LOCAL_LANES,
+    ...(p.signal ? { signal: p.signal } : {}),
+    init: (size) => [new Uint8Array(size), new Uint8Array(size)] as const,
+    async work([a, b], at, n) {
+      const outReader = p.outSource.openRange(p.out.dataOffset + at, p.out.dataOffset + at + n, p.signal);
+      const srcReader = cmp.source.openRange(cmp.header.dataOffset + at, cmp.header.dataOffset + at + n, p.signal);
+      try {
+        const [x, y] = await Promise.all([fill(outReader, a.subarray(0, n)), fill(srcReader, b.subarray(0, n))]);
+        if (x !== n || y !== n) throw ends(at + Math.min(x, y));
+      } finally {
+        await Promise.all([outReader.close(), srcReader.close()]);
+      }
+      if (!Buffer.from(a.buffer, 0, n).equals(b.subarray(0, n))) {
+        throw new GgufError(p.file, "verify", `verification failed: tensor data differs from the source within bytes ${at}..${at + n}`);
+      }
+    },
+    ...(p.onProgress ? { onProgress: p.onProgress } : {}),
+  });
+}
+
+/** Hashes the output's tensor data in order (double-buffered reads) against the SHA-256 taken while streaming a remote source. */
+async function checkHash(p: DataCheckParams, sha256: string): Promise<void> {
+  const size = Math.max(1, Math.min(p.bufferBytes ?? DEFAULT_BUFFER_BYTES, p.length));
+  const reader = p.outSource.openRange(p.out.dataOffset, p.out.dataOffset + p.length, p.signal);
+  const hash = createHash("sha256");
+  const bufs = [new Uint8Array(size), new Uint8Array(size)];
   let done = 0;
   let which = 0;
-  let pending = readPair(0);
+  let pending = fill(reader, bufs[0]!);
   try {
     while (done < p.length) {
-      const [n, m] = await pending;
-      const chunkEnd = done + n;
-      if (n === 0 || (srcReader && m !== n)) throw new GgufError(p.file, "verify", `verification failed: tensor data ends early at byte ${done}`);
-      if (chunkEnd < p.length) pending = readPair(1 - which);
-      const a = bufs[which][0].subarray(0, n);
-      if (hash) {
-        hash.update(a);
-      } else if (!Buffer.from(a.buffer, a.byteOffset, n).equals(bufs[which][1].subarray(0, n))) {
-        throw new GgufError(p.file, "verify", `verification failed: tensor data differs from the source within bytes ${done}..${chunkEnd}`);
-      }
-      done = chunkEnd;
+      const n = await pending;
+      if (n === 0) throw new GgufError(p.file, "verify", `verification failed: tensor data ends early at byte ${done}`);
+      if (done + n < p.length) pending = fill(reader, bufs[1 - which]!);
+      hash.update(bufs[which]!.subarray(0, n));
+      done += n;
       which = 1 - which;
       p.signal?.throwIfAborted();
       p.onProgress?.(done);
@@ -107,13 +126,10 @@ export async function checkData(p: DataCheckParams): Promise<void> {
     await pending.catch(() => {});
     throw err;
   } finally {
-    await outReader.close();
-    await srcReader?.close();
+    await reader.close();
   }
-  if (hash && "sha256" in cmp) {
-    const got = hash.digest("hex");
-    if (got !== cmp.sha256) throw new GgufError(p.file, "verify", `verification failed: tensor data SHA-256 ${got}, source ${cmp.sha256}`);
-  }
+  const got = hash.digest("hex");
+  if (got !== sha256) throw new GgufError(p.file, "verify", `verification failed: tensor data SHA-256 ${got}, source ${sha256}`);
 }
 
 export async function readLocalHeader(path: string): Promise<{ header: GgufHeader; source: ByteSource }> {
