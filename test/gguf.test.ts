@@ -1,13 +1,15 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { open, type FileHandle } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GGUFValueType } from "@huggingface/gguf";
 import { GgufError, ggufConverter, inspectGguf, llamaCppRopeParams, patchGguf, patchGgufIter, progressText, readGgufHeader } from "../converters/gguf/index.ts";
 import type { PatchGgufEvent } from "../converters/gguf/index.ts";
 import { openLocalSource } from "../converters/gguf/source.ts";
-import { checkData } from "../converters/gguf/verify.ts";
+import { checkDataHash } from "../converters/gguf/verify.ts";
+import { copyRange } from "../converters/gguf/copy.ts";
 import { plan } from "../src/plan.ts";
 import { llamacppView } from "../src/rope/engines/llamacpp.ts";
 import { bytesFetch, ggufHeaderBytes, makeGguf } from "./gguf-make.ts";
@@ -250,7 +252,7 @@ test("progress events come in order; an existing output or the source itself is 
   }
 });
 
-test("verification catches a tensor-data byte that differs from the source", async () => {
+test("verification catches a tensor-data byte that differs from the source: read back during the copy, or by hash", async () => {
   const dir = tmp();
   try {
     const a = join(dir, "a.gguf");
@@ -260,11 +262,40 @@ test("verification catches a tensor-data byte that differs from the source", asy
     const bad = bytes.slice();
     bad[bad.length - 5] ^= 1;
     writeFileSync(b, bad);
+    // Local copies compare each chunk read back from the output with what was read from the source.
+    const source = await openLocalSource(a);
+    const out = await open(join(dir, "copy.bin"), "w+");
+    // An output that flips one bit of what it is given: only the read-back can notice.
+    const flaky = {
+      write(buf: Uint8Array, off: number, len: number, pos: number) {
+        const c = buf.slice(off, off + len);
+        if (pos <= 100 && 100 < pos + len) c[100 - pos] ^= 1;
+        return out.write(c, 0, len, pos);
+      },
+      read: (buf: Uint8Array, off: number, len: number, pos: number) => out.read(buf, off, len, pos),
+    } as unknown as FileHandle;
+    const copy = (handle: FileHandle) =>
+      copyRange({
+        openReader: (from, to) => source.openRange(from, to),
+        out: handle,
+        outOffset: 0,
+        length: bytes.length,
+        bufferBytes: 64,
+        lanes: 4,
+        readBack: (at, n) => new Error(`differs within ${at}..${at + n}`),
+        onShort: () => new Error("short"),
+      });
+    await copy(out);
+    await assert.rejects(copy(flaky), /differs within 96\.\.128/);
+    await out.close();
+    await source.close();
+    // A remote source's data is hashed while it streams; the output is hashed afterwards.
     const [sa, sb] = [await openLocalSource(a), await openLocalSource(b)];
     const [ha, hb] = [await readGgufHeader(sa), await readGgufHeader(sb)];
     const length = bytes.length - ha.dataOffset;
-    await checkData({ file: a, out: ha, outSource: sa, compareWith: { source: sa, header: ha }, length });
-    await assert.rejects(checkData({ file: b, out: hb, outSource: sb, compareWith: { source: sa, header: ha }, length }), /differs from the source/);
+    const sha256 = createHash("sha256").update(bytes.subarray(ha.dataOffset)).digest("hex");
+    await checkDataHash({ file: a, out: ha, outSource: sa, sha256, length });
+    await assert.rejects(checkDataHash({ file: b, out: hb, outSource: sb, sha256, length }), /SHA-256 [0-9a-f]+, source/);
     await Promise.all([sa.close(), sb.close()]);
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -24,6 +24,11 @@ export interface CopyParams {
   signal?: AbortSignal;
   /** Sees every chunk, in order, before its buffer is reused (hashing); needs a single lane. */
   onChunk?: (chunk: Uint8Array) => void;
+  /**
+   * Lanes only: read each chunk back from `out` (opened for reading too) right after writing it and compare it
+   * with the bytes read from the source, so the output is proven equal to the source in the same pass.
+   */
+  readBack?: (at: number, n: number) => Error;
   /** Called after each write with the bytes copied so far. */
   onProgress?: (copied: number) => void;
   onShort: (copied: number) => Error;
@@ -32,17 +37,19 @@ export interface CopyParams {
 export async function copyRange(p: CopyParams): Promise<void> {
   const lanes = p.lanes ?? 1;
   if (lanes > 1 && p.onChunk) throw new TypeError("copyRange: onChunk needs the chunks in order (one lane)");
+  if (lanes === 1 && p.readBack) throw new TypeError("copyRange: readBack is done by lanes");
   return lanes > 1 ? copyInLanes(p, lanes) : copyInOrder(p);
 }
 
 async function copyInLanes(p: CopyParams, lanes: number): Promise<void> {
   await inLanes({
     length: p.length,
-    chunk: Math.max(1, Math.min(p.bufferBytes ?? DEFAULT_BUFFER_BYTES, p.length)),
+    // With read-back each lane holds two buffers: half-size chunks keep the memory of the copy without it.
+    chunk: Math.max(1, Math.min((p.bufferBytes ?? DEFAULT_BUFFER_BYTES) / (p.readBack ? 2 : 1), p.length)),
     lanes,
     ...(p.signal ? { signal: p.signal } : {}),
-    init: (size) => new Uint8Array(size),
-    async work(buf, at, n) {
+    init: (size) => [new Uint8Array(size), p.readBack ? new Uint8Array(size) : undefined] as const,
+    async work([buf, back], at, n) {
       const reader = p.openReader(at, at + n);
       try {
         let got = 0;
@@ -55,6 +62,15 @@ async function copyInLanes(p: CopyParams, lanes: number): Promise<void> {
         await reader.close();
       }
       await writeAll(p.out, buf.subarray(0, n), p.outOffset + at);
+      if (back && p.readBack) {
+        let got = 0;
+        while (got < n) {
+          const { bytesRead } = await p.out.read(back, got, n - got, p.outOffset + at + got);
+          if (bytesRead === 0) break;
+          got += bytesRead;
+        }
+        if (got !== n || !Buffer.from(back.buffer, 0, n).equals(buf.subarray(0, n))) throw p.readBack(at, n);
+      }
     },
     ...(p.onProgress ? { onProgress: p.onProgress } : {}),
   });

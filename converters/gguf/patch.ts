@@ -19,7 +19,7 @@ import type { GgufHeader } from "./read.ts";
 import { openSource } from "./source.ts";
 import type { ByteSource, FetchLike } from "./source.ts";
 import { shardLocations, shardOutputs } from "./split.ts";
-import { checkData, checkMetadata, checkSkippedKeys, readLocalHeader } from "./verify.ts";
+import { checkDataHash, checkMetadata, checkSkippedKeys, readLocalHeader } from "./verify.ts";
 
 export interface PatchGgufParams {
   /** A local path or an http(s) URL; for a split model, any shard (all are written). */
@@ -183,9 +183,10 @@ async function writeFile(p: WriteParams & { newHeader: Uint8Array; copyStart: nu
   const tmp = tempSibling(p.outPath);
   trackTemp(tmp);
   p.emit({ event: "phase", phase: "write", file: p.outPath });
-  // A remote source is hashed as it streams in (verification must not download it twice);
-  // a local one is compared byte for byte afterwards.
+  // A remote source is hashed as it streams in (verification must not download it twice) and the output hashed
+  // afterwards; a local one is copied in lanes that read each chunk back and compare it as they go.
   const hash = source.remote && p.verify ? createHash("sha256") : undefined;
+  const readBack = p.verify && !source.remote;
   let at = p.copyStart;
   const hashData = (c: Uint8Array) => {
     const from = Math.max(0, header.dataOffset - at);
@@ -193,7 +194,7 @@ async function writeFile(p: WriteParams & { newHeader: Uint8Array; copyStart: nu
     at += c.length;
   };
   try {
-    const out = await open(tmp, "wx");
+    const out = await open(tmp, readBack ? "wx+" : "wx");
     try {
       await out.write(p.newHeader, 0, p.newHeader.length, 0);
       await copyRange({
@@ -206,6 +207,10 @@ async function writeFile(p: WriteParams & { newHeader: Uint8Array; copyStart: nu
         lanes: source.remote ? 1 : LOCAL_LANES,
         ...(p.signal ? { signal: p.signal } : {}),
         ...(hash ? { onChunk: hashData } : {}),
+        ...(readBack && {
+          readBack: (at: number, n: number) =>
+            new GgufError(p.outPath, "verify", `verification failed: tensor data differs from the source within bytes ${at}..${at + n}`),
+        }),
         onProgress: (n) => p.emit({ event: "progress", phase: "write", file: p.outPath, bytes: p.newHeader.length + n, total }),
         onShort: (n) => new GgufError(source.name, "data-short", `the file ended after ${p.copyStart + n} of ${size} bytes`),
       });
@@ -222,16 +227,24 @@ async function writeFile(p: WriteParams & { newHeader: Uint8Array; copyStart: nu
         if (!Buffer.from(infos(written.header)).equals(infos(header))) {
           throw new GgufError(p.outPath, "verify", "verification failed: tensor infos differ from the source");
         }
-        await checkData({
-          file: p.outPath,
-          out: written.header,
-          outSource: written.source,
-          compareWith: hash ? { sha256: hash.digest("hex") } : { source, header },
-          length: dataLength,
-          bufferBytes: p.bufferBytes,
-          ...(p.signal ? { signal: p.signal } : {}),
-          onProgress: (n) => p.emit({ event: "progress", phase: "verify", file: p.outPath, bytes: n, total: dataLength }),
-        });
+        // The data region must start where the new header says, be as long as the source's and, for a remote
+        // source, hash to what was streamed (a local one was compared chunk by chunk while copying).
+        const region = (written.source.size() ?? 0) - written.header.dataOffset;
+        if (written.header.dataOffset !== p.newHeader.length || region !== dataLength) {
+          throw new GgufError(p.outPath, "verify", `verification failed: tensor data at ${written.header.dataOffset} (${region} bytes), expected ${p.newHeader.length} (${dataLength} bytes)`);
+        }
+        if (hash) {
+          await checkDataHash({
+            file: p.outPath,
+            out: written.header,
+            outSource: written.source,
+            sha256: hash.digest("hex"),
+            length: dataLength,
+            bufferBytes: p.bufferBytes,
+            ...(p.signal ? { signal: p.signal } : {}),
+            onProgress: (n) => p.emit({ event: "progress", phase: "verify", file: p.outPath, bytes: n, total: dataLength }),
+          });
+        }
       } finally {
         await written.source.close();
       }

@@ -8,7 +8,7 @@ import { readGgufHeader } from "./read.ts";
 import type { GgufHeader } from "./read.ts";
 import { openLocalSource } from "./source.ts";
 import type { ByteSource, RangeReader } from "./source.ts";
-import { DEFAULT_BUFFER_BYTES, inLanes, LOCAL_LANES } from "./copy.ts";
+import { DEFAULT_BUFFER_BYTES } from "./copy.ts";
 
 const same = (a: unknown, b: unknown): boolean => {
   if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => same(x, b[i]));
@@ -51,8 +51,8 @@ export interface DataCheckParams {
   file: string;
   out: GgufHeader;
   outSource: ByteSource;
-  /** Either the source to compare with, byte for byte, or the SHA-256 of the source data seen while copying. */
-  compareWith: { source: ByteSource; header: GgufHeader } | { sha256: string };
+  /** SHA-256 of the source's tensor data, taken while it streamed in. */
+  sha256: string;
   length: number;
   bufferBytes?: number;
   signal?: AbortSignal;
@@ -69,41 +69,16 @@ async function fill(reader: RangeReader, buf: Uint8Array): Promise<number> {
   return n;
 }
 
-/** Compares the output's tensor data region with the source's (byte for byte, or against the source's hash). */
-export async function checkData(p: DataCheckParams): Promise<void> {
+/**
+ * Hashes the output's tensor data in order (double-buffered reads) and compares it with the SHA-256 taken while the
+ * source streamed in (a remote source is not downloaded twice). Local sources are checked during the copy instead
+ * (copyRange's readBack).
+ */
+export async function checkDataHash(p: DataCheckParams): Promise<void> {
   const outLen = (p.outSource.size() ?? 0) - p.out.dataOffset;
   if (outLen !== p.length) {
     throw new GgufError(p.file, "verify", `verification failed: ${outLen} bytes of tensor data, expected ${p.length}`);
   }
-  const cmp = p.compareWith;
-  if ("sha256" in cmp) return checkHash(p, cmp.sha256);
-  const ends = (at: number) => new GgufError(p.file, "verify", `verification failed: tensor data ends early at byte ${at}`);
-  // Both files are local: several chunks compared at once, two buffers per lane, as many lanes as the copy had.
-  await inLanes({
-    length: p.length,
-    chunk: Math.max(1, Math.min((p.bufferBytes ?? DEFAULT_BUFFER_BYTES) / 2, p.length)),
-    lanes: LOCAL_LANES,
-    ...(p.signal ? { signal: p.signal } : {}),
-    init: (size) => [new Uint8Array(size), new Uint8Array(size)] as const,
-    async work([a, b], at, n) {
-      const outReader = p.outSource.openRange(p.out.dataOffset + at, p.out.dataOffset + at + n, p.signal);
-      const srcReader = cmp.source.openRange(cmp.header.dataOffset + at, cmp.header.dataOffset + at + n, p.signal);
-      try {
-        const [x, y] = await Promise.all([fill(outReader, a.subarray(0, n)), fill(srcReader, b.subarray(0, n))]);
-        if (x !== n || y !== n) throw ends(at + Math.min(x, y));
-      } finally {
-        await Promise.all([outReader.close(), srcReader.close()]);
-      }
-      if (!Buffer.from(a.buffer, 0, n).equals(b.subarray(0, n))) {
-        throw new GgufError(p.file, "verify", `verification failed: tensor data differs from the source within bytes ${at}..${at + n}`);
-      }
-    },
-    ...(p.onProgress ? { onProgress: p.onProgress } : {}),
-  });
-}
-
-/** Hashes the output's tensor data in order (double-buffered reads) against the SHA-256 taken while streaming a remote source. */
-async function checkHash(p: DataCheckParams, sha256: string): Promise<void> {
   const size = Math.max(1, Math.min(p.bufferBytes ?? DEFAULT_BUFFER_BYTES, p.length));
   const reader = p.outSource.openRange(p.out.dataOffset, p.out.dataOffset + p.length, p.signal);
   const hash = createHash("sha256");
@@ -129,7 +104,7 @@ async function checkHash(p: DataCheckParams, sha256: string): Promise<void> {
     await reader.close();
   }
   const got = hash.digest("hex");
-  if (got !== sha256) throw new GgufError(p.file, "verify", `verification failed: tensor data SHA-256 ${got}, source ${sha256}`);
+  if (got !== p.sha256) throw new GgufError(p.file, "verify", `verification failed: tensor data SHA-256 ${got}, source ${p.sha256}`);
 }
 
 export async function readLocalHeader(path: string): Promise<{ header: GgufHeader; source: ByteSource }> {
