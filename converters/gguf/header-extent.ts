@@ -106,15 +106,19 @@ export async function fetchHeaderBytes(source: ByteSource, checkPrefix: (bytes: 
       return;
     }
     if (sub !== 8) throw new GgufError(file, "value-type", `unknown metadata value type ${sub}`);
-    // Arrays of strings (vocabularies) hold most of a header: walk them without a promise per element.
-    const size = source.size();
+    // Arrays of strings (vocabularies) hold most of a header: walk them without a promise (or a BigInt) per
+    // element; a length with its high word set is past any file.
+    const limit = source.size() ?? Number.MAX_SAFE_INTEGER;
+    const [loAt, hiAt] = littleEndian ? [0, 4] : [4, 0];
     for (let i = 0; i < count; i++) {
       if (at + 8 > have) await need(at + 8);
-      const len = view.getBigUint64(at, littleEndian);
-      if (len > BigInt(size ?? Number.MAX_SAFE_INTEGER)) {
-        throw new GgufError(file, "limits", `a length or count of ${len} at byte ${at} exceeds the file size (${size ?? "unknown"} bytes)`);
+      const hi = view.getUint32(at + hiAt, littleEndian);
+      const len = view.getUint32(at + loAt, littleEndian);
+      if (hi !== 0 || len > limit) {
+        const big = (BigInt(hi) << 32n) | BigInt(len);
+        throw new GgufError(file, "limits", `a length or count of ${big} at byte ${at} exceeds the file size (${source.size() ?? "unknown"} bytes)`);
       }
-      at += 8 + Number(len);
+      at += 8 + len;
       if (at > have) await need(at);
     }
   };
