@@ -18,7 +18,7 @@ import { evaluatePatched } from "./eval/card-perplexity.ts";
 import { evaluate, EVAL_METHODS, type EvalDevice, loadTexts, parseEvalMethod, perplexityPlotSvg, perplexityTable } from "./eval/index.ts";
 import { progressText } from "../converters/gguf/events.ts";
 import type { PatchProgressEvent } from "./converter.ts";
-import { batchAction, type CliIo, hubPatchAction, inspectHub, isHubModelArg, resolveHubParams } from "./hub/index.ts";
+import { batchAction, type CliIo, hubPatchAction, inspectHub, isHubModelArg, publishLocalAction, resolveHubParams } from "./hub/index.ts";
 
 const out = (s: string) => process.stdout.write(s.endsWith("\n") ? s : s + "\n");
 const warn = (lines: string[]) => {
@@ -84,6 +84,7 @@ interface PatchOptions extends FormatOptions, HubOptions {
   verify?: boolean;
   eval?: string;
   evalContext?: unknown;
+  baseModel?: string;
   json?: boolean;
 }
 
@@ -149,8 +150,9 @@ cli
   .option("--no-verify", "GGUF: skip re-reading the output to prove its tensor data equals the source's")
   .option("--eval <file>", "Measure perplexity with and without the scaling on these texts (as `eval --text`); published cards get the table")
   .option("--eval-context <list>", "Context lengths for --eval (default: the original and the new context)")
-  .option("--push <repo>", "Hub source: publish the patched model to this repo (created if needed)")
-  .option("--branch <name>", "Hub source: commit to this branch (of --push, else of the source repo)")
+  .option("--push <repo>", "Publish the patched model to this repo (created if needed), with a model card; hub or local source")
+  .option("--branch <name>", "Commit to this branch (of --push, else of the hub source repo)")
+  .option("--base-model <repo>", "Local source: the original's hub id, for the card's base_model")
   .option("--pr", "Hub source: open a pull request on the source repo (config-only change)")
   .option("--private", "Create the --push repo as private")
   .option("--token <token>", "Hugging Face token (default: $HF_TOKEN)")
@@ -179,9 +181,8 @@ cli
       process.exitCode = await hubPatchAction(model, target, { ...o, push: o.push, token: o.token }, io, { patchGgufHeader, ...(perplexity && { perplexity }) });
       return;
     }
-    if (o.push || o.branch || o.pr) {
-      throw new YarnifyError("--push, --branch and --pr take a hub source (org/name); publish a local output with `yarnify patch org/name ...`", model);
-    }
+    if (o.pr) throw new YarnifyError("--pr opens a pull request on a hub source (org/name); publish a local model with --push <repo>", model);
+    if (o.branch && !o.push) throw new YarnifyError("--branch needs --push <repo> for a local model", model);
     const r = await patch({
       model,
       out: o.out,
@@ -193,12 +194,17 @@ cli
     });
     const report = o.validate && !r.dryRun ? await validate({ model: r.out, plan: r.plan, tensor: formatOptions(o).tensor }) : null;
     const evaluation = measure && !r.dryRun ? await measure(r.out, r.plan) : undefined;
-    if (o.json) out(JSON.stringify({ ...r, ...(report && { validation: report }), ...(evaluation && { evaluation: evaluation.result }) }, null, 2));
+    const published = o.push && !r.dryRun
+      ? await publishLocalAction(r, { ...o, push: o.push }, io, { ...(report && { report }), ...(evaluation && { perplexity: evaluation.card }) })
+      : undefined;
+    const publishJson = published && { repo: published.repo, branch: published.branch, commitUrl: published.commitUrl, commitOid: published.commitOid };
+    if (o.json) out(JSON.stringify({ ...r, ...(report && { validation: report }), ...(evaluation && { evaluation: evaluation.result }), ...(publishJson && { publish: publishJson }) }, null, 2));
     else {
       if (r.dryRun && r.diff) out(r.diff);
       out(patchText(r));
       if (report) out(validateText(report));
       if (evaluation) out(`${evaluation.card.note}\n${evaluation.text}`);
+      if (published) out(`commit ${published.commitUrl} (${published.commitOid})`);
       warn(r.warnings);
     }
     if (report && !report.ok) process.exitCode = VALIDATION_FAILED;

@@ -1,14 +1,13 @@
 // Reading from the hub through the stand-in: listings, cached downloads, Range reads of a header, private repos,
 // retries on 429/500/dropped connections, timeouts, and Ctrl-C leaving no partial file.
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { runtimeName } from "../src/runtime.ts";
 import { test } from "./harness.ts";
-import { StandInHub } from "./hub-server.ts";
+import { StandInHub, withStandInHub } from "./hub-server.ts";
 import { listHubFiles } from "../src/hub/list-hub-files.ts";
 import { downloadToCache, downloadToCacheIter } from "../src/hub/download-to-cache.ts";
 import { blobRangeReader, openHubFile } from "../src/hub/open-hub-file.ts";
@@ -26,22 +25,11 @@ function bytes(n: number, seed = 1): Uint8Array {
   return out;
 }
 
-async function withHub(fn: (hub: StandInHub, dir: string) => Promise<void>): Promise<void> {
-  const hub = new StandInHub();
-  await hub.start();
-  const dir = mkdtempSync(join(tmpdir(), "yarnify-hub-"));
-  try {
-    await fn(hub, dir);
-  } finally {
-    await hub.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 const noSleep = (log: number[]) => async (ms: number) => void log.push(ms);
 
 test("lists a repo and downloads only the named files; a rerun comes from the cache", async () => {
-  await withHub(async (hub, dir) => {
+  await withStandInHub(async (hub, dir) => {
     hub.addRepo("org/llama", { "config.json": CONFIG, "model.safetensors": bytes(300_000), "tok/tokenizer.json": "{}" });
     const files = await listHubFiles({ repo: "org/llama", hubUrl: hub.url });
     assert.deepEqual(files.map((f) => [f.path, f.lfs]).sort(), [["config.json", false], ["model.safetensors", true], ["tok/tokenizer.json", false]]);
@@ -64,7 +52,7 @@ test("lists a repo and downloads only the named files; a rerun comes from the ca
 });
 
 test("a GGUF header is read with Range requests, not by downloading the file", async () => {
-  await withHub(async (hub) => {
+  await withStandInHub(async (hub) => {
     const gguf = bytes(3_000_000, 7);
     gguf.set(new TextEncoder().encode("GGUF"), 0);
     hub.addRepo("org/m-GGUF", { "m.gguf": gguf });
@@ -81,7 +69,7 @@ test("a GGUF header is read with Range requests, not by downloading the file", a
 });
 
 test("private repos need the token, and errors never show it", async () => {
-  await withHub(async (hub, dir) => {
+  await withStandInHub(async (hub, dir) => {
     hub.addRepo("me/secret", { "config.json": CONFIG }, { private: true });
     await assert.rejects(
       downloadToCache({ repo: "me/secret", paths: ["config.json"], cacheDir: dir, hubUrl: hub.url }),
@@ -99,7 +87,7 @@ test("private repos need the token, and errors never show it", async () => {
 });
 
 test("hostile file names in a listing are refused before any write", async () => {
-  await withHub(async (hub, dir) => {
+  await withStandInHub(async (hub, dir) => {
     hub.addRepo("org/evil", { "config.json": CONFIG, "../../escape.txt": "x" });
     await assert.rejects(listHubFiles({ repo: "org/evil", hubUrl: hub.url }), UnsafeRepoPathError);
     await assert.rejects(downloadToCache({ repo: "org/evil", paths: ["../../escape.txt"], cacheDir: dir, hubUrl: hub.url }), UnsafeRepoPathError);
@@ -108,7 +96,7 @@ test("hostile file names in a listing are refused before any write", async () =>
 });
 
 test("429 with Retry-After and 500s are retried; the wait honours Retry-After", async () => {
-  await withHub(async (hub, dir) => {
+  await withStandInHub(async (hub, dir) => {
     hub.addRepo("org/llama", { "config.json": CONFIG });
     const f429 = hub.fault({ kind: "429", pathIncludes: "/resolve/", retryAfterSeconds: 3, times: 1 });
     const f500 = hub.fault({ kind: "500", pathIncludes: "/resolve/", times: 2 });
@@ -126,7 +114,7 @@ test("429 with Retry-After and 500s are retried; the wait honours Retry-After", 
 });
 
 test("retries are bounded and the failure says so; a hub that does not answer times out", async () => {
-  await withHub(async (hub, dir) => {
+  await withStandInHub(async (hub, dir) => {
     hub.addRepo("org/llama", { "config.json": CONFIG });
     hub.fault({ kind: "500", pathIncludes: "/resolve/", times: 10 });
     const fetch = createRetryFetch({ sleep: noSleep([]), retries: 2 });
@@ -157,7 +145,7 @@ test("retries are bounded and the failure says so; a hub that does not answer ti
 });
 
 test("Ctrl-C during a download leaves no partial file in the cache", async () => {
-  await withHub(async (hub, dir) => {
+  await withStandInHub(async (hub, dir) => {
     hub.addRepo("org/big", { "model.safetensors": bytes(6_000_000, 3) });
     const controller = new AbortController();
     const fetch = createRetryFetch({ abortSignal: controller.signal });
@@ -191,7 +179,7 @@ function childCommand(file: string): { cmd: string; args: string[] } {
 }
 
 test("a real SIGINT in the middle of a download leaves nothing in the cache", async () => {
-  await withHub(async (hub, dir) => {
+  await withStandInHub(async (hub, dir) => {
     hub.addRepo("org/big", { "model.safetensors": bytes(4_000_000, 8) });
     hub.resolveChunkDelayMs = 20;
     const { cmd, args } = childCommand("download-child");

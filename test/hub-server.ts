@@ -8,6 +8,9 @@ import { createHash, randomBytes } from "node:crypto";
 import { createServer } from "node:http";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 export interface StoredFile {
   content: Uint8Array;
@@ -577,5 +580,18 @@ export class StandInHub {
       hookOutput: "",
       ...(pullRequest !== undefined && { pullRequestUrl: `${this.url}/${id}/discussions/${pullRequest}` }),
     });
+  }
+}
+
+/** Runs `fn` with a started stand-in hub and a fresh temporary directory; both are gone afterwards. */
+export async function withStandInHub(fn: (hub: StandInHub, dir: string) => Promise<void>): Promise<void> {
+  const hub = new StandInHub();
+  await hub.start();
+  const dir = mkdtempSync(join(tmpdir(), "yarnify-hub-"));
+  try {
+    await fn(hub, dir);
+  } finally {
+    await hub.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -2,6 +2,7 @@
 // Each action writes to the given streams and returns the process exit code; nothing here reads globals
 // other than the environment passed in.
 import { existsSync, readFileSync } from "node:fs";
+import { basename } from "node:path";
 import { patchText } from "../report-text.ts";
 import type { PlanTarget } from "../types.ts";
 import { VERSION } from "../version.ts";
@@ -17,7 +18,12 @@ import { redactSecrets } from "./redact.ts";
 import { createRetryFetch } from "./retry-fetch.ts";
 import { patchHubGguf } from "./patch-hub-gguf.ts";
 import type { GgufHeaderPatcher } from "./patch-hub-gguf.ts";
-import { HubSourceError } from "./errors.ts";
+import { HubPublishError, HubSourceError } from "./errors.ts";
+import { publishLocal } from "./publish-local.ts";
+import { cardValidation, type CardPerplexity } from "./model-card.ts";
+import type { PublishResult } from "./publish.ts";
+import type { PatchResult } from "../patch.ts";
+import type { Report } from "../validate/report.ts";
 
 export interface CliIo {
   stdout: (s: string) => void;
@@ -54,6 +60,42 @@ function hubParams(o: { token?: string; hubUrl?: string }, io: CliIo) {
     onRetry: (e) => io.stderr(redactSecrets(`retrying ${e.method} ${e.url} (${e.status ?? e.error}) in ${(e.delayMs / 1000).toFixed(1)} s, attempt ${e.attempt}\n`)),
   });
   return { hubUrl: p.hubUrl, ...(p.accessToken && { accessToken: p.accessToken }), fetch: retries, ...(io.abortSignal && { abortSignal: io.abortSignal }) };
+}
+
+/**
+ * `yarnify patch ./model ... --push repo [--branch b] [--private]`: publishes the local output with a model card.
+ * Nothing is published when validation ran and failed.
+ */
+export async function publishLocalAction(
+  r: PatchResult,
+  o: HubCliOptions & { push: string; baseModel?: string },
+  io: CliIo,
+  extra: { report?: Report; perplexity?: CardPerplexity } = {},
+): Promise<PublishResult & { card: string }> {
+  if (extra.report && !extra.report.ok) {
+    const failed = extra.report.checks.filter((c) => c.status === "fail").map((c) => c.name);
+    throw new HubPublishError(`${r.out}: validation failed (${failed.join(", ")}), nothing published to ${o.push}`);
+  }
+  const progress = createProgressWriter({ write: io.stderr, isTTY: io.isTTY });
+  const validation = cardValidation(extra.report, undefined);
+  const published = await publishLocal(
+    {
+      ...hubParams(o, io),
+      path: r.out,
+      format: r.format,
+      plan: r.plan,
+      repo: o.push,
+      ...(o.branch !== undefined && { branch: o.branch }),
+      ...(o.private !== undefined && { private: o.private }),
+      baseModel: o.baseModel ?? basename(r.source),
+      ...(validation && { validation }),
+      ...(extra.perplexity && { perplexity: extra.perplexity }),
+      toolVersion: VERSION,
+    },
+    o.json ? undefined : progress,
+  );
+  progress.done();
+  return published;
 }
 
 /** `yarnify patch org/name-GGUF/file.gguf --push|--pr|--branch`: the header patched remotely, published as an edit. */

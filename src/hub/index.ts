@@ -34,5 +34,7 @@ export type { HubProgressEvent, ProgressWriter } from "./progress-text.ts";
 export { redactSecrets, registerSecret, describeError } from "./redact.ts";
 export { HubError, HubSourceError, UnsafeRepoPathError, HubRetryError, HubDownloadError, HubPublishError, HubHttpError } from "./errors.ts";
 export { inspectHub } from "./inspect-hub.ts";
-export { hubPatchAction, batchAction, isHubModelArg } from "./cli-actions.ts";
+export { hubPatchAction, batchAction, isHubModelArg, publishLocalAction } from "./cli-actions.ts";
+export { publishLocal, publishLocalIter } from "./publish-local.ts";
+export type { PublishLocalParams } from "./publish-local.ts";
 export type { CliIo, HubCliOptions, BatchCliOptions } from "./cli-actions.ts";

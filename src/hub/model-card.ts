@@ -2,6 +2,7 @@
 // changed (the YaRN parameters of the Plan), how to run it in each engine, validation figures when there are
 // some, and the source's own card kept below ours. Pure: text in, text out.
 import type { ModelFormat, Plan } from "../types.ts";
+import type { Report } from "../validate/report.ts";
 
 export interface EngineInstructions {
   /** Display name, e.g. "llama.cpp". */
@@ -24,7 +25,7 @@ export interface CardPerplexity {
 }
 
 export interface ModelCardInput {
-  /** Source repo id ("org/name"). */
+  /** Source repo id ("org/name"); a name without "/" is a local model (no base_model key, no link). */
   baseModel: string;
   plan: Plan;
   format: ModelFormat;
@@ -92,6 +93,7 @@ export function cardLicense(card: string | undefined): string | undefined {
 }
 
 const q = (s: string): string => JSON.stringify(s);
+const isRepoId = (s: string): boolean => /^[\w.-]+\/[\w.-]+$/.test(s);
 const fmt = (n: number | undefined, digits = 6): string => (n === undefined ? "–" : String(Number(n.toPrecision(digits))));
 const cell = (v: string | number | boolean | undefined): string => (v === undefined ? "" : String(v).replace(/\|/g, "\\|").replace(/\n/g, " "));
 
@@ -103,7 +105,7 @@ function frontMatter(input: ModelCardInput, source: Map<string, string[]>): stri
     if (block) lines.push(...block.filter((l, i) => i === 0 || l.trim() !== ""));
   }
   if (input.license) lines.unshift(`license: ${q(input.license)}`);
-  lines.push(`base_model: ${q(input.baseModel)}`);
+  if (isRepoId(input.baseModel)) lines.push(`base_model: ${q(input.baseModel)}`);
   const tags = [...CARD_TAGS, ...(input.format === "gguf" ? ["gguf"] : []), ...listOf(source.get("tags"))];
   lines.push("tags:", ...[...new Set(tags)].map((t) => `- ${q(t)}`));
   return `---\n${lines.join("\n")}\n---\n`;
@@ -148,7 +150,7 @@ export function renderModelCard(input: ModelCardInput): string {
   const out: string[] = [frontMatter(input, sourceYaml)];
   out.push(`# ${name} with ${plan.context.toLocaleString("en-US")}-token context (${plan.method}, factor ${fmt(plan.factor)})`, "");
   out.push(
-    `This is [${input.baseModel}](https://huggingface.co/${input.baseModel}) with its RoPE scaling set to ${plan.method} ` +
+    `This is ${isRepoId(input.baseModel) ? `[${input.baseModel}](https://huggingface.co/${input.baseModel})` : "`" + input.baseModel + "`"} with its RoPE scaling set to ${plan.method} ` +
       `by [yarnify](https://www.npmjs.com/package/yarnify)${input.toolVersion ? ` ${input.toolVersion}` : ""}: the context grows from ` +
       `${plan.originalContext} to ${plan.context} tokens. ` +
       (input.format === "hf" ? "Only the configuration changed; the weights are the original ones." : "Only the file's metadata changed; the tensors are the original ones."),
@@ -172,6 +174,13 @@ export function renderModelCard(input: ModelCardInput): string {
   if (input.perplexity) out.push("## Perplexity", "", input.perplexity.note, "", input.perplexity.markdown, "");
   if (existing && existing.body.trim() !== "") out.push("---", "", "## Original model card", "", existing.body.trim(), "");
   return out.join("\n");
+}
+
+/** The card's validation table: the report's checks, then any further rows (an evaluation). */
+export function cardValidation(report: Report | undefined, extra: ValidationFigures | undefined): ValidationFigures | undefined {
+  const rows = [...(report?.checks.map((c) => ({ check: c.name, status: c.status, detail: c.detail })) ?? []), ...(extra?.rows ?? [])];
+  if (rows.length === 0) return undefined;
+  return { rows, ...(extra?.note !== undefined ? { note: extra.note } : report ? { note: "Checked by `yarnify validate` on the patched configuration." } : {}) };
 }
 
 /** A one-line commit title and a description listing the change, for the publish commit. */

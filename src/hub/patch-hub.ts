@@ -5,8 +5,6 @@ import { defaultHubFetch } from "./retry-fetch.ts";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative, resolve, sep } from "node:path";
-import { runtimeFlags } from "../flags.ts";
-import { converterFor } from "../models.ts";
 import { trackTemp, untrackTemp } from "../io/temp-paths.ts";
 import { patch } from "../patch.ts";
 import type { PatchResult } from "../patch.ts";
@@ -20,7 +18,9 @@ import type { Report } from "../validate/index.ts";
 import type { HubParams } from "./hub-params.ts";
 import { listHubFiles } from "./list-hub-files.ts";
 import { commitMessageFor, renderModelCard } from "./model-card.ts";
-import type { CardPerplexity, EngineInstructions, ValidationFigures } from "./model-card.ts";
+import { cardValidation } from "./model-card.ts";
+import type { CardPerplexity, ValidationFigures } from "./model-card.ts";
+import { engineInstructions } from "./engine-instructions.ts";
 import { parseHubSource } from "./parse-hub-source.ts";
 import type { HubSource } from "./parse-hub-source.ts";
 import { publishIter } from "./publish.ts";
@@ -72,36 +72,12 @@ export interface PatchHubResult {
 }
 
 /** The card's validation table: yarnify's checks, then any figures the caller adds. */
-function cardValidation(report: Report | undefined, extra: ValidationFigures | undefined): ValidationFigures | undefined {
-  const rows = [...(report?.checks.map((c) => ({ check: c.name, status: c.status, detail: c.detail })) ?? []), ...(extra?.rows ?? [])];
-  if (rows.length === 0) return undefined;
-  return { rows, ...(extra?.note !== undefined ? { note: extra.note } : report ? { note: "Checked by `yarnify validate` on the patched configuration." } : {}) };
-}
 
 function sourceOf(s: string | HubSource): HubSource {
   if (typeof s !== "string") return s;
   const parsed = parseHubSource(s);
   if (!parsed) throw new HubSourceError(`${s}: not a hub source (expected org/name[@revision] or hf://org/name[@revision])`);
   return parsed;
-}
-
-/** How to run the patched repo in each engine, and the flags that give the original the same RoPE. */
-async function engineInstructions(patchedDir: string, target: string, original: string, context: number): Promise<EngineInstructions[]> {
-  const out: EngineInstructions[] = [
-    { engine: "transformers", command: `from transformers import AutoModelForCausalLM\nmodel = AutoModelForCausalLM.from_pretrained("${target}")` },
-    { engine: "vLLM", command: `vllm serve ${target} --max-model-len ${context}` },
-    { engine: "SGLang", command: `python -m sglang.launch_server --model-path ${target} --context-length ${context}` },
-  ];
-  // What src/index.ts's flags() does; imported piecewise so src/index.ts can re-export this module without a cycle.
-  const info = await converterFor(patchedDir).read(patchedDir);
-  const f = runtimeFlags(info.spec, info.stored.gguf?.architecture ?? info.stored.architecture ?? "llama");
-  // The same RoPE without this repo: flags for the original (llama.cpp needs a GGUF of it, so MODEL.gguf stays).
-  for (const [engine, e, model] of [["llama.cpp (a GGUF of the original, runtime flags)", f.llamacpp, "MODEL"], ["vLLM (original repo, runtime flags)", f.vllm, original], ["SGLang (original repo, runtime flags)", f.sglang, original]] as const) {
-    if (!e) continue;
-    const env = Object.entries(e.env).map(([k, v]) => `${k}=${v} `).join("");
-    out.push({ engine, command: env + e.command.replace(/\bMODEL\b/g, model), ...(e.notes.length > 0 && { note: e.notes.join(" ") }) });
-  }
-  return out;
 }
 
 export async function* patchHubIter(params: PatchHubParams): AsyncGenerator<PatchHubEvent, PatchHubResult> {

@@ -1,0 +1,93 @@
+// Publishes a model patched on this machine (`yarnify patch ./model --factor 4 --push me/model-long`): every file of
+// the output directory (or the single output file, a GGUF or ONNX graph) in one commit, with a model card. Files
+// are streamed from disk (Blobs over the files), never read whole into memory.
+import { openAsBlob, readdirSync, readFileSync, statSync } from "node:fs";
+import { basename, join, relative, sep } from "node:path";
+import type { ModelFormat, Plan } from "../types.ts";
+import { engineInstructions } from "./engine-instructions.ts";
+import type { HubParams } from "./hub-params.ts";
+import { commitMessageFor, renderModelCard } from "./model-card.ts";
+import type { CardPerplexity, ValidationFigures } from "./model-card.ts";
+import { publishIter } from "./publish.ts";
+import type { PublishEvent, PublishOperation, PublishResult } from "./publish.ts";
+import { defaultHubFetch } from "./retry-fetch.ts";
+
+export interface PublishLocalParams extends HubParams {
+  /** The patched model: a directory, or a single file. */
+  path: string;
+  format: ModelFormat;
+  plan: Plan;
+  /** Target repo "org/name" (created if needed). */
+  repo: string;
+  branch?: string;
+  private?: boolean;
+  /** The original's hub id, for the card's base_model; a plain name (no "/") is shown without a link. Default: the output's name. */
+  baseModel?: string;
+  /** The source model's README.md, kept below our card. */
+  existingCard?: string;
+  validation?: ValidationFigures;
+  perplexity?: CardPerplexity;
+  toolVersion?: string;
+}
+
+/** Repo paths and local files of a directory, recursively; dot-files and dot-directories are left out. */
+function filesOf(dir: string): Array<{ repoPath: string; file: string }> {
+  const out: Array<{ repoPath: string; file: string }> = [];
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      if (e.name.startsWith(".")) continue;
+      const full = join(d, e.name);
+      if (e.isDirectory()) walk(full);
+      else if (e.isFile()) out.push({ repoPath: relative(dir, full).split(sep).join("/"), file: full });
+    }
+  };
+  walk(dir);
+  return out.sort((a, b) => a.repoPath.localeCompare(b.repoPath));
+}
+
+export async function* publishLocalIter(p: PublishLocalParams): AsyncGenerator<PublishEvent, PublishResult & { card: string }> {
+  const isDir = statSync(p.path).isDirectory();
+  const files = isDir ? filesOf(p.path) : [{ repoPath: basename(p.path), file: p.path }];
+  const ownCard = files.find((f) => f.repoPath === "README.md");
+  const existingCard = p.existingCard ?? (ownCard ? readFileSync(ownCard.file, "utf8") : undefined);
+  const baseModel = p.baseModel ?? basename(p.path);
+  const card = renderModelCard({
+    baseModel,
+    plan: p.plan,
+    format: p.format === "gguf" ? "gguf" : "hf",
+    ...(existingCard !== undefined && { existingCard }),
+    files: files.filter((f) => f.repoPath !== "README.md").map((f) => f.repoPath),
+    ...(p.format === "hf" && { engines: await engineInstructions(p.path, p.repo, baseModel, p.plan.context) }),
+    ...(p.validation && { validation: p.validation }),
+    ...(p.perplexity && { perplexity: p.perplexity }),
+    ...(p.toolVersion && { toolVersion: p.toolVersion }),
+  });
+  const operations: PublishOperation[] = [];
+  for (const f of files) {
+    if (f.repoPath !== "README.md") operations.push({ kind: "file", path: f.repoPath, content: await openAsBlob(f.file) });
+  }
+  operations.push({ kind: "file", path: "README.md", content: new Blob([card]) });
+  const message = commitMessageFor(p.plan, p.format, baseModel);
+  const result = yield* publishIter({
+    hubUrl: p.hubUrl,
+    accessToken: p.accessToken,
+    fetch: defaultHubFetch(p),
+    abortSignal: p.abortSignal,
+    repo: p.repo,
+    operations,
+    title: message.title,
+    description: message.description,
+    ...(p.branch !== undefined && { branch: p.branch }),
+    private: p.private ?? false,
+  });
+  return { ...result, card };
+}
+
+export async function publishLocal(p: PublishLocalParams, onEvent?: (e: PublishEvent) => void): Promise<PublishResult & { card: string }> {
+  const it = publishLocalIter(p);
+  for (;;) {
+    const r = await it.next();
+    if (r.done) return r.value;
+    onEvent?.(r.value);
+  }
+}
