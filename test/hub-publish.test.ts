@@ -144,6 +144,29 @@ test("a dropped connection mid-upload and a 429 on the commit are retried; exact
   });
 });
 
+test("a pull request is never retried after a server error (it may exist): one PR, and the error says where to look", async () => {
+  await withHub(async (hub) => {
+    hub.addRepo("other/qwen", { "config.json": CONFIG });
+    const retries: RetryEvent[] = [];
+    const common = { hubUrl: hub.url, accessToken: TOKEN, fetch: fastRetry(retries) };
+    const operations = [{ kind: "file" as const, path: "config.json", content: new Blob([PATCHED]) }];
+    // The hub opens the PR, then the answer is lost as a 500: a retry would open a second PR.
+    const lost = hub.fault({ kind: "500-after", pathIncludes: "/commit/", times: 1 });
+    await assert.rejects(
+      publish({ ...common, repo: "other/qwen", operations, title: "yarnify: yarn x4", pr: true }),
+      (err: Error) => err instanceof HubPublishError && /HTTP 500/.test(err.message) && err.message.includes(`${hub.url}/other/qwen/discussions`),
+    );
+    assert.equal(lost.hits, 1);
+    assert.equal(hub.repos.get("other/qwen")!.pullRequests, 1, "exactly one pull request");
+    assert.ok(!retries.some((e) => e.url.includes("/commit/")), JSON.stringify(retries));
+    // A 429 means nothing was done: that one is retried, and the second PR opens normally.
+    const busy = hub.fault({ kind: "429", pathIncludes: "/commit/", retryAfterSeconds: 1 });
+    const r = await publish({ ...common, repo: "other/qwen", operations, title: "yarnify: yarn x4", pr: true });
+    assert.equal(busy.hits, 1);
+    assert.equal(r.pullRequestUrl, `${hub.url}/other/qwen/discussions/2`);
+  });
+});
+
 test("an abort during upload leaves no commit; errors never show the token", async () => {
   await withHub(async (hub) => {
     hub.addRepo("org/llama", { "config.json": CONFIG, "model.safetensors": bytes(1_000_000, 4) });

@@ -60,7 +60,8 @@ export interface LfsUploadRecord {
   completed: boolean;
 }
 
-export type FaultKind = "429" | "500" | "drop" | "hang";
+/** "500-after": the request is carried out, then answered with a 500 (a response lost after the work was done). */
+export type FaultKind = "429" | "500" | "500-after" | "drop" | "hang";
 
 export interface FaultSpec {
   kind: FaultKind;
@@ -238,6 +239,12 @@ export class StandInHub {
       return this.json(res, 429, { error: "Too many requests" }, { "Retry-After": String(fault.retryAfterSeconds ?? 1) });
     }
     if (fault?.kind === "500") return this.json(res, 500, { error: "Internal Error" });
+    if (fault?.kind === "500-after") {
+      const writeHead = res.writeHead.bind(res);
+      const end = res.end.bind(res);
+      res.writeHead = (() => writeHead(500, { "Content-Type": "application/json" })) as unknown as typeof res.writeHead;
+      res.end = (() => end(JSON.stringify({ error: "Internal Error" }))) as unknown as typeof res.end;
+    }
     // A server that accepted the connection and never answers: the client's timeout must fire.
     if (fault?.kind === "hang") return;
 

@@ -4,6 +4,7 @@
 import { commitIter, createBranch, createRepo, HubApiError, modelInfo, repoExists } from "@huggingface/hub";
 import type { CommitOperation, CommitProgressEvent } from "@huggingface/hub";
 import { HubPublishError } from "./errors.ts";
+import { DEFAULT_HUB_URL } from "./hub-params.ts";
 import type { HubParams } from "./hub-params.ts";
 import { describeError } from "./redact.ts";
 import { assertSafeRepoPath } from "./safe-repo-path.ts";
@@ -133,7 +134,11 @@ export async function* publishIter(params: PublishParams): AsyncGenerator<Publis
     if (params.abortSignal?.aborted) throw err;
     if (err instanceof HubPublishError) throw err;
     const status = err instanceof HubApiError ? ` (HTTP ${err.statusCode})` : "";
-    throw new HubPublishError(`${params.repo}: publish failed${status}: ${describeError(err)}`, { cause: err });
+    // A pull request is not retried after a server error (src/hub/retry-fetch.ts): say where to look.
+    const mayExist = params.pr && err instanceof HubApiError && err.statusCode >= 500
+      ? `; the pull request may have been opened: check ${params.hubUrl ?? DEFAULT_HUB_URL}/${params.repo}/discussions before running again`
+      : "";
+    throw new HubPublishError(`${params.repo}: publish failed${status}: ${describeError(err)}${mayExist}`, { cause: err });
   }
 }
 

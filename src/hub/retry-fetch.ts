@@ -100,6 +100,9 @@ export function createRetryFetch(options: RetryFetchOptions = {}): typeof fetch 
   const retryFetch = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
     const method = (init?.method ?? (input instanceof Request ? input.method : "GET")).toUpperCase();
     const shownUrl = redactSecrets(requestUrl(input).split("?")[0]);
+    // Opening a pull request is not idempotent: after a 5xx or a lost response the hub may have opened it, and a
+    // retry would open a second one. Only a 429 (refused before any work) is retried.
+    const opensPullRequest = method === "POST" && /[?&]create_pr=1(&|$)/.test(requestUrl(input));
     const bodySize = init?.body instanceof Blob ? init.body.size : init?.body instanceof Uint8Array ? init.body.byteLength : 0;
     // An upload sends its whole body before the response headers can come, so big bodies get more time.
     const attemptTimeout = timeoutMs + Math.round((bodySize / minRate) * 1000);
@@ -132,9 +135,13 @@ export function createRetryFetch(options: RetryFetchOptions = {}): typeof fetch 
       }
       // The attempt's controller stays attached while the body is read; detach only when we give up on this response.
       const status = response?.status;
-      const retryable = failure !== undefined || (status !== undefined && RETRY_STATUS.has(status));
-      if (!retryable) return response!;
+      const retryable = opensPullRequest ? status === 429 : failure !== undefined || (status !== undefined && RETRY_STATUS.has(status));
       const reason = failure !== undefined ? (timedOut ? `no response within ${attemptTimeout} ms` : redactSecrets(String((failure as Error)?.message ?? failure))) : `HTTP ${status}`;
+      if (!retryable && failure !== undefined) {
+        outer?.removeEventListener("abort", onOuterAbort);
+        throw new HubRetryError(`${method} ${shownUrl}: ${reason}; not retried: the pull request may have been opened, check the repo's pull requests before running again`, undefined, { cause: failure });
+      }
+      if (!retryable) return response!;
       const retryAfter = parseRetryAfter(response?.headers.get("Retry-After") ?? null);
       await response?.body?.cancel().catch(() => undefined);
       outer?.removeEventListener("abort", onOuterAbort);
