@@ -18,7 +18,6 @@ import {
   checkProblem,
   type AttentionDtype,
   type AttentionProblem,
-  type CheckedProblem,
 } from "./params.ts";
 
 export interface GpuAttentionParams extends AttentionProblem {
@@ -43,8 +42,14 @@ export interface PreparedAttention {
   destroy(): void;
 }
 
+/** The dims a kernel is compiled for. */
+export interface KernelDims {
+  headDim: number;
+  rotaryDim: number;
+}
+
 /** Head dims the kernels are built for: multiples of 8 up to 256 (64 and 128 are tested). */
-export function checkKernelShape(p: CheckedProblem, dtype: AttentionDtype, device: GPUDevice): void {
+export function checkKernelShape(p: KernelDims, dtype: AttentionDtype, device: GPUDevice): void {
   if (p.headDim % 8 !== 0 || p.headDim > 256) {
     throw new AttentionUnsupportedError(`attention kernel: head dim ${p.headDim} is not supported (multiples of 8 up to 256)`);
   }
@@ -68,24 +73,24 @@ export function maxBindingBytes(device: GPUDevice, cap = Infinity): number {
   return Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize, cap);
 }
 
-/** Query rows per invocation of the fused kernel unless a caller asks otherwise. */
-export const FLASH_ROWS_PER_THREAD = 4;
+/** Query rows per invocation of the fused kernel unless a caller asks otherwise (4 was fastest on the H200). */
+const FLASH_ROWS_PER_THREAD = 4;
 
+/** The fused kernel's shape for these dims on this device; `tuning` overrides the defaults (benchmarks, tests). */
 export function flashShapeFor(
-  p: CheckedProblem,
+  p: KernelDims,
   dtype: AttentionDtype,
   device: GPUDevice,
   unroll: boolean,
   tuning: { chunkDims?: number; rowsPerThread?: number } = {},
 ): FlashShape {
   const limit = device.limits.maxComputeWorkgroupStorageSize;
-  let chunkDims = tuning.chunkDims;
   const rowsPerThread = tuning.rowsPerThread ?? FLASH_ROWS_PER_THREAD;
   if (rowsPerThread !== 4 && rowsPerThread !== 8) {
     throw new AttentionUnsupportedError(`attention kernel: ${rowsPerThread} rows per invocation is not possible (4 or 8)`);
   }
-  if (chunkDims === undefined) chunkDims = chooseChunkDims(limit);
-  else if ((chunkDims !== 32 && chunkDims !== 64) || flashWorkgroupBytes(chunkDims) > limit) {
+  const chunkDims = tuning.chunkDims ?? chooseChunkDims(limit);
+  if ((chunkDims !== 32 && chunkDims !== 64) || flashWorkgroupBytes(chunkDims) > limit) {
     throw new AttentionUnsupportedError(`attention kernel: chunks of ${chunkDims} dims are not possible here (32 or 64, within ${limit} bytes of workgroup memory)`);
   }
   return { headDim: p.headDim, rotaryDim: p.rotaryDim, dtype, chunkDims, rowsPerThread, unroll };

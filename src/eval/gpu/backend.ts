@@ -7,7 +7,8 @@ import { YarnifyError } from "../../errors.ts";
 import type { ForwardBackend, NllRequest } from "../backend.ts";
 import { cpuBackend } from "../cpu/forward.ts";
 import type { LlamaWeights } from "../llama-weights.ts";
-import { chooseChunkDims, createFlashAttention, FLASH_ROWS_PER_THREAD, type FlashAttention } from "../../../kernels/attention.ts";
+import { checkKernelShape, createFlashAttention, flashShapeFor, type FlashAttention } from "../../../kernels/attention.ts";
+import { AttentionUnsupportedError } from "../../../kernels/params.ts";
 import { encodeTurnsPerPosition } from "../../../kernels/wgsl/rope.ts";
 import { NoGpuError, requestGpu, type AdapterSummary, type Gpu } from "../../../kernels/gpu.ts";
 import { toFloat16Bits } from "../../../kernels/float16.ts";
@@ -82,18 +83,15 @@ class GpuForward implements ForwardBackend {
     const pipe = (code: string) =>
       this.device.createComputePipeline({ layout: "auto", compute: { module: this.device.createShaderModule({ code }), entryPoint: "main" } });
     this.pipes = { matmul: pipe(matmulWgsl(wt)), embed: pipe(embedWgsl(wt)), norm: pipe(rmsNormWgsl()), swiglu: pipe(swigluWgsl()), nll: pipe(nllWgsl()) };
-    if (c.headDim % 8 !== 0 || c.headDim > 256) {
-      throw new GpuError(`head dim ${c.headDim} is not supported by the fused attention kernel (multiples of 8 up to 256): use --device cpu`);
-    }
-    this.attention = createFlashAttention(this.device, {
-      headDim: c.headDim,
-      rotaryDim: c.headDim,
-      dtype: "f32",
-      chunkDims: chooseChunkDims(this.device.limits.maxComputeWorkgroupStorageSize),
-      rowsPerThread: FLASH_ROWS_PER_THREAD,
+    const dims = { headDim: c.headDim, rotaryDim: c.headDim };
+    try {
+      checkKernelShape(dims, "f32", this.device);
       // Constant loop bounds compile for minutes on a software adapter (see FlashShape.unroll).
-      unroll: !gpu.summary.software,
-    });
+      this.attention = createFlashAttention(this.device, flashShapeFor(dims, "f32", this.device, !gpu.summary.software));
+    } catch (err) {
+      if (err instanceof AttentionUnsupportedError) throw new GpuError(`${err.message}: use --device cpu`);
+      throw err;
+    }
     const big = (name: string, data: Float32Array) => this.weights.set(name, this.upload(this.toStorage(data), name, false));
     const small = (name: string, data: Float32Array) => this.weights.set(name, this.upload(data, name, false));
     big("embed", w.embed);
