@@ -52,23 +52,14 @@ async function copyInLanes(p: CopyParams, lanes: number): Promise<void> {
     async work([buf, back], at, n) {
       const reader = p.openReader(at, at + n);
       try {
-        let got = 0;
-        while (got < n) {
-          const r = await reader.readInto(buf.subarray(got, n));
-          if (r === 0) throw p.onShort(at + got);
-          got += r;
-        }
+        const got = await readFully(buf.subarray(0, n), (into) => reader.readInto(into));
+        if (got < n) throw p.onShort(at + got);
       } finally {
         await reader.close();
       }
       await writeAll(p.out, buf.subarray(0, n), p.outOffset + at);
       if (back && p.readBack) {
-        let got = 0;
-        while (got < n) {
-          const { bytesRead } = await p.out.read(back, got, n - got, p.outOffset + at + got);
-          if (bytesRead === 0) break;
-          got += bytesRead;
-        }
+        const got = await readFully(back.subarray(0, n), async (into, from) => (await p.out.read(into, 0, into.length, p.outOffset + at + from)).bytesRead);
         if (got !== n || !Buffer.from(back.buffer, 0, n).equals(buf.subarray(0, n))) throw p.readBack(at, n);
       }
     },
@@ -117,14 +108,6 @@ export async function inLanes<S>(p: {
 
 async function copyInOrder(p: CopyParams): Promise<void> {
   const reader = p.openReader(0, p.length);
-  try {
-    await copyWithTwoBuffers(p, reader);
-  } finally {
-    await reader.close();
-  }
-}
-
-async function copyWithTwoBuffers(p: CopyParams, reader: RangeReader): Promise<void> {
   const size = Math.max(1, Math.min(p.bufferBytes ?? DEFAULT_BUFFER_BYTES, p.length));
   const buffers = [new Uint8Array(size), new Uint8Array(size)];
   let copied = 0;
@@ -152,7 +135,23 @@ async function copyWithTwoBuffers(p: CopyParams, reader: RangeReader): Promise<v
     // Never leave a read or write running on handles the caller is about to close.
     await Promise.allSettled([reading, writing]);
     throw err;
+  } finally {
+    await reader.close();
   }
+}
+
+/**
+ * Fills `buf` by calling `read` (given the rest of the buffer and its offset in `buf`) until it is full or `read`
+ * returns 0; returns the bytes read.
+ */
+export async function readFully(buf: Uint8Array, read: (into: Uint8Array, from: number) => Promise<number>): Promise<number> {
+  let got = 0;
+  while (got < buf.length) {
+    const n = await read(buf.subarray(got), got);
+    if (n === 0) break;
+    got += n;
+  }
+  return got;
 }
 
 async function writeAll(out: FileHandle, chunk: Uint8Array, position: number): Promise<void> {

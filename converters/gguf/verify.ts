@@ -7,8 +7,8 @@ import type { GgufEntry } from "./keys.ts";
 import { readGgufHeader } from "./read.ts";
 import type { GgufHeader } from "./read.ts";
 import { openLocalSource } from "./source.ts";
-import type { ByteSource, RangeReader } from "./source.ts";
-import { DEFAULT_BUFFER_BYTES } from "./copy.ts";
+import type { ByteSource } from "./source.ts";
+import { DEFAULT_BUFFER_BYTES, readFully } from "./copy.ts";
 
 const same = (a: unknown, b: unknown): boolean => {
   if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => same(x, b[i]));
@@ -59,15 +59,6 @@ export interface DataCheckParams {
   onProgress?: (bytes: number) => void;
 }
 
-async function fill(reader: RangeReader, buf: Uint8Array): Promise<number> {
-  let n = 0;
-  while (n < buf.length) {
-    const got = await reader.readInto(buf.subarray(n));
-    if (got === 0) break;
-    n += got;
-  }
-  return n;
-}
 
 /**
  * Hashes the output's tensor data in order (double-buffered reads) and compares it with the SHA-256 taken while the
@@ -85,12 +76,13 @@ export async function checkDataHash(p: DataCheckParams): Promise<void> {
   const bufs = [new Uint8Array(size), new Uint8Array(size)];
   let done = 0;
   let which = 0;
-  let pending = fill(reader, bufs[0]!);
+  const fill = (buf: Uint8Array) => readFully(buf, (into) => reader.readInto(into));
+  let pending = fill(bufs[0]!);
   try {
     while (done < p.length) {
       const n = await pending;
       if (n === 0) throw new GgufError(p.file, "verify", `verification failed: tensor data ends early at byte ${done}`);
-      if (done + n < p.length) pending = fill(reader, bufs[1 - which]!);
+      if (done + n < p.length) pending = fill(bufs[1 - which]!);
       hash.update(bufs[which]!.subarray(0, n));
       done += n;
       which = 1 - which;
