@@ -93,6 +93,11 @@ export function cardLicense(card: string | undefined): string | undefined {
 }
 
 const q = (s: string): string => JSON.stringify(s);
+const WHAT_CHANGED: Record<ModelFormat, string> = {
+  hf: "Only the configuration changed; the weights are the original ones.",
+  gguf: "Only the file's metadata changed; the tensors are the original ones.",
+  onnx: "Only the RoPE tensors (inv_freq or the cos/sin caches) were regenerated; every other weight is the original one.",
+};
 const isRepoId = (s: string): boolean => /^[\w.-]+\/[\w.-]+$/.test(s);
 const fmt = (n: number | undefined, digits = 6): string => (n === undefined ? "–" : String(Number(n.toPrecision(digits))));
 const cell = (v: string | number | boolean | undefined): string => (v === undefined ? "" : String(v).replace(/\|/g, "\\|").replace(/\n/g, " "));
@@ -153,7 +158,7 @@ export function renderModelCard(input: ModelCardInput): string {
     `This is ${isRepoId(input.baseModel) ? `[${input.baseModel}](https://huggingface.co/${input.baseModel})` : "`" + input.baseModel + "`"} with its RoPE scaling set to ${plan.method} ` +
       `by [yarnify](https://www.npmjs.com/package/yarnify)${input.toolVersion ? ` ${input.toolVersion}` : ""}: the context grows from ` +
       `${plan.originalContext} to ${plan.context} tokens. ` +
-      (input.format === "hf" ? "Only the configuration changed; the weights are the original ones." : "Only the file's metadata changed; the tensors are the original ones."),
+      WHAT_CHANGED[input.format],
     "",
   );
   if (input.files && input.files.length > 0) out.push(`Files: ${input.files.map((f) => "`" + f + "`").join(", ")}.`, "");

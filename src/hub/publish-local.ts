@@ -54,7 +54,7 @@ export async function* publishLocalIter(p: PublishLocalParams): AsyncGenerator<P
   const card = renderModelCard({
     baseModel,
     plan: p.plan,
-    format: p.format === "gguf" ? "gguf" : "hf",
+    format: p.format,
     ...(existingCard !== undefined && { existingCard }),
     files: files.filter((f) => f.repoPath !== "README.md").map((f) => f.repoPath),
     ...(p.format === "hf" && { engines: await engineInstructions(p.path, p.repo, baseModel, p.plan.context) }),
