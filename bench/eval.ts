@@ -3,8 +3,9 @@
 //   node dist/bench/eval.js [--lengths 1024,4096] [--runs 1] [--cpu] [--ort-python python3]
 //   (also: bun bench/eval.ts, deno run -A bench/eval.ts)
 // --cpu adds this project's float32 JavaScript CPU path. --ort-python runs the peer as Python's onnxruntime
-// (bench/eval_ort.py, same native library and token ids) for machines without Node, such as the lent GPU one. Figures are for whatever adapter WebGPU finds
-// (lavapipe on a machine without a GPU: source the env printed by .ci/setup-lavapipe.sh first).
+// (bench/eval_ort.py, same native library and token ids) for machines without Node, such as the lent GPU one.
+// Figures are for whatever adapter WebGPU finds (lavapipe on a machine without a GPU: source the env printed by
+// .ci/setup-lavapipe.sh first).
 import { parseArgs } from "node:util";
 import { execFileSync } from "node:child_process";
 import { dirname, join } from "node:path";
