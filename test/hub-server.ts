@@ -1,9 +1,10 @@
 // A stand-in for the Hugging Face Hub on 127.0.0.1, implementing exactly the endpoints @huggingface/hub 2.17.5
 // calls for modelInfo, listFiles, fileDownloadInfo/downloadFile (Range on resolve), createRepo, createBranch,
 // repoExists and commit (preupload, LFS batch + basic or multipart PUT, commit NDJSON, create_pr), with paged
-// tree listings. It offers no xet transfer: the client asks for xet and falls back to LFS when the batch answer
-// says "basic". It records every request and upload so tests can check what arrived, and injects faults on
-// demand (429 with Retry-After, 500, a dropped connection mid-upload, no answer at all).
+// tree listings. With `xet: true` the LFS batch answers "xet" and uploads go to a stand-in CAS (xet-cas.ts:
+// xorbs, shards, global dedup), where seeded LFS files are stored too; otherwise the client falls back to plain
+// LFS. It records every request and upload so tests can check what arrived, and injects faults on demand (429
+// with Retry-After, 500, a dropped connection mid-upload, no answer at all).
 import { createHash, randomBytes } from "node:crypto";
 import { createServer } from "node:http";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
@@ -11,6 +12,7 @@ import type { AddressInfo } from "node:net";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { CasError, XetCas } from "./xet-cas.ts";
 
 export interface StoredFile {
   content: Uint8Array;
@@ -90,6 +92,8 @@ export interface StandInHubOptions {
   multipartChunkSize?: number;
   /** Entries per page of a tree listing (the rest follows a Link: rel="next" header). */
   treePageSize?: number;
+  /** Offer the xet transfer: uploads go through the stand-in CAS, which also holds every seeded LFS file. */
+  xet?: boolean;
 }
 
 const sha256Hex = (data: Uint8Array): string => createHash("sha256").update(data).digest("hex");
@@ -109,6 +113,10 @@ export class StandInHub {
   private readonly treePageSize: number;
   /** Parts received for multipart uploads, by oid. */
   private readonly parts = new Map<string, Map<number, Uint8Array>>();
+  /** The content-addressed store behind the xet transfer (`xet: true`). */
+  readonly cas: XetCas | undefined;
+  /** CAS access tokens handed out, and the repo each may write to. */
+  private readonly casTokens = new Map<string, string>();
   private server: Server | undefined;
   url = "";
   /** When set, file bodies are sent in 64 KiB pieces with this pause between them (a slow link). */
@@ -119,6 +127,7 @@ export class StandInHub {
     this.lfsThreshold = options.lfsThreshold ?? 10 * 1024 * 1024;
     this.multipartChunkSize = options.multipartChunkSize ?? Infinity;
     this.treePageSize = options.treePageSize ?? 1000;
+    this.cas = options.xet ? new XetCas() : undefined;
   }
 
   async start(): Promise<string> {
@@ -148,7 +157,10 @@ export class StandInHub {
     for (const [path, content] of Object.entries(files)) {
       const bytes = typeof content === "string" ? new TextEncoder().encode(content) : content;
       rev.files.set(path, { content: bytes, lfs: this.isLfs(path, bytes) });
-      if (this.isLfs(path, bytes)) this.lfsObjects(id).set(sha256Hex(bytes), bytes);
+      if (this.isLfs(path, bytes)) {
+        this.lfsObjects(id).set(sha256Hex(bytes), bytes);
+        this.cas?.seed(bytes);
+      }
     }
     this.repos.set(id, { id, private: opts.private ?? false, license: opts.license, branches: new Map([["main", rev]]), pullRequests: 0 });
     return rev.oid;
@@ -231,10 +243,8 @@ export class StandInHub {
     this.requests.push(record);
     res.on("finish", () => (record.status = res.statusCode));
 
-    const u = this.user(req);
-    if (u === null) return this.json(res, 401, { error: "Invalid credentials in Authorization header" });
-
     const fault = this.takeFault(method, path);
+    if (!path.startsWith("/cas/") && this.user(req) === null) return this.json(res, 401, { error: "Invalid credentials in Authorization header" });
     if (fault?.kind === "429") {
       return this.json(res, 429, { error: "Too many requests" }, { "Retry-After": String(fault.retryAfterSeconds ?? 1) });
     }
@@ -248,6 +258,7 @@ export class StandInHub {
     // A server that accepted the connection and never answers: the client's timeout must fire.
     if (fault?.kind === "hang") return;
 
+    if (path.startsWith("/cas/")) return this.casRequest(req, res, method, path.slice("/cas".length), record);
     let m: RegExpMatchArray | null;
     if (method === "POST" && path === "/api/repos/create") return this.createRepo(req, res);
     if ((m = path.match(/^\/api\/models\/([^/]+\/[^/]+)\/revision\/([^?]+)$/))) return this.modelInfo(req, res, m[1], m[2]);
@@ -257,6 +268,7 @@ export class StandInHub {
     if (method === "POST" && (m = path.match(/^\/api\/models\/([^/]+\/[^/]+)\/branch\/(.+)$/))) return this.createBranch(req, res, m[1], m[2]);
     if (method === "GET" && (m = path.match(/^\/api\/models\/([^/]+\/[^/]+)$/))) return this.modelInfo(req, res, m[1], "main");
     if (method === "POST" && (m = path.match(/^\/([^/]+\/[^/]+)\.git\/info\/lfs\/objects\/batch$/))) return this.lfsBatch(req, res, m[1]);
+    if (method === "GET" && (m = path.match(/^\/api\/models\/([^/]+\/[^/]+)\/xet-write-token\/(.+)$/))) return this.xetWriteToken(req, res, m[1]);
     if (method === "PUT" && (m = path.match(/^\/_lfs\/upload\/([^/]+\/[^/]+)\/([0-9a-f]{64})$/))) return this.lfsPut(req, res, m[1], m[2], fault, record);
     if (method === "PUT" && (m = path.match(/^\/_lfs\/part\/([0-9a-f]{64})\/(\d+)$/))) return this.lfsPart(req, res, m[1], Number(m[2]), fault, record);
     if (method === "POST" && (m = path.match(/^\/_lfs\/complete\/([^/]+\/[^/]+)\/([0-9a-f]{64})$/))) return this.lfsComplete(req, res, m[1], m[2]);
@@ -452,6 +464,7 @@ export class StandInHub {
     };
     if (!this.user(req)) return this.json(res, 401, { error: "Unauthorized" });
     if (!this.repos.has(id)) return this.json(res, 404, { error: "Repository not found" });
+    if (this.cas && body.transfers?.includes("xet")) return this.xetBatch(res, id, body.objects);
     if (body.transfers?.includes("xet") && !body.transfers.includes("basic")) {
       return this.json(res, 422, { error: "stand-in hub offers basic transfer only" });
     }
@@ -468,6 +481,78 @@ export class StandInHub {
         ),
       }),
     );
+  }
+
+  /** The hub's xet answer: objects it lacks get the CAS address and a write token, refreshed at `href`. */
+  private xetBatch(res: ServerResponse, id: string, objects: Array<{ oid: string; size: number }>): void {
+    const token = this.casToken(id);
+    res.writeHead(200, { "Content-Type": "application/vnd.git-lfs+json" });
+    res.end(
+      JSON.stringify({
+        transfer: "xet",
+        objects: objects.map(({ oid, size }) =>
+          this.lfsObjects(id).has(oid)
+            ? { oid, size }
+            : {
+                oid,
+                size,
+                authenticated: true,
+                actions: {
+                  upload: {
+                    href: `${this.url}/api/models/${id}/xet-write-token/main`,
+                    header: { "X-Xet-Cas-Url": `${this.url}/cas`, "X-Xet-Access-Token": token.accessToken, "X-Xet-Token-Expiration": String(token.exp), "X-Xet-Session-Id": newOid() },
+                  },
+                },
+              },
+        ),
+      }),
+    );
+  }
+
+  private casToken(repo: string): { accessToken: string; casUrl: string; exp: number } {
+    const accessToken = `xet_${newOid()}`;
+    this.casTokens.set(accessToken, repo);
+    return { accessToken, casUrl: `${this.url}/cas`, exp: Math.floor(Date.now() / 1000) + 3600 };
+  }
+
+  private xetWriteToken(req: IncomingMessage, res: ServerResponse, id: string): void {
+    if (!this.cas) return this.json(res, 404, { error: "stand-in hub: xet is off" });
+    const u = this.user(req);
+    if (!u || !this.repos.has(id)) return this.json(res, 401, { error: "Repository not found" });
+    this.json(res, 200, this.casToken(id));
+  }
+
+  /** The CAS endpoints; a shard's files become LFS objects of the repo the token was issued for. */
+  private async casRequest(req: IncomingMessage, res: ServerResponse, method: string, path: string, record: RequestRecord): Promise<void> {
+    const cas = this.cas;
+    const repo = this.casTokens.get((req.headers.authorization ?? "").replace(/^Bearer /, ""));
+    if (!cas || repo === undefined) return this.json(res, 401, { error: "stand-in CAS: missing or unknown token" });
+    let m: RegExpMatchArray | null;
+    try {
+      if (method === "POST" && (m = path.match(/^\/v1\/xorbs\/default\/([0-9a-f]{64})$/))) {
+        const body = await this.readBody(req);
+        record.bytes = body.length;
+        cas.putXorb(m[1], body);
+        return this.json(res, 200, { was_inserted: true });
+      }
+      if (method === "POST" && path === "/v1/shards") {
+        const body = await this.readBody(req);
+        record.bytes = body.length;
+        for (const f of cas.putShard(body)) this.lfsObjects(repo).set(f.sha256, f.content);
+        return this.json(res, 200, { result: 1 });
+      }
+      if (method === "GET" && (m = path.match(/^\/v1\/chunks\/default\/([0-9a-f]{64})$/))) {
+        const shard = cas.dedupShard(m[1]);
+        if (!shard) return this.json(res, 404, { error: "chunk not found" });
+        record.bytes = shard.length;
+        res.writeHead(200, { "Content-Type": "application/octet-stream", "Content-Length": String(shard.length) });
+        return void res.end(shard);
+      }
+    } catch (err) {
+      if (err instanceof CasError || err instanceof RangeError) return this.json(res, 400, { error: `stand-in CAS: ${err.message}` });
+      throw err;
+    }
+    return this.json(res, 404, { error: `stand-in CAS: no route for ${method} ${path}` });
   }
 
   private multipartHeader(oid: string, size: number): Record<string, string> {
