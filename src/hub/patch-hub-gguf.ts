@@ -13,6 +13,7 @@ import type { HubSource } from "./parse-hub-source.ts";
 import { publishPatchedGgufIter } from "./publish-gguf.ts";
 import type { PatchedGgufHeader } from "./publish-gguf.ts";
 import type { PublishEvent, PublishResult } from "./publish.ts";
+import type { DownloadProgressEvent } from "./download-to-cache.ts";
 
 /**
  * Builds the patched header of one remote GGUF. With the GGUF converter (converters/gguf of the gguf branch as
@@ -48,7 +49,7 @@ export interface PatchHubGgufResult {
   card?: string;
 }
 
-export async function* patchHubGgufIter(params: PatchHubGgufParams): AsyncGenerator<PublishEvent, PatchHubGgufResult> {
+export async function* patchHubGgufIter(params: PatchHubGgufParams): AsyncGenerator<PublishEvent | DownloadProgressEvent, PatchHubGgufResult> {
   const source = typeof params.source === "string" ? parseHubSource(params.source) : params.source;
   if (!source) throw new HubSourceError(`${String(params.source)}: not a hub source`);
   const paths = params.files ?? (source.path ? [source.path] : []);
@@ -88,7 +89,7 @@ export async function* patchHubGgufIter(params: PatchHubGgufParams): AsyncGenera
   return { source, commit: commit!, files: sizes, plan: thePlan!, publish, ...(card !== undefined && { card }) };
 }
 
-export async function patchHubGguf(params: PatchHubGgufParams, onEvent?: (e: PublishEvent) => void): Promise<PatchHubGgufResult> {
+export async function patchHubGguf(params: PatchHubGgufParams, onEvent?: (e: PublishEvent | DownloadProgressEvent) => void): Promise<PatchHubGgufResult> {
   const it = patchHubGgufIter(params);
   for (;;) {
     const r = await it.next();

@@ -1,16 +1,19 @@
 // Publishes patched GGUF headers: each file is a commit "edit" of the original on the hub, its first bytes
 // (up to the old tensor-data offset) replaced by the new header (which ends at the new data offset). To the
 // source repo (--pr / --branch) only the GGUF changes; a new repo also gets a model card.
+// The original is downloaded once into the cache: the LFS protocol names the new file by its sha256, so its bytes
+// are read whole anyway, and the client reads them twice (hashing, then xet chunking, which uploads only the
+// chunks that changed); from the cache the second pass, and any rerun, reads the disk instead of the network.
 import { defaultHubFetch } from "./retry-fetch.ts";
-import { readFileSync } from "node:fs";
+import { openAsBlob, readFileSync } from "node:fs";
 import type { Plan } from "../types.ts";
 import { HubHttpError } from "./errors.ts";
-import { downloadToCache } from "./download-to-cache.ts";
+import { downloadToCache, downloadToCacheIter } from "./download-to-cache.ts";
+import type { DownloadProgressEvent } from "./download-to-cache.ts";
 import { defaultCacheDir } from "./cache-dir.ts";
 import type { HubParams } from "./hub-params.ts";
 import { commitMessageFor, renderModelCard } from "./model-card.ts";
 import type { EngineInstructions, ValidationFigures } from "./model-card.ts";
-import { openHubFile } from "./open-hub-file.ts";
 import { publishIter } from "./publish.ts";
 import type { PublishEvent, PublishOperation, PublishResult } from "./publish.ts";
 import { ggufHeaderEdit } from "./publish-operations.ts";
@@ -39,20 +42,22 @@ export interface PublishGgufParams extends HubParams {
   toolVersion?: string;
 }
 
-export async function* publishPatchedGgufIter(params: PublishGgufParams): AsyncGenerator<PublishEvent, PublishResult & { card?: string }> {
+export async function* publishPatchedGgufIter(params: PublishGgufParams): AsyncGenerator<PublishEvent | DownloadProgressEvent, PublishResult & { card?: string }> {
   const hub: HubParams = { hubUrl: params.hubUrl, accessToken: params.accessToken, fetch: defaultHubFetch(params), abortSignal: params.abortSignal };
   const target = params.push ?? params.source.repo;
   const sameRepo = target === params.source.repo;
+  const cacheDir = params.cacheDir ?? defaultCacheDir();
+  const originals = yield* downloadToCacheIter({ ...hub, repo: params.source.repo, commit: params.source.commit, paths: params.files.map((f) => f.path), cacheDir });
   const operations: PublishOperation[] = [];
-  for (const f of params.files) {
-    const original = await openHubFile({ ...hub, repo: params.source.repo, revision: params.source.commit, path: f.path });
+  for (const [i, f] of params.files.entries()) {
+    const original = await openAsBlob(originals[i].localPath);
     operations.push(ggufHeaderEdit({ path: f.path, original, header: f.header, replaces: f.replaces }));
   }
   let card: string | undefined;
   if (!sameRepo) {
     let existingCard: string | undefined;
     try {
-      const [readme] = await downloadToCache({ ...hub, repo: params.source.repo, commit: params.source.commit, paths: ["README.md"], cacheDir: params.cacheDir ?? defaultCacheDir() });
+      const [readme] = await downloadToCache({ ...hub, repo: params.source.repo, commit: params.source.commit, paths: ["README.md"], cacheDir });
       existingCard = readFileSync(readme.localPath, "utf8");
     } catch (err) {
       // A repo without a card: our card stands alone. Anything else is a real failure.
@@ -86,7 +91,7 @@ export async function* publishPatchedGgufIter(params: PublishGgufParams): AsyncG
   return { ...result, ...(card !== undefined && { card }) };
 }
 
-export async function publishPatchedGguf(params: PublishGgufParams, onEvent?: (e: PublishEvent) => void): Promise<PublishResult & { card?: string }> {
+export async function publishPatchedGguf(params: PublishGgufParams, onEvent?: (e: PublishEvent | DownloadProgressEvent) => void): Promise<PublishResult & { card?: string }> {
   const it = publishPatchedGgufIter(params);
   for (;;) {
     const r = await it.next();

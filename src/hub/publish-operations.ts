@@ -2,8 +2,9 @@
 // - HF format to the source repo (--pr / --branch): the changed config files only; the weights are untouched.
 // - HF format to a new repo: every source file (streamed from the source, never stored locally), the changed
 //   config files instead of the originals, and our model card as README.md.
-// - GGUF: an "edit" of the original file whose first bytes (the header) are replaced; to the same repo the hub
-//   then keeps the tensor bytes (with xet only the changed bytes travel), to a new repo the spliced file is uploaded.
+// - GGUF: an "edit" of the original file whose first bytes (the header) are replaced. Over xet only the chunks
+//   holding changed bytes are uploaded, to the same repo or (by the CAS's global dedup) a new one; over plain LFS
+//   the spliced file is uploaded whole.
 import type { HubParams } from "./hub-params.ts";
 import { listHubFiles } from "./list-hub-files.ts";
 import { openHubFile } from "./open-hub-file.ts";
