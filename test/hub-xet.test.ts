@@ -13,6 +13,7 @@ import { ggufHeaderEdit, hfPublishOperations } from "../src/hub/publish-operatio
 import { openHubFile } from "../src/hub/open-hub-file.ts";
 import { publish } from "../src/hub/publish.ts";
 import { createRetryFetch } from "../src/hub/retry-fetch.ts";
+import type { RetryEvent } from "../src/hub/retry-fetch.ts";
 import { hubPatchAction } from "../src/hub/cli-actions.ts";
 import { patchGgufHeader } from "../converters/gguf/hub-header.ts";
 import { inspectGguf, patchGguf } from "../converters/gguf/index.ts";
@@ -92,6 +93,24 @@ test("xet: unchanged weights pushed to a new repo are not uploaded again", async
     assert.equal(sha(hub.file("me/llama-x", "model.safetensors")!), sha(weights));
     assert.deepEqual(xorbBytes(hub), { sent: 0, unpacked: 0 });
     assert.equal(hub.cas!.uploads.filter((u) => u.kind === "shard").length, 1, "the file is registered by a shard alone");
+  });
+});
+
+test("xet: a 500 on a xorb upload and a 429 on the shard are retried and reported; the file arrives whole", async () => {
+  await withXetHub(async (hub) => {
+    const original = fakeGguf(1_000_000);
+    hub.addRepo("me/m-GGUF", { "m.gguf": original });
+    const xorbFault = hub.fault({ kind: "500", method: "POST", pathIncludes: "/cas/v1/xorbs/" });
+    const shardFault = hub.fault({ kind: "429", method: "POST", pathIncludes: "/cas/v1/shards", retryAfterSeconds: 1 });
+    const retries: RetryEvent[] = [];
+    const common = { hubUrl: hub.url, accessToken: TOKEN, fetch: createRetryFetch({ sleep: async () => undefined, onRetry: (e) => retries.push(e) }) };
+    const blob = await openHubFile({ ...common, repo: "me/m-GGUF", path: "m.gguf" });
+    const header = noise(600, 6);
+    await publish({ ...common, repo: "me/m-GGUF", operations: [ggufHeaderEdit({ path: "m.gguf", original: blob, header, replaces: 512 })], title: "t" });
+    assert.deepEqual([xorbFault.hits, shardFault.hits], [1, 1]);
+    assert.deepEqual(retries.map((r) => [r.method, r.status, new URL(r.url).pathname.split("/").slice(0, 4).join("/")]), [["POST", 500, "/cas/v1/xorbs"], ["POST", 429, "/cas/v1/shards"]]);
+    assert.equal(sha(hub.file("me/m-GGUF", "m.gguf")!), sha(new Uint8Array([...header, ...original.subarray(512)])));
+    assert.equal(hub.commits.length, 1);
   });
 });
 
