@@ -34,7 +34,7 @@ async function setup(fn: (hub: StandInHub, cacheDir: string, common: { hubUrl: s
       "config.json": shared("config.json"),
       "tokenizer_config.json": shared("tokenizer_config.json"),
       "README.md": "---\nlicense: apache-2.0\n---\n" + text(shared("README.md")),
-      "model.safetensors": new Uint8Array(400_000).fill(3),
+      "model.safetensors": new Uint8Array(shared("model.safetensors")),
     },
     { license: "apache-2.0" },
   );
@@ -75,11 +75,13 @@ test("patch org/model --factor 4 --push me/model-1k: a new repo with every file,
     for (const c of r.validation!.checks) assert.ok(card.includes(`| ${c.name} | ${c.status} |`), c.name);
     assert.equal(hub.repos.get("me/tiny-llama-1k")?.private, true);
     assert.equal(r.publish?.commitOid, c.oid);
-    // Only config files and the card were downloaded to disk; the weights were streamed source -> target.
+    // Every file went through the cache, each downloaded once (the upload reads the weights twice: hash, send).
     const cached: string[] = [];
     const walk = (d: string) => readdirSync(d, { withFileTypes: true }).forEach((e) => (e.isDirectory() ? walk(join(d, e.name)) : cached.push(e.name)));
     walk(cacheDir);
-    assert.deepEqual(cached.sort(), ["README.md", "config.json", "tokenizer_config.json"]);
+    assert.deepEqual(cached.sort(), ["README.md", "config.json", "model.safetensors", "tokenizer_config.json"]);
+    const weightReads = hub.requests.filter((q) => q.path.startsWith("/org/tiny-llama/resolve/") && q.path.endsWith("/model.safetensors"));
+    assert.equal(weightReads.reduce((n, q) => n + q.bytes, 0), hub.file("org/tiny-llama", "model.safetensors")!.length);
     assert.ok(events.some((e) => e.event === "patched") && events.some((e) => e.event === "phase" && e.phase === "committing"));
   });
 });

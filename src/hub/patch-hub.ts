@@ -110,7 +110,8 @@ export async function* patchHubIter(params: PatchHubParams): AsyncGenerator<Patc
         out = resolve(`${source.repo.split("/")[1]}-yarn-${preview.plan.context}`);
       }
     }
-    if ((!publishing || measure) && !dryRun) {
+    // Every file is needed for a local output, a measurement, or a new repo (published from the cache).
+    if ((!publishing || measure || !sameRepo) && !dryRun) {
       yield* downloadToCacheIter({ ...hub, repo: source.repo, commit, paths: listing.map((f) => f.path), cacheDir });
     }
     const result = await patch({ ...planTarget, model: snap, out, dryRun });
@@ -142,7 +143,7 @@ export async function* patchHubIter(params: PatchHubParams): AsyncGenerator<Patc
         ...(toolVersion && { toolVersion }),
       });
     }
-    const operations = await hfPublishOperations({ ...hub, source: { repo: source.repo, revision: commit }, sameRepo, changed, ...(card !== undefined && { card }) });
+    const operations = await hfPublishOperations({ ...hub, source: { repo: source.repo, revision: commit }, sameRepo, changed, ...(!sameRepo && { snapshot: snap }), ...(card !== undefined && { card }) });
     const message = commitMessageFor(result.plan, "hf", `${source.repo}@${commit.slice(0, 12)}`);
     // A pull request on a source read at a branch (org/name@dev --pr) goes against that branch.
     const publishBranch = params.branch ?? (sameRepo && params.pr && source.revision !== undefined && !/^[0-9a-f]{40}$/.test(source.revision) ? source.revision : undefined);
