@@ -101,8 +101,7 @@ export class XetCas {
     }
     if (current.refs.length > 0) close();
     this.register(entries);
-    const file = { hash: hashToHex(fileHash(found)), sha256: sha256Hex(content), content };
-    return file;
+    return { hash: hashToHex(fileHash(found)), sha256: sha256Hex(content), content };
   }
 
   /** POST /v1/xorbs/default/{hash}: the chunks are decoded now; their hashes arrive with the shard. */
