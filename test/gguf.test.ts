@@ -5,9 +5,9 @@ import { open, type FileHandle } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GGUFValueType } from "@huggingface/gguf";
-import { GgufError, ggufConverter, inspectGguf, llamaCppRopeParams, patchGguf, patchGgufIter, progressText, readGgufHeader } from "../converters/gguf/index.ts";
+import { GgufError, ggufConverter, ggufRopeSpec, inspectGguf, llamaCppRopeParams, patchGguf, patchGgufIter, progressText, readGgufHeader } from "../converters/gguf/index.ts";
 import type { PatchGgufEvent } from "../converters/gguf/index.ts";
-import { openLocalSource } from "../converters/gguf/source.ts";
+import { openLocalSource, openRemoteSource } from "../converters/gguf/source.ts";
 import { checkDataHash } from "../converters/gguf/verify.ts";
 import { copyRange } from "../converters/gguf/copy.ts";
 import { plan } from "../src/plan.ts";
@@ -172,6 +172,33 @@ test("a remote GGUF is inspected from its header only and patched to the same by
     await patchGguf({ source: url, plan: p, out: join(dir, "remote.gguf"), fetch: server.fetch });
     await patchGguf({ source: TINY, plan: p, out: join(dir, "local.gguf") });
     assert.equal(sha(join(dir, "remote.gguf")), sha(join(dir, "local.gguf")));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a header read before is not read again (a remote patch then downloads only the data); a file resized since is", async () => {
+  const dir = tmp();
+  try {
+    // Tensor data ends 4 bytes before the file does (alignment padding): the copy must still reach the end.
+    const bytes = small();
+    const file = join(dir, "m.gguf");
+    writeFileSync(file, bytes);
+    const server = bytesFetch(bytes);
+    const url = "https://example.invalid/org/repo/resolve/main/m.gguf";
+    const header = await readGgufHeader(openRemoteSource(url, { fetch: server.fetch }));
+    const p = plan(ggufRopeSpec(header.metadata, header.architecture), { factor: 2 });
+    const before = server.sent();
+    await patchGguf({ source: url, header, plan: p, out: join(dir, "remote.gguf"), fetch: server.fetch });
+    assert.equal(server.sent() - before, bytes.length - header.dataOffset);
+    await patchGguf({ source: file, plan: p, out: join(dir, "local.gguf") });
+    assert.equal(sha(join(dir, "remote.gguf")), sha(join(dir, "local.gguf")));
+
+    writeFileSync(file, small({}, { tensors: [{ name: "a", shape: [64, 5] }] }));
+    const out = join(dir, "resized.gguf");
+    await patchGguf({ source: file, header: { ...header, file }, plan: p, out });
+    assert.equal((await inspectGguf(out)).tensorCount, 1);
+    assert.ok((await dataRegion(out)).equals(await dataRegion(file)));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

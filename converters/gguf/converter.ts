@@ -6,14 +6,14 @@ import type { GGUFTypedMetadata } from "@huggingface/gguf";
 import type { Converter, ModelInfo, OutputFile, PatchOutput } from "../../src/converter.ts";
 import { unifiedDiff } from "../../src/diff.ts";
 import type { Plan } from "../../src/types.ts";
-import { GgufError } from "./errors.ts";
 import type { PatchGgufEvent } from "./events.ts";
 import { describeGguf } from "./inspect.ts";
-import { ggufKeysForPlan, UnsupportedPlanError, withEntries } from "./keys.ts";
-import { isDirTarget, patchGgufIter } from "./patch.ts";
+import { withEntries } from "./keys.ts";
+import { isDirTarget, patchGgufIter, plannedKeys } from "./patch.ts";
 import type { PatchedFile } from "./patch.ts";
 import { GGUF_MAGIC, readGgufHeader } from "./read.ts";
-import { isUrl, openSource } from "./source.ts";
+import type { GgufHeader } from "./read.ts";
+import { isUrl, withSource } from "./source.ts";
 import type { FetchLike } from "./source.ts";
 import { ggufRopeKeys, ggufStoredRope } from "./spec.ts";
 import { locationBasename, shardLocations, shardOutputs } from "./split.ts";
@@ -27,6 +27,12 @@ function hasGgufMagic(path: string): boolean {
   } finally {
     closeSync(fd);
   }
+}
+
+/** What read() returns: ModelInfo plus the parsed header, so patch() need not parse the file again. */
+export interface GgufModelInfo extends ModelInfo {
+  format: "gguf";
+  header: GgufHeader;
 }
 
 /** The options a caller may add to Converter.patch for GGUF (progress bar, cancel, remote sources). */
@@ -50,9 +56,8 @@ export const ggufConverter: Converter = {
   accepts(path) {
     return /\.gguf$/i.test(isUrl(path) ? new URL(path).pathname : path) || hasGgufMagic(path);
   },
-  async read(path): Promise<ModelInfo> {
-    const source = await openSource(path);
-    try {
+  async read(path): Promise<GgufModelInfo> {
+    return withSource(path, {}, async (source) => {
       const h = await readGgufHeader(source);
       const i = describeGguf(h, path, source.bytesFetched());
       const { keys, llamacpp, version, tensorCount, headerBytes, fileSize, split, bytesFetched } = i;
@@ -64,10 +69,9 @@ export const ggufConverter: Converter = {
         stored: ggufStoredRope(h.metadata, h.architecture),
         warnings: i.warnings,
         details: { keys, llamacpp, version, tensorCount, headerBytes, fileSize, split, bytesFetched },
+        header: h,
       };
-    } finally {
-      await source.close();
-    }
+    });
   },
   defaultOut(path, plan: Plan) {
     const name = locationBasename(path);
@@ -78,20 +82,10 @@ export const ggufConverter: Converter = {
   },
   async patch(params: { info: ModelInfo; plan: Plan; out: string; dryRun: boolean } & GgufPatchExtras): Promise<PatchOutput> {
     const { info, plan, out, dryRun } = params;
-    const source = await openSource(info.path, params.fetch ? { fetch: params.fetch } : {});
-    let header;
-    try {
-      header = await readGgufHeader(source);
-    } finally {
-      await source.close();
-    }
-    let planned;
-    try {
-      planned = ggufKeysForPlan(header.architecture, plan, header.metadata);
-    } catch (err) {
-      if (err instanceof UnsupportedPlanError) throw new GgufError(info.path, "unsupported", err.message);
-      throw err;
-    }
+    const fetchOpts = params.fetch ? { fetch: params.fetch } : {};
+    // The header read() parsed is reused: the patch parses the source once.
+    const header = "header" in info ? (info as GgufModelInfo).header : await withSource(info.path, fetchOpts, readGgufHeader);
+    const planned = plannedKeys(header, plan);
     const after = withEntries(header.metadata, planned.entries);
     const name = locationBasename(info.path);
     const diff = unifiedDiff(KEY_TEXT(header.metadata, header.architecture), KEY_TEXT(after, header.architecture), `a/${name}`, `b/${name}`);
@@ -104,6 +98,7 @@ export const ggufConverter: Converter = {
     }
     const it = patchGgufIter({
       source: info.path,
+      header,
       plan,
       out,
       ...(params.verify !== undefined ? { verify: params.verify } : {}),

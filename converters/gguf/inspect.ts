@@ -2,7 +2,7 @@
 import type { RopeSpec } from "../../src/rope/types.ts";
 import { readGgufHeader } from "./read.ts";
 import type { GgufHeader } from "./read.ts";
-import { openSource } from "./source.ts";
+import { withSource } from "./source.ts";
 import type { FetchLike } from "./source.ts";
 import { ggufRopeKeys, ggufRopeSpec, llamaCppRopeParams } from "./spec.ts";
 import type { GgufKeyValue, LlamaCppRopeParams } from "./spec.ts";
@@ -58,11 +58,5 @@ export function describeGguf(h: GgufHeader, location: string, bytesFetched: numb
 }
 
 export async function inspectGguf(location: string, opts: InspectGgufOptions = {}): Promise<GgufInspection> {
-  const source = await openSource(location, opts);
-  try {
-    const h = await readGgufHeader(source);
-    return describeGguf(h, location, source.bytesFetched());
-  } finally {
-    await source.close();
-  }
+  return withSource(location, opts, async (source) => describeGguf(await readGgufHeader(source), location, source.bytesFetched()));
 }

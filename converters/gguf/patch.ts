@@ -13,7 +13,7 @@ import { withEvents } from "./events.ts";
 import type { PatchGgufEvent } from "./events.ts";
 import { buildPatchedHeader } from "./header.ts";
 import { ggufKeysForPlan, UnsupportedPlanError } from "./keys.ts";
-import type { GgufEntry } from "./keys.ts";
+import type { GgufEntry, GgufPlanKeys } from "./keys.ts";
 import { readGgufHeader } from "./read.ts";
 import type { GgufHeader } from "./read.ts";
 import { openSource } from "./source.ts";
@@ -24,6 +24,8 @@ import { checkDataHash, checkMetadata, checkSkippedKeys, readLocalHeader } from 
 export interface PatchGgufParams {
   /** A local path or an http(s) URL; for a split model, any shard (all are written). */
   source: string;
+  /** The header of one of the files, as read before (the converter's read()): that file is not parsed again. */
+  header?: GgufHeader;
   plan: Plan;
   /** Output file, or a folder (existing, or ending in "/") that receives files of the same names. */
   out: string;
@@ -53,7 +55,7 @@ export interface PatchGgufResult {
   keys: GgufEntry[];
   files: PatchedFile[];
   headerBytes: { before: number; after: number };
-  /** Bytes read from the source(s): for a remote model, what was downloaded. */
+  /** Bytes read from the source(s) by this call (a header passed in was read before): for a remote model, what was downloaded. */
   bytesFetched: number;
   warnings: string[];
 }
@@ -118,7 +120,10 @@ async function runPatch(params: PatchGgufParams, emit: (e: PatchGgufEvent) => vo
       emit({ event: "phase", phase: "read", file: s });
       const source = await openSource(s, remoteOpts);
       try {
-        opened.push({ source, header: await readGgufHeader(source) });
+        // A header read before is used while the file still has the size it had then.
+        const known = params.header?.file === s ? params.header : undefined;
+        const unchanged = known && (source.size() === undefined || source.size() === known.fileSize);
+        opened.push({ source, header: unchanged ? known : await readGgufHeader(source) });
       } catch (err) {
         await source.close();
         throw err;
@@ -126,13 +131,7 @@ async function runPatch(params: PatchGgufParams, emit: (e: PatchGgufEvent) => vo
     }
     const first = opened[0].header;
     checkSplit(first, sources.length);
-    let planned;
-    try {
-      planned = ggufKeysForPlan(first.architecture, params.plan, first.metadata);
-    } catch (err) {
-      if (err instanceof UnsupportedPlanError) throw new GgufError(first.file, "unsupported", err.message);
-      throw err;
-    }
+    const planned = plannedKeys(first, params.plan);
     const header = buildPatchedHeader(first, planned.entries);
     const files: PatchedFile[] = [];
     files.push(await writeFile({ ...opened[0], outPath: outs[0], newHeader: header, copyStart: opened[0].header.dataOffset, entries: planned.entries, verify, signal, bufferBytes, emit }));
@@ -152,6 +151,16 @@ async function runPatch(params: PatchGgufParams, emit: (e: PatchGgufEvent) => vo
   }
 }
 
+/** The plan's keys for this header; a plan llama.cpp cannot express is a GgufError naming the file. */
+export function plannedKeys(header: GgufHeader, plan: Plan): GgufPlanKeys {
+  try {
+    return ggufKeysForPlan(header.architecture, plan, header.metadata);
+  } catch (err) {
+    if (err instanceof UnsupportedPlanError) throw new GgufError(header.file, "unsupported", err.message);
+    throw err;
+  }
+}
+
 function checkSplit(first: GgufHeader, shards: number): void {
   const count = first.metadata["split.count"];
   const declared = count === undefined ? 1 : Number(count.value);
@@ -159,6 +168,9 @@ function checkSplit(first: GgufHeader, shards: number): void {
     throw new GgufError(first.file, "split", `split.count is ${declared} but the file name says ${shards} shard(s)`);
   }
 }
+
+/** The source's size: as known now, else as its header saw it (a remote source opened again), else what the tensors need. */
+const sizeOf = (source: ByteSource, header: GgufHeader) => source.size() ?? header.fileSize ?? header.dataOffset + header.dataBytesRequired;
 
 interface WriteParams {
   source: ByteSource;
@@ -176,7 +188,7 @@ interface WriteParams {
  */
 async function writeFile(p: WriteParams & { newHeader: Uint8Array; copyStart: number; entries: GgufEntry[] }): Promise<PatchedFile> {
   const { header, source } = p;
-  const size = source.size() ?? header.dataOffset + header.dataBytesRequired;
+  const size = sizeOf(source, header);
   const copyLength = size - p.copyStart;
   const dataLength = size - header.dataOffset;
   const total = p.newHeader.length + copyLength;
@@ -263,7 +275,7 @@ async function writeFile(p: WriteParams & { newHeader: Uint8Array; copyStart: nu
 async function carryShard(p: WriteParams): Promise<PatchedFile> {
   const { source, header } = p;
   const tmp = tempSibling(p.outPath);
-  const size = source.size() ?? header.dataOffset + header.dataBytesRequired;
+  const size = sizeOf(source, header);
   if (!source.remote) {
     p.emit({ event: "phase", phase: "link", file: p.outPath });
     for (const [action, place] of [

@@ -190,3 +190,13 @@ export function openRemoteSource(url: string, opts: RemoteSourceOptions = {}): B
 export async function openSource(location: string, opts: RemoteSourceOptions = {}): Promise<ByteSource> {
   return isUrl(location) ? openRemoteSource(location, opts) : openLocalSource(location);
 }
+
+/** Opens `location`, hands the source to `use` and closes it again, whatever `use` does. */
+export async function withSource<T>(location: string, opts: RemoteSourceOptions, use: (source: ByteSource) => Promise<T>): Promise<T> {
+  const source = await openSource(location, opts);
+  try {
+    return await use(source);
+  } finally {
+    await source.close();
+  }
+}
