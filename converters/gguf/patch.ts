@@ -7,7 +7,7 @@ import { copyFile, link, mkdir, open, realpath, rename, stat, unlink } from "nod
 import { dirname } from "node:path";
 import { tempSibling, trackTemp, untrackTemp } from "../../src/io/temp-paths.ts";
 import type { Plan } from "../../src/types.ts";
-import { copyRange, DEFAULT_BUFFER_BYTES, LOCAL_LANES } from "./copy.ts";
+import { copyRange, LOCAL_LANES } from "./copy.ts";
 import { GgufError } from "./errors.ts";
 import { withEvents } from "./events.ts";
 import type { PatchGgufEvent } from "./events.ts";
@@ -36,7 +36,7 @@ export interface PatchGgufParams {
   fetch?: FetchLike;
   headers?: Record<string, string>;
   abortSignal?: AbortSignal;
-  /** Size of each of the two copy buffers (default 16 MiB). */
+  /** Bytes of each copy buffer (default: 2 MiB chunks in lanes from a local source, 16 MiB from a remote one). */
   bufferBytes?: number;
 }
 
@@ -102,7 +102,7 @@ export async function patchGguf(params: PatchGgufParams): Promise<PatchGgufResul
 async function runPatch(params: PatchGgufParams, emit: (e: PatchGgufEvent) => void): Promise<PatchGgufResult> {
   const verify = params.verify ?? true;
   const signal = params.abortSignal;
-  const bufferBytes = params.bufferBytes ?? DEFAULT_BUFFER_BYTES;
+  const bufferBytes = params.bufferBytes;
   const remoteOpts = { ...(params.fetch ? { fetch: params.fetch } : {}), ...(params.headers ? { headers: params.headers } : {}) };
   const sources = shardLocations(params.source);
   const outs = shardOutputs(sources, params.out, await isDirTarget(params.out));
@@ -178,7 +178,7 @@ interface WriteParams {
   outPath: string;
   verify: boolean;
   signal: AbortSignal | undefined;
-  bufferBytes: number;
+  bufferBytes: number | undefined;
   emit: (e: PatchGgufEvent) => void;
 }
 
