@@ -1,7 +1,11 @@
-// GGUF patch benchmark: wall time against `cp` and against the naive @huggingface/gguf way
-// (new Blob([newHeader, file.slice(dataOffset)]) written out), peak RSS at two file sizes, and the
-// bytes a remote plan downloads, counted at a local HTTP server. Every ratio is measured in this run.
-// Usage: node dist/bench/gguf.js [sizesGiB=0.5,2] [dir=os.tmpdir()]
+// GGUF patch benchmark: wall time against `cp` of the same file, peak RSS at each size, the naive @huggingface/gguf
+// way (new Blob([newHeader, file.slice(dataOffset)]) written out), and the bytes a remote plan downloads, counted at
+// a local HTTP server. Every operation is a fresh process timed from spawn to exit, cp included; the patch is the
+// CLI (src/cli.ts) run in that process. The operations run in rounds (cp, patch, patch --no-verify, the order
+// rotated each round), so a noisy neighbour slows both sides of a round: the median of the per-round ratios is the
+// robust figure, the ratio of the medians is printed beside it.
+// Usage: node dist/bench/gguf.js [sizesGiB=0.5,2] [dir=os.tmpdir()] [--rounds 5]
+//        (or: bun bench/gguf.ts ..., deno run -A bench/gguf.ts ...: the children run on the same runtime)
 import { spawnSync } from "node:child_process";
 import { createReadStream, mkdtempSync, openAsBlob, rmSync, statSync } from "node:fs";
 import { open } from "node:fs/promises";
@@ -11,15 +15,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildGgufHeader, gguf, GGUFValueType } from "@huggingface/gguf";
-import { inspectGguf, patchGguf } from "../converters/gguf/index.ts";
+import { inspectGguf } from "../converters/gguf/index.ts";
 import { ggufKeysForPlan, withEntries } from "../converters/gguf/keys.ts";
 import { plan } from "../src/plan.ts";
 import { runtimeName } from "../src/runtime.ts";
 import { writeBigGguf } from "../test/gguf-make.ts";
+import { peakRssBytes } from "./peak-rss.ts";
 
 const GiB = 2 ** 30;
-const REPS = 3;
 const MiB = 2 ** 20;
+const CP = "/bin/cp";
+const SYNC = "/bin/sync";
 // A Qwen2.5-sized vocabulary, so the header (about 5 MiB) is as large as a real model's. Built only
 // in the parent: the children's peak RSS must be the patch's own.
 const vocabKv = (VOCAB = Array.from({ length: 152064 }, (_, i) => `tok${i.toString(36)}`)) => ({
@@ -31,23 +37,33 @@ const vocabKv = (VOCAB = Array.from({ length: 152064 }, (_, i) => `tok${i.toStri
   "tokenizer.ggml.merges": { value: VOCAB.map((t) => `${t} x`), type: GGUFValueType.ARRAY, subType: GGUFValueType.STRING },
 });
 
-/** Child mode: one operation in a fresh process, printing its wall time and peak RSS as JSON. */
-async function child(op: string, src: string, out: string): Promise<void> {
+type Op = "cp" | "patch" | "patch-no-verify" | "naive";
+const LABEL: Record<Op, string> = { cp: "cp", patch: "patch (verify)", "patch-no-verify": "patch --no-verify", naive: "naive Blob write" };
+
+/** What a child reports: its own time (from after the runtime started, imports included) and peak RSS. */
+interface ChildReport {
+  seconds: number;
+  maxRssMiB: number;
+}
+
+/** Child mode: one operation in this fresh process, printing a ChildReport as JSON. */
+async function child(op: Op, src: string, out: string): Promise<void> {
   const started = performance.now();
-  const spec = (await inspectGguf(src)).spec;
-  const p = plan(spec, { factor: 4 });
   if (op === "patch" || op === "patch-no-verify") {
-    await patchGguf({ source: src, plan: p, out, verify: op === "patch" });
+    // The CLI itself, imports included, as `yarnify patch` runs (it reads process.argv when imported).
+    process.argv = [process.argv[0], "yarnify", "patch", src, "--factor", "4", "--out", out, ...(op === "patch" ? [] : ["--no-verify"])];
+    await import("../src/cli.ts");
+    if (process.exitCode) throw new Error(`yarnify patch exited with ${process.exitCode}`);
   } else if (op === "naive") {
     // The library's own way: full typed parse, edit, buildGgufHeader, one Blob written out.
     const h = await gguf(src, { allowLocalFile: true, typedMetadata: true });
+    const p = plan((await inspectGguf(src)).spec, { factor: 4 });
     const keys = ggufKeysForPlan(String(h.typedMetadata["general.architecture"]?.value), p, h.typedMetadata).entries;
     const meta = withEntries(h.typedMetadata, keys);
     const alignment = Number(h.typedMetadata["general.alignment"]?.value ?? 32);
     const file = await openAsBlob(src);
     const header = await buildGgufHeader(file, meta, { littleEndian: h.littleEndian, tensorInfoByteRange: h.tensorInfoByteRange, alignment });
-    const dataOffset = Number(h.tensorDataOffset);
-    const blob = new Blob([header, file.slice(dataOffset)]);
+    const blob = new Blob([header, file.slice(Number(h.tensorDataOffset))]);
     const fh = await open(out, "w");
     let pos = 0;
     for await (const chunk of blob.stream() as unknown as AsyncIterable<Uint8Array>) {
@@ -56,24 +72,29 @@ async function child(op: string, src: string, out: string): Promise<void> {
     }
     await fh.close();
   }
-  console.log(JSON.stringify({ seconds: (performance.now() - started) / 1000, maxRssMiB: process.resourceUsage().maxRSS / 1024 }));
+  const report: ChildReport = { seconds: (performance.now() - started) / 1000, maxRssMiB: peakRssBytes() / MiB };
+  console.log(JSON.stringify(report));
 }
 
-function runChild(op: string, src: string, out: string): { seconds: number; maxRssMiB: number } {
+/** Runs one operation in a fresh process (this runtime, or cp); returns its wall time from spawn to exit. */
+function runOp(op: Op, src: string, out: string): { wall: number; child?: ChildReport } {
+  rmSync(out, { force: true });
+  spawnSync(SYNC); // the previous output's dirty pages are not this run's to write
   const self = fileURLToPath(import.meta.url);
-  const rt = runtimeName();
-  const args = rt === "deno" ? ["run", "-A", self, "--child", op, src, out] : [self, "--child", op, src, out];
-  const r = spawnSync(process.execPath, args, { encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`${op} failed: ${r.stderr}`);
-  return JSON.parse(r.stdout.trim().split("\n").pop()!);
+  const [cmd, args] = op === "cp"
+    ? [CP, [src, out]]
+    : [process.execPath, [...(runtimeName() === "deno" ? ["run", "-A"] : []), self, "--child", op, src, out]];
+  const started = performance.now();
+  const r = spawnSync(cmd, args, { encoding: "utf8" });
+  const wall = (performance.now() - started) / 1000;
+  if (r.status !== 0) throw new Error(`${op} failed (exit ${r.status}): ${r.stderr}`);
+  return op === "cp" ? { wall } : { wall, child: JSON.parse(r.stdout.trim().split("\n").pop()!) as ChildReport };
 }
 
-/** Wall time of a shell copy: `cp` (in-kernel copy_file_range) or `dd bs=16M` (a user-space copy like ours). */
-function timeCopy(tool: "cp" | "dd", src: string, out: string): number {
-  const started = performance.now();
-  const r = tool === "cp" ? spawnSync("cp", [src, out]) : spawnSync("dd", [`if=${src}`, `of=${out}`, "bs=16M", "status=none"]);
-  if (r.status !== 0) throw new Error(`${tool} failed: ${r.stderr}`);
-  return (performance.now() - started) / 1000;
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
 async function remoteBytes(path: string): Promise<{ fetched: number; header: number }> {
@@ -103,49 +124,69 @@ async function remoteBytes(path: string): Promise<{ fetched: number; header: num
   }
 }
 
-async function main(): Promise<void> {
-  const sizes = (process.argv[2] ?? "0.5,2").split(",").map(Number);
-  const dir = mkdtempSync(join(process.argv[3] ?? tmpdir(), "yarnify-bench-gguf-"));
-  console.log(`GGUF patch benchmark on ${runtimeName()} ${process.version}; files in ${dir}`);
-  try {
-    for (const gib of sizes) {
-      const src = join(dir, `src-${gib}.gguf`);
-      const { size } = await writeBigGguf(src, gib * GiB, vocabKv());
-      spawnSync("sync");
-      const out = join(dir, "out.gguf");
-      const best = { cp: Infinity, dd: Infinity, patch: Infinity, noVerify: Infinity, naive: Infinity };
-      const rss = { patch: 0, noVerify: 0, naive: 0 };
-      for (let rep = 0; rep < REPS; rep++) {
-        for (const op of ["cp", "dd", "patch-no-verify", "patch", "naive"] as const) {
-          rmSync(out, { force: true });
-          spawnSync("sync");
-          if (op === "cp" || op === "dd") {
-            best[op] = Math.min(best[op], timeCopy(op, src, out));
-            continue;
-          }
-          const r = runChild(op, src, out);
-          const key = op === "patch" ? "patch" : op === "naive" ? "naive" : "noVerify";
-          best[key] = Math.min(best[key], r.seconds);
-          rss[key] = Math.max(rss[key], r.maxRssMiB);
-        }
-      }
-      rmSync(out, { force: true });
-      const line = (name: string, s: number, r?: number) =>
-        `  ${name.padEnd(26)} ${s.toFixed(2).padStart(6)} s  ${(size / GiB / s).toFixed(2)} GiB/s  ${(s / best.cp).toFixed(2)}x cp${r ? `  peak RSS ${r.toFixed(0)} MiB` : ""}`;
-      console.log(`${(size / GiB).toFixed(2)} GiB GGUF (best of ${REPS}):`);
-      console.log(line("cp", best.cp));
-      console.log(line("dd bs=16M", best.dd));
-      console.log(line("patch --no-verify", best.noVerify, rss.noVerify));
-      console.log(line("patch (verify)", best.patch, rss.patch));
-      console.log(line("naive Blob write", best.naive, rss.naive));
-      const remote = await remoteBytes(src);
-      console.log(`  remote plan: ${remote.fetched} bytes fetched for a ${remote.header}-byte header (header + ${((remote.fetched - remote.header) / MiB).toFixed(2)} MiB)`);
-      rmSync(src, { force: true });
+const ROUND: readonly Op[] = ["cp", "patch", "patch-no-verify"];
+
+async function benchSize(dir: string, gib: number, rounds: number): Promise<void> {
+  const src = join(dir, `src-${gib}.gguf`);
+  const { size, headerBytes } = await writeBigGguf(src, gib * GiB, vocabKv());
+  const out = join(dir, "out.gguf");
+  const wall: Record<Op, number[]> = { cp: [], patch: [], "patch-no-verify": [], naive: [] };
+  const inProcess: Record<Op, number[]> = { cp: [], patch: [], "patch-no-verify": [], naive: [] };
+  const rss: Record<Op, number> = { cp: 0, patch: 0, "patch-no-verify": 0, naive: 0 };
+  const record = (op: Op, r: ReturnType<typeof runOp>) => {
+    wall[op].push(r.wall);
+    if (r.child) {
+      inProcess[op].push(r.child.seconds);
+      rss[op] = Math.max(rss[op], r.child.maxRssMiB);
     }
+  };
+  for (let round = 0; round < rounds; round++) {
+    for (let k = 0; k < ROUND.length; k++) {
+      const op = ROUND[(k + round) % ROUND.length];
+      record(op, runOp(op, src, out));
+    }
+  }
+  // The naive way is slow: one round of its own, against a cp run just before it.
+  const naiveCp = runOp("cp", src, out).wall;
+  record("naive", runOp("naive", src, out));
+  rmSync(out, { force: true });
+  const remote = await remoteBytes(src);
+  rmSync(src, { force: true });
+
+  const cpMedian = median(wall.cp);
+  console.log(`${(size / GiB).toFixed(2)} GiB GGUF (${(headerBytes / MiB).toFixed(1)} MiB header), ${rounds} rounds; seconds from spawn to exit:`);
+  console.log(`  ${"".padEnd(18)} ${"median".padStart(7)} ${"best".padStart(6)} ${"GiB/s".padStart(6)} ${"in-process".padStart(10)} ${"peak RSS".padStart(9)}  ${"×cp: medians".padStart(12)} ${"per-round median".padStart(16)}`);
+  for (const op of [...ROUND, "naive"] as const) {
+    const w = wall[op];
+    const perRound = op === "naive" ? [w[0] / naiveCp] : w.map((t, i) => t / wall.cp[i]);
+    const m = median(w);
+    const cols = [
+      m.toFixed(2).padStart(7),
+      Math.min(...w).toFixed(2).padStart(6),
+      (size / GiB / m).toFixed(2).padStart(6),
+      (op === "cp" ? "" : median(inProcess[op]).toFixed(2)).padStart(10),
+      (op === "cp" ? "" : `${rss[op].toFixed(0)} MiB`).padStart(9),
+      (op === "cp" ? "" : (m / cpMedian).toFixed(2)).padStart(12),
+      (op === "cp" ? "" : median(perRound).toFixed(2)).padStart(16),
+    ];
+    console.log(`  ${LABEL[op].padEnd(18)} ${cols.join(" ")}${op === "naive" ? "  (1 run, against a cp run just before it)" : ""}`);
+  }
+  console.log(`  remote plan: ${remote.fetched} bytes fetched for a ${remote.header}-byte header (header + ${((remote.fetched - remote.header) / MiB).toFixed(2)} MiB)`);
+}
+
+async function main(args: string[]): Promise<void> {
+  const roundsAt = args.indexOf("--rounds");
+  const rounds = roundsAt >= 0 ? Number(args[roundsAt + 1]) : 5;
+  const positional = args.filter((_, i) => i !== roundsAt && i !== roundsAt + 1);
+  const sizes = (positional[0] ?? "0.5,2").split(",").map(Number);
+  const dir = mkdtempSync(join(positional[1] ?? tmpdir(), "yarnify-bench-gguf-"));
+  console.log(`GGUF patch benchmark on ${runtimeName()} (${process.execPath}); files in ${dir}`);
+  try {
+    for (const gib of sizes) await benchSize(dir, gib, rounds);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-if (process.argv[2] === "--child") await child(process.argv[3], process.argv[4], process.argv[5]);
-else await main();
+if (process.argv[2] === "--child") await child(process.argv[3] as Op, process.argv[4], process.argv[5]);
+else await main(process.argv.slice(2));
