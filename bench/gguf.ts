@@ -108,7 +108,8 @@ async function remoteBytes(path: string): Promise<{ fetched: number; header: num
       res.writeHead(416, { "content-range": `bytes */${size}` }).end();
       return;
     }
-    res.writeHead(m ? 206 : 200, { "content-length": end - start + 1, ...(m ? { "content-range": `bytes ${start}-${end}/${size}` } : {}) });
+    // One request per connection: an idle keep-alive connection keeps Deno's server.close() waiting for ever.
+    res.writeHead(m ? 206 : 200, { connection: "close", "content-length": end - start + 1, ...(m ? { "content-range": `bytes ${start}-${end}/${size}` } : {}) });
     const stream = createReadStream(path, { start, end });
     stream.on("data", (c) => (sent += c.length));
     stream.pipe(res);
