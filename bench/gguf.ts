@@ -67,7 +67,8 @@ async function child(op: Op, src: string, out: string): Promise<void> {
     const fh = await open(out, "w");
     let pos = 0;
     for await (const chunk of blob.stream() as unknown as AsyncIterable<Uint8Array>) {
-      await fh.write(chunk, 0, chunk.length, pos);
+      // Deno's stream yields the whole slice as one chunk, and one write takes less than 2 GiB.
+      for (let at = 0; at < chunk.length; at += GiB) await fh.write(chunk, at, Math.min(GiB, chunk.length - at), pos + at);
       pos += chunk.length;
     }
     await fh.close();
