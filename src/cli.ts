@@ -2,23 +2,27 @@
 // The yarnify command line. The same file runs under Node (built), Bun and Deno.
 import { cac } from "cac";
 import { YarnifyError } from "./errors.ts";
-import { flags } from "./index.ts";
+import { flags } from "./model-flags.ts";
 import { inspect } from "./inspect.ts";
 import { removeTrackedTemps } from "./io/temp-paths.ts";
 import { patch } from "./patch.ts";
 import { flagsText, inspectText, patchText, validateText } from "./report-text.ts";
-import { validate } from "./validate/index.ts";
 import type { Plan, PlanMethod } from "./types.ts";
 import { VERSION } from "./version.ts";
-import { patchGgufHeader } from "../converters/gguf/hub-header.ts";
-import { NoGpuError } from "../kernels/gpu.ts";
 import { writeFileSync } from "node:fs";
 import { basename } from "node:path";
-import { evaluatePatched } from "./eval/card-perplexity.ts";
-import { evaluate, EVAL_METHODS, type EvalDevice, loadTexts, parseEvalMethod, perplexityPlotSvg, perplexityTable } from "./eval/index.ts";
+import { EVAL_METHODS } from "./eval/methods.ts";
+import type { EvalDevice } from "./eval/index.ts";
 import { progressText } from "../converters/gguf/events.ts";
 import type { PatchProgressEvent } from "./converter.ts";
-import { batchAction, type CliIo, hubPatchAction, inspectHub, isHubModelArg, publishLocalAction, resolveHubParams } from "./hub/index.ts";
+import type { CliIo } from "./hub/cli-actions.ts";
+import { isHubModelArg } from "./hub/parse-hub-source.ts";
+
+// Loaded when a command needs them: a local patch does not pay for the hub client, WebGPU or the evaluator.
+const hubActions = () => import("./hub/cli-actions.ts");
+const validation = () => import("./validate/index.ts");
+const evaluation = () => import("./eval/index.ts");
+const ggufHeaderPatcher = async () => (await import("../converters/gguf/hub-header.ts")).patchGgufHeader;
 
 const out = (s: string) => process.stdout.write(s.endsWith("\n") ? s : s + "\n");
 const warn = (lines: string[]) => {
@@ -49,7 +53,10 @@ cli
   .example("yarnify inspect Qwen/Qwen2.5-7B-Instruct@main")
   .action(async (model: string, o: FormatOptions & HubOptions & { json?: boolean }) => {
     const r = isHubModelArg(model)
-      ? await inspectHub({ ...resolveHubParams({ accessToken: o.token, hubUrl: o.hubUrl }), source: model, cacheDir: o.cacheDir })
+      ? await (async () => {
+          const [{ inspectHub }, { resolveHubParams }] = await Promise.all([import("./hub/inspect-hub.ts"), import("./hub/hub-params.ts")]);
+          return inspectHub({ ...resolveHubParams({ accessToken: o.token, hubUrl: o.hubUrl }), source: model, cacheDir: o.cacheDir });
+        })()
       : await inspect(model, formatOptions(o));
     if (o.json) out(JSON.stringify(r, null, 2));
     else {
@@ -88,10 +95,13 @@ interface PatchOptions extends FormatOptions, HubOptions {
   json?: boolean;
 }
 
+type PatchedEvaluation = Awaited<ReturnType<typeof import("./eval/card-perplexity.ts").evaluatePatched>>;
+
 /** `patch --eval`: a measuring function for the patched model, or undefined without the option. */
-function patchEvaluator(o: PatchOptions): ((dir: string, plan: Plan) => ReturnType<typeof evaluatePatched>) | undefined {
+async function patchEvaluator(o: PatchOptions): Promise<((dir: string, plan: Plan) => Promise<PatchedEvaluation>) | undefined> {
   if (!o.eval) return undefined;
   const file = o.eval;
+  const [{ loadTexts }, { evaluatePatched }] = await Promise.all([evaluation(), import("./eval/card-perplexity.ts")]);
   const texts = loadTexts(file);
   const contexts = o.evalContext === undefined ? undefined : contextList(o.evalContext, "--eval-context");
   return (model, plan) => evaluatePatched({ model, plan, texts, textsName: basename(file), ...(contexts && { contexts }) });
@@ -175,10 +185,11 @@ cli
       mscaleAllDim: numberOption(o.mscaleAllDim),
       attentionFactor: numberOption(o.attentionFactor),
     };
-    const measure = patchEvaluator(o);
+    const measure = await patchEvaluator(o);
     if (isHubModelArg(model)) {
       const perplexity = measure && (async (dir: string, plan: Plan) => (await measure(dir, plan)).card);
-      process.exitCode = await hubPatchAction(model, target, { ...o, push: o.push, token: o.token }, io, { patchGgufHeader, ...(perplexity && { perplexity }) });
+      const { hubPatchAction } = await hubActions();
+      process.exitCode = await hubPatchAction(model, target, { ...o, push: o.push, token: o.token }, io, { patchGgufHeader: await ggufHeaderPatcher(), ...(perplexity && { perplexity }) });
       return;
     }
     if (o.pr) throw new YarnifyError("--pr opens a pull request on a hub source (org/name); publish a local model with --push <repo>", model);
@@ -192,18 +203,18 @@ cli
       onProgress: progressBar(Boolean(process.stderr.isTTY) && !o.json),
       ...target,
     });
-    const report = o.validate && !r.dryRun ? await validate({ model: r.out, plan: r.plan, tensor: formatOptions(o).tensor }) : null;
-    const evaluation = measure && !r.dryRun ? await measure(r.out, r.plan) : undefined;
+    const report = o.validate && !r.dryRun ? await (await validation()).validate({ model: r.out, plan: r.plan, tensor: formatOptions(o).tensor }) : null;
+    const measured = measure && !r.dryRun ? await measure(r.out, r.plan) : undefined;
     const published = o.push && !r.dryRun
-      ? await publishLocalAction(r, { ...o, push: o.push }, io, { ...(report && { report }), ...(evaluation && { perplexity: evaluation.card }) })
+      ? await (await hubActions()).publishLocalAction(r, { ...o, push: o.push }, io, { ...(report && { report }), ...(measured && { perplexity: measured.card }) })
       : undefined;
     const publishJson = published && { repo: published.repo, branch: published.branch, commitUrl: published.commitUrl, commitOid: published.commitOid };
-    if (o.json) out(JSON.stringify({ ...r, ...(report && { validation: report }), ...(evaluation && { evaluation: evaluation.result }), ...(publishJson && { publish: publishJson }) }, null, 2));
+    if (o.json) out(JSON.stringify({ ...r, ...(report && { validation: report }), ...(measured && { evaluation: measured.result }), ...(publishJson && { publish: publishJson }) }, null, 2));
     else {
       if (r.dryRun && r.diff) out(r.diff);
       out(patchText(r));
       if (report) out(validateText(report));
-      if (evaluation) out(`${evaluation.card.note}\n${evaluation.text}`);
+      if (measured) out(`${measured.card.note}\n${measured.text}`);
       if (published) out(`commit ${published.commitUrl} (${published.commitOid})`);
       warn(r.warnings);
     }
@@ -217,6 +228,7 @@ cli
   .option("--original-context <tokens>", "Trained context of a file that does not record it")
   .option("--no-gpu", "Do not use WebGPU (the kernel check is then reported as skipped)")
   .action(async (model: string, o: FormatOptions & { json?: boolean; gpu?: boolean }) => {
+    const [{ validate }, { NoGpuError }] = await Promise.all([validation(), import("../kernels/gpu.ts")]);
     const report = await validate({ model, ...formatOptions(o), ...(o.gpu === false ? { gpu: new NoGpuError("WebGPU not used (--no-gpu)") } : {}) });
     out(o.json ? JSON.stringify(report, null, 2) : validateText(report));
     if (!report.ok) process.exitCode = VALIDATION_FAILED;
@@ -238,6 +250,7 @@ cli
     if (!o.text) throw new YarnifyError("--text <file> is required (the documents to measure perplexity on)");
     const list = (v: unknown) => String(v).split(",").map((s) => s.trim()).filter(Boolean);
     const contexts = contextList(o.context, "--context");
+    const { evaluate, loadTexts, parseEvalMethod, perplexityPlotSvg, perplexityTable } = await evaluation();
     let texts = loadTexts(o.text);
     if (o.docs !== undefined) texts = texts.slice(0, Number(o.docs));
     const r = await evaluate({
@@ -270,7 +283,8 @@ cli
   .option("--cache-dir <dir>", "Download cache")
   .option("--json", "Print the summary as JSON")
   .action(async (manifest: string, o: { concurrency?: unknown; shard?: string; state?: string; reports?: string; json?: boolean } & HubOptions) => {
-    process.exitCode = await batchAction(manifest, { ...o, concurrency: numberOption(o.concurrency) }, io, { patchGgufHeader });
+    const { batchAction } = await hubActions();
+    process.exitCode = await batchAction(manifest, { ...o, concurrency: numberOption(o.concurrency) }, io, { patchGgufHeader: await ggufHeaderPatcher() });
   });
 
 cli

@@ -1,6 +1,4 @@
 // The library API: `import { inspect, plan, patch } from "yarnify"`.
-import { type ConverterOptions, converterFor } from "./models.ts";
-import { runtimeFlags, type RuntimeFlags } from "./flags.ts";
 
 export { inspect, ropeSummary } from "./inspect.ts";
 export type { InspectResult, RopeSummary } from "./inspect.ts";
@@ -8,6 +6,7 @@ export { plan } from "./plan.ts";
 export { patch } from "./patch.ts";
 export type { PatchParams, PatchResult } from "./patch.ts";
 export { runtimeFlags } from "./flags.ts";
+export { flags } from "./model-flags.ts";
 export type { EngineFlags, RuntimeFlags } from "./flags.ts";
 export { compareEngines } from "./engine-compare.ts";
 export type { EngineReport } from "./engine-compare.ts";
@@ -22,9 +21,3 @@ export * as hub from "./hub/index.ts";
 export * as batch from "./batch/index.ts";
 export { validate } from "./validate/index.ts";
 export type { AdapterInfo, Check, CheckStatus, Report, ValidateParams } from "./validate/index.ts";
-
-/** Runtime flags for a model on disk (llama.cpp's arch name: GGUF general.architecture or HF model_type). */
-export async function flags(model: string, opts: ConverterOptions = {}): Promise<RuntimeFlags> {
-  const info = await converterFor(model, opts).read(model);
-  return runtimeFlags(info.spec, info.stored.gguf?.architecture ?? info.stored.architecture ?? "llama");
-}

@@ -1,7 +1,7 @@
 // What the CLI runs for hub sources and for `batch`, so src/cli.ts only parses options and calls these.
 // Each action writes to the given streams and returns the process exit code; nothing here reads globals
 // other than the environment passed in.
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { patchText } from "../report-text.ts";
 import type { PlanTarget } from "../types.ts";
@@ -46,11 +46,6 @@ export interface HubCliOptions {
   dryRun?: boolean;
   validate?: boolean;
   json?: boolean;
-}
-
-/** A model argument that names the hub: not an existing local path, and in hub syntax. */
-export function isHubModelArg(arg: string): boolean {
-  return !existsSync(arg) && parseHubSource(arg) !== undefined;
 }
 
 function hubParams(o: { token?: string; hubUrl?: string }, io: CliIo) {

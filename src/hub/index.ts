@@ -1,5 +1,5 @@
 // The hub layer's public API (re-exported by src/index.ts as `hub`).
-export { parseHubSource, formatHubSource, looksLikeLocalPath } from "./parse-hub-source.ts";
+export { parseHubSource, formatHubSource, looksLikeLocalPath, isHubModelArg } from "./parse-hub-source.ts";
 export type { HubSource } from "./parse-hub-source.ts";
 export { resolveHubParams, DEFAULT_HUB_URL } from "./hub-params.ts";
 export type { HubParams, ResolvedHubParams, Env } from "./hub-params.ts";
@@ -34,7 +34,7 @@ export type { HubProgressEvent, ProgressWriter } from "./progress-text.ts";
 export { redactSecrets, registerSecret, describeError } from "./redact.ts";
 export { HubError, HubSourceError, UnsafeRepoPathError, HubRetryError, HubDownloadError, HubPublishError, HubHttpError } from "./errors.ts";
 export { inspectHub } from "./inspect-hub.ts";
-export { hubPatchAction, batchAction, isHubModelArg, publishLocalAction } from "./cli-actions.ts";
+export { hubPatchAction, batchAction, publishLocalAction } from "./cli-actions.ts";
 export { publishLocal, publishLocalIter } from "./publish-local.ts";
 export type { PublishLocalParams } from "./publish-local.ts";
 export type { CliIo, HubCliOptions, BatchCliOptions } from "./cli-actions.ts";

@@ -1,6 +1,7 @@
 // Parses what a user types to name a model on the hub:
 //   org/name            org/name@revision            org/name@revision/path/in/repo.gguf
 //   hf://org/name       hf://org/name@rev/path       (a revision containing "/" is written URL-encoded: refs%2Fpr%2F1)
+import { existsSync } from "node:fs";
 import { HubSourceError } from "./errors.ts";
 import { assertSafeRepoPath } from "./safe-repo-path.ts";
 
@@ -65,4 +66,9 @@ export function parseHubSource(spec: string): HubSource | undefined {
 export function formatHubSource(source: HubSource): string {
   const rev = source.revision ? `@${encodeURIComponent(source.revision)}` : "";
   return `hf://${source.repo}${rev}${source.path ? "/" + source.path : ""}`;
+}
+
+/** A model argument that names the hub: not an existing local path, and in hub syntax. */
+export function isHubModelArg(arg: string): boolean {
+  return !existsSync(arg) && parseHubSource(arg) !== undefined;
 }
