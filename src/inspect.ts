@@ -72,7 +72,7 @@ export function engineReports(stored: StoredRope, format: ModelFormat): { engine
 }
 
 export async function inspect(model: string, opts: ConverterOptions = {}): Promise<InspectResult> {
-  const info = await converterFor(model, opts).read(model);
+  const info = await (await converterFor(model, opts)).read(model);
   const { engines, warnings } = engineReports(info.stored, info.format);
   return {
     format: info.format,

@@ -4,6 +4,6 @@ import { runtimeFlags, type RuntimeFlags } from "./flags.ts";
 
 /** Runtime flags for a model on disk (llama.cpp's arch name: GGUF general.architecture or HF model_type). */
 export async function flags(model: string, opts: ConverterOptions = {}): Promise<RuntimeFlags> {
-  const info = await converterFor(model, opts).read(model);
+  const info = await (await converterFor(model, opts)).read(model);
   return runtimeFlags(info.spec, info.stored.gguf?.architecture ?? info.stored.architecture ?? "llama");
 }

@@ -1,10 +1,13 @@
-// Picks the converter for a model path.
+// Picks the converter for a model path. A format is recognised by a cheap test (a directory, an extension, a
+// magic number) and only then is its converter loaded: a GGUF patch does not load the ONNX protobuf schema, nor an
+// HF one the GGUF parser.
 import { existsSync } from "node:fs";
-import { hfConverter } from "../converters/hf/index.ts";
-import { ggufConverter } from "../converters/gguf/converter.ts";
+import { isGgufPath } from "../converters/gguf/detect.ts";
 import { isUrl } from "../converters/gguf/source.ts";
-import { createOnnxConverter } from "../converters/onnx/converter.ts";
+import { isHfPath } from "../converters/hf/detect.ts";
+import { isOnnxPath } from "../converters/onnx/detect.ts";
 import type { Converter } from "./converter.ts";
+import type { ModelFormat } from "./types.ts";
 import { ModelFormatError } from "./errors.ts";
 
 /** Options some formats take (the CLI passes them through). */
@@ -15,16 +18,26 @@ export interface ConverterOptions {
   originalContext?: number;
 }
 
-/** Format adapters in the order they are tried. */
-export function converters(opts: ConverterOptions = {}): Converter[] {
-  return [hfConverter, ggufConverter, createOnnxConverter({ tensor: opts.tensor, context: opts.originalContext })];
+/** Formats in the order they are tried. */
+const FORMATS: Array<{ format: ModelFormat; accepts: (path: string) => boolean; load: (opts: ConverterOptions) => Promise<Converter> }> = [
+  { format: "hf", accepts: isHfPath, load: async () => (await import("../converters/hf/index.ts")).hfConverter },
+  { format: "gguf", accepts: isGgufPath, load: async () => (await import("../converters/gguf/converter.ts")).ggufConverter },
+  {
+    format: "onnx",
+    accepts: isOnnxPath,
+    load: async (opts) => (await import("../converters/onnx/converter.ts")).createOnnxConverter({ tensor: opts.tensor, context: opts.originalContext }),
+  },
+];
+
+/** Every format's converter, in the order they are tried. */
+export async function converters(opts: ConverterOptions = {}): Promise<Converter[]> {
+  return Promise.all(FORMATS.map((f) => f.load(opts)));
 }
 
-export function converterFor(path: string, opts: ConverterOptions = {}): Converter {
+export async function converterFor(path: string, opts: ConverterOptions = {}): Promise<Converter> {
   // A GGUF may be remote (http(s) URL, read with Range requests).
   if (!isUrl(path) && !existsSync(path)) throw new ModelFormatError("no such file or directory", path);
-  const all = converters(opts);
-  const c = all.find((conv) => conv.accepts(path));
-  if (!c) throw new ModelFormatError(`not a model yarnify reads (${all.map((x) => x.format).join(", ")})`, path);
-  return c;
+  const f = FORMATS.find((x) => x.accepts(path));
+  if (!f) throw new ModelFormatError(`not a model yarnify reads (${FORMATS.map((x) => x.format).join(", ")})`, path);
+  return f.load(opts);
 }

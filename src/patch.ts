@@ -30,7 +30,7 @@ export interface PatchResult {
 
 export async function patch(params: PatchParams): Promise<PatchResult> {
   const { model, out, dryRun = false, tensor, verify, onProgress, abortSignal, ...target } = params;
-  const converter = converterFor(model, { tensor, originalContext: target.originalContext });
+  const converter = await converterFor(model, { tensor, originalContext: target.originalContext });
   const info = await converter.read(model);
   const thePlan = makePlan(info.spec, target, { file: model });
   const outPath = out ?? converter.defaultOut(model, thePlan);

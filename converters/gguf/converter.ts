@@ -1,5 +1,4 @@
 // The GGUF format adapter behind `yarnify inspect/patch` (the Converter contract of src/converter.ts).
-import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { parseGgufShardFilename } from "@huggingface/gguf";
 import type { GGUFTypedMetadata } from "@huggingface/gguf";
@@ -11,23 +10,13 @@ import { describeGguf } from "./inspect.ts";
 import { withEntries } from "./keys.ts";
 import { isDirTarget, patchGgufIter, plannedKeys } from "./patch.ts";
 import type { PatchedFile } from "./patch.ts";
-import { GGUF_MAGIC, readGgufHeader } from "./read.ts";
+import { isGgufPath } from "./detect.ts";
+import { readGgufHeader } from "./read.ts";
 import type { GgufHeader } from "./read.ts";
 import { isUrl, withSource } from "./source.ts";
 import type { FetchLike } from "./source.ts";
 import { ggufRopeKeys, ggufStoredRope } from "./spec.ts";
 import { locationBasename, shardLocations, shardOutputs } from "./split.ts";
-
-function hasGgufMagic(path: string): boolean {
-  if (!existsSync(path) || !statSync(path).isFile()) return false;
-  const fd = openSync(path, "r");
-  try {
-    const b = Buffer.alloc(4);
-    return readSync(fd, b, 0, 4, 0) === 4 && b.readUInt32LE(0) === GGUF_MAGIC;
-  } finally {
-    closeSync(fd);
-  }
-}
 
 /** What read() returns: ModelInfo plus the parsed header, so patch() need not parse the file again. */
 export interface GgufModelInfo extends ModelInfo {
@@ -53,9 +42,7 @@ const HOW: Record<PatchedFile["action"], OutputFile["how"]> = { patched: "writte
 
 export const ggufConverter: Converter = {
   format: "gguf",
-  accepts(path) {
-    return /\.gguf$/i.test(isUrl(path) ? new URL(path).pathname : path) || hasGgufMagic(path);
-  },
+  accepts: isGgufPath,
   async read(path): Promise<GgufModelInfo> {
     return withSource(path, {}, async (source) => {
       const h = await readGgufHeader(source);

@@ -3,13 +3,13 @@
 // the file) is checked here, so any bad input ends in one GgufError line.
 import { gguf, GGUFValueType } from "@huggingface/gguf";
 import type { GGUFParseOutput, GGUFTensorInfo, GGUFTypedMetadata, MetadataValue } from "@huggingface/gguf";
+import { GGUF_MAGIC } from "./detect.ts";
 import { GgufError } from "./errors.ts";
 import { tensorBytes } from "./ggml-types.ts";
 import { fetchHeaderBytes } from "./header-extent.ts";
 import type { HeaderBytes, KvSpan } from "./header-extent.ts";
 import type { ByteSource, FetchLike } from "./source.ts";
 
-export const GGUF_MAGIC = 0x46554747; // "GGUF" read as a little-endian u32
 export const GGUF_DEFAULT_ALIGNMENT = 32;
 // Smallest possible key/value (empty key, u8 value) and tensor info (empty name, no dims), GGUF v2+.
 const MIN_KV_BYTES = 8n + 4n + 1n;

@@ -1,10 +1,11 @@
 // Hugging Face format: a directory with config.json (+ safetensors, tokenizer files) that stay unchanged.
-import { existsSync, readFileSync, statSync } from "node:fs";
-import { basename, join } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import type { Converter, ModelInfo } from "../../src/converter.ts";
 import { unifiedDiff } from "../../src/diff.ts";
 import { writeModelDir } from "../../src/io/model-dir.ts";
 import type { Plan } from "../../src/types.ts";
+import { isHfPath } from "./detect.ts";
 import { parseJsonText } from "./json-text.ts";
 import { interpretHfConfig, readHfConfig } from "./read.ts";
 import { patchedConfigText, patchedTokenizerConfigText } from "./write.ts";
@@ -19,9 +20,7 @@ function configDir(path: string): string {
 
 export const hfConverter: Converter = {
   format: "hf",
-  accepts(path) {
-    return (existsSync(path) && statSync(path).isDirectory()) || basename(path) === "config.json";
-  },
+  accepts: isHfPath,
   async read(path) {
     const cfg = readHfConfig(path);
     const info: ModelInfo = { format: "hf", path, architecture: cfg.architecture, spec: cfg.spec, stored: cfg.stored, warnings: cfg.warnings };

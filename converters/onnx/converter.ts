@@ -1,5 +1,4 @@
 // The ONNX format adapter for the CLI and the library API (src/converter.ts contract).
-import { existsSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import type { Converter, ModelInfo, PatchOutput } from "../../src/converter.ts";
 import type { StoredRope } from "../../src/rope/engines/stored.ts";
@@ -8,6 +7,7 @@ import type { RopeSpec } from "../../src/rope/types.ts";
 import type { Plan } from "../../src/types.ts";
 import { type OnnxRopeFound, inspectOnnx } from "./inspect.ts";
 import { patchOnnx } from "./patch.ts";
+import { isOnnxPath } from "./detect.ts";
 import { findSidecars } from "./sidecar.ts";
 import { verifyOnnx } from "./verify.ts";
 
@@ -44,9 +44,7 @@ function architectureOf(path: string): string {
 export function createOnnxConverter(opts: { tensor?: string; context?: number } = {}): Converter {
   return {
     format: "onnx",
-    accepts(path) {
-      return path.endsWith(".onnx") && existsSync(path) && statSync(path).isFile();
-    },
+    accepts: isOnnxPath,
     async read(path): Promise<OnnxModelInfo> {
       const info = inspectOnnx({ path, ...opts });
       const architecture = architectureOf(path);

@@ -12,7 +12,7 @@ export async function engineInstructions(patchedDir: string, target: string, ori
     { engine: "SGLang", command: `python -m sglang.launch_server --model-path ${target} --context-length ${context}` },
   ];
   // What src/index.ts's flags() does; imported piecewise so src/index.ts can re-export this module without a cycle.
-  const info = await converterFor(patchedDir).read(patchedDir);
+  const info = await (await converterFor(patchedDir)).read(patchedDir);
   const f = runtimeFlags(info.spec, info.stored.gguf?.architecture ?? info.stored.architecture ?? "llama");
   // The same RoPE without this repo: flags for the original (llama.cpp needs a GGUF of it, so MODEL.gguf stays).
   for (const [engine, e, model] of [["llama.cpp (a GGUF of the original, runtime flags)", f.llamacpp, "MODEL"], ["vLLM (original repo, runtime flags)", f.vllm, original], ["SGLang (original repo, runtime flags)", f.sglang, original]] as const) {

@@ -59,7 +59,7 @@ export interface ValidateParams extends ConverterOptions {
 }
 
 export async function validate(params: ValidateParams): Promise<Report> {
-  const converter = converterFor(params.model, params);
+  const converter = await converterFor(params.model, params);
   const info = await converter.read(params.model);
   const spec = info.spec;
   const declared = computeRope(spec);
