@@ -4,19 +4,25 @@
 //   publishing a patched header as a pull request on the same repo (publishPatchedGguf, what `yarnify patch
 //   org/x-GGUF/f.gguf --pr` runs) through plain LFS (the spliced file is uploaded whole) and through xet (the
 //   stand-in CAS: only the chunks that changed), with the bytes each downloads and uploads.
-// Run: node dist/bench/hub.js [MiB] | bun bench/hub.ts [MiB] | deno run -A bench/hub.ts [MiB]
-import { mkdtempSync, rmSync } from "node:fs";
+// With `--gguf FILE`, also `yarnify patch org/x-GGUF/FILE --factor 4 --pr` itself (the real header patcher) over xet.
+// Run: node dist/bench/hub.js [MiB] [--gguf FILE] | bun bench/hub.ts ... | deno run -A bench/hub.ts ...
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { StandInHub } from "../test/hub-server.ts";
 import { downloadToCache } from "../src/hub/download-to-cache.ts";
 import { blobRangeReader, openHubFile } from "../src/hub/open-hub-file.ts";
 import { publishPatchedGguf } from "../src/hub/publish-gguf.ts";
+import { hubPatchAction } from "../src/hub/cli-actions.ts";
+import { patchGgufHeader } from "../converters/gguf/hub-header.ts";
 import { plan } from "../src/plan.ts";
 import { seededRandom } from "../src/random.ts";
 import { runtimeName } from "../src/runtime.ts";
 
-const mib = Number(process.argv[2] ?? 64);
+const args = process.argv.slice(2);
+const ggufAt = args.indexOf("--gguf");
+const realGguf = ggufAt >= 0 ? args.splice(ggufAt, 2)[1] : undefined;
+const mib = Number(args[0] ?? 64);
 const size = mib * 1024 * 1024;
 const file = new Uint8Array(size);
 const random = seededRandom(1);
@@ -79,3 +85,27 @@ console.log(
   `header edit as a PR, xet:       ${xet.down} bytes down, ${xet.up} bytes up (${(xet.up / size).toFixed(4)} of the file; ${xet.chunks} bytes of new chunks), ${xet.ms.toFixed(0)} ms` +
     `  (upload ratio ${(lfs.up / xet.up).toFixed(0)}x less)`,
 );
+
+if (realGguf) {
+  const original = new Uint8Array(readFileSync(realGguf));
+  const hub = new StandInHub({ xet: true });
+  await hub.start();
+  const cacheDir = mkdtempSync(join(tmpdir(), "yarnify-bench-"));
+  try {
+    hub.addRepo("org/x-GGUF", { "f.gguf": original });
+    const out: string[] = [];
+    const io = { stdout: (s: string) => void out.push(s), stderr: () => undefined, isTTY: false, env: { HF_TOKEN: "hf_test_writer", HF_ENDPOINT: hub.url } };
+    const code = await hubPatchAction("org/x-GGUF/f.gguf", { factor: 4 }, { pr: true, json: true, cacheDir }, io, { patchGgufHeader });
+    if (code !== 0) throw new Error(`yarnify patch exited with ${code}`);
+    const { before, after } = JSON.parse(out.join("")).files[0].headerBytes as { before: number; after: number };
+    const up = bytesOf(hub, 0, (p) => p.startsWith("/cas/v1/xorbs/") || p.startsWith("/cas/v1/shards"));
+    const chunks = hub.cas!.uploads.reduce((n, u) => n + (u.unpackedBytes ?? 0), 0);
+    console.log(
+      `yarnify patch ${realGguf} (${original.length} bytes) --factor 4 --pr over xet: header ${before} -> ${after} bytes; ` +
+        `${bytesOf(hub, 0, (p) => p.includes("/resolve/"))} bytes down, ${up} bytes up (${chunks} bytes of new chunks)`,
+    );
+  } finally {
+    await hub.close();
+    rmSync(cacheDir, { recursive: true, force: true });
+  }
+}
