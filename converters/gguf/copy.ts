@@ -17,8 +17,8 @@ export const DEFAULT_BUFFER_BYTES = 16 * 1024 * 1024;
 export const LANE_CHUNK_BYTES = 2 * 1024 * 1024;
 /**
  * Chunks in flight when copying local files. On 2 cores 2 to 8 lanes copied alike with 4 I/O threads, and 8 lanes on 8
- * threads took 1.6x as long when verifying (more chunks in flight than the caches hold); on 16 cores 8 lanes took
- * 0.87x the time of 4 (Node, 2 GiB, bench/gguf.ts).
+ * threads took about 1.2x as long as 4 when verifying (more chunks in flight than the caches hold); on 16 cores 8
+ * lanes took 0.87x the time of 4 (Node, 2 GiB, bench/gguf.ts).
  */
 export const LOCAL_LANES = Math.min(8, Math.max(4, Math.floor(availableParallelism() / 2)));
 
