@@ -31,10 +31,11 @@ file.set(new TextEncoder().encode("GGUF"), 0);
 const HEADER = 1024 * 1024; // a real model's header (vocabulary included) is a few MiB at most
 const PLAN = plan({ theta: 10000, headDim: 128, rotaryDim: 128, context: 8192, scaling: { method: "none" } }, { factor: 4 });
 
-async function withHub<T>(xet: boolean, fn: (hub: StandInHub, common: { hubUrl: string; accessToken: string; cacheDir: string }, commit: string) => Promise<T>): Promise<T> {
+/** A stand-in hub holding `content` as me/bench-GGUF/m.gguf, and a fresh cache; both gone afterwards. */
+async function withHub<T>(xet: boolean, fn: (hub: StandInHub, common: { hubUrl: string; accessToken: string; cacheDir: string }, commit: string) => Promise<T>, content = file): Promise<T> {
   const hub = new StandInHub({ xet });
   await hub.start();
-  const commit = hub.addRepo("me/bench-GGUF", { "m.gguf": file });
+  const commit = hub.addRepo("me/bench-GGUF", { "m.gguf": content });
   const cacheDir = mkdtempSync(join(tmpdir(), "yarnify-bench-"));
   try {
     return await fn(hub, { hubUrl: hub.url, accessToken: "hf_test_writer", cacheDir }, commit);
@@ -88,24 +89,21 @@ console.log(
 
 if (realGguf) {
   const original = new Uint8Array(readFileSync(realGguf));
-  const hub = new StandInHub({ xet: true });
-  await hub.start();
-  const cacheDir = mkdtempSync(join(tmpdir(), "yarnify-bench-"));
-  try {
-    hub.addRepo("org/x-GGUF", { "f.gguf": original });
-    const out: string[] = [];
-    const io = { stdout: (s: string) => void out.push(s), stderr: () => undefined, isTTY: false, env: { HF_TOKEN: "hf_test_writer", HF_ENDPOINT: hub.url } };
-    const code = await hubPatchAction("org/x-GGUF/f.gguf", { factor: 4 }, { pr: true, json: true, cacheDir }, io, { patchGgufHeader });
-    if (code !== 0) throw new Error(`yarnify patch exited with ${code}`);
-    const { before, after } = JSON.parse(out.join("")).files[0].headerBytes as { before: number; after: number };
-    const up = bytesOf(hub, 0, (p) => p.startsWith("/cas/v1/xorbs/") || p.startsWith("/cas/v1/shards"));
-    const chunks = hub.cas!.uploads.reduce((n, u) => n + (u.unpackedBytes ?? 0), 0);
-    console.log(
-      `yarnify patch ${realGguf} (${original.length} bytes) --factor 4 --pr over xet: header ${before} -> ${after} bytes; ` +
-        `${bytesOf(hub, 0, (p) => p.includes("/resolve/"))} bytes down, ${up} bytes up (${chunks} bytes of new chunks)`,
-    );
-  } finally {
-    await hub.close();
-    rmSync(cacheDir, { recursive: true, force: true });
-  }
+  await withHub(
+    true,
+    async (hub, { cacheDir }) => {
+      const out: string[] = [];
+      const io = { stdout: (s: string) => void out.push(s), stderr: () => undefined, isTTY: false, env: { HF_TOKEN: "hf_test_writer", HF_ENDPOINT: hub.url } };
+      const code = await hubPatchAction("me/bench-GGUF/m.gguf", { factor: 4 }, { pr: true, json: true, cacheDir }, io, { patchGgufHeader });
+      if (code !== 0) throw new Error(`yarnify patch exited with ${code}`);
+      const { before, after } = JSON.parse(out.join("")).files[0].headerBytes as { before: number; after: number };
+      const up = bytesOf(hub, 0, (p) => p.startsWith("/cas/v1/xorbs/") || p.startsWith("/cas/v1/shards"));
+      const chunks = hub.cas!.uploads.reduce((n, u) => n + (u.unpackedBytes ?? 0), 0);
+      console.log(
+        `yarnify patch ${realGguf} (${original.length} bytes) --factor 4 --pr over xet: header ${before} -> ${after} bytes; ` +
+          `${bytesOf(hub, 0, (p) => p.includes("/resolve/"))} bytes down, ${up} bytes up (${chunks} bytes of new chunks)`,
+      );
+    },
+    original,
+  );
 }

@@ -676,8 +676,8 @@ export class StandInHub {
 }
 
 /** Runs `fn` with a started stand-in hub and a fresh temporary directory; both are gone afterwards. */
-export async function withStandInHub(fn: (hub: StandInHub, dir: string) => Promise<void>): Promise<void> {
-  const hub = new StandInHub();
+export async function withStandInHub(fn: (hub: StandInHub, dir: string) => Promise<void>, options: StandInHubOptions = {}): Promise<void> {
+  const hub = new StandInHub(options);
   await hub.start();
   const dir = mkdtempSync(join(tmpdir(), "yarnify-hub-"));
   try {

@@ -3,11 +3,10 @@
 // again; and the file the CAS rebuilds from what arrived is byte for byte the one the client meant.
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "./harness.ts";
-import { StandInHub } from "./hub-server.ts";
+import { StandInHub, withStandInHub } from "./hub-server.ts";
 import { sharedPath } from "./shared.ts";
 import { ggufHeaderEdit, hfPublishOperations } from "../src/hub/publish-operations.ts";
 import { openHubFile } from "../src/hub/open-hub-file.ts";
@@ -38,15 +37,8 @@ function fakeGguf(n: number): Uint8Array {
   return b;
 }
 
-async function withXetHub(fn: (hub: StandInHub, common: { hubUrl: string; accessToken: string; fetch: typeof fetch }) => Promise<void>): Promise<void> {
-  const hub = new StandInHub({ xet: true });
-  await hub.start();
-  try {
-    await fn(hub, { hubUrl: hub.url, accessToken: TOKEN, fetch: createRetryFetch({ sleep: async () => undefined }) });
-  } finally {
-    await hub.close();
-  }
-}
+const withXetHub = (fn: (hub: StandInHub, common: { hubUrl: string; accessToken: string; fetch: typeof fetch }, dir: string) => Promise<void>) =>
+  withStandInHub((hub, dir) => fn(hub, { hubUrl: hub.url, accessToken: TOKEN, fetch: createRetryFetch({ sleep: async () => undefined }) }, dir), { xet: true });
 
 const xorbBytes = (hub: StandInHub) => {
   const xorbs = hub.cas!.uploads.filter((u) => u.kind === "xorb");
@@ -126,28 +118,23 @@ test("xet: a corrupt xorb or a shard naming a missing xorb is refused by the CAS
 test("yarnify patch org/m-GGUF/file.gguf --factor 4 --pr over xet: the file llama.cpp gets equals a local patch", async () => {
   const source = sharedPath("models/tiny-llama-py/tiny-llama-f16.gguf");
   const original = new Uint8Array(readFileSync(source));
-  const dir = mkdtempSync(join(tmpdir(), "yarnify-xet-"));
-  try {
-    await withXetHub(async (hub) => {
-      hub.addRepo("org/tiny-GGUF", { "tiny.gguf": original });
-      const out: string[] = [];
-      const io = { stdout: (s: string) => void out.push(s), stderr: () => undefined, isTTY: false, env: { HF_TOKEN: TOKEN, HF_ENDPOINT: hub.url } };
-      const code = await hubPatchAction("org/tiny-GGUF/tiny.gguf", { factor: 4 }, { pr: true, json: true, cacheDir: join(dir, "cache") }, io, { patchGgufHeader });
-      assert.equal(code, 0);
-      const local = join(dir, "local.gguf");
-      await patchGguf({ source, plan: plan((await inspectGguf(source)).spec, { factor: 4 }), out: local });
-      const expected = new Uint8Array(readFileSync(local));
-      const remote = hub.file("org/tiny-GGUF", "tiny.gguf", "refs/pr/1")!;
-      assert.equal(sha(remote), sha(expected));
-      const headerBytes = JSON.parse(out.join("")).files[0].headerBytes.after as number;
-      const { unpacked } = xorbBytes(hub);
-      assert.ok(unpacked <= headerBytes + 2 * MAX_CHUNK, `uploaded ${unpacked} bytes of chunks, header ${headerBytes}, file ${expected.length}`);
-      // The original is read whole once (the new sha256 needs it), not once for hashing and again for chunking;
-      // the rest is the planning read of the header (256 KiB ranges).
-      const downloaded = hub.requests.filter((r) => r.path.includes("/resolve/")).reduce((n, r) => n + r.bytes, 0);
-      assert.ok(downloaded <= original.length + 512 * 1024, `downloaded ${downloaded} bytes of a ${original.length}-byte file`);
-    });
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  await withXetHub(async (hub, _common, dir) => {
+    hub.addRepo("org/tiny-GGUF", { "tiny.gguf": original });
+    const out: string[] = [];
+    const io = { stdout: (s: string) => void out.push(s), stderr: () => undefined, isTTY: false, env: { HF_TOKEN: TOKEN, HF_ENDPOINT: hub.url } };
+    const code = await hubPatchAction("org/tiny-GGUF/tiny.gguf", { factor: 4 }, { pr: true, json: true, cacheDir: join(dir, "cache") }, io, { patchGgufHeader });
+    assert.equal(code, 0);
+    const local = join(dir, "local.gguf");
+    await patchGguf({ source, plan: plan((await inspectGguf(source)).spec, { factor: 4 }), out: local });
+    const expected = new Uint8Array(readFileSync(local));
+    const remote = hub.file("org/tiny-GGUF", "tiny.gguf", "refs/pr/1")!;
+    assert.equal(sha(remote), sha(expected));
+    const headerBytes = JSON.parse(out.join("")).files[0].headerBytes.after as number;
+    const { unpacked } = xorbBytes(hub);
+    assert.ok(unpacked <= headerBytes + 2 * MAX_CHUNK, `uploaded ${unpacked} bytes of chunks, header ${headerBytes}, file ${expected.length}`);
+    // The original is read whole once (the new sha256 needs it), not once for hashing and again for chunking;
+    // the rest is the planning read of the header (256 KiB ranges).
+    const downloaded = hub.requests.filter((r) => r.path.includes("/resolve/")).reduce((n, r) => n + r.bytes, 0);
+    assert.ok(downloaded <= original.length + 512 * 1024, `downloaded ${downloaded} bytes of a ${original.length}-byte file`);
+  });
 });
