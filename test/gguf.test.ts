@@ -102,6 +102,8 @@ test("existing keys keep their stored types; general.alignment is honoured", asy
           "llama.context_length": { value: 4096n, type: GGUFValueType.UINT64 },
           "llama.rope.scaling.type": { value: "none", type: GGUFValueType.STRING },
           "llama.rope.scaling.factor": { value: 1, type: GGUFValueType.FLOAT64 },
+          "general.tags": { value: ["text-generation", "é"], type: GGUFValueType.ARRAY, subType: GGUFValueType.STRING },
+          "llama.attention.head_count_kv": { value: [2, 2, 4], type: GGUFValueType.ARRAY, subType: GGUFValueType.INT32 },
           "tokenizer.ggml.tokens": { value: Array.from({ length: 20000 }, (_, i) => `t${i}`), type: GGUFValueType.ARRAY, subType: GGUFValueType.STRING },
         },
         { alignment: 256 },
@@ -116,13 +118,17 @@ test("existing keys keep their stored types; general.alignment is honoured", asy
     assert.equal(i.headerBytes % 256, 0);
     assert.ok((await dataRegion(out)).equals(await dataRegion(src)));
     assert.equal(i.spec.rotaryDim, 64); // fallback: embedding_length / head_count
-    // The vocabulary is not decoded, and comes through byte for byte.
+    // Arrays of strings (the vocabulary, however small) are not decoded, and come through byte for byte; small
+    // numeric arrays are decoded.
     const [a, b] = [await openLocalSource(src), await openLocalSource(out)];
     const [ha, hb] = [await readGgufHeader(a), await readGgufHeader(b)];
     await Promise.all([a.close(), b.close()]);
-    assert.deepEqual(ha.skippedKeys, ["tokenizer.ggml.tokens"]);
-    const span = (h: typeof ha) => h.kvs.find((k) => k.key === "tokenizer.ggml.tokens")!;
-    assert.ok(Buffer.from(ha.raw.subarray(span(ha).start, span(ha).end)).equals(hb.raw.subarray(span(hb).start, span(hb).end)));
+    assert.deepEqual(ha.skippedKeys, ["general.tags", "tokenizer.ggml.tokens"]);
+    assert.deepEqual(hb.metadata["llama.attention.head_count_kv"]?.value, [2, 2, 4]);
+    for (const key of ha.skippedKeys) {
+      const span = (h: typeof ha) => h.kvs.find((k) => k.key === key)!;
+      assert.ok(Buffer.from(ha.raw.subarray(span(ha).start, span(ha).end)).equals(hb.raw.subarray(span(hb).start, span(hb).end)));
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -14,6 +14,8 @@ const FIXED: Record<number, number> = { 0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4
 export interface KvSpan {
   key: string;
   type: number;
+  /** An array's element type. */
+  elementType?: number;
   /** [start, end) of the whole entry (key, type, value). */
   start: number;
   end: number;
@@ -46,8 +48,7 @@ export async function fetchHeaderBytes(source: ByteSource, checkPrefix: (bytes: 
     // Small steps for small headers, larger ones for multi-MiB vocabularies (fewer requests).
     let want = Math.max(end, have + (have >= 8 * STEP ? 4 * STEP : STEP));
     if (size !== undefined) want = Math.min(want, size);
-    const res = await source.rangeFetch("", { headers: { Range: `bytes=${have}-${want - 1}` } });
-    const body = new Uint8Array(await res.arrayBuffer());
+    const body = await source.read(have, want);
     if (have + body.length > buf.length) {
       const grown = new Uint8Array(Math.max(have + body.length, buf.length * 2));
       grown.set(buf.subarray(0, have));
@@ -131,8 +132,10 @@ export async function fetchHeaderBytes(source: ByteSource, checkPrefix: (bytes: 
     await string();
     const key = decoder.decode(buf.subarray(start + 8, at));
     const type = await u32();
+    if (type === 9) await need(at + 4);
+    const elementType = type === 9 ? view.getUint32(at, littleEndian) : undefined;
     await value(type, 0);
-    kvs.push({ key, type, start, end: at });
+    kvs.push({ key, type, ...(elementType !== undefined && { elementType }), start, end: at });
   }
   const infoStart = at;
   for (let i = 0; i < tensorCount; i++) {

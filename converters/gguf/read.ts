@@ -24,7 +24,7 @@ export interface GgufHeader {
   version: 2 | 3;
   littleEndian: boolean;
   architecture: string;
-  /** Typed metadata of every key except the large arrays in `skippedKeys`. */
+  /** Typed metadata of every key except the arrays in `skippedKeys` (strings, large ones). */
   metadata: GGUFTypedMetadata;
   tensorInfos: GGUFTensorInfo[];
   /** [start, end) of the tensor infos, before the alignment padding. */
@@ -40,7 +40,7 @@ export interface GgufHeader {
   raw: Uint8Array;
   /** Every key/value's byte span in `raw`, in file order. */
   kvs: KvSpan[];
-  /** Large array keys (vocabulary, merges, ...) present in the file but not decoded into `metadata`. */
+  /** Arrays (of strings, or large) present in the file but not decoded into `metadata`. */
   skippedKeys: string[];
   warnings: string[];
 }
@@ -76,8 +76,12 @@ function checkPrefix(file: string, bytes: Uint8Array, fileSize: number | undefin
   }
 }
 
-/** Arrays up to this size are decoded (per-layer head counts, rope sections); larger ones are skipped. */
+/**
+ * Numeric arrays up to this size are decoded (per-layer head counts, rope sections); larger ones, and every array of
+ * strings (vocabularies, merges: the library decodes each string with a new TextDecoder), are skipped.
+ */
 const SMALL_ARRAY_BYTES = 64 * 1024;
+const decoded = (kv: KvSpan) => kv.type !== GGUFValueType.ARRAY || (kv.elementType !== GGUFValueType.STRING && kv.end - kv.start <= SMALL_ARRAY_BYTES);
 
 /** The header with only the `kept` key/values: fixed prefix (kv count adjusted), their bytes, tensor infos. */
 function slimHeader(head: HeaderBytes, kept: readonly KvSpan[]): Uint8Array {
@@ -94,22 +98,36 @@ function slimHeader(head: HeaderBytes, kept: readonly KvSpan[]): Uint8Array {
   return out;
 }
 
+/**
+ * The part of a Response that @huggingface/gguf reads (the Content-Range header, the body). Node builds its
+ * Response and Headers classes on first use (about 30 ms), which a local patch does not otherwise need.
+ */
+const partialResponse = (body: Uint8Array, contentRange: string): Response =>
+  ({
+    status: 206,
+    ok: true,
+    headers: { get: (name: string) => (name.toLowerCase() === "content-range" ? contentRange : null) },
+    arrayBuffer: async () => body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength),
+  }) as unknown as Response;
+
 const describe = (err: unknown) => String((err as Error)?.message ?? err).split("\n")[0];
 
 export async function readGgufHeader(source: ByteSource): Promise<GgufHeader> {
   const file = source.name;
   const head = await fetchHeaderBytes(source, (bytes, size) => checkPrefix(file, bytes, size));
   const fileSize = source.size();
-  // The parser gets a slim copy of the header: large arrays (the vocabulary, merges) are left out,
-  // as decoding half a million strings costs seconds and nothing here reads them; the patch copies
-  // their bytes unchanged.
-  const kept = head.kvs.filter((kv) => kv.type !== GGUFValueType.ARRAY || kv.end - kv.start <= SMALL_ARRAY_BYTES);
+  // The parser gets a slim copy of the header: string and large arrays (the vocabulary, merges) are left
+  // out, as decoding them costs up to seconds and nothing here reads them; the patch copies their bytes
+  // unchanged.
+  const kept = head.kvs.filter(decoded);
   const slim = slimHeader(head, kept);
   const served = (async (_input: unknown, init?: RequestInit) => {
-    const m = new Headers(init?.headers).get("range")?.match(/bytes=(\d+)-(\d*)/);
+    // The library sends its Range header in a plain object.
+    const headers = Object.entries((init?.headers ?? {}) as Record<string, string>);
+    const m = headers.find(([k]) => k.toLowerCase() === "range")?.[1].match(/bytes=(\d+)-(\d*)/);
     const start = Number(m?.[1] ?? 0);
     const body = slim.slice(Math.min(start, slim.length), m?.[2] ? Number(m[2]) + 1 : undefined);
-    return new Response(body, { status: 206, headers: { "content-range": `bytes ${start}-${start + body.length - 1}/${fileSize ?? "*"}` } });
+    return partialResponse(body, `bytes ${start}-${start + body.length - 1}/${fileSize ?? "*"}`);
   }) as FetchLike;
 
   let parsed: GGUFParseOutput & { typedMetadata: GGUFTypedMetadata };
@@ -174,7 +192,7 @@ export async function readGgufHeader(source: ByteSource): Promise<GgufHeader> {
     file,
     raw: head.bytes.slice(0, infoEnd),
     kvs: head.kvs,
-    skippedKeys: head.kvs.filter((kv) => !kept.includes(kv)).map((kv) => kv.key),
+    skippedKeys: head.kvs.filter((kv) => !decoded(kv)).map((kv) => kv.key),
     version,
     littleEndian: parsed.littleEndian,
     architecture: arch.value,

@@ -2,6 +2,7 @@
 // the bytes they pull in, so a caller can show that planning a remote file costs only its header.
 import { open, stat } from "node:fs/promises";
 import type { FileHandle } from "node:fs/promises";
+import { readFully } from "./copy.ts";
 import { GgufError } from "./errors.ts";
 
 export type FetchLike = typeof fetch;
@@ -22,21 +23,13 @@ export interface ByteSource {
   /** Bytes read from disk or received from the network so far. */
   bytesFetched(): number;
   openRange(start: number, end: number, signal?: AbortSignal): RangeReader;
-  /** A fetch that answers `Range: bytes=a-b` requests from this source (what @huggingface/gguf calls). */
-  readonly rangeFetch: FetchLike;
+  /** The bytes [start, end), fewer where the file ends first. */
+  read(start: number, end: number): Promise<Uint8Array>;
   close(): Promise<void>;
 }
 
 export function isUrl(location: string): boolean {
   return /^https?:\/\//i.test(location);
-}
-
-function parseRange(init: RequestInit | undefined): [number, number] {
-  const range = new Headers(init?.headers).get("range");
-  const m = range?.match(/^bytes=(\d+)-(\d*)$/);
-  if (!m) throw new TypeError(`expected a "Range: bytes=a-b" request, got ${range ?? "none"}`);
-  const start = Number(m[1]);
-  return [start, m[2] === "" ? Number.MAX_SAFE_INTEGER : Number(m[2])];
 }
 
 export async function openLocalSource(path: string): Promise<ByteSource> {
@@ -58,22 +51,15 @@ export async function openLocalSource(path: string): Promise<ByteSource> {
     fetched += bytesRead;
     return bytesRead;
   };
-  const rangeFetch = (async (_input: unknown, init?: RequestInit) => {
-    const [start, last] = parseRange(init);
-    const end = Math.min(last + 1, fileSize);
-    const body = new Uint8Array(Math.max(0, end - start));
-    const n = body.length > 0 ? await readAt(body, start) : 0;
-    return new Response(body.subarray(0, n), {
-      status: 206,
-      headers: { "content-range": n > 0 ? `bytes ${start}-${start + n - 1}/${fileSize}` : `bytes */${fileSize}` },
-    });
-  }) as FetchLike;
   return {
     name: path,
     remote: false,
     size: () => fileSize,
     bytesFetched: () => fetched,
-    rangeFetch,
+    async read(start, end) {
+      const body = new Uint8Array(Math.max(0, Math.min(end, fileSize) - start));
+      return body.subarray(0, body.length > 0 ? await readFully(body, (into, from) => readAt(into, start + from)) : 0);
+    },
     openRange(start, end) {
       let pos = start;
       return {
@@ -136,19 +122,17 @@ export function openRemoteSource(url: string, opts: RemoteSourceOptions = {}): B
     }
     return res;
   };
-  const rangeFetch = (async (_input: unknown, init?: RequestInit) => {
-    const [start, last] = parseRange(init);
-    const res = await request(start, last);
-    const body = new Uint8Array(await res.arrayBuffer());
-    fetched += body.length;
-    return new Response(body, { status: 206, headers: { "content-range": res.headers.get("content-range") ?? "" } });
-  }) as FetchLike;
   return {
     name: url,
     remote: true,
     size: () => fileSize,
     bytesFetched: () => fetched,
-    rangeFetch,
+    async read(start, end) {
+      if (end <= start) return new Uint8Array(0);
+      const body = new Uint8Array(await (await request(start, end - 1)).arrayBuffer());
+      fetched += body.length;
+      return body;
+    },
     openRange(start, end, signal) {
       let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
       let pending: Uint8Array = new Uint8Array(0);
