@@ -32,6 +32,22 @@ export interface HeaderBytes {
   littleEndian: boolean;
 }
 
+/**
+ * Skips up to `count` GGUF strings from `at` within the first `have` bytes. Stops early where the next string is not
+ * all there (`needs`: the bytes it needs) or its length is past `limit` or 2^32 (`needs` = -1).
+ */
+function skipStrings(view: DataView, at: number, count: number, have: number, limit: number, littleEndian: boolean): { at: number; skipped: number; needs: number } {
+  const [loAt, hiAt] = littleEndian ? [0, 4] : [4, 0];
+  for (let i = 0; i < count; i++) {
+    if (at + 8 > have) return { at, skipped: i, needs: at + 8 };
+    const len = view.getUint32(at + loAt, littleEndian);
+    if (view.getUint32(at + hiAt, littleEndian) !== 0 || len > limit) return { at, skipped: i, needs: -1 };
+    if (at + 8 + len > have) return { at, skipped: i, needs: at + 8 + len };
+    at += 8 + len;
+  }
+  return { at, skipped: count, needs: at };
+}
+
 export async function fetchHeaderBytes(source: ByteSource, checkPrefix: (bytes: Uint8Array, size: number | undefined) => void): Promise<HeaderBytes> {
   const file = source.name;
   let buf = new Uint8Array(0);
@@ -48,16 +64,15 @@ export async function fetchHeaderBytes(source: ByteSource, checkPrefix: (bytes: 
     // Small steps for small headers, larger ones for multi-MiB vocabularies (fewer requests).
     let want = Math.max(end, have + (have >= 8 * STEP ? 4 * STEP : STEP));
     if (size !== undefined) want = Math.min(want, size);
-    const body = await source.read(have, want);
-    if (have + body.length > buf.length) {
-      const grown = new Uint8Array(Math.max(have + body.length, buf.length * 2));
+    if (want > buf.length) {
+      const grown = new Uint8Array(Math.max(want, buf.length * 2));
       grown.set(buf.subarray(0, have));
       buf = grown;
       view = new DataView(buf.buffer);
     }
-    buf.set(body, have);
-    have += body.length;
-    if (body.length < want - (have - body.length)) eof = true;
+    const n = await source.readAt(buf.subarray(have, want), have);
+    have += n;
+    if (have < want) eof = true;
     if (end > have) throw pastEnd();
   };
 
@@ -107,20 +122,19 @@ export async function fetchHeaderBytes(source: ByteSource, checkPrefix: (bytes: 
       return;
     }
     if (sub !== 8) throw new GgufError(file, "value-type", `unknown metadata value type ${sub}`);
-    // Arrays of strings (vocabularies) hold most of a header: walk them without a promise (or a BigInt) per
-    // element; a length with its high word set is past any file.
+    // Arrays of strings (vocabularies) hold most of a header: walk them in a plain loop (skipStrings), not a
+    // promise (or a BigInt) per element, waiting only where more bytes must be read.
     const limit = source.size() ?? Number.MAX_SAFE_INTEGER;
-    const [loAt, hiAt] = littleEndian ? [0, 4] : [4, 0];
-    for (let i = 0; i < count; i++) {
-      if (at + 8 > have) await need(at + 8);
-      const hi = view.getUint32(at + hiAt, littleEndian);
-      const len = view.getUint32(at + loAt, littleEndian);
-      if (hi !== 0 || len > limit) {
-        const big = (BigInt(hi) << 32n) | BigInt(len);
+    for (let left = count; left > 0; ) {
+      const r = skipStrings(view, at, left, have, limit, littleEndian);
+      at = r.at;
+      left -= r.skipped;
+      if (r.needs < 0) {
+        const [hi, lo] = [view.getUint32(at + (littleEndian ? 4 : 0), littleEndian), view.getUint32(at + (littleEndian ? 0 : 4), littleEndian)];
+        const big = (BigInt(hi) << 32n) | BigInt(lo);
         throw new GgufError(file, "limits", `a length or count of ${big} at byte ${at} exceeds the file size (${source.size() ?? "unknown"} bytes)`);
       }
-      at += 8 + len;
-      if (at > have) await need(at);
+      if (left > 0) await need(r.needs);
     }
   };
 

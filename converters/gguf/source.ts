@@ -23,8 +23,8 @@ export interface ByteSource {
   /** Bytes read from disk or received from the network so far. */
   bytesFetched(): number;
   openRange(start: number, end: number, signal?: AbortSignal): RangeReader;
-  /** The bytes [start, end), fewer where the file ends first. */
-  read(start: number, end: number): Promise<Uint8Array>;
+  /** Fills `into` with the bytes from `position` on; returns how many (fewer where the file ends first). */
+  readAt(into: Uint8Array, position: number): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -56,10 +56,7 @@ export async function openLocalSource(path: string): Promise<ByteSource> {
     remote: false,
     size: () => fileSize,
     bytesFetched: () => fetched,
-    async read(start, end) {
-      const body = new Uint8Array(Math.max(0, Math.min(end, fileSize) - start));
-      return body.subarray(0, body.length > 0 ? await readFully(body, (into, from) => readAt(into, start + from)) : 0);
-    },
+    readAt: (into, position) => readFully(into, (rest, from) => readAt(rest, position + from)),
     openRange(start, end) {
       let pos = start;
       return {
@@ -127,11 +124,12 @@ export function openRemoteSource(url: string, opts: RemoteSourceOptions = {}): B
     remote: true,
     size: () => fileSize,
     bytesFetched: () => fetched,
-    async read(start, end) {
-      if (end <= start) return new Uint8Array(0);
-      const body = new Uint8Array(await (await request(start, end - 1)).arrayBuffer());
+    async readAt(into, position) {
+      if (into.length === 0) return 0;
+      const body = new Uint8Array(await (await request(position, position + into.length - 1)).arrayBuffer());
       fetched += body.length;
-      return body;
+      into.set(body.subarray(0, into.length));
+      return Math.min(body.length, into.length);
     },
     openRange(start, end, signal) {
       let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
