@@ -1,13 +1,14 @@
 // GGUF patch benchmark: wall time against `cp` of the same file, peak RSS at each size, the naive @huggingface/gguf
 // way (new Blob([newHeader, file.slice(dataOffset)]) written out), and the bytes a remote plan downloads, counted at
 // a local HTTP server. Every operation is a fresh process timed from spawn to exit, cp included; the patch is the
-// CLI (src/cli.ts) run in that process. The operations run in rounds (cp, patch, patch --no-verify, the order
-// rotated each round), so a noisy neighbour slows both sides of a round: the median of the per-round ratios is the
-// robust figure, the ratio of the medians is printed beside it.
+// CLI (src/cli.ts, through bench/cli-child.ts: nothing else loaded) in that process. The operations run in rounds
+// (cp, patch, patch --no-verify, the order rotated each round), so a noisy neighbour slows both sides of a round:
+// the median of the per-round ratios is the robust figure, the ratio of the medians is printed beside it. CPU time
+// (user + system, all threads, from /proc on Linux) shows what each costs where cores are few.
 // Usage: node dist/bench/gguf.js [sizesGiB=0.5,2] [dir=os.tmpdir()] [--rounds 5]
 //        (or: bun bench/gguf.ts ..., deno run -A bench/gguf.ts ...: the children run on the same runtime)
 import { spawnSync } from "node:child_process";
-import { createReadStream, mkdtempSync, openAsBlob, rmSync, statSync } from "node:fs";
+import { createReadStream, mkdtempSync, openAsBlob, readFileSync, rmSync, statSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -46,50 +47,62 @@ interface ChildReport {
   maxRssMiB: number;
 }
 
-/** Child mode: one operation in this fresh process, printing a ChildReport as JSON. */
-async function child(op: Op, src: string, out: string): Promise<void> {
+/** Child mode: the naive way in this fresh process, printing a ChildReport as JSON. */
+async function naiveChild(src: string, out: string): Promise<void> {
   const started = performance.now();
-  if (op === "patch" || op === "patch-no-verify") {
-    // The CLI itself, imports included, as `yarnify patch` runs (it reads process.argv when imported).
-    process.argv = [process.argv[0], "yarnify", "patch", src, "--factor", "4", "--out", out, ...(op === "patch" ? [] : ["--no-verify"])];
-    await import("../src/cli.ts");
-    if (process.exitCode) throw new Error(`yarnify patch exited with ${process.exitCode}`);
-  } else if (op === "naive") {
-    // The library's own way: full typed parse, edit, buildGgufHeader, one Blob written out.
-    const h = await gguf(src, { allowLocalFile: true, typedMetadata: true });
-    const p = plan((await inspectGguf(src)).spec, { factor: 4 });
-    const keys = ggufKeysForPlan(String(h.typedMetadata["general.architecture"]?.value), p, h.typedMetadata).entries;
-    const meta = withEntries(h.typedMetadata, keys);
-    const alignment = Number(h.typedMetadata["general.alignment"]?.value ?? 32);
-    const file = await openAsBlob(src);
-    const header = await buildGgufHeader(file, meta, { littleEndian: h.littleEndian, tensorInfoByteRange: h.tensorInfoByteRange, alignment });
-    const blob = new Blob([header, file.slice(Number(h.tensorDataOffset))]);
-    const fh = await open(out, "w");
-    let pos = 0;
-    for await (const chunk of blob.stream() as unknown as AsyncIterable<Uint8Array>) {
-      // Deno's stream yields the whole slice as one chunk, and one write takes less than 2 GiB.
-      for (let at = 0; at < chunk.length; at += GiB) await fh.write(chunk, at, Math.min(GiB, chunk.length - at), pos + at);
-      pos += chunk.length;
-    }
-    await fh.close();
+  // The library's own way: full typed parse, edit, buildGgufHeader, one Blob written out.
+  const h = await gguf(src, { allowLocalFile: true, typedMetadata: true });
+  const p = plan((await inspectGguf(src)).spec, { factor: 4 });
+  const keys = ggufKeysForPlan(String(h.typedMetadata["general.architecture"]?.value), p, h.typedMetadata).entries;
+  const meta = withEntries(h.typedMetadata, keys);
+  const alignment = Number(h.typedMetadata["general.alignment"]?.value ?? 32);
+  const file = await openAsBlob(src);
+  const header = await buildGgufHeader(file, meta, { littleEndian: h.littleEndian, tensorInfoByteRange: h.tensorInfoByteRange, alignment });
+  const blob = new Blob([header, file.slice(Number(h.tensorDataOffset))]);
+  const fh = await open(out, "w");
+  let pos = 0;
+  for await (const chunk of blob.stream() as unknown as AsyncIterable<Uint8Array>) {
+    // Deno's stream yields the whole slice as one chunk, and one write takes less than 2 GiB.
+    for (let at = 0; at < chunk.length; at += GiB) await fh.write(chunk, at, Math.min(GiB, chunk.length - at), pos + at);
+    pos += chunk.length;
   }
+  await fh.close();
   const report: ChildReport = { seconds: (performance.now() - started) / 1000, maxRssMiB: peakRssBytes() / MiB };
   console.log(JSON.stringify(report));
 }
 
+/** CPU seconds (user + system) of this process's waited-for children so far: /proc/self/stat cutime + cstime. */
+function childCpuSeconds(): number {
+  try {
+    const fields = readFileSync("/proc/self/stat", "utf8").replace(/^.*\) /s, "").split(" ");
+    // Fields after the command name start at field 3 (state); cutime and cstime are fields 16 and 17, in ticks.
+    return (Number(fields[13]) + Number(fields[14])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
 /** Runs one operation in a fresh process (this runtime, or cp); returns its wall time from spawn to exit. */
-function runOp(op: Op, src: string, out: string): { wall: number; child?: ChildReport } {
+function runOp(op: Op, src: string, out: string): { wall: number; cpu: number; child?: ChildReport } {
   rmSync(out, { force: true });
   spawnSync(SYNC); // the previous output's dirty pages are not this run's to write
   const self = fileURLToPath(import.meta.url);
-  const [cmd, args] = op === "cp"
-    ? [CP, [src, out]]
-    : [process.execPath, [...(runtimeName() === "deno" ? ["run", "-A"] : []), self, "--child", op, src, out]];
+  // bench/cli-child.ts (or the .js beside this file when built or bundled).
+  const cliChild = fileURLToPath(new URL(`./cli-child${self.slice(self.lastIndexOf("."))}`, import.meta.url));
+  const runtime = [process.execPath, ...(runtimeName() === "deno" ? ["run", "-A"] : [])];
+  const patch = ["patch", src, "--factor", "4", "--out", out];
+  const [cmd, ...args] = op === "cp"
+    ? [CP, src, out]
+    : op === "naive"
+    ? [...runtime, self, "--child", op, src, out]
+    : [...runtime, cliChild, ...patch, ...(op === "patch" ? [] : ["--no-verify"])];
+  const cpuBefore = childCpuSeconds();
   const started = performance.now();
-  const r = spawnSync(cmd, args, { encoding: "utf8" });
+  const r = spawnSync(cmd!, args, { encoding: "utf8" });
   const wall = (performance.now() - started) / 1000;
+  const cpu = childCpuSeconds() - cpuBefore;
   if (r.status !== 0) throw new Error(`${op} failed (exit ${r.status}): ${r.stderr}`);
-  return op === "cp" ? { wall } : { wall, child: JSON.parse(r.stdout.trim().split("\n").pop()!) as ChildReport };
+  return op === "cp" ? { wall, cpu } : { wall, cpu, child: JSON.parse(r.stdout.trim().split("\n").pop()!) as ChildReport };
 }
 
 function median(xs: readonly number[]): number {
@@ -134,9 +147,11 @@ async function benchSize(dir: string, gib: number, rounds: number): Promise<void
   const out = join(dir, "out.gguf");
   const wall: Record<Op, number[]> = { cp: [], patch: [], "patch-no-verify": [], naive: [] };
   const inProcess: Record<Op, number[]> = { cp: [], patch: [], "patch-no-verify": [], naive: [] };
+  const cpu: Record<Op, number[]> = { cp: [], patch: [], "patch-no-verify": [], naive: [] };
   const rss: Record<Op, number> = { cp: 0, patch: 0, "patch-no-verify": 0, naive: 0 };
   const record = (op: Op, r: ReturnType<typeof runOp>) => {
     wall[op].push(r.wall);
+    cpu[op].push(r.cpu);
     if (r.child) {
       inProcess[op].push(r.child.seconds);
       rss[op] = Math.max(rss[op], r.child.maxRssMiB);
@@ -157,7 +172,7 @@ async function benchSize(dir: string, gib: number, rounds: number): Promise<void
 
   const cpMedian = median(wall.cp);
   console.log(`${(size / GiB).toFixed(2)} GiB GGUF (${(headerBytes / MiB).toFixed(1)} MiB header), ${rounds} rounds; seconds from spawn to exit:`);
-  console.log(`  ${"".padEnd(18)} ${"median".padStart(7)} ${"best".padStart(6)} ${"GiB/s".padStart(6)} ${"in-process".padStart(10)} ${"peak RSS".padStart(9)}  ${"×cp: medians".padStart(12)} ${"per-round median".padStart(16)}`);
+  console.log(`  ${"".padEnd(18)} ${"median".padStart(7)} ${"best".padStart(6)} ${"GiB/s".padStart(6)} ${"in-process".padStart(10)} ${"CPU s".padStart(6)} ${"peak RSS".padStart(9)}  ${"×cp: medians".padStart(12)} ${"per-round median".padStart(16)}`);
   for (const op of [...ROUND, "naive"] as const) {
     const w = wall[op];
     const perRound = op === "naive" ? [w[0] / naiveCp] : w.map((t, i) => t / wall.cp[i]);
@@ -167,6 +182,7 @@ async function benchSize(dir: string, gib: number, rounds: number): Promise<void
       Math.min(...w).toFixed(2).padStart(6),
       (size / GiB / m).toFixed(2).padStart(6),
       (op === "cp" ? "" : median(inProcess[op]).toFixed(2)).padStart(10),
+      median(cpu[op]).toFixed(2).padStart(6),
       (op === "cp" ? "" : `${rss[op].toFixed(0)} MiB`).padStart(9),
       (op === "cp" ? "" : (m / cpMedian).toFixed(2)).padStart(12),
       (op === "cp" ? "" : median(perRound).toFixed(2)).padStart(16),
@@ -190,5 +206,5 @@ async function main(args: string[]): Promise<void> {
   }
 }
 
-if (process.argv[2] === "--child") await child(process.argv[3] as Op, process.argv[4], process.argv[5]);
+if (process.argv[2] === "--child") await naiveChild(process.argv[4], process.argv[5]);
 else await main(process.argv.slice(2));
