@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
 # The GGUF patch benchmark (bench/gguf.ts) on the lent machine's 16 idle cores, where `cp` is not slowed by other
-# work. Here: `bash bench/gpu-machine/gguf.sh prepare` bundles the bench with its npm dependencies (the machine has
-# no registry) and compresses Node into .gg (git-excluded; Deno comes from .rt, see prepare.sh). There, carrying
-# [".gg", ".rt"]: `bash bench/gpu-machine/gguf.sh` runs it under Node and Deno; output also in $OUT.
+# work. Here: `bash bench/gpu-machine/gguf.sh prepare` puts in .gg (git-excluded) what the patch needs that git does
+# not carry: the build (dist/), the three npm packages a GGUF patch loads (@huggingface/gguf, @huggingface/tasks,
+# cac; the machine has no registry) and Node, compressed (Deno comes from .rt, see prepare.sh). There, carrying
+# [".gg", ".rt"]: `bash bench/gpu-machine/gguf.sh` runs it under Node (dist/bench/gguf.js) and Deno (the sources),
+# each child being the CLI as installed (no bundle); output also in $OUT.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 if [ "${1:-}" = prepare ]; then
   grep -qx "/.gg/" .git/info/exclude || echo "/.gg/" >> .git/info/exclude
   mkdir -p .gg .rt
-  node_modules/.bin/deno bundle --quiet --platform deno -o .gg/gguf.js bench/gguf.ts
+  npm run -s build
+  rm -rf .gg/app .gg/gguf.js && mkdir -p .gg/app/node_modules/@huggingface
+  cp -r dist package.json .gg/app/
+  cp -rL node_modules/@huggingface/gguf node_modules/@huggingface/tasks .gg/app/node_modules/@huggingface/
+  cp -rL node_modules/cac .gg/app/node_modules/
   [ -s .gg/node.xz ] || xz -T0 -6 -c "$(readlink -f "$(command -v node)")" > .gg/node.xz
   [ -s .rt/deno.xz ] || xz -T0 -6 -c node_modules/@deno/linux-x64-glibc/deno > .rt/deno.xz
   du -sh .gg .rt
@@ -17,5 +23,6 @@ fi
 OUT=${OUT:-/tmp/yarnify-gguf-out}; mkdir -p "$OUT" /tmp/gb
 xz -d -T8 -c .gg/node.xz > /tmp/gb/node; xz -d -T8 -c .rt/deno.xz > /tmp/gb/deno; chmod +x /tmp/gb/node /tmp/gb/deno
 nproc
-/tmp/gb/node .gg/gguf.js 0.5,2 /tmp --rounds 9 2>&1 | tee "$OUT/node.txt"
-/tmp/gb/deno run -A .gg/gguf.js 0.5,2 /tmp --rounds 9 2>&1 | tee "$OUT/deno.txt"
+[ -e node_modules ] || ln -s .gg/app/node_modules node_modules # Deno reads the packages from ./node_modules
+/tmp/gb/node .gg/app/dist/bench/gguf.js 0.5,2 /tmp --rounds 9 2>&1 | tee "$OUT/node.txt"
+/tmp/gb/deno run -A bench/gguf.ts 0.5,2 /tmp --rounds 9 2>&1 | tee "$OUT/deno.txt"
