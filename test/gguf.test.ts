@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { GGUFValueType } from "@huggingface/gguf";
 import { GgufError, ggufConverter, ggufRopeSpec, inspectGguf, llamaCppRopeParams, patchGguf, patchGgufIter, progressText, readGgufHeader } from "../converters/gguf/index.ts";
 import type { PatchGgufEvent } from "../converters/gguf/index.ts";
@@ -241,6 +241,14 @@ test("split GGUF: shard 1 gets the keys, the other shards are linked or copied u
     assert.equal(i.keys["llama.rope.scaling.type"].value, "yarn");
     assert.deepEqual(i.split, { count: 3, no: 0 });
     for (const k of [2, 3]) assert.equal(sha(join(outDir, `m-0000${k}-of-00003.gguf`)), sha(names[k - 1]));
+    // Remote shards cannot be linked: they are streamed, hashed on the way and verified.
+    const servers = new Map(names.map((n) => [basename(n), bytesFetch(readFileSync(n))]));
+    const fetchShard = ((url: string, init?: RequestInit) => servers.get(basename(url))!.fetch(url, init)) as typeof fetch;
+    const remoteDir = join(dir, "remote") + "/";
+    const url = "https://example.invalid/org/repo/resolve/main/m-00001-of-00003.gguf";
+    const rr = await patchGguf({ source: url, plan: plan(spec, { factor: 4 }), out: remoteDir, fetch: fetchShard });
+    assert.deepEqual(rr.files.map((f) => [f.action, f.verified]), [["patched", true], ["copied", true], ["copied", true]]);
+    for (const k of [1, 2, 3]) assert.equal(sha(join(remoteDir, `m-0000${k}-of-00003.gguf`)), sha(join(outDir, `m-0000${k}-of-00003.gguf`)));
     await assert.rejects(
       patchGguf({ source: names[0], plan: plan(spec, { factor: 4 }), out: join(dir, "single.gguf") }),
       (e: unknown) => e instanceof GgufError && e.problem === "split",
@@ -327,8 +335,8 @@ test("verification catches a tensor-data byte that differs from the source: read
     const [ha, hb] = [await readGgufHeader(sa), await readGgufHeader(sb)];
     const length = bytes.length - ha.dataOffset;
     const sha256 = createHash("sha256").update(bytes.subarray(ha.dataOffset)).digest("hex");
-    await checkDataHash({ file: a, out: ha, outSource: sa, sha256, length });
-    await assert.rejects(checkDataHash({ file: b, out: hb, outSource: sb, sha256, length }), /SHA-256 [0-9a-f]+, source/);
+    await checkDataHash({ file: a, path: a, dataOffset: ha.dataOffset, sha256, length });
+    await assert.rejects(checkDataHash({ file: b, path: b, dataOffset: hb.dataOffset, sha256, length }), /SHA-256 [0-9a-f]+, source/);
     await Promise.all([sa.close(), sb.close()]);
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -19,7 +19,7 @@ import type { GgufHeader } from "./read.ts";
 import { openSource } from "./source.ts";
 import type { ByteSource, FetchLike } from "./source.ts";
 import { shardLocations, shardOutputs } from "./split.ts";
-import { checkDataHash, checkMetadata, checkSkippedKeys, readLocalHeader } from "./verify.ts";
+import { checkDataHash, checkWrittenHeader } from "./verify.ts";
 
 export interface PatchGgufParams {
   /** A local path or an http(s) URL; for a split model, any shard (all are written). */
@@ -205,10 +205,20 @@ async function writeFile(p: WriteParams & { newHeader: Uint8Array; copyStart: nu
     if (from < c.length) hash!.update(c.subarray(from));
     at += c.length;
   };
+  const outDataOffset = p.newHeader.length + header.dataOffset - p.copyStart;
+  // Verification parses the header written while the tensor data is being copied (the main thread waits on the
+  // copy otherwise); settled before the temporary file is renamed or removed.
+  let headerCheck: Promise<void> | undefined;
+  const checkHeader = () => {
+    headerCheck = checkWrittenHeader({ file: p.outPath, path: tmp, size: total, source: header, entries: p.entries, dataOffset: outDataOffset, dataLength });
+    headerCheck.catch(() => {}); // awaited below
+  };
   try {
     const out = await open(tmp, readBack ? "wx+" : "wx");
     try {
       await out.write(p.newHeader, 0, p.newHeader.length, 0);
+      // A rebuilt header is complete once written; a file copied whole has its header only after the copy.
+      if (p.verify && p.newHeader.length > 0) checkHeader();
       await copyRange({
         openReader: (from, to) => source.openRange(p.copyStart + from, p.copyStart + to, p.signal),
         out,
@@ -231,38 +241,28 @@ async function writeFile(p: WriteParams & { newHeader: Uint8Array; copyStart: nu
     }
     if (p.verify) {
       p.emit({ event: "phase", phase: "verify", file: p.outPath });
-      const written = await readLocalHeader(tmp);
-      try {
-        checkMetadata(p.outPath, header.metadata, written.header.metadata, p.entries);
-        checkSkippedKeys(p.outPath, header, written.header);
-        const infos = (h: GgufHeader) => h.raw.subarray(h.tensorInfoByteRange[0], h.tensorInfoByteRange[1]);
-        if (!Buffer.from(infos(written.header)).equals(infos(header))) {
-          throw new GgufError(p.outPath, "verify", "verification failed: tensor infos differ from the source");
-        }
-        // The data region must start where the new header says, be as long as the source's and, for a remote
-        // source, hash to what was streamed (a local one was compared chunk by chunk while copying).
-        const region = (written.source.size() ?? 0) - written.header.dataOffset;
-        if (written.header.dataOffset !== p.newHeader.length || region !== dataLength) {
-          throw new GgufError(p.outPath, "verify", `verification failed: tensor data at ${written.header.dataOffset} (${region} bytes), expected ${p.newHeader.length} (${dataLength} bytes)`);
-        }
-        if (hash) {
-          await checkDataHash({
-            file: p.outPath,
-            out: written.header,
-            outSource: written.source,
-            sha256: hash.digest("hex"),
-            length: dataLength,
-            bufferBytes: p.bufferBytes,
-            ...(p.signal ? { signal: p.signal } : {}),
-            onProgress: (n) => p.emit({ event: "progress", phase: "verify", file: p.outPath, bytes: n, total: dataLength }),
-          });
-        }
-      } finally {
-        await written.source.close();
+      if (!headerCheck) checkHeader();
+      await headerCheck;
+      const written = (await stat(tmp)).size;
+      if (written !== total) throw new GgufError(p.outPath, "verify", `verification failed: ${written} bytes written, expected ${total}`);
+      // A remote source's tensor data must hash to what was streamed (a local one was compared chunk by chunk
+      // while copying).
+      if (hash) {
+        await checkDataHash({
+          file: p.outPath,
+          path: tmp,
+          dataOffset: outDataOffset,
+          sha256: hash.digest("hex"),
+          length: dataLength,
+          bufferBytes: p.bufferBytes,
+          ...(p.signal ? { signal: p.signal } : {}),
+          onProgress: (n) => p.emit({ event: "progress", phase: "verify", file: p.outPath, bytes: n, total: dataLength }),
+        });
       }
     }
     await rename(tmp, p.outPath);
   } catch (err) {
+    await headerCheck?.catch(() => {});
     await unlink(tmp).catch(() => {});
     throw err;
   } finally {

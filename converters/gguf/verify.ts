@@ -47,10 +47,63 @@ export function checkSkippedKeys(file: string, source: GgufHeader, out: GgufHead
   }
 }
 
-export interface DataCheckParams {
+/** Wraps a source so that it reports `size`: a file still being written, parsed as it will be when complete. */
+const sized = (source: ByteSource, size: number): ByteSource => ({
+  name: source.name,
+  remote: source.remote,
+  size: () => size,
+  bytesFetched: () => source.bytesFetched(),
+  openRange: (start, end, signal) => source.openRange(start, end, signal),
+  readAt: (into, position) => source.readAt(into, position),
+  close: () => source.close(),
+});
+
+export interface WrittenHeaderParams {
+  /** The output's name, for messages. */
   file: string;
-  out: GgufHeader;
-  outSource: ByteSource;
+  /** Where it is being written. */
+  path: string;
+  /** The size it will have once complete. */
+  size: number;
+  /** The source's header. */
+  source: GgufHeader;
+  entries: readonly GgufEntry[];
+  /** Where the tensor data starts, and its length. */
+  dataOffset: number;
+  dataLength: number;
+}
+
+/**
+ * Re-parses the header written at `path` and checks it against the source's: the planned keys as written, every
+ * other key, the tensor infos, where the tensor data starts and how long it is. A rebuilt header is all there once
+ * written, so this can run while the tensor data is still being copied; the file's final size is the caller's to check.
+ */
+export async function checkWrittenHeader(p: WrittenHeaderParams): Promise<void> {
+  const source = sized(await openLocalSource(p.path), p.size);
+  try {
+    const written = await readGgufHeader(source);
+    checkMetadata(p.file, p.source.metadata, written.metadata, p.entries);
+    checkSkippedKeys(p.file, p.source, written);
+    const infos = (h: GgufHeader) => h.raw.subarray(h.tensorInfoByteRange[0], h.tensorInfoByteRange[1]);
+    if (!Buffer.from(infos(written)).equals(infos(p.source))) {
+      throw new GgufError(p.file, "verify", "verification failed: tensor infos differ from the source");
+    }
+    const region = p.size - written.dataOffset;
+    if (written.dataOffset !== p.dataOffset || region !== p.dataLength) {
+      throw new GgufError(p.file, "verify", `verification failed: tensor data at ${written.dataOffset} (${region} bytes), expected ${p.dataOffset} (${p.dataLength} bytes)`);
+    }
+  } finally {
+    await source.close();
+  }
+}
+
+export interface DataCheckParams {
+  /** The output's name, for messages. */
+  file: string;
+  /** The written file. */
+  path: string;
+  /** Where its tensor data starts. */
+  dataOffset: number;
   /** SHA-256 of the source's tensor data, taken while it streamed in. */
   sha256: string;
   length: number;
@@ -59,26 +112,27 @@ export interface DataCheckParams {
   onProgress?: (bytes: number) => void;
 }
 
-
 /**
  * Hashes the output's tensor data in order (double-buffered reads) and compares it with the SHA-256 taken while the
  * source streamed in (a remote source is not downloaded twice). Local sources are checked during the copy instead
  * (copyRange's readBack).
  */
 export async function checkDataHash(p: DataCheckParams): Promise<void> {
-  const outLen = (p.outSource.size() ?? 0) - p.out.dataOffset;
-  if (outLen !== p.length) {
-    throw new GgufError(p.file, "verify", `verification failed: ${outLen} bytes of tensor data, expected ${p.length}`);
-  }
+  const source = await openLocalSource(p.path);
+  const outLen = (source.size() ?? 0) - p.dataOffset;
   const size = Math.max(1, Math.min(p.bufferBytes ?? DEFAULT_BUFFER_BYTES, p.length));
-  const reader = p.outSource.openRange(p.out.dataOffset, p.out.dataOffset + p.length, p.signal);
+  const reader = source.openRange(p.dataOffset, p.dataOffset + p.length, p.signal);
   const hash = createHash("sha256");
   const bufs = [new Uint8Array(size), new Uint8Array(size)];
   let done = 0;
   let which = 0;
   const fill = (buf: Uint8Array) => readFully(buf, (into) => reader.readInto(into));
-  let pending = fill(bufs[0]!);
+  let pending: Promise<number> = Promise.resolve(0);
   try {
+    if (outLen !== p.length) {
+      throw new GgufError(p.file, "verify", `verification failed: ${outLen} bytes of tensor data, expected ${p.length}`);
+    }
+    pending = fill(bufs[0]!);
     while (done < p.length) {
       const n = await pending;
       if (n === 0) throw new GgufError(p.file, "verify", `verification failed: tensor data ends early at byte ${done}`);
@@ -94,17 +148,8 @@ export async function checkDataHash(p: DataCheckParams): Promise<void> {
     throw err;
   } finally {
     await reader.close();
+    await source.close();
   }
   const got = hash.digest("hex");
   if (got !== p.sha256) throw new GgufError(p.file, "verify", `verification failed: tensor data SHA-256 ${got}, source ${p.sha256}`);
-}
-
-export async function readLocalHeader(path: string): Promise<{ header: GgufHeader; source: ByteSource }> {
-  const source = await openLocalSource(path);
-  try {
-    return { header: await readGgufHeader(source), source };
-  } catch (err) {
-    await source.close();
-    throw err;
-  }
 }
