@@ -8,7 +8,7 @@ import { GGUFValueType } from "@huggingface/gguf";
 import { GgufError, ggufConverter, ggufRopeSpec, inspectGguf, llamaCppRopeParams, patchGguf, patchGgufIter, progressText, readGgufHeader } from "../converters/gguf/index.ts";
 import type { PatchGgufEvent } from "../converters/gguf/index.ts";
 import { openLocalSource, openRemoteSource } from "../converters/gguf/source.ts";
-import { checkDataHash } from "../converters/gguf/verify.ts";
+import { checkDataHash, checkWrittenHeader } from "../converters/gguf/verify.ts";
 import { copyRange } from "../converters/gguf/copy.ts";
 import { plan } from "../src/plan.ts";
 import { llamacppView } from "../src/rope/engines/llamacpp.ts";
@@ -338,6 +338,42 @@ test("verification catches a tensor-data byte that differs from the source: read
     await checkDataHash({ file: a, path: a, dataOffset: ha.dataOffset, sha256, length });
     await assert.rejects(checkDataHash({ file: b, path: b, dataOffset: hb.dataOffset, sha256, length }), /SHA-256 [0-9a-f]+, source/);
     await Promise.all([sa.close(), sb.close()]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("verification of the written header: planned keys, every other key, the vocabulary's bytes, tensor infos, data offset", async () => {
+  const dir = tmp();
+  try {
+    const vocab = (t: string) => ({ "tokenizer.ggml.tokens": { value: ["a", t, "c"], type: GGUFValueType.ARRAY, subType: GGUFValueType.STRING } });
+    const src = join(dir, "src.gguf");
+    writeFileSync(src, small(vocab("b")));
+    let files = 0;
+    const header = async (bytes: Uint8Array) => {
+      const f = join(dir, `h${files++}.gguf`);
+      writeFileSync(f, bytes);
+      const s = await openLocalSource(f);
+      try {
+        return await readGgufHeader(s);
+      } finally {
+        await s.close();
+      }
+    };
+    const source = await header(readFileSync(src));
+    const out = join(dir, "out.gguf");
+    const r = await patchGguf({ source: src, plan: plan(ggufRopeSpec(source.metadata, "llama"), { factor: 4 }), out });
+    const written = await header(readFileSync(out));
+    const base = { file: out, path: out, size: statSync(out).size, source, entries: r.keys, dataOffset: written.dataOffset, dataLength: statSync(out).size - written.dataOffset };
+    await checkWrittenHeader(base);
+    const fails = (changes: Partial<typeof base>, message: RegExp) =>
+      assert.rejects(checkWrittenHeader({ ...base, ...changes }), (e: unknown) => e instanceof GgufError && e.problem === "verify" && message.test(e.message));
+    await fails({ entries: r.keys.map((k) => (k.key.endsWith("scaling.factor") ? { ...k, value: 8 } : k)) }, /llama\.rope\.scaling\.factor is 4 \(type 6\), expected 8/);
+    await fails({ source: await header(small({ ...vocab("b"), "llama.rope.freq_base": { value: 10000, type: F32 } })) }, /key llama\.rope\.freq_base changed/);
+    await fails({ source: await header(small(vocab("x"))) }, /key tokenizer\.ggml\.tokens changed/);
+    await fails({ source: await header(small(vocab("b"), { tensors: [{ name: "a", shape: [64, 3] }, { name: "b", shape: [8] }] })) }, /tensor infos differ/);
+    await fails({ dataOffset: written.dataOffset + 32 }, /tensor data at \d+ \(\d+ bytes\), expected/);
+    await fails({ size: base.size + 1 }, /tensor data at \d+ \(\d+ bytes\), expected/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
