@@ -1,7 +1,8 @@
 // GGUF patch benchmark: wall time against `cp` of the same file, peak RSS at each size, the naive @huggingface/gguf
 // way (new Blob([newHeader, file.slice(dataOffset)]) written out), and the bytes a remote plan downloads, counted at
 // a local HTTP server. Every operation is a fresh process timed from spawn to exit, cp included; the patch is the
-// CLI (src/cli.ts, through bench/cli-child.ts: nothing else loaded) in that process. The operations run in rounds
+// CLI as a user starts it (bin/yarnify.cjs on Node, src/cli.ts on Bun and Deno; bench/cli-report.cjs preloaded to
+// report its time and peak RSS). The operations run in rounds
 // (cp, patch, patch --no-verify, the order rotated each round), so a noisy neighbour slows both sides of a round:
 // the median of the per-round ratios is the robust figure, the ratio of the medians is printed beside it. CPU time
 // (user + system, all threads, from /proc on Linux) shows what each costs where cores are few.
@@ -27,6 +28,8 @@ const GiB = 2 ** 30;
 const MiB = 2 ** 20;
 const CP = "/bin/cp";
 const SYNC = "/bin/sync";
+/** The repository (or installed package) root, from bench/ (Bun, Deno) or dist/bench/ (Node). */
+const ROOT = fileURLToPath(new URL(runtimeName() === "node" ? "../../" : "../", import.meta.url));
 // A Qwen2.5-sized vocabulary, so the header (about 5 MiB) is as large as a real model's. Built only
 // in the parent: the children's peak RSS must be the patch's own.
 const vocabKv = (VOCAB = Array.from({ length: 152064 }, (_, i) => `tok${i.toString(36)}`)) => ({
@@ -87,15 +90,14 @@ function runOp(op: Op, src: string, out: string): { wall: number; cpu: number; c
   rmSync(out, { force: true });
   spawnSync(SYNC); // the previous output's dirty pages are not this run's to write
   const self = fileURLToPath(import.meta.url);
-  // bench/cli-child.ts (or the .js beside this file when built or bundled).
-  const cliChild = fileURLToPath(new URL(`./cli-child${self.slice(self.lastIndexOf("."))}`, import.meta.url));
   const runtime = [process.execPath, ...(runtimeName() === "deno" ? ["run", "-A"] : [])];
-  const patch = ["patch", src, "--factor", "4", "--out", out];
+  const cli = join(ROOT, runtimeName() === "node" ? "bin/yarnify.cjs" : "src/cli.ts");
+  const patch = ["patch", src, "--factor", "4", "--out", out, ...(op === "patch" ? [] : ["--no-verify"])];
   const [cmd, ...args] = op === "cp"
     ? [CP, src, out]
     : op === "naive"
     ? [...runtime, self, "--child", op, src, out]
-    : [...runtime, cliChild, ...patch, ...(op === "patch" ? [] : ["--no-verify"])];
+    : [...runtime, "--require", join(ROOT, "bench/cli-report.cjs"), cli, ...patch];
   const cpuBefore = childCpuSeconds();
   const started = performance.now();
   const r = spawnSync(cmd!, args, { encoding: "utf8" });

@@ -1,6 +1,5 @@
 #!/usr/bin/env node
 // The yarnify command line. The same file runs under Node (built), Bun and Deno.
-import "./io/threadpool.ts";
 import { cac } from "cac";
 import { YarnifyError } from "./errors.ts";
 import { flags } from "./model-flags.ts";

@@ -19,7 +19,7 @@ function command(runtime: RuntimeName): string[] {
   const bin = (name: string) => join(repoRoot, "node_modules", ".bin", name);
   switch (runtime) {
     case "node":
-      return [runtimeName() === "node" ? process.execPath : "node", join(repoRoot, "dist/src/cli.js")];
+      return [runtimeName() === "node" ? process.execPath : "node", join(repoRoot, "bin/yarnify.cjs")];
     case "bun":
       return [runtimeName() === "bun" ? process.execPath : bin("bun"), join(repoRoot, "src/cli.ts")];
     case "deno":

@@ -2,7 +2,8 @@
 // and every bad input ending in one line, a non-zero exit, nothing written and the source untouched.
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runtimeName } from "../src/runtime.ts";
@@ -174,6 +175,31 @@ test("bad input: unknown command and unknown option", () => {
   const b = runCli(["patch", tiny, "--factr", "4"]);
   assert.notEqual(b.code, 0);
   assert.match(b.stderr, /^yarnify: Unknown option `--factr`/);
+});
+
+test("Node's launcher sizes libuv's thread pool before it starts (a thread per core, at least 4), keeping a size set", () => {
+  const dir = tmp();
+  try {
+    // Preloaded into the launcher's process: at exit, the size it ended with and its threads (libuv's among them).
+    const probe = join(dir, "probe.cjs");
+    writeFileSync(probe, 'process.on("exit", () => console.log(JSON.stringify({ size: process.env.UV_THREADPOOL_SIZE, threads: require("node:fs").readdirSync("/proc/self/task").length })));');
+    const run = (size?: string) => {
+      const env: Record<string, string | undefined> = { ...process.env, UV_THREADPOOL_SIZE: size };
+      if (size === undefined) delete env.UV_THREADPOOL_SIZE;
+      const r = spawnSync("node", ["--require", probe, join(repoRoot, "bin/yarnify.cjs"), "inspect", join(tiny, "tiny-llama-f16.gguf"), "--json"], { encoding: "utf8", env });
+      assert.equal(r.status, 0, r.stderr);
+      return JSON.parse(r.stdout.trim().split("\n").pop()!) as { size: string; threads: number };
+    };
+    const cores = Number(spawnSync("node", ["-p", "require('node:os').availableParallelism()"], { encoding: "utf8" }).stdout);
+    const sized = run();
+    assert.equal(sized.size, String(Math.max(4, cores)));
+    const one = run("1");
+    assert.equal(one.size, "1");
+    // The pool's threads all start with it: the difference is the launcher's size taking effect.
+    assert.equal(sized.threads - one.threads, Math.max(4, cores) - 1);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test(`identical output on Node, Bun and Deno (from ${runtimeName()})`, () => {

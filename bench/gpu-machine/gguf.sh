@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
 # The GGUF patch benchmark (bench/gguf.ts) on the lent machine's 16 idle cores, where `cp` is not slowed by other
-# work. Here: `bash bench/gpu-machine/gguf.sh prepare` puts in .gg (git-excluded) what the patch needs that git does
-# not carry: the build (dist/), the three npm packages a GGUF patch loads (@huggingface/gguf, @huggingface/tasks,
-# cac; the machine has no registry) and Node, compressed (Deno comes from .rt, see prepare.sh). There, carrying
-# [".gg", ".rt"]: `bash bench/gpu-machine/gguf.sh` runs it under Node (dist/bench/gguf.js) and Deno (the sources),
-# each child being the CLI as installed (no bundle); output also in $OUT.
+# work. Here: `bash bench/gpu-machine/gguf.sh prepare` puts in .gg/app (git-excluded) the package as npm installs it
+# for a GGUF patch: the build (dist/), bin/, bench/cli-report.cjs and the three npm packages a GGUF patch loads
+# (@huggingface/gguf, @huggingface/tasks, cac; the machine has no registry), and Node, compressed (Deno comes from
+# .rt, see prepare.sh). There, carrying [".gg", ".rt"]: `bash bench/gpu-machine/gguf.sh` runs it under Node
+# (.gg/app/dist/bench/gguf.js: each child is `node bin/yarnify.cjs patch ...`) and Deno (the sources: `deno run -A
+# src/cli.ts patch ...`); output also in $OUT.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 if [ "${1:-}" = prepare ]; then
   grep -qx "/.gg/" .git/info/exclude || echo "/.gg/" >> .git/info/exclude
   mkdir -p .gg .rt
   npm run -s build
-  rm -rf .gg/app .gg/gguf.js && mkdir -p .gg/app/node_modules/@huggingface
-  cp -r dist package.json .gg/app/
+  rm -rf .gg/app .gg/gguf.js && mkdir -p .gg/app/node_modules/@huggingface .gg/app/bench
+  cp -r dist bin package.json .gg/app/
+  cp bench/cli-report.cjs .gg/app/bench/
   cp -rL node_modules/@huggingface/gguf node_modules/@huggingface/tasks .gg/app/node_modules/@huggingface/
   cp -rL node_modules/cac .gg/app/node_modules/
   [ -s .gg/node.xz ] || xz -T0 -6 -c "$(readlink -f "$(command -v node)")" > .gg/node.xz

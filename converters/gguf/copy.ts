@@ -18,7 +18,9 @@ export const LANE_CHUNK_BYTES = 2 * 1024 * 1024;
 /**
  * Chunks in flight when copying local files. On 2 cores 2 to 8 lanes copied alike with 4 I/O threads, and 8 lanes on 8
  * threads took about 1.2x as long as 4 when verifying (more chunks in flight than the caches hold); on 16 cores 8
- * lanes took 0.87x the time of 4 (Node, 2 GiB, bench/gguf.ts).
+ * lanes took 0.87x the time of 4 (Node, 2 GiB, bench/gguf.ts). On Node each needs a thread of libuv's pool: the CLI's
+ * launcher (bin/yarnify.cjs) gives the pool a thread per core; a library caller on a large machine sets
+ * UV_THREADPOOL_SIZE before Node starts.
  */
 export const LOCAL_LANES = Math.min(8, Math.max(4, Math.floor(availableParallelism() / 2)));
 

@@ -1,0 +1,9 @@
+#!/usr/bin/env node
+// `yarnify` on Node (Bun and Deno run src/cli.ts). Node reads and writes files on libuv's thread pool, which takes
+// its size (UV_THREADPOOL_SIZE, default 4) when it first starts, and an ES module entry starts it while loading
+// itself; so this CommonJS entry sizes it first: a thread per core, at least 4, so that the lanes of a local GGUF
+// copy (converters/gguf/copy.ts, LOCAL_LANES: at most half the cores) never wait for a thread. A size the user set
+// is kept.
+"use strict";
+process.env.UV_THREADPOOL_SIZE ??= String(Math.max(4, require("node:os").availableParallelism()));
+import("../dist/src/cli.js");
