@@ -2,10 +2,10 @@
 // way (new Blob([newHeader, file.slice(dataOffset)]) written out), and the bytes a remote plan downloads, counted at
 // a local HTTP server. Every operation is a fresh process timed from spawn to exit, cp included; the patch is the
 // CLI as a user starts it (bin/yarnify.cjs on Node, src/cli.ts on Bun and Deno; bench/cli-report.cjs preloaded to
-// report its time and peak RSS). The operations run in rounds
-// (cp, patch, patch --no-verify, the order rotated each round), so a noisy neighbour slows both sides of a round:
-// the median of the per-round ratios is the robust figure, the ratio of the medians is printed beside it. CPU time
-// (user + system, all threads, from /proc on Linux) shows what each costs where cores are few.
+// report its time and peak RSS). The operations run in rounds (cp, patch, patch --no-verify, the order rotated each
+// round), so a noisy neighbour slows both sides of a round: the median of the per-round ratios is the robust figure,
+// the ratio of the medians is printed beside it. CPU time (user + system, all threads, from /proc on Linux) shows
+// what each costs where cores are few.
 // Usage: node dist/bench/gguf.js [sizesGiB=0.5,2] [dir=os.tmpdir()] [--rounds 5]
 //        (or: bun bench/gguf.ts ..., deno run -A bench/gguf.ts ...: the children run on the same runtime)
 import { spawnSync } from "node:child_process";
