@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
@@ -374,6 +374,24 @@ test("verification of the written header: planned keys, every other key, the voc
     await fails({ source: await header(small(vocab("b"), { tensors: [{ name: "a", shape: [64, 3] }, { name: "b", shape: [8] }] })) }, /tensor infos differ/);
     await fails({ dataOffset: written.dataOffset + 32 }, /tensor data at \d+ \(\d+ bytes\), expected/);
     await fails({ size: base.size + 1 }, /tensor data at \d+ \(\d+ bytes\), expected/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("lanes: one, three or the default copy the same bytes (verified), a count below one is refused", async () => {
+  const dir = tmp();
+  try {
+    const p = plan((await inspectGguf(TINY)).spec, { factor: 4 });
+    const outs = [undefined, 1, 3].map((lanes) => join(dir, `l${lanes ?? "default"}.gguf`));
+    for (const [k, lanes] of [undefined, 1, 3].entries()) {
+      const r = await patchGguf({ source: TINY, plan: p, out: outs[k]!, bufferBytes: 1 << 20, ...(lanes ? { lanes } : {}) });
+      assert.equal(r.files[0]!.verified, true);
+    }
+    assert.equal(sha(outs[1]!), sha(outs[0]!));
+    assert.equal(sha(outs[2]!), sha(outs[0]!));
+    await assert.rejects(patchGguf({ source: TINY, plan: p, out: join(dir, "zero.gguf"), lanes: 0 }), RangeError);
+    assert.equal(existsSync(join(dir, "zero.gguf")), false);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -37,11 +37,11 @@ export interface CopyParams {
   /** Chunks in flight at once (default 1); each lane owns one buffer, two with `readBack`. */
   lanes?: number;
   signal?: AbortSignal;
-  /** Sees every chunk, in order, before its buffer is reused (hashing); needs a single lane. */
+  /** Sees every chunk, in order, before its buffer is reused (hashing); needs a single lane and no `readBack`. */
   onChunk?: (chunk: Uint8Array) => void;
   /**
-   * Lanes only: read each chunk back from `out` (opened for reading too) right after writing it and compare it
-   * with the bytes read from the source, so the output is proven equal to the source in the same pass.
+   * Read each chunk back from `out` (opened for reading too) right after writing it and compare it with the bytes
+   * read from the source, so the output is proven equal to the source in the same pass (done in lanes, even one).
    */
   readBack?: (at: number, n: number) => Error;
   /** Called after each write with the bytes copied so far. */
@@ -51,9 +51,8 @@ export interface CopyParams {
 
 export async function copyRange(p: CopyParams): Promise<void> {
   const lanes = p.lanes ?? 1;
-  if (lanes > 1 && p.onChunk) throw new TypeError("copyRange: onChunk needs the chunks in order (one lane)");
-  if (lanes === 1 && p.readBack) throw new TypeError("copyRange: readBack is done by lanes");
-  return lanes > 1 ? copyInLanes(p, lanes) : copyInOrder(p);
+  if (p.onChunk && (lanes > 1 || p.readBack)) throw new TypeError("copyRange: onChunk needs the chunks in order (one lane, no readBack)");
+  return lanes > 1 || p.readBack ? copyInLanes(p, lanes) : copyInOrder(p);
 }
 
 async function copyInLanes(p: CopyParams, lanes: number): Promise<void> {

@@ -38,6 +38,11 @@ export interface PatchGgufParams {
   abortSignal?: AbortSignal;
   /** Bytes of each copy buffer (default: 2 MiB chunks in lanes from a local source, 16 MiB from a remote one). */
   bufferBytes?: number;
+  /**
+   * Chunks copied at once from a local source (default LOCAL_LANES, by core count); on Node each needs a thread of
+   * libuv's pool (UV_THREADPOOL_SIZE).
+   */
+  lanes?: number;
 }
 
 export interface PatchedFile {
@@ -103,6 +108,8 @@ async function runPatch(params: PatchGgufParams, emit: (e: PatchGgufEvent) => vo
   const verify = params.verify ?? true;
   const signal = params.abortSignal;
   const bufferBytes = params.bufferBytes;
+  const lanes = params.lanes ?? LOCAL_LANES;
+  if (!Number.isInteger(lanes) || lanes < 1) throw new RangeError(`patchGguf: lanes must be a positive integer, got ${lanes}`);
   const remoteOpts = { ...(params.fetch ? { fetch: params.fetch } : {}), ...(params.headers ? { headers: params.headers } : {}) };
   const sources = shardLocations(params.source);
   const outs = shardOutputs(sources, params.out, await isDirTarget(params.out));
@@ -134,9 +141,9 @@ async function runPatch(params: PatchGgufParams, emit: (e: PatchGgufEvent) => vo
     const planned = plannedKeys(first, params.plan);
     const header = buildPatchedHeader(first, planned.entries);
     const files: PatchedFile[] = [];
-    files.push(await writeFile({ ...opened[0], outPath: outs[0], newHeader: header, copyStart: opened[0].header.dataOffset, entries: planned.entries, verify, signal, bufferBytes, emit }));
+    files.push(await writeFile({ ...opened[0], outPath: outs[0], newHeader: header, copyStart: opened[0].header.dataOffset, entries: planned.entries, verify, signal, bufferBytes, lanes, emit }));
     for (let i = 1; i < opened.length; i++) {
-      files.push(await carryShard({ ...opened[i], outPath: outs[i], verify, signal, bufferBytes, emit }));
+      files.push(await carryShard({ ...opened[i], outPath: outs[i], verify, signal, bufferBytes, lanes, emit }));
     }
     return {
       architecture: first.architecture,
@@ -179,6 +186,7 @@ interface WriteParams {
   verify: boolean;
   signal: AbortSignal | undefined;
   bufferBytes: number | undefined;
+  lanes: number;
   emit: (e: PatchGgufEvent) => void;
 }
 
@@ -226,7 +234,7 @@ async function writeFile(p: WriteParams & { newHeader: Uint8Array; copyStart: nu
         length: copyLength,
         bufferBytes: p.bufferBytes,
         // A remote source streams in order (and is hashed on the way); a local one is read by several lanes.
-        lanes: source.remote ? 1 : LOCAL_LANES,
+        lanes: source.remote ? 1 : p.lanes,
         ...(p.signal ? { signal: p.signal } : {}),
         ...(hash ? { onChunk: hashData } : {}),
         ...(readBack && {
