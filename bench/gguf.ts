@@ -6,7 +6,9 @@
 // round), so a noisy neighbour slows both sides of a round: the median of the per-round ratios is the robust figure,
 // the ratio of the medians is printed beside it. CPU time (user + system, all threads, from /proc on Linux) shows
 // what each costs where cores are few.
-// Usage: node dist/bench/gguf.js [sizesGiB=0.5,2] [dir=os.tmpdir()] [--rounds 5]
+// With --lanes 4,8,16 it also times, in fresh processes and the same rounds, a verified patchGguf() call alone (no
+// start-up) with each number of copy lanes, Node's thread pool sized to match: what LOCAL_LANES should be.
+// Usage: node dist/bench/gguf.js [sizesGiB=0.5,2] [dir=os.tmpdir()] [--rounds 5] [--lanes 4,8,16]
 //        (or: bun bench/gguf.ts ..., deno run -A bench/gguf.ts ...: the children run on the same runtime)
 import { spawnSync } from "node:child_process";
 import { createReadStream, mkdtempSync, openAsBlob, readFileSync, rmSync, statSync } from "node:fs";
@@ -17,7 +19,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildGgufHeader, gguf, GGUFValueType } from "@huggingface/gguf";
-import { inspectGguf } from "../converters/gguf/index.ts";
+import { inspectGguf, patchGguf } from "../converters/gguf/index.ts";
+import { LOCAL_LANES } from "../converters/gguf/copy.ts";
 import { ggufKeysForPlan, withEntries } from "../converters/gguf/keys.ts";
 import { plan } from "../src/plan.ts";
 import { runtimeName } from "../src/runtime.ts";
@@ -72,6 +75,26 @@ async function naiveChild(src: string, out: string): Promise<void> {
   await fh.close();
   const report: ChildReport = { seconds: (performance.now() - started) / 1000, maxRssMiB: peakRssBytes() / MiB };
   console.log(JSON.stringify(report));
+}
+
+/** Child mode: a verified patchGguf() with `lanes` copy lanes in this fresh process; prints its seconds as JSON. */
+async function lanesChild(src: string, out: string, lanes: number): Promise<void> {
+  const p = plan((await inspectGguf(src)).spec, { factor: 4 });
+  const started = performance.now();
+  await patchGguf({ source: src, plan: p, out, lanes });
+  console.log(JSON.stringify({ seconds: (performance.now() - started) / 1000 }));
+}
+
+/** Runs lanesChild in a fresh process (Node's libuv pool with a thread per lane, at least its default 4). */
+function runLanes(src: string, out: string, lanes: number): number {
+  rmSync(out, { force: true });
+  spawnSync(SYNC);
+  const runtime = [process.execPath, ...(runtimeName() === "deno" ? ["run", "-A"] : [])];
+  const [cmd, ...args] = [...runtime, fileURLToPath(import.meta.url), "--child", "lanes", src, out, String(lanes)];
+  const env = { ...process.env, UV_THREADPOOL_SIZE: String(Math.max(4, lanes)) };
+  const r = spawnSync(cmd!, args, { encoding: "utf8", env });
+  if (r.status !== 0) throw new Error(`patch with ${lanes} lanes failed (exit ${r.status}): ${r.stderr}`);
+  return (JSON.parse(r.stdout.trim().split("\n").pop()!) as { seconds: number }).seconds;
 }
 
 /** CPU seconds (user + system) of this process's waited-for children so far: /proc/self/stat cutime + cstime. */
@@ -143,7 +166,7 @@ async function remoteBytes(path: string): Promise<{ fetched: number; header: num
 
 const ROUND: readonly Op[] = ["cp", "patch", "patch-no-verify"];
 
-async function benchSize(dir: string, gib: number, rounds: number): Promise<void> {
+async function benchSize(dir: string, gib: number, rounds: number, laneCounts: readonly number[]): Promise<void> {
   const src = join(dir, `src-${gib}.gguf`);
   const { size, headerBytes } = await writeBigGguf(src, gib * GiB, vocabKv());
   const out = join(dir, "out.gguf");
@@ -159,10 +182,15 @@ async function benchSize(dir: string, gib: number, rounds: number): Promise<void
       rss[op] = Math.max(rss[op], r.child.maxRssMiB);
     }
   };
+  const byLanes = new Map(laneCounts.map((n) => [n, [] as number[]]));
   for (let round = 0; round < rounds; round++) {
     for (let k = 0; k < ROUND.length; k++) {
       const op = ROUND[(k + round) % ROUND.length];
       record(op, runOp(op, src, out));
+    }
+    for (let k = 0; k < laneCounts.length; k++) {
+      const n = laneCounts[(k + round) % laneCounts.length]!;
+      byLanes.get(n)!.push(runLanes(src, out, n));
     }
   }
   // The naive way is slow: one round of its own, against a cp run just before it.
@@ -191,22 +219,28 @@ async function benchSize(dir: string, gib: number, rounds: number): Promise<void
     ];
     console.log(`  ${LABEL[op].padEnd(18)} ${cols.join(" ")}${op === "naive" ? "  (1 run, against a cp run just before it)" : ""}`);
   }
+  if (byLanes.size > 0) {
+    const cols = [...byLanes].map(([n, t]) => `${n}: ${median(t).toFixed(2)} s`);
+    console.log(`  verified patchGguf() alone, median by copy lanes (this machine's default is ${LOCAL_LANES}): ${cols.join(", ")}`);
+  }
   console.log(`  remote plan: ${remote.fetched} bytes fetched for a ${remote.header}-byte header (header + ${((remote.fetched - remote.header) / MiB).toFixed(2)} MiB)`);
 }
 
 async function main(args: string[]): Promise<void> {
-  const roundsAt = args.indexOf("--rounds");
-  const rounds = roundsAt >= 0 ? Number(args[roundsAt + 1]) : 5;
-  const positional = args.filter((_, i) => i !== roundsAt && i !== roundsAt + 1);
+  const option = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
+  const rounds = Number(option("--rounds") ?? 5);
+  const laneCounts = (option("--lanes") ?? "").split(",").filter(Boolean).map(Number);
+  const positional = args.filter((a, i) => !a.startsWith("--") && !args[i - 1]?.startsWith("--"));
   const sizes = (positional[0] ?? "0.5,2").split(",").map(Number);
   const dir = mkdtempSync(join(positional[1] ?? tmpdir(), "yarnify-bench-gguf-"));
   console.log(`GGUF patch benchmark on ${runtimeName()} (${process.execPath}); files in ${dir}`);
   try {
-    for (const gib of sizes) await benchSize(dir, gib, rounds);
+    for (const gib of sizes) await benchSize(dir, gib, rounds, laneCounts);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-if (process.argv[2] === "--child") await naiveChild(process.argv[4], process.argv[5]);
+if (process.argv[2] === "--child" && process.argv[3] === "lanes") await lanesChild(process.argv[4], process.argv[5], Number(process.argv[6]));
+else if (process.argv[2] === "--child") await naiveChild(process.argv[4], process.argv[5]);
 else await main(process.argv.slice(2));
