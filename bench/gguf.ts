@@ -85,17 +85,8 @@ async function lanesChild(src: string, out: string, lanes: number): Promise<void
   console.log(JSON.stringify({ seconds: (performance.now() - started) / 1000 }));
 }
 
-/** Runs lanesChild in a fresh process (Node's libuv pool with a thread per lane, at least its default 4). */
-function runLanes(src: string, out: string, lanes: number): number {
-  rmSync(out, { force: true });
-  spawnSync(SYNC);
-  const runtime = [process.execPath, ...(runtimeName() === "deno" ? ["run", "-A"] : [])];
-  const [cmd, ...args] = [...runtime, fileURLToPath(import.meta.url), "--child", "lanes", src, out, String(lanes)];
-  const env = { ...process.env, UV_THREADPOOL_SIZE: String(Math.max(4, lanes)) };
-  const r = spawnSync(cmd!, args, { encoding: "utf8", env });
-  if (r.status !== 0) throw new Error(`patch with ${lanes} lanes failed (exit ${r.status}): ${r.stderr}`);
-  return (JSON.parse(r.stdout.trim().split("\n").pop()!) as { seconds: number }).seconds;
-}
+/** This runtime as a command line (Deno needs `run -A`). */
+const RUNTIME = [process.execPath, ...(runtimeName() === "deno" ? ["run", "-A"] : [])];
 
 /** CPU seconds (user + system) of this process's waited-for children so far: /proc/self/stat cutime + cstime. */
 function childCpuSeconds(): number {
@@ -108,26 +99,41 @@ function childCpuSeconds(): number {
   }
 }
 
-/** Runs one operation in a fresh process (this runtime, or cp); returns its wall time from spawn to exit. */
-function runOp(op: Op, src: string, out: string): { wall: number; cpu: number; child?: ChildReport } {
+/**
+ * Runs `command` in a fresh process writing `out` (removed first, the disk synced); returns its wall time from spawn to
+ * exit, its CPU time and the last line it printed.
+ */
+function runFresh(command: string[], out: string, env?: NodeJS.ProcessEnv): { wall: number; cpu: number; last: string } {
   rmSync(out, { force: true });
   spawnSync(SYNC); // the previous output's dirty pages are not this run's to write
-  const self = fileURLToPath(import.meta.url);
-  const runtime = [process.execPath, ...(runtimeName() === "deno" ? ["run", "-A"] : [])];
-  const cli = join(ROOT, runtimeName() === "node" ? "bin/yarnify.cjs" : "src/cli.ts");
-  const patch = ["patch", src, "--factor", "4", "--out", out, ...(op === "patch" ? [] : ["--no-verify"])];
-  const [cmd, ...args] = op === "cp"
-    ? [CP, src, out]
-    : op === "naive"
-    ? [...runtime, self, "--child", op, src, out]
-    : [...runtime, "--require", join(ROOT, "bench/cli-report.cjs"), cli, ...patch];
+  const [cmd, ...args] = command;
   const cpuBefore = childCpuSeconds();
   const started = performance.now();
-  const r = spawnSync(cmd!, args, { encoding: "utf8" });
+  const r = spawnSync(cmd!, args, { encoding: "utf8", ...(env && { env }) });
   const wall = (performance.now() - started) / 1000;
   const cpu = childCpuSeconds() - cpuBefore;
-  if (r.status !== 0) throw new Error(`${op} failed (exit ${r.status}): ${r.stderr}`);
-  return op === "cp" ? { wall, cpu } : { wall, cpu, child: JSON.parse(r.stdout.trim().split("\n").pop()!) as ChildReport };
+  if (r.status !== 0) throw new Error(`${command.join(" ")} failed (exit ${r.status}): ${r.stderr}`);
+  return { wall, cpu, last: r.stdout.trim().split("\n").pop()! };
+}
+
+/** lanesChild in a fresh process (Node's libuv pool with a thread per lane, at least its default 4): its seconds. */
+function runLanes(src: string, out: string, lanes: number): number {
+  const env = { ...process.env, UV_THREADPOOL_SIZE: String(Math.max(4, lanes)) };
+  const r = runFresh([...RUNTIME, fileURLToPath(import.meta.url), "--child", "lanes", src, out, String(lanes)], out, env);
+  return (JSON.parse(r.last) as { seconds: number }).seconds;
+}
+
+/** One operation in a fresh process (this runtime, or cp). */
+function runOp(op: Op, src: string, out: string): { wall: number; cpu: number; child?: ChildReport } {
+  const cli = join(ROOT, runtimeName() === "node" ? "bin/yarnify.cjs" : "src/cli.ts");
+  const patch = ["patch", src, "--factor", "4", "--out", out, ...(op === "patch" ? [] : ["--no-verify"])];
+  const command = op === "cp"
+    ? [CP, src, out]
+    : op === "naive"
+    ? [...RUNTIME, fileURLToPath(import.meta.url), "--child", op, src, out]
+    : [...RUNTIME, "--require", join(ROOT, "bench/cli-report.cjs"), cli, ...patch];
+  const { wall, cpu, last } = runFresh(command, out);
+  return op === "cp" ? { wall, cpu } : { wall, cpu, child: JSON.parse(last) as ChildReport };
 }
 
 function median(xs: readonly number[]): number {

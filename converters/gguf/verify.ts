@@ -48,15 +48,7 @@ export function checkSkippedKeys(file: string, source: GgufHeader, out: GgufHead
 }
 
 /** Wraps a source so that it reports `size`: a file still being written, parsed as it will be when complete. */
-const sized = (source: ByteSource, size: number): ByteSource => ({
-  name: source.name,
-  remote: source.remote,
-  size: () => size,
-  bytesFetched: () => source.bytesFetched(),
-  openRange: (start, end, signal) => source.openRange(start, end, signal),
-  readAt: (into, position) => source.readAt(into, position),
-  close: () => source.close(),
-});
+const sized = (source: ByteSource, size: number): ByteSource => ({ ...source, size: () => size });
 
 export interface WrittenHeaderParams {
   /** The output's name, for messages. */

@@ -1,7 +1,6 @@
 // The "How to run it" section of a model card: the patched repo in each engine, and the runtime flags that give
 // the original model the same RoPE.
-import { runtimeFlags } from "../flags.ts";
-import { converterFor } from "../models.ts";
+import { flags } from "../model-flags.ts";
 import type { EngineInstructions } from "./model-card.ts";
 
 /** How to run the patched repo in each engine, and the flags that give the original the same RoPE. */
@@ -11,9 +10,7 @@ export async function engineInstructions(patchedDir: string, target: string, ori
     { engine: "vLLM", command: `vllm serve ${target} --max-model-len ${context}` },
     { engine: "SGLang", command: `python -m sglang.launch_server --model-path ${target} --context-length ${context}` },
   ];
-  // What src/index.ts's flags() does; imported piecewise so src/index.ts can re-export this module without a cycle.
-  const info = await (await converterFor(patchedDir)).read(patchedDir);
-  const f = runtimeFlags(info.spec, info.stored.gguf?.architecture ?? info.stored.architecture ?? "llama");
+  const f = await flags(patchedDir);
   // The same RoPE without this repo: flags for the original (llama.cpp needs a GGUF of it, so MODEL.gguf stays).
   for (const [engine, e, model] of [["llama.cpp (a GGUF of the original, runtime flags)", f.llamacpp, "MODEL"], ["vLLM (original repo, runtime flags)", f.vllm, original], ["SGLang (original repo, runtime flags)", f.sglang, original]] as const) {
     if (!e) continue;
