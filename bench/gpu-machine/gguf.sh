@@ -6,7 +6,7 @@
 # .rt, see prepare.sh). There, carrying [".gg", ".rt"]: `bash bench/gpu-machine/gguf.sh [node|deno]` runs it under
 # Node (.gg/app/dist/bench/gguf.js: each child is `node bin/yarnify.cjs patch ...`) and/or Deno (the sources: `deno
 # run -A src/cli.ts patch ...`), with a sweep of copy lanes (4, 8, 16); output also in $OUT. Each runtime takes a
-# few minutes: run them as two calls if one would pass the per-call limit.
+# few minutes (ROUNDS=n sets the rounds, 9 by default): run them as two calls if one would pass the per-call limit.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 if [ "${1:-}" = prepare ]; then
@@ -29,8 +29,8 @@ nproc
 [ -e node_modules ] || ln -s .gg/app/node_modules node_modules # Deno reads the packages from ./node_modules
 which=${1:-both}
 if [ "$which" != deno ]; then
-  /tmp/gb/node .gg/app/dist/bench/gguf.js 0.5,2 /tmp --rounds 9 --lanes 4,8,16 2>&1 | tee "$OUT/node.txt"
+  /tmp/gb/node .gg/app/dist/bench/gguf.js 0.5,2 /tmp --rounds "${ROUNDS:-9}" --lanes 4,8,16 2>&1 | tee "$OUT/node.txt"
 fi
 if [ "$which" != node ]; then
-  /tmp/gb/deno run -A bench/gguf.ts 0.5,2 /tmp --rounds 9 --lanes 4,8,16 2>&1 | tee "$OUT/deno.txt"
+  /tmp/gb/deno run -A bench/gguf.ts 0.5,2 /tmp --rounds "${ROUNDS:-9}" --lanes 4,8,16 2>&1 | tee "$OUT/deno.txt"
 fi
