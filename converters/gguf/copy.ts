@@ -17,8 +17,9 @@ export const DEFAULT_BUFFER_BYTES = 16 * 1024 * 1024;
 export const LANE_CHUNK_BYTES = 2 * 1024 * 1024;
 /**
  * Chunks in flight when copying local files. On 2 cores 2 to 8 lanes copied alike with 4 I/O threads, and 8 lanes on 8
- * threads took about 1.2x as long as 4 when verifying (more chunks in flight than the caches hold); on 16 cores 8
- * lanes took 0.87x the time of 4 (Node, 2 GiB, bench/gguf.ts). On Node each needs a thread of libuv's pool: the CLI's
+ * threads took about 1.2x as long as 4 when verifying (more chunks in flight than the caches hold). On 16 cores
+ * (bench/gguf.ts --lanes 4,8,16, 2 GiB, verified, three runs) 4, 8 and 16 lanes were within 5% on Node (its pool
+ * sized to match) and 4 lanes 0.95x the time of 8 on Deno. On Node each needs a thread of libuv's pool: the CLI's
  * launcher (bin/yarnify.cjs) gives the pool a thread per core; a library caller on a large machine sets
  * UV_THREADPOOL_SIZE before Node starts.
  */
