@@ -4,13 +4,14 @@
 // an import of the installed package (native code, WebAssembly, or only loaded by other commands).
 // Run with Bun (`npm run build` does): bun scripts/bundle-cli.ts
 import { rmSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import pkg from "../package.json" with { type: "json" };
 
 const BUNDLED = ["@huggingface/gguf", "cac"];
-const outdir = new URL("../dist/cli/", import.meta.url).pathname;
+const outdir = fileURLToPath(new URL("../dist/cli/", import.meta.url));
 rmSync(outdir, { recursive: true, force: true });
 const result = await Bun.build({
-  entrypoints: [new URL("../src/cli.ts", import.meta.url).pathname],
+  entrypoints: [fileURLToPath(new URL("../src/cli.ts", import.meta.url))],
   outdir,
   target: "node",
   format: "esm",
