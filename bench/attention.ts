@@ -18,8 +18,8 @@ import { describeAdapter, requestGpu } from "../kernels/gpu.ts";
 import { prepareAttention, type PreparedAttention } from "../kernels/attention.ts";
 import { prepareThreePassAttention } from "../kernels/three-pass.ts";
 import { causalAttentionFlops, type AttentionDtype } from "../kernels/params.ts";
-import { randomProblem, relativeMaxError } from "../test/attention-problems.ts";
-import { runtimeName } from "../src/runtime.ts";
+import { randomProblem, relativeMaxError } from "../test/support/attention-problems.ts";
+import { runtimeName } from "../src/core/runtime.ts";
 
 const { values } = parseArgs({
   args: process.argv.slice(2),

@@ -7,7 +7,7 @@ import { parseArgs } from "node:util";
 import { evaluate, type EvalDevice } from "../src/eval/evaluate.ts";
 import type { EvalMethod } from "../src/eval/methods.ts";
 import { loadTexts } from "../src/eval/texts.ts";
-import { sharedPath } from "../test/shared.ts";
+import { sharedPath } from "../test/support/shared.ts";
 
 const { values } = parseArgs({
   options: {

@@ -4,7 +4,7 @@
 // (Node only: node-llama-cpp is a Node addon.) Exits 1 when any document differs.
 import { loadTokenizer } from "../src/eval/tokenizer.ts";
 import { loadTexts } from "../src/eval/texts.ts";
-import { sharedPath } from "../test/shared.ts";
+import { sharedPath } from "../test/support/shared.ts";
 
 interface LlamaCpp {
   getLlama(o: { gpu: false; build: "never" }): Promise<{

@@ -16,8 +16,8 @@ import { readLlamaConfig } from "../src/eval/llama-config.ts";
 import { loadLlamaWeights } from "../src/eval/llama-weights.ts";
 import { ropeForMethod } from "../src/eval/methods.ts";
 import type { ForwardBackend } from "../src/eval/backend.ts";
-import { runtimeName } from "../src/runtime.ts";
-import { sharedPath } from "../test/shared.ts";
+import { runtimeName } from "../src/core/runtime.ts";
+import { sharedPath } from "../test/support/shared.ts";
 
 const { values } = parseArgs({
   options: {

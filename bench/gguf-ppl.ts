@@ -4,8 +4,8 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { inspectGguf, patchGguf } from "../converters/gguf/index.ts";
-import { plan } from "../src/plan.ts";
-import { sharedPath } from "../test/shared.ts";
+import { plan } from "../src/core/plan.ts";
+import { sharedPath } from "../test/support/shared.ts";
 import { llamaCppPerplexity, loadEvalDocs } from "./llamacpp/perplexity.ts";
 
 const model = sharedPath("models/tiny-llama-py/tiny-llama-f32.gguf");

@@ -22,9 +22,9 @@ import { buildGgufHeader, gguf, GGUFValueType } from "@huggingface/gguf";
 import { inspectGguf, patchGguf } from "../converters/gguf/index.ts";
 import { LOCAL_LANES } from "../converters/gguf/copy.ts";
 import { ggufKeysForPlan, withEntries } from "../converters/gguf/keys.ts";
-import { plan } from "../src/plan.ts";
-import { runtimeName } from "../src/runtime.ts";
-import { writeBigGguf } from "../test/gguf-make.ts";
+import { plan } from "../src/core/plan.ts";
+import { runtimeName } from "../src/core/runtime.ts";
+import { writeBigGguf } from "../test/support/gguf-make.ts";
 import { peakRssBytes } from "./peak-rss.ts";
 
 const GiB = 2 ** 30;

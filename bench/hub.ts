@@ -9,15 +9,15 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { StandInHub } from "../test/hub-server.ts";
+import { StandInHub } from "../test/support/hub-server.ts";
 import { downloadToCache } from "../src/hub/download-to-cache.ts";
 import { blobRangeReader, openHubFile } from "../src/hub/open-hub-file.ts";
 import { publishPatchedGguf } from "../src/hub/publish-gguf.ts";
 import { hubPatchAction } from "../src/hub/cli-actions.ts";
 import { patchGgufHeader } from "../converters/gguf/hub-header.ts";
-import { plan } from "../src/plan.ts";
-import { seededRandom } from "../src/random.ts";
-import { runtimeName } from "../src/runtime.ts";
+import { plan } from "../src/core/plan.ts";
+import { seededRandom } from "../src/core/random.ts";
+import { runtimeName } from "../src/core/runtime.ts";
 
 const args = process.argv.slice(2);
 const ggufAt = args.indexOf("--gguf");

@@ -1,7 +1,7 @@
 // One measured run for bench/onnx.ts, in its own process so its peak RSS is its own:
 // args: SOURCE OUT_DIR FACTOR. Prints {"seconds":…, "peakRssBytes":…}.
 import { inspectOnnx, patchOnnx } from "../converters/onnx/index.ts";
-import { plan } from "../src/plan.ts";
+import { plan } from "../src/core/plan.ts";
 import { peakRssBytes } from "./peak-rss.ts";
 
 const [source, out, factor] = process.argv.slice(2);

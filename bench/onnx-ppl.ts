@@ -6,10 +6,10 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { inspectOnnx, patchOnnx } from "../converters/onnx/index.ts";
-import { plan } from "../src/plan.ts";
-import { runtimeName } from "../src/runtime.ts";
-import { loadDocs, perplexity, tokenizeDocs } from "../test/onnx-perplexity.ts";
-import { sharedPath } from "../test/shared.ts";
+import { plan } from "../src/core/plan.ts";
+import { runtimeName } from "../src/core/runtime.ts";
+import { loadDocs, perplexity, tokenizeDocs } from "../test/support/onnx-perplexity.ts";
+import { sharedPath } from "../test/support/shared.ts";
 
 const modelDir = sharedPath("models/tiny-llama-py");
 const source = join(modelDir, "onnx/model.onnx");

@@ -12,7 +12,7 @@ import onnxProto from "onnx-proto";
 import { inspectOnnx } from "../converters/onnx/index.ts";
 import { encodeValues } from "../converters/onnx/tensor.ts";
 import { concatBytes, encodeVarint, lenField, stringField, varintField } from "../converters/onnx/wire.ts";
-import { runtimeName } from "../src/runtime.ts";
+import { runtimeName } from "../src/core/runtime.ts";
 
 const { onnx } = onnxProto;
 const sizeMb = Number(process.argv[2] ?? 1024);

@@ -1,7 +1,7 @@
 /// <reference types="@webgpu/types" />
 // Moving data to and from the device. Usage flags are spelled as numbers so that no WebGPU globals
 // (GPUBufferUsage, GPUMapMode) need to exist: Dawn on Node does not install them.
-import { toFloat16Bits } from "./float16.ts";
+import { toFloat16Bits } from "../src/core/float16.ts";
 import type { AttentionDtype } from "./params.ts";
 
 export const Usage = { MAP_READ: 0x1, COPY_SRC: 0x4, COPY_DST: 0x8, UNIFORM: 0x40, STORAGE: 0x80 } as const;

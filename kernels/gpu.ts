@@ -2,7 +2,7 @@
 // One way to get a WebGPU device on every runtime: Deno and browsers expose `navigator.gpu`;
 // Node and Bun get it from Dawn through the `webgpu` npm package. No adapter is an error the
 // caller sees (NoGpuError), so a validation falls back to the CPU reference instead of passing.
-import { runtimeName } from "../src/runtime.ts";
+import { runtimeName } from "../src/core/runtime.ts";
 
 /** What a report says about the adapter a result came from. */
 export interface AdapterSummary {

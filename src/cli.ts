@@ -1,20 +1,20 @@
 #!/usr/bin/env node
 // The yarnify command line. The same file runs under Node (built), Bun and Deno.
 import { cac } from "cac";
-import { YarnifyError } from "./errors.ts";
+import { YarnifyError } from "./core/errors.ts";
 import { flags } from "./model-flags.ts";
 import { inspect } from "./inspect.ts";
-import { removeTrackedTemps } from "./io/temp-paths.ts";
+import { removeTrackedTemps } from "./core/io/temp-paths.ts";
 import { patch } from "./patch.ts";
 import { flagsText, inspectText, patchText, validateText } from "./report-text.ts";
-import type { Plan, PlanMethod } from "./types.ts";
+import type { Plan, PlanMethod } from "./core/types.ts";
 import { VERSION } from "./version.ts";
 import { writeFileSync } from "node:fs";
 import { basename } from "node:path";
 import { EVAL_METHODS } from "./eval/methods.ts";
 import type { EvalDevice } from "./eval/index.ts";
 import { progressText } from "../converters/gguf/events.ts";
-import type { PatchProgressEvent } from "./converter.ts";
+import type { PatchProgressEvent } from "./core/converter.ts";
 import type { CliIo } from "./hub/cli-actions.ts";
 import { isHubModelArg } from "./hub/parse-hub-source.ts";
 import { resolveHubParams } from "./hub/hub-params.ts";

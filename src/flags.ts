@@ -1,6 +1,6 @@
 // `yarnify flags`: the runtime flags that give an unpatched model the same RoPE in each serving engine.
 import { ropeSummary } from "./inspect.ts";
-import type { RopeSpec } from "./rope/types.ts";
+import type { RopeSpec } from "./core/rope/types.ts";
 
 export interface EngineFlags {
   /** A command line to adapt (MODEL stands for the model path or id). */

@@ -1,12 +1,12 @@
 // `yarnify inspect`: a model's RoPE setup, and what every engine computes from it.
 import { type ConverterOptions, converterFor } from "./models.ts";
-import { compareEngines, disagreementLines, type EngineReport } from "./engine-compare.ts";
-import { engineViews } from "./rope/engines/index.ts";
-import { computeRope } from "./rope/compute.ts";
-import type { StoredRope } from "./rope/engines/stored.ts";
-import type { RopeSpec } from "./rope/types.ts";
-import { DEFAULT_BETA_FAST, DEFAULT_BETA_SLOW, getMscale } from "./rope/yarn.ts";
-import type { EngineName, ModelFormat, RopeMethod } from "./types.ts";
+import { compareEngines, disagreementLines, type EngineReport } from "./core/engine-compare.ts";
+import { engineViews } from "./core/rope/engines/index.ts";
+import { computeRope } from "./core/rope/compute.ts";
+import type { StoredRope } from "./core/rope/engines/stored.ts";
+import type { RopeSpec } from "./core/rope/types.ts";
+import { DEFAULT_BETA_FAST, DEFAULT_BETA_SLOW, getMscale } from "./core/rope/yarn.ts";
+import type { EngineName, ModelFormat, RopeMethod } from "./core/types.ts";
 
 /** The `inspect --json` contract scripts rely on. */
 export interface RopeSummary {

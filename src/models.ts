@@ -6,9 +6,9 @@ import { isGgufPath } from "../converters/gguf/detect.ts";
 import { isUrl } from "../converters/gguf/source.ts";
 import { isHfPath } from "../converters/hf/detect.ts";
 import { isOnnxPath } from "../converters/onnx/detect.ts";
-import type { Converter } from "./converter.ts";
-import type { ModelFormat } from "./types.ts";
-import { ModelFormatError } from "./errors.ts";
+import type { Converter } from "./core/converter.ts";
+import type { ModelFormat } from "./core/types.ts";
+import { ModelFormatError } from "./core/errors.ts";
 
 /** Options some formats take (the CLI passes them through). */
 export interface ConverterOptions {

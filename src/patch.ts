@@ -1,10 +1,10 @@
 // `yarnify patch`: plan from the model's RoPE setup, rewrite it through its converter, report.
-import type { OutputFile, PatchExtras } from "./converter.ts";
-import type { EngineReport } from "./engine-compare.ts";
+import type { OutputFile, PatchExtras } from "./core/converter.ts";
+import type { EngineReport } from "./core/engine-compare.ts";
 import { engineReports } from "./inspect.ts";
 import { type ConverterOptions, converterFor } from "./models.ts";
-import { plan as makePlan } from "./plan.ts";
-import type { EngineName, ModelFormat, Plan, PlanTarget } from "./types.ts";
+import { plan as makePlan } from "./core/plan.ts";
+import type { EngineName, ModelFormat, Plan, PlanTarget } from "./core/types.ts";
 
 export interface PatchParams extends PlanTarget, ConverterOptions, PatchExtras {
   /** Model directory or file. */

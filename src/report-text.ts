@@ -1,9 +1,9 @@
 // Human-readable renderings of results; `--json` prints the objects themselves.
-import { ENGINES_BY_FORMAT, type EngineReport } from "./engine-compare.ts";
+import { ENGINES_BY_FORMAT, type EngineReport } from "./core/engine-compare.ts";
 import type { RuntimeFlags } from "./flags.ts";
 import type { InspectResult } from "./inspect.ts";
 import type { PatchResult } from "./patch.ts";
-import type { EngineName, FrequencyBands, ModelFormat, Plan } from "./types.ts";
+import type { EngineName, FrequencyBands, ModelFormat, Plan } from "./core/types.ts";
 import type { Report } from "./validate/report.ts";
 
 const ENGINE_LABEL: Record<EngineName, string> = {

@@ -6,10 +6,10 @@ import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runtimeName } from "../src/runtime.ts";
-import { test } from "./harness.ts";
-import { sharedPath } from "./shared.ts";
-import { repoRoot, runCli, runCliAsync } from "./cli-run.ts";
+import { runtimeName } from "../src/core/runtime.ts";
+import { test } from "./support/harness.ts";
+import { sharedPath } from "./support/shared.ts";
+import { repoRoot, runCli, runCliAsync } from "./support/cli-run.ts";
 
 const tiny = sharedPath("models/tiny-llama-py");
 const tmp = () => mkdtempSync(join(tmpdir(), "yarnify-cli-"));
@@ -210,7 +210,7 @@ test(`identical output on Node, Bun and Deno (from ${runtimeName()})`, () => {
 }, { timeoutMs: 120_000 });
 
 test("patch <hub source> --push through the real CLI process, against the stand-in hub", async () => {
-  const { StandInHub } = await import("./hub-server.ts");
+  const { StandInHub } = await import("./support/hub-server.ts");
   const hub = new StandInHub();
   await hub.start();
   try {
@@ -234,7 +234,7 @@ test("patch <hub source> --push through the real CLI process, against the stand-
 }, { timeoutMs: 120_000 });
 
 test("patch <hub GGUF> --pr through the CLI: the new header over the original file, tensor data unchanged", async () => {
-  const { StandInHub } = await import("./hub-server.ts");
+  const { StandInHub } = await import("./support/hub-server.ts");
   const { readGgufHeader } = await import("../converters/gguf/read.ts");
   const { openLocalSource } = await import("../converters/gguf/source.ts");
   const hub = new StandInHub();

@@ -7,12 +7,12 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { test } from "./harness.ts";
-import { sharedPath } from "./shared.ts";
+import { test } from "./support/harness.ts";
+import { sharedPath } from "./support/shared.ts";
 import { evaluate, EvalInputError } from "../src/eval/evaluate.ts";
 import { ropeForMethod } from "../src/eval/methods.ts";
 import { readLlamaConfig } from "../src/eval/llama-config.ts";
-import { ModelFormatError } from "../src/errors.ts";
+import { ModelFormatError } from "../src/core/errors.ts";
 
 const model = sharedPath("models/tiny-llama-py");
 const docs = (JSON.parse(readFileSync(sharedPath("data/eval-docs.json"), "utf8")) as { docs: { text: string }[] }).docs.map((d) => d.text);

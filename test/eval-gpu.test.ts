@@ -2,8 +2,8 @@
 // that passes without a GPU proves nothing) unless YARNIFY_ALLOW_NO_GPU=1, for machines known to lack one.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { test } from "./harness.ts";
-import { sharedPath } from "./shared.ts";
+import { test } from "./support/harness.ts";
+import { sharedPath } from "./support/shared.ts";
 import { nllCpu } from "../src/eval/cpu/forward.ts";
 import { requestGpu, NoGpuError, type Gpu } from "../kernels/gpu.ts";
 import { gpuBackend } from "../src/eval/gpu/backend.ts";

@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { test } from "./harness.ts";
-import { sharedPath } from "./shared.ts";
+import { test } from "./support/harness.ts";
+import { sharedPath } from "./support/shared.ts";
 import { detectTextFormat, loadTexts, TextInputError } from "../src/eval/texts.ts";
 import { slidingWindows } from "../src/eval/windows.ts";
 

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { test } from "./harness.ts";
-import { sharedPath } from "./shared.ts";
-import { readGgufVocab } from "./gguf-vocab.ts";
+import { test } from "./support/harness.ts";
+import { sharedPath } from "./support/shared.ts";
+import { readGgufVocab } from "./support/gguf-vocab.ts";
 import { firstTokens, loadTokenizer } from "../src/eval/tokenizer.ts";
 
 const modelDir = sharedPath("models/tiny-llama-py");

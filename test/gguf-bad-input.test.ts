@@ -7,10 +7,10 @@ import { GgufError, inspectGguf, patchGguf } from "../converters/gguf/index.ts";
 import type { GgufProblem } from "../converters/gguf/index.ts";
 import { openRemoteSource } from "../converters/gguf/source.ts";
 import { readGgufHeader } from "../converters/gguf/read.ts";
-import { plan } from "../src/plan.ts";
-import { bytesFetch, makeGguf } from "./gguf-make.ts";
-import { test } from "./harness.ts";
-import { sharedPath } from "./shared.ts";
+import { plan } from "../src/core/plan.ts";
+import { bytesFetch, makeGguf } from "./support/gguf-make.ts";
+import { test } from "./support/harness.ts";
+import { sharedPath } from "./support/shared.ts";
 
 const U32 = GGUFValueType.UINT32;
 const base = makeGguf({

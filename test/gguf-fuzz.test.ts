@@ -3,11 +3,11 @@
 import assert from "node:assert/strict";
 import { GGUFValueType } from "@huggingface/gguf";
 import { GgufError } from "../converters/gguf/index.ts";
-import { seededRandom } from "../src/random.ts";
+import { seededRandom } from "../src/core/random.ts";
 import { readGgufHeader } from "../converters/gguf/read.ts";
 import { openRemoteSource } from "../converters/gguf/source.ts";
-import { bytesFetch, ggufHeaderBytes, makeGguf } from "./gguf-make.ts";
-import { test } from "./harness.ts";
+import { bytesFetch, ggufHeaderBytes, makeGguf } from "./support/gguf-make.ts";
+import { test } from "./support/harness.ts";
 
 const T = GGUFValueType;
 const params = (alignment?: number) => ({

@@ -5,10 +5,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { inspectGguf, patchGguf } from "../converters/gguf/index.ts";
-import { plan } from "../src/plan.ts";
-import { runtimeName } from "../src/runtime.ts";
-import { test } from "./harness.ts";
-import { sharedPath } from "./shared.ts";
+import { plan } from "../src/core/plan.ts";
+import { runtimeName } from "../src/core/runtime.ts";
+import { test } from "./support/harness.ts";
+import { sharedPath } from "./support/shared.ts";
 
 const TINY = sharedPath("models/tiny-llama-py/tiny-llama-f16.gguf");
 

@@ -10,11 +10,11 @@ import type { PatchGgufEvent } from "../converters/gguf/index.ts";
 import { openLocalSource, openRemoteSource } from "../converters/gguf/source.ts";
 import { checkDataHash, checkWrittenHeader } from "../converters/gguf/verify.ts";
 import { copyRange } from "../converters/gguf/copy.ts";
-import { plan } from "../src/plan.ts";
-import { llamacppView } from "../src/rope/engines/llamacpp.ts";
-import { bytesFetch, ggufHeaderBytes, makeGguf } from "./gguf-make.ts";
-import { test } from "./harness.ts";
-import { sharedPath } from "./shared.ts";
+import { plan } from "../src/core/plan.ts";
+import { llamacppView } from "../src/core/rope/engines/llamacpp.ts";
+import { bytesFetch, ggufHeaderBytes, makeGguf } from "./support/gguf-make.ts";
+import { test } from "./support/harness.ts";
+import { sharedPath } from "./support/shared.ts";
 
 const TINY = sharedPath("models/tiny-llama-py/tiny-llama-f16.gguf");
 const tmp = () => mkdtempSync(join(tmpdir(), "yarnify-gguf-"));

@@ -5,11 +5,11 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { interpretHfConfig, patchedConfigText, readHfConfig } from "../converters/hf/index.ts";
-import { parseJsonText, stringifyJsonText } from "../converters/hf/json-text.ts";
-import { plan } from "../src/plan.ts";
-import { test } from "./harness.ts";
-import { sharedPath } from "./shared.ts";
-import { repoRoot } from "./cli-run.ts";
+import { parseJsonText, stringifyJsonText } from "../src/core/hf-config/json-text.ts";
+import { plan } from "../src/core/plan.ts";
+import { test } from "./support/harness.ts";
+import { sharedPath } from "./support/shared.ts";
+import { repoRoot } from "./support/cli-run.ts";
 
 const fromObject = (obj: unknown) => interpretHfConfig("config.json", parseJsonText(JSON.stringify(obj, null, 2)));
 

@@ -4,12 +4,12 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { test } from "./harness.ts";
-import { StandInHub } from "./hub-server.ts";
+import { test } from "./support/harness.ts";
+import { StandInHub } from "./support/hub-server.ts";
 import { parseManifest } from "../src/batch/manifest.ts";
 import { batchExitCode, runBatch } from "../src/batch/run-batch.ts";
 import { createHubBatchRunner, itemPlanTarget } from "../src/hub/batch-runner.ts";
-import { fakeGgufPatcher } from "./hub-fake-gguf.ts";
+import { fakeGgufPatcher } from "./support/hub-fake-gguf.ts";
 import { createRetryFetch } from "../src/hub/retry-fetch.ts";
 
 const CONFIG = JSON.stringify({ model_type: "llama", architectures: ["LlamaForCausalLM"], hidden_size: 256, num_attention_heads: 4, max_position_embeddings: 2048, rope_theta: 10000 });

@@ -1,11 +1,11 @@
 // The model card: front matter, the parameter table from a Plan, engine instructions, validation, source card kept.
 import assert from "node:assert/strict";
 import { parse as parseYaml } from "yaml";
-import { test } from "./harness.ts";
+import { test } from "./support/harness.ts";
 import { cardLicense, commitMessageFor, renderModelCard, splitFrontMatter } from "../src/hub/model-card.ts";
-import type { Plan } from "../src/types.ts";
+import type { Plan } from "../src/core/types.ts";
 
-// A hand-written plan in the shape src/plan.ts returns (values of Qwen2.5-7B at factor 4).
+// A hand-written plan in the shape src/core/plan.ts returns (values of Qwen2.5-7B at factor 4).
 const PLAN: Plan = {
   source: { theta: 1_000_000, headDim: 128, rotaryDim: 128, context: 32768, scaling: { method: "none" } },
   method: "yarn",

@@ -3,11 +3,11 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { test } from "./harness.ts";
-import { StandInHub } from "./hub-server.ts";
+import { test } from "./support/harness.ts";
+import { StandInHub } from "./support/hub-server.ts";
 import { batchAction, hubPatchAction } from "../src/hub/cli-actions.ts";
 import { isHubModelArg } from "../src/hub/parse-hub-source.ts";
-import { fakeGgufPatcher } from "./hub-fake-gguf.ts";
+import { fakeGgufPatcher } from "./support/hub-fake-gguf.ts";
 
 const CONFIG = JSON.stringify({ model_type: "llama", architectures: ["LlamaForCausalLM"], hidden_size: 256, num_attention_heads: 4, max_position_embeddings: 2048, rope_theta: 10000 });
 const TOKEN = "hf_test_writer";

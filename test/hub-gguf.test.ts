@@ -6,14 +6,14 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
-import { test } from "./harness.ts";
-import { StandInHub } from "./hub-server.ts";
+import { test } from "./support/harness.ts";
+import { StandInHub } from "./support/hub-server.ts";
 import { hubFileLocation } from "../src/hub/hub-file-location.ts";
 import { publishPatchedGguf } from "../src/hub/publish-gguf.ts";
 import { fetchHubConfig } from "../src/hub/fetch-hub-config.ts";
 import { splitFrontMatter } from "../src/hub/model-card.ts";
 import { createRetryFetch } from "../src/hub/retry-fetch.ts";
-import { plan } from "../src/plan.ts";
+import { plan } from "../src/core/plan.ts";
 import { inspect } from "../src/inspect.ts";
 import { inspectHub } from "../src/hub/inspect-hub.ts";
 

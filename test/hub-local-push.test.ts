@@ -3,10 +3,10 @@ import assert from "node:assert/strict";
 import { cpSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
-import { test } from "./harness.ts";
-import { withStandInHub } from "./hub-server.ts";
-import { runCliAsync } from "./cli-run.ts";
-import { sharedPath } from "./shared.ts";
+import { test } from "./support/harness.ts";
+import { withStandInHub } from "./support/hub-server.ts";
+import { runCliAsync } from "./support/cli-run.ts";
+import { sharedPath } from "./support/shared.ts";
 import { splitFrontMatter } from "../src/hub/model-card.ts";
 
 const TOKEN = "hf_test_writer";

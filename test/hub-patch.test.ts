@@ -5,8 +5,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
-import { test } from "./harness.ts";
-import { StandInHub } from "./hub-server.ts";
+import { test } from "./support/harness.ts";
+import { StandInHub } from "./support/hub-server.ts";
 import { patchHub } from "../src/hub/patch-hub.ts";
 import type { PatchHubEvent } from "../src/hub/patch-hub.ts";
 import { splitFrontMatter } from "../src/hub/model-card.ts";

@@ -2,8 +2,8 @@
 // the config only, a GGUF is an edit of its header, faults during upload are retried, an abort leaves no commit.
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { test } from "./harness.ts";
-import { StandInHub } from "./hub-server.ts";
+import { test } from "./support/harness.ts";
+import { StandInHub } from "./support/hub-server.ts";
 import { publish, publishIter } from "../src/hub/publish.ts";
 import type { PublishEvent } from "../src/hub/publish.ts";
 import { ggufHeaderEdit, hfPublishOperations } from "../src/hub/publish-operations.ts";

@@ -1,6 +1,6 @@
 // Pure parts of the hub layer: source syntax, file-name checks, token redaction, Retry-After, settings.
 import assert from "node:assert/strict";
-import { test } from "./harness.ts";
+import { test } from "./support/harness.ts";
 import { formatHubSource, parseHubSource } from "../src/hub/parse-hub-source.ts";
 import { assertSafeRepoPath, localPathFor } from "../src/hub/safe-repo-path.ts";
 import { describeError, redactSecrets, registerSecret } from "../src/hub/redact.ts";

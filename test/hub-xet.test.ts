@@ -5,9 +5,9 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { test } from "./harness.ts";
-import { StandInHub, withStandInHub } from "./hub-server.ts";
-import { sharedPath } from "./shared.ts";
+import { test } from "./support/harness.ts";
+import { StandInHub, withStandInHub } from "./support/hub-server.ts";
+import { sharedPath } from "./support/shared.ts";
 import { ggufHeaderEdit, hfPublishOperations } from "../src/hub/publish-operations.ts";
 import { openHubFile } from "../src/hub/open-hub-file.ts";
 import { publish } from "../src/hub/publish.ts";
@@ -16,8 +16,8 @@ import type { RetryEvent } from "../src/hub/retry-fetch.ts";
 import { hubPatchAction } from "../src/hub/cli-actions.ts";
 import { patchGgufHeader } from "../converters/gguf/hub-header.ts";
 import { inspectGguf, patchGguf } from "../converters/gguf/index.ts";
-import { plan } from "../src/plan.ts";
-import { seededRandom } from "../src/random.ts";
+import { plan } from "../src/core/plan.ts";
+import { seededRandom } from "../src/core/random.ts";
 
 const TOKEN = "hf_test_writer";
 const MAX_CHUNK = 128 * 1024; // the xet chunker's upper bound (2 × its 64 KiB target)

@@ -2,15 +2,15 @@
 // (lavapipe in CI, from .ci/setup-lavapipe.sh). No adapter fails these tests unless
 // YARNIFY_ALLOW_NO_GPU=1, so a machine without WebGPU cannot pass them silently.
 import assert from "node:assert/strict";
-import { test } from "./harness.ts";
+import { test } from "./support/harness.ts";
 import { describeAdapter, findGpu, NoGpuError, type Gpu } from "../kernels/gpu.ts";
 import { attention } from "../kernels/attention.ts";
 import { attentionThreePass } from "../kernels/three-pass.ts";
 import { attentionReference } from "../kernels/reference.ts";
 import { AttentionUnsupportedError } from "../kernels/params.ts";
 import { planHeadGroups } from "../kernels/head-groups.ts";
-import { fromFloat16Bits, toFloat16Bits } from "../kernels/float16.ts";
-import { randomProblem, relativeMaxError } from "./attention-problems.ts";
+import { fromFloat16Bits, toFloat16Bits } from "../src/core/float16.ts";
+import { randomProblem, relativeMaxError } from "./support/attention-problems.ts";
 
 const F32_TOLERANCE = 1e-4;
 // f16 storage rounds Q, K, V and the rotated K tile to 11 bits (relative 2^-11 ≈ 5e-4 each).

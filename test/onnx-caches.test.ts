@@ -3,9 +3,9 @@
 import assert from "node:assert/strict";
 import { ropeCaches } from "../converters/onnx/caches.ts";
 import { bf16ToNumber, halfToNumber, numberToBf16, numberToHalf } from "../converters/onnx/tensor.ts";
-import { plan } from "../src/plan.ts";
-import { cosSinRow } from "../src/rope/compute.ts";
-import { test } from "./harness.ts";
+import { plan } from "../src/core/plan.ts";
+import { cosSinRow } from "../src/core/rope/compute.ts";
+import { test } from "./support/harness.ts";
 
 test("onnx caches: bit-identical to cosSinRow at every probed row", () => {
   const p = plan({ theta: 500000, headDim: 128, rotaryDim: 128, context: 8192, originalContext: 8192, scaling: { method: "none" } }, { factor: 4 });

@@ -12,11 +12,11 @@ import {
   inspectOnnx,
   patchOnnx,
 } from "../converters/onnx/index.ts";
-import { plan } from "../src/plan.ts";
-import type { RopeSpec } from "../src/rope/types.ts";
-import { test } from "./harness.ts";
-import { FLOAT, externalise, int64Tensor, invFreqGraphNodes, node, plainInvFreq, tempDir, tensor, valueInfo, writeModel } from "./onnx-fixtures.ts";
-import { sharedPath } from "./shared.ts";
+import { plan } from "../src/core/plan.ts";
+import type { RopeSpec } from "../src/core/rope/types.ts";
+import { test } from "./support/harness.ts";
+import { FLOAT, externalise, int64Tensor, invFreqGraphNodes, node, plainInvFreq, tempDir, tensor, valueInfo, writeModel } from "./support/onnx-fixtures.ts";
+import { sharedPath } from "./support/shared.ts";
 
 const spec: RopeSpec = { theta: 10000, headDim: 64, rotaryDim: 64, context: 256, originalContext: 256, scaling: { method: "none" } };
 const yarn4 = plan(spec, { factor: 4 });

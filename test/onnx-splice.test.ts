@@ -5,9 +5,9 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { inspectOnnx, patchOnnx } from "../converters/onnx/index.ts";
 import { MemorySource, concatBytes, fields } from "../converters/onnx/wire.ts";
-import { plan } from "../src/plan.ts";
-import { test } from "./harness.ts";
-import { FLOAT, int64Tensor, invFreqGraphNodes, plainInvFreq, tempDir, tensor, valueInfo, writeModel } from "./onnx-fixtures.ts";
+import { plan } from "../src/core/plan.ts";
+import { test } from "./support/harness.ts";
+import { FLOAT, int64Tensor, invFreqGraphNodes, plainInvFreq, tempDir, tensor, valueInfo, writeModel } from "./support/onnx-fixtures.ts";
 
 test("onnx splice: graph as the last field, metadata appended after it, weights byte-identical", () => {
   const dir = tempDir("splice");

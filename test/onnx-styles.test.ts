@@ -7,10 +7,10 @@ import { inspectOnnx, patchOnnx, verifyOnnx } from "../converters/onnx/index.ts"
 import { readLayout } from "../converters/onnx/layout.ts";
 import { halfToNumber, numberToHalf, readTensorValues } from "../converters/onnx/tensor.ts";
 import { FileSource } from "../converters/onnx/wire.ts";
-import { plan } from "../src/plan.ts";
-import { computeRope } from "../src/rope/compute.ts";
-import type { RopeSpec } from "../src/rope/types.ts";
-import { test } from "./harness.ts";
+import { plan } from "../src/core/plan.ts";
+import { computeRope } from "../src/core/rope/compute.ts";
+import type { RopeSpec } from "../src/core/rope/types.ts";
+import { test } from "./support/harness.ts";
 import {
   BFLOAT16,
   FLOAT,
@@ -29,9 +29,9 @@ import {
   tensorAttr,
   valueInfo,
   writeModel,
-} from "./onnx-fixtures.ts";
+} from "./support/onnx-fixtures.ts";
 import * as ort from "onnxruntime-node";
-import { positions, runOrt } from "./onnx-ort.ts";
+import { positions, runOrt } from "./support/onnx-ort.ts";
 
 const THETA = 10000;
 const DIM = 64;

@@ -5,10 +5,10 @@ import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { inspectOnnx } from "../converters/onnx/index.ts";
 import { patch } from "../src/patch.ts";
-import { test } from "./harness.ts";
-import { tempDir } from "./onnx-fixtures.ts";
-import { loadDocs, perplexity, tokenizeDocs } from "./onnx-perplexity.ts";
-import { sharedPath } from "./shared.ts";
+import { test } from "./support/harness.ts";
+import { tempDir } from "./support/onnx-fixtures.ts";
+import { loadDocs, perplexity, tokenizeDocs } from "./support/onnx-perplexity.ts";
+import { sharedPath } from "./support/shared.ts";
 
 const modelDir = sharedPath("models/tiny-llama-py");
 const source = join(modelDir, "onnx/model.onnx");

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { PlanError } from "../src/errors.ts";
-import { plan } from "../src/plan.ts";
-import type { RopeSpec } from "../src/rope/types.ts";
-import { test } from "./harness.ts";
+import { PlanError } from "../src/core/errors.ts";
+import { plan } from "../src/core/plan.ts";
+import type { RopeSpec } from "../src/core/rope/types.ts";
+import { test } from "./support/harness.ts";
 
 const qwen: RopeSpec = { theta: 1e6, headDim: 128, rotaryDim: 128, context: 32768, originalContext: 32768, scaling: { method: "none" } };
 

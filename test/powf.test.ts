@@ -1,9 +1,9 @@
 // torchPowf: a port of SLEEF's xpowf (u10, FMA build), which torch's vectorised CPU pow calls.
-import { test } from "./harness.ts";
+import { test } from "./support/harness.ts";
 import assert from "node:assert/strict";
-import { fmaf, posFreq, torchPowf, ulpDistance } from "../src/rope/float32.ts";
-import { yarnInvFreq } from "../src/rope/yarn.ts";
-import { seededRandom } from "../src/random.ts";
+import { fmaf, posFreq, torchPowf, ulpDistance } from "../src/core/rope/float32.ts";
+import { yarnInvFreq } from "../src/core/rope/yarn.ts";
+import { seededRandom } from "../src/core/random.ts";
 
 const f32 = Math.fround;
 

@@ -1,8 +1,8 @@
 // Engine profiles against the figures and pitfalls of ../shared/docs/rope-engines.md (§7, §9, §11).
 import assert from "node:assert/strict";
-import { compareEngines } from "../src/engine-compare.ts";
-import { correctionRange, engineViews, getMscale, llamacppView, mlxView, ortGenaiView, type StoredRope, transformersView, vllmView, yarnAttentionFactor } from "../src/rope/index.ts";
-import { test } from "./harness.ts";
+import { compareEngines } from "../src/core/engine-compare.ts";
+import { correctionRange, engineViews, getMscale, llamacppView, mlxView, ortGenaiView, type StoredRope, transformersView, vllmView, yarnAttentionFactor } from "../src/core/rope/index.ts";
+import { test } from "./support/harness.ts";
 
 const base = (rope: Record<string, unknown> | null, extra: Partial<StoredRope> = {}): StoredRope => ({
   theta: 1e6,

@@ -2,9 +2,9 @@
 // reproduced: inv_freq within 2 float32 ulp (or 1e-6 relative), attention factor within 1e-12, cos/sin within 2e-6.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { cosSinRow, type StoredRope, transformersView, ulpDistance } from "../src/rope/index.ts";
-import { test } from "./harness.ts";
-import { sharedPath } from "./shared.ts";
+import { cosSinRow, type StoredRope, transformersView, ulpDistance } from "../src/core/rope/index.ts";
+import { test } from "./support/harness.ts";
+import { sharedPath } from "./support/shared.ts";
 
 interface GoldenCase {
   name: string;

@@ -2,8 +2,8 @@
 import { readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { registeredTests } from "./harness.ts";
-import { runtimeName } from "../src/runtime.ts";
+import { registeredTests } from "./support/harness.ts";
+import { runtimeName } from "../src/core/runtime.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const filter = process.argv[2];

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { test } from "./harness.ts";
+import { test } from "./support/harness.ts";
 import { readSafetensorsHeader } from "../src/weights/read-safetensors-header.ts";
 import { readSafetensorsTensor } from "../src/weights/read-safetensors-tensor.ts";
 import { SafetensorsError } from "../src/weights/safetensors-error.ts";

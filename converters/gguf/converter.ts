@@ -1,10 +1,10 @@
-// The GGUF format adapter behind `yarnify inspect/patch` (the Converter contract of src/converter.ts).
+// The GGUF format adapter behind `yarnify inspect/patch` (the Converter contract of src/core/converter.ts).
 import { basename, dirname, join } from "node:path";
 import { parseGgufShardFilename } from "@huggingface/gguf";
 import type { GGUFTypedMetadata } from "@huggingface/gguf";
-import type { Converter, ModelInfo, OutputFile, PatchOutput } from "../../src/converter.ts";
-import { unifiedDiff } from "../../src/diff.ts";
-import type { Plan } from "../../src/types.ts";
+import type { Converter, ModelInfo, OutputFile, PatchOutput } from "../../src/core/converter.ts";
+import { unifiedDiff } from "../../src/core/diff.ts";
+import type { Plan } from "../../src/core/types.ts";
 import type { PatchGgufEvent } from "./events.ts";
 import { describeGguf } from "./inspect.ts";
 import { withEntries } from "./keys.ts";

@@ -1,5 +1,5 @@
 // One error type for every GGUF problem: a one-line message naming the file and what is wrong.
-import { YarnifyError } from "../../src/errors.ts";
+import { YarnifyError } from "../../src/core/errors.ts";
 
 export type GgufProblem =
   | "not-gguf"

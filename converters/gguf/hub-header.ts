@@ -1,7 +1,7 @@
 // The GGUF side of `yarnify patch org/repo/file.gguf --push|--pr|--branch`: read a remote header with Range
 // requests, plan from it and build the new header; the hub layer publishes it as an edit of the original file.
-import type { GgufHeaderPatcher } from "../../src/hub/patch-hub-gguf.ts";
-import { plan } from "../../src/plan.ts";
+import type { GgufHeaderPatcher } from "../../src/core/converter.ts";
+import { plan } from "../../src/core/plan.ts";
 import { buildPatchedHeader } from "./header.ts";
 import { ggufKeysForPlan } from "./keys.ts";
 import { readGgufHeader } from "./read.ts";

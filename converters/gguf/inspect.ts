@@ -1,5 +1,5 @@
 // `yarnify inspect` for GGUF: reads only the header (for a URL, a few Range requests).
-import type { RopeSpec } from "../../src/rope/types.ts";
+import type { RopeSpec } from "../../src/core/rope/types.ts";
 import { readGgufHeader } from "./read.ts";
 import type { GgufHeader } from "./read.ts";
 import { withSource } from "./source.ts";

@@ -2,7 +2,7 @@
 // their stored type; new ones get the types llama.cpp's converter writes (gguf-py constants).
 import { GGUFValueType } from "@huggingface/gguf";
 import type { GGUFTypedMetadata, MetadataValue } from "@huggingface/gguf";
-import type { Plan } from "../../src/types.ts";
+import type { Plan } from "../../src/core/types.ts";
 import { DEEPSEEK2_FAMILY } from "./spec.ts";
 
 export interface GgufEntry {

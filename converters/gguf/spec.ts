@@ -1,11 +1,11 @@
 // What a GGUF header says about RoPE: the raw `{arch}.rope.*` keys, yarnify's RopeSpec, and the
 // hyper-parameters llama.cpp's loader derives from the same keys (src/llama-model.cpp).
-import { DEEPSEEK2_FAMILY } from "../../src/rope/engines/stored.ts";
+import { DEEPSEEK2_FAMILY } from "../../src/core/rope/engines/stored.ts";
 import { GGUFValueType } from "@huggingface/gguf";
 import type { GGUFTypedMetadata, MetadataValue } from "@huggingface/gguf";
-import { hfDictFromScaling } from "../../src/rope/hf-params.ts";
-import type { GgufRopeKeys, StoredRope } from "../../src/rope/engines/stored.ts";
-import type { RopeMethod, RopeScaling, RopeSpec } from "../../src/rope/types.ts";
+import { hfDictFromScaling } from "../../src/core/rope/hf-params.ts";
+import type { GgufRopeKeys, StoredRope } from "../../src/core/rope/engines/stored.ts";
+import type { RopeMethod, RopeScaling, RopeSpec } from "../../src/core/rope/types.ts";
 
 /** A metadata value with its GGUF type name, as shown by `inspect --json`. */
 export interface GgufKeyValue {
@@ -150,7 +150,7 @@ export function llamaCppRopeParams(meta: GGUFTypedMetadata, arch: string): Llama
   };
 }
 
-/** The GGUF rope keys in the shape the engine profiles read (src/rope/engines/stored.ts). */
+/** The GGUF rope keys in the shape the engine profiles read (src/core/rope/engines/stored.ts). */
 export function ggufStoredKeys(meta: GGUFTypedMetadata, arch: string): GgufRopeKeys {
   const p = `${arch}.rope.scaling.`;
   const keys: GgufRopeKeys = { architecture: arch, contextLength: ggufNumber(meta, `${arch}.context_length`) ?? 0 };

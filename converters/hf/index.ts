@@ -1,18 +1,18 @@
 // Hugging Face format: a directory with config.json (+ safetensors, tokenizer files) that stay unchanged.
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Converter, ModelInfo } from "../../src/converter.ts";
-import { unifiedDiff } from "../../src/diff.ts";
-import { writeModelDir } from "../../src/io/model-dir.ts";
-import type { Plan } from "../../src/types.ts";
+import type { Converter, ModelInfo } from "../../src/core/converter.ts";
+import { unifiedDiff } from "../../src/core/diff.ts";
+import { writeModelDir } from "../../src/core/io/model-dir.ts";
+import type { Plan } from "../../src/core/types.ts";
 import { isHfPath } from "./detect.ts";
-import { parseJsonText } from "./json-text.ts";
-import { interpretHfConfig, readHfConfig } from "./read.ts";
-import { patchedConfigText, patchedTokenizerConfigText } from "./write.ts";
+import { parseJsonText } from "../../src/core/hf-config/json-text.ts";
+import { interpretHfConfig, readHfConfig } from "../../src/core/hf-config/read.ts";
+import { patchedConfigText, patchedTokenizerConfigText } from "../../src/core/hf-config/write.ts";
 
-export { readHfConfig, interpretHfConfig } from "./read.ts";
-export type { HfConfig, HfLayout } from "./read.ts";
-export { patchedConfigText, patchedTokenizerConfigText } from "./write.ts";
+export { readHfConfig, interpretHfConfig } from "../../src/core/hf-config/read.ts";
+export type { HfConfig, HfLayout } from "../../src/core/hf-config/read.ts";
+export { patchedConfigText, patchedTokenizerConfigText } from "../../src/core/hf-config/write.ts";
 
 function configDir(path: string): string {
   return path.endsWith("config.json") ? join(path, "..") : path;

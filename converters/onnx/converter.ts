@@ -1,10 +1,10 @@
-// The ONNX format adapter for the CLI and the library API (src/converter.ts contract).
+// The ONNX format adapter for the CLI and the library API (src/core/converter.ts contract).
 import { dirname, resolve } from "node:path";
-import type { Converter, ModelInfo, PatchOutput } from "../../src/converter.ts";
-import type { StoredRope } from "../../src/rope/engines/stored.ts";
-import { hfDictFromScaling } from "../../src/rope/hf-params.ts";
-import type { RopeSpec } from "../../src/rope/types.ts";
-import type { Plan } from "../../src/types.ts";
+import type { Converter, ModelInfo, PatchOutput } from "../../src/core/converter.ts";
+import type { StoredRope } from "../../src/core/rope/engines/stored.ts";
+import { hfDictFromScaling } from "../../src/core/rope/hf-params.ts";
+import type { RopeSpec } from "../../src/core/rope/types.ts";
+import type { Plan } from "../../src/core/types.ts";
 import { type OnnxRopeFound, inspectOnnx } from "./inspect.ts";
 import { patchOnnx } from "./patch.ts";
 import { isOnnxPath } from "./detect.ts";

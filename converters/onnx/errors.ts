@@ -1,6 +1,6 @@
 // Typed errors of the ONNX converter: one line each, naming the file and the problem. They extend the
 // project's error classes so the CLI maps them to its exit codes.
-import { ModelFormatError, OutputError, PlanError } from "../../src/errors.ts";
+import { ModelFormatError, OutputError, PlanError } from "../../src/core/errors.ts";
 
 /** The model (or a file beside it) cannot be read as needed. */
 export class OnnxError extends ModelFormatError {

@@ -1,7 +1,7 @@
 // inspectOnnx: what rotary embedding an ONNX model has, where it is, and its RopeSpec.
-import { computeRope } from "../../src/rope/compute.ts";
-import type { RopeScaling, RopeSpec } from "../../src/rope/types.ts";
-import { readHfConfig } from "../hf/read.ts";
+import { computeRope } from "../../src/core/rope/compute.ts";
+import type { RopeScaling, RopeSpec } from "../../src/core/rope/types.ts";
+import { readHfConfig } from "../../src/core/hf-config/read.ts";
 import { OnnxError, OnnxFormatError } from "./errors.ts";
 import { type Detection, METADATA_KEY, describeTensor, detectRope } from "./find.ts";
 import { type GraphIndex, indexGraph } from "./graph-index.ts";

@@ -2,7 +2,7 @@
 // and new TensorProto bytes encoded for the tensors a patch changes.
 import { existsSync, closeSync, openSync, fstatSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { float16ToNumber, numberToFloat16 } from "../../kernels/float16.ts";
+import { float16ToNumber, numberToFloat16 } from "../../src/core/float16.ts";
 import { OnnxExternalDataError, OnnxFormatError } from "./errors.ts";
 import {
   type ByteSource,
@@ -209,7 +209,7 @@ export function encodeValues(values: ArrayLike<number>, dataType: number): Uint8
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
 
-// The half-float conversions are kernels/float16.ts's, under the names this converter has always exported.
+// The half-float conversions are src/core/float16.ts's, under the names this converter has always exported.
 export { float16ToNumber as halfToNumber, numberToFloat16 as numberToHalf };
 
 export function bf16ToNumber(b: number): number {

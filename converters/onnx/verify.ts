@@ -1,6 +1,6 @@
 // Reads back what a patched graph holds (inv_freq and the attention scale, or the cos/sin caches) and compares it
 // with the frequencies it should hold: the check `yarnify validate` runs on ONNX models.
-import type { Check } from "../../src/validate/report.ts";
+import type { Check } from "../../src/core/converter.ts";
 import { analyseOnnx } from "./inspect.ts";
 import { valueTolerance } from "./recover.ts";
 import { dataTypeName } from "./tensor.ts";

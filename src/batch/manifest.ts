@@ -3,7 +3,7 @@
 // state file and the reports use, so an edited item counts as new work.
 import { createHash } from "node:crypto";
 import { parse as parseYaml } from "yaml";
-import type { ModelFormat } from "../types.ts";
+import type { ModelFormat } from "../core/types.ts";
 
 export interface BatchItem {
   id: string;

@@ -1,5 +1,5 @@
 // What the perplexity protocol needs from a forward pass, whichever device runs it.
-import type { RopeFrequencies } from "../rope/types.ts";
+import type { RopeFrequencies } from "../core/rope/types.ts";
 
 export interface NllRequest {
   /** Token ids of one window; token i sits at RoPE position i. */

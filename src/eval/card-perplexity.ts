@@ -1,6 +1,6 @@
 // `patch --eval`: the patched model's perplexity with and without its RoPE scaling, at its original and new
 // context (or the lengths asked for), as a table for the console and a section for the model card.
-import type { Plan } from "../types.ts";
+import type { Plan } from "../core/types.ts";
 import type { CardPerplexity } from "../hub/model-card.ts";
 import { evaluate, type EvalDevice, type EvaluateResult } from "./evaluate.ts";
 import { perplexityMarkdownTable, perplexityTable } from "./table.ts";

@@ -1,6 +1,6 @@
 // `yarnify eval`: perplexity of one checkpoint for each method × context length, from one loaded model.
-import { YarnifyError } from "../errors.ts";
-import type { RopeFrequencies } from "../rope/types.ts";
+import { YarnifyError } from "../core/errors.ts";
+import type { RopeFrequencies } from "../core/rope/types.ts";
 import type { ForwardBackend } from "./backend.ts";
 import { cpuBackend } from "./cpu/forward.ts";
 import { readLlamaConfig, type LlamaConfig } from "./llama-config.ts";

@@ -1,7 +1,7 @@
 // The shapes of a Llama-family checkpoint, from config.json, and the reasons a model is refused.
 import { readHfConfig, type HfConfig } from "../../converters/hf/index.ts";
-import { ModelFormatError } from "../errors.ts";
-import type { RopeSpec } from "../rope/types.ts";
+import { ModelFormatError } from "../core/errors.ts";
+import type { RopeSpec } from "../core/rope/types.ts";
 
 export interface LlamaConfig {
   dir: string;

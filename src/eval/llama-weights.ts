@@ -1,5 +1,5 @@
 // The tensors of a Llama checkpoint as float32 arrays in transformers' layout ([out, in] for linear layers).
-import { ModelFormatError } from "../errors.ts";
+import { ModelFormatError } from "../core/errors.ts";
 import { loadSafetensors } from "../weights/load-safetensors.ts";
 import type { LlamaConfig } from "./llama-config.ts";
 

@@ -1,10 +1,10 @@
 // Which RoPE each evaluation method uses at a given length, always through the planner and computeRope,
 // so that `eval` measures exactly what `patch` would write and transformers would compute.
-import { plan } from "../plan.ts";
-import { computeRope } from "../rope/compute.ts";
-import type { RopeFrequencies, RopeSpec } from "../rope/types.ts";
-import type { PlanMethod } from "../types.ts";
-import { PlanError } from "../errors.ts";
+import { plan } from "../core/plan.ts";
+import { computeRope } from "../core/rope/compute.ts";
+import type { RopeFrequencies, RopeSpec } from "../core/rope/types.ts";
+import type { PlanMethod } from "../core/types.ts";
+import { PlanError } from "../core/errors.ts";
 
 /**
  * "model": the RoPE the checkpoint declares; "none": plain RoPE; "pi" (alias "linear"): position

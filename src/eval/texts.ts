@@ -1,7 +1,7 @@
 // Evaluation documents from a file: plain text (one document), JSON Lines ({"text": ...} per line) or a
 // JSON file {"docs": [{"text": ...}]} (also a bare array of such objects or of strings).
 import { readFileSync } from "node:fs";
-import { YarnifyError } from "../errors.ts";
+import { YarnifyError } from "../core/errors.ts";
 
 export class TextInputError extends YarnifyError {
   override name = "TextInputError";

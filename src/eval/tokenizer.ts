@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Tokenizer } from "@huggingface/tokenizers";
-import { ModelFormatError } from "../errors.ts";
+import { ModelFormatError } from "../core/errors.ts";
 
 export interface TextTokenizer {
   encode(text: string): number[];

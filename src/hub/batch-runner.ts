@@ -2,7 +2,7 @@
 // patchHubGguf (GGUF files, with the converter's header patcher), and returns the JSON for the item's report.
 import type { BatchItem } from "../batch/manifest.ts";
 import type { JsonValue, RunItem } from "../batch/run-batch.ts";
-import type { PlanMethod, PlanTarget } from "../types.ts";
+import type { PlanMethod, PlanTarget } from "../core/types.ts";
 import { HubSourceError } from "./errors.ts";
 import type { HubParams } from "./hub-params.ts";
 import { parseHubSource } from "./parse-hub-source.ts";

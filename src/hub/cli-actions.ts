@@ -4,7 +4,7 @@
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { patchText } from "../report-text.ts";
-import type { PlanTarget } from "../types.ts";
+import type { PlanTarget } from "../core/types.ts";
 import { VERSION } from "../version.ts";
 import { parseManifest, parseShard } from "../batch/manifest.ts";
 import { batchExitCode, runBatch } from "../batch/run-batch.ts";

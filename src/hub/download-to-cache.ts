@@ -9,7 +9,7 @@ import { HubDownloadError, throwForResponse } from "./errors.ts";
 import type { HubParams } from "./hub-params.ts";
 import { DEFAULT_HUB_URL } from "./hub-params.ts";
 import { localPathFor, assertSafeRepoPath } from "./safe-repo-path.ts";
-import { trackTemp, untrackTemp } from "../io/temp-paths.ts";
+import { trackTemp, untrackTemp } from "../core/io/temp-paths.ts";
 
 export interface DownloadProgressEvent {
   event: "download";

@@ -1,6 +1,6 @@
 // Typed errors of the hub layer. Messages are one line, name the repo or file, and never contain a token
 // (every message goes through redactSecrets before it is stored).
-import { YarnifyError } from "../errors.ts";
+import { YarnifyError } from "../core/errors.ts";
 import { redactSecrets } from "./redact.ts";
 
 /** Any failure talking to the hub (CLI exit code 6; 5 is a failed validation). */

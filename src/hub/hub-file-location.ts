@@ -1,15 +1,13 @@
 // Where a converter can read a hub file with Range requests: the resolve URL pinned to a commit (so every
 // range comes from the same bytes), the Authorization header, and the fetch to use. The GGUF converter's
 // remote source (openRemoteSource(url, { fetch, headers })) reads a header from it without the tensors.
+import type { RemoteFile } from "../core/converter.ts";
 import { resolveCommit } from "./download-to-cache.ts";
 import type { HubParams } from "./hub-params.ts";
 import { DEFAULT_HUB_URL } from "./hub-params.ts";
 import { assertSafeRepoPath } from "./safe-repo-path.ts";
 
-export interface HubFileLocation {
-  url: string;
-  headers: Record<string, string>;
-  fetch: typeof fetch;
+export interface HubFileLocation extends RemoteFile {
   commit: string;
 }
 

@@ -1,7 +1,7 @@
 // Writes the README.md of a patched model: YAML front matter (base_model, the source's license, tags), what was
 // changed (the YaRN parameters of the Plan), how to run it in each engine, validation figures when there are
 // some, and the source's own card kept below ours. Pure: text in, text out.
-import type { ModelFormat, Plan } from "../types.ts";
+import type { ModelFormat, Plan } from "../core/types.ts";
 import type { Report } from "../validate/report.ts";
 
 export interface EngineInstructions {

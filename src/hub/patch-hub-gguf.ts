@@ -2,10 +2,10 @@
 // requests, let the GGUF converter build the new header, and publish the headers as edits of the originals.
 // The converter is passed in (patchHeader) so this module does not depend on its internals.
 import { defaultHubFetch } from "./retry-fetch.ts";
-import type { Plan, PlanTarget } from "../types.ts";
+import type { GgufHeaderPatcher } from "../core/converter.ts";
+import type { Plan, PlanTarget } from "../core/types.ts";
 import { HubSourceError } from "./errors.ts";
 import { hubFileLocation } from "./hub-file-location.ts";
-import type { HubFileLocation } from "./hub-file-location.ts";
 import type { HubParams } from "./hub-params.ts";
 import type { ValidationFigures } from "./model-card.ts";
 import { parseHubSource } from "./parse-hub-source.ts";
@@ -15,16 +15,7 @@ import type { PatchedGgufHeader } from "./publish-gguf.ts";
 import type { PublishEvent, PublishResult } from "./publish.ts";
 import type { DownloadProgressEvent } from "./download-to-cache.ts";
 
-/**
- * Builds the patched header of one remote GGUF. With the GGUF converter (converters/gguf of the gguf branch as
- * of 25 Nov 18:50 UTC; checked end to end against the stand-in hub with tiny-llama-f16.gguf):
- *   const source = openRemoteSource(location.url, { fetch: location.fetch, headers: location.headers });
- *   const header = await readGgufHeader(source);
- *   const p = plan(ggufRopeSpec(header.metadata, header.architecture), target);
- *   const { entries } = ggufKeysForPlan(header.architecture, p, header.metadata);
- *   return { header: buildPatchedHeader(header, entries), replaces: header.dataOffset, plan: p };
- */
-export type GgufHeaderPatcher = (params: { location: HubFileLocation; path: string; target: PlanTarget; signal?: AbortSignal }) => Promise<{ header: Uint8Array; replaces: number; plan: Plan }>;
+export type { GgufHeaderPatcher };
 
 export interface PatchHubGgufParams extends PlanTarget, HubParams {
   /** "org/name[@rev]/file.gguf", or a repo plus files. */

@@ -6,7 +6,7 @@
 // chunks that changed); from the cache the second pass, and any rerun, reads the disk instead of the network.
 import { defaultHubFetch } from "./retry-fetch.ts";
 import { openAsBlob, readFileSync } from "node:fs";
-import type { Plan } from "../types.ts";
+import type { Plan } from "../core/types.ts";
 import { HubHttpError } from "./errors.ts";
 import { downloadToCache, downloadToCacheIter } from "./download-to-cache.ts";
 import type { DownloadProgressEvent } from "./download-to-cache.ts";

@@ -3,7 +3,7 @@
 // are streamed from disk (Blobs over the files), never read whole into memory.
 import { openAsBlob, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, join, relative, sep } from "node:path";
-import type { ModelFormat, Plan } from "../types.ts";
+import type { ModelFormat, Plan } from "../core/types.ts";
 import { engineInstructions } from "./engine-instructions.ts";
 import type { HubParams } from "./hub-params.ts";
 import { commitMessageFor, renderModelCard } from "./model-card.ts";

@@ -4,7 +4,7 @@
 // through their own methods, because Bun's fetch sends such blobs as empty bodies (checked with Bun 1.4.5).
 import { HubRetryError } from "./errors.ts";
 import { redactSecrets } from "./redact.ts";
-import { runtimeName } from "../runtime.ts";
+import { runtimeName } from "../core/runtime.ts";
 
 export interface RetryEvent {
   method: string;

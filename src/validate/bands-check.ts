@@ -1,7 +1,7 @@
 // Check: YaRN's promise. Frequencies that never completed a full turn within the trained context (so the model
 // never saw all their phases) must not rotate further at the new context than they did in training.
-import { defaultInvFreq } from "../rope/default.ts";
-import type { RopeSpec } from "../rope/types.ts";
+import { defaultInvFreq } from "../core/rope/default.ts";
+import type { RopeSpec } from "../core/rope/types.ts";
 import type { Check } from "./report.ts";
 
 export interface BandFigures {

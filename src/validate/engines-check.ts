@@ -1,8 +1,8 @@
 // Check: every engine would compute the frequencies and attention factor transformers computes from the file.
-import { compareEngines, ENGINES_BY_FORMAT } from "../engine-compare.ts";
-import { engineViews } from "../rope/engines/index.ts";
-import type { StoredRope } from "../rope/engines/stored.ts";
-import type { EngineName, ModelFormat } from "../types.ts";
+import { compareEngines, ENGINES_BY_FORMAT } from "../core/engine-compare.ts";
+import { engineViews } from "../core/rope/engines/index.ts";
+import type { StoredRope } from "../core/rope/engines/stored.ts";
+import type { EngineName, ModelFormat } from "../core/types.ts";
 import type { Check } from "./report.ts";
 
 /**

@@ -1,7 +1,7 @@
 // `yarnify validate`: is this patched model right, and will it behave at the new length?
 import { type ConverterOptions, converterFor } from "../models.ts";
-import { computeRope } from "../rope/compute.ts";
-import type { Plan } from "../types.ts";
+import { computeRope } from "../core/rope/compute.ts";
+import type { Plan } from "../core/types.ts";
 import { findGpu, type Gpu, NoGpuError } from "../../kernels/index.ts";
 import { bandsCheck } from "./bands-check.ts";
 import { kernelCheck, kernelProblem } from "./kernel-check.ts";
@@ -9,10 +9,10 @@ import { weightsCheck } from "./weights-check.ts";
 import { ggufProbe, safetensorsProbe } from "./probe-weights.ts";
 import { isUrl, openLocalSource } from "../../converters/gguf/source.ts";
 import { readGgufHeader } from "../../converters/gguf/read.ts";
-import { readHfConfig } from "../../converters/hf/read.ts";
-import { defaultInvFreq } from "../rope/default.ts";
-import type { ModelInfo } from "../converter.ts";
-import type { RopeFrequencies, RopeSpec } from "../rope/types.ts";
+import { readHfConfig } from "../core/hf-config/read.ts";
+import { defaultInvFreq } from "../core/rope/default.ts";
+import type { ModelInfo } from "../core/converter.ts";
+import type { RopeFrequencies, RopeSpec } from "../core/rope/types.ts";
 
 /** The real-weights probe for the formats whose weights we read (HF safetensors, local GGUF). */
 async function realWeights(info: ModelInfo, spec: RopeSpec, declared: RopeFrequencies, originalContext: number): Promise<Check> {

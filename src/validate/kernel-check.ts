@@ -1,8 +1,8 @@
 // Check: our WebGPU kernel (RoPE fused into flash attention) against the float64 reference, with the model's
 // frequencies and attention factor, at positions spread up to the new context.
 import { attention, AttentionUnsupportedError, attentionReference, type AttentionProblem, type Gpu } from "../../kernels/index.ts";
-import type { RopeSpec } from "../rope/types.ts";
-import { seededRandom } from "../random.ts";
+import type { RopeSpec } from "../core/rope/types.ts";
+import { seededRandom } from "../core/random.ts";
 import type { Check } from "./report.ts";
 
 /** f32 target: max abs error relative to the output scale. */

@@ -2,14 +2,9 @@ import type { AdapterSummary } from "../../kernels/gpu.ts";
 
 // The validation report: what was checked, on which adapter, with which figures. `ok` is false when any check
 // failed; a skipped check says why and never counts as a pass.
-export type CheckStatus = "pass" | "fail" | "skipped";
+import type { Check, CheckStatus } from "../core/converter.ts";
 
-export interface Check {
-  name: string;
-  status: CheckStatus;
-  detail: string;
-  [figure: string]: unknown;
-}
+export type { Check, CheckStatus };
 
 /** The adapter a GPU check ran on (vendor, device, software or not, features, limits). */
 export type AdapterInfo = AdapterSummary;

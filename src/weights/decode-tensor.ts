@@ -1,5 +1,5 @@
 // Turns a tensor's stored bytes (F32, F16 or BF16, little-endian) into float32 values.
-import { fromFloat16Bits } from "../../kernels/float16.ts";
+import { fromFloat16Bits } from "../core/float16.ts";
 import { SafetensorsError } from "./safetensors-error.ts";
 import type { SafetensorsDtype } from "./safetensors-header.ts";
 

@@ -3,7 +3,7 @@
 import type { GGUFTensorInfo } from "@huggingface/gguf";
 import { GgufError } from "../../converters/gguf/errors.ts";
 import type { GgufHeader } from "../../converters/gguf/read.ts";
-import { fromFloat16Bits } from "../../kernels/float16.ts";
+import { fromFloat16Bits } from "../core/float16.ts";
 import { decodeTensor } from "./decode-tensor.ts";
 import { readRange } from "./read-range.ts";
 

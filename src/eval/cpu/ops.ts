@@ -1,6 +1,6 @@
 // The row-wise pieces of the Llama forward pass on the CPU, float32 storage, as transformers computes them.
-import { cosSinRow } from "../../rope/compute.ts";
-import type { RopeFrequencies } from "../../rope/types.ts";
+import { cosSinRow } from "../../core/rope/compute.ts";
+import type { RopeFrequencies } from "../../core/rope/types.ts";
 
 /** LlamaRMSNorm: x · rsqrt(mean(x²) + eps) · weight, row by row. */
 export function rmsNorm(x: Float32Array, weight: Float32Array, rows: number, dim: number, eps: number, out: Float32Array): void {

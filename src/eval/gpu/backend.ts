@@ -3,7 +3,7 @@
 // embedding, the layers (attention is the validation's fused RoPE + flash-attention kernel, reading the
 // projections token-major), the final norm, the LM head in chunks and the next-token NLL; only the NLLs
 // come back.
-import { YarnifyError } from "../../errors.ts";
+import { YarnifyError } from "../../core/errors.ts";
 import type { ForwardBackend, NllRequest } from "../backend.ts";
 import { cpuBackend } from "../cpu/forward.ts";
 import type { LlamaWeights } from "../llama-weights.ts";
@@ -11,7 +11,7 @@ import { checkKernelShape, createFlashAttention, flashShapeFor, type FlashAttent
 import { AttentionUnsupportedError } from "../../../kernels/params.ts";
 import { encodeTurnsPerPosition } from "../../../kernels/wgsl/rope.ts";
 import { NoGpuError, requestGpu, type AdapterSummary, type Gpu } from "../../../kernels/gpu.ts";
-import { toFloat16Bits } from "../../../kernels/float16.ts";
+import { toFloat16Bits } from "../../core/float16.ts";
 import { embedWgsl, matmulWgsl, MM_GROUP, MM_ROWS, nllWgsl, rmsNormWgsl, swigluWgsl, type WeightType } from "./wgsl.ts";
 
 export { NoGpuError };

@@ -1,11 +1,11 @@
 // Reads config.json in every layout found on the hub into a StoredRope and the RopeSpec transformers sees.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { ModelFormatError } from "../../src/errors.ts";
-import type { JsonObject } from "../../src/rope/hf-params.ts";
-import { hfRopeType, methodOfHfType, UnknownRopeTypeError } from "../../src/rope/hf-params.ts";
-import { type StoredRope, transformersSpec } from "../../src/rope/engines/index.ts";
-import type { RopeSpec } from "../../src/rope/types.ts";
+import { ModelFormatError } from "../errors.ts";
+import type { JsonObject } from "../rope/hf-params.ts";
+import { hfRopeType, methodOfHfType, UnknownRopeTypeError } from "../rope/hf-params.ts";
+import { type StoredRope, transformersSpec } from "../rope/engines/index.ts";
+import type { RopeSpec } from "../rope/types.ts";
 import { isObject, JsonSyntaxError, type ParsedJson, parseJsonText } from "./json-text.ts";
 
 export type HfLayout = "rope_scaling" | "rope_parameters";

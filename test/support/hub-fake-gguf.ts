@@ -2,8 +2,8 @@
 // bytes over Range with the location's auth, as the real reader does, checks the magic, and returns a header
 // 32 bytes longer than the 64 it replaces, with the plan of a 2048-token model.
 import assert from "node:assert/strict";
-import type { GgufHeaderPatcher } from "../src/hub/patch-hub-gguf.ts";
-import { plan } from "../src/plan.ts";
+import type { GgufHeaderPatcher } from "../../src/hub/patch-hub-gguf.ts";
+import { plan } from "../../src/core/plan.ts";
 
 export const fakeGgufPatcher: GgufHeaderPatcher = async ({ location, target }) => {
   const res = await location.fetch(location.url, { headers: { ...location.headers, Range: "bytes=0-3" } });

@@ -1,8 +1,30 @@
 // The contract every format adapter (converters/hf, converters/gguf, converters/onnx) fulfils.
 import type { StoredRope } from "./rope/engines/stored.ts";
 import type { RopeSpec } from "./rope/types.ts";
-import type { ModelFormat, Plan } from "./types.ts";
-import type { Check } from "./validate/report.ts";
+import type { ModelFormat, Plan, PlanTarget } from "./types.ts";
+
+/** A validation check's outcome: a skipped check says why and never counts as a pass. */
+export type CheckStatus = "pass" | "fail" | "skipped";
+
+export interface Check {
+  name: string;
+  status: CheckStatus;
+  detail: string;
+  [figure: string]: unknown;
+}
+
+/** A remote file readable with Range requests: the URL pinned to a commit, its auth headers and the fetch to use. */
+export interface RemoteFile {
+  url: string;
+  headers: Record<string, string>;
+  fetch: typeof fetch;
+}
+
+/**
+ * Builds the patched header of one remote GGUF (converters/gguf/hub-header.ts) without its tensor data; the hub
+ * layer publishes it as an edit of the original file.
+ */
+export type GgufHeaderPatcher = (params: { location: RemoteFile; path: string; target: PlanTarget; signal?: AbortSignal }) => Promise<{ header: Uint8Array; replaces: number; plan: Plan }>;
 
 export interface ModelInfo {
   format: ModelFormat;

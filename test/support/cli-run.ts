@@ -3,11 +3,11 @@ import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type RuntimeName, runtimeName } from "../src/runtime.ts";
+import { type RuntimeName, runtimeName } from "../../src/core/runtime.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** The repository root, whether the tests run from test/ (Bun, Deno) or dist/test/ (Node). */
-export const repoRoot = resolve(here, runtimeName() === "node" ? "../.." : "..");
+export const repoRoot = resolve(here, runtimeName() === "node" ? "../../.." : "../..");
 
 export interface CliResult {
   code: number;

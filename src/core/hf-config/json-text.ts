@@ -1,6 +1,6 @@
 // JSON that round-trips byte for byte: the literal text of every scalar is remembered by its path, so a value
 // we do not change keeps its exact spelling (10000.0 stays 10000.0, 1e-05 stays 1e-05) when written back.
-import type { JsonObject } from "../../src/rope/hf-params.ts";
+import type { JsonObject } from "../rope/hf-params.ts";
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 

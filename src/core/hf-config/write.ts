@@ -1,8 +1,8 @@
 // Applies a Plan to config.json in the layout the file already uses, keeping every other key, its order and
 // its spelling.
-import { hfDictFromScaling, type JsonObject } from "../../src/rope/hf-params.ts";
-import { PlanError } from "../../src/errors.ts";
-import type { Plan } from "../../src/types.ts";
+import { hfDictFromScaling, type JsonObject } from "../rope/hf-params.ts";
+import { PlanError } from "../errors.ts";
+import type { Plan } from "../types.ts";
 import { isObject, type JsonValue, type ParsedJson, stringifyJsonText } from "./json-text.ts";
 import type { HfConfig } from "./read.ts";
 

@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import onnxProto from "onnx-proto";
-import { encodeValues } from "../converters/onnx/tensor.ts";
+import { encodeValues } from "../../converters/onnx/tensor.ts";
 
 const { onnx } = onnxProto;
 export type ITensor = onnxProto.onnx.ITensorProto;

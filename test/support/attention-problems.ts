@@ -1,7 +1,7 @@
 // Random attention problems for the kernel tests and the benchmark (seeded, so failures repeat).
-import type { AttentionProblem } from "../kernels/params.ts";
-import { computeRope } from "../src/rope/index.ts";
-import { seededRandom } from "../src/random.ts";
+import type { AttentionProblem } from "../../kernels/params.ts";
+import { computeRope } from "../../src/core/rope/index.ts";
+import { seededRandom } from "../../src/core/random.ts";
 
 /** Normal-ish values (sum of uniforms), so scores have a realistic spread. */
 function fill(n: number, rnd: () => number, scale: number): Float32Array {

@@ -1,0 +1,33 @@
+// The floor plan, enforced: src/core/ imports nothing from the rest; each converters/<format>/ and kernels/ build
+// on src/core/ (and their own folder) only; only the application (src/ beside core/) imports converters and kernels.
+import assert from "node:assert/strict";
+import { test } from "./support/harness.ts";
+import { repoRoot } from "./support/cli-run.ts";
+import { importViolations, sourceImports } from "./support/layering.ts";
+
+test("layering: every import in src/, converters/ and kernels/ follows the floor plan", () => {
+  const imports = sourceImports(repoRoot);
+  assert.ok(imports.length > 200, `only ${imports.length} imports found: is the scan looking at the sources?`);
+  assert.deepEqual(importViolations(imports), []);
+});
+
+test("layering: the rules refuse each kind of crossing", () => {
+  const crossings = [
+    { from: "src/core/plan.ts", to: "src/inspect.ts" },
+    { from: "src/core/plan.ts", to: "kernels/gpu.ts" },
+    { from: "converters/onnx/patch.ts", to: "converters/hf/index.ts" },
+    { from: "converters/gguf/patch.ts", to: "src/hub/publish.ts" },
+    { from: "kernels/attention.ts", to: "converters/gguf/read.ts" },
+    { from: "src/patch.ts", to: "test/harness.ts" },
+  ];
+  assert.equal(importViolations(crossings).length, crossings.length);
+  const allowed = [
+    { from: "src/core/plan.ts", to: "src/core/rope/yarn.ts" },
+    { from: "converters/gguf/patch.ts", to: "converters/gguf/read.ts" },
+    { from: "converters/gguf/patch.ts", to: "src/core/errors.ts" },
+    { from: "kernels/attention.ts", to: "src/core/float16.ts" },
+    { from: "src/cli/patch.ts", to: "converters/gguf/events.ts" },
+    { from: "src/validate/index.ts", to: "kernels/gpu.ts" },
+  ];
+  assert.deepEqual(importViolations(allowed), []);
+});

@@ -1,0 +1,53 @@
+// Reads the relative imports of the project's sources and judges them against the floor plan (test/layering.test.ts).
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+
+export interface Import {
+  /** Importing file, relative to the repository root, "/"-separated. */
+  from: string;
+  /** Imported file, likewise. */
+  to: string;
+}
+
+function sourceFiles(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) return sourceFiles(p);
+    return e.name.endsWith(".ts") && !e.name.endsWith(".d.ts") ? [p] : [];
+  });
+}
+
+// Static imports and re-exports, `import("…")` and `import type`: every literal relative specifier.
+const SPECIFIER = /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)["'](\.{1,2}\/[^"']+)["']/g;
+
+export function sourceImports(root: string): Import[] {
+  const files = ["src", "converters", "kernels"].flatMap((d) => sourceFiles(join(root, d)));
+  return files.flatMap((file) =>
+    [...readFileSync(file, "utf8").matchAll(SPECIFIER)].map((m) => ({
+      from: relative(root, file).split("\\").join("/"),
+      to: relative(root, resolve(dirname(file), m[1])).split("\\").join("/"),
+    }))
+  );
+}
+
+/** The room a file belongs to: "core", "converters/<format>", "kernels", "app" (src/ beside core) or "outside". */
+export function room(path: string): string {
+  if (path.startsWith("src/core/")) return "core";
+  const converter = /^converters\/([^/]+)\//.exec(path);
+  if (converter) return `converters/${converter[1]}`;
+  if (path.startsWith("kernels/")) return "kernels";
+  if (path.startsWith("src/")) return "app";
+  return "outside";
+}
+
+/** The imports that break the plan, each as "from -> to". */
+export function importViolations(imports: readonly Import[]): string[] {
+  return imports.filter(({ from, to }) => {
+    const a = room(from);
+    const b = room(to);
+    if (b === "outside") return true; // nothing ships that imports tests, benches or scripts
+    if (a === "app") return false;
+    return b !== "core" && b !== a;
+  }).map(({ from, to }) => `${from} -> ${to}`);
+}
