@@ -51,21 +51,20 @@ export interface KernelDims {
 /** Head dims the kernels are built for: multiples of 8 up to 256 (64 and 128 are tested). */
 export function checkKernelShape(p: KernelDims, dtype: AttentionDtype, device: GPUDevice): void {
   if (p.headDim % 8 !== 0 || p.headDim > 256) {
-    throw new AttentionUnsupportedError(`attention kernel: head dim ${p.headDim} is not supported (multiples of 8 up to 256)`);
+    throw new AttentionUnsupportedError(undefined, `attention kernel: head dim ${p.headDim} is not supported (multiples of 8 up to 256)`);
   }
   if (p.rotaryDim % 8 !== 0) {
-    throw new AttentionUnsupportedError(`attention kernel: rotary dim ${p.rotaryDim} is not supported (a multiple of 8)`);
+    throw new AttentionUnsupportedError(undefined, `attention kernel: rotary dim ${p.rotaryDim} is not supported (a multiple of 8)`);
   }
   if (dtype === "f16" && !device.features.has("shader-f16")) {
-    throw new AttentionUnsupportedError("attention kernel: dtype f16 needs the adapter feature shader-f16, which this device lacks");
+    throw new AttentionUnsupportedError(undefined, "attention kernel: dtype f16 needs the adapter feature shader-f16, which this device lacks");
   }
 }
 
 /** Widest Q·Kᵀ chunk (64 or 32 dims) whose tiles fit the workgroup memory: fewer barriers per tile. */
 export function chooseChunkDims(workgroupBytes: number): number {
   for (const dims of [64, 32]) if (flashWorkgroupBytes(dims) <= workgroupBytes) return dims;
-  throw new AttentionUnsupportedError(
-    `attention kernel: needs ${flashWorkgroupBytes(32)} bytes of workgroup memory, the adapter allows ${workgroupBytes}`,
+  throw new AttentionUnsupportedError(undefined, `attention kernel: needs ${flashWorkgroupBytes(32)} bytes of workgroup memory, the adapter allows ${workgroupBytes}`
   );
 }
 
@@ -87,11 +86,11 @@ export function flashShapeFor(
   const limit = device.limits.maxComputeWorkgroupStorageSize;
   const rowsPerThread = tuning.rowsPerThread ?? FLASH_ROWS_PER_THREAD;
   if (rowsPerThread !== 4 && rowsPerThread !== 8) {
-    throw new AttentionUnsupportedError(`attention kernel: ${rowsPerThread} rows per invocation is not possible (4 or 8)`);
+    throw new AttentionUnsupportedError(undefined, `attention kernel: ${rowsPerThread} rows per invocation is not possible (4 or 8)`);
   }
   const chunkDims = tuning.chunkDims ?? chooseChunkDims(limit);
   if ((chunkDims !== 32 && chunkDims !== 64) || flashWorkgroupBytes(chunkDims) > limit) {
-    throw new AttentionUnsupportedError(`attention kernel: chunks of ${chunkDims} dims are not possible here (32 or 64, within ${limit} bytes of workgroup memory)`);
+    throw new AttentionUnsupportedError(undefined, `attention kernel: chunks of ${chunkDims} dims are not possible here (32 or 64, within ${limit} bytes of workgroup memory)`);
   }
   return { headDim: p.headDim, rotaryDim: p.rotaryDim, dtype, chunkDims, rowsPerThread, unroll };
 }
@@ -125,7 +124,7 @@ export function createFlashAttention(device: GPUDevice, shape: FlashShape): Flas
     bind(d) {
       const blocks = Math.ceil(d.seq / FLASH_BLOCK);
       if (blocks > device.limits.maxComputeWorkgroupsPerDimension) {
-        throw new AttentionUnsupportedError(`attention kernel: ${d.seq} tokens need ${blocks} workgroups, over the adapter's limit`);
+        throw new AttentionUnsupportedError(undefined, `attention kernel: ${d.seq} tokens need ${blocks} workgroups, over the adapter's limit`);
       }
       const words = flashUniform(shape, {
         seq: d.seq,

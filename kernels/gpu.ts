@@ -2,6 +2,7 @@
 // One way to get a WebGPU device on every runtime: Deno and browsers expose `navigator.gpu`;
 // Node and Bun get it from Dawn through the `webgpu` npm package. No adapter is an error the
 // caller sees (NoGpuError), so a validation falls back to the CPU reference instead of passing.
+import { GpuError } from "../src/core/errors.ts";
 import { runtimeName } from "../src/core/runtime.ts";
 
 /** What a report says about the adapter a result came from. */
@@ -35,7 +36,7 @@ export interface Gpu {
 }
 
 /** No WebGPU adapter could be had; `message` says why in one line. */
-export class NoGpuError extends Error {
+export class NoGpuError extends GpuError {
   override name = "NoGpuError";
 }
 
@@ -68,8 +69,7 @@ export async function requestGpu(params: RequestGpuParams = {}): Promise<Gpu> {
       gpu = await (params.loadGpu ?? loadDawn)();
       api = "dawn";
     } catch (err) {
-      throw new NoGpuError(
-        `no WebGPU on ${runtime}: navigator.gpu is absent and the \`webgpu\` package (Dawn) failed to load: ${firstLine(err)}`,
+      throw new NoGpuError(undefined, `no WebGPU on ${runtime}: navigator.gpu is absent and the \`webgpu\` package (Dawn) failed to load: ${firstLine(err)}`
       );
     }
   }
@@ -79,11 +79,10 @@ export async function requestGpu(params: RequestGpuParams = {}): Promise<Gpu> {
     // Dawn hides CPU adapters (lavapipe, SwiftShader) unless asked for a fallback adapter.
     adapter ??= await gpu.requestAdapter({ forceFallbackAdapter: true });
   } catch (err) {
-    throw new NoGpuError(`WebGPU (${api}) could not enumerate adapters: ${firstLine(err)}`);
+    throw new NoGpuError(undefined, `WebGPU (${api}) could not enumerate adapters: ${firstLine(err)}`);
   }
   if (!adapter) {
-    throw new NoGpuError(
-      `WebGPU (${api}) found no adapter: no GPU driver or Vulkan ICD is visible (without a GPU, run .ci/setup-lavapipe.sh and source its env)`,
+    throw new NoGpuError(undefined, `WebGPU (${api}) found no adapter: no GPU driver or Vulkan ICD is visible (without a GPU, run .ci/setup-lavapipe.sh and source its env)`
     );
   }
   const f16 = adapter.features.has("shader-f16");
@@ -102,7 +101,7 @@ export async function requestGpu(params: RequestGpuParams = {}): Promise<Gpu> {
       },
     });
   } catch (err) {
-    throw new NoGpuError(`WebGPU (${api}) adapter refused a device: ${firstLine(err)}`);
+    throw new NoGpuError(undefined, `WebGPU (${api}) adapter refused a device: ${firstLine(err)}`);
   }
   const info = adapter.info;
   const summary: AdapterSummary = {

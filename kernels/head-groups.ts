@@ -26,8 +26,7 @@ export function planHeadGroups(params: {
   const headBytes = seq * headDim * 4;
   const maxQ = Math.floor(maxBindingBytes / headBytes);
   if (maxQ < 1) {
-    throw new AttentionUnsupportedError(
-      `attention: one head of ${seq} tokens × ${headDim} dims needs ${headBytes} bytes, over the adapter's binding limit of ${maxBindingBytes} bytes`,
+    throw new AttentionUnsupportedError(undefined, `attention: one head of ${seq} tokens × ${headDim} dims needs ${headBytes} bytes, over the adapter's binding limit of ${maxBindingBytes} bytes`
     );
   }
   const groups: HeadGroup[] = [];

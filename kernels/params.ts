@@ -8,6 +8,7 @@
 // RoPE is the NeoX "rotate half" layout of transformers: pair (j, j + rotaryDim/2) for j < rotaryDim/2
 // rotates by positions[i] * invFreq[j]; cos and sin are multiplied by attentionFactor; dimensions from
 // rotaryDim up pass through unchanged. Query head h reads KV head floor(h / (nHeads / nKvHeads)).
+import { GpuError, YarnifyError } from "../src/core/errors.ts";
 
 export type AttentionDtype = "f32" | "f16";
 
@@ -29,12 +30,12 @@ export interface AttentionProblem {
 }
 
 /** The problem is malformed (sizes disagree, values out of range). */
-export class AttentionInputError extends Error {
+export class AttentionInputError extends YarnifyError {
   override name = "AttentionInputError";
 }
 
 /** The problem is valid but this kernel or this adapter cannot run it (head dim, f16, limits). */
-export class AttentionUnsupportedError extends Error {
+export class AttentionUnsupportedError extends GpuError {
   override name = "AttentionUnsupportedError";
 }
 
@@ -47,7 +48,7 @@ export interface CheckedProblem extends AttentionProblem {
 export function checkProblem(p: AttentionProblem): CheckedProblem {
   const { nHeads, nKvHeads, headDim, rotaryDim } = p;
   const bad = (msg: string): never => {
-    throw new AttentionInputError(`attention input: ${msg}`);
+    throw new AttentionInputError(undefined, `attention input: ${msg}`);
   };
   for (const [name, n] of [["nHeads", nHeads], ["nKvHeads", nKvHeads], ["headDim", headDim]] as const) {
     if (!Number.isInteger(n) || n < 1) bad(`${name} must be a positive integer, got ${n}`);

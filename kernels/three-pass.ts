@@ -21,7 +21,7 @@ export async function prepareThreePassAttention(params: GpuAttentionParams): Pro
   const { device } = params;
   const p = checkProblem(params);
   if ((params.dtype ?? "f32") !== "f32") {
-    throw new AttentionUnsupportedError("three-pass attention: only dtype f32 is implemented (it is the float32 baseline)");
+    throw new AttentionUnsupportedError(undefined, "three-pass attention: only dtype f32 is implemented (it is the float32 baseline)");
   }
   checkKernelShape(p, "f32", device);
   const { seq, headDim } = p;
@@ -29,11 +29,11 @@ export async function prepareThreePassAttention(params: GpuAttentionParams): Pro
   const limit = maxBindingBytes(device, params.maxBindingBytes);
   const groups = planHeadGroups({ ...p, maxBindingBytes: limit });
   const chunkRows = Math.min(seq, MAX_CHUNK_ROWS, Math.floor(limit / (seq * 4)));
-  if (chunkRows < 1) throw new AttentionUnsupportedError(`three-pass attention: one row of ${seq} scores exceeds the binding limit`);
+  if (chunkRows < 1) throw new AttentionUnsupportedError(undefined, `three-pass attention: one row of ${seq} scores exceeds the binding limit`);
   const headSize = seq * headDim;
   const maxWg = device.limits.maxComputeWorkgroupsPerDimension;
   if (Math.ceil((p.nHeads * seq) / 64) > maxWg) {
-    throw new AttentionUnsupportedError(`three-pass attention: ${p.nHeads}×${seq} rows exceed one dispatch of the RoPE pass`);
+    throw new AttentionUnsupportedError(undefined, `three-pass attention: ${p.nHeads}×${seq} rows exceed one dispatch of the RoPE pass`);
   }
 
   return withErrorScope(device, "three-pass attention", () => {
@@ -87,7 +87,7 @@ export async function prepareThreePassAttention(params: GpuAttentionParams): Pro
       }
     }
     for (const s of steps) {
-      if (s.x > maxWg || s.y > maxWg) throw new AttentionUnsupportedError("three-pass attention: a dispatch exceeds the adapter's workgroup count limit");
+      if (s.x > maxWg || s.y > maxWg) throw new AttentionUnsupportedError(undefined, "three-pass attention: a dispatch exceeds the adapter's workgroup count limit");
     }
     return {
       submit() {

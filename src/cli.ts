@@ -108,7 +108,7 @@ async function patchEvaluator(o: PatchOptions): Promise<((dir: string, plan: Pla
 function contextList(v: unknown, option: string): number[] {
   return String(v).split(",").map((s) => s.trim()).filter(Boolean).map((c) => {
     const n = Number(c);
-    if (!Number.isInteger(n) || n < 2) throw new YarnifyError(`${option}: "${c}" is not a whole number of tokens ≥ 2`);
+    if (!Number.isInteger(n) || n < 2) throw new YarnifyError(option, `"${c}" is not a whole number of tokens ≥ 2`);
     return n;
   });
 }
@@ -190,8 +190,8 @@ cli
       process.exitCode = await hubPatchAction(model, target, { ...o, push: o.push, token: o.token }, io, { patchGgufHeader: await ggufHeaderPatcher(), ...(perplexity && { perplexity }) });
       return;
     }
-    if (o.pr) throw new YarnifyError("--pr opens a pull request on a hub source (org/name); publish a local model with --push <repo>", model);
-    if (o.branch && !o.push) throw new YarnifyError("--branch needs --push <repo> for a local model", model);
+    if (o.pr) throw new YarnifyError(model, "--pr opens a pull request on a hub source (org/name); publish a local model with --push <repo>");
+    if (o.branch && !o.push) throw new YarnifyError(model, "--branch needs --push <repo> for a local model");
     const r = await patch({
       model,
       out: o.out,
@@ -227,7 +227,7 @@ cli
   .option("--no-gpu", "Do not use WebGPU (the kernel check is then reported as skipped)")
   .action(async (model: string, o: FormatOptions & { json?: boolean; gpu?: boolean }) => {
     const [{ validate }, { NoGpuError }] = await Promise.all([validation(), import("../kernels/gpu.ts")]);
-    const report = await validate({ model, ...formatOptions(o), ...(o.gpu === false ? { gpu: new NoGpuError("WebGPU not used (--no-gpu)") } : {}) });
+    const report = await validate({ model, ...formatOptions(o), ...(o.gpu === false ? { gpu: new NoGpuError(undefined, "WebGPU not used (--no-gpu)") } : {}) });
     out(o.json ? JSON.stringify(report, null, 2) : validateText(report));
     if (!report.ok) process.exitCode = VALIDATION_FAILED;
   });
@@ -245,7 +245,7 @@ cli
   .option("--json", "Print {results: [{method, context, perplexity, tokens}], ...}")
   .example("yarnify eval ./model --text docs.txt --context 256,512,1024,2048,4096 --methods none,pi,ntk,dynamic,yarn")
   .action(async (model: string, o: { text?: string; context: unknown; methods: unknown; factor?: unknown; stride?: unknown; docs?: unknown; device: string; plot?: string; json?: boolean }) => {
-    if (!o.text) throw new YarnifyError("--text <file> is required (the documents to measure perplexity on)");
+    if (!o.text) throw new YarnifyError(undefined, "--text <file> is required (the documents to measure perplexity on)");
     const list = (v: unknown) => String(v).split(",").map((s) => s.trim()).filter(Boolean);
     const contexts = contextList(o.context, "--context");
     const { evaluate, loadTexts, parseEvalMethod, perplexityPlotSvg, perplexityTable } = await evaluation();
@@ -307,7 +307,7 @@ async function main(): Promise<void> {
     if (!cli.matchedCommand) {
       if (cli.options.help || cli.options.version) return;
       const unknown = cli.args[0];
-      throw new YarnifyError(unknown ? `unknown command "${unknown}" (see yarnify --help)` : "no command given (see yarnify --help)");
+      throw new YarnifyError(undefined, unknown ? `unknown command "${unknown}" (see yarnify --help)` : "no command given (see yarnify --help)");
     }
     await cli.runMatchedCommand();
   } catch (err) {

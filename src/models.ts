@@ -36,8 +36,8 @@ export async function converters(opts: ConverterOptions = {}): Promise<Converter
 
 export async function converterFor(path: string, opts: ConverterOptions = {}): Promise<Converter> {
   // A GGUF may be remote (http(s) URL, read with Range requests).
-  if (!isUrl(path) && !existsSync(path)) throw new ModelFormatError("no such file or directory", path);
+  if (!isUrl(path) && !existsSync(path)) throw new ModelFormatError(path, "no such file or directory");
   const f = FORMATS.find((x) => x.accepts(path));
-  if (!f) throw new ModelFormatError(`not a model yarnify reads (${FORMATS.map((x) => x.format).join(", ")})`, path);
+  if (!f) throw new ModelFormatError(path, `not a model yarnify reads (${FORMATS.map((x) => x.format).join(", ")})`);
   return f.load(opts);
 }

@@ -56,7 +56,7 @@ test("bad GGUFs end in one GgufError line naming the file and the problem, and n
       writeFileSync(file, bytes);
       const err = await inspectGguf(file).then(() => undefined, (e: unknown) => e);
       assert.ok(err instanceof GgufError, `${what}: expected a GgufError, got ${String(err)}`);
-      assert.equal(err.problem, problem, `${what}: ${err.message}`);
+      assert.equal(err.code, problem, `${what}: ${err.message}`);
       assert.match(err.message, message, what);
       assert.ok(err.message.startsWith(`${file}: `), `${what}: ${err.message}`);
       assert.ok(!err.message.includes("\n"), `${what}: one line`);
@@ -89,9 +89,9 @@ test("a real model cut short is refused before anything is written", async () =>
     const whole = readFileSync(sharedPath("models/tiny-llama-py/tiny-llama-f16.gguf"));
     const cut = join(dir, "cut.gguf");
     writeFileSync(cut, whole.subarray(0, 60_000));
-    await assert.rejects(inspectGguf(cut), (e: unknown) => e instanceof GgufError && e.problem === "truncated");
+    await assert.rejects(inspectGguf(cut), (e: unknown) => e instanceof GgufError && e.code === "truncated");
     writeFileSync(cut, whole.subarray(0, whole.length - 1_000_000));
-    await assert.rejects(inspectGguf(cut), (e: unknown) => e instanceof GgufError && e.problem === "data-short");
+    await assert.rejects(inspectGguf(cut), (e: unknown) => e instanceof GgufError && e.code === "data-short");
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -90,7 +90,7 @@ test("fuzz: 2,000 mutated headers end in a header or a GgufError, fast and with 
         assert.fail(`case ${i} (YARNIFY_FUZZ_SEED=${seed}): not a GgufError: ${(err as Error)?.stack ?? err}`);
       }
       assert.ok(!err.message.includes("\n"), `case ${i}: multi-line message`);
-      problems.set(err.problem, (problems.get(err.problem) ?? 0) + 1);
+      problems.set(err.code, (problems.get(err.code) ?? 0) + 1);
     }
     slowest = Math.max(slowest, performance.now() - started);
   }

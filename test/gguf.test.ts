@@ -251,7 +251,7 @@ test("split GGUF: shard 1 gets the keys, the other shards are linked or copied u
     for (const k of [1, 2, 3]) assert.equal(sha(join(remoteDir, `m-0000${k}-of-00003.gguf`)), sha(join(outDir, `m-0000${k}-of-00003.gguf`)));
     await assert.rejects(
       patchGguf({ source: names[0], plan: plan(spec, { factor: 4 }), out: join(dir, "single.gguf") }),
-      (e: unknown) => e instanceof GgufError && e.problem === "split",
+      (e: unknown) => e instanceof GgufError && e.code === "split",
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -277,7 +277,7 @@ test("progress events come in order; an existing output or the source itself is 
     assert.equal(last.total, statSync(out).size);
 
     const mtime = statSync(out).mtimeMs;
-    await assert.rejects(patchGguf({ source: TINY, plan: p, out }), (e: unknown) => e instanceof GgufError && e.problem === "output");
+    await assert.rejects(patchGguf({ source: TINY, plan: p, out }), (e: unknown) => e instanceof GgufError && e.code === "output");
     assert.equal(statSync(out).mtimeMs, mtime);
     await assert.rejects(patchGguf({ source: out, plan: p, out, overwrite: true }), /the output is the source/);
 
@@ -367,7 +367,7 @@ test("verification of the written header: planned keys, every other key, the voc
     const base = { file: out, path: out, size: statSync(out).size, source, entries: r.keys, dataOffset: written.dataOffset, dataLength: statSync(out).size - written.dataOffset };
     await checkWrittenHeader(base);
     const fails = (changes: Partial<typeof base>, message: RegExp) =>
-      assert.rejects(checkWrittenHeader({ ...base, ...changes }), (e: unknown) => e instanceof GgufError && e.problem === "verify" && message.test(e.message));
+      assert.rejects(checkWrittenHeader({ ...base, ...changes }), (e: unknown) => e instanceof GgufError && e.code === "verify" && message.test(e.message));
     await fails({ entries: r.keys.map((k) => (k.key.endsWith("scaling.factor") ? { ...k, value: 8 } : k)) }, /llama\.rope\.scaling\.factor is 4 \(type 6\), expected 8/);
     await fails({ source: await header(small({ ...vocab("b"), "llama.rope.freq_base": { value: 10000, type: F32 } })) }, /key llama\.rope\.freq_base changed/);
     await fails({ source: await header(small(vocab("x"))) }, /key tokenizer\.ggml\.tokens changed/);

@@ -42,7 +42,7 @@ test("tokens are redacted from messages, errors and URLs", () => {
   const out = redactSecrets(text);
   assert.ok(!out.includes("hf_abcdefghijklmnop") && !out.includes("hf_zzzzzzzzzz") && !out.includes("s3cr3t-custom-token"), out);
   assert.match(out, /Bearer \*\*\*/);
-  const err = new HubError("failed with token hf_abcdefghijklmnop");
+  const err = new HubError(undefined, "failed with token hf_abcdefghijklmnop");
   assert.ok(!err.message.includes("hf_abc"));
   assert.equal(describeError(new Error("x s3cr3t-custom-token\nsecond line")), "Error: x ***");
 });

@@ -1,5 +1,5 @@
 // One error type for every GGUF problem: a one-line message naming the file and what is wrong.
-import { YarnifyError } from "../../src/core/errors.ts";
+import { type ErrorKind, YarnifyError } from "../../src/core/errors.ts";
 
 export type GgufProblem =
   | "not-gguf"
@@ -16,18 +16,19 @@ export type GgufProblem =
   | "split"
   | "verify";
 
-// Same exit codes as the other errors: 2 unreadable model, 3 impossible plan, 4 output not writable.
-const EXIT_CODES: Partial<Record<GgufProblem, number>> = { unsupported: 3, output: 4, verify: 1 };
+// The exit-code row of each problem; any other problem is an unreadable model.
+const KINDS: Partial<Record<GgufProblem, ErrorKind>> = { unsupported: "plan", output: "output", verify: "failure" };
 
 export class GgufError extends YarnifyError {
   override name = "GgufError";
-  override readonly exitCode: number;
+  override readonly kind: ErrorKind;
   constructor(
     file: string,
-    readonly problem: GgufProblem,
-    detail: string,
+    /** Which kind of GGUF problem, for callers that react to one (tests, the fuzzer's tally). */
+    readonly code: GgufProblem,
+    problem: string,
   ) {
-    super(detail, file);
-    this.exitCode = EXIT_CODES[problem] ?? 2;
+    super(file, problem);
+    this.kind = KINDS[code] ?? "model";
   }
 }

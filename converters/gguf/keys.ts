@@ -1,5 +1,6 @@
 // The GGUF keys that carry a plan, in llama.cpp's names and types. Keys already in the file keep
 // their stored type; new ones get the types llama.cpp's converter writes (gguf-py constants).
+import { PlanError } from "../../src/core/errors.ts";
 import { GGUFValueType } from "@huggingface/gguf";
 import type { GGUFTypedMetadata, MetadataValue } from "@huggingface/gguf";
 import type { Plan } from "../../src/core/types.ts";
@@ -17,7 +18,7 @@ export interface GgufPlanKeys {
 }
 
 /** Thrown for a plan llama.cpp cannot express; the caller adds the file name. */
-export class UnsupportedPlanError extends Error {}
+export class UnsupportedPlanError extends PlanError {}
 
 const INTEGER_RANGES: Partial<Record<GGUFValueType, [number, number]>> = {
   [GGUFValueType.UINT8]: [0, 255],
@@ -38,7 +39,7 @@ export function ggufKeysForPlan(arch: string, plan: Plan, existing: GGUFTypedMet
   const add = (key: string, value: number | string, type: GGUFValueType) => {
     entries.push({ key, value, type: existing[key]?.type ?? type });
   };
-  if (!(plan.factor >= 1)) throw new UnsupportedPlanError(`factor ${plan.factor} must be at least 1`);
+  if (!(plan.factor >= 1)) throw new UnsupportedPlanError(undefined, `factor ${plan.factor} must be at least 1`);
   if (plan.method === "ntk") {
     // NTK-aware scaling is a new base and nothing else; llama.cpp reads it as plain RoPE.
     add(`${p}rope.freq_base`, plan.theta, GGUFValueType.FLOAT32);
@@ -46,7 +47,7 @@ export function ggufKeysForPlan(arch: string, plan: Plan, existing: GGUFTypedMet
     return checked(entries, warnings);
   }
   if (plan.method !== "yarn" && plan.method !== "linear") {
-    throw new UnsupportedPlanError(`llama.cpp GGUF metadata cannot express method "${plan.method}" (yarn, linear or ntk)`);
+    throw new UnsupportedPlanError(undefined, `llama.cpp GGUF metadata cannot express method "${plan.method}" (yarn, linear or ntk)`);
   }
   add(`${p}rope.scaling.type`, plan.method, GGUFValueType.STRING);
   add(`${p}rope.scaling.factor`, plan.factor, GGUFValueType.FLOAT32);
@@ -80,10 +81,10 @@ function checked(entries: GgufEntry[], warnings: string[]): GgufPlanKeys {
   for (const e of entries) {
     const range = INTEGER_RANGES[e.type];
     if (range && typeof e.value === "number" && !(Number.isInteger(e.value) && e.value >= range[0] && e.value <= range[1])) {
-      throw new UnsupportedPlanError(`${e.key} = ${e.value} does not fit the key's stored type`);
+      throw new UnsupportedPlanError(undefined, `${e.key} = ${e.value} does not fit the key's stored type`);
     }
     if ((typeof e.value === "string") !== (e.type === GGUFValueType.STRING)) {
-      throw new UnsupportedPlanError(`${e.key} is stored with an incompatible type`);
+      throw new UnsupportedPlanError(undefined, `${e.key} is stored with an incompatible type`);
     }
   }
   return { entries, warnings };

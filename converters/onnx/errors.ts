@@ -5,9 +5,6 @@ import { ModelFormatError, OutputError, PlanError } from "../../src/core/errors.
 /** The model (or a file beside it) cannot be read as needed. */
 export class OnnxError extends ModelFormatError {
   override name = "OnnxError";
-  constructor(file: string, problem: string) {
-    super(problem, file);
-  }
 }
 
 /** The bytes are not a protobuf ModelProto (wrong wire types, no graph, a length past the end). */
@@ -40,15 +37,9 @@ export class OnnxRopeAmbiguousError extends OnnxError {
 /** The plan cannot be applied to what was found (rotary dim mismatch, bad context). */
 export class OnnxPatchError extends PlanError {
   override name = "OnnxPatchError";
-  constructor(file: string, problem: string) {
-    super(problem, file);
-  }
 }
 
 /** The output would overwrite the source or its folder. */
 export class OnnxOutputError extends OutputError {
   override name = "OnnxOutputError";
-  constructor(file: string, problem: string) {
-    super(problem, file);
-  }
 }

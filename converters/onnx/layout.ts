@@ -74,7 +74,7 @@ function scan(src: ByteSource, path: string): ModelLayout {
   let irVersion = false;
   for (const f of fields(src, 0, src.size)) {
     if (MODEL_WIRE[f.field] !== undefined && MODEL_WIRE[f.field] !== f.wire) {
-      throw new WireError(`field ${f.field} has wire type ${f.wire}`);
+      throw new WireError(undefined, `field ${f.field} has wire type ${f.wire}`);
     }
     if (f.field === 1) irVersion = true;
     if (f.field === MODEL_FIELD_GRAPH) {
@@ -108,7 +108,7 @@ function scan(src: ByteSource, path: string): ModelLayout {
       try {
         node = onnx.NodeProto.decode(src.read(f.valueStart, f.end - f.valueStart));
       } catch (err) {
-        throw new WireError(`node at ${f.start}: ${(err as Error).message}`);
+        throw new WireError(`node at ${f.start}`, (err as Error).message);
       }
       nodes.push({ index: nodes.length, start: f.start, end: f.end, valueStart: f.valueStart, node });
     } else if (f.field === 5 && f.wire === WIRE_LEN) {

@@ -1,5 +1,6 @@
 // The protobuf wire format, read and written by hand so that a model's big initializers are skipped
 // (only their offsets are kept) instead of being decoded: a 1 GB model is walked in a few reads.
+import { ModelFormatError } from "../../src/core/errors.ts";
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 
 export const WIRE_VARINT = 0;
@@ -22,7 +23,7 @@ export interface WireField {
 }
 
 /** Thrown by the reader on malformed bytes; callers turn it into an OnnxFormatError naming the file. */
-export class WireError extends Error {
+export class WireError extends ModelFormatError {
   override name = "WireError";
 }
 
@@ -38,7 +39,7 @@ export class MemorySource implements ByteSource {
     return this.bytes.length;
   }
   read(offset: number, length: number): Uint8Array {
-    if (offset < 0 || offset + length > this.bytes.length) throw new WireError(`read past the end at ${offset}`);
+    if (offset < 0 || offset + length > this.bytes.length) throw new WireError(undefined, `read past the end at ${offset}`);
     return this.bytes.subarray(offset, offset + length);
   }
 }
@@ -59,7 +60,7 @@ export class FileSource implements ByteSource {
   }
 
   read(offset: number, length: number): Uint8Array {
-    if (offset < 0 || offset + length > this.size) throw new WireError(`read past the end at ${offset}`);
+    if (offset < 0 || offset + length > this.size) throw new WireError(undefined, `read past the end at ${offset}`);
     if (offset >= this.windowStart && offset + length <= this.windowStart + this.window.length) {
       return this.window.subarray(offset - this.windowStart, offset - this.windowStart + length);
     }
@@ -85,7 +86,7 @@ export function readFully(fd: number, into: Uint8Array, position: number): void 
   let done = 0;
   while (done < into.length) {
     const n = readSync(fd, into, done, into.length - done, position + done);
-    if (n <= 0) throw new WireError(`unexpected end of file at ${position + done}`);
+    if (n <= 0) throw new WireError(undefined, `unexpected end of file at ${position + done}`);
     done += n;
   }
 }
@@ -93,7 +94,7 @@ export function readFully(fd: number, into: Uint8Array, position: number): void 
 /** Decodes a varint at `offset`; returns its value and the offset after it. */
 export function readVarint(src: ByteSource, offset: number): { value: number; next: number } {
   const avail = Math.min(10, src.size - offset);
-  if (avail <= 0) throw new WireError(`truncated varint at ${offset}`);
+  if (avail <= 0) throw new WireError(undefined, `truncated varint at ${offset}`);
   const b = src.read(offset, avail);
   let value = 0;
   let mul = 1;
@@ -102,7 +103,7 @@ export function readVarint(src: ByteSource, offset: number): { value: number; ne
     if ((b[i] & 0x80) === 0) return { value, next: offset + i + 1 };
     mul *= 128;
   }
-  throw new WireError(`truncated varint at ${offset}`);
+  throw new WireError(undefined, `truncated varint at ${offset}`);
 }
 
 /** Iterates the fields of the message in [start, end), validating wire types and lengths. */
@@ -112,7 +113,7 @@ export function* fields(src: ByteSource, start: number, end: number): Generator<
     const tag = readVarint(src, pos);
     const field = Math.floor(tag.value / 8);
     const wire = tag.value % 8;
-    if (field === 0) throw new WireError(`field number 0 at ${pos}`);
+    if (field === 0) throw new WireError(undefined, `field number 0 at ${pos}`);
     let valueStart = tag.next;
     let fieldEnd: number;
     let varint: number | undefined;
@@ -129,9 +130,9 @@ export function* fields(src: ByteSource, start: number, end: number): Generator<
       valueStart = len.next;
       fieldEnd = len.next + len.value;
     } else {
-      throw new WireError(`unsupported wire type ${wire} at ${pos}`);
+      throw new WireError(undefined, `unsupported wire type ${wire} at ${pos}`);
     }
-    if (fieldEnd > end) throw new WireError(`field ${field} at ${pos} runs past its message (ends ${fieldEnd} > ${end})`);
+    if (fieldEnd > end) throw new WireError(undefined, `field ${field} at ${pos} runs past its message (ends ${fieldEnd} > ${end})`);
     yield { field, wire, start: pos, valueStart, end: fieldEnd, varint };
     pos = fieldEnd;
   }
@@ -166,7 +167,7 @@ function signed64(v: number): number {
 // ---- writing ----
 
 export function encodeVarint(value: number): Uint8Array {
-  if (value < 0 || !Number.isInteger(value)) throw new WireError(`cannot encode varint ${value}`);
+  if (value < 0 || !Number.isInteger(value)) throw new WireError(undefined, `cannot encode varint ${value}`);
   const out: number[] = [];
   let v = value;
   while (v >= 128) {

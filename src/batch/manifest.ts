@@ -1,6 +1,7 @@
 // The batch manifest: which sources to patch and where to publish them. JSON, or YAML for files ending in
 // .yaml/.yml. Items inherit "defaults"; each item gets a stable id (given, or a hash of its content) that the
 // state file and the reports use, so an edited item counts as new work.
+import { YarnifyError } from "../core/errors.ts";
 import { createHash } from "node:crypto";
 import { parse as parseYaml } from "yaml";
 import type { ModelFormat } from "../core/types.ts";
@@ -25,7 +26,7 @@ export interface BatchManifest {
   items: BatchItem[];
 }
 
-export class ManifestError extends Error {
+export class ManifestError extends YarnifyError {
   override name = "ManifestError";
 }
 
@@ -37,41 +38,41 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 }
 
 function checkItem(raw: Record<string, unknown>, where: string): BatchItem {
-  for (const k of Object.keys(raw)) if (!KNOWN_KEYS.has(k)) throw new ManifestError(`${where}: unknown key "${k}" (put engine options under "options")`);
+  for (const k of Object.keys(raw)) if (!KNOWN_KEYS.has(k)) throw new ManifestError(where, `unknown key "${k}" (put engine options under "options")`);
   const str = (k: string): string | undefined => {
     const v = raw[k];
     if (v === undefined) return undefined;
-    if (typeof v !== "string" || v === "") throw new ManifestError(`${where}: "${k}" must be a non-empty string`);
+    if (typeof v !== "string" || v === "") throw new ManifestError(where, `"${k}" must be a non-empty string`);
     return v;
   };
   const num = (k: string): number | undefined => {
     const v = raw[k];
     if (v === undefined) return undefined;
-    if (typeof v !== "number" || !Number.isFinite(v) || v <= 0) throw new ManifestError(`${where}: "${k}" must be a positive number`);
+    if (typeof v !== "number" || !Number.isFinite(v) || v <= 0) throw new ManifestError(where, `"${k}" must be a positive number`);
     return v;
   };
   const bool = (k: string): boolean | undefined => {
     const v = raw[k];
     if (v === undefined) return undefined;
-    if (typeof v !== "boolean") throw new ManifestError(`${where}: "${k}" must be true or false`);
+    if (typeof v !== "boolean") throw new ManifestError(where, `"${k}" must be true or false`);
     return v;
   };
   const source = str("source");
-  if (!source) throw new ManifestError(`${where}: "source" is required`);
+  if (!source) throw new ManifestError(where, "\"source\" is required");
   const factor = num("factor");
   const context = num("context");
-  if ((factor === undefined) === (context === undefined)) throw new ManifestError(`${where}: give exactly one of "factor" and "context"`);
+  if ((factor === undefined) === (context === undefined)) throw new ManifestError(where, "give exactly one of \"factor\" and \"context\"");
   const format = str("format") as ModelFormat | undefined;
-  if (format !== undefined && !FORMATS.includes(format)) throw new ManifestError(`${where}: format must be one of ${FORMATS.join(", ")}`);
+  if (format !== undefined && !FORMATS.includes(format)) throw new ManifestError(where, `format must be one of ${FORMATS.join(", ")}`);
   const files = raw.files;
   if (files !== undefined && (!Array.isArray(files) || files.some((f) => typeof f !== "string" || f === ""))) {
-    throw new ManifestError(`${where}: "files" must be a list of file names`);
+    throw new ManifestError(where, "\"files\" must be a list of file names");
   }
   const options = raw.options;
-  if (options !== undefined && !isRecord(options)) throw new ManifestError(`${where}: "options" must be an object`);
+  if (options !== undefined && !isRecord(options)) throw new ManifestError(where, "\"options\" must be an object");
   const pr = bool("pr");
   const push = str("push");
-  if (pr && push) throw new ManifestError(`${where}: "pr" opens a pull request on the source; it cannot go with "push"`);
+  if (pr && push) throw new ManifestError(where, "\"pr\" opens a pull request on the source; it cannot go with \"push\"");
   const item: Omit<BatchItem, "id"> = {
     source,
     ...(factor !== undefined && { factor }),
@@ -106,14 +107,14 @@ export function parseManifest(text: string, fileName = "manifest.json"): BatchMa
   try {
     data = /\.ya?ml$/i.test(fileName) ? parseYaml(text) : JSON.parse(text);
   } catch (err) {
-    throw new ManifestError(`${fileName}: not valid ${/\.ya?ml$/i.test(fileName) ? "YAML" : "JSON"}: ${String((err as Error).message).split("\n")[0]}`);
+    throw new ManifestError(fileName, `not valid ${/\.ya?ml$/i.test(fileName) ? "YAML" : "JSON"}: ${String((err as Error).message).split("\n")[0]}`);
   }
   const list = Array.isArray(data) ? data : isRecord(data) ? data.items : undefined;
   const defaults = isRecord(data) && !Array.isArray(data) ? data.defaults : undefined;
-  if (!Array.isArray(list)) throw new ManifestError(`${fileName}: expected a list of items or an object with "items"`);
-  if (defaults !== undefined && !isRecord(defaults)) throw new ManifestError(`${fileName}: "defaults" must be an object`);
+  if (!Array.isArray(list)) throw new ManifestError(fileName, "expected a list of items or an object with \"items\"");
+  if (defaults !== undefined && !isRecord(defaults)) throw new ManifestError(fileName, "\"defaults\" must be an object");
   const items = list.map((raw, i) => {
-    if (!isRecord(raw)) throw new ManifestError(`${fileName}: item ${i + 1} is not an object`);
+    if (!isRecord(raw)) throw new ManifestError(fileName, `item ${i + 1} is not an object`);
     const merged: Record<string, unknown> = { ...(defaults ?? {}), ...raw };
     // An item's own factor or context replaces the default's other one.
     if ("factor" in raw && !("context" in raw)) delete merged.context;
@@ -122,7 +123,7 @@ export function parseManifest(text: string, fileName = "manifest.json"): BatchMa
   });
   const seen = new Set<string>();
   for (const it of items) {
-    if (seen.has(it.id)) throw new ManifestError(`${fileName}: duplicate item id "${it.id}"`);
+    if (seen.has(it.id)) throw new ManifestError(fileName, `duplicate item id "${it.id}"`);
     seen.add(it.id);
   }
   return { items };
@@ -138,7 +139,7 @@ export function parseShard(text: string): Shard {
   const m = text.match(/^(\d+)\/(\d+)$/);
   const index = m ? Number(m[1]) : NaN;
   const count = m ? Number(m[2]) : NaN;
-  if (!m || count < 1 || index < 1 || index > count) throw new ManifestError(`--shard ${text}: expected i/n with 1 <= i <= n (e.g. 2/8)`);
+  if (!m || count < 1 || index < 1 || index > count) throw new ManifestError(`--shard ${text}`, "expected i/n with 1 <= i <= n (e.g. 2/8)");
   return { index, count };
 }
 

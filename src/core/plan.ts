@@ -9,7 +9,7 @@ import type { Plan, PlanMethod, PlanTarget } from "./types.ts";
 const PLAN_METHODS: readonly PlanMethod[] = ["yarn", "linear", "ntk", "dynamic", "dynamic-yarn"];
 
 function positiveNumber(v: unknown, what: string): number {
-  if (typeof v !== "number" || !Number.isFinite(v)) throw new PlanError(`${what} must be a number, got ${String(v)}`);
+  if (typeof v !== "number" || !Number.isFinite(v)) throw new PlanError(undefined, `${what} must be a number, got ${String(v)}`);
   return v;
 }
 
@@ -20,43 +20,41 @@ function positiveNumber(v: unknown, what: string): number {
 export function plan(spec: RopeSpec, target: PlanTarget, opts: { file?: string } = {}): Plan {
   const file = opts.file;
   const method = target.method ?? "yarn";
-  if (!PLAN_METHODS.includes(method)) throw new PlanError(`unknown method "${method}" (use ${PLAN_METHODS.join(", ")})`, file);
+  if (!PLAN_METHODS.includes(method)) throw new PlanError(file, `unknown method "${method}" (use ${PLAN_METHODS.join(", ")})`);
   const existing = spec.scaling;
   if (existing.method !== "none" && !target.force) {
-    throw new PlanError(
-      `model already has ${existing.method} scaling (factor ${existing.factor ?? "?"}); pass --force to re-plan from its original context`,
-      file,
+    throw new PlanError(file, `model already has ${existing.method} scaling (factor ${existing.factor ?? "?"}); pass --force to re-plan from its original context`
     );
   }
   const warnings: string[] = [];
   if (target.originalContext !== undefined) {
     const oc = positiveNumber(target.originalContext, "original context");
-    if (!Number.isInteger(oc) || oc < 1) throw new PlanError(`original context must be a positive whole number, got ${oc}`, file);
+    if (!Number.isInteger(oc) || oc < 1) throw new PlanError(file, `original context must be a positive whole number, got ${oc}`);
   }
   const knownOriginal = target.originalContext ?? existing.originalContext ?? spec.originalContext;
   if (knownOriginal === undefined) {
     warnings.push(`original context unknown: assuming the declared context ${spec.context} is the trained one`);
   }
   const originalContext = knownOriginal ?? spec.context;
-  if (target.factor === undefined && target.context === undefined) throw new PlanError("give a factor or a target context", file);
-  if (target.factor !== undefined && target.context !== undefined) throw new PlanError("give a factor or a target context, not both", file);
+  if (target.factor === undefined && target.context === undefined) throw new PlanError(file, "give a factor or a target context");
+  if (target.factor !== undefined && target.context !== undefined) throw new PlanError(file, "give a factor or a target context, not both");
   let factor: number;
   let context: number;
   if (target.context !== undefined) {
     context = positiveNumber(target.context, "context");
-    if (!Number.isInteger(context)) throw new PlanError(`context must be a whole number of tokens, got ${context}`, file);
+    if (!Number.isInteger(context)) throw new PlanError(file, `context must be a whole number of tokens, got ${context}`);
     if (context <= originalContext) {
-      throw new PlanError(`target context ${context} is not above the original context ${originalContext}`, file);
+      throw new PlanError(file, `target context ${context} is not above the original context ${originalContext}`);
     }
     factor = context / originalContext;
   } else {
     factor = positiveNumber(target.factor, "factor");
-    if (factor <= 1) throw new PlanError(`factor must be greater than 1, got ${factor}`, file);
+    if (factor <= 1) throw new PlanError(file, `factor must be greater than 1, got ${factor}`);
     context = Math.round(originalContext * factor);
   }
   const betaFast = positiveNumber(target.betaFast ?? existing.betaFast ?? DEFAULT_BETA_FAST, "beta_fast");
   const betaSlow = positiveNumber(target.betaSlow ?? existing.betaSlow ?? DEFAULT_BETA_SLOW, "beta_slow");
-  if (betaFast <= betaSlow) throw new PlanError(`beta_fast (${betaFast}) must be greater than beta_slow (${betaSlow})`, file);
+  if (betaFast <= betaSlow) throw new PlanError(file, `beta_fast (${betaFast}) must be greater than beta_slow (${betaSlow})`);
 
   let theta = spec.theta;
   let scaling: RopeScaling;

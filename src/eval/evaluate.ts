@@ -1,5 +1,5 @@
 // `yarnify eval`: perplexity of one checkpoint for each method × context length, from one loaded model.
-import { YarnifyError } from "../core/errors.ts";
+import { ModelFormatError } from "../core/errors.ts";
 import type { RopeFrequencies } from "../core/rope/types.ts";
 import type { ForwardBackend } from "./backend.ts";
 import { cpuBackend } from "./cpu/forward.ts";
@@ -10,9 +10,8 @@ import type { PerplexityResult } from "./result.ts";
 import { firstTokens, loadTokenizer, type TextTokenizer } from "./tokenizer.ts";
 import { firstWindow, slidingWindows, type Window } from "./windows.ts";
 
-export class EvalInputError extends YarnifyError {
+export class EvalInputError extends ModelFormatError {
   override name = "EvalInputError";
-  override readonly exitCode = 2;
 }
 
 export type EvalDevice = "auto" | "gpu" | "cpu";
@@ -58,9 +57,9 @@ export interface EvaluateResult {
 export async function evaluate(params: EvaluateParams): Promise<EvaluateResult> {
   const methods = params.methods ?? ["model"];
   const contexts = [...params.contexts];
-  if (contexts.length === 0) throw new EvalInputError("no context lengths given");
-  for (const c of contexts) if (!Number.isInteger(c) || c < 2) throw new EvalInputError(`context ${c} is not a whole number ≥ 2`);
-  if (params.texts.length === 0) throw new EvalInputError("no documents given");
+  if (contexts.length === 0) throw new EvalInputError(undefined, "no context lengths given");
+  for (const c of contexts) if (!Number.isInteger(c) || c < 2) throw new EvalInputError(undefined, `context ${c} is not a whole number ≥ 2`);
+  if (params.texts.length === 0) throw new EvalInputError(undefined, "no documents given");
   const config: LlamaConfig = readLlamaConfig(params.model);
   const tokenizer = loadTokenizer(params.model);
   const weights = loadLlamaWeights(config);
@@ -77,7 +76,7 @@ export async function evaluate(params: EvaluateParams): Promise<EvaluateResult> 
       const short = docs.length - usable.length;
       if (short > 0) notes.push(`context ${context}: ${short} of ${docs.length} documents are shorter than ${context} tokens and were skipped`);
       if (usable.length === 0) {
-        throw new EvalInputError(`no document has ${context} tokens (the longest has ${Math.max(...docs.map((d) => d.length))}): use a shorter context or longer texts`);
+        throw new EvalInputError(undefined, `no document has ${context} tokens (the longest has ${Math.max(...docs.map((d) => d.length))}): use a shorter context or longer texts`);
       }
       for (const method of methods) {
         const rope = ropeForMethod({ spec: config.rope, method, length: context, factor: params.factor });

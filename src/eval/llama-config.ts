@@ -27,31 +27,29 @@ export function readLlamaConfig(dir: string): LlamaConfig {
   const c = hf.textConfig as Record<string, unknown>;
   const file = hf.file;
   if (!SUPPORTED.has(hf.architecture)) {
-    throw new ModelFormatError(
-      `architecture ${hf.architecture || "(none)"} is not supported by the evaluator: it runs the Llama forward pass only (${[...SUPPORTED].join(", ")}); other families differ in biases, norms or attention`,
-      file,
+    throw new ModelFormatError(file, `architecture ${hf.architecture || "(none)"} is not supported by the evaluator: it runs the Llama forward pass only (${[...SUPPORTED].join(", ")}); other families differ in biases, norms or attention`
     );
   }
   const int = (key: string, fallback?: number): number => {
     const v = c[key] ?? fallback;
-    if (typeof v !== "number" || !Number.isInteger(v) || v < 1) throw new ModelFormatError(`${key} missing or not a positive integer`, file);
+    if (typeof v !== "number" || !Number.isInteger(v) || v < 1) throw new ModelFormatError(file, `${key} missing or not a positive integer`);
     return v;
   };
   const hidden = int("hidden_size");
   const heads = int("num_attention_heads");
   const kvHeads = int("num_key_value_heads", heads);
   const headDim = int("head_dim", hidden / heads);
-  if (heads % kvHeads !== 0) throw new ModelFormatError(`num_key_value_heads ${kvHeads} does not divide num_attention_heads ${heads}`, file);
+  if (heads % kvHeads !== 0) throw new ModelFormatError(file, `num_key_value_heads ${kvHeads} does not divide num_attention_heads ${heads}`);
   for (const key of ["attention_bias", "mlp_bias"]) {
-    if (c[key] === true) throw new ModelFormatError(`${key} is true: the evaluator's Llama forward pass has no biases`, file);
+    if (c[key] === true) throw new ModelFormatError(file, `${key} is true: the evaluator's Llama forward pass has no biases`);
   }
   const act = c["hidden_act"] ?? "silu";
-  if (act !== "silu") throw new ModelFormatError(`hidden_act ${String(act)} is not supported (SwiGLU with silu only)`, file);
+  if (act !== "silu") throw new ModelFormatError(file, `hidden_act ${String(act)} is not supported (SwiGLU with silu only)`);
   if (typeof c["sliding_window"] === "number") {
-    throw new ModelFormatError("sliding-window attention is not supported by the evaluator (full causal attention only)", file);
+    throw new ModelFormatError(file, "sliding-window attention is not supported by the evaluator (full causal attention only)");
   }
   if (hf.spec.rotaryDim !== headDim) {
-    throw new ModelFormatError(`partial rotary (${hf.spec.rotaryDim} of ${headDim} dims) is not supported by the evaluator`, file);
+    throw new ModelFormatError(file, `partial rotary (${hf.spec.rotaryDim} of ${headDim} dims) is not supported by the evaluator`);
   }
   return {
     dir,

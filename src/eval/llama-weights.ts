@@ -31,7 +31,7 @@ export function loadLlamaWeights(config: LlamaConfig): LlamaWeights {
   const get = (name: string, shape: number[]): Float32Array => {
     const t = store.get(name);
     if (t.shape.join(",") !== shape.join(",")) {
-      throw new ModelFormatError(`tensor ${name} has shape [${t.shape}], config.json implies [${shape}]`, config.dir);
+      throw new ModelFormatError(config.dir, `tensor ${name} has shape [${t.shape}], config.json implies [${shape}]`);
     }
     return t.data;
   };

@@ -16,7 +16,7 @@ export const EVAL_METHODS: readonly EvalMethod[] = ["model", "none", "pi", "line
 
 export function parseEvalMethod(name: string): EvalMethod {
   if ((EVAL_METHODS as readonly string[]).includes(name)) return name as EvalMethod;
-  throw new PlanError(`unknown evaluation method "${name}" (use ${EVAL_METHODS.join(", ")})`);
+  throw new PlanError(undefined, `unknown evaluation method "${name}" (use ${EVAL_METHODS.join(", ")})`);
 }
 
 export interface MethodRopeParams {
@@ -44,7 +44,7 @@ export function ropeForMethod(p: MethodRopeParams): RopeFrequencies {
     return computeRope({ ...plain, scaling: { method: "dynamic-yarn", originalContext: original } }, { seqLen: length });
   }
   const factor = p.factor ?? Math.max(1, length / original);
-  if (!(factor > 0) || !Number.isFinite(factor)) throw new PlanError(`factor must be a positive number, got ${factor}`);
+  if (!(factor > 0) || !Number.isFinite(factor)) throw new PlanError(undefined, `factor must be a positive number, got ${factor}`);
   // Every method reduces to plain RoPE at factor 1 (transformers computes identical frequencies).
   if (factor <= 1) return computeRope(plain);
   if (method === "dynamic") {

@@ -1,11 +1,10 @@
 // Evaluation documents from a file: plain text (one document), JSON Lines ({"text": ...} per line) or a
 // JSON file {"docs": [{"text": ...}]} (also a bare array of such objects or of strings).
 import { readFileSync } from "node:fs";
-import { YarnifyError } from "../core/errors.ts";
+import { ModelFormatError } from "../core/errors.ts";
 
-export class TextInputError extends YarnifyError {
+export class TextInputError extends ModelFormatError {
   override name = "TextInputError";
-  override readonly exitCode = 2;
 }
 
 export type TextFormat = "text" | "jsonl" | "json";
@@ -34,7 +33,7 @@ export function detectTextFormat(file: string, content: string): TextFormat {
 
 export function parseTexts(content: string, format: TextFormat, file: string): string[] {
   if (format === "text") {
-    if (content.length === 0) throw new TextInputError("the text file is empty", file);
+    if (content.length === 0) throw new TextInputError(file, "the text file is empty");
     return [content];
   }
   if (format === "jsonl") {
@@ -45,29 +44,29 @@ export function parseTexts(content: string, format: TextFormat, file: string): s
       try {
         obj = JSON.parse(line);
       } catch (err) {
-        throw new TextInputError(`line ${i + 1} is not JSON: ${(err as Error).message.split("\n")[0]}`, file);
+        throw new TextInputError(file, `line ${i + 1} is not JSON: ${(err as Error).message.split("\n")[0]}`);
       }
       docs.push(textOf(obj, `line ${i + 1}`, file));
     });
-    if (docs.length === 0) throw new TextInputError("no documents (every line is empty)", file);
+    if (docs.length === 0) throw new TextInputError(file, "no documents (every line is empty)");
     return docs;
   }
   let json: unknown;
   try {
     json = JSON.parse(content);
   } catch (err) {
-    throw new TextInputError(`not JSON: ${(err as Error).message.split("\n")[0]}`, file);
+    throw new TextInputError(file, `not JSON: ${(err as Error).message.split("\n")[0]}`);
   }
   const list = Array.isArray(json) ? json : (json as { docs?: unknown } | null)?.docs;
-  if (!Array.isArray(list)) throw new TextInputError('expected {"docs": [{"text": ...}]} or an array of documents', file);
-  if (list.length === 0) throw new TextInputError("no documents", file);
+  if (!Array.isArray(list)) throw new TextInputError(file, 'expected {"docs": [{"text": ...}]} or an array of documents');
+  if (list.length === 0) throw new TextInputError(file, "no documents");
   return list.map((d, i) => textOf(d, `document ${i}`, file));
 }
 
 function textOf(obj: unknown, where: string, file: string): string {
   if (typeof obj === "string") return obj;
   const text = (obj as { text?: unknown } | null)?.text;
-  if (typeof text !== "string") throw new TextInputError(`${where} has no "text" string`, file);
+  if (typeof text !== "string") throw new TextInputError(file, `${where} has no "text" string`);
   return text;
 }
 
@@ -77,7 +76,7 @@ export function loadTexts(file: string, format?: TextFormat): string[] {
   try {
     content = readFileSync(file, "utf8");
   } catch (err) {
-    throw new TextInputError(`cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, file);
+    throw new TextInputError(file, `cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
   return parseTexts(content, format ?? detectTextFormat(file, content), file);
 }

@@ -14,7 +14,7 @@ export interface TextTokenizer {
 /** Loads `<dir>/tokenizer.json` (and tokenizer_config.json when present). */
 export function loadTokenizer(dir: string): TextTokenizer {
   const file = join(dir, "tokenizer.json");
-  if (!existsSync(file)) throw new ModelFormatError("tokenizer.json not found (evaluation needs the model's tokenizer)", dir);
+  if (!existsSync(file)) throw new ModelFormatError(dir, "tokenizer.json not found (evaluation needs the model's tokenizer)");
   const json = readJson(file);
   const configFile = join(dir, "tokenizer_config.json");
   const config = existsSync(configFile) ? readJson(configFile) : {};
@@ -22,7 +22,7 @@ export function loadTokenizer(dir: string): TextTokenizer {
   try {
     tok = new Tokenizer(json, config);
   } catch (err) {
-    throw new ModelFormatError(`tokenizer not supported by @huggingface/tokenizers: ${(err as Error).message.split("\n")[0]}`, file);
+    throw new ModelFormatError(file, `tokenizer not supported by @huggingface/tokenizers: ${(err as Error).message.split("\n")[0]}`);
   }
   const vocab = (json as { model?: { vocab?: Record<string, number> }; added_tokens?: { id: number }[] });
   const ids = [...Object.values(vocab.model?.vocab ?? {}), ...(vocab.added_tokens ?? []).map((t) => t.id)];
@@ -52,6 +52,6 @@ function readJson(file: string): object {
   try {
     return JSON.parse(readFileSync(file, "utf8")) as object;
   } catch (err) {
-    throw new ModelFormatError(`cannot read JSON: ${(err as Error).message.split("\n")[0]}`, file);
+    throw new ModelFormatError(file, `cannot read JSON: ${(err as Error).message.split("\n")[0]}`);
   }
 }

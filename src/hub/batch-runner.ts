@@ -19,7 +19,7 @@ export function itemPlanTarget(item: BatchItem): PlanTarget {
   if (o.method !== undefined) t.method = String(o.method) as PlanMethod;
   for (const k of NUMBER_OPTIONS) {
     if (o[k] === undefined) continue;
-    if (typeof o[k] !== "number") throw new HubSourceError(`${item.id}: option ${k} must be a number`);
+    if (typeof o[k] !== "number") throw new HubSourceError(item.id, `option ${k} must be a number`);
     t[k] = o[k] as number;
   }
   if (o.truncate !== undefined) t.truncate = o.truncate === true;
@@ -37,13 +37,13 @@ export interface HubBatchRunnerParams extends HubParams {
 export function createHubBatchRunner(params: HubBatchRunnerParams): RunItem {
   return async (item, ctx): Promise<JsonValue> => {
     const source = parseHubSource(item.source);
-    if (!source) throw new HubSourceError(`${item.source}: batch items must be hub sources (org/name[@rev][/file])`);
+    if (!source) throw new HubSourceError(item.source, "batch items must be hub sources (org/name[@rev][/file])");
     const hub = { ...params, abortSignal: ctx.signal };
     const publishing = { ...(item.push !== undefined && { push: item.push }), ...(item.branch !== undefined && { branch: item.branch }), ...(item.pr !== undefined && { pr: item.pr }), ...(item.private !== undefined && { private: item.private }) };
     const files = item.files ?? (source.path ? [source.path] : undefined);
     const isGguf = item.format === "gguf" || (files?.some((f) => f.endsWith(".gguf")) ?? false);
     if (isGguf) {
-      if (!params.patchGgufHeader) throw new HubSourceError(`${item.source}: GGUF items need the GGUF converter (patchGgufHeader)`);
+      if (!params.patchGgufHeader) throw new HubSourceError(item.source, "GGUF items need the GGUF converter (patchGgufHeader)");
       const r = await patchHubGguf({ ...hub, ...itemPlanTarget(item), ...publishing, source: { repo: source.repo, ...(source.revision && { revision: source.revision }) }, files: files!, patchHeader: params.patchGgufHeader }, (e) => {
         if (e.event === "phase") ctx.log(e.phase);
       });

@@ -69,7 +69,7 @@ export async function publishLocalAction(
 ): Promise<PublishResult & { card: string }> {
   if (extra.report && !extra.report.ok) {
     const failed = extra.report.checks.filter((c) => c.status === "fail").map((c) => c.name);
-    throw new HubPublishError(`${r.out}: validation failed (${failed.join(", ")}), nothing published to ${o.push}`);
+    throw new HubPublishError(r.out, `validation failed (${failed.join(", ")}), nothing published to ${o.push}`);
   }
   const progress = createProgressWriter({ write: io.stderr, isTTY: io.isTTY });
   const validation = cardValidation(extra.report, undefined);
@@ -95,7 +95,7 @@ export async function publishLocalAction(
 
 /** `yarnify patch org/name-GGUF/file.gguf --push|--pr|--branch`: the header patched remotely, published as an edit. */
 async function hubGgufPatchAction(model: string, target: PlanTarget, o: HubCliOptions, io: CliIo, patchHeader: GgufHeaderPatcher | undefined): Promise<number> {
-  if (!patchHeader) throw new HubSourceError(`${model}: patching a GGUF on the hub needs the GGUF converter`);
+  if (!patchHeader) throw new HubSourceError(model, "patching a GGUF on the hub needs the GGUF converter");
   const progress = createProgressWriter({ write: io.stderr, isTTY: io.isTTY });
   const r = await patchHubGguf(
     {
@@ -136,7 +136,7 @@ export async function hubPatchAction(
   extra: { patchGgufHeader?: GgufHeaderPatcher; perplexity?: PatchHubParams["perplexity"] } = {},
 ): Promise<number> {
   if (parseHubSource(model)?.path?.endsWith(".gguf")) {
-    if (extra.perplexity) throw new HubSourceError(`${model}: --eval measures Hugging Face format models (safetensors); this is a GGUF file`);
+    if (extra.perplexity) throw new HubSourceError(model, "--eval measures Hugging Face format models (safetensors); this is a GGUF file");
     return hubGgufPatchAction(model, target, o, io, extra.patchGgufHeader);
   }
   const progress = createProgressWriter({ write: io.stderr, isTTY: io.isTTY });

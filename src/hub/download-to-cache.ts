@@ -57,7 +57,7 @@ export async function resolveCommit(params: HubParams & { repo: string; revision
   });
   if (!res.ok) await throwForResponse(res, `${params.repo}@${revision}`);
   const info = (await res.json()) as { sha?: unknown };
-  if (typeof info.sha !== "string" || !COMMIT_RE.test(info.sha)) throw new HubDownloadError(`${params.repo}@${revision}: hub did not say which commit it serves`);
+  if (typeof info.sha !== "string" || !COMMIT_RE.test(info.sha)) throw new HubDownloadError(`${params.repo}@${revision}`, "hub did not say which commit it serves");
   return info.sha;
 }
 
@@ -86,7 +86,7 @@ async function downloadOne(params: DownloadToCacheParams, commit: string, path: 
         yield { event: "download" as const, path, bytes, total, fromCache: false };
       }
       await handle.close();
-      if (total >= 0 && bytes !== total) throw new HubDownloadError(`${params.repo}/${path}: received ${bytes} of ${total} bytes`);
+      if (total >= 0 && bytes !== total) throw new HubDownloadError(`${params.repo}/${path}`, `received ${bytes} of ${total} bytes`);
       await fsp.rename(partial, dest);
       done = true;
       return bytes;

@@ -1,15 +1,14 @@
 // Typed errors of the hub layer. Messages are one line, name the repo or file, and never contain a token
 // (every message goes through redactSecrets before it is stored).
-import { YarnifyError } from "../core/errors.ts";
+import { type ErrorKind, YarnifyError } from "../core/errors.ts";
 import { redactSecrets } from "./redact.ts";
 
-/** Any failure talking to the hub (CLI exit code 6; 5 is a failed validation). */
+/** Any failure talking to the hub (exit 6). */
 export class HubError extends YarnifyError {
   override name = "HubError";
-  override readonly exitCode: number = 6;
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(redactSecrets(message));
-    if (options && "cause" in options) (this as { cause?: unknown }).cause = options.cause;
+  override readonly kind: ErrorKind = "hub";
+  constructor(file: string | undefined, problem: string, options?: { cause?: unknown }) {
+    super(file === undefined ? undefined : redactSecrets(file), redactSecrets(problem), options);
   }
 }
 
@@ -26,8 +25,8 @@ export class UnsafeRepoPathError extends HubError {
 /** The hub kept failing (429/5xx/network) after every retry, or asked us to wait longer than allowed. */
 export class HubRetryError extends HubError {
   override name = "HubRetryError";
-  constructor(message: string, readonly status: number | undefined, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(file: string | undefined, problem: string, readonly status: number | undefined, options?: { cause?: unknown }) {
+    super(file, problem, options);
   }
 }
 
@@ -44,8 +43,8 @@ export class HubPublishError extends HubError {
 /** A hub response with an error status, with the hub's own message when it sent one. */
 export class HubHttpError extends HubError {
   override name = "HubHttpError";
-  constructor(message: string, readonly status: number) {
-    super(message);
+  constructor(file: string | undefined, problem: string, readonly status: number) {
+    super(file, problem);
   }
 }
 
@@ -63,5 +62,5 @@ export async function throwForResponse(res: Response, what: string): Promise<nev
   } catch {
     detail = "";
   }
-  throw new HubHttpError(`${what}: HTTP ${res.status}${detail ? " " + detail.split("\n")[0] : ""}`, res.status);
+  throw new HubHttpError(what, `HTTP ${res.status}${detail ? " " + detail.split("\n")[0] : ""}`, res.status);
 }

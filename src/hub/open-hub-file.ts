@@ -21,7 +21,7 @@ export async function openHubFile(params: OpenHubFileParams): Promise<Blob> {
     fetch: params.fetch,
     ...(params.accessToken && { accessToken: params.accessToken }),
   });
-  if (!blob) throw new HubDownloadError(`${params.repo}@${params.revision ?? "main"}: no file ${params.path}`);
+  if (!blob) throw new HubDownloadError(`${params.repo}@${params.revision ?? "main"}`, `no file ${params.path}`);
   return blob;
 }
 

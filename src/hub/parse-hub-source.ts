@@ -18,7 +18,7 @@ const PART = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 function checkRepoPart(part: string, spec: string): void {
   if (!PART.test(part) || part.includes("..") || part.includes("--") || part.endsWith(".git")) {
-    throw new HubSourceError(`${spec}: "${part}" is not a valid hub namespace or repo name`);
+    throw new HubSourceError(spec, `"${part}" is not a valid hub namespace or repo name`);
   }
 }
 
@@ -38,7 +38,7 @@ export function parseHubSource(spec: string): HubSource | undefined {
   const parts = body.split("/");
   if (parts.length < 2 || parts[0] === "" || parts[1] === "") {
     if (!explicit) return undefined;
-    throw new HubSourceError(`${spec}: expected hf://org/name[@revision][/path]`);
+    throw new HubSourceError(spec, "expected hf://org/name[@revision][/path]");
   }
   const [org, nameRev, ...rest] = parts;
   const at = nameRev.indexOf("@");
@@ -51,10 +51,10 @@ export function parseHubSource(spec: string): HubSource | undefined {
     try {
       revision = decodeURIComponent(revisionRaw);
     } catch {
-      throw new HubSourceError(`${spec}: revision "${revisionRaw}" is not valid URL encoding`);
+      throw new HubSourceError(spec, `revision "${revisionRaw}" is not valid URL encoding`);
     }
     if (revision === "" || /[\s~^:?*[\\]/.test(revision) || revision.includes("..")) {
-      throw new HubSourceError(`${spec}: "${revision}" is not a valid revision`);
+      throw new HubSourceError(spec, `"${revision}" is not a valid revision`);
     }
   }
   const path = rest.length > 0 ? rest.join("/") : undefined;

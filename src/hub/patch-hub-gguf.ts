@@ -42,11 +42,11 @@ export interface PatchHubGgufResult {
 
 export async function* patchHubGgufIter(params: PatchHubGgufParams): AsyncGenerator<PublishEvent | DownloadProgressEvent, PatchHubGgufResult> {
   const source = typeof params.source === "string" ? parseHubSource(params.source) : params.source;
-  if (!source) throw new HubSourceError(`${String(params.source)}: not a hub source`);
+  if (!source) throw new HubSourceError(String(params.source), "not a hub source");
   const paths = params.files ?? (source.path ? [source.path] : []);
-  if (paths.length === 0 || paths.some((p) => !p.endsWith(".gguf"))) throw new HubSourceError(`${source.repo}: name the GGUF file(s) to patch (org/name/file.gguf)`);
+  if (paths.length === 0 || paths.some((p) => !p.endsWith(".gguf"))) throw new HubSourceError(source.repo, "name the GGUF file(s) to patch (org/name/file.gguf)");
   if (params.push === undefined && !params.pr && params.branch === undefined) {
-    throw new HubSourceError(`${source.repo}: publishing a GGUF needs --push, --pr or --branch (for a local file, patch the URL with --out)`);
+    throw new HubSourceError(source.repo, "publishing a GGUF needs --push, --pr or --branch (for a local file, patch the URL with --out)");
   }
   const hub: HubParams = { hubUrl: params.hubUrl, accessToken: params.accessToken, fetch: defaultHubFetch(params), abortSignal: params.abortSignal };
   const { source: _s, files: _f, patchHeader, push, branch, pr, private: priv, cacheDir, validation, toolVersion, hubUrl: _h, accessToken: _a, fetch: _fe, abortSignal, ...target } = params;

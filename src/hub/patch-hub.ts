@@ -76,19 +76,19 @@ export interface PatchHubResult {
 function sourceOf(s: string | HubSource): HubSource {
   if (typeof s !== "string") return s;
   const parsed = parseHubSource(s);
-  if (!parsed) throw new HubSourceError(`${s}: not a hub source (expected org/name[@revision] or hf://org/name[@revision])`);
+  if (!parsed) throw new HubSourceError(s, "not a hub source (expected org/name[@revision] or hf://org/name[@revision])");
   return parsed;
 }
 
 export async function* patchHubIter(params: PatchHubParams): AsyncGenerator<PatchHubEvent, PatchHubResult> {
   const source = sourceOf(params.source);
-  if (source.path !== undefined) throw new HubSourceError(`${source.repo}/${source.path}: a single file is not a Hugging Face format model (GGUF sources go through publishPatchedGguf)`);
+  if (source.path !== undefined) throw new HubSourceError(`${source.repo}/${source.path}`, "a single file is not a Hugging Face format model (GGUF sources go through publishPatchedGguf)");
   const hub: HubParams = { hubUrl: params.hubUrl, accessToken: params.accessToken, fetch: defaultHubFetch(params), abortSignal: params.abortSignal };
   const cacheDir = params.cacheDir ?? defaultCacheDir();
   const commit = await resolveCommit({ ...hub, repo: source.repo, revision: source.revision });
   const listing = await listHubFiles({ ...hub, repo: source.repo, revision: commit });
   const names = new Set(listing.map((f) => f.path));
-  if (!names.has("config.json")) throw new HubSourceError(`${source.repo}@${commit.slice(0, 12)}: no config.json (not a Hugging Face format model)`);
+  if (!names.has("config.json")) throw new HubSourceError(`${source.repo}@${commit.slice(0, 12)}`, "no config.json (not a Hugging Face format model)");
   const publishing = params.push !== undefined || params.pr === true || params.branch !== undefined;
   const target = params.push ?? source.repo;
   const sameRepo = target === source.repo;
@@ -122,7 +122,7 @@ export async function* patchHubIter(params: PatchHubParams): AsyncGenerator<Patc
       report = await validate({ model: out, plan: result.plan });
       if (!report.ok) {
         const failed = report.checks.filter((c) => c.status === "fail").map((c) => `${c.name}: ${c.detail}`);
-        throw new HubPublishError(`${source.repo}: validation failed, nothing published (${failed.join("; ")})`);
+        throw new HubPublishError(source.repo, `validation failed, nothing published (${failed.join("; ")})`);
       }
     }
     const perplexity = measure && !dryRun ? await measure(out, result.plan) : undefined;

@@ -75,8 +75,8 @@ function toCommitOperation(op: PublishOperation): CommitOperation {
 
 export async function* publishIter(params: PublishParams): AsyncGenerator<PublishEvent, PublishResult> {
   const accessToken = params.accessToken;
-  if (!accessToken) throw new HubPublishError(`${params.repo}: publishing needs a token (--token or HF_TOKEN)`);
-  if (params.operations.length === 0) throw new HubPublishError(`${params.repo}: nothing to publish`);
+  if (!accessToken) throw new HubPublishError(params.repo, "publishing needs a token (--token or HF_TOKEN)");
+  if (params.operations.length === 0) throw new HubPublishError(params.repo, "nothing to publish");
   for (const op of params.operations) assertSafeRepoPath(op.path, params.repo);
   const branch = params.branch ?? "main";
   const fetch = fetchWithBlobBodies(defaultHubFetch(params));
@@ -86,7 +86,7 @@ export async function* publishIter(params: PublishParams): AsyncGenerator<Publis
     yield { event: "phase", phase: "checkingRepo" };
     let createdRepo = false;
     if (!(await repoExists({ repo: params.repo, ...common }))) {
-      if (params.pr) throw new HubPublishError(`${params.repo}: cannot open a pull request on a repo that does not exist`);
+      if (params.pr) throw new HubPublishError(params.repo, "cannot open a pull request on a repo that does not exist");
       yield { event: "phase", phase: "creatingRepo" };
       try {
         await createRepo({ repo: params.repo, private: params.private ?? false, ...common });
@@ -100,7 +100,7 @@ export async function* publishIter(params: PublishParams): AsyncGenerator<Publis
     const head = await headOf(params, branch);
     let parent = params.pr && params.parentCommit ? params.parentCommit : head;
     if (head === undefined) {
-      if (params.pr) throw new HubPublishError(`${params.repo}: no branch ${branch} to open a pull request against`);
+      if (params.pr) throw new HubPublishError(params.repo, `no branch ${branch} to open a pull request against`);
       yield { event: "phase", phase: "creatingBranch" };
       await createBranch({ repo: params.repo, branch, revision: params.branchFrom, ...common });
       createdBranch = true;
@@ -120,7 +120,7 @@ export async function* publishIter(params: PublishParams): AsyncGenerator<Publis
       abortSignal: params.abortSignal,
       ...common,
     });
-    if (!output) throw new HubPublishError(`${params.repo}: hub returned no commit`);
+    if (!output) throw new HubPublishError(params.repo, "hub returned no commit");
     return {
       repo: params.repo,
       branch,
@@ -138,7 +138,7 @@ export async function* publishIter(params: PublishParams): AsyncGenerator<Publis
     const mayExist = params.pr && err instanceof HubApiError && err.statusCode >= 500
       ? `; the pull request may have been opened: check ${params.hubUrl ?? DEFAULT_HUB_URL}/${params.repo}/discussions before running again`
       : "";
-    throw new HubPublishError(`${params.repo}: publish failed${status}: ${describeError(err)}${mayExist}`, { cause: err });
+    throw new HubPublishError(params.repo, `publish failed${status}: ${describeError(err)}${mayExist}`, { cause: err });
   }
 }
 

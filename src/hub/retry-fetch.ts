@@ -139,17 +139,17 @@ export function createRetryFetch(options: RetryFetchOptions = {}): typeof fetch 
       const reason = failure !== undefined ? (timedOut ? `no response within ${attemptTimeout} ms` : redactSecrets(String((failure as Error)?.message ?? failure))) : `HTTP ${status}`;
       if (!retryable && failure !== undefined) {
         outer?.removeEventListener("abort", onOuterAbort);
-        throw new HubRetryError(`${method} ${shownUrl}: ${reason}; not retried: the pull request may have been opened, check the repo's pull requests before running again`, undefined, { cause: failure });
+        throw new HubRetryError(`${method} ${shownUrl}`, `${reason}; not retried: the pull request may have been opened, check the repo's pull requests before running again`, undefined, { cause: failure });
       }
       if (!retryable) return response!;
       const retryAfter = parseRetryAfter(response?.headers.get("Retry-After") ?? null);
       await response?.body?.cancel().catch(() => undefined);
       outer?.removeEventListener("abort", onOuterAbort);
       if (retryAfter !== undefined && retryAfter > maxRetryAfter) {
-        throw new HubRetryError(`${method} ${shownUrl}: hub asked to retry after ${Math.round(retryAfter / 1000)} s (more than the ${Math.round(maxRetryAfter / 1000)} s allowed)`, status);
+        throw new HubRetryError(`${method} ${shownUrl}`, `hub asked to retry after ${Math.round(retryAfter / 1000)} s (more than the ${Math.round(maxRetryAfter / 1000)} s allowed)`, status);
       }
       if (attempt >= retries) {
-        throw new HubRetryError(`${method} ${shownUrl}: ${reason} after ${attempt + 1} attempts`, status, { cause: failure });
+        throw new HubRetryError(`${method} ${shownUrl}`, `${reason} after ${attempt + 1} attempts`, status, { cause: failure });
       }
       const backoff = Math.min(maxDelay, baseDelay * 2 ** attempt) * (0.5 + random() / 2);
       const delayMs = Math.max(retryAfter ?? 0, Math.round(backoff));

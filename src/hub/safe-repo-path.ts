@@ -12,7 +12,7 @@ export function assertSafeRepoPath(path: string, repo: string): void {
     path.startsWith("/") ||
     /^[A-Za-z]:/.test(path) ||
     path.split("/").some((seg) => seg === "" || seg === "." || seg === "..");
-  if (bad) throw new UnsafeRepoPathError(`${repo}: refusing file name ${JSON.stringify(path.slice(0, 200))} (absolute, empty or "..")`);
+  if (bad) throw new UnsafeRepoPathError(repo, `refusing file name ${JSON.stringify(path.slice(0, 200))} (absolute, empty or "..")`);
 }
 
 /** The local path of a repo file under root, after checking the name and that it stays inside root. */
@@ -20,6 +20,6 @@ export function localPathFor(root: string, repoPath: string, repo: string): stri
   assertSafeRepoPath(repoPath, repo);
   const base = resolve(root);
   const full = resolve(base, ...repoPath.split("/"));
-  if (!full.startsWith(base + sep)) throw new UnsafeRepoPathError(`${repo}: ${repoPath} resolves outside ${base}`);
+  if (!full.startsWith(base + sep)) throw new UnsafeRepoPathError(repo, `${repoPath} resolves outside ${base}`);
   return full;
 }

@@ -9,7 +9,7 @@ export function decodeTensor(bytes: Uint8Array, dtype: SafetensorsDtype): Float3
   const aligned = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
   if (dtype === "F32") return new Float32Array(aligned);
   if (dtype === "F16") return fromFloat16Bits(new Uint16Array(aligned));
-  if (dtype !== "BF16") throw new SafetensorsError(`cannot decode ${dtype}; only F32, F16 and BF16 can be read as floats`);
+  if (dtype !== "BF16") throw new SafetensorsError(undefined, `cannot decode ${dtype}; only F32, F16 and BF16 can be read as floats`);
   // bf16 is the top half of a float32.
   const halves = new Uint16Array(aligned);
   const bits = new Uint32Array(halves.length);

@@ -23,14 +23,14 @@ export function safetensorsFiles(dir: string): string[] | undefined {
   if (existsSync(single)) return [single];
   if (!existsSync(index)) return undefined;
   const map = (JSON.parse(readFileSync(index, "utf8")) as { weight_map?: Record<string, string> }).weight_map;
-  if (!map) throw new SafetensorsError("no weight_map", index);
+  if (!map) throw new SafetensorsError(index, "no weight_map");
   return [...new Set(Object.values(map))].map((f) => join(dir, f));
 }
 
 /** Reads the headers of `dir`'s safetensors file(s); tensor data is read on `get` and `rows`. */
 export function loadSafetensors(dir: string): TensorStore {
   const files = safetensorsFiles(dir);
-  if (!files) throw new SafetensorsError("no model.safetensors or model.safetensors.index.json (only safetensors weights are supported)", dir);
+  if (!files) throw new SafetensorsError(dir, "no model.safetensors or model.safetensors.index.json (only safetensors weights are supported)");
   const entries = new Map<string, TensorEntry & { file: string }>();
   const headerOf = new Map<string, SafetensorsHeader>();
   for (const file of files) {
@@ -42,7 +42,7 @@ export function loadSafetensors(dir: string): TensorStore {
   }
   const header = (name: string) => {
     const h = headerOf.get(name);
-    if (!h) throw new SafetensorsError(`tensor ${name} not found`, dir);
+    if (!h) throw new SafetensorsError(dir, `tensor ${name} not found`);
     return h;
   };
   return {

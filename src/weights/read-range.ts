@@ -3,7 +3,7 @@ import { closeSync, openSync, readSync } from "node:fs";
 import { SafetensorsError } from "./safetensors-error.ts";
 
 /** `short` makes the error for a file that ends early (default: a SafetensorsError). */
-export function readRange(file: string, begin: number, end: number, short: (at: number) => Error = (at) => new SafetensorsError(`unexpected end of file at byte ${at}`, file)): Uint8Array {
+export function readRange(file: string, begin: number, end: number, short: (at: number) => Error = (at) => new SafetensorsError(file, `unexpected end of file at byte ${at}`)): Uint8Array {
   const out = new Uint8Array(end - begin);
   const fd = openSync(file, "r");
   try {

@@ -16,9 +16,9 @@ export interface SafetensorsTensor {
 /** The tensor `name` of the file `header` was read from (throws SafetensorsError when absent or not a float dtype). */
 export function readSafetensorsTensorSync(header: SafetensorsHeader, name: string): SafetensorsTensor {
   const entry = header.tensors.get(name);
-  if (!entry) throw new SafetensorsError(`no tensor named ${name}`, header.file);
+  if (!entry) throw new SafetensorsError(header.file, `no tensor named ${name}`);
   if (entry.dtype !== "F32" && entry.dtype !== "F16" && entry.dtype !== "BF16") {
-    throw new SafetensorsError(`tensor ${name} is ${entry.dtype}; only F32, F16 and BF16 can be read as floats`, header.file);
+    throw new SafetensorsError(header.file, `tensor ${name} is ${entry.dtype}; only F32, F16 and BF16 can be read as floats`);
   }
   return { name, dtype: entry.dtype, shape: entry.shape, data: decodeTensor(readRange(header.file, entry.begin, entry.end), entry.dtype) };
 }

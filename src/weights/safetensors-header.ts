@@ -30,10 +30,10 @@ export const MAX_HEADER_BYTES = 100 * 1024 * 1024;
 
 /** The header length stored in the first 8 bytes, checked against the cap and the file size. */
 export function safetensorsHeaderLength(prefix: Uint8Array, fileSize: number, file: string): number {
-  if (prefix.length < 8 || fileSize < 8) throw new SafetensorsError("not a safetensors file (shorter than 8 bytes)", file);
+  if (prefix.length < 8 || fileSize < 8) throw new SafetensorsError(file, "not a safetensors file (shorter than 8 bytes)");
   const length = Number(new DataView(prefix.buffer, prefix.byteOffset, 8).getBigUint64(0, true));
   if (length > MAX_HEADER_BYTES || 8 + length > fileSize) {
-    throw new SafetensorsError(`safetensors header length ${length} does not fit the file (${fileSize} bytes)`, file);
+    throw new SafetensorsError(file, `safetensors header length ${length} does not fit the file (${fileSize} bytes)`);
   }
   return length;
 }
@@ -41,14 +41,14 @@ export function safetensorsHeaderLength(prefix: Uint8Array, fileSize: number, fi
 /** Reads the header from the first bytes of the file (`bytes` must hold at least the whole header). */
 export function parseSafetensorsHeader(bytes: Uint8Array, fileSize: number, file: string): SafetensorsHeader {
   const length = safetensorsHeaderLength(bytes, fileSize, file);
-  if (bytes.length < 8 + length) throw new SafetensorsError("safetensors header truncated", file);
+  if (bytes.length < 8 + length) throw new SafetensorsError(file, "safetensors header truncated");
   let json: unknown;
   try {
     json = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + length)));
   } catch (err) {
-    throw new SafetensorsError(`safetensors header is not JSON: ${(err as Error).message}`, file);
+    throw new SafetensorsError(file, `safetensors header is not JSON: ${(err as Error).message}`);
   }
-  if (json === null || typeof json !== "object" || Array.isArray(json)) throw new SafetensorsError("safetensors header is not an object", file);
+  if (json === null || typeof json !== "object" || Array.isArray(json)) throw new SafetensorsError(file, "safetensors header is not an object");
   const dataStart = 8 + length;
   const tensors = new Map<string, TensorEntry>();
   let metadata: Record<string, string> = {};
@@ -59,21 +59,21 @@ export function parseSafetensorsHeader(bytes: Uint8Array, fileSize: number, file
     }
     const e = (raw ?? {}) as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     const dtype = e.dtype;
-    if (typeof dtype !== "string") throw new SafetensorsError(`tensor ${name} has a malformed dtype`, file);
+    if (typeof dtype !== "string") throw new SafetensorsError(file, `tensor ${name} has a malformed dtype`);
     const shape = e.shape;
     const offsets = e.data_offsets;
     if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
-      throw new SafetensorsError(`tensor ${name} has a malformed shape`, file);
+      throw new SafetensorsError(file, `tensor ${name} has a malformed shape`);
     }
     if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isInteger(o) && o >= 0)) {
-      throw new SafetensorsError(`tensor ${name} has malformed data_offsets`, file);
+      throw new SafetensorsError(file, `tensor ${name} has malformed data_offsets`);
     }
     const count = shape.reduce((a: number, b: number) => a * b, 1);
     const begin = dataStart + (offsets[0] as number);
     const end = dataStart + (offsets[1] as number);
     const width = DTYPE_BYTES[dtype];
     if (end < begin || end > fileSize || (width !== undefined && end - begin !== count * width)) {
-      throw new SafetensorsError(`tensor ${name}: ${end - begin} bytes at [${begin}, ${end}) do not hold ${dtype}${JSON.stringify(shape)} within the file`, file);
+      throw new SafetensorsError(file, `tensor ${name}: ${end - begin} bytes at [${begin}, ${end}) do not hold ${dtype}${JSON.stringify(shape)} within the file`);
     }
     tensors.set(name, { name, dtype, shape: shape as number[], begin, end });
   }

@@ -1,5 +1,6 @@
 // JSON that round-trips byte for byte: the literal text of every scalar is remembered by its path, so a value
 // we do not change keeps its exact spelling (10000.0 stays 10000.0, 1e-05 stays 1e-05) when written back.
+import { ModelFormatError } from "../errors.ts";
 import type { JsonObject } from "../rope/hf-params.ts";
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
@@ -12,7 +13,7 @@ export interface ParsedJson {
   trailingNewline: boolean;
 }
 
-export class JsonSyntaxError extends Error {
+export class JsonSyntaxError extends ModelFormatError {
   override name = "JsonSyntaxError";
 }
 
@@ -24,7 +25,7 @@ export function parseJsonText(text: string): ParsedJson {
   };
   const fail = (what: string): never => {
     const line = text.slice(0, i).split("\n").length;
-    throw new JsonSyntaxError(`invalid JSON at line ${line}: ${what}`);
+    throw new JsonSyntaxError(undefined, `invalid JSON at line ${line}: ${what}`);
   };
   const value = (path: string[]): JsonValue => {
     ws();

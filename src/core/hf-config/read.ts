@@ -43,16 +43,16 @@ export function readHfConfig(dirOrFile: string): HfConfig {
     text = readFileSync(file, "utf8");
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new ModelFormatError(code === "ENOENT" ? "not found (a Hugging Face model directory needs config.json)" : `cannot read: ${code}`, file);
+    throw new ModelFormatError(file, code === "ENOENT" ? "not found (a Hugging Face model directory needs config.json)" : `cannot read: ${code}`);
   }
   let parsed: ParsedJson;
   try {
     parsed = parseJsonText(text);
   } catch (err) {
-    if (err instanceof JsonSyntaxError) throw new ModelFormatError(err.message, file);
+    if (err instanceof JsonSyntaxError) throw new ModelFormatError(file, err.message);
     throw err;
   }
-  if (!isObject(parsed.value)) throw new ModelFormatError("config.json is not a JSON object", file);
+  if (!isObject(parsed.value)) throw new ModelFormatError(file, "config.json is not a JSON object");
   return interpretHfConfig(file, parsed);
 }
 
@@ -64,7 +64,7 @@ export function interpretHfConfig(file: string, parsed: ParsedJson): HfConfig {
   const useNested = nested !== null && hasRope(nested);
   const cfg = useNested ? nested! : root;
   if (!("rope_theta" in cfg || "rope_parameters" in cfg || "rope_scaling" in cfg)) {
-    throw new ModelFormatError("no RoPE fields (rope_theta, rope_parameters or rope_scaling): is this a rotary-embedding model?", file);
+    throw new ModelFormatError(file, "no RoPE fields (rope_theta, rope_parameters or rope_scaling): is this a rotary-embedding model?");
   }
   const warnings: string[] = [];
   const rawParams = cfg["rope_parameters"];
@@ -74,20 +74,20 @@ export function interpretHfConfig(file: string, parsed: ParsedJson): HfConfig {
   if (isObject(rawParams)) {
     perLayerType = isPerLayerType(rawParams, cfg["layer_types"]);
     ropeParameters = perLayerType ? ((rawParams["full_attention"] as JsonObject | undefined) ?? null) : rawParams;
-    if (perLayerType && !ropeParameters) throw new ModelFormatError("per-layer rope_parameters without full_attention", file);
+    if (perLayerType && !ropeParameters) throw new ModelFormatError(file, "per-layer rope_parameters without full_attention");
   }
   const ropeScaling = isObject(cfg["rope_scaling"]) ? (cfg["rope_scaling"] as JsonObject) : null;
   for (const dict of [ropeScaling, ropeParameters]) {
     try {
       methodOfHfType(hfRopeType(dict));
     } catch (err) {
-      if (err instanceof UnknownRopeTypeError) throw new ModelFormatError(err.message, file);
+      if (err instanceof UnknownRopeTypeError) throw new ModelFormatError(file, err.message);
       throw err;
     }
   }
   const theta = num(ropeParameters?.["rope_theta"]) ?? num(cfg["rope_theta"]) ?? num(ropeScaling?.["rope_theta"]);
   if (theta === undefined) warnings.push("no rope_theta: using transformers' default 10000");
-  if (theta !== undefined && theta <= 1) throw new ModelFormatError(`rope_theta must be greater than 1, got ${theta}`, file);
+  if (theta !== undefined && theta <= 1) throw new ModelFormatError(file, `rope_theta must be greater than 1, got ${theta}`);
   const heads = num(cfg["num_attention_heads"]);
   const hidden = num(cfg["hidden_size"]);
   // DeepSeek's MLA rotates only qk_rope_head_dim of each query/key head; the rest (qk_nope_head_dim) is position-free.
@@ -95,13 +95,13 @@ export function interpretHfConfig(file: string, parsed: ParsedJson): HfConfig {
   const qkNope = num(cfg["qk_nope_head_dim"]);
   const headDim = qkRope !== undefined ? qkRope + (qkNope ?? 0) : num(cfg["head_dim"]) ?? (hidden && heads ? hidden / heads : undefined);
   if (headDim === undefined || !Number.isInteger(headDim) || headDim <= 0) {
-    throw new ModelFormatError("cannot tell the head dimension (need head_dim, or hidden_size and num_attention_heads)", file);
+    throw new ModelFormatError(file, "cannot tell the head dimension (need head_dim, or hidden_size and num_attention_heads)");
   }
   const prf = num(ropeParameters?.["partial_rotary_factor"]) ?? num(cfg["partial_rotary_factor"]) ?? 1;
   const rotaryDim = qkRope ?? Math.trunc(headDim * prf);
-  if (rotaryDim < 2 || rotaryDim % 2 !== 0) throw new ModelFormatError(`rotary dimension ${rotaryDim} is not a positive even number`, file);
+  if (rotaryDim < 2 || rotaryDim % 2 !== 0) throw new ModelFormatError(file, `rotary dimension ${rotaryDim} is not a positive even number`);
   const maxPos = num(cfg["max_position_embeddings"]);
-  if (maxPos === undefined) throw new ModelFormatError("no max_position_embeddings: cannot tell the model's context", file);
+  if (maxPos === undefined) throw new ModelFormatError(file, "no max_position_embeddings: cannot tell the model's context");
   const archList = root["architectures"];
   const architecture = Array.isArray(archList) && typeof archList[0] === "string" ? archList[0] : String(cfg["model_type"] ?? root["model_type"] ?? "unknown");
   const stored: StoredRope = {

@@ -37,7 +37,7 @@ function withLegacyType(dict: JsonObject): JsonObject {
 /** The new config.json text for a plan. */
 export function patchedConfigText(cfg: HfConfig, plan: Plan): string {
   if (plan.method === "dynamic-yarn") {
-    throw new PlanError("dynamic-yarn cannot be stored in config.json: no engine reads it (use it with `yarnify eval`)", cfg.file);
+    throw new PlanError(cfg.file, "dynamic-yarn cannot be stored in config.json: no engine reads it (use it with `yarnify eval`)");
   }
   const root = structuredClone(cfg.parsed.value) as JsonObject;
   const text = cfg.nesting ? (root[cfg.nesting] as JsonObject) : root;

@@ -35,11 +35,11 @@ export function cloneFile(src: string, dst: string, allowHardlink = true): LinkM
 
 /** Refuse an output that exists or whose parent cannot be written, before any work is done. */
 export function checkOutputPath(out: string, source?: string): void {
-  if (existsSync(out)) throw new OutputError("output path exists; choose another --out or remove it", out);
+  if (existsSync(out)) throw new OutputError(out, "output path exists; choose another --out or remove it");
   const parent = dirname(resolve(out));
-  if (!existsSync(parent)) throw new OutputError(`parent directory ${parent} does not exist`, out);
-  if (!statSync(parent).isDirectory()) throw new OutputError(`${parent} is not a directory`, out);
-  if (source && resolve(out).startsWith(resolve(source) + "/")) throw new OutputError("output cannot be inside the source model", out);
+  if (!existsSync(parent)) throw new OutputError(out, `parent directory ${parent} does not exist`);
+  if (!statSync(parent).isDirectory()) throw new OutputError(out, `${parent} is not a directory`);
+  if (source && resolve(out).startsWith(resolve(source) + "/")) throw new OutputError(out, "output cannot be inside the source model");
 }
 
 function listFiles(dir: string, base = dir): string[] {
@@ -79,7 +79,7 @@ export function writeModelDir(params: { source: string; out: string; replaced: M
   } catch (err) {
     rmSync(tmp, { recursive: true, force: true });
     if (err instanceof OutputError) throw err;
-    throw new OutputError(`cannot write: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, out);
+    throw new OutputError(out, `cannot write: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   } finally {
     untrackTemp(tmp);
   }

@@ -1,16 +1,17 @@
 // One entry point for every method, given a RopeSpec: what transformers computes from it.
+import { PlanError } from "../errors.ts";
 import { defaultInvFreq, dynamicNtkBase, linearInvFreq, ntkAwareBase } from "./default.ts";
 import { llama3InvFreq } from "./llama3.ts";
 import { longropeAttentionFactor, longropeInvFreq } from "./longrope.ts";
 import type { RopeFrequencies, RopeSpec } from "./types.ts";
 import { yarnAttentionFactor, yarnInvFreq } from "./yarn.ts";
 
-export class RopeParameterError extends Error {
+export class RopeParameterError extends PlanError {
   override name = "RopeParameterError";
 }
 
 function need(value: number | undefined, what: string, method: string): number {
-  if (value === undefined || !Number.isFinite(value)) throw new RopeParameterError(`${method} scaling needs ${what}`);
+  if (value === undefined || !Number.isFinite(value)) throw new RopeParameterError(undefined, `${method} scaling needs ${what}`);
   return value;
 }
 
@@ -61,7 +62,7 @@ export function computeRope(spec: RopeSpec, opts: { seqLen?: number } = {}): Rop
         attentionFactor: 1,
       };
     case "longrope": {
-      if (!scaling.shortFactor || !scaling.longFactor) throw new RopeParameterError("longrope scaling needs short_factor and long_factor");
+      if (!scaling.shortFactor || !scaling.longFactor) throw new RopeParameterError(undefined, "longrope scaling needs short_factor and long_factor");
       const factor = scaling.factor ?? spec.context / L;
       return {
         invFreq: longropeInvFreq({ dim, base, originalContext: L, shortFactor: scaling.shortFactor, longFactor: scaling.longFactor, seqLen: opts.seqLen }),

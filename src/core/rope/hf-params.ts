@@ -1,4 +1,5 @@
 // The Hugging Face config vocabulary (rope_scaling / rope_parameters dicts) ⇄ yarnify's RopeScaling.
+import { ModelFormatError } from "../errors.ts";
 import type { RopeMethod, RopeScaling } from "./types.ts";
 
 export type JsonObject = { [key: string]: unknown };
@@ -24,10 +25,10 @@ export const METHOD_TO_HF_TYPE: Partial<Record<RopeMethod, string>> = {
   longrope: "longrope",
 };
 
-export class UnknownRopeTypeError extends Error {
+export class UnknownRopeTypeError extends ModelFormatError {
   override name = "UnknownRopeTypeError";
   constructor(readonly ropeType: string) {
-    super(`unknown rope type "${ropeType}" (known: ${Object.keys(HF_TYPE_TO_METHOD).join(", ")})`);
+    super(undefined, `unknown rope type "${ropeType}" (known: ${Object.keys(HF_TYPE_TO_METHOD).join(", ")})`);
   }
 }
 

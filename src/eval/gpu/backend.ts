@@ -3,7 +3,7 @@
 // embedding, the layers (attention is the validation's fused RoPE + flash-attention kernel, reading the
 // projections token-major), the final norm, the LM head in chunks and the next-token NLL; only the NLLs
 // come back.
-import { YarnifyError } from "../../core/errors.ts";
+import { GpuError } from "../../core/errors.ts";
 import type { ForwardBackend, NllRequest } from "../backend.ts";
 import { cpuBackend } from "../cpu/forward.ts";
 import type { LlamaWeights } from "../llama-weights.ts";
@@ -14,13 +14,8 @@ import { NoGpuError, requestGpu, type AdapterSummary, type Gpu } from "../../../
 import { toFloat16Bits } from "../../core/float16.ts";
 import { embedWgsl, matmulWgsl, MM_GROUP, MM_ROWS, nllWgsl, rmsNormWgsl, swigluWgsl, type WeightType } from "./wgsl.ts";
 
-export { NoGpuError };
+export { GpuError, NoGpuError };
 
-/** WebGPU refused the work (a shader, a dispatch); the message is WebGPU's first line. */
-export class GpuError extends YarnifyError {
-  override name = "GpuError";
-  override readonly exitCode = 5;
-}
 
 /** The model or the window does not fit the adapter's buffer limits. */
 export class GpuLimitError extends GpuError {
@@ -50,11 +45,11 @@ export async function gpuBackend(w: LlamaWeights, opts: GpuBackendOptions): Prom
     }
     throw err;
   }
-  if (opts.precision === "f16" && !gpu.f16) throw new GpuLimitError(`precision f16 needs shader-f16, which ${adapterName(gpu.summary)} lacks`);
+  if (opts.precision === "f16" && !gpu.f16) throw new GpuLimitError(undefined, `precision f16 needs shader-f16, which ${adapterName(gpu.summary)} lacks`);
   let wt: WeightType = opts.precision === "f32" || !gpu.f16 ? "f32" : "f16";
   if (wt === "f16") {
     const over = weightsOverHalfRange(w);
-    if (over && opts.precision === "f16") throw new GpuError(`weight ${over} exceeds the f16 range (±65504): use precision f32`);
+    if (over && opts.precision === "f16") throw new GpuError(undefined, `weight ${over} exceeds the f16 range (±65504): use precision f32`);
     // bf16 checkpoints can hold values f16 cannot: then keep float32 storage rather than store infinities.
     if (over) wt = "f32";
   }
@@ -89,7 +84,7 @@ class GpuForward implements ForwardBackend {
       // Constant loop bounds compile for minutes on a software adapter (see FlashShape.unroll).
       this.attention = createFlashAttention(this.device, flashShapeFor(dims, "f32", this.device, !gpu.summary.software));
     } catch (err) {
-      if (err instanceof AttentionUnsupportedError) throw new GpuError(`${err.message}: use --device cpu`);
+      if (err instanceof AttentionUnsupportedError) throw new GpuError(undefined, `${err.message}: use --device cpu`);
       throw err;
     }
     const big = (name: string, data: Float32Array) => this.weights.set(name, this.upload(this.toStorage(data), name, false));
@@ -133,8 +128,7 @@ class GpuForward implements ForwardBackend {
 
   private checkSize(bytes: number, label: string): void {
     if (bytes > this.maxBinding) {
-      throw new GpuLimitError(
-        `${label} needs ${bytes} bytes, over the adapter's ${this.maxBinding}-byte buffer limit: use a shorter context (or a GPU with larger limits)`,
+      throw new GpuLimitError(undefined, `${label} needs ${bytes} bytes, over the adapter's ${this.maxBinding}-byte buffer limit: use a shorter context (or a GPU with larger limits)`
       );
     }
   }
@@ -163,7 +157,7 @@ class GpuForward implements ForwardBackend {
     const L = req.tokens.length;
     if (!(req.firstTarget >= 1 && req.firstTarget < L)) throw new RangeError(`firstTarget ${req.firstTarget} outside [1, ${L})`);
     const { hidden: H, heads, kvHeads, headDim: D, intermediate: I, vocab: V, eps } = c;
-    if (L > this.device.limits.maxComputeWorkgroupsPerDimension * 64) throw new GpuLimitError(`${L} tokens exceed the adapter's dispatch limit`);
+    if (L > this.device.limits.maxComputeWorkgroupsPerDimension * 64) throw new GpuLimitError(undefined, `${L} tokens exceed the adapter's dispatch limit`);
     for (const id of req.tokens) if (id < 0 || id >= V) throw new RangeError(`token id ${id} outside the vocabulary (${V})`);
     const dev = this.device;
     dev.pushErrorScope("out-of-memory");
@@ -224,8 +218,8 @@ class GpuForward implements ForwardBackend {
     const invalid = await dev.popErrorScope();
     const oom = await dev.popErrorScope();
     try {
-      if (oom) throw new GpuLimitError(`WebGPU ran out of memory for ${L} tokens: use a shorter context: ${oom.message.split("\n")[0]}`);
-      if (invalid) throw new GpuError(`WebGPU forward pass (${L} tokens): ${invalid.message.split("\n")[0]}`);
+      if (oom) throw new GpuLimitError(undefined, `WebGPU ran out of memory for ${L} tokens: use a shorter context: ${oom.message.split("\n")[0]}`);
+      if (invalid) throw new GpuError(undefined, `WebGPU forward pass (${L} tokens): ${invalid.message.split("\n")[0]}`);
       await staging.mapAsync(MAP_READ);
       const out = Float64Array.from(new Float32Array(staging.getMappedRange(), 0, scored));
       staging.unmap();
