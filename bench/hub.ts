@@ -13,8 +13,7 @@ import { StandInHub } from "../test/support/hub-server.ts";
 import { downloadToCache } from "../src/hub/download-to-cache.ts";
 import { blobRangeReader, openHubFile } from "../src/hub/open-hub-file.ts";
 import { publishPatchedGguf } from "../src/hub/publish-gguf.ts";
-import { hubPatchAction } from "../src/hub/cli-actions.ts";
-import { patchGgufHeader } from "../converters/gguf/hub-header.ts";
+import { patchHubSource } from "../src/cli/hub.ts";
 import { plan } from "../src/core/plan.ts";
 import { seededRandom } from "../src/core/random.ts";
 import { runtimeName } from "../src/core/runtime.ts";
@@ -94,7 +93,7 @@ if (realGguf) {
     async (hub, { cacheDir }) => {
       const out: string[] = [];
       const io = { stdout: (s: string) => void out.push(s), stderr: () => undefined, isTTY: false, env: { HF_TOKEN: "hf_test_writer", HF_ENDPOINT: hub.url } };
-      const code = await hubPatchAction("me/bench-GGUF/m.gguf", { factor: 4 }, { pr: true, json: true, cacheDir }, io, { patchGgufHeader });
+      const code = await patchHubSource("me/bench-GGUF/m.gguf", { factor: 4 }, { pr: true, json: true, cacheDir }, io);
       if (code !== 0) throw new Error(`yarnify patch exited with ${code}`);
       const { before, after } = JSON.parse(out.join("")).files[0].headerBytes as { before: number; after: number };
       const up = bytesOf(hub, 0, (p) => p.startsWith("/cas/v1/xorbs/") || p.startsWith("/cas/v1/shards"));

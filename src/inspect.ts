@@ -71,7 +71,20 @@ export function engineReports(stored: StoredRope, format: ModelFormat): { engine
   return { engines, warnings: disagreementLines(engines, format) };
 }
 
-export async function inspect(model: string, opts: ConverterOptions = {}): Promise<InspectResult> {
+export interface InspectParams extends ConverterOptions {
+  /** A model directory or file (GGUF also an http(s) URL). */
+  model: string;
+}
+
+/**
+ * A model's RoPE setup and what every engine computes from it (the `inspect --json` object).
+ *
+ * @example
+ * const r = await inspect({ model: "./Qwen2.5-7B-Instruct" });
+ * console.log(r.rope.originalContext, r.engines.llamacpp.agrees);
+ */
+export async function inspect(params: InspectParams): Promise<InspectResult> {
+  const { model, ...opts } = params;
   const info = await (await converterFor(model, opts)).read(model);
   const { engines, warnings } = engineReports(info.stored, info.format);
   return {

@@ -1,12 +1,12 @@
 // `yarnify patch`: plan from the model's RoPE setup, rewrite it through its converter, report.
-import type { OutputFile, PatchExtras } from "./core/converter.ts";
+import type { OutputFile, PatchExtras, PatchProgressEvent } from "./core/converter.ts";
 import type { EngineReport } from "./core/engine-compare.ts";
 import { engineReports } from "./inspect.ts";
 import { type ConverterOptions, converterFor } from "./models.ts";
 import { plan as makePlan } from "./core/plan.ts";
 import type { EngineName, ModelFormat, Plan, PlanTarget } from "./core/types.ts";
 
-export interface PatchParams extends PlanTarget, ConverterOptions, PatchExtras {
+export interface PatchParams extends PlanTarget, ConverterOptions, Omit<PatchExtras, "onProgress"> {
   /** Model directory or file. */
   model: string;
   /** Output path; defaults to `<model>-yarn-<context>` (beside the source). */
@@ -28,13 +28,21 @@ export interface PatchResult {
   warnings: string[];
 }
 
-export async function patch(params: PatchParams): Promise<PatchResult> {
-  const { model, out, dryRun = false, tensor, verify, onProgress, abortSignal, ...target } = params;
+/**
+ * Plans the extension from the model's RoPE setup, writes the patched model (atomically, the source untouched)
+ * and reports what each engine will compute from it. `onEvent` sees the progress of long writes (GGUF data).
+ *
+ * @example
+ * const r = await patch({ model: "./Qwen2.5-7B-Instruct", factor: 4, out: "./qwen-128k" });
+ * console.log(r.plan.context, r.files.map((f) => f.path));
+ */
+export async function patch(params: PatchParams, onEvent?: (e: PatchProgressEvent) => void): Promise<PatchResult> {
+  const { model, out, dryRun = false, tensor, verify, abortSignal, ...target } = params;
   const converter = await converterFor(model, { tensor, originalContext: target.originalContext });
   const info = await converter.read(model);
   const thePlan = makePlan(info.spec, target, { file: model });
   const outPath = out ?? converter.defaultOut(model, thePlan);
-  const output = await converter.patch({ info, plan: thePlan, out: outPath, dryRun, verify, onProgress, abortSignal });
+  const output = await converter.patch({ info, plan: thePlan, out: outPath, dryRun, verify, onProgress: onEvent, abortSignal });
   const { engines, warnings: engineWarnings } = engineReports(output.stored, info.format);
   return {
     format: info.format,

@@ -1,13 +1,15 @@
-// The CLI actions the lead wires into src/cli.ts: output text/JSON, exit codes, the token kept out of both.
+// The CLI's hub commands (src/cli/hub.ts, src/cli/batch.ts) run in-process: output text/JSON, exit codes, the token kept out of both.
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "./support/harness.ts";
 import { StandInHub } from "./support/hub-server.ts";
-import { batchAction, hubPatchAction } from "../src/hub/cli-actions.ts";
+import { runBatchCommand } from "../src/cli/batch.ts";
+import { patchHubSource } from "../src/cli/hub.ts";
 import { isHubModelArg } from "../src/hub/parse-hub-source.ts";
 import { fakeGgufPatcher } from "./support/hub-fake-gguf.ts";
+import { GgufError } from "../converters/gguf/errors.ts";
 
 const CONFIG = JSON.stringify({ model_type: "llama", architectures: ["LlamaForCausalLM"], hidden_size: 256, num_attention_heads: 4, max_position_embeddings: 2048, rope_theta: 10000 });
 const TOKEN = "hf_test_writer";
@@ -38,7 +40,7 @@ test("patch <hub source> --push --json: commit URL and oid, token from HF_TOKEN,
     hub.addRepo("org/llama", { "config.json": CONFIG });
     hub.fault({ kind: "500", pathIncludes: "/api/models/org/llama/revision/", times: 1 });
     const t = io({ HF_TOKEN: TOKEN, HF_ENDPOINT: hub.url });
-    const code = await hubPatchAction("org/llama", { factor: 2 }, { push: "me/llama-4k", json: true, cacheDir }, t.io);
+    const code = await patchHubSource("org/llama", { factor: 2 }, { push: "me/llama-4k", json: true, cacheDir }, t.io);
     assert.equal(code, 0);
     const r = JSON.parse(t.out.join(""));
     assert.equal(r.repo, "me/llama-4k");
@@ -49,7 +51,7 @@ test("patch <hub source> --push --json: commit URL and oid, token from HF_TOKEN,
     assert.ok(!(t.out.join("") + t.err.join("")).includes(TOKEN));
     // Text mode prints the commit, progress goes to stderr.
     const t2 = io({ HF_TOKEN: TOKEN, HF_ENDPOINT: hub.url });
-    await hubPatchAction("org/llama", { factor: 4 }, { pr: true, cacheDir }, t2.io);
+    await patchHubSource("org/llama", { factor: 4 }, { pr: true, cacheDir }, t2.io);
     assert.match(t2.out.join(""), /pull request .*\/org\/llama\/discussions\/1\ncommit /);
     assert.match(t2.err.join(""), /committing/);
   } finally {
@@ -68,7 +70,7 @@ test("batch <manifest> --shard: state and reports beside the manifest, exit code
     writeFileSync(manifest, "defaults:\n  factor: 2\nitems:\n" + ["a", "b", "c", "d", "zz"].map((n) => `  - id: ${n}\n    source: org/${n}\n    push: me/${n}-4k\n`).join(""));
     const runShard = async (shard: string) => {
       const t = io({ HF_TOKEN: TOKEN, HF_ENDPOINT: hub.url });
-      const code = await batchAction(manifest, { shard, concurrency: 2, cacheDir: join(dir, "cache") }, t.io);
+      const code = await runBatchCommand(manifest, { shard, concurrency: 2, cacheDir: join(dir, "cache") }, t.io);
       return { code, out: t.out.join(""), err: t.err.join("") };
     };
     const results = [await runShard("1/2"), await runShard("2/2")];
@@ -93,9 +95,11 @@ test("patch org/x-GGUF/file.gguf --push --json goes through the GGUF path (with 
     hub.addRepo("org/x-GGUF", { "x-Q4.gguf": g });
     const env = { HF_TOKEN: TOKEN, HF_ENDPOINT: hub.url };
     const without = io(env);
-    await assert.rejects(hubPatchAction("org/x-GGUF/x-Q4.gguf", { factor: 2 }, { push: "me/x-4k-GGUF" }, without.io), /needs the GGUF converter/);
+    // Without a stand-in the GGUF converter itself reads the header, and refuses these bytes as no GGUF it reads.
+    await assert.rejects(patchHubSource("org/x-GGUF/x-Q4.gguf", { factor: 2 }, { push: "me/x-4k-GGUF" }, without.io), (e: unknown) => e instanceof GgufError && e.message.includes("x-Q4.gguf"));
+    assert.equal(hub.commits.length, 0);
     const t = io(env);
-    const code = await hubPatchAction("org/x-GGUF/x-Q4.gguf", { factor: 2 }, { push: "me/x-4k-GGUF", json: true }, t.io, { patchGgufHeader: fakeGgufPatcher });
+    const code = await patchHubSource("org/x-GGUF/x-Q4.gguf", { factor: 2 }, { push: "me/x-4k-GGUF", json: true }, t.io, { patchGgufHeader: fakeGgufPatcher });
     assert.equal(code, 0);
     const r = JSON.parse(t.out.join(""));
     assert.deepEqual(r.files, [{ path: "x-Q4.gguf", headerBytes: { before: 64, after: 96 } }]);

@@ -96,7 +96,7 @@ test("fetchHubConfig / inspectHub: inspect reads the config files only", async (
     const config = JSON.stringify({ model_type: "llama", architectures: ["LlamaForCausalLM"], hidden_size: 256, num_attention_heads: 4, max_position_embeddings: 2048, rope_theta: 10000 });
     hub.addRepo("org/llama", { "config.json": config, "model.safetensors": new Uint8Array(10_000) });
     const h = await fetchHubConfig({ ...common, source: "org/llama" });
-    const r = await inspect(h.dir);
+    const r = await inspect({ model: h.dir });
     assert.equal(r.format, "hf");
     const viaHub = await inspectHub({ ...common, source: "org/llama" });
     assert.deepEqual({ ...viaHub, path: r.path, commit: undefined }, { ...r, commit: undefined });

@@ -13,8 +13,7 @@ import { openHubFile } from "../src/hub/open-hub-file.ts";
 import { publish } from "../src/hub/publish.ts";
 import { createRetryFetch } from "../src/hub/retry-fetch.ts";
 import type { RetryEvent } from "../src/hub/retry-fetch.ts";
-import { hubPatchAction } from "../src/hub/cli-actions.ts";
-import { patchGgufHeader } from "../converters/gguf/hub-header.ts";
+import { patchHubSource } from "../src/cli/hub.ts";
 import { inspectGguf, patchGguf } from "../converters/gguf/index.ts";
 import { plan } from "../src/core/plan.ts";
 import { seededRandom } from "../src/core/random.ts";
@@ -122,7 +121,7 @@ test("yarnify patch org/m-GGUF/file.gguf --factor 4 --pr over xet: the file llam
     hub.addRepo("org/tiny-GGUF", { "tiny.gguf": original });
     const out: string[] = [];
     const io = { stdout: (s: string) => void out.push(s), stderr: () => undefined, isTTY: false, env: { HF_TOKEN: TOKEN, HF_ENDPOINT: hub.url } };
-    const code = await hubPatchAction("org/tiny-GGUF/tiny.gguf", { factor: 4 }, { pr: true, json: true, cacheDir: join(dir, "cache") }, io, { patchGgufHeader });
+    const code = await patchHubSource("org/tiny-GGUF/tiny.gguf", { factor: 4 }, { pr: true, json: true, cacheDir: join(dir, "cache") }, io);
     assert.equal(code, 0);
     const local = join(dir, "local.gguf");
     await patchGguf({ source, plan: plan((await inspectGguf(source)).spec, { factor: 4 }), out: local });

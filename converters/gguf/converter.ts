@@ -1,4 +1,5 @@
 // The GGUF format adapter behind `yarnify inspect/patch` (the Converter contract of src/core/converter.ts).
+import { drain } from "../../src/core/drain.ts";
 import { basename, dirname, join } from "node:path";
 import { parseGgufShardFilename } from "@huggingface/gguf";
 import type { GGUFTypedMetadata } from "@huggingface/gguf";
@@ -83,7 +84,7 @@ export const ggufConverter: Converter = {
       const files = outs.map((path, i) => ({ path, how: i === 0 ? ("written" as const) : ("hardlink" as const) }));
       return { out, files, diff, stored, warnings: planned.warnings };
     }
-    const it = patchGgufIter({
+    const r = await drain(patchGgufIter({
       source: info.path,
       header,
       plan,
@@ -92,13 +93,7 @@ export const ggufConverter: Converter = {
       ...(params.overwrite !== undefined ? { overwrite: params.overwrite } : {}),
       ...(params.abortSignal ? { abortSignal: params.abortSignal } : {}),
       ...(params.fetch ? { fetch: params.fetch } : {}),
-    });
-    for (;;) {
-      const r = await it.next();
-      if (r.done) {
-        return { out, files: r.value.files.map((f) => ({ path: f.out, how: HOW[f.action] })), diff, stored, warnings: r.value.warnings };
-      }
-      params.onProgress?.(r.value);
-    }
+    }), params.onProgress);
+    return { out, files: r.files.map((f) => ({ path: f.out, how: HOW[f.action] })), diff, stored, warnings: r.warnings };
   },
 };

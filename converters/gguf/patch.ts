@@ -1,6 +1,7 @@
 // `yarnify patch` for GGUF: rebuild the header of (shard 1 of) a model with the plan's keys, stream
 // the tensor data unchanged into a temporary file, verify it, then rename it into place. The other
 // shards of a split model are reflinked, hard-linked or copied unchanged.
+import { drain } from "../../src/core/drain.ts";
 import { createHash } from "node:crypto";
 import { constants as fsConstants } from "node:fs";
 import { copyFile, link, mkdir, open, realpath, rename, stat, unlink } from "node:fs/promises";
@@ -97,11 +98,7 @@ export function patchGgufIter(params: PatchGgufParams): AsyncGenerator<PatchGguf
 
 /** Patches a GGUF and returns what was written. */
 export async function patchGguf(params: PatchGgufParams): Promise<PatchGgufResult> {
-  const it = patchGgufIter(params);
-  for (;;) {
-    const r = await it.next();
-    if (r.done) return r.value;
-  }
+  return drain(patchGgufIter(params));
 }
 
 async function runPatch(params: PatchGgufParams, emit: (e: PatchGgufEvent) => void): Promise<PatchGgufResult> {

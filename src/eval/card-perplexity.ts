@@ -15,6 +15,7 @@ export interface PatchEvalParams {
   /** Defaults to the plan's original and new context. */
   contexts?: readonly number[];
   device?: EvalDevice;
+  abortSignal?: AbortSignal;
 }
 
 export interface PatchEval {
@@ -27,7 +28,7 @@ export interface PatchEval {
 export async function evaluatePatched(p: PatchEvalParams): Promise<PatchEval> {
   const contexts = p.contexts ?? [...new Set([p.plan.originalContext, p.plan.context])];
   // "none" is the checkpoint with its scaling removed, "model" reads the patched config: the same weights.
-  const result = await evaluate({ model: p.model, texts: p.texts, contexts, methods: ["none", "model"], ...(p.device && { device: p.device }) });
+  const result = await evaluate({ model: p.model, texts: p.texts, contexts, methods: ["none", "model"], ...(p.device && { device: p.device }), ...(p.abortSignal && { abortSignal: p.abortSignal }) });
   const label = (m: string) => (m === "none" ? "without RoPE scaling" : `${p.plan.method} x${p.plan.factor} (this model)`);
   const docs = Math.max(...result.results.map((r) => r.docs));
   const note =

@@ -1,4 +1,5 @@
 // `yarnify eval`: perplexity of one checkpoint for each method × context length, from one loaded model.
+import { drain } from "../core/drain.ts";
 import { ModelFormatError } from "../core/errors.ts";
 import type { RopeFrequencies } from "../core/rope/types.ts";
 import type { ForwardBackend } from "./backend.ts";
@@ -35,8 +36,8 @@ export interface EvaluateParams {
   device?: EvalDevice;
   /** WebGPU storage type for weights and activations; "auto" is f16 where the adapter has shader-f16. */
   precision?: "auto" | "f32" | "f16";
-  /** Called after each forward pass. */
-  onProgress?: (event: { method: string; context: number; done: number; total: number }) => void;
+  /** Stops between forward passes. */
+  abortSignal?: AbortSignal;
   /** A backend to use instead of opening one (tests, benchmarks). */
   backend?: (weights: LlamaWeights) => Promise<ForwardBackend>;
 }
@@ -53,8 +54,27 @@ export interface EvaluateResult {
   notes: string[];
 }
 
-/** Evaluates every method × context; see EvaluateParams. */
-export async function evaluate(params: EvaluateParams): Promise<EvaluateResult> {
+/** One forward pass done: `done` of `total` windows for this method and context. */
+export interface EvalProgressEvent {
+  method: string;
+  context: number;
+  done: number;
+  total: number;
+}
+
+/**
+ * Evaluates every method × context; see EvaluateParams.
+ *
+ * @example
+ * const r = await evaluate({ model: "./tiny-llama", texts, contexts: [256, 512], methods: ["none", "yarn"] });
+ * for (const row of r.results) console.log(row.method, row.context, row.perplexity);
+ */
+export function evaluate(params: EvaluateParams, onEvent?: (e: EvalProgressEvent) => void): Promise<EvaluateResult> {
+  return drain(evaluateIter(params), onEvent);
+}
+
+/** evaluate() as an async generator: yields an EvalProgressEvent after each forward pass, returns the result. */
+export async function* evaluateIter(params: EvaluateParams): AsyncGenerator<EvalProgressEvent, EvaluateResult> {
   const methods = params.methods ?? ["model"];
   const contexts = [...params.contexts];
   if (contexts.length === 0) throw new EvalInputError(undefined, "no context lengths given");
@@ -89,10 +109,11 @@ export async function evaluate(params: EvaluateParams): Promise<EvaluateResult> 
           let done = 0;
           for (const job of jobs) {
             for (const w of job.windows) {
+              params.abortSignal?.throwIfAborted();
               const nll = await backend.nll({ tokens: job.tokens.subarray(w.start, w.start + w.length), rope, firstTarget: w.firstTarget });
               for (const x of nll) acc.sum += x;
               acc.count += nll.length;
-              params.onProgress?.({ method, context, done: ++done, total });
+              yield { method, context, done: ++done, total };
             }
             acc.docs++;
           }

@@ -1,6 +1,6 @@
 // Perplexity evaluation (`yarnify eval`): the public surface.
-export { evaluate, EvalInputError } from "./evaluate.ts";
-export type { EvalDevice, EvaluateParams, EvaluateResult } from "./evaluate.ts";
+export { evaluate, evaluateIter, EvalInputError } from "./evaluate.ts";
+export type { EvalDevice, EvalProgressEvent, EvaluateParams, EvaluateResult } from "./evaluate.ts";
 export { EVAL_METHODS, parseEvalMethod, ropeForMethod } from "./methods.ts";
 export type { EvalMethod } from "./methods.ts";
 export type { PerplexityResult } from "./result.ts";

@@ -29,7 +29,7 @@ export function itemPlanTarget(item: BatchItem): PlanTarget {
 
 export interface HubBatchRunnerParams extends HubParams {
   cacheDir?: string;
-  /** Needed for GGUF items; see GgufHeaderPatcher. */
+  /** Builds GGUF items' headers; the GGUF converter's by default. */
   patchGgufHeader?: GgufHeaderPatcher;
   toolVersion?: string;
 }
@@ -43,8 +43,7 @@ export function createHubBatchRunner(params: HubBatchRunnerParams): RunItem {
     const files = item.files ?? (source.path ? [source.path] : undefined);
     const isGguf = item.format === "gguf" || (files?.some((f) => f.endsWith(".gguf")) ?? false);
     if (isGguf) {
-      if (!params.patchGgufHeader) throw new HubSourceError(item.source, "GGUF items need the GGUF converter (patchGgufHeader)");
-      const r = await patchHubGguf({ ...hub, ...itemPlanTarget(item), ...publishing, source: { repo: source.repo, ...(source.revision && { revision: source.revision }) }, files: files!, patchHeader: params.patchGgufHeader }, (e) => {
+      const r = await patchHubGguf({ ...hub, ...itemPlanTarget(item), ...publishing, source: { repo: source.repo, ...(source.revision && { revision: source.revision }) }, files: files!, ...(params.patchGgufHeader && { patchHeader: params.patchGgufHeader }) }, (e) => {
         if (e.event === "phase") ctx.log(e.phase);
       });
       return { format: "gguf", source: source.repo, commit: r.commit, context: r.plan.context, factor: r.plan.factor, files: r.files, commitUrl: r.publish.commitUrl, commitOid: r.publish.commitOid, pullRequestUrl: r.publish.pullRequestUrl ?? null } satisfies JsonValue;

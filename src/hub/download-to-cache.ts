@@ -1,6 +1,7 @@
 // Downloads repo files into the local cache, keyed by the commit they come from, so a rerun finds them there.
 // Writes go to a ".partial" file that is renamed into place only when complete; an error or an abort
 // (Ctrl-C) deletes it, so no partial file is ever left where a complete one is expected.
+import { drain } from "../core/drain.ts";
 import { existsSync, mkdirSync, promises as fsp } from "node:fs";
 import { dirname } from "node:path";
 import { randomBytes } from "node:crypto";
@@ -122,9 +123,5 @@ export async function* downloadToCacheIter(params: DownloadToCacheParams): Async
 }
 
 export async function downloadToCache(params: DownloadToCacheParams): Promise<CachedFile[]> {
-  const it = downloadToCacheIter(params);
-  for (;;) {
-    const r = await it.next();
-    if (r.done) return r.value;
-  }
+  return drain(downloadToCacheIter(params));
 }

@@ -10,7 +10,7 @@ export async function engineInstructions(patchedDir: string, target: string, ori
     { engine: "vLLM", command: `vllm serve ${target} --max-model-len ${context}` },
     { engine: "SGLang", command: `python -m sglang.launch_server --model-path ${target} --context-length ${context}` },
   ];
-  const f = await flags(patchedDir);
+  const f = await flags({ model: patchedDir });
   // The same RoPE without this repo: flags for the original (llama.cpp needs a GGUF of it, so MODEL.gguf stays).
   for (const [engine, e, model] of [["llama.cpp (a GGUF of the original, runtime flags)", f.llamacpp, "MODEL"], ["vLLM (original repo, runtime flags)", f.vllm, original], ["SGLang (original repo, runtime flags)", f.sglang, original]] as const) {
     if (!e) continue;

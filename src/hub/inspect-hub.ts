@@ -10,6 +10,6 @@ import { defaultHubFetch } from "./retry-fetch.ts";
 
 export async function inspectHub(params: HubParams & { source: string | HubSource; cacheDir?: string }): Promise<InspectResult & { commit: string }> {
   const h = await fetchHubConfig({ ...params, fetch: defaultHubFetch(params) });
-  const result = await inspect(h.dir);
+  const result = await inspect({ model: h.dir });
   return { ...result, path: formatHubSource({ repo: h.source.repo, revision: h.commit }), commit: h.commit };
 }

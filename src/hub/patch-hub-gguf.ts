@@ -1,6 +1,7 @@
 // `yarnify patch org/model-GGUF/file.gguf --push|--pr|--branch`: read each GGUF header from the hub with Range
 // requests, let the GGUF converter build the new header, and publish the headers as edits of the originals.
-// The converter is passed in (patchHeader) so this module does not depend on its internals.
+// The GGUF converter builds the header (loaded when first needed); tests may pass another patchHeader.
+import { drain } from "../core/drain.ts";
 import { defaultHubFetch } from "./retry-fetch.ts";
 import type { GgufHeaderPatcher } from "../core/converter.ts";
 import type { Plan, PlanTarget } from "../core/types.ts";
@@ -17,11 +18,15 @@ import type { DownloadProgressEvent } from "./download-to-cache.ts";
 
 export type { GgufHeaderPatcher };
 
+/** The GGUF converter's remote header patcher, loaded on first use (HF-format hub work never loads it). */
+export const ggufHeaderPatcher = async (): Promise<GgufHeaderPatcher> => (await import("../../converters/gguf/hub-header.ts")).patchGgufHeader;
+
 export interface PatchHubGgufParams extends PlanTarget, HubParams {
   /** "org/name[@rev]/file.gguf", or a repo plus files. */
   source: string | HubSource;
   files?: string[];
-  patchHeader: GgufHeaderPatcher;
+  /** Builds a remote file's new header; the GGUF converter's by default. */
+  patchHeader?: GgufHeaderPatcher;
   push?: string;
   branch?: string;
   pr?: boolean;
@@ -58,7 +63,7 @@ export async function* patchHubGgufIter(params: PatchHubGgufParams): AsyncGenera
     // Pin every file to the commit of the first, so all headers come from one snapshot.
     const location = await hubFileLocation({ ...hub, repo: source.repo, revision: commit ?? source.revision, path });
     commit = location.commit;
-    const built = await patchHeader({ location, path, target, ...(abortSignal && { signal: abortSignal }) });
+    const built = await (patchHeader ?? (await ggufHeaderPatcher()))({ location, path, target, ...(abortSignal && { signal: abortSignal }) });
     thePlan ??= built.plan;
     headers.push({ path, header: built.header, replaces: built.replaces });
     sizes.push({ path, headerBytes: { before: built.replaces, after: built.header.length } });
@@ -81,10 +86,5 @@ export async function* patchHubGgufIter(params: PatchHubGgufParams): AsyncGenera
 }
 
 export async function patchHubGguf(params: PatchHubGgufParams, onEvent?: (e: PublishEvent | DownloadProgressEvent) => void): Promise<PatchHubGgufResult> {
-  const it = patchHubGgufIter(params);
-  for (;;) {
-    const r = await it.next();
-    if (r.done) return r.value;
-    onEvent?.(r.value);
-  }
+  return drain(patchHubGgufIter(params), onEvent);
 }

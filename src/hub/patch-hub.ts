@@ -1,6 +1,7 @@
 // `yarnify patch <hub source>` for Hugging Face format models: fetch what the step needs into the cache
 // (config files to publish, every file for a local output), run the local patch, then publish: a pull request
 // or branch on the source repo changes config files only; a new repo gets every file and a model card.
+import { drain } from "../core/drain.ts";
 import { defaultHubFetch } from "./retry-fetch.ts";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -168,10 +169,5 @@ export async function* patchHubIter(params: PatchHubParams): AsyncGenerator<Patc
 }
 
 export async function patchHub(params: PatchHubParams, onEvent?: (e: PatchHubEvent) => void): Promise<PatchHubResult> {
-  const it = patchHubIter(params);
-  for (;;) {
-    const r = await it.next();
-    if (r.done) return r.value;
-    onEvent?.(r.value);
-  }
+  return drain(patchHubIter(params), onEvent);
 }

@@ -4,6 +4,7 @@
 // The original is downloaded once into the cache: the LFS protocol names the new file by its sha256, so its bytes
 // are read whole anyway, and the client reads them twice (hashing, then xet chunking, which uploads only the
 // chunks that changed); from the cache the second pass, and any rerun, reads the disk instead of the network.
+import { drain } from "../core/drain.ts";
 import { defaultHubFetch } from "./retry-fetch.ts";
 import { openAsBlob, readFileSync } from "node:fs";
 import type { Plan } from "../core/types.ts";
@@ -92,10 +93,5 @@ export async function* publishPatchedGgufIter(params: PublishGgufParams): AsyncG
 }
 
 export async function publishPatchedGguf(params: PublishGgufParams, onEvent?: (e: PublishEvent | DownloadProgressEvent) => void): Promise<PublishResult & { card?: string }> {
-  const it = publishPatchedGgufIter(params);
-  for (;;) {
-    const r = await it.next();
-    if (r.done) return r.value;
-    onEvent?.(r.value);
-  }
+  return drain(publishPatchedGgufIter(params), onEvent);
 }

@@ -1,6 +1,7 @@
 // Publishes a model patched on this machine (`yarnify patch ./model --factor 4 --push me/model-long`): every file of
 // the output directory (or the single output file, a GGUF or ONNX graph) in one commit, with a model card. Files
 // are streamed from disk (Blobs over the files), never read whole into memory.
+import { drain } from "../core/drain.ts";
 import { openAsBlob, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, join, relative, sep } from "node:path";
 import type { ModelFormat, Plan } from "../core/types.ts";
@@ -84,10 +85,5 @@ export async function* publishLocalIter(p: PublishLocalParams): AsyncGenerator<P
 }
 
 export async function publishLocal(p: PublishLocalParams, onEvent?: (e: PublishEvent) => void): Promise<PublishResult & { card: string }> {
-  const it = publishLocalIter(p);
-  for (;;) {
-    const r = await it.next();
-    if (r.done) return r.value;
-    onEvent?.(r.value);
-  }
+  return drain(publishLocalIter(p), onEvent);
 }

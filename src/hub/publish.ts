@@ -1,6 +1,7 @@
 // Publishes files to a hub repo in one atomic commit: creates the repo if needed (optionally private), creates
 // the branch if needed, or opens a pull request; yields progress events; returns the commit URL and oid.
 // A commit is all or nothing on the hub, so an abort (Ctrl-C) before the final request leaves no commit.
+import { drain } from "../core/drain.ts";
 import { commitIter, createBranch, createRepo, HubApiError, modelInfo, repoExists } from "@huggingface/hub";
 import type { CommitOperation, CommitProgressEvent } from "@huggingface/hub";
 import { HubPublishError } from "./errors.ts";
@@ -144,10 +145,5 @@ export async function* publishIter(params: PublishParams): AsyncGenerator<Publis
 
 /** Drains publishIter; onEvent sees every progress event (for a progress bar or a log). */
 export async function publish(params: PublishParams, onEvent?: (e: PublishEvent) => void): Promise<PublishResult> {
-  const it = publishIter(params);
-  for (;;) {
-    const r = await it.next();
-    if (r.done) return r.value;
-    onEvent?.(r.value);
-  }
+  return drain(publishIter(params), onEvent);
 }

@@ -1,9 +1,12 @@
 // `yarnify validate`: is this patched model right, and will it behave at the new length?
+import { drain } from "../core/drain.ts";
 import { type ConverterOptions, converterFor } from "../models.ts";
 import { computeRope } from "../core/rope/compute.ts";
 import type { Plan } from "../core/types.ts";
 import { findGpu, type Gpu, NoGpuError } from "../../kernels/index.ts";
 import { bandsCheck } from "./bands-check.ts";
+import { enginesCheck } from "./engines-check.ts";
+import { type Check, makeReport, type Report } from "./report.ts";
 import { kernelCheck, kernelProblem } from "./kernel-check.ts";
 import { weightsCheck } from "./weights-check.ts";
 import { ggufProbe, safetensorsProbe } from "./probe-weights.ts";
@@ -45,8 +48,6 @@ async function realWeights(info: ModelInfo, spec: RopeSpec, declared: RopeFreque
     patched: { invFreq: declared.invFreq, attentionFactor: declared.attentionFactor, context: spec.context },
   });
 }
-import { enginesCheck } from "./engines-check.ts";
-import { type Check, makeReport, type Report } from "./report.ts";
 
 export type { AdapterInfo, Check, CheckStatus, Report } from "./report.ts";
 
@@ -56,31 +57,59 @@ export interface ValidateParams extends ConverterOptions {
   plan?: Plan;
   /** A GPU to use (tests share one); found on demand otherwise. null: none, check on the CPU reference only. */
   gpu?: Gpu | NoGpuError | null;
+  /** Stops between checks. */
+  abortSignal?: AbortSignal;
 }
 
-export async function validate(params: ValidateParams): Promise<Report> {
+/** A check finished (validateIter yields one per check, in order). */
+export interface ValidateEvent {
+  event: "check";
+  check: Check;
+}
+
+/**
+ * Checks a (patched) model: engine readings, frequency bands, the format's own read-back, the real weights'
+ * attention at the new length and the WebGPU kernel against a float64 reference.
+ *
+ * @example
+ * const report = await validate({ model: "./qwen-128k" });
+ * if (!report.ok) console.log(report.checks.filter((c) => c.status === "fail"));
+ */
+export function validate(params: ValidateParams, onEvent?: (e: ValidateEvent) => void): Promise<Report> {
+  return drain(validateIter(params), onEvent);
+}
+
+/** validate() as an async generator: yields each check as it completes, returns the report. */
+export async function* validateIter(params: ValidateParams): AsyncGenerator<ValidateEvent, Report> {
+  const signal = params.abortSignal;
   const converter = await converterFor(params.model, params);
   const info = await converter.read(params.model);
   const spec = info.spec;
   const declared = computeRope(spec);
   const expected = params.plan ?? { invFreq: declared.invFreq, attentionFactor: declared.attentionFactor };
-  const checks: Check[] = [
+  const checks: Check[] = [];
+  const done = (check: Check): ValidateEvent => {
+    signal?.throwIfAborted();
+    checks.push(check);
+    return { event: "check", check };
+  };
+  yield done(
     info.format === "onnx"
       ? { name: "engines", status: "skipped", detail: "an ONNX graph bakes its frequencies in; the onnx-graph check reads them back" }
       : enginesCheck(info.stored, info.format, expected),
-  ];
+  );
   const originalContext = params.originalContext ?? spec.scaling.originalContext ?? spec.originalContext ?? spec.context;
-  if (spec.context > originalContext) {
-    checks.push(bandsCheck({ spec, invFreq: declared.invFreq, originalContext, context: spec.context }));
-  } else {
-    checks.push({ name: "frequency-bands", status: "skipped", detail: `the model declares no extension (context ${spec.context} = original)` });
-  }
-  if (converter.check) checks.push(converter.check(info, { invFreq: expected.invFreq, attentionFactor: expected.attentionFactor, context: spec.context }));
-  checks.push(await realWeights(info, spec, declared, originalContext));
+  yield done(
+    spec.context > originalContext
+      ? bandsCheck({ spec, invFreq: declared.invFreq, originalContext, context: spec.context })
+      : { name: "frequency-bands", status: "skipped", detail: `the model declares no extension (context ${spec.context} = original)` },
+  );
+  if (converter.check) yield done(converter.check(info, { invFreq: expected.invFreq, attentionFactor: expected.attentionFactor, context: spec.context }));
+  yield done(await realWeights(info, spec, declared, originalContext));
   const gpu = params.gpu === undefined ? await findGpu() : params.gpu;
   try {
     const usable = gpu instanceof NoGpuError ? null : gpu;
-    checks.push(await kernelCheck(usable, kernelProblem(spec, declared, spec.context), gpu instanceof NoGpuError ? gpu.message : undefined));
+    yield done(await kernelCheck(usable, kernelProblem(spec, declared, spec.context), gpu instanceof NoGpuError ? gpu.message : undefined));
     return makeReport(params.model, usable?.summary ?? null, checks);
   } finally {
     if (params.gpu === undefined && !(gpu instanceof NoGpuError)) gpu?.release();

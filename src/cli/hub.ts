@@ -1,43 +1,27 @@
-// What the CLI runs for hub sources and for `batch`, so src/cli.ts only parses options and calls these.
-// Each action writes to the given streams and returns the process exit code; nothing here reads globals
-// other than the environment passed in.
-import { readFileSync } from "node:fs";
+// `patch` for hub sources and `patch ./model --push`: the hub connection a command uses, the publish of a local
+// output, and the hub patch of a repo or a GGUF file, each writing through the output seam.
 import { basename } from "node:path";
-import { patchText } from "../report-text.ts";
 import type { PlanTarget } from "../core/types.ts";
-import { VERSION } from "../version.ts";
-import { parseManifest, parseShard } from "../batch/manifest.ts";
-import { batchExitCode, runBatch } from "../batch/run-batch.ts";
-import { createHubBatchRunner } from "./batch-runner.ts";
-import type { Env } from "./hub-params.ts";
-import { resolveHubParams } from "./hub-params.ts";
-import { parseHubSource } from "./parse-hub-source.ts";
-import { patchHub, type PatchHubParams } from "./patch-hub.ts";
-import { createProgressWriter } from "./progress-text.ts";
-import { redactSecrets } from "./redact.ts";
-import { createRetryFetch } from "./retry-fetch.ts";
-import { patchHubGguf } from "./patch-hub-gguf.ts";
-import type { GgufHeaderPatcher } from "./patch-hub-gguf.ts";
-import { HubPublishError, HubSourceError } from "./errors.ts";
-import { publishLocal } from "./publish-local.ts";
-import { cardValidation, type CardPerplexity } from "./model-card.ts";
-import type { PublishResult } from "./publish.ts";
+import { HubPublishError, HubSourceError } from "../hub/errors.ts";
+import type { HubParams } from "../hub/hub-params.ts";
+import { resolveHubParams } from "../hub/hub-params.ts";
+import { cardValidation, type CardPerplexity } from "../hub/model-card.ts";
+import { parseHubSource } from "../hub/parse-hub-source.ts";
+import { patchHub, type PatchHubParams } from "../hub/patch-hub.ts";
+import { type GgufHeaderPatcher, patchHubGguf } from "../hub/patch-hub-gguf.ts";
+import { createProgressWriter } from "../hub/progress-text.ts";
+import { publishLocal } from "../hub/publish-local.ts";
+import type { PublishResult } from "../hub/publish.ts";
+import { redactSecrets } from "../hub/redact.ts";
+import { createRetryFetch } from "../hub/retry-fetch.ts";
 import type { PatchResult } from "../patch.ts";
+import { patchText } from "../report-text.ts";
 import type { Report } from "../validate/report.ts";
+import { VERSION } from "../version.ts";
+import type { CliIo } from "./io.ts";
+import type { HubOptionValues } from "./options.ts";
 
-export interface CliIo {
-  stdout: (s: string) => void;
-  stderr: (s: string) => void;
-  /** Whether stderr is a terminal (progress redraws one line). */
-  isTTY: boolean;
-  env?: Env;
-  abortSignal?: AbortSignal;
-}
-
-export interface HubCliOptions {
-  token?: string;
-  hubUrl?: string;
-  cacheDir?: string;
+export interface HubCliOptions extends HubOptionValues {
   push?: string;
   branch?: string;
   pr?: boolean;
@@ -48,7 +32,8 @@ export interface HubCliOptions {
   json?: boolean;
 }
 
-function hubParams(o: { token?: string; hubUrl?: string }, io: CliIo) {
+/** The hub connection of a command: --token/--hub-url or the environment, retries reported on stderr, Ctrl-C aborting. */
+export function hubConnection(o: HubOptionValues, io: CliIo): HubParams {
   const p = resolveHubParams({ accessToken: o.token, hubUrl: o.hubUrl, ...(io.env && { env: io.env }) });
   const retries = createRetryFetch({
     ...(io.abortSignal && { abortSignal: io.abortSignal }),
@@ -61,7 +46,7 @@ function hubParams(o: { token?: string; hubUrl?: string }, io: CliIo) {
  * `yarnify patch ./model ... --push repo [--branch b] [--private]`: publishes the local output with a model card.
  * Nothing is published when validation ran and failed.
  */
-export async function publishLocalAction(
+export async function publishLocalPatch(
   r: PatchResult,
   o: HubCliOptions & { push: string; baseModel?: string },
   io: CliIo,
@@ -75,7 +60,7 @@ export async function publishLocalAction(
   const validation = cardValidation(extra.report, undefined);
   const published = await publishLocal(
     {
-      ...hubParams(o, io),
+      ...hubConnection(o, io),
       path: r.out,
       format: r.format,
       plan: r.plan,
@@ -94,15 +79,14 @@ export async function publishLocalAction(
 }
 
 /** `yarnify patch org/name-GGUF/file.gguf --push|--pr|--branch`: the header patched remotely, published as an edit. */
-async function hubGgufPatchAction(model: string, target: PlanTarget, o: HubCliOptions, io: CliIo, patchHeader: GgufHeaderPatcher | undefined): Promise<number> {
-  if (!patchHeader) throw new HubSourceError(model, "patching a GGUF on the hub needs the GGUF converter");
+async function patchHubGgufSource(model: string, target: PlanTarget, o: HubCliOptions, io: CliIo, patchHeader: GgufHeaderPatcher | undefined): Promise<number> {
   const progress = createProgressWriter({ write: io.stderr, isTTY: io.isTTY });
   const r = await patchHubGguf(
     {
-      ...hubParams(o, io),
+      ...hubConnection(o, io),
       ...target,
       source: model,
-      patchHeader,
+      ...(patchHeader && { patchHeader }),
       ...(o.cacheDir !== undefined && { cacheDir: o.cacheDir }),
       ...(o.push !== undefined && { push: o.push }),
       ...(o.branch !== undefined && { branch: o.branch }),
@@ -126,9 +110,9 @@ async function hubGgufPatchAction(model: string, target: PlanTarget, o: HubCliOp
 
 /**
  * `yarnify patch <hub source> [--push repo | --pr | --branch name] ...`. A source naming a .gguf file goes through
- * the GGUF path, which needs the converter's header patcher (extra.patchGgufHeader).
+ * the GGUF path (the GGUF converter builds the header; tests may pass another extra.patchGgufHeader).
  */
-export async function hubPatchAction(
+export async function patchHubSource(
   model: string,
   target: PlanTarget,
   o: HubCliOptions,
@@ -137,12 +121,12 @@ export async function hubPatchAction(
 ): Promise<number> {
   if (parseHubSource(model)?.path?.endsWith(".gguf")) {
     if (extra.perplexity) throw new HubSourceError(model, "--eval measures Hugging Face format models (safetensors); this is a GGUF file");
-    return hubGgufPatchAction(model, target, o, io, extra.patchGgufHeader);
+    return patchHubGgufSource(model, target, o, io, extra.patchGgufHeader);
   }
   const progress = createProgressWriter({ write: io.stderr, isTTY: io.isTTY });
   const r = await patchHub(
     {
-      ...hubParams(o, io),
+      ...hubConnection(o, io),
       ...target,
       source: model,
       ...(o.cacheDir !== undefined && { cacheDir: o.cacheDir }),
@@ -187,45 +171,4 @@ export async function hubPatchAction(
   if (r.publish) io.stdout(`${r.publish.pullRequestUrl ? `pull request ${r.publish.pullRequestUrl}\n` : ""}commit ${r.publish.commitUrl} (${r.publish.commitOid})\n`);
   for (const w of r.patch.warnings) io.stderr(`warning: ${w}\n`);
   return 0;
-}
-
-export interface BatchCliOptions {
-  concurrency?: number;
-  /** "i/n", 1-based. */
-  shard?: string;
-  /** Default: <manifest>.state.jsonl */
-  state?: string;
-  /** Default: <manifest>.reports */
-  reports?: string;
-  token?: string;
-  hubUrl?: string;
-  cacheDir?: string;
-  json?: boolean;
-}
-
-/** `yarnify batch <manifest> [--concurrency n] [--shard i/n] [--state file] [--reports dir]`. */
-export async function batchAction(manifestPath: string, o: BatchCliOptions, io: CliIo, extra: { patchGgufHeader?: GgufHeaderPatcher } = {}): Promise<number> {
-  const manifest = parseManifest(readFileSync(manifestPath, "utf8"), manifestPath);
-  const shard = o.shard !== undefined ? parseShard(o.shard) : undefined;
-  const runItem = createHubBatchRunner({ ...hubParams(o, io), ...(o.cacheDir !== undefined && { cacheDir: o.cacheDir }), ...(extra.patchGgufHeader && { patchGgufHeader: extra.patchGgufHeader }), toolVersion: VERSION });
-  const summary = await runBatch({
-    items: manifest.items,
-    runItem,
-    concurrency: o.concurrency ?? 2,
-    statePath: o.state ?? `${manifestPath}.state.jsonl`,
-    reportDir: o.reports ?? `${manifestPath}.reports`,
-    ...(shard && { shard }),
-    ...(io.abortSignal && { abortSignal: io.abortSignal }),
-    onEvent: o.json
-      ? undefined
-      : (e) => {
-          if (e.event === "skip") io.stderr(`skip ${e.id} (done earlier)\n`);
-          if (e.event === "start") io.stderr(`start ${e.id}\n`);
-          if (e.event === "end") io.stderr(`${e.report.status} ${e.report.id}${e.report.error ? `: ${e.report.error}` : ""}\n`);
-        },
-  });
-  const line = `${summary.total} items${summary.shard ? ` (shard ${summary.shard})` : ""}: ${summary.done} done, ${summary.skipped} skipped, ${summary.failed} failed, ${summary.interrupted} interrupted`;
-  if (o.json) io.stdout(JSON.stringify({ ...summary, reports: summary.reports.map((r) => ({ id: r.id, status: r.status, error: r.error ?? null, result: r.result ?? null })) }, null, 2) + "\n");
-  else io.stdout(line + "\n");
-  return batchExitCode(summary);
 }

@@ -1,0 +1,23 @@
+// A command as data (huggingface.js's cli.ts shape): its usage, options and examples, and one named function that
+// runs it against the output seam and returns the exit code.
+import type { CAC } from "cac";
+import type { CliIo } from "./io.ts";
+import type { OptionSpec } from "./options.ts";
+
+export interface Command<O = Record<string, unknown>> {
+  /** cac's usage: "patch <model>". */
+  usage: string;
+  description: string;
+  options: OptionSpec[];
+  examples?: string[];
+  /** Runs the command for its one argument; resolves to the process exit code. */
+  run(arg: string, options: O, io: CliIo): Promise<number>;
+}
+
+/** Declares `command` on cac; its action resolves to the command's exit code. */
+export function register<O>(cli: CAC, command: Command<O>, io: CliIo): void {
+  const c = cli.command(command.usage, command.description);
+  for (const o of command.options) c.option(o.flags, o.description, o.default === undefined ? undefined : { default: o.default });
+  for (const e of command.examples ?? []) c.example(e);
+  c.action((arg: string, options: O) => command.run(arg, options, io));
+}

@@ -1,0 +1,63 @@
+// `yarnify eval <model>`: perplexity against context for each RoPE method (the YaRN paper's experiment).
+import { writeFileSync } from "node:fs";
+import { YarnifyError } from "../core/errors.ts";
+import type { EvalDevice } from "../eval/evaluate.ts";
+import { EVAL_METHODS } from "../eval/methods.ts";
+import type { Command } from "./command.ts";
+import { print, printJson, warn } from "./io.ts";
+import { contextList, numberOption, wholeNumber, wordList } from "./options.ts";
+
+interface EvalOptions {
+  text?: string;
+  context: unknown;
+  methods: unknown;
+  factor?: unknown;
+  stride?: unknown;
+  docs?: unknown;
+  device: string;
+  plot?: string;
+  json?: boolean;
+}
+
+export const evalCommand: Command<EvalOptions> = {
+  usage: "eval <model>",
+  description: "Perplexity against context length for each RoPE method, on WebGPU (the YaRN paper's experiment)",
+  options: [
+    { flags: "--text <file>", description: "Plain text, JSON Lines ({\"text\": ...}) or {\"docs\": [{\"text\": ...}]}" },
+    { flags: "--context <list>", description: "Context lengths, comma-separated", default: "256,512,1024" },
+    { flags: "--methods <list>", description: `Comma-separated: ${EVAL_METHODS.join(", ")}`, default: "model" },
+    { flags: "--factor <s>", description: "Fixed scale for pi/ntk/dynamic/yarn (default: context / original per length)" },
+    { flags: "--stride <n>", description: "Sliding-window mode: windows of each context length moved by this stride" },
+    { flags: "--docs <n>", description: "Use only the first n documents" },
+    { flags: "--device <d>", description: "auto | gpu | cpu", default: "auto" },
+    { flags: "--plot <file.svg>", description: "Where to write the SVG plot (default: perplexity.svg)" },
+    { flags: "--json", description: "Print {results: [{method, context, perplexity, tokens}], ...}" },
+  ],
+  examples: ["yarnify eval ./model --text docs.txt --context 256,512,1024,2048,4096 --methods none,pi,ntk,dynamic,yarn"],
+  async run(model, o, io) {
+    if (!o.text) throw new YarnifyError(undefined, "--text <file> is required (the documents to measure perplexity on)");
+    const contexts = contextList(o.context, "--context");
+    const { evaluate, loadTexts, parseEvalMethod, perplexityPlotSvg, perplexityTable } = await import("../eval/index.ts");
+    const docs = wholeNumber(o.docs, "--docs");
+    const texts = loadTexts(o.text).slice(0, docs);
+    const r = await evaluate({
+      model,
+      texts,
+      contexts,
+      methods: wordList(o.methods).map(parseEvalMethod),
+      factor: numberOption(o.factor),
+      slidingStride: numberOption(o.stride),
+      device: o.device as EvalDevice,
+      ...(io.abortSignal && { abortSignal: io.abortSignal }),
+    });
+    const plot = o.plot ?? "perplexity.svg";
+    writeFileSync(plot, perplexityPlotSvg(r.results, { title: `${model}: perplexity against context` }));
+    if (o.json) printJson(io, { ...r, plot });
+    else {
+      print(io, perplexityTable(r.results));
+      print(io, `device: ${r.device}; plot: ${plot}`);
+      warn(io, r.notes);
+    }
+    return 0;
+  },
+};

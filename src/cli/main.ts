@@ -1,0 +1,84 @@
+// The command line: every command of src/cli/ declared on cac, run against an output seam, errors turned into one
+// line and the exit code of src/core/errors.ts. runCli runs in-process (tests); runProcess is the real process.
+import { cac } from "cac";
+import { EXIT_CODES, YarnifyError } from "../core/errors.ts";
+import { removeTrackedTemps } from "../core/io/temp-paths.ts";
+import { VERSION } from "../version.ts";
+import { batchCommand } from "./batch.ts";
+import { type Command, register } from "./command.ts";
+import { evalCommand } from "./eval.ts";
+import { flagsCommand } from "./flags.ts";
+import { inspectCommand } from "./inspect.ts";
+import type { CliIo } from "./io.ts";
+import { patchCommand } from "./patch.ts";
+import { validateCommand } from "./validate.ts";
+
+// Each command has its own option type; cac hands each action the options its declarations produce.
+const COMMANDS: Command<never>[] = [inspectCommand, patchCommand, validateCommand, evalCommand, batchCommand, flagsCommand];
+
+/**
+ * Runs one command line (without the program name) and resolves to its exit code; errors are written to
+ * `io.stderr` as one line.
+ *
+ * @example
+ * const code = await runCli(["inspect", "./model", "--json"], { stdout: (s) => out.push(s), stderr: (s) => err.push(s), isTTY: false });
+ */
+export async function runCli(args: readonly string[], io: CliIo): Promise<number> {
+  const cli = cac("yarnify");
+  for (const c of COMMANDS) register(cli, c, io);
+  cli.help();
+  cli.version(VERSION);
+  try {
+    cli.parse(["node", "yarnify", ...args], { run: false });
+    if (!cli.matchedCommand) {
+      if (cli.options.help || cli.options.version) return EXIT_CODES.ok.code;
+      const unknown = cli.args[0];
+      throw new YarnifyError(undefined, unknown ? `unknown command "${unknown}" (see yarnify --help)` : "no command given (see yarnify --help)");
+    }
+    return (await cli.runMatchedCommand()) as number;
+  } catch (err) {
+    removeTrackedTemps();
+    if (io.abortSignal?.aborted) {
+      io.stderr("yarnify: interrupted; temporary outputs removed\n");
+      return EXIT_CODES.interrupted.code;
+    }
+    io.stderr(`yarnify: ${(err as Error).message}\n`);
+    return err instanceof YarnifyError ? err.exitCode : EXIT_CODES.failure.code;
+  }
+}
+
+// Catchable signals that end a run: each aborts the command, whose own cleanup runs; the exit is 128 + signal number.
+const SIGNALS = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
+/** How long an aborted command may take to unwind before the process ends anyway. */
+const UNWIND_MS = 2000;
+
+/** The real process: its arguments and streams, an AbortController tied to the signals, the exit code set. */
+export async function runProcess(): Promise<void> {
+  const controller = new AbortController();
+  let signalCode: number | undefined;
+  const end = (code: number) => {
+    removeTrackedTemps();
+    process.exit(code);
+  };
+  for (const [signal, code] of Object.entries(SIGNALS)) {
+    try {
+      process.on(signal, () => {
+        if (signalCode !== undefined) end(signalCode); // a second signal: no more waiting
+        signalCode = code;
+        controller.abort();
+        setTimeout(() => end(code), UNWIND_MS).unref?.();
+      });
+    } catch {
+      // A runtime that cannot listen for this signal here (Deno on Windows: SIGHUP) keeps its default.
+    }
+  }
+  const io: CliIo = {
+    stdout: (s) => process.stdout.write(s),
+    stderr: (s) => process.stderr.write(s),
+    isTTY: Boolean(process.stderr.isTTY),
+    abortSignal: controller.signal,
+  };
+  const code = await runCli(process.argv.slice(2), io);
+  if (signalCode !== undefined) end(signalCode);
+  process.exitCode = code;
+}

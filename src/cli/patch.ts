@@ -1,0 +1,123 @@
+// `yarnify patch <model>`: plan, write the extended model (local, or a hub source published as a commit or PR),
+// then optionally validate, measure and publish it.
+import { basename } from "node:path";
+import { YarnifyError, EXIT_CODES } from "../core/errors.ts";
+import type { Plan, PlanMethod, PlanTarget } from "../core/types.ts";
+import { isHubModelArg } from "../hub/parse-hub-source.ts";
+import { patch } from "../patch.ts";
+import { patchText, validateText } from "../report-text.ts";
+import type { Command } from "./command.ts";
+import { type HubCliOptions, patchHubSource, publishLocalPatch } from "./hub.ts";
+import { print, printJson, warn } from "./io.ts";
+import { contextList, FORMAT_OPTIONS, type FormatOptionValues, formatOptions, HUB_OPTIONS, numberOption } from "./options.ts";
+import { progressBar } from "./progress.ts";
+
+interface PatchOptions extends FormatOptionValues, HubCliOptions {
+  factor?: unknown;
+  context?: unknown;
+  method?: string;
+  betaFast?: unknown;
+  betaSlow?: unknown;
+  truncate?: boolean;
+  mscale?: unknown;
+  mscaleAllDim?: unknown;
+  attentionFactor?: unknown;
+  force?: boolean;
+  verify?: boolean;
+  eval?: string;
+  evalContext?: unknown;
+  baseModel?: string;
+}
+
+type PatchedEvaluation = Awaited<ReturnType<typeof import("../eval/card-perplexity.ts").evaluatePatched>>;
+
+/** `--eval`: a measuring function for the patched model (the evaluator loaded only then). */
+async function patchEvaluator(o: PatchOptions, signal: AbortSignal | undefined): Promise<((dir: string, plan: Plan) => Promise<PatchedEvaluation>) | undefined> {
+  if (!o.eval) return undefined;
+  const file = o.eval;
+  const [{ loadTexts }, { evaluatePatched }] = await Promise.all([import("../eval/texts.ts"), import("../eval/card-perplexity.ts")]);
+  const texts = loadTexts(file);
+  const contexts = o.evalContext === undefined ? undefined : contextList(o.evalContext, "--eval-context");
+  return (model, plan) => evaluatePatched({ model, plan, texts, textsName: basename(file), ...(contexts && { contexts }), ...(signal && { abortSignal: signal }) });
+}
+
+function planTarget(o: PatchOptions): PlanTarget {
+  return {
+    force: o.force,
+    method: o.method as PlanMethod,
+    factor: numberOption(o.factor),
+    context: numberOption(o.context),
+    originalContext: formatOptions(o).originalContext,
+    betaFast: numberOption(o.betaFast),
+    betaSlow: numberOption(o.betaSlow),
+    truncate: o.truncate === false ? false : undefined,
+    mscale: numberOption(o.mscale),
+    mscaleAllDim: numberOption(o.mscaleAllDim),
+    attentionFactor: numberOption(o.attentionFactor),
+  };
+}
+
+export const patchCommand: Command<PatchOptions> = {
+  usage: "patch <model>",
+  description: "Extend a model's context with YaRN (or PI, NTK, dynamic NTK)",
+  options: [
+    { flags: "--factor <s>", description: "Scale factor s (new context = original × s)" },
+    { flags: "--context <tokens>", description: "Target context in tokens (factor = context / original)" },
+    { flags: "--method <m>", description: "yarn | linear | ntk | dynamic", default: "yarn" },
+    ...FORMAT_OPTIONS,
+    { flags: "--beta-fast <n>", description: "YaRN beta_fast (default 32)" },
+    { flags: "--beta-slow <n>", description: "YaRN beta_slow (default 1)" },
+    { flags: "--no-truncate", description: "Keep the YaRN correction range fractional (as gpt-oss)" },
+    { flags: "--mscale <m>", description: "DeepSeek-style mscale" },
+    { flags: "--mscale-all-dim <m>", description: "DeepSeek-style mscale_all_dim" },
+    { flags: "--attention-factor <a>", description: "Explicit attention factor (overrides the mscale rules)" },
+    { flags: "--out <path>", description: "Output path (default: <model>-yarn-<context>)" },
+    { flags: "--dry-run", description: "Print a unified diff of what would change; write nothing" },
+    { flags: "--force", description: "Re-plan a model that already has RoPE scaling, from its original context" },
+    { flags: "--validate", description: "Validate the output before reporting success (exit 5 if a check fails)" },
+    { flags: "--no-verify", description: "GGUF: skip re-reading the output to prove its tensor data equals the source's" },
+    { flags: "--eval <file>", description: "Measure perplexity with and without the scaling on these texts (as `eval --text`); published cards get the table" },
+    { flags: "--eval-context <list>", description: "Context lengths for --eval (default: the original and the new context)" },
+    { flags: "--push <repo>", description: "Publish the patched model to this repo (created if needed), with a model card; hub or local source" },
+    { flags: "--branch <name>", description: "Commit to this branch (of --push, else of the hub source repo)" },
+    { flags: "--base-model <repo>", description: "Local source: the original's hub id, for the card's base_model" },
+    { flags: "--pr", description: "Hub source: open a pull request on the source repo (config-only change)" },
+    { flags: "--private", description: "Create the --push repo as private" },
+    ...HUB_OPTIONS,
+    { flags: "--json", description: "Print one JSON object" },
+  ],
+  examples: ["yarnify patch Qwen/Qwen2.5-7B-Instruct --factor 4 --push me/Qwen2.5-7B-Instruct-128k", "yarnify patch ./model --factor 4 --out ./model-yarn"],
+  async run(model, o, io) {
+    const target = planTarget(o);
+    const measure = await patchEvaluator(o, io.abortSignal);
+    if (isHubModelArg(model)) {
+      const perplexity = measure && (async (dir: string, plan: Plan) => (await measure(dir, plan)).card);
+      return patchHubSource(model, target, o, io, { ...(perplexity && { perplexity }) });
+    }
+    if (o.pr) throw new YarnifyError(model, "--pr opens a pull request on a hub source (org/name); publish a local model with --push <repo>");
+    if (o.branch && !o.push) throw new YarnifyError(model, "--branch needs --push <repo> for a local model");
+    const { tensor } = formatOptions(o);
+    const r = await patch(
+      { model, out: o.out, dryRun: o.dryRun, tensor, verify: o.verify !== false, ...(io.abortSignal && { abortSignal: io.abortSignal }), ...target },
+      progressBar(io, io.isTTY && !o.json),
+    );
+    const report = o.validate && !r.dryRun
+      ? await (await import("../validate/index.ts")).validate({ model: r.out, plan: r.plan, tensor, ...(io.abortSignal && { abortSignal: io.abortSignal }) })
+      : null;
+    const measured = measure && !r.dryRun ? await measure(r.out, r.plan) : undefined;
+    const published = o.push && !r.dryRun
+      ? await publishLocalPatch(r, { ...o, push: o.push }, io, { ...(report && { report }), ...(measured && { perplexity: measured.card }) })
+      : undefined;
+    const publishJson = published && { repo: published.repo, branch: published.branch, commitUrl: published.commitUrl, commitOid: published.commitOid };
+    if (o.json) printJson(io, { ...r, ...(report && { validation: report }), ...(measured && { evaluation: measured.result }), ...(publishJson && { publish: publishJson }) });
+    else {
+      if (r.dryRun && r.diff) print(io, r.diff);
+      print(io, patchText(r));
+      if (report) print(io, validateText(report));
+      if (measured) print(io, `${measured.card.note}\n${measured.text}`);
+      if (published) print(io, `commit ${published.commitUrl} (${published.commitOid})`);
+      warn(io, r.warnings);
+    }
+    return report && !report.ok ? EXIT_CODES.validation.code : 0;
+  },
+};
