@@ -18,7 +18,7 @@ export type FieldValues<F extends readonly UniformField[]> = { [E in F[number] a
 export interface UniformLayout<V> {
   /** `struct Params { ... }`, with the padding spelled out as `_padN: u32` members. */
   readonly wgsl: string;
-  /** Bytes of the struct: a multiple of 16, as a uniform buffer binding wants. */
+  /** Bytes of the struct, rounded up to 16 (uniform buffers are laid out in 16-byte rows). */
   readonly size: number;
   /** Byte offset of each declared field. */
   readonly offsets: Readonly<Record<keyof V & string, number>>;
@@ -35,6 +35,7 @@ const WRITE: Record<Scalar, (view: DataView, offset: number, value: number) => v
   f32: (view, offset, value) => view.setFloat32(offset, value, true),
 };
 
+/** The layout of `fields` in this order, each at WGSL's alignment for the uniform address space. */
 export function uniforms<const F extends readonly UniformField[]>(fields: F): UniformLayout<FieldValues<F>> {
   const members: { name: string; type: UniformType; comment?: string | undefined }[] = [];
   const placed: { name: string; scalar: Scalar; offset: number }[] = [];
@@ -46,7 +47,7 @@ export function uniforms<const F extends readonly UniformField[]>(fields: F): Un
   };
   for (const [name, type, comment] of fields) {
     if (placed.some((p) => p.name === name)) throw new Error(`uniforms: field ${name} is declared twice`);
-    // WGSL alignment in the uniform address space: 4 bytes per lane, vec2 aligned to 8 and vec4 to 16.
+    // Sizes equal alignments here: 4 bytes per scalar, 8 per vec2, 16 per vec4.
     const lanes = type.startsWith("vec") ? Number(type[3]) : 1;
     padTo(Math.ceil(end / (4 * lanes)) * 4 * lanes);
     placed.push({ name, scalar: (lanes === 1 ? type : type.slice(5, 8)) as Scalar, offset: end });
