@@ -49,13 +49,18 @@ export interface KernelDims {
 }
 
 /** Head dims the kernels are built for: multiples of 8 up to 256 (64 and 128 are tested). */
-export function checkKernelShape(p: KernelDims, dtype: AttentionDtype, device: GPUDevice): void {
+export function checkKernelDims(p: KernelDims): void {
   if (p.headDim % 8 !== 0 || p.headDim > 256) {
     throw new AttentionUnsupportedError(undefined, `attention kernel: head dim ${p.headDim} is not supported (multiples of 8 up to 256)`);
   }
   if (p.rotaryDim % 8 !== 0) {
     throw new AttentionUnsupportedError(undefined, `attention kernel: rotary dim ${p.rotaryDim} is not supported (a multiple of 8)`);
   }
+}
+
+/** The dims, and the f16 feature when the dtype needs it. */
+export function checkKernelShape(p: KernelDims, dtype: AttentionDtype, device: GPUDevice): void {
+  checkKernelDims(p);
   if (dtype === "f16" && !device.features.has("shader-f16")) {
     throw new AttentionUnsupportedError(undefined, "attention kernel: dtype f16 needs the adapter feature shader-f16, which this device lacks");
   }

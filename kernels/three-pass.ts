@@ -5,12 +5,13 @@ import {
   ropePassWgsl,
   scoresWgsl,
   softmaxWgsl,
-  THREE_PASS_UNIFORM_WORDS,
+  THREE_PASS_PARAMS,
   weightedSumWgsl,
 } from "./wgsl/three-pass.ts";
 import { encodeTurnsPerPosition } from "./wgsl/rope.ts";
 import { planHeadGroups } from "./head-groups.ts";
 import { readFloat32, uniformBuffer, uploadBuffer, Usage, withErrorScope } from "./buffers.ts";
+import type { UniformValues } from "./uniforms.ts";
 import { checkKernelShape, maxBindingBytes, type GpuAttentionParams, type PreparedAttention } from "./attention.ts";
 import { AttentionUnsupportedError, checkProblem } from "./params.ts";
 
@@ -47,13 +48,8 @@ export async function prepareThreePassAttention(params: GpuAttentionParams): Pro
     const owned: GPUBuffer[] = [];
     const own = (b: GPUBuffer) => (owned.push(b), b);
     const storage = (bytes: number, label: string, extra = 0) => own(device.createBuffer({ size: bytes, usage: Usage.STORAGE | extra, label }));
-    const uniform = (u: number[], scale: number) => {
-      const words = new ArrayBuffer(THREE_PASS_UNIFORM_WORDS * 4);
-      new Uint32Array(words, 0, 6).set([...u, d4]);
-      new Float32Array(words, 24, 1).set([scale]);
-      new Uint32Array(words, 28, 1).set([p.rotaryDim / 8]);
-      return own(uniformBuffer(device, words, "three-pass params"));
-    };
+    const uniform = (u: Omit<UniformValues<typeof THREE_PASS_PARAMS>, "d4" | "rh4">) =>
+      own(uniformBuffer(device, THREE_PASS_PARAMS.pack({ ...u, d4, rh4: p.rotaryDim / 8 }), "three-pass params"));
     const bind = (pl: GPUComputePipeline, buffers: GPUBuffer[]) =>
       device.createBindGroup({ layout: pl.getBindGroupLayout(0), entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })) });
 
@@ -72,14 +68,14 @@ export async function prepareThreePassAttention(params: GpuAttentionParams): Pro
       const out = storage(g.qCount * headSize * 4, "out", Usage.COPY_SRC);
       outs.push({ out, qHead: g.qHead, qCount: g.qCount });
       for (const [src, dst, rows] of [[q, qr, g.qCount * seq], [k, kr, g.kvCount * seq]] as const) {
-        const u = uniform([seq, rows, 0, 0, 0], p.attentionFactor);
+        const u = uniform({ seq, rows, row0: 0, q_row0: 0, k_row0: 0, scale: p.attentionFactor });
         steps.push({ pl: rope, bg: bind(rope, [u, src, positions, freq, dst]), x: Math.ceil(rows / 64), y: 1 });
       }
       for (let h = 0; h < g.qCount; h++) {
         const kvLocal = Math.floor((g.qHead + h) / p.groupSize) - g.kvHead;
         for (let row0 = 0; row0 < seq; row0 += chunkRows) {
           const rows = Math.min(chunkRows, seq - row0);
-          const u = uniform([seq, rows, row0, h * seq, kvLocal * seq], p.softmaxScale);
+          const u = uniform({ seq, rows, row0, q_row0: h * seq, k_row0: kvLocal * seq, scale: p.softmaxScale });
           steps.push({ pl: scores, bg: bind(scores, [u, qr, kr, scoreBuf]), x: Math.ceil((row0 + rows) / 16), y: Math.ceil(rows / 16) });
           steps.push({ pl: softmax, bg: bind(softmax, [u, scoreBuf]), x: rows, y: 1 });
           steps.push({ pl: weighted, bg: bind(weighted, [u, scoreBuf, v, out]), x: Math.ceil((rows * d4) / 64), y: 1 });

@@ -15,6 +15,7 @@
 // the final output overwrites those rows.
 import { ropeRotateWgsl, ropeWgsl } from "./rope.ts";
 import type { AttentionDtype } from "../params.ts";
+import { uniforms } from "../uniforms.ts";
 
 /** Query rows and keys per tile. */
 export const FLASH_BLOCK = 64;
@@ -68,21 +69,41 @@ export function flashStrides(layout: FlashLayout, u: { seq: number; nHeads: numb
     : { qHead: d4, qRow: u.nHeads * d4, kvHead: d4, kvRow: u.nKvHeads * d4 };
 }
 
-/** Size of the Params uniform in 32-bit words (the host writes it in this order). */
-export const FLASH_UNIFORM_WORDS = 12;
+/** The kernel's uniform, packed by `flashUniform`. */
+export const FLASH_PARAMS = uniforms([
+  ["seq", "u32"],
+  ["group_size", "u32", "query heads per KV head"],
+  ["q_head_offset", "u32", "index in its KV group of this dispatch's first query head"],
+  ["blocks", "u32", "query blocks (workgroups along x)"],
+  ["dc4", "u32", "DC4 and KC again, as loop bounds when not unrolled"],
+  ["kc", "u32"],
+  ["q_head", "u32", "strides in vec4s (FlashStrides), for q and out"],
+  ["q_row", "u32"],
+  ["kv_head", "u32", "and for k and v"],
+  ["kv_row", "u32"],
+  ["scale_log2", "f32", "softmax scale × log2(e): the softmax runs on exp2"],
+  ["attn_factor", "f32"],
+]);
 
-/** The uniform's words, in the Params order of the shader. */
+/** The uniform of one dispatch: what the shader derives from the shape is filled in here. */
 export function flashUniform(s: FlashShape, u: {
   seq: number; groupSize: number; qHeadOffset: number; strides: FlashStrides; scaleLog2: number; attentionFactor: number;
 }): ArrayBuffer {
-  const words = new ArrayBuffer(FLASH_UNIFORM_WORDS * 4);
-  const blocks = Math.ceil(u.seq / FLASH_BLOCK);
   const { qHead, qRow, kvHead, kvRow } = u.strides;
-  new Uint32Array(words, 0, 10).set([
-    u.seq, u.groupSize, u.qHeadOffset, blocks, s.chunkDims / 4, valueChunkKeys(s.headDim, s.chunkDims), qHead, qRow, kvHead, kvRow,
-  ]);
-  new Float32Array(words, 40, 2).set([u.scaleLog2, u.attentionFactor]);
-  return words;
+  return FLASH_PARAMS.pack({
+    seq: u.seq,
+    group_size: u.groupSize,
+    q_head_offset: u.qHeadOffset,
+    blocks: Math.ceil(u.seq / FLASH_BLOCK),
+    dc4: s.chunkDims / 4,
+    kc: valueChunkKeys(s.headDim, s.chunkDims),
+    q_head: qHead,
+    q_row: qRow,
+    kv_head: kvHead,
+    kv_row: kvRow,
+    scale_log2: u.scaleLog2,
+    attn_factor: u.attentionFactor,
+  });
 }
 
 export function flashAttentionWgsl(s: FlashShape): string {
@@ -116,21 +137,7 @@ const KS: u32 = ${dc4 + 1}u;   // K row stride in vec4s (padded: conflict-free r
 const KC: u32 = ${kc}u;        // keys per V chunk
 const MASKED: f32 = -3.0e38;
 
-struct Params {
-  seq: u32,
-  group_size: u32,     // query heads per KV head
-  q_head_offset: u32,  // index in its KV group of this dispatch's first query head
-  blocks: u32,         // query blocks (workgroups along x)
-  dc4: u32,            // DC4 and KC again, as loop bounds when not unrolled
-  kc: u32,
-  q_head: u32,         // strides in vec4s (FlashStrides), for q and out
-  q_row: u32,
-  kv_head: u32,        // and for k and v
-  kv_row: u32,
-  scale_log2: f32,     // softmax scale × log2(e): the softmax runs on exp2
-  attn_factor: f32,
-}
-
+${FLASH_PARAMS.wgsl}
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> q: array<vec4<${t}>>;
 @group(0) @binding(2) var<storage, read> k: array<vec4<${t}>>;

@@ -2,6 +2,7 @@
 // explicit [rows, seq] matrix, a softmax per row, and the weighted sum of V. The textbook way,
 // kept plain on purpose: it is the reference for tests and the benchmark's baseline.
 import { ropeRotateWgsl, ropeWgsl } from "./rope.ts";
+import { uniforms } from "../uniforms.ts";
 
 export interface ThreePassShape {
   headDim: number;
@@ -10,21 +11,19 @@ export interface ThreePassShape {
   unroll: boolean;
 }
 
-/** Words of the uniform every three-pass kernel reads (the host writes them in this order). */
-export const THREE_PASS_UNIFORM_WORDS = 8;
+/** The uniform every three-pass kernel reads. */
+export const THREE_PASS_PARAMS = uniforms([
+  ["seq", "u32"],
+  ["rows", "u32", "rope pass: rows to rotate; other passes: query rows in this chunk"],
+  ["row0", "u32", "first query row (token index) of the chunk"],
+  ["q_row0", "u32", "first row of this query head in the rotated-Q buffer"],
+  ["k_row0", "u32", "first row of its KV head in the K and V buffers"],
+  ["d4", "u32", "head dim in vec4s, as a loop bound when not unrolled"],
+  ["scale", "f32", "softmax scale (scores pass) or attention factor (rope pass)"],
+  ["rh4", "u32", "vec4s in each rotated half, likewise"],
+]);
 
-const params = /* wgsl */ `
-struct Params {
-  seq: u32,
-  rows: u32,       // rope pass: rows to rotate; other passes: query rows in this chunk
-  row0: u32,       // first query row (token index) of the chunk
-  q_row0: u32,     // first row of this query head in the rotated-Q buffer
-  k_row0: u32,     // first row of its KV head in the K and V buffers
-  d4: u32,         // head dim in vec4s, as a loop bound when not unrolled
-  scale: f32,      // softmax scale (scores pass) or attention factor (rope pass)
-  rh4: u32,        // vec4s in each rotated half, likewise
-}
-@group(0) @binding(0) var<uniform> P: Params;
+const params = /* wgsl */ `${THREE_PASS_PARAMS.wgsl}@group(0) @binding(0) var<uniform> P: Params;
 `;
 
 export function ropePassWgsl(s: ThreePassShape): string {

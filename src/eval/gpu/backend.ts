@@ -12,7 +12,12 @@ import { AttentionUnsupportedError } from "../../../kernels/params.ts";
 import { encodeTurnsPerPosition } from "../../../kernels/wgsl/rope.ts";
 import { NoGpuError, requestGpu, type AdapterSummary, type Gpu } from "../../../kernels/gpu.ts";
 import { toFloat16Bits } from "../../core/float16.ts";
-import { embedWgsl, matmulWgsl, MM_GROUP, MM_ROWS, nllWgsl, rmsNormWgsl, swigluWgsl, type WeightType } from "./wgsl.ts";
+import { EMBED_PARAMS, embedWgsl } from "../../../kernels/wgsl/embed.ts";
+import { MATMUL_PARAMS, matmulWgsl, MM_GROUP, MM_ROWS } from "../../../kernels/wgsl/matmul.ts";
+import { NLL_PARAMS, nllWgsl } from "../../../kernels/wgsl/nll.ts";
+import { RMS_NORM_PARAMS, rmsNormWgsl } from "../../../kernels/wgsl/rms-norm.ts";
+import { SWIGLU_PARAMS, swigluWgsl } from "../../../kernels/wgsl/swiglu.ts";
+import type { WeightType } from "../../../kernels/wgsl/weights.ts";
 
 export { GpuError, NoGpuError };
 
@@ -120,7 +125,7 @@ class GpuForward implements ForwardBackend {
   }
 
   private uniform(words: ArrayBuffer): GPUBuffer {
-    const b = this.device.createBuffer({ size: Math.max(16, words.byteLength), usage: UNIFORM | COPY_DST });
+    const b = this.device.createBuffer({ size: words.byteLength, usage: UNIFORM | COPY_DST });
     this.device.queue.writeBuffer(b, 0, words);
     this.transient.push(b);
     return b;
@@ -143,7 +148,7 @@ class GpuForward implements ForwardBackend {
   }
 
   private matmul(pass: GPUComputePassEncoder, x: GPUBuffer, w: GPUBuffer, y: GPUBuffer, M: number, N: number, K: number, accumulate: boolean, xRow0 = 0): void {
-    const u = this.uniform(new Uint32Array([M, N, K, accumulate ? 1 : 0, xRow0, 0, 0, 0]).buffer);
+    const u = this.uniform(MATMUL_PARAMS.pack({ M, N, K, accumulate: accumulate ? 1 : 0, xRow0 }));
     this.dispatch(pass, this.pipes.matmul, [u, x, w, y], Math.ceil(N / MM_GROUP), Math.ceil(M / MM_ROWS));
   }
 
@@ -185,8 +190,8 @@ class GpuForward implements ForwardBackend {
     });
     const enc = dev.createCommandEncoder();
     const pass = enc.beginComputePass();
-    this.dispatch(pass, this.pipes.embed, [this.uniform(new Uint32Array([L, H, 0, 0]).buffer), tokens, wb("embed"), x], ...this.elementwise(L * H, 256));
-    const normU = this.uniform(normWords(L, H, eps));
+    this.dispatch(pass, this.pipes.embed, [this.uniform(EMBED_PARAMS.pack({ rows: L, dim: H })), tokens, wb("embed"), x], ...this.elementwise(L * H, 256));
+    const normU = this.uniform(RMS_NORM_PARAMS.pack({ rows: L, dim: H, eps }));
     for (let i = 0; i < c.layers; i++) {
       this.dispatch(pass, this.pipes.norm, [normU, x, wb(`${i}.inputNorm`), h], L);
       this.matmul(pass, h, wb(`${i}.q`), q, L, heads * D, H, false);
@@ -197,7 +202,7 @@ class GpuForward implements ForwardBackend {
       this.dispatch(pass, this.pipes.norm, [normU, x, wb(`${i}.postNorm`), h], L);
       this.matmul(pass, h, wb(`${i}.gate`), g, L, I, H, false);
       this.matmul(pass, h, wb(`${i}.up`), u, L, I, H, false);
-      this.dispatch(pass, this.pipes.swiglu, [this.uniform(new Uint32Array([L * I, 0, 0, 0]).buffer), g, u], ...this.elementwise(L * I, 256));
+      this.dispatch(pass, this.pipes.swiglu, [this.uniform(SWIGLU_PARAMS.pack({ n: L * I })), g, u], ...this.elementwise(L * I, 256));
       this.matmul(pass, g, wb(`${i}.down`), x, L, H, I, true);
     }
     this.dispatch(pass, this.pipes.norm, [normU, x, wb("norm"), h], L);
@@ -208,7 +213,7 @@ class GpuForward implements ForwardBackend {
       const p = enc.beginComputePass();
       // Row t of h predicts token t + 1; scored targets start at firstTarget.
       this.matmul(p, h, wb("lmHead"), logits, rows, V, H, false, req.firstTarget - 1 + r0);
-      this.dispatch(p, this.pipes.nll, [this.uniform(new Uint32Array([rows, V, req.firstTarget + r0, r0]).buffer), logits, tokens, nll], rows);
+      this.dispatch(p, this.pipes.nll, [this.uniform(NLL_PARAMS.pack({ rows, vocab: V, target0: req.firstTarget + r0, out0: r0 })), logits, tokens, nll], rows);
       p.end();
     }
     const staging = dev.createBuffer({ size: Math.max(16, Math.ceil((scored * 4) / 16) * 16), usage: MAP_READ | COPY_DST });
@@ -247,11 +252,4 @@ function weightsOverHalfRange(w: LlamaWeights): string | null {
     for (const k of ["q", "k", "v", "o", "gate", "up", "down"] as const) if (big(l[k])) return `layers.${i}.${k}`;
   }
   return null;
-}
-
-function normWords(rows: number, dim: number, eps: number): ArrayBuffer {
-  const words = new ArrayBuffer(16);
-  new Uint32Array(words, 0, 2).set([rows, dim]);
-  new Float32Array(words, 8, 1)[0] = eps;
-  return words;
 }
