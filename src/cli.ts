@@ -17,7 +17,7 @@ import { progressText } from "../converters/gguf/events.ts";
 import type { PatchProgressEvent } from "./core/converter.ts";
 import type { CliIo } from "./hub/cli-actions.ts";
 import { isHubModelArg } from "./hub/parse-hub-source.ts";
-import { resolveHubParams } from "./hub/hub-params.ts";
+import { hubParamsFromOptions } from "./hub/hub-params.ts";
 
 // Loaded when a command needs them: a local patch does not pay for the hub client, WebGPU or the evaluator.
 const hubActions = () => import("./hub/cli-actions.ts");
@@ -54,7 +54,7 @@ cli
   .example("yarnify inspect Qwen/Qwen2.5-7B-Instruct@main")
   .action(async (model: string, o: FormatOptions & HubOptions & { json?: boolean }) => {
     const r = isHubModelArg(model)
-      ? await (await import("./hub/inspect-hub.ts")).inspectHub({ ...resolveHubParams({ accessToken: o.token, hubUrl: o.hubUrl }), source: model, cacheDir: o.cacheDir })
+      ? await (await import("./hub/inspect-hub.ts")).inspectHub({ ...hubParamsFromOptions(o), source: model, cacheDir: o.cacheDir })
       : await inspect(model, formatOptions(o));
     if (o.json) out(JSON.stringify(r, null, 2));
     else {

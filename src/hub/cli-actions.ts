@@ -10,12 +10,11 @@ import { parseManifest, parseShard } from "../batch/manifest.ts";
 import { batchExitCode, runBatch } from "../batch/run-batch.ts";
 import { createHubBatchRunner } from "./batch-runner.ts";
 import type { Env } from "./hub-params.ts";
-import { resolveHubParams } from "./hub-params.ts";
+import { hubParamsFromOptions } from "./hub-params.ts";
 import { parseHubSource } from "./parse-hub-source.ts";
 import { patchHub, type PatchHubParams } from "./patch-hub.ts";
 import { createProgressWriter } from "./progress-text.ts";
 import { redactSecrets } from "./redact.ts";
-import { createRetryFetch } from "./retry-fetch.ts";
 import { patchHubGguf } from "./patch-hub-gguf.ts";
 import type { GgufHeaderPatcher } from "./patch-hub-gguf.ts";
 import { HubPublishError, HubSourceError } from "./errors.ts";
@@ -49,12 +48,11 @@ export interface HubCliOptions {
 }
 
 function hubParams(o: { token?: string; hubUrl?: string }, io: CliIo) {
-  const p = resolveHubParams({ accessToken: o.token, hubUrl: o.hubUrl, ...(io.env && { env: io.env }) });
-  const retries = createRetryFetch({
+  return hubParamsFromOptions(o, {
+    ...(io.env && { env: io.env }),
     ...(io.abortSignal && { abortSignal: io.abortSignal }),
     onRetry: (e) => io.stderr(redactSecrets(`retrying ${e.method} ${e.url} (${e.status ?? e.error}) in ${(e.delayMs / 1000).toFixed(1)} s, attempt ${e.attempt}\n`)),
   });
-  return { hubUrl: p.hubUrl, ...(p.accessToken && { accessToken: p.accessToken }), fetch: retries, ...(io.abortSignal && { abortSignal: io.abortSignal }) };
 }
 
 /**
