@@ -9,7 +9,8 @@ export interface Import {
   to: string;
 }
 
-function sourceFiles(dir: string): string[] {
+/** The .ts files under `dir`, recursively (none when it does not exist). */
+export function sourceFiles(dir: string): string[] {
   if (!existsSync(dir)) return [];
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
     const p = join(dir, e.name);
