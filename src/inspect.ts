@@ -4,6 +4,7 @@ import { compareEngines, disagreementLines, type EngineReport } from "./core/eng
 import { engineViews } from "./core/rope/engines/index.ts";
 import { computeRope } from "./core/rope/compute.ts";
 import type { StoredRope } from "./core/rope/engines/stored.ts";
+import { trainedContext } from "./core/rope/trained-context.ts";
 import type { RopeSpec } from "./core/rope/types.ts";
 import { DEFAULT_BETA_FAST, DEFAULT_BETA_SLOW, getMscale } from "./core/rope/yarn.ts";
 import type { EngineName, ModelFormat, RopeMethod } from "./core/types.ts";
@@ -51,7 +52,7 @@ export function ropeSummary(spec: RopeSpec): RopeSummary {
     theta: spec.theta,
     headDim: spec.headDim,
     rotaryDim: spec.rotaryDim,
-    originalContext: s.originalContext ?? spec.originalContext ?? spec.context,
+    originalContext: trainedContext(spec),
     context: spec.context,
     factor: s.factor ?? 1,
     betaFast: yarnLike ? s.betaFast || DEFAULT_BETA_FAST : null,

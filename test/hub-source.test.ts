@@ -5,7 +5,7 @@ import { formatHubSource, parseHubSource } from "../src/hub/parse-hub-source.ts"
 import { assertSafeRepoPath, localPathFor } from "../src/hub/safe-repo-path.ts";
 import { describeError, redactSecrets, registerSecret } from "../src/hub/redact.ts";
 import { parseRetryAfter } from "../src/hub/retry-fetch.ts";
-import { resolveHubParams } from "../src/hub/hub-params.ts";
+import { type HubParams, hubJsParams, hubParamsFromOptions, resolveHubParams, splitHubParams } from "../src/hub/hub-params.ts";
 import { defaultCacheDir } from "../src/hub/cache-dir.ts";
 import { HubSourceError, UnsafeRepoPathError, HubError } from "../src/hub/errors.ts";
 import { createProgressWriter } from "../src/hub/progress-text.ts";
@@ -67,6 +67,21 @@ test("settings: option first, then HF_TOKEN / HF_ENDPOINT; cache dir from env", 
   assert.equal(defaultCacheDir({ YARNIFY_CACHE: "/c" }), "/c");
   assert.equal(defaultCacheDir({ XDG_CACHE_HOME: "/x" }), "/x/yarnify");
   assert.match(defaultCacheDir({}), /\.cache\/yarnify$/);
+});
+
+test("settings: the CLI's from --token/--hub-url or the env; an entry point's split from its other params", () => {
+  const env = { HF_TOKEN: "hf_fromenvtoken1", HF_ENDPOINT: "http://mirror.local/" };
+  const cli = hubParamsFromOptions({}, { env });
+  assert.deepEqual(Object.keys(cli).sort(), ["accessToken", "fetch", "hubUrl"]);
+  assert.equal(cli.accessToken, "hf_fromenvtoken1");
+  assert.equal(hubParamsFromOptions({ token: "hf_optiontoken12", hubUrl: "http://h" }, { env }).hubUrl, "http://h");
+  const ownFetch = (async () => new Response()) as unknown as typeof fetch;
+  const { hub, rest } = splitHubParams({ hubUrl: "http://h", fetch: ownFetch, repo: "org/m" });
+  assert.deepEqual(rest, { repo: "org/m" });
+  assert.equal(hub.fetch, ownFetch);
+  const bare: HubParams & { repo: string } = { repo: "org/m" };
+  assert.equal(typeof splitHubParams(bare).hub.fetch, "function", "a retrying fetch when the caller gives none");
+  assert.deepEqual(hubJsParams({ hubUrl: "http://h", fetch: ownFetch }), { hubUrl: "http://h", fetch: ownFetch });
 });
 
 test("progress text: one redrawn line on a TTY, short plain lines otherwise, tokens redacted", () => {

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { test } from "./support/harness.ts";
 import { repoRoot } from "./support/cli-run.ts";
-import { importViolations, sourceImports } from "./support/layering.ts";
+import { importCycles, importViolations, sourceImports } from "./support/layering.ts";
 
 test("layering: every import in src/, converters/ and kernels/ follows the floor plan", () => {
   const imports = sourceImports(repoRoot);
@@ -30,4 +30,13 @@ test("layering: the rules refuse each kind of crossing", () => {
     { from: "src/validate/index.ts", to: "kernels/gpu.ts" },
   ];
   assert.deepEqual(importViolations(allowed), []);
+});
+
+test("layering: no two files import each other, directly or round a loop", () => {
+  assert.deepEqual(importCycles(sourceImports(repoRoot)), []);
+  const loop = [
+    { from: "converters/gguf/copy.ts", to: "converters/gguf/source.ts" },
+    { from: "converters/gguf/source.ts", to: "converters/gguf/copy.ts" },
+  ];
+  assert.deepEqual(importCycles(loop), ["converters/gguf/copy.ts -> converters/gguf/source.ts -> converters/gguf/copy.ts"]);
 });

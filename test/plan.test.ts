@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { PlanError } from "../src/core/errors.ts";
 import { plan } from "../src/core/plan.ts";
+import { statedTrainedContext, trainedContext } from "../src/core/rope/trained-context.ts";
 import type { RopeSpec } from "../src/core/rope/types.ts";
 import { test } from "./support/harness.ts";
 
@@ -82,4 +83,15 @@ test("dynamic NTK keeps max_position_embeddings at the original context, so the 
   // The planned frequencies are those at the target length: not the plain ones.
   const plain = plan(qwen, { factor: 4, method: "linear" }).invFreq.map((x) => x * 4);
   assert.ok(p.invFreq[63] < plain[63] * 0.5);
+});
+
+test("trained context: the scaling's original, then the spec's, then the declared context (unknown warns)", () => {
+  const scaled: RopeSpec = { ...qwen, context: 131072, originalContext: 40960, scaling: { method: "yarn", factor: 4, originalContext: 32768 } };
+  assert.equal(trainedContext(scaled), 32768);
+  assert.equal(trainedContext({ ...scaled, scaling: { method: "none" } }), 40960);
+  const bare: RopeSpec = { ...qwen, originalContext: undefined };
+  assert.equal(statedTrainedContext(bare), undefined);
+  assert.equal(trainedContext(bare), 32768);
+  assert.ok(plan(bare, { factor: 2 }).warnings.some((w) => w.startsWith("original context unknown")));
+  assert.deepEqual(plan(bare, { factor: 2, originalContext: 16384 }).warnings, []);
 });

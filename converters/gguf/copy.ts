@@ -5,7 +5,7 @@
 // user-space copy near `cp`'s in-kernel copy_file_range.
 import type { FileHandle } from "node:fs/promises";
 import { availableParallelism } from "node:os";
-import type { RangeReader } from "./source.ts";
+import { type RangeReader, readFully } from "./range-reader.ts";
 
 /** Size of each buffer of an in-order copy (a remote source) or hash. */
 export const DEFAULT_BUFFER_BYTES = 16 * 1024 * 1024;
@@ -152,20 +152,6 @@ async function copyInOrder(p: CopyParams): Promise<void> {
   } finally {
     await reader.close();
   }
-}
-
-/**
- * Fills `buf` by calling `read` (given the rest of the buffer and its offset in `buf`) until it is full or `read`
- * returns 0; returns the bytes read.
- */
-export async function readFully(buf: Uint8Array, read: (into: Uint8Array, from: number) => Promise<number>): Promise<number> {
-  let got = 0;
-  while (got < buf.length) {
-    const n = await read(buf.subarray(got), got);
-    if (n === 0) break;
-    got += n;
-  }
-  return got;
 }
 
 async function writeAll(out: FileHandle, chunk: Uint8Array, position: number): Promise<void> {

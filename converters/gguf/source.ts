@@ -2,17 +2,10 @@
 // the bytes they pull in, so a caller can show that planning a remote file costs only its header.
 import { open, stat } from "node:fs/promises";
 import type { FileHandle } from "node:fs/promises";
-import { readFully } from "./copy.ts";
+import { type RangeReader, readFully } from "./range-reader.ts";
 import { GgufError } from "./errors.ts";
 
 export type FetchLike = typeof fetch;
-
-/** Reads a byte range front to back into caller-owned buffers. */
-export interface RangeReader {
-  /** Fills `buf` as far as the range allows; 0 means the range (or the file) ended. */
-  readInto(buf: Uint8Array): Promise<number>;
-  close(): Promise<void>;
-}
 
 export interface ByteSource {
   /** The path or URL, for messages. */

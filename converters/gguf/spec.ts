@@ -1,9 +1,8 @@
 // What a GGUF header says about RoPE: the raw `{arch}.rope.*` keys, yarnify's RopeSpec, and the
 // hyper-parameters llama.cpp's loader derives from the same keys (src/llama-model.cpp).
-import { DEEPSEEK2_FAMILY } from "../../src/core/rope/engines/stored.ts";
+import { DEEPSEEK2_FAMILY, storedFromSpec } from "../../src/core/rope/engines/stored.ts";
 import { GGUFValueType } from "@huggingface/gguf";
 import type { GGUFTypedMetadata, MetadataValue } from "@huggingface/gguf";
-import { hfDictFromScaling } from "../../src/core/rope/hf-params.ts";
 import type { GgufRopeKeys, StoredRope } from "../../src/core/rope/engines/stored.ts";
 import type { RopeMethod, RopeScaling, RopeSpec } from "../../src/core/rope/types.ts";
 
@@ -172,16 +171,5 @@ export function ggufStoredKeys(meta: GGUFTypedMetadata, arch: string): GgufRopeK
  * would be in a config.json, so every engine profile can judge the file.
  */
 export function ggufStoredRope(meta: GGUFTypedMetadata, arch: string): StoredRope {
-  const spec = ggufRopeSpec(meta, arch);
-  const dict = spec.scaling.method === "none" ? null : { ...hfDictFromScaling(spec.scaling), rope_theta: spec.theta };
-  return {
-    theta: spec.theta,
-    headDim: spec.headDim,
-    rotaryDim: spec.rotaryDim,
-    maxPositionEmbeddings: spec.context,
-    ropeScaling: null,
-    ropeParameters: dict,
-    architecture: arch,
-    gguf: ggufStoredKeys(meta, arch),
-  };
+  return storedFromSpec(ggufRopeSpec(meta, arch), { architecture: arch, gguf: ggufStoredKeys(meta, arch) });
 }

@@ -8,7 +8,8 @@ import { readGgufHeader } from "./read.ts";
 import type { GgufHeader } from "./read.ts";
 import { openLocalSource } from "./source.ts";
 import type { ByteSource } from "./source.ts";
-import { DEFAULT_BUFFER_BYTES, readFully } from "./copy.ts";
+import { DEFAULT_BUFFER_BYTES } from "./copy.ts";
+import { readFully } from "./range-reader.ts";
 
 const same = (a: unknown, b: unknown): boolean => {
   if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => same(x, b[i]));

@@ -1,8 +1,7 @@
 // The ONNX format adapter for the CLI and the library API (src/core/converter.ts contract).
 import { dirname, resolve } from "node:path";
 import type { Converter, ModelInfo, PatchOutput } from "../../src/core/converter.ts";
-import type { StoredRope } from "../../src/core/rope/engines/stored.ts";
-import { hfDictFromScaling } from "../../src/core/rope/hf-params.ts";
+import { storedFromSpec } from "../../src/core/rope/engines/stored.ts";
 import type { RopeSpec } from "../../src/core/rope/types.ts";
 import type { Plan } from "../../src/core/types.ts";
 import { type OnnxRopeFound, inspectOnnx } from "./inspect.ts";
@@ -15,20 +14,6 @@ import { verifyOnnx } from "./verify.ts";
 export interface OnnxModelInfo extends ModelInfo {
   format: "onnx";
   found: OnnxRopeFound;
-}
-
-/** The parameters an ONNX graph holds, written as the HF dict the engine profiles read. */
-export function storedFromSpec(spec: RopeSpec, architecture?: string): StoredRope {
-  const dict = spec.scaling.method === "none" ? { rope_type: "default" } : hfDictFromScaling(spec.scaling);
-  return {
-    theta: spec.theta,
-    headDim: spec.headDim,
-    rotaryDim: spec.rotaryDim,
-    maxPositionEmbeddings: spec.context,
-    ropeScaling: null,
-    ropeParameters: { ...dict, rope_theta: spec.theta },
-    ...(architecture ? { architecture } : {}),
-  };
 }
 
 function architectureOf(path: string): string {
@@ -49,7 +34,7 @@ export function createOnnxConverter(opts: { tensor?: string; context?: number } 
       const info = inspectOnnx({ path, ...opts });
       const architecture = architectureOf(path);
       const found = info.found;
-      return { format: "onnx", path, architecture, spec: info.spec, stored: storedFromSpec(info.spec, architecture), warnings: [], found, details: { found } };
+      return { format: "onnx", path, architecture, spec: info.spec, stored: storedFromSpec(info.spec, { architecture }), warnings: [], found, details: { found } };
     },
     check(info, expected) {
       return verifyOnnx({ model: info.path, invFreq: expected.invFreq, attentionFactor: expected.attentionFactor, context: expected.context, tensor: opts.tensor });
@@ -61,7 +46,7 @@ export function createOnnxConverter(opts: { tensor?: string; context?: number } 
       const res = patchOnnx({ source: info.path, plan, out, dryRun, ...opts });
       const after: RopeSpec = { ...plan.source, theta: plan.theta, context: plan.context, originalContext: plan.originalContext, scaling: plan.scaling };
       // The patched model is the .onnx file inside the output folder: `validate` and reports open that.
-      return { out: res.model, files: res.files, diff: res.diff, stored: storedFromSpec(after, info.architecture), warnings: res.warnings };
+      return { out: res.model, files: res.files, diff: res.diff, stored: storedFromSpec(after, { architecture: info.architecture }), warnings: res.warnings };
     },
   };
 }

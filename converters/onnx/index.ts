@@ -13,7 +13,7 @@ export {
   OnnxRopeAmbiguousError,
   OnnxRopeNotFoundError,
 } from "./errors.ts";
-export { createOnnxConverter, onnxConverter, storedFromSpec } from "./converter.ts";
+export { createOnnxConverter, onnxConverter } from "./converter.ts";
 export type { OnnxModelInfo } from "./converter.ts";
 export { verifyOnnx } from "./verify.ts";
 export type { VerifyOnnxParams } from "./verify.ts";

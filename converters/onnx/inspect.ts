@@ -1,5 +1,6 @@
 // inspectOnnx: what rotary embedding an ONNX model has, where it is, and its RopeSpec.
 import { computeRope } from "../../src/core/rope/compute.ts";
+import { trainedContext } from "../../src/core/rope/trained-context.ts";
 import type { RopeScaling, RopeSpec } from "../../src/core/rope/types.ts";
 import { readHfConfig } from "../../src/core/hf-config/read.ts";
 import { OnnxError, OnnxFormatError } from "./errors.ts";
@@ -139,7 +140,7 @@ function specOf(
   configSpec: RopeSpec | undefined,
 ): { spec: RopeSpec; contextFrom: string } {
   if (meta) {
-    const spec: RopeSpec = { ...meta.source, context: meta.context, originalContext: meta.source.originalContext ?? meta.source.context, scaling: meta.scaling };
+    const spec: RopeSpec = { ...meta.source, context: meta.context, originalContext: trainedContext(meta.source), scaling: meta.scaling };
     return { spec, contextFrom: `metadata_props "${METADATA_KEY}"` };
   }
   if (!d.fit && d.explained && configSpec) {

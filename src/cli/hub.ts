@@ -4,7 +4,7 @@ import { basename } from "node:path";
 import type { PlanTarget } from "../core/types.ts";
 import { HubPublishError, HubSourceError } from "../hub/errors.ts";
 import type { HubParams } from "../hub/hub-params.ts";
-import { resolveHubParams } from "../hub/hub-params.ts";
+import { hubParamsFromOptions } from "../hub/hub-params.ts";
 import { cardValidation, type CardPerplexity } from "../hub/model-card.ts";
 import { parseHubSource } from "../hub/parse-hub-source.ts";
 import { patchHub, type PatchHubParams } from "../hub/patch-hub.ts";
@@ -13,7 +13,6 @@ import { createProgressWriter } from "../hub/progress-text.ts";
 import { publishLocal } from "../hub/publish-local.ts";
 import type { PublishResult } from "../hub/publish.ts";
 import { redactSecrets } from "../hub/redact.ts";
-import { createRetryFetch } from "../hub/retry-fetch.ts";
 import type { PatchResult } from "../patch.ts";
 import { patchText } from "../report-text.ts";
 import type { Report } from "../validate/report.ts";
@@ -34,12 +33,11 @@ export interface HubCliOptions extends HubOptionValues {
 
 /** The hub connection of a command: --token/--hub-url or the environment, retries reported on stderr, Ctrl-C aborting. */
 export function hubConnection(o: HubOptionValues, io: CliIo): HubParams {
-  const p = resolveHubParams({ accessToken: o.token, hubUrl: o.hubUrl, ...(io.env && { env: io.env }) });
-  const retries = createRetryFetch({
+  return hubParamsFromOptions(o, {
+    ...(io.env && { env: io.env }),
     ...(io.abortSignal && { abortSignal: io.abortSignal }),
     onRetry: (e) => io.stderr(redactSecrets(`retrying ${e.method} ${e.url} (${e.status ?? e.error}) in ${(e.delayMs / 1000).toFixed(1)} s, attempt ${e.attempt}\n`)),
   });
-  return { hubUrl: p.hubUrl, ...(p.accessToken && { accessToken: p.accessToken }), fetch: retries, ...(io.abortSignal && { abortSignal: io.abortSignal }) };
 }
 
 /**

@@ -1,6 +1,7 @@
 // From a model's RopeSpec and a target (factor or context) to the exact parameters to store.
 import { computeRope } from "./rope/compute.ts";
 import { ntkAwareBase } from "./rope/default.ts";
+import { statedTrainedContext, trainedContext } from "./rope/trained-context.ts";
 import type { RopeScaling, RopeSpec } from "./rope/types.ts";
 import { correctionRange, DEFAULT_BETA_FAST, DEFAULT_BETA_SLOW, frequencyBands } from "./rope/yarn.ts";
 import { PlanError } from "./errors.ts";
@@ -31,11 +32,10 @@ export function plan(spec: RopeSpec, target: PlanTarget, opts: { file?: string }
     const oc = positiveNumber(target.originalContext, "original context");
     if (!Number.isInteger(oc) || oc < 1) throw new PlanError(file, `original context must be a positive whole number, got ${oc}`);
   }
-  const knownOriginal = target.originalContext ?? existing.originalContext ?? spec.originalContext;
-  if (knownOriginal === undefined) {
+  if (target.originalContext === undefined && statedTrainedContext(spec) === undefined) {
     warnings.push(`original context unknown: assuming the declared context ${spec.context} is the trained one`);
   }
-  const originalContext = knownOriginal ?? spec.context;
+  const originalContext = target.originalContext ?? trainedContext(spec);
   if (target.factor === undefined && target.context === undefined) throw new PlanError(file, "give a factor or a target context");
   if (target.factor !== undefined && target.context !== undefined) throw new PlanError(file, "give a factor or a target context, not both");
   let factor: number;

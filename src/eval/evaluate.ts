@@ -1,12 +1,13 @@
 // `yarnify eval`: perplexity of one checkpoint for each method × context length, from one loaded model.
 import { drain } from "../core/drain.ts";
 import { ModelFormatError } from "../core/errors.ts";
+import { trainedContext } from "../core/rope/trained-context.ts";
 import type { RopeFrequencies } from "../core/rope/types.ts";
 import type { ForwardBackend } from "./backend.ts";
 import { cpuBackend } from "./cpu/forward.ts";
 import { readLlamaConfig, type LlamaConfig } from "./llama-config.ts";
 import { loadLlamaWeights, type LlamaWeights } from "./llama-weights.ts";
-import { type EvalMethod, originalContextOf, ropeForMethod } from "./methods.ts";
+import { type EvalMethod, ropeForMethod } from "./methods.ts";
 import type { PerplexityResult } from "./result.ts";
 import { firstTokens, loadTokenizer, type TextTokenizer } from "./tokenizer.ts";
 import { firstWindow, slidingWindows, type Window } from "./windows.ts";
@@ -127,7 +128,7 @@ export async function* evaluateIter(params: EvaluateParams): AsyncGenerator<Eval
       architecture: config.architecture,
       device: backend.name,
       mode: params.slidingStride ? "sliding" : "first",
-      originalContext: originalContextOf(config.rope),
+      originalContext: trainedContext(config.rope),
       results,
       notes,
     };

@@ -2,6 +2,7 @@
 // so that `eval` measures exactly what `patch` would write and transformers would compute.
 import { plan } from "../core/plan.ts";
 import { computeRope } from "../core/rope/compute.ts";
+import { trainedContext } from "../core/rope/trained-context.ts";
 import type { RopeFrequencies, RopeSpec } from "../core/rope/types.ts";
 import type { PlanMethod } from "../core/types.ts";
 import { PlanError } from "../core/errors.ts";
@@ -28,15 +29,10 @@ export interface MethodRopeParams {
   factor?: number;
 }
 
-/** The trained context of a model: its declared original, else its declared context. */
-export function originalContextOf(spec: RopeSpec): number {
-  return spec.scaling.originalContext ?? spec.originalContext ?? spec.context;
-}
-
 export function ropeForMethod(p: MethodRopeParams): RopeFrequencies {
   const { spec, method, length } = p;
   if (method === "model") return computeRope(spec, { seqLen: length });
-  const original = originalContextOf(spec);
+  const original = trainedContext(spec);
   // Plain RoPE at the trained length: an already-scaled model is stripped back to its original context.
   const plain: RopeSpec = { ...spec, context: original, originalContext: original, scaling: { method: "none" } };
   if (method === "none") return computeRope(plain);

@@ -1,6 +1,6 @@
 // The files of a repo revision, with every name checked before it can reach the local file system.
 import { listFiles } from "@huggingface/hub";
-import type { HubParams } from "./hub-params.ts";
+import { type HubParams, hubJsParams } from "./hub-params.ts";
 import { assertSafeRepoPath } from "./safe-repo-path.ts";
 
 export interface HubFileEntry {
@@ -16,9 +16,7 @@ export async function listHubFiles(params: HubParams & { repo: string; revision?
     repo: params.repo,
     recursive: true,
     revision: params.revision,
-    hubUrl: params.hubUrl,
-    fetch: params.fetch,
-    ...(params.accessToken && { accessToken: params.accessToken }),
+    ...hubJsParams(params),
   })) {
     if (entry.type !== "file") continue;
     assertSafeRepoPath(entry.path, params.repo);

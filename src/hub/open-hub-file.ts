@@ -2,7 +2,7 @@
 // it without downloading the tensors, and a commit "edit" uses it as the original content.
 import { downloadFile } from "@huggingface/hub";
 import { HubDownloadError } from "./errors.ts";
-import type { HubParams } from "./hub-params.ts";
+import { type HubParams, hubJsParams } from "./hub-params.ts";
 import { assertSafeRepoPath } from "./safe-repo-path.ts";
 
 export interface OpenHubFileParams extends HubParams {
@@ -17,9 +17,7 @@ export async function openHubFile(params: OpenHubFileParams): Promise<Blob> {
     repo: params.repo,
     path: params.path,
     revision: params.revision,
-    hubUrl: params.hubUrl,
-    fetch: params.fetch,
-    ...(params.accessToken && { accessToken: params.accessToken }),
+    ...hubJsParams(params),
   });
   if (!blob) throw new HubDownloadError(`${params.repo}@${params.revision ?? "main"}`, `no file ${params.path}`);
   return blob;

@@ -2,12 +2,11 @@
 // requests, let the GGUF converter build the new header, and publish the headers as edits of the originals.
 // The GGUF converter builds the header (loaded when first needed); tests may pass another patchHeader.
 import { drain } from "../core/drain.ts";
-import { defaultHubFetch } from "./retry-fetch.ts";
 import type { GgufHeaderPatcher } from "../core/converter.ts";
 import type { Plan, PlanTarget } from "../core/types.ts";
 import { HubSourceError } from "./errors.ts";
 import { hubFileLocation } from "./hub-file-location.ts";
-import type { HubParams } from "./hub-params.ts";
+import { type HubParams, splitHubParams } from "./hub-params.ts";
 import type { ValidationFigures } from "./model-card.ts";
 import { parseHubSource } from "./parse-hub-source.ts";
 import type { HubSource } from "./parse-hub-source.ts";
@@ -53,8 +52,8 @@ export async function* patchHubGgufIter(params: PatchHubGgufParams): AsyncGenera
   if (params.push === undefined && !params.pr && params.branch === undefined) {
     throw new HubSourceError(source.repo, "publishing a GGUF needs --push, --pr or --branch (for a local file, patch the URL with --out)");
   }
-  const hub: HubParams = { hubUrl: params.hubUrl, accessToken: params.accessToken, fetch: defaultHubFetch(params), abortSignal: params.abortSignal };
-  const { source: _s, files: _f, patchHeader, push, branch, pr, private: priv, cacheDir, validation, toolVersion, hubUrl: _h, accessToken: _a, fetch: _fe, abortSignal, ...target } = params;
+  const { hub, rest } = splitHubParams(params);
+  const { source: _s, files: _f, patchHeader, push, branch, pr, private: priv, cacheDir, validation, toolVersion, ...target } = rest;
   let commit: string | undefined;
   let thePlan: Plan | undefined;
   const headers: PatchedGgufHeader[] = [];
@@ -63,7 +62,7 @@ export async function* patchHubGgufIter(params: PatchHubGgufParams): AsyncGenera
     // Pin every file to the commit of the first, so all headers come from one snapshot.
     const location = await hubFileLocation({ ...hub, repo: source.repo, revision: commit ?? source.revision, path });
     commit = location.commit;
-    const built = await (patchHeader ?? (await ggufHeaderPatcher()))({ location, path, target, ...(abortSignal && { signal: abortSignal }) });
+    const built = await (patchHeader ?? (await ggufHeaderPatcher()))({ location, path, target, ...(hub.abortSignal && { signal: hub.abortSignal }) });
     thePlan ??= built.plan;
     headers.push({ path, header: built.header, replaces: built.replaces });
     sizes.push({ path, headerBytes: { before: built.replaces, after: built.header.length } });

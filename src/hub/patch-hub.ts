@@ -2,7 +2,6 @@
 // (config files to publish, every file for a local output), run the local patch, then publish: a pull request
 // or branch on the source repo changes config files only; a new repo gets every file and a model card.
 import { drain } from "../core/drain.ts";
-import { defaultHubFetch } from "./retry-fetch.ts";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative, resolve, sep } from "node:path";
@@ -16,7 +15,7 @@ import type { DownloadProgressEvent } from "./download-to-cache.ts";
 import { HubPublishError, HubSourceError } from "./errors.ts";
 import { validate } from "../validate/index.ts";
 import type { Report } from "../validate/index.ts";
-import type { HubParams } from "./hub-params.ts";
+import { type HubParams, splitHubParams } from "./hub-params.ts";
 import { listHubFiles } from "./list-hub-files.ts";
 import { commitMessageFor, renderModelCard } from "./model-card.ts";
 import { cardValidation } from "./model-card.ts";
@@ -84,7 +83,7 @@ function sourceOf(s: string | HubSource): HubSource {
 export async function* patchHubIter(params: PatchHubParams): AsyncGenerator<PatchHubEvent, PatchHubResult> {
   const source = sourceOf(params.source);
   if (source.path !== undefined) throw new HubSourceError(`${source.repo}/${source.path}`, "a single file is not a Hugging Face format model (GGUF sources go through publishPatchedGguf)");
-  const hub: HubParams = { hubUrl: params.hubUrl, accessToken: params.accessToken, fetch: defaultHubFetch(params), abortSignal: params.abortSignal };
+  const { hub, rest } = splitHubParams(params);
   const cacheDir = params.cacheDir ?? defaultCacheDir();
   const commit = await resolveCommit({ ...hub, repo: source.repo, revision: source.revision });
   const listing = await listHubFiles({ ...hub, repo: source.repo, revision: commit });
@@ -94,7 +93,7 @@ export async function* patchHubIter(params: PatchHubParams): AsyncGenerator<Patc
   const target = params.push ?? source.repo;
   const sameRepo = target === source.repo;
   const dryRun = params.dryRun ?? false;
-  const { source: _s, cacheDir: _c, out: _o, push: _p, branch: _b, pr: _pr, private: _priv, dryRun: _d, validate: doValidate, validation, perplexity: measure, toolVersion, hubUrl: _h, accessToken: _a, fetch: _f, abortSignal: _sig, ...planTarget } = params;
+  const { source: _s, cacheDir: _c, out: _o, push: _p, branch: _b, pr: _pr, private: _priv, dryRun: _d, validate: doValidate, validation, perplexity: measure, toolVersion, ...planTarget } = rest;
   // Planning and publishing need only the config files (and the source card for a new repo).
   const configs = [...HF_CONFIG_FILES, ...(publishing && !sameRepo ? ["README.md"] : [])].filter((p) => names.has(p));
   yield* downloadToCacheIter({ ...hub, repo: source.repo, commit, paths: configs, cacheDir });

@@ -5,14 +5,13 @@
 // are read whole anyway, and the client reads them twice (hashing, then xet chunking, which uploads only the
 // chunks that changed); from the cache the second pass, and any rerun, reads the disk instead of the network.
 import { drain } from "../core/drain.ts";
-import { defaultHubFetch } from "./retry-fetch.ts";
 import { openAsBlob, readFileSync } from "node:fs";
 import type { Plan } from "../core/types.ts";
 import { HubHttpError } from "./errors.ts";
 import { downloadToCache, downloadToCacheIter } from "./download-to-cache.ts";
 import type { DownloadProgressEvent } from "./download-to-cache.ts";
 import { defaultCacheDir } from "./cache-dir.ts";
-import type { HubParams } from "./hub-params.ts";
+import { type HubParams, splitHubParams } from "./hub-params.ts";
 import { commitMessageFor, renderModelCard } from "./model-card.ts";
 import type { EngineInstructions, ValidationFigures } from "./model-card.ts";
 import { publishIter } from "./publish.ts";
@@ -44,7 +43,7 @@ export interface PublishGgufParams extends HubParams {
 }
 
 export async function* publishPatchedGgufIter(params: PublishGgufParams): AsyncGenerator<PublishEvent | DownloadProgressEvent, PublishResult & { card?: string }> {
-  const hub: HubParams = { hubUrl: params.hubUrl, accessToken: params.accessToken, fetch: defaultHubFetch(params), abortSignal: params.abortSignal };
+  const { hub } = splitHubParams(params);
   const target = params.push ?? params.source.repo;
   const sameRepo = target === params.source.repo;
   const cacheDir = params.cacheDir ?? defaultCacheDir();

@@ -6,12 +6,11 @@ import { openAsBlob, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, join, relative, sep } from "node:path";
 import type { ModelFormat, Plan } from "../core/types.ts";
 import { engineInstructions } from "./engine-instructions.ts";
-import type { HubParams } from "./hub-params.ts";
+import { type HubParams, splitHubParams } from "./hub-params.ts";
 import { commitMessageFor, renderModelCard } from "./model-card.ts";
 import type { CardPerplexity, ValidationFigures } from "./model-card.ts";
 import { publishIter } from "./publish.ts";
 import type { PublishEvent, PublishOperation, PublishResult } from "./publish.ts";
-import { defaultHubFetch } from "./retry-fetch.ts";
 
 export interface PublishLocalParams extends HubParams {
   /** The patched model: a directory, or a single file. */
@@ -70,10 +69,7 @@ export async function* publishLocalIter(p: PublishLocalParams): AsyncGenerator<P
   operations.push({ kind: "file", path: "README.md", content: new Blob([card]) });
   const message = commitMessageFor(p.plan, p.format, baseModel);
   const result = yield* publishIter({
-    hubUrl: p.hubUrl,
-    accessToken: p.accessToken,
-    fetch: defaultHubFetch(p),
-    abortSignal: p.abortSignal,
+    ...splitHubParams(p).hub,
     repo: p.repo,
     operations,
     title: message.title,

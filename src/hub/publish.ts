@@ -5,7 +5,7 @@ import { drain } from "../core/drain.ts";
 import { commitIter, createBranch, createRepo, HubApiError, modelInfo, repoExists } from "@huggingface/hub";
 import type { CommitOperation, CommitProgressEvent } from "@huggingface/hub";
 import { HubPublishError } from "./errors.ts";
-import { DEFAULT_HUB_URL } from "./hub-params.ts";
+import { DEFAULT_HUB_URL, hubJsParams } from "./hub-params.ts";
 import type { HubParams } from "./hub-params.ts";
 import { describeError } from "./redact.ts";
 import { assertSafeRepoPath } from "./safe-repo-path.ts";
@@ -49,13 +49,9 @@ export interface PublishResult {
   createdBranch: boolean;
 }
 
-function credentials(p: HubParams): { accessToken?: string } {
-  return p.accessToken ? { accessToken: p.accessToken } : {};
-}
-
 async function headOf(p: PublishParams, revision: string): Promise<string | undefined> {
   try {
-    const info = await modelInfo({ name: p.repo, revision, additionalFields: ["sha"], hubUrl: p.hubUrl, fetch: p.fetch, ...credentials(p) });
+    const info = await modelInfo({ name: p.repo, revision, additionalFields: ["sha"], ...hubJsParams(p) });
     return info.sha;
   } catch (err) {
     if (err instanceof HubApiError && err.statusCode === 404) return undefined;

@@ -14,6 +14,7 @@ import { isUrl, openLocalSource } from "../../converters/gguf/source.ts";
 import { readGgufHeader } from "../../converters/gguf/read.ts";
 import { readHfConfig } from "../core/hf-config/read.ts";
 import { defaultInvFreq } from "../core/rope/default.ts";
+import { trainedContext } from "../core/rope/trained-context.ts";
 import type { ModelInfo } from "../core/converter.ts";
 import type { RopeFrequencies, RopeSpec } from "../core/rope/types.ts";
 
@@ -98,7 +99,7 @@ export async function* validateIter(params: ValidateParams): AsyncGenerator<Vali
       ? { name: "engines", status: "skipped", detail: "an ONNX graph bakes its frequencies in; the onnx-graph check reads them back" }
       : enginesCheck(info.stored, info.format, expected),
   );
-  const originalContext = params.originalContext ?? spec.scaling.originalContext ?? spec.originalContext ?? spec.context;
+  const originalContext = params.originalContext ?? trainedContext(spec);
   yield done(
     spec.context > originalContext
       ? bandsCheck({ spec, invFreq: declared.invFreq, originalContext, context: spec.context })

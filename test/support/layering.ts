@@ -1,4 +1,4 @@
-// Reads the relative imports of the project's sources and judges them against the floor plan (test/layering.test.ts).
+// Reads the relative imports of the project's sources and judges them against the floor plan and for cycles (test/layering.test.ts).
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 
@@ -9,7 +9,8 @@ export interface Import {
   to: string;
 }
 
-function sourceFiles(dir: string): string[] {
+/** The .ts files under `dir`, recursively (none when it does not exist). */
+export function sourceFiles(dir: string): string[] {
   if (!existsSync(dir)) return [];
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
     const p = join(dir, e.name);
@@ -50,4 +51,25 @@ export function importViolations(imports: readonly Import[]): string[] {
     if (a === "app") return false;
     return b !== "core" && b !== a;
   }).map(({ from, to }) => `${from} -> ${to}`);
+}
+
+/** Import cycles, each as "a -> b -> ... -> a" (type-only imports count: a cycle means two files own one piece). */
+export function importCycles(imports: readonly Import[]): string[] {
+  const next = new Map<string, string[]>();
+  for (const { from, to } of imports) next.set(from, [...(next.get(from) ?? []), to]);
+  const cycles: string[] = [];
+  const done = new Set<string>();
+  const path: string[] = [];
+  const visit = (file: string): void => {
+    path.push(file);
+    for (const to of next.get(file) ?? []) {
+      const at = path.indexOf(to);
+      if (at >= 0) cycles.push([...path.slice(at), to].join(" -> "));
+      else if (!done.has(to)) visit(to);
+    }
+    path.pop();
+    done.add(file);
+  };
+  for (const file of next.keys()) if (!done.has(file)) visit(file);
+  return cycles;
 }

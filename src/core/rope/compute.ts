@@ -3,6 +3,7 @@ import { PlanError } from "../errors.ts";
 import { defaultInvFreq, dynamicNtkBase, linearInvFreq, ntkAwareBase } from "./default.ts";
 import { llama3InvFreq } from "./llama3.ts";
 import { longropeAttentionFactor, longropeInvFreq } from "./longrope.ts";
+import { trainedContext } from "./trained-context.ts";
 import type { RopeFrequencies, RopeSpec } from "./types.ts";
 import { yarnAttentionFactor, yarnInvFreq } from "./yarn.ts";
 
@@ -22,7 +23,7 @@ function need(value: number | undefined, what: string, method: string): number {
 export function computeRope(spec: RopeSpec, opts: { seqLen?: number } = {}): RopeFrequencies {
   const { theta: base, rotaryDim: dim, scaling } = spec;
   const m = scaling.method;
-  const L = scaling.originalContext ?? spec.originalContext ?? spec.context;
+  const L = trainedContext(spec);
   switch (m) {
     case "none":
       return { invFreq: defaultInvFreq(dim, base), attentionFactor: 1 };

@@ -1,6 +1,7 @@
 // Pure RoPE math: no I/O. Everything else in yarnify computes frequencies through here.
 export type * from "./types.ts";
 export { computeRope, cosSinRow, RopeParameterError } from "./compute.ts";
+export { statedTrainedContext, trainedContext } from "./trained-context.ts";
 export { defaultInvFreq, dynamicNtkBase, linearInvFreq, ntkAwareBase } from "./default.ts";
 export { correctionDim, correctionRange, frequencyBands, getMscale, rampAt, yarnAttentionFactor, yarnInvFreq } from "./yarn.ts";
 export { llama3InvFreq } from "./llama3.ts";

@@ -7,6 +7,7 @@ import { transformersView } from "./transformers.ts";
 import { vllmView } from "./vllm.ts";
 
 export type { GgufRopeKeys, StoredRope } from "./stored.ts";
+export { storedFromSpec } from "./stored.ts";
 export { transformersSpec, transformersView } from "./transformers.ts";
 export { ggufKeysFromHf, llamacppFromGguf, llamacppView } from "./llamacpp.ts";
 export { vllmView } from "./vllm.ts";

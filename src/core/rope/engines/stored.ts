@@ -1,4 +1,6 @@
-import type { JsonObject } from "../hf-params.ts";
+// The stored RoPE parameters the engine profiles read, and the one way a non-HF format fills them from a RopeSpec.
+import { hfDictFromScaling, type JsonObject } from "../hf-params.ts";
+import type { RopeSpec } from "../types.ts";
 
 /** GGUF rope keys as stored (without the `{arch}.` prefix); what llama.cpp reads. */
 export interface GgufRopeKeys {
@@ -46,3 +48,23 @@ export const isDeepseek = (arch: string | undefined): boolean => /deepseek|kimi/
 
 /** GGUF architectures whose yarn_log_multiplier llama.cpp stores as 0.1·mscale_all_dim (LLM_ARCH_DEEPSEEK2). */
 export const DEEPSEEK2_FAMILY: ReadonlySet<string> = new Set(["deepseek2"]);
+
+/**
+ * StoredRope for a format that keeps no config.json (GGUF, ONNX): the spec written as the rope_parameters dict a
+ * transformers v5 config of the same model holds, so every engine profile can judge the file. Plain RoPE is
+ * `{rope_type: "default", rope_theta}` too, not null: v5 always writes that dict, and the scaled and unscaled
+ * files then differ only in the keys that changed. `gguf` carries the keys llama.cpp reads instead.
+ */
+export function storedFromSpec(spec: RopeSpec, file: { architecture?: string; gguf?: GgufRopeKeys } = {}): StoredRope {
+  const dict = spec.scaling.method === "none" ? { rope_type: "default" } : hfDictFromScaling(spec.scaling);
+  return {
+    theta: spec.theta,
+    headDim: spec.headDim,
+    rotaryDim: spec.rotaryDim,
+    maxPositionEmbeddings: spec.context,
+    ropeScaling: null,
+    ropeParameters: { ...dict, rope_theta: spec.theta },
+    ...(file.architecture ? { architecture: file.architecture } : {}),
+    ...(file.gguf ? { gguf: file.gguf } : {}),
+  };
+}
