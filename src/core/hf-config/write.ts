@@ -2,6 +2,7 @@
 // its spelling.
 import { hfDictFromScaling, type JsonObject } from "../rope/hf-params.ts";
 import { PlanError } from "../errors.ts";
+import { hfRopeTypeRefusal } from "../rope/family-quirks.ts";
 import type { Plan } from "../types.ts";
 import { isObject, type JsonValue, type ParsedJson, stringifyJsonText } from "./json-text.ts";
 import type { HfConfig } from "./read.ts";
@@ -38,6 +39,11 @@ function withLegacyType(dict: JsonObject): JsonObject {
 export function patchedConfigText(cfg: HfConfig, plan: Plan): string {
   if (plan.method === "dynamic-yarn") {
     throw new PlanError(cfg.file, "dynamic-yarn cannot be stored in config.json: no engine reads it (use it with `yarnify eval`)");
+  }
+  const newType = plan.scaling.method === "none" ? "default" : hfDictFromScaling(plan.scaling)["rope_type"];
+  const refusal = hfRopeTypeRefusal(cfg.stored.architecture, String(newType));
+  if (refusal) {
+    throw new PlanError(cfg.file, `cannot write ${plan.method} for ${cfg.stored.architecture}: ${refusal}; --method ntk (a new rope_theta, rope_type default) loads`);
   }
   const root = structuredClone(cfg.parsed.value) as JsonObject;
   const text = cfg.nesting ? (root[cfg.nesting] as JsonObject) : root;

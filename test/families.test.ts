@@ -1,0 +1,55 @@
+// Issue 15: every family as transformers reads it. Fixtures are written from the published config.json values
+// (shapes and RoPE keys), never copied from model files.
+import assert from "node:assert/strict";
+import { interpretHfConfig, patchedConfigText } from "../converters/hf/index.ts";
+import { PlanError } from "../src/core/errors.ts";
+import { parseJsonText } from "../src/core/hf-config/json-text.ts";
+import { plan } from "../src/core/plan.ts";
+import { engineReports } from "../src/inspect.ts";
+import { test } from "./support/harness.ts";
+
+export const fromObject = (obj: unknown) => interpretHfConfig("config.json", parseJsonText(JSON.stringify(obj, null, 2)));
+
+// microsoft/Phi-3.5-mini-instruct config.json: head_dim 3072/32 = 96 (48 pairs), longrope from 4096 to 131072.
+const phi35 = {
+  architectures: ["Phi3ForCausalLM"], model_type: "phi3", hidden_size: 3072, num_attention_heads: 32, num_key_value_heads: 32,
+  max_position_embeddings: 131072, original_max_position_embeddings: 4096, rope_theta: 10000.0,
+  rope_scaling: {
+    type: "longrope",
+    short_factor: Array.from({ length: 48 }, (_, j) => 1 + j * 0.05),
+    long_factor: Array.from({ length: 48 }, (_, j) => 1 + j * 1.2),
+  },
+};
+// microsoft/phi-4 (14B) config.json: model_type phi3, no scaling, 16384 tokens.
+const phi4 = {
+  architectures: ["Phi3ForCausalLM"], model_type: "phi3", hidden_size: 5120, num_attention_heads: 40, num_key_value_heads: 10,
+  max_position_embeddings: 16384, original_max_position_embeddings: 16384, rope_theta: 250000.0, rope_scaling: null,
+};
+
+test("Phi-3/Phi-4: a YaRN patch is refused with transformers' reason (exit 3); NTK, which loads, is written", () => {
+  for (const [name, cfgObj, target] of [["phi-3.5", phi35, { factor: 2, force: true }], ["phi-4", phi4, { factor: 4 }]] as const) {
+    const cfg = fromObject(cfgObj);
+    const p = plan(cfg.spec, target);
+    assert.throws(
+      () => patchedConfigText(cfg, p),
+      (e: unknown) => e instanceof PlanError && e.exitCode === 3 && /Phi3Config renames rope_type "yarn" to "longrope"/.test((e as Error).message),
+      name,
+    );
+    assert.throws(() => patchedConfigText(cfg, plan(cfg.spec, { ...target, method: "linear" })), PlanError);
+    const ntk = JSON.parse(patchedConfigText(cfg, plan(cfg.spec, { ...target, method: "ntk" })));
+    assert.equal(ntk.rope_scaling, null, name);
+    assert.ok(ntk.rope_theta > cfgObj.rope_theta, name);
+  }
+});
+
+test("Phi-3: inspect of a config that says yarn does not list transformers (nor vLLM, ORT GenAI) as agreeing", () => {
+  const cfg = fromObject({ ...phi35, rope_scaling: { type: "yarn", rope_type: "yarn", factor: 2.0, original_max_position_embeddings: 4096, beta_fast: 32.0, beta_slow: 1.0 } });
+  const { engines, warnings } = engineReports(cfg.stored, "hf");
+  assert.equal(engines.transformers.agrees, false);
+  assert.equal(engines.vllm.agrees, false);
+  assert.equal(engines.ortGenai.agrees, false);
+  assert.ok(warnings.some((w) => /transformers cannot read these parameters: fails to load this config: .*longrope/.test(w)), warnings.join("\n"));
+  // The published longrope config still reads as before.
+  const ok = engineReports(fromObject(phi35).stored, "hf");
+  assert.equal(ok.engines.transformers.agrees, true);
+});
