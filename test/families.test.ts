@@ -53,3 +53,22 @@ test("Phi-3: inspect of a config that says yarn does not list transformers (nor 
   const ok = engineReports(fromObject(phi35).stored, "hf");
   assert.equal(ok.engines.transformers.agrees, true);
 });
+
+// moonshotai/Kimi-K2-Instruct config.json (DeepSeek-V3 layout): YaRN ×32 from 4096 with beta_fast = beta_slow = 1.
+const kimiK2 = {
+  architectures: ["DeepseekV3ForCausalLM"], model_type: "kimi_k2", hidden_size: 7168, num_attention_heads: 64,
+  qk_nope_head_dim: 128, qk_rope_head_dim: 64, v_head_dim: 128, max_position_embeddings: 131072, rope_theta: 50000.0,
+  rope_scaling: { beta_fast: 1.0, beta_slow: 1.0, factor: 32.0, mscale: 1.0, mscale_all_dim: 1.0, original_max_position_embeddings: 4096, type: "yarn" },
+};
+
+test("Kimi-K2 --force keeps the model's own betas (1/1); only a user's inconsistent pair is refused", () => {
+  const cfg = fromObject(kimiK2);
+  const p = plan(cfg.spec, { factor: 64, force: true });
+  assert.deepEqual([p.scaling.betaFast, p.scaling.betaSlow], [1, 1]);
+  assert.equal(p.context, 262144);
+  const out = JSON.parse(patchedConfigText(cfg, p));
+  assert.deepEqual([out.rope_scaling.beta_fast, out.rope_scaling.beta_slow], [1, 1]);
+  assert.throws(() => plan(cfg.spec, { factor: 64, force: true, betaSlow: 1 }), (e: unknown) => e instanceof PlanError && /beta_fast \(1\) must be greater than beta_slow \(1\)/.test((e as Error).message));
+  assert.throws(() => plan(cfg.spec, { factor: 64, force: true, betaFast: 2, betaSlow: 4 }), PlanError);
+  assert.equal(plan(cfg.spec, { factor: 64, force: true, betaFast: 32 }).scaling.betaFast, 32);
+});

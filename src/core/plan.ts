@@ -54,7 +54,11 @@ export function plan(spec: RopeSpec, target: PlanTarget, opts: { file?: string }
   }
   const betaFast = positiveNumber(target.betaFast ?? existing.betaFast ?? DEFAULT_BETA_FAST, "beta_fast");
   const betaSlow = positiveNumber(target.betaSlow ?? existing.betaSlow ?? DEFAULT_BETA_SLOW, "beta_slow");
-  if (betaFast <= betaSlow) throw new PlanError(file, `beta_fast (${betaFast}) must be greater than beta_slow (${betaSlow})`);
+  // A model's own published betas are kept as they are (Kimi-K2 ships beta_fast = beta_slow = 1, which transformers
+  // accepts); only a pair the user changed must be consistent.
+  if ((target.betaFast !== undefined || target.betaSlow !== undefined) && betaFast <= betaSlow) {
+    throw new PlanError(file, `beta_fast (${betaFast}) must be greater than beta_slow (${betaSlow})`);
+  }
 
   let theta = spec.theta;
   let scaling: RopeScaling;
