@@ -61,6 +61,7 @@ function planLines(plan: Plan): string[] {
   const lines = [
     row("method", METHOD_LABEL[plan.method] ?? plan.method),
     row("factor", `${fmt(plan.factor)} (${plan.originalContext} → ${plan.context} tokens)`),
+    row("context", `${plan.previousContext} → ${plan.context} tokens${plan.context <= plan.previousContext ? " (shrinks)" : ""}`),
   ];
   if (plan.correction && plan.bands) {
     const c = plan.correction;

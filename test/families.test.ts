@@ -27,7 +27,7 @@ const phi4 = {
 };
 
 test("Phi-3/Phi-4: a YaRN patch is refused with transformers' reason (exit 3); NTK, which loads, is written", () => {
-  for (const [name, cfgObj, target] of [["phi-3.5", phi35, { factor: 2, force: true }], ["phi-4", phi4, { factor: 4 }]] as const) {
+  for (const [name, cfgObj, target] of [["phi-3.5", phi35, { factor: 64, force: true }], ["phi-4", phi4, { factor: 4 }]] as const) {
     const cfg = fromObject(cfgObj);
     const p = plan(cfg.spec, target);
     assert.throws(
@@ -71,4 +71,41 @@ test("Kimi-K2 --force keeps the model's own betas (1/1); only a user's inconsist
   assert.throws(() => plan(cfg.spec, { factor: 64, force: true, betaSlow: 1 }), (e: unknown) => e instanceof PlanError && /beta_fast \(1\) must be greater than beta_slow \(1\)/.test((e as Error).message));
   assert.throws(() => plan(cfg.spec, { factor: 64, force: true, betaFast: 2, betaSlow: 4 }), PlanError);
   assert.equal(plan(cfg.spec, { factor: 64, force: true, betaFast: 32 }).scaling.betaFast, 32);
+});
+
+// openai/gpt-oss-20b config.json: head_dim 64, YaRN ×32 from 4096 to 131072, truncate false.
+const gptOss = {
+  architectures: ["GptOssForCausalLM"], model_type: "gpt_oss", hidden_size: 2880, num_attention_heads: 64, head_dim: 64,
+  max_position_embeddings: 131072, rope_theta: 150000,
+  rope_scaling: { beta_fast: 32.0, beta_slow: 1.0, factor: 32.0, original_max_position_embeddings: 4096, rope_type: "yarn", truncate: false },
+};
+// meta-llama/Llama-4-Scout-17B-16E config.json text_config: llama3 ×16 from 8192, 10485760 declared.
+const llama4Scout = {
+  architectures: ["Llama4ForConditionalGeneration"], model_type: "llama4",
+  text_config: {
+    model_type: "llama4_text", hidden_size: 5120, num_attention_heads: 40, head_dim: 128, max_position_embeddings: 10485760, rope_theta: 500000.0,
+    rope_scaling: { factor: 16.0, high_freq_factor: 1.0, low_freq_factor: 1.0, original_max_position_embeddings: 8192, rope_type: "llama3" },
+  },
+};
+
+test("--force never shrinks the declared context silently: refused (exit 3) naming both figures unless allowShrink", () => {
+  const cases: [string, object, number, number][] = [
+    ["gpt-oss", gptOss, 16384, 131072],
+    ["Llama-4-Scout", llama4Scout, 32768, 10485760],
+  ];
+  for (const [name, obj, shrunk, declared] of cases) {
+    const cfg = fromObject(obj);
+    assert.throws(
+      () => plan(cfg.spec, { factor: 4, force: true }),
+      (e: unknown) => e instanceof PlanError && e.exitCode === 3 && (e as Error).message.includes(`target context ${shrunk} is not above the ${declared} tokens`) && /--allow-shrink/.test((e as Error).message),
+      name,
+    );
+    const p = plan(cfg.spec, { factor: 4, force: true, allowShrink: true });
+    assert.deepEqual([p.previousContext, p.context], [declared, shrunk], name);
+    assert.ok(p.warnings.some((w) => w.includes(`context shrinks from ${declared} to ${shrunk}`)), name);
+  }
+  // Growing is as before, and the plan says what the context was.
+  const grown = plan(fromObject(gptOss).spec, { factor: 64, force: true });
+  assert.deepEqual([grown.previousContext, grown.context], [131072, 262144]);
+  assert.equal(grown.scaling.truncate, false);
 });

@@ -8,6 +8,8 @@ import type { Plan, PlanMethod, PlanTarget } from "./types.ts";
 
 const PLAN_METHODS: readonly PlanMethod[] = ["yarn", "linear", "ntk", "dynamic", "dynamic-yarn"];
 
+const fmtFactor = (f: number) => `×${Number(f.toPrecision(6))}`;
+
 function positiveNumber(v: unknown, what: string): number {
   if (typeof v !== "number" || !Number.isFinite(v)) throw new PlanError(undefined, `${what} must be a number, got ${String(v)}`);
   return v;
@@ -52,6 +54,16 @@ export function plan(spec: RopeSpec, target: PlanTarget, opts: { file?: string }
     if (factor <= 1) throw new PlanError(file, `factor must be greater than 1, got ${factor}`);
     context = Math.round(originalContext * factor);
   }
+  if (context <= spec.context) {
+    if (!target.allowShrink) {
+      throw new PlanError(
+        file,
+        `target context ${context} is not above the ${spec.context} tokens the model already declares` +
+          ` (${fmtFactor(factor)} × original ${originalContext}); pass --allow-shrink to write ${context} anyway`,
+      );
+    }
+    warnings.push(`context shrinks from ${spec.context} to ${context} tokens (--allow-shrink)`);
+  }
   const betaFast = positiveNumber(target.betaFast ?? existing.betaFast ?? DEFAULT_BETA_FAST, "beta_fast");
   const betaSlow = positiveNumber(target.betaSlow ?? existing.betaSlow ?? DEFAULT_BETA_SLOW, "beta_slow");
   // A model's own published betas are kept as they are (Kimi-K2 ships beta_fast = beta_slow = 1, which transformers
@@ -94,6 +106,7 @@ export function plan(spec: RopeSpec, target: PlanTarget, opts: { file?: string }
     method,
     factor,
     originalContext,
+    previousContext: spec.context,
     context,
     scaling,
     theta,
