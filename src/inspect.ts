@@ -3,6 +3,7 @@ import { type ConverterOptions, converterFor } from "./models.ts";
 import { compareEngines, disagreementLines, type EngineReport } from "./core/engine-compare.ts";
 import { engineViews } from "./core/rope/engines/index.ts";
 import { computeRope } from "./core/rope/compute.ts";
+import { trainedContextQuirk } from "./core/rope/family-quirks.ts";
 import type { StoredRope } from "./core/rope/engines/stored.ts";
 import type { RopeSpec } from "./core/rope/types.ts";
 import { DEFAULT_BETA_FAST, DEFAULT_BETA_SLOW, getMscale } from "./core/rope/yarn.ts";
@@ -74,6 +75,10 @@ export function engineReports(stored: StoredRope, format: ModelFormat): { engine
 export async function inspect(model: string, opts: ConverterOptions = {}): Promise<InspectResult> {
   const info = await (await converterFor(model, opts)).read(model);
   const { engines, warnings } = engineReports(info.stored, info.format);
+  const quirk = info.spec.scaling.method === "none" ? trainedContextQuirk(info.stored.architecture, info.spec.context) : undefined;
+  if (quirk) {
+    warnings.unshift(`${quirk.quirk.summary} (${quirk.quirk.source}): patch plans from ${quirk.trained}; --original-context overrides`);
+  }
   return {
     format: info.format,
     path: model,

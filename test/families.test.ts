@@ -1,14 +1,12 @@
 // Issue 15: every family as transformers reads it. Fixtures are written from the published config.json values
 // (shapes and RoPE keys), never copied from model files.
 import assert from "node:assert/strict";
-import { interpretHfConfig, patchedConfigText } from "../converters/hf/index.ts";
+import { patchedConfigText } from "../converters/hf/index.ts";
 import { PlanError } from "../src/core/errors.ts";
-import { parseJsonText } from "../src/core/hf-config/json-text.ts";
 import { plan } from "../src/core/plan.ts";
 import { engineReports } from "../src/inspect.ts";
+import { fromObject } from "./support/hf-fixtures.ts";
 import { test } from "./support/harness.ts";
-
-export const fromObject = (obj: unknown) => interpretHfConfig("config.json", parseJsonText(JSON.stringify(obj, null, 2)));
 
 // microsoft/Phi-3.5-mini-instruct config.json: head_dim 3072/32 = 96 (48 pairs), longrope from 4096 to 131072.
 const phi35 = {

@@ -4,6 +4,7 @@ import { ntkAwareBase } from "./rope/default.ts";
 import type { RopeScaling, RopeSpec } from "./rope/types.ts";
 import { correctionRange, DEFAULT_BETA_FAST, DEFAULT_BETA_SLOW, frequencyBands } from "./rope/yarn.ts";
 import { PlanError } from "./errors.ts";
+import { trainedContextQuirk } from "./rope/family-quirks.ts";
 import type { Plan, PlanMethod, PlanTarget } from "./types.ts";
 
 const PLAN_METHODS: readonly PlanMethod[] = ["yarn", "linear", "ntk", "dynamic", "dynamic-yarn"];
@@ -17,9 +18,10 @@ function positiveNumber(v: unknown, what: string): number {
 
 /**
  * Plan an extension. A model that already has scaling is refused unless `force`, which re-plans from its
- * original context (keeping its mscale/mscale_all_dim/truncate unless overridden).
+ * original context (keeping its mscale/mscale_all_dim/truncate unless overridden). `family` (config.json model_type
+ * or GGUF architecture) lets the known family quirks pick the trained context (src/core/rope/family-quirks.ts).
  */
-export function plan(spec: RopeSpec, target: PlanTarget, opts: { file?: string } = {}): Plan {
+export function plan(spec: RopeSpec, target: PlanTarget, opts: { file?: string; family?: string } = {}): Plan {
   const file = opts.file;
   const method = target.method ?? "yarn";
   if (!PLAN_METHODS.includes(method)) throw new PlanError(file, `unknown method "${method}" (use ${PLAN_METHODS.join(", ")})`);
@@ -33,7 +35,18 @@ export function plan(spec: RopeSpec, target: PlanTarget, opts: { file?: string }
     const oc = positiveNumber(target.originalContext, "original context");
     if (!Number.isInteger(oc) || oc < 1) throw new PlanError(file, `original context must be a positive whole number, got ${oc}`);
   }
-  const knownOriginal = target.originalContext ?? existing.originalContext ?? spec.originalContext;
+  let knownOriginal = target.originalContext ?? existing.originalContext;
+  if (knownOriginal === undefined) {
+    // A family whose file declares more than it was trained on (Qwen3: 40960 declared, 32768 trained).
+    const quirk = trainedContextQuirk(opts.family, spec.context);
+    if (quirk) {
+      knownOriginal = quirk.trained;
+      warnings.push(
+        `original context ${quirk.trained}, not the declared ${spec.context}: ${quirk.quirk.summary} (${quirk.quirk.source}); --original-context overrides`,
+      );
+    }
+  }
+  knownOriginal ??= spec.originalContext;
   if (knownOriginal === undefined) {
     warnings.push(`original context unknown: assuming the declared context ${spec.context} is the trained one`);
   }
