@@ -47,3 +47,14 @@ test("quirks phi3-longrope-only / phimoe-longrope-only: only default and longrop
   assert.match(hfRopeTypeRefusal("phimoe", "linear") ?? "", /short_mscale/);
   assert.equal(hfRopeTypeRefusal("llama", "yarn"), null);
 });
+
+test("a model card's YaRN block on Qwen3 (factor 4, original 32768, max 40960): inspect warns as transformers does", () => {
+  const cfg = fromObject({ ...qwen3, rope_scaling: { rope_type: "yarn", factor: 4.0, original_max_position_embeddings: 32768 } });
+  const w = cfg.warnings.find((x) => x.startsWith("YaRN factor 4 disagrees"));
+  assert.ok(w, cfg.warnings.join("\n"));
+  assert.match(w, /40960 \/ 32768 = 1\.25/);
+  assert.match(w, /serve 40960 tokens, not 131072/);
+  // A consistent block (max raised to 131072), or one that leaves max at the original, is silent.
+  assert.ok(!fromObject({ ...qwen3, max_position_embeddings: 131072, rope_scaling: { rope_type: "yarn", factor: 4.0, original_max_position_embeddings: 32768 } }).warnings.some((x) => x.includes("disagrees")));
+  assert.ok(!fromObject({ ...qwen3, max_position_embeddings: 32768, rope_scaling: { rope_type: "yarn", factor: 4.0, original_max_position_embeddings: 32768 } }).warnings.some((x) => x.includes("disagrees")));
+});

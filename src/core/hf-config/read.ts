@@ -116,6 +116,17 @@ export function interpretHfConfig(file: string, parsed: ParsedJson): HfConfig {
   const topLevelOriginal = num(cfg["original_max_position_embeddings"]);
   if (topLevelOriginal !== undefined) stored.topLevelOriginal = topLevelOriginal;
   const { spec, warnings: specWarnings } = transformersSpec(stored);
+  // transformers (v5 validation) warns when an explicit YaRN factor disagrees with the ratio the file implies.
+  const sc = spec.scaling;
+  if (sc.method === "yarn" && sc.factor !== undefined && sc.originalContext) {
+    const implicit = maxPos / sc.originalContext;
+    if (implicit !== sc.factor && implicit !== 1) {
+      warnings.push(
+        `YaRN factor ${sc.factor} disagrees with max_position_embeddings / original_max_position_embeddings = ${maxPos} / ${sc.originalContext} = ${Number(implicit.toPrecision(6))}:` +
+          ` transformers warns and uses the explicit factor; engines that cap the context at max_position_embeddings serve ${maxPos} tokens, not ${Math.round(sc.originalContext * sc.factor)}`,
+      );
+    }
+  }
   return {
     file,
     parsed,
