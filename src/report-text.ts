@@ -23,6 +23,7 @@ const METHOD_LABEL: Record<string, string> = {
   "dynamic-yarn": "dynamic YaRN",
   llama3: "Llama 3",
   longrope: "LongRoPE",
+  proportional: "proportional (Gemma 4 full attention)",
 };
 
 const fmt = (n: number, digits = 6) => String(Number(n.toPrecision(digits)));

@@ -107,3 +107,42 @@ test("--force never shrinks the declared context silently: refused (exit 3) nami
   assert.deepEqual([grown.previousContext, grown.context], [131072, 262144]);
   assert.equal(grown.scaling.truncate, false);
 });
+
+// google/gemma-4 config.json text_config (transformers' Gemma4TextConfig defaults): head_dim 256, global_head_dim 512,
+// full-attention layers "proportional" over 512 with partial_rotary_factor 0.25, sliding layers plain at 10000.
+const gemma4 = {
+  architectures: ["Gemma4ForConditionalGeneration"], model_type: "gemma4",
+  text_config: {
+    model_type: "gemma4_text", hidden_size: 2560, num_attention_heads: 8, num_key_value_heads: 2, head_dim: 256, global_head_dim: 512,
+    max_position_embeddings: 131072, sliding_window: 512,
+    layer_types: ["sliding_attention", "sliding_attention", "sliding_attention", "sliding_attention", "sliding_attention", "full_attention"],
+    rope_parameters: {
+      full_attention: { partial_rotary_factor: 0.25, rope_theta: 1000000.0, rope_type: "proportional" },
+      sliding_attention: { rope_theta: 10000.0, rope_type: "default" },
+    },
+  },
+};
+
+test("Gemma 4: proportional RoPE reads as transformers computes it; patch divides its full-attention layers (linear)", () => {
+  const cfg = fromObject(gemma4);
+  assert.deepEqual([cfg.spec.scaling.method, cfg.spec.headDim, cfg.spec.rotaryDim, cfg.spec.theta], ["proportional", 512, 128, 1e6]);
+  const { engines, warnings } = engineReports(cfg.stored, "hf");
+  // 64 rotated pairs, exponents over the whole 512-wide head: 1/1e6^(2j/512).
+  assert.equal(engines.transformers.invFreq.length, 64);
+  assert.equal(engines.transformers.invFreq[0], 1);
+  assert.ok(Math.abs(engines.transformers.invFreq[1] - 1e6 ** (-2 / 512)) < 1e-7);
+  assert.ok(Math.abs(engines.transformers.invFreq[63] - 1e6 ** (-126 / 512)) < 1e-8);
+  assert.ok(warnings.some((w) => /llamacpp: yarnify does not model its reading of proportional RoPE/.test(w)));
+  // Plain (factor 1) is not "already scaled": no --force needed; YaRN is refused with the reason.
+  assert.throws(() => plan(cfg.spec, { factor: 2 }), (e: unknown) => e instanceof PlanError && /proportional RoPE.*--method linear/.test((e as Error).message));
+  const p = plan(cfg.spec, { factor: 2, method: "linear" });
+  assert.equal(p.context, 262144);
+  assert.ok(Math.abs(p.invFreq[1] - engines.transformers.invFreq[1] / 2) < 1e-9);
+  const out = JSON.parse(patchedConfigText(cfg, p));
+  assert.deepEqual(out.text_config.rope_parameters.full_attention, { partial_rotary_factor: 0.25, rope_theta: 1e6, rope_type: "proportional", factor: 2 });
+  assert.deepEqual(out.text_config.rope_parameters.sliding_attention, gemma4.text_config.rope_parameters.sliding_attention);
+  assert.equal(out.text_config.max_position_embeddings, 262144);
+  const again = fromObject(out);
+  assert.deepEqual([again.spec.scaling.method, again.spec.scaling.factor], ["proportional", 2]);
+  assert.throws(() => plan(again.spec, { factor: 4, method: "linear" }), /already has proportional scaling/);
+});

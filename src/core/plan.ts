@@ -26,7 +26,17 @@ export function plan(spec: RopeSpec, target: PlanTarget, opts: { file?: string; 
   const method = target.method ?? "yarn";
   if (!PLAN_METHODS.includes(method)) throw new PlanError(file, `unknown method "${method}" (use ${PLAN_METHODS.join(", ")})`);
   const existing = spec.scaling;
-  if (existing.method !== "none" && !target.force) {
+  // Gemma 4's proportional RoPE with factor 1 is its plain, trained RoPE.
+  const proportional = existing.method === "proportional";
+  const scaled = existing.method !== "none" && !(proportional && (existing.factor ?? 1) === 1);
+  if (proportional && method !== "linear") {
+    throw new PlanError(
+      file,
+      `the full-attention layers use proportional RoPE (Gemma 4), which transformers scales only by dividing every frequency by its factor: ` +
+        `use --method linear (a ${method} rope_type there would be computed over another head dim than the one the model was trained with)`,
+    );
+  }
+  if (scaled && !target.force) {
     throw new PlanError(file, `model already has ${existing.method} scaling (factor ${existing.factor ?? "?"}); pass --force to re-plan from its original context`
     );
   }
@@ -105,7 +115,7 @@ export function plan(spec: RopeSpec, target: PlanTarget, opts: { file?: string; 
       scaling = { method: "none" };
       break;
     default:
-      scaling = { method, factor };
+      scaling = proportional ? { method: "proportional", factor } : { method, factor };
   }
   // transformers' dynamic NTK scales only past max_position_embeddings, so that key keeps the original context.
   const declared = method === "dynamic" ? originalContext : context;

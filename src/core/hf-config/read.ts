@@ -93,12 +93,18 @@ export function interpretHfConfig(file: string, parsed: ParsedJson): HfConfig {
   // DeepSeek's MLA rotates only qk_rope_head_dim of each query/key head; the rest (qk_nope_head_dim) is position-free.
   const qkRope = num(cfg["qk_rope_head_dim"]);
   const qkNope = num(cfg["qk_nope_head_dim"]);
-  const headDim = qkRope !== undefined ? qkRope + (qkNope ?? 0) : num(cfg["head_dim"]) ?? (hidden && heads ? hidden / heads : undefined);
+  let headDim = qkRope !== undefined ? qkRope + (qkNope ?? 0) : num(cfg["head_dim"]) ?? (hidden && heads ? hidden / heads : undefined);
   if (headDim === undefined || !Number.isInteger(headDim) || headDim <= 0) {
     throw new ModelFormatError(file, "cannot tell the head dimension (need head_dim, or hidden_size and num_attention_heads)");
   }
   const prf = num(ropeParameters?.["partial_rotary_factor"]) ?? num(cfg["partial_rotary_factor"]) ?? 1;
-  const rotaryDim = qkRope ?? Math.trunc(headDim * prf);
+  let rotaryDim = qkRope ?? Math.trunc(headDim * prf);
+  if (hfRopeType(ropeScaling ?? ropeParameters) === "proportional") {
+    // Gemma 4's full-attention layers: transformers passes head_dim_key="global_head_dim", and rotates
+    // int(partial_rotary_factor * head_dim // 2) pairs with exponents over the whole head dim.
+    headDim = num(cfg["global_head_dim"]) ?? headDim;
+    rotaryDim = 2 * Math.floor((prf * headDim) / 2);
+  }
   if (rotaryDim < 2 || rotaryDim % 2 !== 0) throw new ModelFormatError(file, `rotary dimension ${rotaryDim} is not a positive even number`);
   const maxPos = num(cfg["max_position_embeddings"]);
   if (maxPos === undefined) throw new ModelFormatError(file, "no max_position_embeddings: cannot tell the model's context");
