@@ -146,3 +146,37 @@ test("Gemma 4: proportional RoPE reads as transformers computes it; patch divide
   assert.deepEqual([again.spec.scaling.method, again.spec.scaling.factor], ["proportional", 2]);
   assert.throws(() => plan(again.spec, { factor: 4, method: "linear" }), /already has proportional scaling/);
 });
+
+// google/gemma-3-4b-it as transformers v5 saves it: per-layer-type rope_parameters (linear ×8 on full attention).
+const gemma3v5 = {
+  architectures: ["Gemma3ForConditionalGeneration"], model_type: "gemma3",
+  text_config: {
+    model_type: "gemma3_text", hidden_size: 2560, num_attention_heads: 8, num_key_value_heads: 4, head_dim: 256,
+    max_position_embeddings: 131072, sliding_window: 1024,
+    layer_types: ["sliding_attention", "sliding_attention", "sliding_attention", "sliding_attention", "sliding_attention", "full_attention"],
+    rope_parameters: {
+      full_attention: { rope_type: "linear", factor: 8.0, rope_theta: 1000000.0 },
+      sliding_attention: { rope_type: "default", rope_theta: 10000.0 },
+    },
+  },
+};
+
+test("per-layer configs (Gemma 3): transformers reads truncate from the outer dict, so it truncates; --no-truncate is refused", () => {
+  const full = { rope_type: "yarn", factor: 8.0, original_max_position_embeddings: 16384, beta_fast: 32.0, beta_slow: 1.0, truncate: false, rope_theta: 1000000.0 };
+  const obj = structuredClone(gemma3v5);
+  (obj.text_config.rope_parameters as Record<string, unknown>).full_attention = full;
+  const cfg = fromObject(obj);
+  assert.equal(cfg.spec.scaling.truncate, undefined);
+  const { engines, warnings } = engineReports(cfg.stored, "hf");
+  const truncated = plan({ ...cfg.spec, context: 16384, originalContext: 16384, scaling: { method: "none" } }, { factor: 8 });
+  assert.deepEqual(engines.transformers.invFreq, truncated.invFreq);
+  assert.equal(engines.llamacpp.agrees, true);
+  assert.ok(engines.transformers.warnings.some((w) => /reads truncate from the outer dict/.test(w)));
+  assert.ok(!warnings.some((w) => /llamacpp reads this differently/.test(w)), warnings.join("\n"));
+  // The writer refuses to store a truncate: false transformers would not read; a truncating YaRN is written.
+  const plain = fromObject(gemma3v5);
+  assert.throws(() => patchedConfigText(plain, plan(plain.spec, { factor: 2, force: true, truncate: false })), (e: unknown) => e instanceof PlanError && /reads truncate from the outer rope_parameters/.test((e as Error).message));
+  const out = JSON.parse(patchedConfigText(plain, plan(plain.spec, { factor: 2, force: true })));
+  assert.equal(out.text_config.rope_parameters.full_attention.truncate, undefined);
+  assert.deepEqual(Object.keys(out.text_config.rope_parameters), ["full_attention", "sliding_attention"]);
+});

@@ -119,6 +119,7 @@ export function interpretHfConfig(file: string, parsed: ParsedJson): HfConfig {
     ropeParameters,
     architecture: typeof cfg["model_type"] === "string" ? cfg["model_type"] : architecture,
   };
+  if (perLayerType) stored.perLayerType = true;
   const topLevelOriginal = num(cfg["original_max_position_embeddings"]);
   if (topLevelOriginal !== undefined) stored.topLevelOriginal = topLevelOriginal;
   const { spec, warnings: specWarnings } = transformersSpec(stored);

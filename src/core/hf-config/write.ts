@@ -45,6 +45,12 @@ export function patchedConfigText(cfg: HfConfig, plan: Plan): string {
   if (refusal) {
     throw new PlanError(cfg.file, `cannot write ${plan.method} for ${cfg.stored.architecture}: ${refusal}; --method ntk (a new rope_theta, rope_type default) loads`);
   }
+  if (cfg.perLayerType && cfg.layout === "rope_parameters" && plan.scaling.truncate === false) {
+    throw new PlanError(
+      cfg.file,
+      "truncate: false cannot be stored where transformers reads it: it reads truncate from the outer rope_parameters, whose keys must all be layer types in a per-layer config (a truncate key there stops it reading the per-layer dicts); leave truncation on",
+    );
+  }
   const root = structuredClone(cfg.parsed.value) as JsonObject;
   const text = cfg.nesting ? (root[cfg.nesting] as JsonObject) : root;
   const scalingDict = plan.scaling.method === "none" ? null : hfDictFromScaling(plan.scaling);

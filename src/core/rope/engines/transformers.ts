@@ -15,6 +15,11 @@ export function transformersSpec(s: StoredRope): { spec: RopeSpec; warnings: str
     warnings.push("config.json has both rope_scaling and rope_parameters: transformers v5 uses rope_scaling");
   }
   const scaling = scalingFromHfDict(dict);
+  if (s.perLayerType && !s.ropeScaling && scaling.truncate !== undefined) {
+    // _compute_yarn_parameters reads config.rope_parameters.get("truncate", True): the outer, per-layer dict.
+    if (scaling.truncate === false) warnings.push("truncate: false inside a per-layer rope_parameters is not read: transformers reads truncate from the outer dict, so it truncates");
+    delete scaling.truncate;
+  }
   const usesOriginal = ["yarn", "llama3", "longrope"].includes(scaling.method);
   let originalContext = scaling.originalContext;
   if (usesOriginal) {
