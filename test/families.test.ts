@@ -180,3 +180,24 @@ test("per-layer configs (Gemma 3): transformers reads truncate from the outer di
   assert.equal(out.text_config.rope_parameters.full_attention.truncate, undefined);
   assert.deepEqual(Object.keys(out.text_config.rope_parameters), ["full_attention", "sliding_attention"]);
 });
+
+// Qwen/Qwen3-VL-8B-Instruct config.json text_config: M-RoPE sections in rope_scaling (rope_type default).
+const qwen3vl = {
+  architectures: ["Qwen3VLForConditionalGeneration"], model_type: "qwen3_vl",
+  text_config: {
+    model_type: "qwen3_vl_text", hidden_size: 4096, num_attention_heads: 32, num_key_value_heads: 8, head_dim: 128,
+    max_position_embeddings: 262144, rope_theta: 5000000,
+    rope_scaling: { mrope_interleaved: true, mrope_section: [24, 20, 20], rope_type: "default" },
+  },
+};
+
+test("M-RoPE (Qwen3-VL): a YaRN patch keeps mrope_section and mrope_interleaved beside the YaRN keys", () => {
+  const cfg = fromObject(qwen3vl);
+  const out = JSON.parse(patchedConfigText(cfg, plan(cfg.spec, { factor: 2 })));
+  const rs = out.text_config.rope_scaling;
+  assert.deepEqual(rs.mrope_section, [24, 20, 20]);
+  assert.equal(rs.mrope_interleaved, true);
+  assert.equal(rs.rope_type, "yarn");
+  assert.equal(rs.original_max_position_embeddings, 262144);
+  assert.equal(out.text_config.max_position_embeddings, 524288);
+});
