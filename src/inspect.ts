@@ -3,6 +3,7 @@ import { type ConverterOptions, converterFor } from "./models.ts";
 import { compareEngines, disagreementLines, type EngineReport } from "./core/engine-compare.ts";
 import { engineViews } from "./core/rope/engines/index.ts";
 import { computeRope } from "./core/rope/compute.ts";
+import { trainedContextQuirk } from "./core/rope/family-quirks.ts";
 import type { StoredRope } from "./core/rope/engines/stored.ts";
 import { trainedContext } from "./core/rope/trained-context.ts";
 import type { RopeSpec } from "./core/rope/types.ts";
@@ -88,6 +89,10 @@ export async function inspect(params: InspectParams): Promise<InspectResult> {
   const { model, ...opts } = params;
   const info = await (await converterFor(model, opts)).read(model);
   const { engines, warnings } = engineReports(info.stored, info.format);
+  const quirk = info.spec.scaling.method === "none" ? trainedContextQuirk(info.stored.architecture, info.spec.context) : undefined;
+  if (quirk) {
+    warnings.unshift(`${quirk.quirk.summary} (${quirk.quirk.source}): patch plans from ${quirk.trained}; --original-context overrides`);
+  }
   return {
     format: info.format,
     path: model,

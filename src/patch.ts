@@ -40,7 +40,7 @@ export async function patch(params: PatchParams, onEvent?: (e: PatchProgressEven
   const { model, out, dryRun = false, tensor, verify, abortSignal, ...target } = params;
   const converter = await converterFor(model, { tensor, originalContext: target.originalContext });
   const info = await converter.read(model);
-  const thePlan = makePlan(info.spec, target, { file: model });
+  const thePlan = makePlan(info.spec, target, { file: model, family: info.stored.architecture });
   const outPath = out ?? converter.defaultOut(model, thePlan);
   const output = await converter.patch({ info, plan: thePlan, out: outPath, dryRun, verify, onProgress: onEvent, abortSignal });
   const { engines, warnings: engineWarnings } = engineReports(output.stored, info.format);

@@ -23,6 +23,7 @@ const METHOD_LABEL: Record<string, string> = {
   "dynamic-yarn": "dynamic YaRN",
   llama3: "Llama 3",
   longrope: "LongRoPE",
+  proportional: "proportional (Gemma 4 full attention)",
 };
 
 const fmt = (n: number, digits = 6) => String(Number(n.toPrecision(digits)));
@@ -61,6 +62,7 @@ function planLines(plan: Plan): string[] {
   const lines = [
     row("method", METHOD_LABEL[plan.method] ?? plan.method),
     row("factor", `${fmt(plan.factor)} (${plan.originalContext} → ${plan.context} tokens)`),
+    row("context", `${plan.previousContext} → ${plan.context} tokens${plan.context <= plan.previousContext ? " (shrinks)" : ""}`),
   ];
   if (plan.correction && plan.bands) {
     const c = plan.correction;

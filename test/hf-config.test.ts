@@ -93,7 +93,7 @@ test("per-layer-type files get YaRN in full_attention only", () => {
 
 test("--force replaces an existing scaling's keys (no stale llama3 keys left)", () => {
   const cfg = readHfConfig(join(repoRoot, "examples/llama-3.1-8b"));
-  const out = JSON.parse(patchedConfigText(cfg, plan(cfg.spec, { factor: 16, force: true })));
+  const out = JSON.parse(patchedConfigText(cfg, plan(cfg.spec, { factor: 16, force: true, allowShrink: true })));
   assert.deepEqual(out.rope_scaling, { type: "yarn", rope_type: "yarn", factor: 16, original_max_position_embeddings: 8192, beta_fast: 32, beta_slow: 1 });
   assert.equal(out.max_position_embeddings, 131072);
 });

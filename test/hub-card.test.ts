@@ -11,6 +11,7 @@ const PLAN: Plan = {
   method: "yarn",
   factor: 4,
   originalContext: 32768,
+  previousContext: 32768,
   context: 131072,
   scaling: { method: "yarn", factor: 4, originalContext: 32768, betaFast: 32, betaSlow: 1, truncate: true },
   theta: 1_000_000,

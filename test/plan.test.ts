@@ -93,5 +93,5 @@ test("trained context: the scaling's original, then the spec's, then the declare
   assert.equal(statedTrainedContext(bare), undefined);
   assert.equal(trainedContext(bare), 32768);
   assert.ok(plan(bare, { factor: 2 }).warnings.some((w) => w.startsWith("original context unknown")));
-  assert.deepEqual(plan(bare, { factor: 2, originalContext: 16384 }).warnings, []);
+  assert.deepEqual(plan(bare, { factor: 4, originalContext: 16384 }).warnings, []);
 });

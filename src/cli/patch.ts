@@ -23,6 +23,7 @@ interface PatchOptions extends FormatOptionValues, HubCliOptions {
   mscaleAllDim?: unknown;
   attentionFactor?: unknown;
   force?: boolean;
+  allowShrink?: boolean;
   verify?: boolean;
   eval?: string;
   evalContext?: unknown;
@@ -44,6 +45,7 @@ async function patchEvaluator(o: PatchOptions, signal: AbortSignal | undefined):
 function planTarget(o: PatchOptions): PlanTarget {
   return {
     force: o.force,
+    allowShrink: o.allowShrink,
     method: o.method as PlanMethod,
     factor: numberOption(o.factor),
     context: numberOption(o.context),
@@ -74,6 +76,7 @@ export const patchCommand: Command<PatchOptions> = {
     { flags: "--out <path>", description: "Output path (default: <model>-yarn-<context>)" },
     { flags: "--dry-run", description: "Print a unified diff of what would change; write nothing" },
     { flags: "--force", description: "Re-plan a model that already has RoPE scaling, from its original context" },
+    { flags: "--allow-shrink", description: "Write a target context at or below the one the model declares (refused otherwise)" },
     { flags: "--validate", description: "Validate the output before reporting success (exit 5 if a check fails)" },
     { flags: "--no-verify", description: "GGUF: skip re-reading the output to prove its tensor data equals the source's" },
     { flags: "--eval <file>", description: "Measure perplexity with and without the scaling on these texts (as `eval --text`); published cards get the table" },

@@ -43,6 +43,12 @@ export function disagreementLines(reports: Record<EngineName, EngineReport>, for
   const lines: string[] = [];
   for (const [name, r] of Object.entries(reports) as [EngineName, EngineReport][]) {
     if (r.agrees || !ENGINES_BY_FORMAT[format].includes(name)) continue;
+    if (r.invFreq.length === 0) {
+      // The profile threw: its warning says why this engine cannot use the parameters.
+      lines.push(r.warnings.length ? r.warnings.join("; ") : `${name} cannot use these parameters`);
+      continue;
+    }
+    if (reports.transformers.invFreq.length === 0) continue; // nothing to compare with; transformers' line says why
     const parts: string[] = [];
     if (r.maxInvFreqRelDiff > INV_FREQ_REL_TOL) parts.push(`inv_freq off by up to ${(r.maxInvFreqRelDiff * 100).toPrecision(3)}%`);
     if (Math.abs(r.attentionFactorDiff) > ATTENTION_FACTOR_TOL) parts.push(`attention factor ${r.attentionFactor.toFixed(6)} vs ${(r.attentionFactor - r.attentionFactorDiff).toFixed(6)}`);

@@ -5,9 +5,12 @@ import { statedTrainedContext, trainedContext } from "./rope/trained-context.ts"
 import type { RopeScaling, RopeSpec } from "./rope/types.ts";
 import { correctionRange, DEFAULT_BETA_FAST, DEFAULT_BETA_SLOW, frequencyBands } from "./rope/yarn.ts";
 import { PlanError } from "./errors.ts";
+import { trainedContextQuirk } from "./rope/family-quirks.ts";
 import type { Plan, PlanMethod, PlanTarget } from "./types.ts";
 
 const PLAN_METHODS: readonly PlanMethod[] = ["yarn", "linear", "ntk", "dynamic", "dynamic-yarn"];
+
+const fmtFactor = (f: number) => `×${Number(f.toPrecision(6))}`;
 
 function positiveNumber(v: unknown, what: string): number {
   if (typeof v !== "number" || !Number.isFinite(v)) throw new PlanError(undefined, `${what} must be a number, got ${String(v)}`);
@@ -16,14 +19,25 @@ function positiveNumber(v: unknown, what: string): number {
 
 /**
  * Plan an extension. A model that already has scaling is refused unless `force`, which re-plans from its
- * original context (keeping its mscale/mscale_all_dim/truncate unless overridden).
+ * original context (keeping its mscale/mscale_all_dim/truncate unless overridden). `family` (config.json model_type
+ * or GGUF architecture) lets the known family quirks pick the trained context (src/core/rope/family-quirks.ts).
  */
-export function plan(spec: RopeSpec, target: PlanTarget, opts: { file?: string } = {}): Plan {
+export function plan(spec: RopeSpec, target: PlanTarget, opts: { file?: string; family?: string } = {}): Plan {
   const file = opts.file;
   const method = target.method ?? "yarn";
   if (!PLAN_METHODS.includes(method)) throw new PlanError(file, `unknown method "${method}" (use ${PLAN_METHODS.join(", ")})`);
   const existing = spec.scaling;
-  if (existing.method !== "none" && !target.force) {
+  // Gemma 4's proportional RoPE with factor 1 is its plain, trained RoPE.
+  const proportional = existing.method === "proportional";
+  const scaled = existing.method !== "none" && !(proportional && (existing.factor ?? 1) === 1);
+  if (proportional && method !== "linear") {
+    throw new PlanError(
+      file,
+      `the full-attention layers use proportional RoPE (Gemma 4), which transformers scales only by dividing every frequency by its factor: ` +
+        `use --method linear (a ${method} rope_type there would be computed over another head dim than the one the model was trained with)`,
+    );
+  }
+  if (scaled && !target.force) {
     throw new PlanError(file, `model already has ${existing.method} scaling (factor ${existing.factor ?? "?"}); pass --force to re-plan from its original context`
     );
   }
@@ -32,10 +46,14 @@ export function plan(spec: RopeSpec, target: PlanTarget, opts: { file?: string }
     const oc = positiveNumber(target.originalContext, "original context");
     if (!Number.isInteger(oc) || oc < 1) throw new PlanError(file, `original context must be a positive whole number, got ${oc}`);
   }
-  if (target.originalContext === undefined && statedTrainedContext(spec) === undefined) {
+  // A family whose file declares more than it was trained on (Qwen3: 40960 declared, 32768 trained) is known
+  // better than the declaration; an explicit original (the user's, the scaling's) is known better still.
+  const quirk = target.originalContext ?? spec.scaling.originalContext ? undefined : trainedContextQuirk(opts.family, spec.context);
+  if (quirk) warnings.push(`original context ${quirk.trained}, not the declared ${spec.context}: ${quirk.quirk.summary} (${quirk.quirk.source}); --original-context overrides`);
+  else if (target.originalContext === undefined && statedTrainedContext(spec) === undefined) {
     warnings.push(`original context unknown: assuming the declared context ${spec.context} is the trained one`);
   }
-  const originalContext = target.originalContext ?? trainedContext(spec);
+  const originalContext = target.originalContext ?? quirk?.trained ?? trainedContext(spec);
   if (target.factor === undefined && target.context === undefined) throw new PlanError(file, "give a factor or a target context");
   if (target.factor !== undefined && target.context !== undefined) throw new PlanError(file, "give a factor or a target context, not both");
   let factor: number;
@@ -52,9 +70,23 @@ export function plan(spec: RopeSpec, target: PlanTarget, opts: { file?: string }
     if (factor <= 1) throw new PlanError(file, `factor must be greater than 1, got ${factor}`);
     context = Math.round(originalContext * factor);
   }
+  if (context <= spec.context) {
+    if (!target.allowShrink) {
+      throw new PlanError(
+        file,
+        `target context ${context} is not above the ${spec.context} tokens the model already declares` +
+          ` (${fmtFactor(factor)} × original ${originalContext}); pass --allow-shrink to write ${context} anyway`,
+      );
+    }
+    warnings.push(`context shrinks from ${spec.context} to ${context} tokens (--allow-shrink)`);
+  }
   const betaFast = positiveNumber(target.betaFast ?? existing.betaFast ?? DEFAULT_BETA_FAST, "beta_fast");
   const betaSlow = positiveNumber(target.betaSlow ?? existing.betaSlow ?? DEFAULT_BETA_SLOW, "beta_slow");
-  if (betaFast <= betaSlow) throw new PlanError(file, `beta_fast (${betaFast}) must be greater than beta_slow (${betaSlow})`);
+  // A model's own published betas are kept as they are (Kimi-K2 ships beta_fast = beta_slow = 1, which transformers
+  // accepts); only a pair the user changed must be consistent.
+  if ((target.betaFast !== undefined || target.betaSlow !== undefined) && betaFast <= betaSlow) {
+    throw new PlanError(file, `beta_fast (${betaFast}) must be greater than beta_slow (${betaSlow})`);
+  }
 
   let theta = spec.theta;
   let scaling: RopeScaling;
@@ -76,7 +108,7 @@ export function plan(spec: RopeSpec, target: PlanTarget, opts: { file?: string }
       scaling = { method: "none" };
       break;
     default:
-      scaling = { method, factor };
+      scaling = proportional ? { method: "proportional", factor } : { method, factor };
   }
   // transformers' dynamic NTK scales only past max_position_embeddings, so that key keeps the original context.
   const declared = method === "dynamic" ? originalContext : context;
@@ -90,6 +122,7 @@ export function plan(spec: RopeSpec, target: PlanTarget, opts: { file?: string }
     method,
     factor,
     originalContext,
+    previousContext: spec.context,
     context,
     scaling,
     theta,

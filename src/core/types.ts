@@ -31,6 +31,11 @@ export interface PlanTarget {
   attentionFactor?: number;
   /** Re-plan a model that already has scaling, from its original context. */
   force?: boolean;
+  /**
+   * Accept a target at or below the context the model already declares (a re-plan with `force` can shrink it:
+   * gpt-oss 131072 → 16384 at ×4 from 4096). Without it such a target is refused (CLI: `--allow-shrink`).
+   */
+  allowShrink?: boolean;
 }
 
 /** The extension to apply: the new stored parameters and what transformers will compute from them. */
@@ -39,6 +44,8 @@ export interface Plan {
   method: PlanMethod;
   factor: number;
   originalContext: number;
+  /** The context the file declared before the patch (max_position_embeddings / context_length). */
+  previousContext: number;
   /**
    * New context the model is meant to serve; files declare it as max_position_embeddings, except for dynamic NTK,
    * which transformers only engages past max_position_embeddings (kept at the original context).

@@ -24,6 +24,7 @@ export function itemPlanTarget(item: BatchItem): PlanTarget {
   }
   if (o.truncate !== undefined) t.truncate = o.truncate === true;
   if (o.force !== undefined) t.force = o.force === true;
+  if (o.allowShrink !== undefined) t.allowShrink = o.allowShrink === true;
   return t;
 }
 

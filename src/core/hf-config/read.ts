@@ -93,12 +93,18 @@ export function interpretHfConfig(file: string, parsed: ParsedJson): HfConfig {
   // DeepSeek's MLA rotates only qk_rope_head_dim of each query/key head; the rest (qk_nope_head_dim) is position-free.
   const qkRope = num(cfg["qk_rope_head_dim"]);
   const qkNope = num(cfg["qk_nope_head_dim"]);
-  const headDim = qkRope !== undefined ? qkRope + (qkNope ?? 0) : num(cfg["head_dim"]) ?? (hidden && heads ? hidden / heads : undefined);
+  let headDim = qkRope !== undefined ? qkRope + (qkNope ?? 0) : num(cfg["head_dim"]) ?? (hidden && heads ? hidden / heads : undefined);
   if (headDim === undefined || !Number.isInteger(headDim) || headDim <= 0) {
     throw new ModelFormatError(file, "cannot tell the head dimension (need head_dim, or hidden_size and num_attention_heads)");
   }
   const prf = num(ropeParameters?.["partial_rotary_factor"]) ?? num(cfg["partial_rotary_factor"]) ?? 1;
-  const rotaryDim = qkRope ?? Math.trunc(headDim * prf);
+  let rotaryDim = qkRope ?? Math.trunc(headDim * prf);
+  if (hfRopeType(ropeScaling ?? ropeParameters) === "proportional") {
+    // Gemma 4's full-attention layers: transformers passes head_dim_key="global_head_dim", and rotates
+    // int(partial_rotary_factor * head_dim // 2) pairs with exponents over the whole head dim.
+    headDim = num(cfg["global_head_dim"]) ?? headDim;
+    rotaryDim = 2 * Math.floor((prf * headDim) / 2);
+  }
   if (rotaryDim < 2 || rotaryDim % 2 !== 0) throw new ModelFormatError(file, `rotary dimension ${rotaryDim} is not a positive even number`);
   const maxPos = num(cfg["max_position_embeddings"]);
   if (maxPos === undefined) throw new ModelFormatError(file, "no max_position_embeddings: cannot tell the model's context");
@@ -113,9 +119,21 @@ export function interpretHfConfig(file: string, parsed: ParsedJson): HfConfig {
     ropeParameters,
     architecture: typeof cfg["model_type"] === "string" ? cfg["model_type"] : architecture,
   };
+  if (perLayerType) stored.perLayerType = true;
   const topLevelOriginal = num(cfg["original_max_position_embeddings"]);
   if (topLevelOriginal !== undefined) stored.topLevelOriginal = topLevelOriginal;
   const { spec, warnings: specWarnings } = transformersSpec(stored);
+  // transformers (v5 validation) warns when an explicit YaRN factor disagrees with the ratio the file implies.
+  const sc = spec.scaling;
+  if (sc.method === "yarn" && sc.factor !== undefined && sc.originalContext) {
+    const implicit = maxPos / sc.originalContext;
+    if (implicit !== sc.factor && implicit !== 1) {
+      warnings.push(
+        `YaRN factor ${sc.factor} disagrees with max_position_embeddings / original_max_position_embeddings = ${maxPos} / ${sc.originalContext} = ${Number(implicit.toPrecision(6))}:` +
+          ` transformers warns and uses the explicit factor; engines that cap the context at max_position_embeddings serve ${maxPos} tokens, not ${Math.round(sc.originalContext * sc.factor)}`,
+      );
+    }
+  }
   return {
     file,
     parsed,

@@ -2,6 +2,7 @@
 // its spelling.
 import { hfDictFromScaling, type JsonObject } from "../rope/hf-params.ts";
 import { PlanError } from "../errors.ts";
+import { hfRopeTypeRefusal } from "../rope/family-quirks.ts";
 import type { Plan } from "../types.ts";
 import { isObject, type JsonValue, type ParsedJson, stringifyJsonText } from "./json-text.ts";
 import type { HfConfig } from "./read.ts";
@@ -38,6 +39,17 @@ function withLegacyType(dict: JsonObject): JsonObject {
 export function patchedConfigText(cfg: HfConfig, plan: Plan): string {
   if (plan.method === "dynamic-yarn") {
     throw new PlanError(cfg.file, "dynamic-yarn cannot be stored in config.json: no engine reads it (use it with `yarnify eval`)");
+  }
+  const newType = plan.scaling.method === "none" ? "default" : hfDictFromScaling(plan.scaling)["rope_type"];
+  const refusal = hfRopeTypeRefusal(cfg.stored.architecture, String(newType));
+  if (refusal) {
+    throw new PlanError(cfg.file, `cannot write ${plan.method} for ${cfg.stored.architecture}: ${refusal}; --method ntk (a new rope_theta, rope_type default) loads`);
+  }
+  if (cfg.perLayerType && cfg.layout === "rope_parameters" && plan.scaling.truncate === false) {
+    throw new PlanError(
+      cfg.file,
+      "truncate: false cannot be stored where transformers reads it: it reads truncate from the outer rope_parameters, whose keys must all be layer types in a per-layer config (a truncate key there stops it reading the per-layer dicts); leave truncation on",
+    );
   }
   const root = structuredClone(cfg.parsed.value) as JsonObject;
   const text = cfg.nesting ? (root[cfg.nesting] as JsonObject) : root;

@@ -4,6 +4,7 @@ import { defaultInvFreq, dynamicNtkBase, linearInvFreq, ntkAwareBase } from "./d
 import { llama3InvFreq } from "./llama3.ts";
 import { longropeAttentionFactor, longropeInvFreq } from "./longrope.ts";
 import { trainedContext } from "./trained-context.ts";
+import { posFreq } from "./float32.ts";
 import type { RopeFrequencies, RopeSpec } from "./types.ts";
 import { yarnAttentionFactor, yarnInvFreq } from "./yarn.ts";
 
@@ -49,6 +50,14 @@ export function computeRope(spec: RopeSpec, opts: { seqLen?: number } = {}): Rop
         truncate: scaling.truncate,
       });
       return { invFreq, attentionFactor: yarnAttentionFactor(factor, scaling) };
+    }
+    case "proportional": {
+      // transformers' _compute_proportional_rope_parameters: 1/base^(2j/head_dim) for the rope_angles rotated pairs
+      // (the rest are zeros, which leave their channels unrotated), then inv_freq /= factor.
+      const factor = Math.fround(scaling.factor ?? 1);
+      const invFreq: number[] = [];
+      for (let j = 0; j < dim / 2; j++) invFreq.push(Math.fround(Math.fround(1 / posFreq(base, j, spec.headDim)) / factor));
+      return { invFreq, attentionFactor: 1 };
     }
     case "llama3":
       return {

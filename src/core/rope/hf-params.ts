@@ -14,6 +14,7 @@ const HF_TYPE_TO_METHOD: Record<string, RopeMethod> = {
   llama3: "llama3",
   longrope: "longrope",
   su: "longrope",
+  proportional: "proportional",
 };
 
 export const METHOD_TO_HF_TYPE: Partial<Record<RopeMethod, string>> = {
@@ -23,6 +24,7 @@ export const METHOD_TO_HF_TYPE: Partial<Record<RopeMethod, string>> = {
   yarn: "yarn",
   llama3: "llama3",
   longrope: "longrope",
+  proportional: "proportional",
 };
 
 export class UnknownRopeTypeError extends ModelFormatError {

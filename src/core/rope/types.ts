@@ -1,7 +1,10 @@
 // The vocabulary shared by the planner, the converters, the validator and the evaluator.
 
-/** Every RoPE variant yarnify can compute. "none" is plain RoPE. */
-export type RopeMethod = "none" | "linear" | "ntk" | "dynamic" | "yarn" | "dynamic-yarn" | "llama3" | "longrope";
+/**
+ * Every RoPE variant yarnify can compute. "none" is plain RoPE. "proportional" is Gemma 4's full-attention RoPE
+ * (transformers v5): exponents over the whole head dim, only the first rotaryDim/2 pairs rotate, all ÷ factor.
+ */
+export type RopeMethod = "none" | "linear" | "ntk" | "dynamic" | "yarn" | "dynamic-yarn" | "llama3" | "longrope" | "proportional";
 
 /** Scaling parameters in yarnify's own names (the stored key names differ per format). */
 export interface RopeScaling {

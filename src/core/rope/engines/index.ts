@@ -2,7 +2,8 @@ import type { EngineName, EngineView } from "../../types.ts";
 import { llamacppView } from "./llamacpp.ts";
 import { mlxView } from "./mlx.ts";
 import { ortGenaiView } from "./ort-genai.ts";
-import type { StoredRope } from "./stored.ts";
+import { hfRopeType } from "../hf-params.ts";
+import { type StoredRope, transformersDict } from "./stored.ts";
 import { transformersView } from "./transformers.ts";
 import { vllmView } from "./vllm.ts";
 
@@ -25,7 +26,13 @@ export const ENGINE_PROFILES: Record<EngineName, (s: StoredRope) => EngineView> 
 /** Every engine's reading of the same stored parameters. */
 export function engineViews(s: StoredRope): Record<EngineName, EngineView> {
   const out = {} as Record<EngineName, EngineView>;
+  const proportional = hfRopeType(transformersDict(s)) === "proportional";
   for (const [name, profile] of Object.entries(ENGINE_PROFILES) as [EngineName, (s: StoredRope) => EngineView][]) {
+    if (proportional && name !== "transformers") {
+      // Gemma 4's proportional RoPE: only transformers' reading is modelled here; say so rather than guess.
+      out[name] = { invFreq: [], attentionFactor: Number.NaN, warnings: [`${name}: yarnify does not model its reading of proportional RoPE (Gemma 4); check that engine's own output`] };
+      continue;
+    }
     try {
       out[name] = profile(s);
     } catch (err) {

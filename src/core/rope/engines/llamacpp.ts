@@ -101,7 +101,7 @@ export function llamacppView(s: StoredRope): EngineView {
   const warnings = [...fromHf.warnings, ...view.warnings];
   if (!s.gguf) {
     const p = scalingFromHfDict(s.ropeParameters ?? s.ropeScaling);
-    if (p.method === "yarn" && p.truncate === false) warnings.push("llama.cpp always floors/ceils the correction range (truncate: false ignored)");
+    if (p.method === "yarn" && p.truncate === false && !s.perLayerType) warnings.push("llama.cpp always floors/ceils the correction range (truncate: false ignored)");
     if (p.attentionFactor !== undefined) warnings.push("llama.cpp ignores an explicit attention_factor");
     if (p.method === "yarn" && (p.mscale !== undefined || p.mscaleAllDim !== undefined) && !isDeepseek(s.architecture)) {
       const hf = transformersView(s).attentionFactor;

@@ -6,9 +6,12 @@ import { scalingFromHfDict } from "../hf-params.ts";
 import { getMscale } from "../yarn.ts";
 import type { EngineView } from "../../types.ts";
 import { type StoredRope, transformersDict } from "./stored.ts";
-import { transformersSpec, transformersView } from "./transformers.ts";
+import { ModelFormatError } from "../../errors.ts";
+import { transformersLoadRefusal, transformersSpec, transformersView } from "./transformers.ts";
 
 export function ortGenaiView(s: StoredRope): EngineView {
+  const refusal = transformersLoadRefusal(s);
+  if (refusal) throw new ModelFormatError(undefined, `loads config.json through transformers, which fails: ${refusal}`);
   const dict = transformersDict(s);
   const { spec, warnings } = transformersSpec(s);
   const sc = spec.scaling;

@@ -33,6 +33,11 @@ export interface StoredRope {
   ropeScaling: JsonObject | null;
   /** config["rope_parameters"] (v5); for per-layer-type configs, the full_attention dict. */
   ropeParameters: JsonObject | null;
+  /**
+   * rope_parameters is keyed by layer type (Gemma 3): transformers reads `truncate` from the outer dict, which can
+   * hold only layer types, so a per-layer `truncate` is never read.
+   */
+  perLayerType?: boolean;
   /** model_type (HF) or general.architecture (GGUF): some engines special-case DeepSeek; llama.cpp keys use it. */
   architecture?: string;
   /** Present when the file is a GGUF: llama.cpp reads these keys instead of a config.json. */

@@ -1,5 +1,7 @@
 // transformers v5 (variant D of rope-engines.md §2): the reference every other engine is compared with.
 import { computeRope } from "../compute.ts";
+import { ModelFormatError } from "../../errors.ts";
+import { hfRopeTypeRefusal } from "../family-quirks.ts";
 import { hfRopeType, scalingFromHfDict } from "../hf-params.ts";
 import type { RopeSpec } from "../types.ts";
 import type { EngineView } from "../../types.ts";
@@ -13,6 +15,11 @@ export function transformersSpec(s: StoredRope): { spec: RopeSpec; warnings: str
     warnings.push("config.json has both rope_scaling and rope_parameters: transformers v5 uses rope_scaling");
   }
   const scaling = scalingFromHfDict(dict);
+  if (s.perLayerType && !s.ropeScaling && scaling.truncate !== undefined) {
+    // _compute_yarn_parameters reads config.rope_parameters.get("truncate", True): the outer, per-layer dict.
+    if (scaling.truncate === false) warnings.push("truncate: false inside a per-layer rope_parameters is not read: transformers reads truncate from the outer dict, so it truncates");
+    delete scaling.truncate;
+  }
   const usesOriginal = ["yarn", "llama3", "longrope"].includes(scaling.method);
   let originalContext = scaling.originalContext;
   if (usesOriginal) {
@@ -39,7 +46,19 @@ export function transformersSpec(s: StoredRope): { spec: RopeSpec; warnings: str
   return { spec, warnings };
 }
 
+/**
+ * Why transformers' config class for this family cannot load the stored rope dict (Phi-3 renames yarn to longrope
+ * and fails), or null. Engines that load config.json through transformers (vLLM, ORT GenAI's builder) fail alike.
+ */
+export function transformersLoadRefusal(s: StoredRope): string | null {
+  if (s.gguf) return null;
+  const type = hfRopeType(transformersDict(s));
+  return hfRopeTypeRefusal(s.architecture, type === "su" ? "longrope" : type);
+}
+
 export function transformersView(s: StoredRope, opts: { seqLen?: number } = {}): EngineView {
+  const refusal = transformersLoadRefusal(s);
+  if (refusal) throw new ModelFormatError(undefined, `fails to load this config: ${refusal}`);
   const { spec, warnings } = transformersSpec(s);
   return { ...computeRope(spec, opts), warnings };
 }

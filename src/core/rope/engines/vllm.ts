@@ -4,9 +4,12 @@ import { computeRope } from "../compute.ts";
 import { getMscale } from "../yarn.ts";
 import type { EngineView } from "../../types.ts";
 import { isDeepseek, type StoredRope, transformersDict } from "./stored.ts";
-import { transformersSpec } from "./transformers.ts";
+import { ModelFormatError } from "../../errors.ts";
+import { transformersLoadRefusal, transformersSpec } from "./transformers.ts";
 
 export function vllmView(s: StoredRope): EngineView {
+  const refusal = transformersLoadRefusal(s);
+  if (refusal) throw new ModelFormatError(undefined, `loads config.json through transformers, which fails: ${refusal}`);
   const { spec, warnings } = transformersSpec(s);
   const dict = transformersDict(s);
   if (dict && dict["type"] !== undefined && dict["rope_type"] !== undefined && dict["type"] !== dict["rope_type"]) {
