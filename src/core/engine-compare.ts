@@ -27,6 +27,10 @@ export function compareEngines(views: Record<EngineName, EngineView>): Record<En
   const ref = views.transformers;
   const out = {} as Record<EngineName, EngineReport>;
   for (const [name, v] of Object.entries(views) as [EngineName, EngineView][]) {
+    if (name === "transformers") {
+      out[name] = { ...v, maxInvFreqRelDiff: 0, attentionFactorDiff: 0, agrees: true };
+      continue;
+    }
     let maxRel = v.invFreq.length === ref.invFreq.length ? 0 : Number.POSITIVE_INFINITY;
     for (let j = 0; j < Math.min(v.invFreq.length, ref.invFreq.length); j++) {
       maxRel = Math.max(maxRel, Math.abs(v.invFreq[j] - ref.invFreq[j]) / Math.abs(ref.invFreq[j]));
@@ -41,8 +45,14 @@ export function compareEngines(views: Record<EngineName, EngineView>): Record<En
 /** One line per engine that would compute something else than transformers. */
 export function disagreementLines(reports: Record<EngineName, EngineReport>, format: ModelFormat = "hf"): string[] {
   const lines: string[] = [];
+  // transformers is the reference: it cannot differ from itself, but it can fail to compute anything.
+  const ref = reports.transformers;
+  if (ref && !(ref.invFreq.length > 0 && ref.invFreq.every(Number.isFinite) && Number.isFinite(ref.attentionFactor))) {
+    const why = ref.warnings.length ? `: ${ref.warnings.join("; ")}` : "";
+    lines.push(`transformers cannot compute finite frequencies from these parameters${why}`);
+  }
   for (const [name, r] of Object.entries(reports) as [EngineName, EngineReport][]) {
-    if (r.agrees || !ENGINES_BY_FORMAT[format].includes(name)) continue;
+    if (name === "transformers" || r.agrees || !ENGINES_BY_FORMAT[format].includes(name)) continue;
     const parts: string[] = [];
     if (r.maxInvFreqRelDiff > INV_FREQ_REL_TOL) parts.push(`inv_freq off by up to ${(r.maxInvFreqRelDiff * 100).toPrecision(3)}%`);
     if (Math.abs(r.attentionFactorDiff) > ATTENTION_FACTOR_TOL) parts.push(`attention factor ${r.attentionFactor.toFixed(6)} vs ${(r.attentionFactor - r.attentionFactorDiff).toFixed(6)}`);
