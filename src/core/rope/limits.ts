@@ -15,7 +15,9 @@
 //   scaling factor is finite and in (0, 2^31-1]; betas, mscales and
 //   attention factors are finite (attention factors positive).
 import { ModelFormatError } from "../errors.ts";
-import type { RopeSpec } from "./types.ts";
+import type { RopeMethod, RopeSpec } from "./types.ts";
+
+const METHODS: readonly RopeMethod[] = ["none", "linear", "ntk", "dynamic", "yarn", "dynamic-yarn", "llama3", "longrope"];
 
 export const MAX_CONTEXT = 2 ** 31 - 1;
 export const MAX_THETA = 1e12;
@@ -113,7 +115,9 @@ export function checkRopeSpec(file: string | undefined, spec: RopeSpec, names: P
   checkRopeNumber(file, n.context, "context", spec.context);
   if (spec.originalContext !== undefined) checkRopeNumber(file, n.originalContext, "context", spec.originalContext);
   const s = spec.scaling as unknown as Record<string, unknown> | undefined;
-  if (s === null || typeof s !== "object") throw new ModelFormatError(file, `${n.scaling} is not a RoPE scaling`);
+  if (s === null || typeof s !== "object" || typeof s.method !== "string" || !METHODS.includes(s.method as RopeMethod)) {
+    throw new ModelFormatError(file, `${n.scaling} is not a RoPE scaling yarnify knows (${METHODS.join(", ")})`);
+  }
   for (const [key, kind] of SCALING_NUMBERS) {
     if (Object.hasOwn(s, key) && s[key] !== undefined) checkRopeNumber(file, `${n.scaling} ${key}`, kind, s[key]);
   }
