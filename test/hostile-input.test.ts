@@ -294,11 +294,11 @@ function onnxWithExternal(location: string, write?: (dir: string, bytes: Uint8Ar
   return { dir, model, out: join(root, "out") };
 }
 
-async function onnxRefused(what: string, m: { dir: string; model: string; out: string }, words: RegExp, inspectToo = true): Promise<void> {
+async function onnxRefused(what: string, m: { dir: string; model: string; out: string }, words: RegExp, inspectToo = true, file = m.model): Promise<void> {
   try {
-    if (inspectToo) await refused(`${what} (inspect)`, () => inspect(m.model), 2, m.model, words);
-    await refused(`${what} (dry run)`, () => patch({ model: m.model, factor: 4, out: m.out, dryRun: true }), 2, m.model, words);
-    await refused(`${what} (patch)`, () => patch({ model: m.model, factor: 4, out: m.out }), 2, m.model, words);
+    if (inspectToo) await refused(`${what} (inspect)`, () => inspect(m.model), 2, file, words);
+    await refused(`${what} (dry run)`, () => patch({ model: m.model, factor: 4, out: m.out, dryRun: true }), 2, file, words);
+    await refused(`${what} (patch)`, () => patch({ model: m.model, factor: 4, out: m.out }), 2, file, words);
     nothingAt(m.out, what);
   } finally {
     rmSync(dirname(m.dir), { recursive: true, force: true });
@@ -345,4 +345,16 @@ test("item 16: ONNX external data shorter than the graph needs is refused, nothi
   patched[zero] = "x".charCodeAt(0);
   writeFileSync(bad.model, patched);
   await onnxRefused("offset x", bad, /external data offset of tensor "w" is "x", not a byte count$/);
+});
+
+test("item 4: an ONNX graph's context from a sidecar goes through the same bounds", async () => {
+  const m = onnxWithExternal("w.bin", (dir, bytes) => writeFileSync(join(dir, "w.bin"), bytes));
+  writeFileSync(join(m.dir, "config.json"), JSON.stringify({ max_position_embeddings: 0, head_dim: 64, rope_theta: 10000 }));
+  await onnxRefused("max_position_embeddings 0 beside the graph", m, /the context \(from .*config\.json\) must be a whole number of tokens from 1 to 2147483647, got 0$/);
+  const g = onnxWithExternal("w.bin", (dir, bytes) => writeFileSync(join(dir, "w.bin"), bytes));
+  writeFileSync(join(g.dir, "genai_config.json"), JSON.stringify({ model: { context_length: 1e300 } }));
+  await onnxRefused("genai context_length 1e300", g, /the context \(from .*genai_config\.json\) must be .*got 1e\+300$/);
+  const deep = onnxWithExternal("w.bin", (dir, bytes) => writeFileSync(join(dir, "w.bin"), bytes));
+  writeFileSync(join(deep.dir, "genai_config.json"), `{"model": ${"[".repeat(100_000)}${"]".repeat(100_000)}}`);
+  await onnxRefused("genai_config.json 100,000 levels deep", deep, /: not valid JSON \(invalid JSON at line 1: nested deeper than 1000 levels\)$/, true, join(deep.dir, "genai_config.json"));
 });
