@@ -54,7 +54,7 @@ export const ggufConverter: Converter = {
         path,
         architecture: i.architecture,
         spec: i.spec,
-        stored: ggufStoredRope(h.metadata, h.architecture),
+        stored: ggufStoredRope(h.metadata, h.architecture, h.file),
         warnings: i.warnings,
         details: { keys, llamacpp, version, tensorCount, headerBytes, fileSize, split, bytesFetched },
         header: h,
@@ -77,7 +77,7 @@ export const ggufConverter: Converter = {
     const after = withEntries(header.metadata, planned.entries);
     const name = locationBasename(info.path);
     const diff = unifiedDiff(KEY_TEXT(header.metadata, header.architecture), KEY_TEXT(after, header.architecture), `a/${name}`, `b/${name}`);
-    const stored = ggufStoredRope(after, header.architecture);
+    const stored = ggufStoredRope(after, header.architecture, header.file);
     if (dryRun) {
       const outs = shardOutputs(shardLocations(info.path), out, await isDirTarget(out)) ?? [out];
       // Shards after the first are carried over unchanged (reflink or hard link where possible).

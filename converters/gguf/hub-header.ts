@@ -12,7 +12,7 @@ export const patchGgufHeader: GgufHeaderPatcher = async ({ location, path, targe
   const source = openRemoteSource(location.url, { fetch: location.fetch, headers: location.headers });
   try {
     const header = await readGgufHeader(source);
-    const p = plan(ggufRopeSpec(header.metadata, header.architecture), target, { file: path, family: header.architecture });
+    const p = plan(ggufRopeSpec(header.metadata, header.architecture, path), target, { file: path, family: header.architecture });
     const { entries } = ggufKeysForPlan(header.architecture, p, header.metadata);
     return { header: buildPatchedHeader(header, entries), replaces: header.dataOffset, plan: p };
   } finally {

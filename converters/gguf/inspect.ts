@@ -44,7 +44,7 @@ export function describeGguf(h: GgufHeader, location: string, bytesFetched: numb
     format: "gguf",
     file: location,
     architecture: arch,
-    spec: ggufRopeSpec(h.metadata, arch),
+    spec: ggufRopeSpec(h.metadata, arch, h.file),
     keys: ggufRopeKeys(h.metadata, arch),
     llamacpp: ll,
     version: h.version,

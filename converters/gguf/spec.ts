@@ -5,6 +5,9 @@ import { GGUFValueType } from "@huggingface/gguf";
 import type { GGUFTypedMetadata, MetadataValue } from "@huggingface/gguf";
 import type { GgufRopeKeys, StoredRope } from "../../src/core/rope/engines/stored.ts";
 import type { RopeMethod, RopeScaling, RopeSpec } from "../../src/core/rope/types.ts";
+import { checkRopeSpec, describeValue, ropeNumberProblem, type RopeNumberKind } from "../../src/core/rope/limits.ts";
+import { YarnifyError } from "../../src/core/errors.ts";
+import { GgufError } from "./errors.ts";
 
 /** A metadata value with its GGUF type name, as shown by `inspect --json`. */
 export interface GgufKeyValue {
@@ -56,8 +59,92 @@ function scalingMethod(type: string | undefined, factor: number | undefined): Ro
   return factor !== undefined && factor !== 1 && factor !== 0 ? "linear" : "none";
 }
 
-/** yarnify's RopeSpec from a GGUF's metadata. */
-export function ggufRopeSpec(meta: GGUFTypedMetadata, arch: string): RopeSpec {
+/** The numeric `{arch}.` keys a spec is read from, and the kind of number each must be (src/core/rope/limits.ts). */
+const NUMERIC_KEYS: Array<[string, RopeNumberKind, { zeroMeansAbsent?: boolean }?]> = [
+  ["context_length", "context"],
+  ["embedding_length", "size"],
+  ["attention.key_length", "headDim"],
+  ["rope.dimension_count", "rotaryDim"],
+  ["rope.freq_base", "theta"],
+  // llama.cpp reads a factor of 0 as "no scaling" and an original length of 0 as "same as context_length".
+  ["rope.scaling.factor", "factor", { zeroMeansAbsent: true }],
+  ["rope.scale_linear", "factor", { zeroMeansAbsent: true }],
+  ["rope.scaling.original_context_length", "context", { zeroMeansAbsent: true }],
+  ["rope.scaling.yarn_beta_fast", "finite"],
+  ["rope.scaling.yarn_beta_slow", "finite"],
+  ["rope.scaling.yarn_log_multiplier", "finite"],
+  ["rope.scaling.yarn_attn_factor", "positive"],
+  ["rope.scaling.attn_factor", "positive"],
+];
+
+const isNumeric = (v: unknown) => typeof v === "number" || typeof v === "bigint";
+
+/**
+ * Every RoPE key of a GGUF checked for type and bounds, then the spec built from them: a GGUF with a value no engine
+ * can use (context_length 0 or missing, freq_base a string or infinite, an odd dimension_count, head_count 0) ends
+ * in one GgufError naming the key.
+ */
+function checkGgufRopeKeys(file: string, meta: GGUFTypedMetadata, arch: string): void {
+  const p = `${arch}.`;
+  const fail = (problem: string): never => {
+    throw new GgufError(file, "malformed", problem);
+  };
+  const check = (key: string, kind: RopeNumberKind, value: unknown) => {
+    const problem = ropeNumberProblem(kind, value);
+    if (problem !== undefined) fail(`${key} ${problem}`);
+  };
+  if (meta[`${p}context_length`] === undefined) fail(`no ${p}context_length: cannot tell the model's context (llama.cpp cannot load it either)`);
+  for (const [name, kind, opts] of NUMERIC_KEYS) {
+    const key = p + name;
+    const e = meta[key];
+    if (e === undefined) continue;
+    const v: unknown = e.value;
+    if (!isNumeric(v)) fail(`${key} must be a number, got ${describeValue(v)}`);
+    if (opts?.zeroMeansAbsent && Number(v) === 0) continue;
+    check(key, kind, v);
+  }
+  const heads = meta[`${p}attention.head_count`];
+  if (heads !== undefined) {
+    const key = `${p}attention.head_count`;
+    // Hybrid models list a count per layer, 0 for layers without attention.
+    const list: unknown[] = Array.isArray(heads.value) ? heads.value : [heads.value];
+    if (list.length === 0 || !list.every(isNumeric)) fail(`${key} must be a number or a list of numbers, got ${describeValue(heads.value)}`);
+    if (Array.isArray(heads.value)) {
+      for (const h of list) if (Number(h) !== 0) check(key, "heads", h);
+      if (list.every((h) => Number(h) === 0)) fail(`${key} is 0 for every layer`);
+    } else check(key, "heads", heads.value);
+  }
+  const type = meta[`${p}rope.scaling.type`];
+  if (type !== undefined && typeof type.value !== "string") fail(`${p}rope.scaling.type must be a string, got ${describeValue(type.value)}`);
+}
+
+/** yarnify's RopeSpec from a GGUF's metadata; every number it uses is checked first (a GgufError naming `file`). */
+export function ggufRopeSpec(meta: GGUFTypedMetadata, arch: string, file = "GGUF"): RopeSpec {
+  checkGgufRopeKeys(file, meta, arch);
+  const spec = rawGgufRopeSpec(meta, arch);
+  const p = `${arch}.`;
+  const headDimKey = meta[`${p}attention.key_length`] !== undefined
+    ? `${p}attention.key_length`
+    : meta[`${p}embedding_length`] !== undefined && meta[`${p}attention.head_count`] !== undefined
+      ? `${p}embedding_length / ${p}attention.head_count`
+      : `${p}rope.dimension_count (no ${p}attention.key_length or ${p}embedding_length)`;
+  try {
+    checkRopeSpec(undefined, spec, {
+      theta: `${p}rope.freq_base`,
+      headDim: headDimKey,
+      rotaryDim: meta[`${p}rope.dimension_count`] !== undefined ? `${p}rope.dimension_count` : `the rotary dimension (${headDimKey})`,
+      context: `${p}context_length`,
+      originalContext: `${p}rope.scaling.original_context_length`,
+      scaling: `${p}rope.scaling`,
+    });
+  } catch (err) {
+    if (err instanceof YarnifyError) throw new GgufError(file, "malformed", err.problem);
+    throw err;
+  }
+  return spec;
+}
+
+function rawGgufRopeSpec(meta: GGUFTypedMetadata, arch: string): RopeSpec {
   const p = `${arch}.`;
   const embedding = ggufNumber(meta, `${p}embedding_length`);
   const heads = ggufNumber(meta, `${p}attention.head_count`);
@@ -170,6 +257,6 @@ export function ggufStoredKeys(meta: GGUFTypedMetadata, arch: string): GgufRopeK
  * StoredRope for a GGUF: the llama.cpp keys, plus the transformers-style dict the same scaling
  * would be in a config.json, so every engine profile can judge the file.
  */
-export function ggufStoredRope(meta: GGUFTypedMetadata, arch: string): StoredRope {
-  return storedFromSpec(ggufRopeSpec(meta, arch), { architecture: arch, gguf: ggufStoredKeys(meta, arch) });
+export function ggufStoredRope(meta: GGUFTypedMetadata, arch: string, file?: string): StoredRope {
+  return storedFromSpec(ggufRopeSpec(meta, arch, file), { architecture: arch, gguf: ggufStoredKeys(meta, arch) });
 }

@@ -1,12 +1,13 @@
 // patchOnnx: writes a copy of an ONNX model whose rotary embedding follows a Plan. Only the tensors and
 // nodes that change are re-encoded; every other byte is copied as is, and external data stays external.
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import onnxProto from "onnx-proto";
 import type { OutputFile } from "../../src/core/converter.ts";
 import { unifiedDiff } from "../../src/core/diff.ts";
 import { checkOutputPath, cloneFile } from "../../src/core/io/model-dir.ts";
 import { tempSibling, trackTemp, untrackTemp } from "../../src/core/io/temp-paths.ts";
+import { readTextCapped } from "../../src/core/io/read-text.ts";
 import type { Plan } from "../../src/core/types.ts";
 import { readHfConfig } from "../../src/core/hf-config/read.ts";
 import { patchedConfigText } from "../../src/core/hf-config/write.ts";
@@ -77,9 +78,7 @@ export function patchOnnx(p: PatchOnnxParams): PatchOnnxResult {
   editMetadata(a, p.plan, edits);
 
   const external = externalLocations(a, replaced);
-  for (const loc of external) {
-    if (!existsSync(join(sourceDir, loc))) throw new OnnxExternalDataError(p.source, `external data file "${loc}" is missing`);
-  }
+  checkExternalData(a, p.source, replaced);
   // JSON sidecars in the model's folder are rewritten; a config.json one folder up is outside the output.
   const texts = new Map<string, string>();
   let diff = "";
@@ -87,12 +86,12 @@ export function patchOnnx(p: PatchOnnxParams): PatchOnnxResult {
   if (side.genaiConfigPath && side.genaiConfig) {
     const text = JSON.stringify(updatedGenaiConfig(side.genaiConfig, p.plan, changes), null, 4) + "\n";
     texts.set("genai_config.json", text);
-    diff += unifiedDiff(readFileSync(side.genaiConfigPath, "utf8"), text, "a/genai_config.json", "b/genai_config.json");
+    diff += unifiedDiff(readTextCapped(side.genaiConfigPath), text, "a/genai_config.json", "b/genai_config.json");
   }
   if (side.configPath && dirname(side.configPath) === sourceDir) {
     const text = patchedConfigText(readHfConfig(side.configPath), p.plan);
     texts.set("config.json", text);
-    diff += unifiedDiff(readFileSync(side.configPath, "utf8"), text, "a/config.json", "b/config.json");
+    diff += unifiedDiff(readTextCapped(side.configPath), text, "a/config.json", "b/config.json");
     changes.push(`config.json: max_position_embeddings ${p.plan.context}, rope ${p.plan.scaling.method}`);
   } else if (side.configPath) {
     warnings.push(`${side.configPath} still declares the old context; patch that folder too (yarnify patch ${dirname(side.configPath)})`);
@@ -270,6 +269,33 @@ function editMetadata(a: OnnxAnalysis, plan: Plan, edits: Edit[]): void {
   };
   const entry = concatBytes([stringField(1, METADATA_KEY), stringField(2, JSON.stringify(meta))]);
   edits.push({ start: a.layout.size, end: a.layout.size, bytes: lenField(14, entry), scope: "model" });
+}
+
+/**
+ * Every external data file the patched model still references must be a regular file holding every byte its tensors
+ * need: one cut short would be carried into the output as it is (and fail only when an engine loads it).
+ */
+function checkExternalData(a: OnnxAnalysis, source: string, replaced: Set<string>): void {
+  const needs = new Map<string, { path: string; bytes: number; tensor: string }>();
+  for (const init of a.layout.initializers) {
+    const d = init.header.data;
+    if (d.externalLocation === undefined || d.externalPath === undefined || replaced.has(init.header.name)) continue;
+    const end = d.offset + d.length;
+    const known = needs.get(d.externalLocation);
+    if (!known || end > known.bytes) needs.set(d.externalLocation, { path: d.externalPath, bytes: end, tensor: init.header.name });
+  }
+  for (const [loc, need] of needs) {
+    let st;
+    try {
+      st = statSync(need.path);
+    } catch {
+      throw new OnnxExternalDataError(source, `external data file "${loc}" is missing`);
+    }
+    if (!st.isFile()) throw new OnnxExternalDataError(source, `external data file "${loc}" is not a regular file`);
+    if (st.size < need.bytes) {
+      throw new OnnxExternalDataError(source, `external data file "${loc}" has ${st.size} bytes but tensor "${need.tensor}" needs ${need.bytes}: truncated?`);
+    }
+  }
 }
 
 function externalLocations(a: OnnxAnalysis, replaced: Set<string>): string[] {

@@ -34,7 +34,8 @@ export class YarnifyError extends Error {
     readonly problem: string,
     options?: { cause?: unknown },
   ) {
-    super(file ? `${file}: ${problem}` : problem);
+    // One line whatever the file held (a key or a type name with a newline in it).
+    super((file ? `${file}: ${problem}` : problem).replace(/\s*[\r\n]+\s*/g, " "));
     if (options && "cause" in options) (this as { cause?: unknown }).cause = options.cause;
   }
   /** Process exit code the CLI uses for this error. */

@@ -2,7 +2,7 @@
 // (reflink, else hard link, else copy), all under a temporary name renamed into place when complete.
 import { constants, copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
-import { OutputError } from "../errors.ts";
+import { ModelFormatError, OutputError } from "../errors.ts";
 import { tempSibling, trackTemp, untrackTemp } from "./temp-paths.ts";
 
 export type LinkMode = "reflink" | "hardlink" | "copy";
@@ -47,9 +47,18 @@ function listFiles(dir: string, base = dir): string[] {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const full = join(dir, entry.name);
     if (entry.name.startsWith(".yarnify-tmp") || entry.name === ".git") continue;
-    const isDir = entry.isDirectory() || (entry.isSymbolicLink() && statSync(full).isDirectory());
-    if (isDir) out.push(...listFiles(full, base));
-    else out.push(relative(base, full));
+    let st: { isDirectory(): boolean; isFile(): boolean } = entry;
+    if (entry.isSymbolicLink()) {
+      try {
+        st = statSync(full);
+      } catch (err) {
+        throw new ModelFormatError(full, `a symbolic link that cannot be followed (${(err as NodeJS.ErrnoException).code ?? "unreadable"})`);
+      }
+    }
+    if (st.isDirectory()) out.push(...listFiles(full, base));
+    else if (st.isFile()) out.push(relative(base, full));
+    // A FIFO would block the copy forever, a device never end: refused before anything is written.
+    else throw new ModelFormatError(full, "not a regular file (a FIFO, device or socket): a model folder holds regular files only");
   }
   return out;
 }
@@ -60,12 +69,13 @@ function listFiles(dir: string, base = dir): string[] {
 export function writeModelDir(params: { source: string; out: string; replaced: Map<string, string>; allowHardlink?: boolean }): WrittenFile[] {
   const { source, out, replaced } = params;
   checkOutputPath(out, source);
+  const sourceFiles = listFiles(source);
   const tmp = tempSibling(out);
   trackTemp(tmp);
   const written: WrittenFile[] = [];
   try {
     mkdirSync(tmp);
-    for (const rel of listFiles(source)) {
+    for (const rel of sourceFiles) {
       if (replaced.has(rel)) continue;
       mkdirSync(dirname(join(tmp, rel)), { recursive: true });
       written.push({ path: join(out, rel), how: cloneFile(join(source, rel), join(tmp, rel), params.allowHardlink ?? true) });
