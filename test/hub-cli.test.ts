@@ -6,8 +6,11 @@ import { join } from "node:path";
 import { test } from "./support/harness.ts";
 import { StandInHub } from "./support/hub-server.ts";
 import { runBatchCommand } from "../src/cli/batch.ts";
+import { runCli } from "../src/cli/main.ts";
 import { patchHubSource } from "../src/cli/hub.ts";
 import { isHubModelArg } from "../src/hub/parse-hub-source.ts";
+import { listHubFiles } from "../src/hub/list-hub-files.ts";
+import { HubHttpError } from "../src/hub/errors.ts";
 import { fakeGgufPatcher } from "./support/hub-fake-gguf.ts";
 import { GgufError } from "../converters/gguf/errors.ts";
 
@@ -108,5 +111,87 @@ test("patch org/x-GGUF/file.gguf --push --json goes through the GGUF path (with 
     assert.ok(hub.file("me/x-4k-GGUF", "README.md"));
   } finally {
     await hub.close();
+  }
+});
+
+test("patch --push/--pr: a commit whose answer was lost exits 0 with that commit; a rerun commits nothing (exit 0)", async () => {
+  const hub = new StandInHub();
+  await hub.start();
+  const cacheDir = mkdtempSync(join(tmpdir(), "yarnify-cli-"));
+  try {
+    hub.addRepo("org/llama", { "config.json": CONFIG });
+    const env = { HF_TOKEN: TOKEN, HF_ENDPOINT: hub.url };
+    const run = async (args: string[]) => {
+      const t = io(env);
+      const code = await runCli(["patch", "org/llama", "--factor", "2", "--cache-dir", cacheDir, ...args], t.io);
+      return { code, out: t.out.join(""), err: t.err.join("") };
+    };
+    for (const [target, kind] of [[["--push", "me/llama-4k"], "500-after"], [["--pr"], "drop-after"]] as const) {
+      hub.fault({ kind, pathIncludes: "/commit/", times: 1 });
+      const first = await run([...target]);
+      assert.equal(first.code, 0, first.err);
+      const c = hub.commits.at(-1)!;
+      assert.ok(first.out.includes(`commit ${hub.url}/${c.repo}/commit/${c.oid} (${c.oid})\n`), first.out);
+      const again = await run([...target, "--json"]);
+      assert.equal(again.code, 0, again.err);
+      assert.deepEqual(JSON.parse(again.out).alreadyPublished, true);
+      const text = await run([...target]);
+      assert.match(text.out, new RegExp(`commit .*${c.oid} \\(${c.oid}, published by an earlier run: nothing new committed\\)`));
+      assert.equal(hub.commits.at(-1), c, "no second commit");
+    }
+    assert.deepEqual(hub.commits.map((c) => c.ref), ["main", "refs/pr/1"]);
+  } finally {
+    await hub.close();
+    rmSync(cacheDir, { recursive: true, force: true });
+  }
+});
+
+test("hub refusals: exit 6 and one line saying what to do; a token that is not hf_ is refused before any request, never printed", async () => {
+  const hub = new StandInHub();
+  await hub.start();
+  const cacheDir = mkdtempSync(join(tmpdir(), "yarnify-cli-"));
+  try {
+    hub.addRepo("org/llama", { "config.json": CONFIG });
+    hub.addRepo("org/secret", { "config.json": CONFIG }, { private: true });
+    const run = async (args: string[], env: Record<string, string> = { HF_TOKEN: TOKEN }) => {
+      const t = io({ HF_ENDPOINT: hub.url, ...env });
+      const code = await runCli([...args, "--cache-dir", cacheDir], t.io);
+      return { code, err: t.err.join(""), out: t.out.join("") };
+    };
+    const manifest = join(cacheDir, "m.json");
+    writeFileSync(manifest, JSON.stringify([{ source: "org/llama", factor: 2, push: "me/llama-4k" }]));
+    const notHf = "Bearer_abc123secret";
+    const requests = hub.requests.length;
+    for (const [args, env, from] of [
+      [["patch", "org/llama", "--factor", "2", "--push", "me/x", "--token", notHf], {}, "--token"],
+      [["inspect", "org/llama"], { HF_TOKEN: notHf }, "HF_TOKEN"],
+      [["batch", manifest], { HUGGING_FACE_HUB_TOKEN: notHf }, "HUGGING_FACE_HUB_TOKEN"],
+    ] as const) {
+      const r = await run([...args], { ...env });
+      assert.equal(r.code, 6, r.err);
+      assert.equal(r.err, `yarnify: ${from}: the token is not a Hugging Face token (they start with hf_): check --token or HF_TOKEN\n`);
+      assert.ok(!r.err.includes("abc123secret") && !r.out.includes("abc123secret"));
+    }
+    assert.equal(hub.requests.length, requests, "nothing was sent");
+    for (const [args, env, re] of [
+      // A token the hub does not know.
+      [["inspect", "org/llama"], { HF_TOKEN: "hf_unknowntoken99" }, /^yarnify: org\/llama@main: HTTP 401 Invalid credentials in Authorization header; check the repo name, and that --token or HF_TOKEN is a valid token/],
+      // No token for a private repo (the hub answers 401, as for a repo that does not exist).
+      [["inspect", "org/secret"], {}, /^yarnify: org\/secret@main: HTTP 401 Repository not found; check the repo name, and that --token or HF_TOKEN is a valid token that can see the repo/],
+      [["inspect", "org/llama@nope"], {}, /^yarnify: org\/llama@nope: HTTP 404 Invalid rev id: nope; check the repo name, the revision and the file name\n$/],
+      // Writing where the token may not.
+      [["patch", "org/llama", "--factor", "2", "--push", "someone/x", "--json"], { HF_TOKEN: TOKEN }, /^yarnify: someone\/x: publish failed: HTTP 403 You don't have the rights to create a repo under someone; the token may not do this: use a token with write access/],
+    ] as const) {
+      const r = await run([...args], { ...env });
+      assert.equal(r.code, 6, r.err);
+      assert.match(r.err, re);
+      assert.equal(r.err.split("\n").length, 2, r.err);
+      assert.ok(!r.err.includes("hf_unknowntoken99") && !r.err.includes(TOKEN) && !r.err.includes("URL:"), r.err);
+    }
+    // The client library's errors (here listFiles's) become the same lines.
+    await assert.rejects(listHubFiles({ hubUrl: hub.url, repo: "org/secret" }), (e: unknown) => e instanceof HubHttpError && e.status === 401 && /^org\/secret@main: HTTP 401 Repository not found; check the repo name/.test((e as Error).message));
+  } finally {
+    await hub.close();
+    rmSync(cacheDir, { recursive: true, force: true });
   }
 });
