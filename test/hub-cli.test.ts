@@ -195,3 +195,48 @@ test("hub refusals: exit 6 and one line saying what to do; a token that is not h
     rmSync(cacheDir, { recursive: true, force: true });
   }
 });
+
+test("batch refuses before publishing anything: a --concurrency that is no count, items that would overwrite each other, a garbage or unwritable state file", async () => {
+  const hub = new StandInHub();
+  await hub.start();
+  const dir = mkdtempSync(join(tmpdir(), "yarnify-cli-"));
+  try {
+    for (const n of ["a", "b"]) hub.addRepo(`org/${n}`, { "config.json": CONFIG });
+    const manifest = join(dir, "m.json");
+    const items = [{ id: "a", source: "org/a", push: "me/a-4k" }, { id: "b", source: "org/b", push: "me/b-4k" }];
+    const write = (list: unknown[]) => writeFileSync(manifest, JSON.stringify({ defaults: { factor: 2 }, items: list }));
+    const run = async (...args: string[]) => {
+      const t = io({ HF_TOKEN: TOKEN, HF_ENDPOINT: hub.url });
+      const code = await runCli(["batch", manifest, "--cache-dir", join(dir, "cache"), ...args], t.io);
+      return { code, err: t.err.join(""), out: t.out.join("") };
+    };
+    write(items);
+    for (const bad of ["abc", "0", "2.5", "4x"]) {
+      const r = await run("--concurrency", bad);
+      assert.equal(r.code, 1, `${bad}: ${r.err}`);
+      assert.equal(r.err, `yarnify: --concurrency: "${bad}" is not a whole number ≥ 1\n`);
+    }
+    write([...items, { id: "c", source: "org/b", factor: 4, push: "me/a-4k" }]);
+    const twice = await run();
+    assert.deepEqual([twice.code, twice.err], [1, `yarnify: ${manifest}: items 1 ("a") and 3 ("c") both publish to me/a-4k (branch main): the second would publish over the first; give each its own repo or branch\n`]);
+    write(items);
+    const state = join(dir, "state.jsonl");
+    writeFileSync(state, "<html>not a state file</html>\n");
+    const garbage = await run("--state", state);
+    assert.deepEqual([garbage.code, garbage.err], [1, `yarnify: ${state}: not a batch state file (line 1 is not a state line): delete it to start the batch over, or pass --state <another file>\n`]);
+    const unwritable = join(state, "state.jsonl");
+    const readOnly = await run("--state", unwritable);
+    assert.equal(readOnly.code, 4);
+    assert.ok(readOnly.err.startsWith(`yarnify: ${unwritable}: the batch state file cannot be written (E`) && readOnly.err.endsWith("): make it writable, or pass --state <another file>\n"), readOnly.err);
+    assert.equal(hub.requests.filter((q) => q.method !== "GET").length, 0, "nothing was published");
+    assert.equal(hub.commits.length, 0);
+    // Reset as told: the run publishes both.
+    rmSync(state);
+    const ok = await run("--state", state, "--concurrency", "2");
+    assert.equal(ok.code, 0, ok.err);
+    assert.deepEqual(hub.commits.map((c) => c.repo).sort(), ["me/a-4k", "me/b-4k"]);
+  } finally {
+    await hub.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
