@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "./support/harness.ts";
-import { StandInHub } from "./support/hub-server.ts";
+import { StandInHub, withStandInHub } from "./support/hub-server.ts";
 import { runBatchCommand } from "../src/cli/batch.ts";
 import { runCli } from "../src/cli/main.ts";
 import { patchHubSource } from "../src/cli/hub.ts";
@@ -115,10 +115,7 @@ test("patch org/x-GGUF/file.gguf --push --json goes through the GGUF path (with 
 });
 
 test("patch --push/--pr: a commit whose answer was lost exits 0 with that commit; a rerun commits nothing (exit 0)", async () => {
-  const hub = new StandInHub();
-  await hub.start();
-  const cacheDir = mkdtempSync(join(tmpdir(), "yarnify-cli-"));
-  try {
+  await withStandInHub(async (hub, cacheDir) => {
     hub.addRepo("org/llama", { "config.json": CONFIG });
     const env = { HF_TOKEN: TOKEN, HF_ENDPOINT: hub.url };
     const run = async (args: string[]) => {
@@ -140,17 +137,11 @@ test("patch --push/--pr: a commit whose answer was lost exits 0 with that commit
       assert.equal(hub.commits.at(-1), c, "no second commit");
     }
     assert.deepEqual(hub.commits.map((c) => c.ref), ["main", "refs/pr/1"]);
-  } finally {
-    await hub.close();
-    rmSync(cacheDir, { recursive: true, force: true });
-  }
+  });
 });
 
 test("hub refusals: exit 6 and one line saying what to do; a token that is not hf_ is refused before any request, never printed", async () => {
-  const hub = new StandInHub();
-  await hub.start();
-  const cacheDir = mkdtempSync(join(tmpdir(), "yarnify-cli-"));
-  try {
+  await withStandInHub(async (hub, cacheDir) => {
     hub.addRepo("org/llama", { "config.json": CONFIG });
     hub.addRepo("org/secret", { "config.json": CONFIG }, { private: true });
     const run = async (args: string[], env: Record<string, string> = { HF_TOKEN: TOKEN }) => {
@@ -190,17 +181,11 @@ test("hub refusals: exit 6 and one line saying what to do; a token that is not h
     }
     // The client library's errors (here listFiles's) become the same lines.
     await assert.rejects(listHubFiles({ hubUrl: hub.url, repo: "org/secret" }), (e: unknown) => e instanceof HubHttpError && e.status === 401 && /^org\/secret@main: HTTP 401 Repository not found; check the repo name/.test((e as Error).message));
-  } finally {
-    await hub.close();
-    rmSync(cacheDir, { recursive: true, force: true });
-  }
+  });
 });
 
 test("batch refuses before publishing anything: a --concurrency that is no count, items that would overwrite each other, a garbage or unwritable state file", async () => {
-  const hub = new StandInHub();
-  await hub.start();
-  const dir = mkdtempSync(join(tmpdir(), "yarnify-cli-"));
-  try {
+  await withStandInHub(async (hub, dir) => {
     for (const n of ["a", "b"]) hub.addRepo(`org/${n}`, { "config.json": CONFIG });
     const manifest = join(dir, "m.json");
     const items = [{ id: "a", source: "org/a", push: "me/a-4k" }, { id: "b", source: "org/b", push: "me/b-4k" }];
@@ -235,8 +220,5 @@ test("batch refuses before publishing anything: a --concurrency that is no count
     const ok = await run("--state", state, "--concurrency", "2");
     assert.equal(ok.code, 0, ok.err);
     assert.deepEqual(hub.commits.map((c) => c.repo).sort(), ["me/a-4k", "me/b-4k"]);
-  } finally {
-    await hub.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
