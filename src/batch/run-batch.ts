@@ -4,10 +4,11 @@
 // patch+publish and tests pass their own.
 import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { OutputError } from "../core/errors.ts";
 import { describeError, redactSecrets } from "../hub/redact.ts";
 import type { BatchItem, Shard } from "./manifest.ts";
-import { shardItems } from "./manifest.ts";
-import { appendState, readState } from "./state-file.ts";
+import { reportFileName, shardItems } from "./manifest.ts";
+import { appendState, openState } from "./state-file.ts";
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
@@ -68,15 +69,18 @@ function writeJsonAtomic(path: string, value: unknown): void {
   renameSync(tmp, path);
 }
 
-function safeFileName(id: string): string {
-  return id.replace(/[^A-Za-z0-9._-]+/g, "_").slice(0, 120);
-}
-
 export async function runBatch(params: RunBatchParams): Promise<BatchSummary> {
   const now = params.now ?? (() => new Date());
   const selected = params.shard ? shardItems(params.items, params.shard) : [...params.items];
-  const state = params.statePath ? readState(params.statePath) : new Map();
-  if (params.reportDir) mkdirSync(params.reportDir, { recursive: true });
+  // Both checked before the first item: a state or report that cannot be kept would be found only after publishing.
+  const state = params.statePath ? openState(params.statePath) : new Map();
+  if (params.reportDir) {
+    try {
+      mkdirSync(params.reportDir, { recursive: true });
+    } catch (err) {
+      throw new OutputError(params.reportDir, `the report folder cannot be made (${(err as NodeJS.ErrnoException).code ?? describeError(err)}): pass --reports <another folder>`);
+    }
+  }
   const reports: ItemReport[] = new Array(selected.length);
   const concurrency = Math.max(1, Math.floor(params.concurrency ?? 2));
   let next = 0;
@@ -112,7 +116,7 @@ export async function runBatch(params: RunBatchParams): Promise<BatchSummary> {
     report.finishedAt = finished.toISOString();
     report.durationMs = finished.getTime() - started.getTime();
     reports[index] = report;
-    if (params.reportDir) writeJsonAtomic(join(params.reportDir, `${safeFileName(item.id)}.json`), report);
+    if (params.reportDir) writeJsonAtomic(join(params.reportDir, reportFileName(item.id)), report);
     // Interrupted items are not recorded, so the next run does them again.
     if (params.statePath && report.status !== "interrupted") {
       appendState(params.statePath, { id: item.id, status: report.status as "done" | "failed", finishedAt: report.finishedAt });

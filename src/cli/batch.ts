@@ -1,6 +1,6 @@
 // `yarnify batch <manifest>`: many hub models from a JSON or YAML manifest; resumable (state file) and shardable.
 import { readFileSync } from "node:fs";
-import { parseManifest, parseShard } from "../batch/manifest.ts";
+import { ManifestError, parseManifest, parseShard } from "../batch/manifest.ts";
 import { batchExitCode, runBatch } from "../batch/run-batch.ts";
 import { createHubBatchRunner } from "../hub/batch-runner.ts";
 import type { GgufHeaderPatcher } from "../hub/patch-hub-gguf.ts";
@@ -21,10 +21,18 @@ export interface BatchOptions extends HubOptionValues {
   json?: boolean;
 }
 
+function readManifest(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (err) {
+    throw new ManifestError(path, `cannot read the manifest: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
 /** Runs a manifest; `patchGgufHeader` replaces the GGUF converter's header patcher (tests use a stand-in). */
 export async function runBatchCommand(manifestPath: string, o: BatchOptions, io: CliIo, patchGgufHeader?: GgufHeaderPatcher): Promise<number> {
   const concurrency = wholeNumber(o.concurrency, "--concurrency") ?? 2;
-  const manifest = parseManifest(readFileSync(manifestPath, "utf8"), manifestPath);
+  const manifest = parseManifest(readManifest(manifestPath), manifestPath);
   const shard = o.shard !== undefined ? parseShard(o.shard) : undefined;
   const runItem = createHubBatchRunner({ ...hubConnection(o, io), ...(o.cacheDir !== undefined && { cacheDir: o.cacheDir }), ...(patchGgufHeader && { patchGgufHeader }), toolVersion: VERSION });
   const summary = await runBatch({

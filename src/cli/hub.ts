@@ -31,6 +31,17 @@ export interface HubCliOptions extends HubOptionValues {
   json?: boolean;
 }
 
+/** A publish as the commands print it in JSON. */
+export function publishedJson(p: PublishResult): { repo: string; branch: string; commitUrl: string; commitOid: string; pullRequestUrl: string | null; alreadyPublished: boolean } {
+  return { repo: p.repo, branch: p.branch, commitUrl: p.commitUrl, commitOid: p.commitOid, pullRequestUrl: p.pullRequestUrl ?? null, alreadyPublished: p.alreadyPublished };
+}
+
+/** A publish as the commands print it in text: the pull request, the commit, and whether an earlier run made it. */
+export function publishedText(p: PublishResult): string {
+  const earlier = p.alreadyPublished ? ", published by an earlier run: nothing new committed" : "";
+  return `${p.pullRequestUrl ? `pull request ${p.pullRequestUrl}\n` : ""}commit ${p.commitUrl} (${p.commitOid}${earlier})\n`;
+}
+
 /** The hub connection of a command: --token/--hub-url or the environment, retries reported on stderr, Ctrl-C aborting. */
 export function hubConnection(o: HubOptionValues, io: CliIo): HubParams {
   return hubParamsFromOptions(o, {
@@ -97,11 +108,11 @@ async function patchHubGgufSource(model: string, target: PlanTarget, o: HubCliOp
   progress.done();
   const p = r.publish;
   if (o.json) {
-    io.stdout(JSON.stringify({ source: r.source, commit: r.commit, files: r.files, plan: r.plan, repo: p.repo, branch: p.branch, commitUrl: p.commitUrl, commitOid: p.commitOid, pullRequestUrl: p.pullRequestUrl ?? null }, null, 2) + "\n");
+    io.stdout(JSON.stringify({ source: r.source, commit: r.commit, files: r.files, plan: r.plan, ...publishedJson(p) }, null, 2) + "\n");
     return 0;
   }
   for (const f of r.files) io.stdout(`${f.path}: header ${f.headerBytes.before} -> ${f.headerBytes.after} bytes\n`);
-  io.stdout(`${p.pullRequestUrl ? `pull request ${p.pullRequestUrl}\n` : ""}commit ${p.commitUrl} (${p.commitOid})\n`);
+  io.stdout(publishedText(p));
   for (const w of r.plan.warnings) io.stderr(`warning: ${w}\n`);
   return 0;
 }
@@ -152,7 +163,7 @@ export async function patchHubSource(
             plan: r.patch.plan,
             diff: r.patch.diff,
             warnings: r.patch.warnings,
-            ...(r.publish && { commitUrl: r.publish.commitUrl, commitOid: r.publish.commitOid, pullRequestUrl: r.publish.pullRequestUrl ?? null, repo: r.publish.repo, branch: r.publish.branch }),
+            ...(r.publish && publishedJson(r.publish)),
             ...(r.validation && { validation: r.validation }),
             ...(r.perplexity && { perplexity: r.perplexity }),
           },
@@ -166,7 +177,7 @@ export async function patchHubSource(
   if (r.patch.dryRun && r.patch.diff) io.stdout(r.patch.diff.endsWith("\n") ? r.patch.diff : r.patch.diff + "\n");
   io.stdout(patchText(r.patch) + "\n");
   if (r.perplexity) io.stdout(`${r.perplexity.note}\n${r.perplexity.markdown}\n`);
-  if (r.publish) io.stdout(`${r.publish.pullRequestUrl ? `pull request ${r.publish.pullRequestUrl}\n` : ""}commit ${r.publish.commitUrl} (${r.publish.commitOid})\n`);
+  if (r.publish) io.stdout(publishedText(r.publish));
   for (const w of r.patch.warnings) io.stderr(`warning: ${w}\n`);
   return 0;
 }

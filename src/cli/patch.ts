@@ -7,7 +7,7 @@ import { isHubModelArg } from "../hub/parse-hub-source.ts";
 import { patch } from "../patch.ts";
 import { patchText, validateText } from "../report-text.ts";
 import type { Command } from "./command.ts";
-import { type HubCliOptions, patchHubSource, publishLocalPatch } from "./hub.ts";
+import { type HubCliOptions, patchHubSource, publishedJson, publishedText, publishLocalPatch } from "./hub.ts";
 import { print, printJson, warn } from "./io.ts";
 import { contextList, FORMAT_OPTIONS, type FormatOptionValues, formatOptions, HUB_OPTIONS, numberOption } from "./options.ts";
 import { progressBar } from "./progress.ts";
@@ -111,14 +111,13 @@ export const patchCommand: Command<PatchOptions> = {
     const published = o.push && !r.dryRun
       ? await publishLocalPatch(r, { ...o, push: o.push }, io, { ...(report && { report }), ...(measured && { perplexity: measured.card }) })
       : undefined;
-    const publishJson = published && { repo: published.repo, branch: published.branch, commitUrl: published.commitUrl, commitOid: published.commitOid };
-    if (o.json) printJson(io, { ...r, ...(report && { validation: report }), ...(measured && { evaluation: measured.result }), ...(publishJson && { publish: publishJson }) });
+    if (o.json) printJson(io, { ...r, ...(report && { validation: report }), ...(measured && { evaluation: measured.result }), ...(published && { publish: publishedJson(published) }) });
     else {
       if (r.dryRun && r.diff) print(io, r.diff);
       print(io, patchText(r));
       if (report) print(io, validateText(report));
       if (measured) print(io, `${measured.card.note}\n${measured.text}`);
-      if (published) print(io, `commit ${published.commitUrl} (${published.commitOid})`);
+      if (published) print(io, publishedText(published));
       warn(io, r.warnings);
     }
     return report && !report.ok ? EXIT_CODES.validation.code : 0;

@@ -1,6 +1,7 @@
 // The connection settings every hub call takes (the huggingface.js shape): hubUrl, accessToken, fetch, abortSignal.
 // Resolved once from options and the environment (HF_ENDPOINT, HF_TOKEN); every entry point and the CLI build
 // them here.
+import { HubError } from "./errors.ts";
 import { registerSecret } from "./redact.ts";
 import { createRetryFetch, defaultHubFetch, type RetryFetchOptions } from "./retry-fetch.ts";
 
@@ -20,11 +21,34 @@ export interface ResolvedHubParams extends HubParams {
 
 export type Env = Record<string, string | undefined>;
 
-/** Option first, then HF_TOKEN (or the older HUGGING_FACE_HUB_TOKEN) and HF_ENDPOINT. Registers the token for redaction. */
+/**
+ * Refuses a token that is not a Hugging Face one (they start with hf_; @huggingface/hub refuses any other with a
+ * bare TypeError), naming where it came from and never the token itself.
+ *
+ * @example
+ * assertHubToken(process.env.HF_TOKEN, "HF_TOKEN"); // HubError "HF_TOKEN: the token is not a Hugging Face token …" (exit 6)
+ */
+export function assertHubToken(token: string | undefined, from: string): void {
+  if (token && !token.startsWith("hf_")) throw new HubError(from, "the token is not a Hugging Face token (they start with hf_): check --token or HF_TOKEN");
+}
+
+/**
+ * Option first, then HF_TOKEN (or the older HUGGING_FACE_HUB_TOKEN) and HF_ENDPOINT. Registers the token for
+ * redaction, and refuses one that is not a Hugging Face token, naming where it came from.
+ *
+ * @example
+ * resolveHubParams({ env: { HF_TOKEN: "hf_abc", HF_ENDPOINT: "http://127.0.0.1:8080/" } });
+ * // { hubUrl: "http://127.0.0.1:8080", accessToken: "hf_abc", env: … }
+ */
 export function resolveHubParams(options: HubParams & { env?: Env } = {}): ResolvedHubParams {
   const env = options.env ?? process.env;
-  const accessToken = options.accessToken || env.HF_TOKEN || env.HUGGING_FACE_HUB_TOKEN || undefined;
+  const [accessToken, from] = options.accessToken
+    ? [options.accessToken, "accessToken"]
+    : env.HF_TOKEN
+      ? [env.HF_TOKEN, "HF_TOKEN"]
+      : [env.HUGGING_FACE_HUB_TOKEN || undefined, "HUGGING_FACE_HUB_TOKEN"];
   registerSecret(accessToken);
+  assertHubToken(accessToken, from);
   const hubUrl = (options.hubUrl || env.HF_ENDPOINT || DEFAULT_HUB_URL).replace(/\/+$/, "");
   return { ...options, hubUrl, ...(accessToken && { accessToken }) };
 }
@@ -37,6 +61,7 @@ export function hubParamsFromOptions(
   options: { token?: string; hubUrl?: string },
   run: { env?: Env; abortSignal?: AbortSignal; onRetry?: RetryFetchOptions["onRetry"] } = {},
 ): ResolvedHubParams {
+  assertHubToken(options.token, "--token");
   const p = resolveHubParams({ accessToken: options.token, hubUrl: options.hubUrl, ...(run.env && { env: run.env }) });
   const fetch = createRetryFetch({ ...(run.abortSignal && { abortSignal: run.abortSignal }), ...(run.onRetry && { onRetry: run.onRetry }) });
   return { hubUrl: p.hubUrl, ...(p.accessToken && { accessToken: p.accessToken }), fetch, ...(run.abortSignal && { abortSignal: run.abortSignal }) };
@@ -49,6 +74,7 @@ export function hubParamsFromOptions(
  */
 export function splitHubParams<T extends HubParams>(params: T): { hub: HubParams; rest: Omit<T, keyof HubParams> } {
   const { hubUrl, accessToken, fetch, abortSignal, ...rest } = params;
+  assertHubToken(accessToken, "accessToken");
   return { hub: { hubUrl, accessToken, fetch: defaultHubFetch({ fetch, abortSignal }), abortSignal }, rest };
 }
 

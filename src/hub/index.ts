@@ -1,7 +1,7 @@
 // The hub layer's public API (re-exported by src/index.ts as `hub`).
 export { parseHubSource, formatHubSource, looksLikeLocalPath, isHubModelArg } from "./parse-hub-source.ts";
 export type { HubSource } from "./parse-hub-source.ts";
-export { resolveHubParams, DEFAULT_HUB_URL } from "./hub-params.ts";
+export { resolveHubParams, assertHubToken, DEFAULT_HUB_URL } from "./hub-params.ts";
 export type { HubParams, ResolvedHubParams, Env } from "./hub-params.ts";
 export { createRetryFetch, parseRetryAfter } from "./retry-fetch.ts";
 export type { RetryEvent, RetryFetchOptions } from "./retry-fetch.ts";
@@ -17,6 +17,8 @@ export type { HubFileLocation } from "./hub-file-location.ts";
 export { fetchHubConfig } from "./fetch-hub-config.ts";
 export type { HubConfigDir } from "./fetch-hub-config.ts";
 export { publish, publishIter } from "./publish.ts";
+export { findPublished, PUBLISH_KEY_TRAILER } from "./find-published.ts";
+export type { FindPublishedParams, PublishedCommit } from "./find-published.ts";
 export type { PublishEvent, PublishOperation, PublishParams, PublishResult } from "./publish.ts";
 export { hfPublishOperations, ggufHeaderEdit } from "./publish-operations.ts";
 export { publishPatchedGguf, publishPatchedGgufIter } from "./publish-gguf.ts";
@@ -32,7 +34,7 @@ export type { HubBatchRunnerParams } from "./batch-runner.ts";
 export { createProgressWriter } from "./progress-text.ts";
 export type { HubProgressEvent, ProgressWriter } from "./progress-text.ts";
 export { redactSecrets, registerSecret, describeError } from "./redact.ts";
-export { HubError, HubSourceError, UnsafeRepoPathError, HubRetryError, HubDownloadError, HubPublishError, HubHttpError } from "./errors.ts";
+export { HubError, HubSourceError, UnsafeRepoPathError, HubRetryError, HubDownloadError, HubPublishError, HubHttpError, hubApiError } from "./errors.ts";
 export { inspectHub } from "./inspect-hub.ts";
 export { publishLocal, publishLocalIter } from "./publish-local.ts";
 export type { PublishLocalParams } from "./publish-local.ts";

@@ -1,5 +1,6 @@
 // The files of a repo revision, with every name checked before it can reach the local file system.
 import { listFiles } from "@huggingface/hub";
+import { hubApiError } from "./errors.ts";
 import { type HubParams, hubJsParams } from "./hub-params.ts";
 import { assertSafeRepoPath } from "./safe-repo-path.ts";
 
@@ -12,15 +13,19 @@ export interface HubFileEntry {
 
 export async function listHubFiles(params: HubParams & { repo: string; revision?: string }): Promise<HubFileEntry[]> {
   const out: HubFileEntry[] = [];
-  for await (const entry of listFiles({
-    repo: params.repo,
-    recursive: true,
-    revision: params.revision,
-    ...hubJsParams(params),
-  })) {
-    if (entry.type !== "file") continue;
-    assertSafeRepoPath(entry.path, params.repo);
-    out.push({ path: entry.path, size: entry.size, lfs: entry.lfs !== undefined || entry.xetHash !== undefined });
+  try {
+    for await (const entry of listFiles({
+      repo: params.repo,
+      recursive: true,
+      revision: params.revision,
+      ...hubJsParams(params),
+    })) {
+      if (entry.type !== "file") continue;
+      assertSafeRepoPath(entry.path, params.repo);
+      out.push({ path: entry.path, size: entry.size, lfs: entry.lfs !== undefined || entry.xetHash !== undefined });
+    }
+  } catch (err) {
+    throw hubApiError(err, `${params.repo}@${params.revision ?? "main"}`);
   }
   return out;
 }

@@ -81,6 +81,20 @@ async function prepareBody(init: RequestInit | undefined, bufferBelow: number): 
   return { ...init, headers, body: body.stream(), duplex: "half" } as RequestInit;
 }
 
+type DenoHttpClient = { close(): void };
+let unpooledClient: DenoHttpClient | undefined;
+
+/**
+ * Deno's fetch sends a request again by itself when a reused connection drops before the answer comes (seen with
+ * Deno 2.9.6: a pull request opened twice); on a fresh connection it does not. Deno only: a client that keeps no
+ * idle connection, made once, so each request it sends opens its own. Undefined on other runtimes.
+ */
+function unpooledDenoClient(): DenoHttpClient | undefined {
+  const deno = (globalThis as { Deno?: { createHttpClient?: (o: { poolMaxIdlePerHost: number }) => DenoHttpClient } }).Deno;
+  unpooledClient ??= deno?.createHttpClient?.({ poolMaxIdlePerHost: 0 });
+  return unpooledClient;
+}
+
 function requestUrl(input: RequestInfo | URL): string {
   return typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
 }
@@ -103,6 +117,7 @@ export function createRetryFetch(options: RetryFetchOptions = {}): typeof fetch 
     // Opening a pull request is not idempotent: after a 5xx or a lost response the hub may have opened it, and a
     // retry would open a second one. Only a 429 (refused before any work) is retried.
     const opensPullRequest = method === "POST" && /[?&]create_pr=1(&|$)/.test(requestUrl(input));
+    const client = opensPullRequest ? unpooledDenoClient() : undefined;
     const bodySize = init?.body instanceof Blob ? init.body.size : init?.body instanceof Uint8Array ? init.body.byteLength : 0;
     // An upload sends its whole body before the response headers can come, so big bodies get more time.
     const attemptTimeout = timeoutMs + Math.round((bodySize / minRate) * 1000);
@@ -122,7 +137,7 @@ export function createRetryFetch(options: RetryFetchOptions = {}): typeof fetch 
       let failure: unknown;
       try {
         const prepared = await prepareBody(init, bufferBelow);
-        response = await baseFetch(input, { ...prepared, signal: attemptController.signal });
+        response = await baseFetch(input, { ...prepared, signal: attemptController.signal, ...(client && { client }) });
       } catch (err) {
         failure = err;
       } finally {
