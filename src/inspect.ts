@@ -1,7 +1,8 @@
 // `yarnify inspect`: a model's RoPE setup, and what every engine computes from it.
 import { type ConverterOptions, converterFor } from "./models.ts";
-import { compareEngines, disagreementLines, type EngineReport } from "./core/engine-compare.ts";
+import { compareEngines, disagreementLines, type EngineReport, ENGINES_BY_FORMAT } from "./core/engine-compare.ts";
 import { engineViews } from "./core/rope/engines/index.ts";
+import { type MropeReport, mropeReport } from "./core/rope/engines/mrope.ts";
 import { computeRope } from "./core/rope/compute.ts";
 import { trainedContextQuirk } from "./core/rope/family-quirks.ts";
 import type { StoredRope } from "./core/rope/engines/stored.ts";
@@ -39,6 +40,8 @@ export interface InspectResult {
   architecture: string;
   rope: RopeSummary;
   engines: Record<EngineName, EngineReport>;
+  /** M-RoPE models (Qwen2-VL, Qwen2.5-VL, Qwen3-VL): the sections, and which engines apply the scaling on them. */
+  mrope?: MropeReport;
   /** Format-specific facts (ONNX: where the rotary embedding was found; GGUF: its rope keys). */
   details?: Record<string, unknown>;
   warnings: string[];
@@ -67,10 +70,11 @@ export function ropeSummary(spec: RopeSpec): RopeSummary {
   };
 }
 
-/** Engine readings of stored parameters, with the lines worth warning about. */
-export function engineReports(stored: StoredRope, format: ModelFormat): { engines: Record<EngineName, EngineReport>; warnings: string[] } {
+/** Engine readings of stored parameters, with the lines worth warning about (and the M-RoPE reading, if any). */
+export function engineReports(stored: StoredRope, format: ModelFormat): { engines: Record<EngineName, EngineReport>; warnings: string[]; mrope?: MropeReport } {
   const engines = compareEngines(engineViews(stored));
-  return { engines, warnings: disagreementLines(engines, format) };
+  const mrope = mropeReport(stored, ENGINES_BY_FORMAT[format]);
+  return { engines, warnings: disagreementLines(engines, format), ...(mrope && { mrope }) };
 }
 
 export interface InspectParams extends ConverterOptions {
@@ -88,7 +92,7 @@ export interface InspectParams extends ConverterOptions {
 export async function inspect(params: InspectParams): Promise<InspectResult> {
   const { model, ...opts } = params;
   const info = await (await converterFor(model, opts)).read(model);
-  const { engines, warnings } = engineReports(info.stored, info.format);
+  const { engines, warnings, mrope } = engineReports(info.stored, info.format);
   const quirk = info.spec.scaling.method === "none" ? trainedContextQuirk(info.stored.architecture, info.spec.context) : undefined;
   if (quirk) {
     warnings.unshift(`${quirk.quirk.summary} (${quirk.quirk.source}): patch plans from ${quirk.trained}; --original-context overrides`);
@@ -99,6 +103,7 @@ export async function inspect(params: InspectParams): Promise<InspectResult> {
     architecture: info.architecture,
     rope: ropeSummary(info.spec),
     engines,
+    ...(mrope && { mrope }),
     ...(info.details ? { details: info.details } : {}),
     warnings: [...info.warnings, ...warnings],
   };

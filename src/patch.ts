@@ -2,6 +2,7 @@
 import type { OutputFile, PatchExtras, PatchProgressEvent } from "./core/converter.ts";
 import type { EngineReport } from "./core/engine-compare.ts";
 import { engineReports } from "./inspect.ts";
+import type { MropeReport } from "./core/rope/engines/mrope.ts";
 import { type ConverterOptions, converterFor } from "./models.ts";
 import { plan as makePlan } from "./core/plan.ts";
 import type { EngineName, ModelFormat, Plan, PlanTarget } from "./core/types.ts";
@@ -25,6 +26,8 @@ export interface PatchResult {
   diff: string;
   /** How each engine will read the patched model. */
   engines: Record<EngineName, EngineReport>;
+  /** M-RoPE models: which engines apply the new scaling on the multimodal rotary embedding. */
+  mrope?: MropeReport;
   warnings: string[];
 }
 
@@ -43,7 +46,7 @@ export async function patch(params: PatchParams, onEvent?: (e: PatchProgressEven
   const thePlan = makePlan(info.spec, target, { file: model, family: info.stored.architecture });
   const outPath = out ?? converter.defaultOut(model, thePlan);
   const output = await converter.patch({ info, plan: thePlan, out: outPath, dryRun, verify, onProgress: onEvent, abortSignal });
-  const { engines, warnings: engineWarnings } = engineReports(output.stored, info.format);
+  const { engines, warnings: engineWarnings, mrope } = engineReports(output.stored, info.format);
   return {
     format: info.format,
     source: model,
@@ -53,6 +56,7 @@ export async function patch(params: PatchParams, onEvent?: (e: PatchProgressEven
     files: output.files,
     diff: output.diff,
     engines,
+    ...(mrope && { mrope }),
     warnings: [...info.warnings, ...thePlan.warnings, ...output.warnings, ...engineWarnings],
   };
 }

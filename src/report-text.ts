@@ -2,6 +2,7 @@
 import { ENGINES_BY_FORMAT, type EngineReport } from "./core/engine-compare.ts";
 import type { RuntimeFlags } from "./flags.ts";
 import type { InspectResult } from "./inspect.ts";
+import type { MropeReport } from "./core/rope/engines/mrope.ts";
 import type { PatchResult } from "./patch.ts";
 import type { EngineName, FrequencyBands, ModelFormat, Plan } from "./core/types.ts";
 import type { Report } from "./validate/report.ts";
@@ -34,6 +35,18 @@ export function bandsText(bands: FrequencyBands, factor: number): string {
   return `${range(bands.extrapolated)} extrapolated (trained frequency), ${range(bands.ramped)} ramped, ${range(bands.interpolated)} interpolated (÷${fmt(factor)})`;
 }
 
+const names = (engines: readonly EngineName[]) => engines.map((e) => ENGINE_LABEL[e]).join(", ");
+
+/** The M-RoPE line: the sections, and which engines apply the scaling on them (src/core/rope/engines/mrope.ts). */
+function mropeText(m: MropeReport | undefined): string[] {
+  if (!m) return [];
+  const layout = `sections ${m.section.join("/")}${m.interleaved ? " (interleaved)" : ""}`;
+  if (m.scaling === "none") return [row("M-RoPE", layout)];
+  const lines = [row("M-RoPE", `${layout}; ${METHOD_LABEL[m.scaling] ?? m.scaling} applied by ${names(m.applies) || "none"}`)];
+  if (m.ignores.length) lines.push(row("", `ignored by ${names(m.ignores)} (plain RoPE there)`));
+  return lines;
+}
+
 function enginesText(engines: Record<EngineName, EngineReport>, format: ModelFormat): string[] {
   const names = ENGINES_BY_FORMAT[format];
   if (!names.length) return [];
@@ -54,6 +67,7 @@ export function inspectText(r: InspectResult): string {
   if (p.betaFast !== null) lines.push(row("beta fast/slow", `${p.betaFast} / ${p.betaSlow}${p.truncate === false ? " (truncate: false)" : ""}`));
   lines.push(row("attention factor", fmt(p.attentionFactor, 10)));
   if (p.softmaxScaleFactor !== null) lines.push(row("softmax scale", `× ${fmt(p.softmaxScaleFactor, 10)} (mscale_all_dim², applied in attention)`));
+  lines.push(...mropeText(r.mrope));
   lines.push(...enginesText(r.engines, r.format));
   return lines.join("\n");
 }
@@ -84,6 +98,7 @@ export function patchText(r: PatchResult): string {
     const how = [...new Set(carried.map((f) => f.how))].join("/");
     lines.push(row("carried over", `${carried.length} unchanged file${carried.length > 1 ? "s" : ""} (${how})`));
   }
+  lines.push(...mropeText(r.mrope));
   lines.push(...enginesText(r.engines, r.format));
   return lines.join("\n");
 }

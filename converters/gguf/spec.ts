@@ -171,5 +171,13 @@ export function ggufStoredKeys(meta: GGUFTypedMetadata, arch: string): GgufRopeK
  * would be in a config.json, so every engine profile can judge the file.
  */
 export function ggufStoredRope(meta: GGUFTypedMetadata, arch: string): StoredRope {
-  return storedFromSpec(ggufRopeSpec(meta, arch), { architecture: arch, gguf: ggufStoredKeys(meta, arch) });
+  const stored = storedFromSpec(ggufRopeSpec(meta, arch), { architecture: arch, gguf: ggufStoredKeys(meta, arch) });
+  // M-RoPE (qwen2vl, qwen3vl): `rope.dimension_sections` holds the pairs per position stream (t, h, w, extra), the
+  // GGUF form of mrope_section; llama.cpp's qwen3vl archs interleave the streams (LLAMA_ROPE_TYPE_IMROPE).
+  const sections = meta[`${arch}.rope.dimension_sections`]?.value;
+  if (Array.isArray(sections) && stored.ropeParameters) {
+    stored.ropeParameters["mrope_section"] = sections.slice(0, 3).map(Number);
+    if (/^qwen3vl/.test(arch)) stored.ropeParameters["mrope_interleaved"] = true;
+  }
+  return stored;
 }
