@@ -3,6 +3,7 @@ import { ENGINES_BY_FORMAT, type EngineReport } from "./core/engine-compare.ts";
 import type { RuntimeFlags } from "./flags.ts";
 import type { InspectResult } from "./inspect.ts";
 import type { MropeReport } from "./core/rope/engines/mrope.ts";
+import type { RopeTensorSummary } from "../converters/gguf/inspect.ts";
 import type { PatchResult } from "./patch.ts";
 import type { EngineName, FrequencyBands, ModelFormat, Plan } from "./core/types.ts";
 import type { Report } from "./validate/report.ts";
@@ -57,6 +58,19 @@ function enginesText(engines: Record<EngineName, EngineReport>, format: ModelFor
   return lines;
 }
 
+/** A GGUF's frequency tensors (converters/gguf/inspect.ts), one line each. */
+function ropeTensorText(r: InspectResult): string[] {
+  const tensors = (r.details?.["ropeTensors"] ?? []) as RopeTensorSummary[];
+  const label = METHOD_LABEL[r.rope.method] ?? r.rope.method;
+  const held = r.rope.method === "llama3" || r.rope.method === "longrope";
+  const role = {
+    neutral: "all ones (no effect)",
+    scaling: held ? `holds the ${label} scaling above` : `llama.cpp divides every frequency by it on top of the ${label} keys`,
+    unknown: "unrecognised divisors (see warnings)",
+  };
+  return tensors.map((t, i) => row(i === 0 ? "rope tensors" : "", `${t.name} ${t.type}[${t.values.length}]: ${role[t.role]}`));
+}
+
 export function inspectText(r: InspectResult): string {
   const p = r.rope;
   const lines = [`${r.path}: ${r.format}, ${r.architecture}`, row("RoPE", METHOD_LABEL[p.method] ?? p.method)];
@@ -67,6 +81,7 @@ export function inspectText(r: InspectResult): string {
   if (p.betaFast !== null) lines.push(row("beta fast/slow", `${p.betaFast} / ${p.betaSlow}${p.truncate === false ? " (truncate: false)" : ""}`));
   lines.push(row("attention factor", fmt(p.attentionFactor, 10)));
   if (p.softmaxScaleFactor !== null) lines.push(row("softmax scale", `× ${fmt(p.softmaxScaleFactor, 10)} (mscale_all_dim², applied in attention)`));
+  lines.push(...ropeTensorText(r));
   lines.push(...mropeText(r.mrope));
   lines.push(...enginesText(r.engines, r.format));
   return lines.join("\n");
