@@ -10,6 +10,8 @@ import { trainedContext } from "./core/rope/trained-context.ts";
 import type { RopeSpec } from "./core/rope/types.ts";
 import { DEFAULT_BETA_FAST, DEFAULT_BETA_SLOW, getMscale } from "./core/rope/yarn.ts";
 import type { EngineName, ModelFormat, RopeMethod } from "./core/types.ts";
+import { type FitReport, type SlidingReport, slidingReport, type WeightsSize } from "./core/fit.ts";
+import { modelFit } from "./model-fit.ts";
 
 /** The `inspect --json` contract scripts rely on. */
 export interface RopeSummary {
@@ -42,6 +44,10 @@ export interface InspectResult {
   engines: Record<EngineName, EngineReport>;
   /** M-RoPE models (Qwen2-VL, Qwen2.5-VL, Qwen3-VL): the sections, and which engines apply the scaling on them. */
   mrope?: MropeReport;
+  /** Models with sliding-window layers: how those layers rotate (their own plain RoPE, or the model's). */
+  sliding?: SlidingReport;
+  /** Weights and each engine's default KV cache at the declared context (HF and GGUF). */
+  fit?: FitReport;
   /** Format-specific facts (ONNX: where the rotary embedding was found; GGUF: its rope keys). */
   details?: Record<string, unknown>;
   warnings: string[];
@@ -80,6 +86,8 @@ export function engineReports(stored: StoredRope, format: ModelFormat): { engine
 export interface InspectParams extends ConverterOptions {
   /** A model directory or file (GGUF also an http(s) URL). */
   model: string;
+  /** The weights' size when known from elsewhere (a hub listing), instead of what the files say. */
+  weights?: WeightsSize;
 }
 
 /**
@@ -90,20 +98,25 @@ export interface InspectParams extends ConverterOptions {
  * console.log(r.rope.originalContext, r.engines.llamacpp.agrees);
  */
 export async function inspect(params: InspectParams): Promise<InspectResult> {
-  const { model, ...opts } = params;
+  const { model, weights, ...opts } = params;
   const info = await (await converterFor(model, opts)).read(model);
   const { engines, warnings, mrope } = engineReports(info.stored, info.format);
   const quirk = info.spec.scaling.method === "none" ? trainedContextQuirk(info.stored.architecture, info.spec.context) : undefined;
   if (quirk) {
     warnings.unshift(`${quirk.quirk.summary} (${quirk.quirk.source}): patch plans from ${quirk.trained}; --original-context overrides`);
   }
+  const rope = ropeSummary(info.spec);
+  const sliding = slidingReport(info.layout, rope.method, rope.theta);
+  const fit = modelFit(info, info.spec.context, weights);
   return {
     format: info.format,
     path: model,
     architecture: info.architecture,
-    rope: ropeSummary(info.spec),
+    rope,
     engines,
     ...(mrope && { mrope }),
+    ...(sliding && { sliding }),
+    ...(fit && { fit }),
     ...(info.details ? { details: info.details } : {}),
     warnings: [...info.warnings, ...warnings],
   };

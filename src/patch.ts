@@ -3,6 +3,8 @@ import type { OutputFile, PatchExtras, PatchProgressEvent } from "./core/convert
 import type { EngineReport } from "./core/engine-compare.ts";
 import { engineReports } from "./inspect.ts";
 import type { MropeReport } from "./core/rope/engines/mrope.ts";
+import { type FitReport, type SlidingReport, slidingReport } from "./core/fit.ts";
+import { modelFit } from "./model-fit.ts";
 import { type ConverterOptions, converterFor } from "./models.ts";
 import { plan as makePlan } from "./core/plan.ts";
 import type { EngineName, ModelFormat, Plan, PlanTarget } from "./core/types.ts";
@@ -28,6 +30,10 @@ export interface PatchResult {
   engines: Record<EngineName, EngineReport>;
   /** M-RoPE models: which engines apply the new scaling on the multimodal rotary embedding. */
   mrope?: MropeReport;
+  /** Models with sliding-window layers: whether the new scaling reaches them (their own plain RoPE, or the model's). */
+  sliding?: SlidingReport;
+  /** Weights and each engine's default KV cache at the new context (HF and GGUF). */
+  fit?: FitReport;
   warnings: string[];
 }
 
@@ -47,6 +53,8 @@ export async function patch(params: PatchParams, onEvent?: (e: PatchProgressEven
   const outPath = out ?? converter.defaultOut(model, thePlan);
   const output = await converter.patch({ info, plan: thePlan, out: outPath, dryRun, verify, onProgress: onEvent, abortSignal });
   const { engines, warnings: engineWarnings, mrope } = engineReports(output.stored, info.format);
+  const sliding = slidingReport(output.layout ?? info.layout, thePlan.method, thePlan.theta);
+  const fit = modelFit(info, thePlan.context);
   return {
     format: info.format,
     source: model,
@@ -57,6 +65,8 @@ export async function patch(params: PatchParams, onEvent?: (e: PatchProgressEven
     diff: output.diff,
     engines,
     ...(mrope && { mrope }),
+    ...(sliding && { sliding }),
+    ...(fit && { fit }),
     warnings: [...info.warnings, ...thePlan.warnings, ...output.warnings, ...engineWarnings],
   };
 }

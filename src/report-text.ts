@@ -4,6 +4,7 @@ import type { RuntimeFlags } from "./flags.ts";
 import type { InspectResult } from "./inspect.ts";
 import type { MropeReport } from "./core/rope/engines/mrope.ts";
 import type { RopeTensorSummary } from "../converters/gguf/inspect.ts";
+import type { FitReport, SlidingReport } from "./core/fit.ts";
 import type { PatchResult } from "./patch.ts";
 import type { EngineName, FrequencyBands, ModelFormat, Plan } from "./core/types.ts";
 import type { Report } from "./validate/report.ts";
@@ -48,6 +49,35 @@ function mropeText(m: MropeReport | undefined): string[] {
   return lines;
 }
 
+/** The sliding-window layers and whether the scaling reaches them (src/core/fit.ts slidingReport). */
+function slidingText(s: SlidingReport | undefined): string[] {
+  if (!s) return [];
+  const how = s.rope === "plain"
+    ? `their own plain RoPE (theta ${fmt(s.theta ?? 0, 12)}): the scaling reaches only the full-attention layers`
+    : s.rope === "shared"
+    ? `the model's RoPE${s.scaling && s.scaling !== "none" ? `, ${METHOD_LABEL[s.scaling] ?? s.scaling} included` : ""}`
+    : "how they rotate is not modelled for this family";
+  return [row("sliding layers", `${s.layers} of ${s.of} (window ${s.window}): ${how}`)];
+}
+
+const bytesText = (n: number) => (n >= 2 ** 30 ? `${fmt(n / 2 ** 30, 3)} GiB` : n >= 2 ** 20 ? `${fmt(n / 2 ** 20, 3)} MiB` : `${fmt(n / 1024, 3)} KiB`);
+
+/** Weights and the KV cache per engine, engines with the same figures on one line. */
+function fitText(f: FitReport | undefined): string[] {
+  if (!f) return [];
+  const lines: string[] = [];
+  if (f.weights) lines.push(row("weights", `${bytesText(f.weights.bytes)} (${f.weights.source === "estimate" ? "estimate from " : ""}${f.weights.note ?? f.weights.source})`));
+  const groups = new Map<string, { engines: EngineName[]; text: string }>();
+  for (const r of f.kvCache) {
+    const text = `${bytesText(r.f16)} f16, ${bytesText(r.q8_0)} q8_0${r.slidingTokens === null ? "" : ` (sliding layers hold ${r.slidingTokens})`}`;
+    const g = groups.get(text) ?? { engines: [], text };
+    g.engines.push(r.engine);
+    groups.set(text, g);
+  }
+  [...groups.values()].forEach((g, i) => lines.push(row(i === 0 ? `KV cache @${f.context}` : "", `${g.text}: ${names(g.engines)}`)));
+  return lines;
+}
+
 function enginesText(engines: Record<EngineName, EngineReport>, format: ModelFormat): string[] {
   const names = ENGINES_BY_FORMAT[format];
   if (!names.length) return [];
@@ -83,6 +113,8 @@ export function inspectText(r: InspectResult): string {
   if (p.softmaxScaleFactor !== null) lines.push(row("softmax scale", `× ${fmt(p.softmaxScaleFactor, 10)} (mscale_all_dim², applied in attention)`));
   lines.push(...ropeTensorText(r));
   lines.push(...mropeText(r.mrope));
+  lines.push(...slidingText(r.sliding));
+  lines.push(...fitText(r.fit));
   lines.push(...enginesText(r.engines, r.format));
   return lines.join("\n");
 }
@@ -114,6 +146,8 @@ export function patchText(r: PatchResult): string {
     lines.push(row("carried over", `${carried.length} unchanged file${carried.length > 1 ? "s" : ""} (${how})`));
   }
   lines.push(...mropeText(r.mrope));
+  lines.push(...slidingText(r.sliding));
+  lines.push(...fitText(r.fit));
   lines.push(...enginesText(r.engines, r.format));
   return lines.join("\n");
 }

@@ -19,6 +19,7 @@ import { isUrl, withSource } from "./source.ts";
 import type { FetchLike } from "./source.ts";
 import { ggufRopeKeys, ggufStoredRope } from "./spec.ts";
 import { locationBasename, shardLocations, shardOutputs } from "./split.ts";
+import { ggufLayerLayout, ggufWeightsSize } from "./layout.ts";
 
 /** What read() returns: ModelInfo plus the parsed header and frequency tensors, so patch() need not read them again. */
 export interface GgufModelInfo extends ModelInfo {
@@ -47,11 +48,14 @@ export const ggufConverter: Converter = {
   format: "gguf",
   accepts: isGgufPath,
   async read(path): Promise<GgufModelInfo> {
+    // The weights of a split model are in every shard: their headers (tensor infos only matter) are read too.
+    const others = await Promise.all(shardLocations(path).filter((s) => s !== path).map((s) => withSource(s, {}, readGgufHeader)));
     return withSource(path, {}, async (source) => {
       const h = await readGgufHeader(source);
       const freqTensors = await readFreqTensors(source, h);
       const i = describeGguf(h, path, source.bytesFetched(), freqTensors);
       const { keys, ropeTensors, llamacpp, version, tensorCount, headerBytes, fileSize, split, bytesFetched } = i;
+      const layout = ggufLayerLayout(h.metadata, h.architecture);
       return {
         format: "gguf",
         path,
@@ -62,6 +66,8 @@ export const ggufConverter: Converter = {
         details: { keys, ...(ropeTensors.length && { ropeTensors }), llamacpp, version, tensorCount, headerBytes, fileSize, split, bytesFetched },
         header: h,
         freqTensors,
+        ...(layout && { layout }),
+        weights: ggufWeightsSize([h, ...others]),
       };
     });
   },
@@ -88,11 +94,12 @@ export const ggufConverter: Converter = {
     const name = locationBasename(info.path);
     const diff = unifiedDiff(KEY_TEXT(header.metadata, header.architecture, freqTensors), KEY_TEXT(after, header.architecture, tensorsAfter), `a/${name}`, `b/${name}`);
     const stored = ggufStoredRope(after, header.architecture, ropeTensorValues(tensorsAfter));
+    const layout = ggufLayerLayout(after, header.architecture);
     if (dryRun) {
       const outs = shardOutputs(shardLocations(info.path), out, await isDirTarget(out)) ?? [out];
       // Shards after the first are carried over unchanged (reflink or hard link where possible).
       const files = outs.map((path, i) => ({ path, how: i === 0 ? ("written" as const) : ("hardlink" as const) }));
-      return { out, files, diff, stored, warnings: planned.warnings };
+      return { out, files, diff, stored, ...(layout && { layout }), warnings: planned.warnings };
     }
     const r = await drain(patchGgufIter({
       source: info.path,
@@ -105,6 +112,6 @@ export const ggufConverter: Converter = {
       ...(params.abortSignal ? { abortSignal: params.abortSignal } : {}),
       ...(params.fetch ? { fetch: params.fetch } : {}),
     }), params.onProgress);
-    return { out, files: r.files.map((f) => ({ path: f.out, how: HOW[f.action] })), diff, stored, warnings: r.warnings };
+    return { out, files: r.files.map((f) => ({ path: f.out, how: HOW[f.action] })), diff, stored, ...(layout && { layout }), warnings: r.warnings };
   },
 };

@@ -23,7 +23,7 @@ export const hfConverter: Converter = {
   accepts: isHfPath,
   async read(path) {
     const cfg = readHfConfig(path);
-    const info: ModelInfo = { format: "hf", path, architecture: cfg.architecture, spec: cfg.spec, stored: cfg.stored, warnings: cfg.warnings };
+    const info: ModelInfo = { format: "hf", path, architecture: cfg.architecture, spec: cfg.spec, stored: cfg.stored, warnings: cfg.warnings, ...(cfg.layers && { layout: cfg.layers }) };
     return info;
   },
   defaultOut(path, plan: Plan) {
@@ -49,11 +49,9 @@ export const hfConverter: Converter = {
         diff += unifiedDiff(tokText, patched, "a/tokenizer_config.json", "b/tokenizer_config.json");
       }
     }
-    const stored = interpretHfConfig(join(out, "config.json"), parseJsonText(configText)).stored;
-    if (dryRun) {
-      return { out, files: [...replaced.keys()].map((rel) => ({ path: join(out, rel), how: "written" as const })), diff, stored, warnings: [] };
-    }
-    const files = writeModelDir({ source: dir, out, replaced });
-    return { out, files, diff, stored, warnings: [] };
+    const result = interpretHfConfig(join(out, "config.json"), parseJsonText(configText));
+    const common = { out, diff, stored: result.stored, ...(result.layers && { layout: result.layers }), warnings: [] };
+    if (dryRun) return { ...common, files: [...replaced.keys()].map((rel) => ({ path: join(out, rel), how: "written" as const })) };
+    return { ...common, files: writeModelDir({ source: dir, out, replaced }) };
   },
 };

@@ -7,6 +7,8 @@ import { hfRopeType, methodOfHfType, UnknownRopeTypeError } from "../rope/hf-par
 import { type StoredRope, transformersSpec } from "../rope/engines/index.ts";
 import type { RopeSpec } from "../rope/types.ts";
 import { isObject, JsonSyntaxError, type ParsedJson, parseJsonText } from "./json-text.ts";
+import type { LayerLayout } from "../fit.ts";
+import { hfLayerLayout } from "./layout.ts";
 
 export type HfLayout = "rope_scaling" | "rope_parameters";
 
@@ -24,6 +26,8 @@ export interface HfConfig {
   architecture: string;
   stored: StoredRope;
   spec: RopeSpec;
+  /** Layers, KV heads, sliding windows: what the fit and per-layer-kind reports need (undefined without layer counts). */
+  layers?: LayerLayout;
   warnings: string[];
 }
 
@@ -97,6 +101,7 @@ export function interpretHfConfig(file: string, parsed: ParsedJson): HfConfig {
   if (headDim === undefined || !Number.isInteger(headDim) || headDim <= 0) {
     throw new ModelFormatError(file, "cannot tell the head dimension (need head_dim, or hidden_size and num_attention_heads)");
   }
+  const layers = hfLayerLayout(cfg, root, headDim);
   const prf = num(ropeParameters?.["partial_rotary_factor"]) ?? num(cfg["partial_rotary_factor"]) ?? 1;
   let rotaryDim = qkRope ?? Math.trunc(headDim * prf);
   if (hfRopeType(ropeScaling ?? ropeParameters) === "proportional") {
@@ -144,6 +149,7 @@ export function interpretHfConfig(file: string, parsed: ParsedJson): HfConfig {
     architecture,
     stored,
     spec,
+    ...(layers && { layers }),
     warnings: [...warnings, ...specWarnings],
   };
 }
