@@ -13,6 +13,9 @@ const INDEX = "model.safetensors.index.json";
  * The weights of a Hugging Face model directory from its safetensors files without reading them: the index's
  * metadata.total_size, else the data bytes behind each file's header; null when there are none (or one is unreadable,
  * said in the note of the estimate that replaces it).
+ *
+ * @example
+ * hfWeightsSize("./Llama-3.1-8B-Instruct").weights; // { bytes: 16060522496, source: "safetensors", ... }
  */
 export function hfWeightsSize(dir: string): { weights: WeightsSize | null; note?: string } {
   const index = join(dir, INDEX);

@@ -37,7 +37,12 @@ export interface RopeTensors {
   short?: number[];
 }
 
-/** The frequency tensors of a header (shard 1 of a split model holds them: the converter writes them first), read. */
+/**
+ * The frequency tensors of a header (shard 1 of a split model holds them: the converter writes them first), read.
+ *
+ * @example
+ * const [freqs] = await readFreqTensors(source, await readGgufHeader(source)); // Llama 3.1: rope_freqs.weight, 64 × f32
+ */
 export async function readFreqTensors(source: ByteSource, header: GgufHeader): Promise<FreqTensor[]> {
   const out: FreqTensor[] = [];
   for (const t of header.tensorInfos) {
@@ -58,6 +63,12 @@ export async function readFreqTensors(source: ByteSource, header: GgufHeader): P
   return out;
 }
 
+/**
+ * The tensors' values by the role llama.cpp gives them.
+ *
+ * @example
+ * ggufRopeSpec(meta, arch, ropeTensorValues(await readFreqTensors(source, header)));
+ */
 export function ropeTensorValues(tensors: readonly FreqTensor[]): RopeTensors {
   const get = (name: string) => tensors.find((t) => t.name === name)?.values;
   const out: RopeTensors = {};
@@ -70,15 +81,30 @@ export function ropeTensorValues(tensors: readonly FreqTensor[]): RopeTensors {
   return out;
 }
 
-/** Divisors of one everywhere leave every frequency as it is (x / 1 is exact in float32). */
+/**
+ * Divisors of one everywhere leave every frequency as it is (x / 1 is exact in float32).
+ *
+ * @example
+ * isNeutral([1, 1, 1]); // true
+ */
 export const isNeutral = (values: readonly number[] | undefined): boolean => values === undefined || values.every((v) => v === 1);
 
-/** The tensors with every divisor set to one: what llama.cpp then computes is the keys' scaling alone. */
+/**
+ * The tensors with every divisor set to one: what llama.cpp then computes is the keys' scaling alone.
+ *
+ * @example
+ * neutralised(tensors)[0].values; // [1, 1, ..., 1]
+ */
 export function neutralised(tensors: readonly FreqTensor[]): FreqTensor[] {
   return tensors.map((t) => ({ ...t, values: t.values.map(() => 1) }));
 }
 
-/** The stored bytes of a tensor's values (its own type and byte order). */
+/**
+ * The stored bytes of a tensor's values (its own type and byte order).
+ *
+ * @example
+ * tensorValueBytes({ ...t, values: [1, 1] }, true); // F32: 00 00 80 3f 00 00 80 3f
+ */
 export function tensorValueBytes(t: FreqTensor, littleEndian: boolean): Uint8Array {
   const out = new Uint8Array(t.bytes);
   const view = new DataView(out.buffer);
@@ -86,7 +112,12 @@ export function tensorValueBytes(t: FreqTensor, littleEndian: boolean): Uint8Arr
   return out;
 }
 
-/** One line per tensor for the dry-run diff and messages: name, type, entries, the values at both ends. */
+/**
+ * One line per tensor for the dry-run diff and messages: name, type, entries, the values at both ends.
+ *
+ * @example
+ * freqTensorText(llama31Freqs); // "rope_freqs.weight = f32[64] [1, 1, …, 8]"
+ */
 export function freqTensorText(t: FreqTensor): string {
   const v = t.values;
   const shown = v.length <= 4 ? v.join(", ") : `${v[0]}, ${v[1]}, …, ${v[v.length - 1]}`;

@@ -69,7 +69,12 @@ export function ggufLayerLayout(meta: GGUFTypedMetadata, arch: string): LayerLay
   return layout;
 }
 
-/** The weights: the sizes of every tensor the headers list (all shards of a split model). */
+/**
+ * The weights: the sizes of every tensor the headers list (all shards of a split model).
+ *
+ * @example
+ * ggufWeightsSize([header]).bytes; // Σ tensor bytes by ggml type and shape
+ */
 export function ggufWeightsSize(headers: readonly GgufHeader[]): WeightsSize {
   let bytes = 0n;
   let unknown = 0;

@@ -13,7 +13,7 @@ import { GgufError } from "./errors.ts";
 import { withEvents } from "./events.ts";
 import type { PatchGgufEvent } from "./events.ts";
 import { buildPatchedHeader } from "./header.ts";
-import { type FreqTensor, isNeutral, neutralised, readFreqTensors, ropeTensorValues, tensorValueBytes } from "./freq-tensors.ts";
+import { type FreqTensor, isNeutral, neutralised, readFreqTensors, ROPE_FREQS, ropeTensorValues, tensorValueBytes } from "./freq-tensors.ts";
 import { ggufKeysForPlan, UnsupportedPlanError } from "./keys.ts";
 import type { GgufEntry, GgufPlanKeys } from "./keys.ts";
 import { ggufFreqTensorRole } from "./spec.ts";
@@ -174,6 +174,9 @@ export interface GgufPlanEdits extends GgufPlanKeys {
  * the keys' scaling combined them with) are rewritten to ones, so llama.cpp computes the plan alone; LongRoPE's
  * `rope.scaling.attn_factor`, which llama.cpp multiplies into every attention factor, goes to 1 with them. Divisors
  * yarnify does not recognise under no scaling key are refused: they would divide the planned frequencies too.
+ *
+ * @example
+ * plannedEdits(header, tensors, plan(spec, { factor: 32, force: true })).tensors; // rope_freqs.weight, all ones
  */
 export function plannedEdits(header: GgufHeader, tensors: readonly FreqTensor[], plan: Plan): GgufPlanEdits {
   let keys: GgufPlanKeys;
@@ -198,7 +201,7 @@ export function plannedEdits(header: GgufHeader, tensors: readonly FreqTensor[],
   const entries = [...keys.entries];
   const attnKey = `${arch}.rope.scaling.attn_factor`;
   const attn = header.metadata[attnKey];
-  if (live.some((t) => t.name !== "rope_freqs.weight") && attn !== undefined && Number(attn.value) !== 1) {
+  if (live.some((t) => t.name !== ROPE_FREQS) && attn !== undefined && Number(attn.value) !== 1) {
     entries.push({ key: attnKey, value: 1, type: attn.type });
   }
   return {

@@ -122,6 +122,9 @@ function scalingFromTensors(meta: GGUFTypedMetadata, arch: string, t: RopeTensor
  * What the frequency tensors are to a patch: "none" (absent or all ones), "scaling" (the spec's scaling, or a scaling
  * the keys combine them with: a re-plan replaces both, so they are rewritten to ones) or "unknown" (divisors under no
  * scaling key that are not llama3's: llama.cpp would apply them under any new scaling, so a patch is refused).
+ *
+ * @example
+ * ggufFreqTensorRole(header.metadata, "llama", ropeTensorValues(tensors)); // Llama 3.1: "scaling"
  */
 export function ggufFreqTensorRole(meta: GGUFTypedMetadata, arch: string, tensors: RopeTensors): "none" | "scaling" | "unknown" {
   if (isNeutral(tensors.freqs) && isNeutral(tensors.long) && isNeutral(tensors.short)) return "none";

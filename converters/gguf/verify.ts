@@ -151,6 +151,9 @@ export async function checkDataHash(p: DataCheckParams): Promise<void> {
 /**
  * Reads the frequency tensors back through the written header (where its tensor infos say they are) and checks they
  * hold the planned values: the rewrite landed where llama.cpp will read it.
+ *
+ * @example
+ * await checkFreqTensors({ file: "out.gguf", path: tmp, size, expected: planned.tensors }); // throws GgufError "verify"
  */
 export async function checkFreqTensors(p: { file: string; path: string; size: number; expected: readonly FreqTensor[] }): Promise<void> {
   const source = sized(await openLocalSource(p.path), p.size);

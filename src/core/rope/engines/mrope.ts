@@ -47,7 +47,12 @@ const sectionOf = (d: JsonObject | null | undefined): number[] | undefined => {
   return Array.isArray(v) && v.length > 0 && v.every((x) => Number.isInteger(x) && (x as number) >= 0) ? (v as number[]) : undefined;
 };
 
-/** The M-RoPE sections the stored parameters declare (in the dict transformers reads, or either dict), or null. */
+/**
+ * The M-RoPE sections the stored parameters declare (in the dict transformers reads, or either dict), or null.
+ *
+ * @example
+ * mropeOf(readHfConfig("./Qwen3-VL-8B-Instruct").stored); // { section: [24, 20, 20], interleaved: true }
+ */
 export function mropeOf(s: StoredRope): MropeSetup | null {
   for (const d of [transformersDict(s), s.ropeScaling, s.ropeParameters]) {
     const section = sectionOf(d);
