@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { GGUFValueType } from "@huggingface/gguf";
 import { GgufError } from "../converters/gguf/errors.ts";
 import { patchGgufHeader } from "../converters/gguf/hub-header.ts";
+import { patchGguf } from "../converters/gguf/patch.ts";
 import { readGgufHeader } from "../converters/gguf/read.ts";
 import { openLocalSource } from "../converters/gguf/source.ts";
 import { PlanError } from "../src/core/errors.ts";
@@ -179,4 +180,19 @@ test("a hub GGUF whose frequency tensor must be rewritten is refused as a header
   );
   // Without --force the plan itself is refused first: the file already has llama3 scaling.
   await assert.rejects(patchGgufHeader({ location: { url: "https://hub.invalid/llama31.gguf", headers: {}, fetch }, path: "x", target: { factor: 32 } }), PlanError);
+});
+
+test("a remote Llama 3.1 GGUF: the rewrite is hashed as it streams in, and the output verified against that hash", async () => {
+  await withFiles({ "llama31.gguf": llama31() }, async (dir) => {
+    const local = join(dir, "llama31.gguf");
+    const planned = (await patch({ model: local, factor: 32, force: true, dryRun: true, out: join(dir, "dry.gguf") })).plan;
+    const { fetch } = bytesFetch(readFileSync(local));
+    const out = join(dir, "remote-x32.gguf");
+    const r = await patchGguf({ source: "https://hub.invalid/llama31.gguf", fetch, plan: planned, out });
+    assert.deepEqual(r.files.map((f) => [f.action, f.verified]), [["patched", true]]);
+    assert.deepEqual(r.tensors.map((t) => t.name), ["rope_freqs.weight"]);
+    const viaLocal = join(dir, "local-x32.gguf");
+    await patch({ model: local, factor: 32, force: true, out: viaLocal });
+    assert.ok(readFileSync(out).equals(readFileSync(viaLocal)), "remote and local patches write the same bytes");
+  });
 });
