@@ -13,20 +13,24 @@ import { GgufError } from "./errors.ts";
 import { withEvents } from "./events.ts";
 import type { PatchGgufEvent } from "./events.ts";
 import { buildPatchedHeader } from "./header.ts";
+import { type FreqTensor, isNeutral, neutralised, readFreqTensors, ROPE_FREQS, ropeTensorValues, tensorValueBytes } from "./freq-tensors.ts";
 import { ggufKeysForPlan, UnsupportedPlanError } from "./keys.ts";
 import type { GgufEntry, GgufPlanKeys } from "./keys.ts";
+import { ggufFreqTensorRole } from "./spec.ts";
 import { readGgufHeader } from "./read.ts";
 import type { GgufHeader } from "./read.ts";
 import { openSource } from "./source.ts";
 import type { ByteSource, FetchLike } from "./source.ts";
 import { shardLocations, shardOutputs } from "./split.ts";
-import { checkDataHash, checkWrittenHeader } from "./verify.ts";
+import { checkDataHash, checkFreqTensors, checkWrittenHeader } from "./verify.ts";
 
 export interface PatchGgufParams {
   /** A local path or an http(s) URL; for a split model, any shard (all are written). */
   source: string;
   /** The header of one of the files, as read before (the converter's read()): that file is not parsed again. */
   header?: GgufHeader;
+  /** Shard 1's frequency tensors as read with `header` (read again when absent). */
+  freqTensors?: FreqTensor[];
   plan: Plan;
   /** Output file, or a folder (existing, or ending in "/") that receives files of the same names. */
   out: string;
@@ -59,6 +63,8 @@ export interface PatchGgufResult {
   architecture: string;
   /** The keys written into shard 1. */
   keys: GgufEntry[];
+  /** Frequency tensors rewritten in place (their new values), the rest of the data unchanged. */
+  tensors: FreqTensor[];
   files: PatchedFile[];
   headerBytes: { before: number; after: number };
   /** Bytes read from the source(s) by this call (a header passed in was read before): for a remote model, what was downloaded. */
@@ -135,16 +141,18 @@ async function runPatch(params: PatchGgufParams, emit: (e: PatchGgufEvent) => vo
     }
     const first = opened[0].header;
     checkSplit(first, sources.length);
-    const planned = plannedKeys(first, params.plan);
+    const tensors = params.freqTensors && first === params.header ? params.freqTensors : await readFreqTensors(opened[0].source, first);
+    const planned = plannedEdits(first, tensors, params.plan);
     const header = buildPatchedHeader(first, planned.entries);
     const files: PatchedFile[] = [];
-    files.push(await writeFile({ ...opened[0], outPath: outs[0], newHeader: header, copyStart: opened[0].header.dataOffset, entries: planned.entries, verify, signal, bufferBytes, lanes, emit }));
+    files.push(await writeFile({ ...opened[0], outPath: outs[0], newHeader: header, copyStart: first.dataOffset, entries: planned.entries, tensors: planned.tensors, verify, signal, bufferBytes, lanes, emit }));
     for (let i = 1; i < opened.length; i++) {
       files.push(await carryShard({ ...opened[i], outPath: outs[i], verify, signal, bufferBytes, lanes, emit }));
     }
     return {
       architecture: first.architecture,
       keys: planned.entries,
+      tensors: planned.tensors,
       files,
       headerBytes: { before: first.dataOffset, after: header.length },
       bytesFetched: opened.reduce((sum, o) => sum + o.source.bytesFetched(), 0),
@@ -155,14 +163,52 @@ async function runPatch(params: PatchGgufParams, emit: (e: PatchGgufEvent) => vo
   }
 }
 
-/** The plan's keys for this header; a plan llama.cpp cannot express is a GgufError naming the file. */
-export function plannedKeys(header: GgufHeader, plan: Plan): GgufPlanKeys {
+/** What a plan changes in a GGUF: keys of the header, and frequency tensors rewritten in place (their new values). */
+export interface GgufPlanEdits extends GgufPlanKeys {
+  tensors: FreqTensor[];
+}
+
+/**
+ * The plan's keys and tensor rewrites for this header; a plan llama.cpp cannot express is a GgufError naming the file.
+ * Frequency tensors that hold the scaling the plan replaces (llama3's rope_freqs, Phi-3's LongRoPE factors, or divisors
+ * the keys' scaling combined them with) are rewritten to ones, so llama.cpp computes the plan alone; LongRoPE's
+ * `rope.scaling.attn_factor`, which llama.cpp multiplies into every attention factor, goes to 1 with them. Divisors
+ * yarnify does not recognise under no scaling key are refused: they would divide the planned frequencies too.
+ *
+ * @example
+ * plannedEdits(header, tensors, plan(spec, { factor: 32, force: true })).tensors; // rope_freqs.weight, all ones
+ */
+export function plannedEdits(header: GgufHeader, tensors: readonly FreqTensor[], plan: Plan): GgufPlanEdits {
+  let keys: GgufPlanKeys;
   try {
-    return ggufKeysForPlan(header.architecture, plan, header.metadata);
+    keys = ggufKeysForPlan(header.architecture, plan, header.metadata);
   } catch (err) {
     if (err instanceof UnsupportedPlanError) throw new GgufError(header.file, "unsupported", err.message);
     throw err;
   }
+  const arch = header.architecture;
+  const role = ggufFreqTensorRole(header.metadata, arch, ropeTensorValues(tensors));
+  const live = tensors.filter((t) => !isNeutral(t.values));
+  const names = live.map((t) => t.name).join(", ");
+  if (role === "unknown") {
+    throw new GgufError(
+      header.file,
+      "unsupported",
+      `${names} holds per-pair frequency divisors that are not convert_hf_to_gguf.py's llama3 factors, under no scaling key: llama.cpp would divide the planned frequencies by them too, and yarnify cannot tell what scaling they carry`,
+    );
+  }
+  if (role === "none") return { ...keys, tensors: [] };
+  const entries = [...keys.entries];
+  const attnKey = `${arch}.rope.scaling.attn_factor`;
+  const attn = header.metadata[attnKey];
+  if (live.some((t) => t.name !== ROPE_FREQS) && attn !== undefined && Number(attn.value) !== 1) {
+    entries.push({ key: attnKey, value: 1, type: attn.type });
+  }
+  return {
+    entries,
+    tensors: neutralised(live),
+    warnings: [...keys.warnings, `${names} rewritten to ones in place: the scaling ${live.length > 1 ? "they hold is" : "it holds is"} replaced by the plan (the rest of the tensor data is copied unchanged and verified)`],
+  };
 }
 
 function checkSplit(first: GgufHeader, shards: number): void {
@@ -191,7 +237,7 @@ interface WriteParams {
  * Writes `newHeader`, then the source from `copyStart` to its end, to a temp file; verifies it
  * against the source (metadata, tensor infos, tensor data); renames it into place.
  */
-async function writeFile(p: WriteParams & { newHeader: Uint8Array; copyStart: number; entries: GgufEntry[] }): Promise<PatchedFile> {
+async function writeFile(p: WriteParams & { newHeader: Uint8Array; copyStart: number; entries: GgufEntry[]; tensors: FreqTensor[] }): Promise<PatchedFile> {
   const { header, source } = p;
   const size = sizeOf(source, header);
   const copyLength = size - p.copyStart;
@@ -238,6 +284,7 @@ async function writeFile(p: WriteParams & { newHeader: Uint8Array; copyStart: nu
           readBack: (at: number, n: number) =>
             new GgufError(p.outPath, "verify", `verification failed: tensor data differs from the source within bytes ${at}..${at + n}`),
         }),
+        edits: p.tensors.map((t) => ({ at: t.offset - p.copyStart, bytes: tensorValueBytes(t, header.littleEndian) })),
         onProgress: (n) => p.emit({ event: "progress", phase: "write", file: p.outPath, bytes: p.newHeader.length + n, total }),
         onShort: (n) => new GgufError(source.name, "data-short", `the file ended after ${p.copyStart + n} of ${size} bytes`),
       });
@@ -248,6 +295,7 @@ async function writeFile(p: WriteParams & { newHeader: Uint8Array; copyStart: nu
       p.emit({ event: "phase", phase: "verify", file: p.outPath });
       if (!headerCheck) checkHeader();
       await headerCheck;
+      if (p.tensors.length) await checkFreqTensors({ file: p.outPath, path: tmp, size: total, expected: p.tensors });
       const written = (await stat(tmp)).size;
       if (written !== total) throw new GgufError(p.outPath, "verify", `verification failed: ${written} bytes written, expected ${total}`);
       // A remote source's tensor data must hash to what was streamed (a local one was compared chunk by chunk
@@ -296,6 +344,6 @@ async function carryShard(p: WriteParams): Promise<PatchedFile> {
       }
     }
   }
-  const copied = await writeFile({ ...p, newHeader: new Uint8Array(0), copyStart: 0, entries: [] });
+  const copied = await writeFile({ ...p, newHeader: new Uint8Array(0), copyStart: 0, entries: [], tensors: [] });
   return { ...copied, action: "copied" };
 }

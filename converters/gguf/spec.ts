@@ -8,6 +8,8 @@ import type { RopeMethod, RopeScaling, RopeSpec } from "../../src/core/rope/type
 import { checkRopeSpec, describeValue, ropeNumberProblem, type RopeNumberKind } from "../../src/core/rope/limits.ts";
 import { YarnifyError } from "../../src/core/errors.ts";
 import { GgufError } from "./errors.ts";
+import { llama3FromFactors } from "../../src/core/rope/llama3.ts";
+import { isNeutral, type RopeTensors } from "./freq-tensors.ts";
 
 /** A metadata value with its GGUF type name, as shown by `inspect --json`. */
 export interface GgufKeyValue {
@@ -57,6 +59,12 @@ function scalingMethod(type: string | undefined, factor: number | undefined): Ro
   if (type === "none") return "none";
   // llama.cpp treats a missing type as "linear"; with no factor that is plain RoPE.
   return factor !== undefined && factor !== 1 && factor !== 0 ? "linear" : "none";
+}
+
+/** Where a GGUF's spec comes from beyond its keys: the file (named in errors) and its frequency tensors. */
+export interface GgufSpecOptions {
+  file?: string;
+  tensors?: RopeTensors;
 }
 
 /** The numeric `{arch}.` keys a spec is read from, and the kind of number each must be (src/core/rope/limits.ts). */
@@ -118,10 +126,14 @@ function checkGgufRopeKeys(file: string, meta: GGUFTypedMetadata, arch: string):
   if (type !== undefined && typeof type.value !== "string") fail(`${p}rope.scaling.type must be a string, got ${describeValue(type.value)}`);
 }
 
-/** yarnify's RopeSpec from a GGUF's metadata; every number it uses is checked first (a GgufError naming `file`). */
-export function ggufRopeSpec(meta: GGUFTypedMetadata, arch: string, file = "GGUF"): RopeSpec {
+/**
+ * yarnify's RopeSpec from a GGUF's metadata and frequency tensors (see rawGgufRopeSpec); every number it uses is
+ * checked first (a GgufError naming `opts.file`).
+ */
+export function ggufRopeSpec(meta: GGUFTypedMetadata, arch: string, opts: GgufSpecOptions = {}): RopeSpec {
+  const file = opts.file ?? "GGUF";
   checkGgufRopeKeys(file, meta, arch);
-  const spec = rawGgufRopeSpec(meta, arch);
+  const spec = rawGgufRopeSpec(meta, arch, opts.tensors);
   const p = `${arch}.`;
   const headDimKey = meta[`${p}attention.key_length`] !== undefined
     ? `${p}attention.key_length`
@@ -144,24 +156,30 @@ export function ggufRopeSpec(meta: GGUFTypedMetadata, arch: string, file = "GGUF
   return spec;
 }
 
-function rawGgufRopeSpec(meta: GGUFTypedMetadata, arch: string): RopeSpec {
+/**
+ * yarnify's RopeSpec from a GGUF's metadata and its frequency tensors: a `rope_freqs.weight` under no scaling keys
+ * that equals convert_hf_to_gguf.py's llama3 factors reads as llama3 (Llama 3.x), `rope_factors_long/short.weight`
+ * as LongRoPE (Phi-3); other divisors are not part of the spec (ggufFreqTensorRole says so).
+ */
+function rawGgufRopeSpec(meta: GGUFTypedMetadata, arch: string, tensors: RopeTensors = {}): RopeSpec {
   const p = `${arch}.`;
   const embedding = ggufNumber(meta, `${p}embedding_length`);
   const heads = ggufNumber(meta, `${p}attention.head_count`);
   const perHead = embedding !== undefined && heads ? Math.floor(embedding / heads) : undefined;
   const headDim = ggufNumber(meta, `${p}attention.key_length`) ?? perHead ?? ggufNumber(meta, `${p}rope.dimension_count`) ?? 0;
-  const rotaryDim = ggufNumber(meta, `${p}rope.dimension_count`) ?? perHead ?? headDim;
+  // llama.cpp: n_rot defaults to the key head dim (n_embd_head_k), not to embedding_length / head_count.
+  const rotaryDim = ggufNumber(meta, `${p}rope.dimension_count`) ?? headDim;
   const context = ggufNumber(meta, `${p}context_length`) ?? 0;
+  const theta = ggufNumber(meta, `${p}rope.freq_base`) ?? 10000;
   const type = str(meta, `${p}rope.scaling.type`);
   const factor = ggufNumber(meta, `${p}rope.scaling.factor`) ?? ggufNumber(meta, `${p}rope.scale_linear`);
   const method = scalingMethod(type, factor);
-  const scaling: RopeScaling = { method };
-  let originalContext: number | undefined = context;
+  let scaling: RopeScaling = { method };
+  const orig = ggufNumber(meta, `${p}rope.scaling.original_context_length`);
+  // llama.cpp falls back to context_length when the original length is absent.
+  let originalContext: number | undefined = method !== "none" && orig !== undefined && orig > 0 ? orig : context;
   if (method !== "none") {
     if (factor !== undefined) scaling.factor = factor;
-    const orig = ggufNumber(meta, `${p}rope.scaling.original_context_length`);
-    // llama.cpp falls back to context_length when the original length is absent.
-    originalContext = orig !== undefined && orig > 0 ? orig : context;
     scaling.originalContext = originalContext;
     const betaFast = ggufNumber(meta, `${p}rope.scaling.yarn_beta_fast`);
     const betaSlow = ggufNumber(meta, `${p}rope.scaling.yarn_beta_slow`);
@@ -172,8 +190,44 @@ function rawGgufRopeSpec(meta: GGUFTypedMetadata, arch: string): RopeSpec {
     const attn = ggufNumber(meta, `${p}rope.scaling.yarn_attn_factor`);
     if (attn !== undefined) scaling.attentionFactor = attn;
     if (method === "yarn") scaling.truncate = true; // llama.cpp always floors/ceils the correction range
+  } else {
+    const fromTensors = scalingFromTensors(meta, arch, tensors, { rotaryDim, theta, context });
+    if (fromTensors) {
+      scaling = fromTensors;
+      originalContext = fromTensors.originalContext;
+    }
   }
-  return { theta: ggufNumber(meta, `${p}rope.freq_base`) ?? 10000, headDim, rotaryDim, context, originalContext, scaling };
+  return { theta, headDim, rotaryDim, context, originalContext, scaling };
+}
+
+/** The scaling a GGUF's frequency tensors hold when no scaling key says otherwise, or undefined. */
+function scalingFromTensors(meta: GGUFTypedMetadata, arch: string, t: RopeTensors, dims: { rotaryDim: number; theta: number; context: number }): RopeScaling | undefined {
+  if (!isNeutral(t.freqs)) {
+    const llama3 = llama3FromFactors(t.freqs!, dims.rotaryDim, dims.theta);
+    return llama3 && { method: "llama3", ...llama3 };
+  }
+  if (t.long && t.short && !(isNeutral(t.long) && isNeutral(t.short))) {
+    // convert_hf_to_gguf.py (Phi3MiniModel) writes original_context_length and attn_factor = sqrt(1 + ln(s)/ln(L)).
+    const orig = ggufNumber(meta, `${arch}.rope.scaling.original_context_length`) || dims.context;
+    const scaling: RopeScaling = { method: "longrope", factor: dims.context / orig, originalContext: orig, shortFactor: t.short, longFactor: t.long };
+    const attn = ggufNumber(meta, `${arch}.rope.scaling.attn_factor`);
+    if (attn !== undefined) scaling.attentionFactor = attn;
+    return scaling;
+  }
+  return undefined;
+}
+
+/**
+ * What the frequency tensors are to a patch: "none" (absent or all ones), "scaling" (the spec's scaling, or a scaling
+ * the keys combine them with: a re-plan replaces both, so they are rewritten to ones) or "unknown" (divisors under no
+ * scaling key that are not llama3's: llama.cpp would apply them under any new scaling, so a patch is refused).
+ *
+ * @example
+ * ggufFreqTensorRole(header.metadata, "llama", ropeTensorValues(tensors)); // Llama 3.1: "scaling"
+ */
+export function ggufFreqTensorRole(meta: GGUFTypedMetadata, arch: string, tensors: RopeTensors): "none" | "scaling" | "unknown" {
+  if (isNeutral(tensors.freqs) && isNeutral(tensors.long) && isNeutral(tensors.short)) return "none";
+  return rawGgufRopeSpec(meta, arch).scaling.method !== "none" || rawGgufRopeSpec(meta, arch, tensors).scaling.method !== "none" ? "scaling" : "unknown";
 }
 
 /** The RoPE hyper-parameters llama.cpp's loader derives from the GGUF keys (before any CLI flag). */
@@ -236,8 +290,8 @@ export function llamaCppRopeParams(meta: GGUFTypedMetadata, arch: string): Llama
   };
 }
 
-/** The GGUF rope keys in the shape the engine profiles read (src/core/rope/engines/stored.ts). */
-export function ggufStoredKeys(meta: GGUFTypedMetadata, arch: string): GgufRopeKeys {
+/** The GGUF rope keys (and frequency tensors) in the shape the engine profiles read (src/core/rope/engines/stored.ts). */
+export function ggufStoredKeys(meta: GGUFTypedMetadata, arch: string, tensors: RopeTensors = {}): GgufRopeKeys {
   const p = `${arch}.rope.scaling.`;
   const keys: GgufRopeKeys = { architecture: arch, contextLength: ggufNumber(meta, `${arch}.context_length`) ?? 0 };
   const put = <K extends keyof GgufRopeKeys>(k: K, v: GgufRopeKeys[K] | undefined) => {
@@ -250,6 +304,7 @@ export function ggufStoredKeys(meta: GGUFTypedMetadata, arch: string): GgufRopeK
   put("attnFactor", ggufNumber(meta, `${p}attn_factor`));
   put("yarnBetaFast", ggufNumber(meta, `${p}yarn_beta_fast`));
   put("yarnBetaSlow", ggufNumber(meta, `${p}yarn_beta_slow`));
+  put("freqFactors", tensors.freqs ?? tensors.short);
   return keys;
 }
 
@@ -257,6 +312,14 @@ export function ggufStoredKeys(meta: GGUFTypedMetadata, arch: string): GgufRopeK
  * StoredRope for a GGUF: the llama.cpp keys, plus the transformers-style dict the same scaling
  * would be in a config.json, so every engine profile can judge the file.
  */
-export function ggufStoredRope(meta: GGUFTypedMetadata, arch: string, file?: string): StoredRope {
-  return storedFromSpec(ggufRopeSpec(meta, arch, file), { architecture: arch, gguf: ggufStoredKeys(meta, arch) });
+export function ggufStoredRope(meta: GGUFTypedMetadata, arch: string, opts: GgufSpecOptions = {}): StoredRope {
+  const stored = storedFromSpec(ggufRopeSpec(meta, arch, opts), { architecture: arch, gguf: ggufStoredKeys(meta, arch, opts.tensors) });
+  // M-RoPE (qwen2vl, qwen3vl): `rope.dimension_sections` holds the pairs per position stream (t, h, w, extra), the
+  // GGUF form of mrope_section; llama.cpp's qwen3vl archs interleave the streams (LLAMA_ROPE_TYPE_IMROPE).
+  const sections = meta[`${arch}.rope.dimension_sections`]?.value;
+  if (Array.isArray(sections) && stored.ropeParameters) {
+    stored.ropeParameters["mrope_section"] = sections.slice(0, 3).map(Number);
+    if (/^qwen3vl/.test(arch)) stored.ropeParameters["mrope_interleaved"] = true;
+  }
+  return stored;
 }

@@ -24,7 +24,7 @@ export const hfConverter: Converter = {
   accepts: isHfPath,
   async read(path) {
     const cfg = readHfConfig(path);
-    const info: ModelInfo = { format: "hf", path, architecture: cfg.architecture, spec: cfg.spec, stored: cfg.stored, warnings: cfg.warnings };
+    const info: ModelInfo = { format: "hf", path, architecture: cfg.architecture, spec: cfg.spec, stored: cfg.stored, warnings: cfg.warnings, ...(cfg.layers && { layout: cfg.layers }) };
     return info;
   },
   defaultOut(path, plan: Plan) {
@@ -52,11 +52,9 @@ export const hfConverter: Converter = {
       }
     }
     // The source names any problem: the output is not written yet (and never is, if this fails).
-    const stored = interpretHfConfig(cfg.file, parseJsonText(configText)).stored;
-    if (dryRun) {
-      return { out, files: [...replaced.keys()].map((rel) => ({ path: join(out, rel), how: "written" as const })), diff, stored, warnings: [] };
-    }
-    const files = writeModelDir({ source: dir, out, replaced });
-    return { out, files, diff, stored, warnings: [] };
+    const result = interpretHfConfig(cfg.file, parseJsonText(configText));
+    const common = { out, diff, stored: result.stored, ...(result.layers && { layout: result.layers }), warnings: [] };
+    if (dryRun) return { ...common, files: [...replaced.keys()].map((rel) => ({ path: join(out, rel), how: "written" as const })) };
+    return { ...common, files: writeModelDir({ source: dir, out, replaced }) };
   },
 };

@@ -10,6 +10,11 @@ import { defaultHubFetch } from "./retry-fetch.ts";
 
 export async function inspectHub(params: HubParams & { source: string | HubSource; cacheDir?: string }): Promise<InspectResult & { commit: string }> {
   const h = await fetchHubConfig({ ...params, fetch: defaultHubFetch(params) });
-  const result = await inspect({ model: h.dir });
+  // The weights are not downloaded: the listing's file sizes (safetensors headers included, a few KiB) size them.
+  const shards = h.files.filter((f) => f.path.endsWith(".safetensors"));
+  const weights = shards.length
+    ? { bytes: shards.reduce((n, f) => n + f.size, 0), source: "safetensors" as const, note: `file sizes of ${shards.length} safetensors file${shards.length > 1 ? "s" : ""} in the hub listing` }
+    : undefined;
+  const result = await inspect({ model: h.dir, ...(weights && { weights }) });
   return { ...result, path: formatHubSource({ repo: h.source.repo, revision: h.commit }), commit: h.commit };
 }

@@ -8,6 +8,8 @@ import { hfRopeType, methodOfHfType, UnknownRopeTypeError } from "../rope/hf-par
 import { type StoredRope, transformersSpec } from "../rope/engines/index.ts";
 import type { RopeSpec } from "../rope/types.ts";
 import { isObject, JsonSyntaxError, type ParsedJson, parseJsonText } from "./json-text.ts";
+import type { LayerLayout } from "../fit.ts";
+import { hfLayerLayout } from "./layout.ts";
 
 export type HfLayout = "rope_scaling" | "rope_parameters";
 
@@ -25,6 +27,8 @@ export interface HfConfig {
   architecture: string;
   stored: StoredRope;
   spec: RopeSpec;
+  /** Layers, KV heads, sliding windows: what the fit and per-layer-kind reports need (undefined without layer counts). */
+  layers?: LayerLayout;
   warnings: string[];
 }
 
@@ -152,6 +156,7 @@ export function interpretHfConfig(file: string, parsed: ParsedJson): HfConfig {
     throw new ModelFormatError(file, "cannot tell the head dimension (need head_dim, or hidden_size and num_attention_heads)");
   }
   checkRopeNumber(file, qkRope !== undefined ? "qk_rope_head_dim + qk_nope_head_dim" : explicitHeadDim !== undefined ? at("head_dim") : "hidden_size / num_attention_heads", "headDim", headDim);
+  const layers = hfLayerLayout(cfg, root, headDim);
   const prf =
     numberKey(file, ropeParameters, "partial_rotary_factor", "fraction") ?? numberKey(file, cfg, "partial_rotary_factor", "fraction", at("partial_rotary_factor")) ?? 1;
   let rotaryDim = qkRope ?? Math.trunc(headDim * prf);
@@ -211,6 +216,7 @@ export function interpretHfConfig(file: string, parsed: ParsedJson): HfConfig {
     architecture,
     stored,
     spec,
+    ...(layers && { layers }),
     warnings: [...warnings, ...specWarnings],
   };
 }
