@@ -1,8 +1,10 @@
-// `yarnify batch <manifest>`: many hub models from a JSON or YAML manifest; resumable (state file) and shardable.
+// `yarnify batch <manifest>`: many models (hub sources and local paths) from a JSON or YAML manifest; resumable
+// (state file) and shardable.
 import { readFileSync } from "node:fs";
+import { dirname } from "node:path";
+import { createBatchRunner } from "../batch/item-runner.ts";
 import { parseManifest, parseShard } from "../batch/manifest.ts";
 import { batchExitCode, runBatch } from "../batch/run-batch.ts";
-import { createHubBatchRunner } from "../hub/batch-runner.ts";
 import type { GgufHeaderPatcher } from "../hub/patch-hub-gguf.ts";
 import { VERSION } from "../version.ts";
 import type { Command } from "./command.ts";
@@ -26,7 +28,7 @@ export async function runBatchCommand(manifestPath: string, o: BatchOptions, io:
   const concurrency = wholeNumber(o.concurrency, "--concurrency") ?? 2;
   const manifest = parseManifest(readFileSync(manifestPath, "utf8"), manifestPath);
   const shard = o.shard !== undefined ? parseShard(o.shard) : undefined;
-  const runItem = createHubBatchRunner({ ...hubConnection(o, io), ...(o.cacheDir !== undefined && { cacheDir: o.cacheDir }), ...(patchGgufHeader && { patchGgufHeader }), toolVersion: VERSION });
+  const runItem = createBatchRunner({ ...hubConnection(o, io), baseDir: dirname(manifestPath), ...(o.cacheDir !== undefined && { cacheDir: o.cacheDir }), ...(patchGgufHeader && { patchGgufHeader }), toolVersion: VERSION });
   const summary = await runBatch({
     items: manifest.items,
     runItem,
