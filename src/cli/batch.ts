@@ -2,6 +2,7 @@
 // (state file) and shardable.
 import { readFileSync } from "node:fs";
 import { dirname } from "node:path";
+import { indexedJobShard, perIndexPath } from "../batch/indexed-job.ts";
 import { createBatchRunner } from "../batch/item-runner.ts";
 import { parseManifest, parseShard } from "../batch/manifest.ts";
 import { batchExitCode, runBatch } from "../batch/run-batch.ts";
@@ -27,14 +28,17 @@ export interface BatchOptions extends HubOptionValues {
 export async function runBatchCommand(manifestPath: string, o: BatchOptions, io: CliIo, patchGgufHeader?: GgufHeaderPatcher): Promise<number> {
   const concurrency = wholeNumber(o.concurrency, "--concurrency") ?? 2;
   const manifest = parseManifest(readFileSync(manifestPath, "utf8"), manifestPath);
-  const shard = o.shard !== undefined ? parseShard(o.shard) : undefined;
+  // In a Kubernetes Indexed Job (and without --shard) the pod runs its share, with a state and reports of its own.
+  const pod = o.shard === undefined ? indexedJobShard(io.env ?? process.env) : undefined;
+  const shard = o.shard !== undefined ? parseShard(o.shard) : pod?.shard;
+  const own = (path: string, kind: "file" | "folder") => (pod ? perIndexPath(path, pod.index, kind) : path);
   const runItem = createBatchRunner({ ...hubConnection(o, io), baseDir: dirname(manifestPath), ...(o.cacheDir !== undefined && { cacheDir: o.cacheDir }), ...(patchGgufHeader && { patchGgufHeader }), toolVersion: VERSION });
   const summary = await runBatch({
     items: manifest.items,
     runItem,
     concurrency,
-    statePath: o.state ?? `${manifestPath}.state.jsonl`,
-    reportDir: o.reports ?? `${manifestPath}.reports`,
+    statePath: own(o.state ?? `${manifestPath}.state.jsonl`, "file"),
+    reportDir: own(o.reports ?? `${manifestPath}.reports`, "folder"),
     ...(shard && { shard }),
     ...(io.abortSignal && { abortSignal: io.abortSignal }),
     onEvent: o.json
@@ -55,9 +59,9 @@ export const batchCommand: Command<BatchOptions> = {
   description: "Patch many models from a JSON or YAML manifest; resumable and shardable",
   options: [
     { flags: "--concurrency <n>", description: "Items at once", default: 2 },
-    { flags: "--shard <i/n>", description: "Run only shard i of n (1-based), split deterministically" },
-    { flags: "--state <file>", description: "State file for resuming (default: <manifest>.state.jsonl)" },
-    { flags: "--reports <dir>", description: "Per-item JSON reports (default: <manifest>.reports)" },
+    { flags: "--shard <i/n>", description: "Run only shard i of n (1-based), split deterministically; in a Kubernetes Indexed Job, JOB_COMPLETION_INDEX and JOB_COMPLETION_COUNT give it" },
+    { flags: "--state <file>", description: "State file for resuming (default: <manifest>.state.jsonl; in an Indexed Job -<index> is added: state-0.jsonl)" },
+    { flags: "--reports <dir>", description: "Per-item JSON reports (default: <manifest>.reports; in an Indexed Job reports-<index>)" },
     ...HUB_OPTIONS,
     { flags: "--json", description: "Print the summary as JSON" },
   ],

@@ -15,11 +15,14 @@ export function writeTinyModel(dir: string, name: string): string {
   return path;
 }
 
-/** `count` local models under `<dir>/models/` and a YAML manifest at `<dir>/manifest.yaml` whose paths are relative to it. */
+/**
+ * `count` local models under `<dir>/models/` and a YAML manifest at `<dir>/manifest.yaml` whose paths are relative
+ * to it. Items are named m0, m1, ... (ids chosen so that 3 shards each get some of 6 items).
+ */
 export function localManifest(dir: string, count: number): { manifest: string; names: string[] } {
   const names = Array.from({ length: count }, (_, i) => `m${i}`);
   for (const n of names) writeTinyModel(join(dir, "models"), n);
   const manifest = join(dir, "manifest.yaml");
-  writeFileSync(manifest, `defaults:\n  factor: 4\nitems:\n${names.map((n) => `  - source: ./models/${n}\n    out: ./out/${n}-8k\n`).join("")}`);
+  writeFileSync(manifest, `defaults:\n  factor: 4\nitems:\n${names.map((n) => `  - id: ${n}\n    source: ./models/${n}\n    out: ./out/${n}-8k\n`).join("")}`);
   return { manifest, names };
 }
