@@ -10,6 +10,7 @@ import { buffers } from "./support/cli-io.ts";
 import { repoRoot } from "./support/cli-run.ts";
 import { localManifest } from "./support/batch-fixtures.ts";
 import { runCli } from "../src/cli/main.ts";
+import { VERSION } from "../src/version.ts";
 import { indexedJobShard, perIndexPath } from "../src/batch/indexed-job.ts";
 import { parseManifest, shardItems } from "../src/batch/manifest.ts";
 import { readState } from "../src/batch/state-file.ts";
@@ -32,7 +33,6 @@ interface JobManifest {
   };
 }
 
-const VERSION = (JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as { version: string }).version;
 
 test("indexed job: the pod's shard from the environment; an index without a count, or past it, is refused", () => {
   assert.deepEqual(indexedJobShard({ JOB_COMPLETION_INDEX: "0", JOB_COMPLETION_COUNT: "3" }), { shard: { index: 1, count: 3 }, index: 0 });

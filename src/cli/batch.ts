@@ -4,10 +4,11 @@ import { readFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { indexedJobShard, perIndexPath } from "../batch/indexed-job.ts";
 import { createBatchRunner } from "../batch/item-runner.ts";
-import { parseManifest, parseShard } from "../batch/manifest.ts";
+import { ManifestError, parseManifest, parseShard } from "../batch/manifest.ts";
 import { batchExitCode, runBatch } from "../batch/run-batch.ts";
 import type { GgufHeaderPatcher } from "../hub/patch-hub-gguf.ts";
 import { VERSION } from "../version.ts";
+import { printBatchMatrix } from "./batch-matrix.ts";
 import type { Command } from "./command.ts";
 import { hubConnection } from "./hub.ts";
 import { type CliIo, print, printJson } from "./io.ts";
@@ -22,6 +23,8 @@ export interface BatchOptions extends HubOptionValues {
   /** Default: <manifest>.reports */
   reports?: string;
   json?: boolean;
+  /** "github": print the CI job matrix for the [shards] argument instead of running. */
+  matrix?: string;
 }
 
 /** Runs a manifest; `patchGgufHeader` replaces the GGUF converter's header patcher (tests use a stand-in). */
@@ -55,7 +58,7 @@ export async function runBatchCommand(manifestPath: string, o: BatchOptions, io:
 }
 
 export const batchCommand: Command<BatchOptions> = {
-  usage: "batch <manifest>",
+  usage: "batch <manifest> [shards]",
   description: "Patch many models from a JSON or YAML manifest; resumable and shardable",
   options: [
     { flags: "--concurrency <n>", description: "Items at once", default: 2 },
@@ -64,6 +67,12 @@ export const batchCommand: Command<BatchOptions> = {
     { flags: "--reports <dir>", description: "Per-item JSON reports (default: <manifest>.reports; in an Indexed Job reports-<index>)" },
     ...HUB_OPTIONS,
     { flags: "--json", description: "Print the summary as JSON" },
+    { flags: "--matrix <ci>", description: "Print the job matrix for [shards] shards instead of running (github: {\"include\":[{\"shard\":\"1/N\"},...]})" },
   ],
-  run: (manifest, o, io) => runBatchCommand(manifest, o, io),
+  examples: ["yarnify batch patches.yaml --concurrency 4", "yarnify batch patches.yaml --matrix github 8"],
+  run: (manifest, o, io, more = []) => {
+    if (o.matrix !== undefined) return printBatchMatrix(manifest, o.matrix, more, io);
+    if (more.length > 0) throw new ManifestError(more[0], "unexpected argument (the number of shards goes with --matrix)");
+    return runBatchCommand(manifest, o, io);
+  },
 };
