@@ -62,13 +62,25 @@ export interface BatchSummary {
   reports: ItemReport[];
 }
 
-function writeJsonAtomic(path: string, value: unknown): void {
+/**
+ * Writes JSON under a temporary name renamed into place, so a reader never sees half a report.
+ *
+ * @example
+ * writeJsonAtomic(join(reportDir, "summary.json"), { total: 6, done: 6 });
+ */
+export function writeJsonAtomic(path: string, value: unknown): void {
   const tmp = `${path}.tmp-${process.pid}`;
   writeFileSync(tmp, JSON.stringify(value, null, 2) + "\n");
   renameSync(tmp, path);
 }
 
-function safeFileName(id: string): string {
+/**
+ * An item id as a report's file name.
+ *
+ * @example
+ * safeFileName("org/name@main"); // "org_name_main"
+ */
+export function safeFileName(id: string): string {
   return id.replace(/[^A-Za-z0-9._-]+/g, "_").slice(0, 120);
 }
 

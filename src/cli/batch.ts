@@ -8,13 +8,14 @@ import { ManifestError, parseManifest, parseShard } from "../batch/manifest.ts";
 import { batchExitCode, runBatch } from "../batch/run-batch.ts";
 import type { GgufHeaderPatcher } from "../hub/patch-hub-gguf.ts";
 import { VERSION } from "../version.ts";
+import { type HfJobsOptions, runHfJobsCommand } from "./batch-hf-jobs.ts";
 import { printBatchMatrix } from "./batch-matrix.ts";
 import type { Command } from "./command.ts";
 import { hubConnection } from "./hub.ts";
 import { type CliIo, print, printJson } from "./io.ts";
 import { HUB_OPTIONS, type HubOptionValues, wholeNumber } from "./options.ts";
 
-export interface BatchOptions extends HubOptionValues {
+export interface BatchOptions extends HubOptionValues, HfJobsOptions {
   concurrency?: unknown;
   /** "i/n", 1-based. */
   shard?: string;
@@ -67,12 +68,23 @@ export const batchCommand: Command<BatchOptions> = {
     { flags: "--reports <dir>", description: "Per-item JSON reports (default: <manifest>.reports; in an Indexed Job reports-<index>)" },
     ...HUB_OPTIONS,
     { flags: "--json", description: "Print the summary as JSON" },
+    { flags: "--hf-jobs <n>", description: "Run the manifest as n Hugging Face Jobs (one per shard), follow them and gather their reports" },
+    { flags: "--flavor <flavor>", description: "--hf-jobs: the jobs' hardware (default cpu-basic)" },
+    { flags: "--namespace <ns>", description: "--hf-jobs: the user or org the jobs run under (default: the token's user)" },
+    { flags: "--image <image>", description: "--hf-jobs: a Docker image with Node >= 20 (default node:22)" },
+    { flags: "--install <spec>", description: "--hf-jobs: what the jobs install with npx (default yarnify@<this version>)" },
+    { flags: "--job-timeout <seconds>", description: "--hf-jobs: each job's time limit" },
+    { flags: "--poll-seconds <s>", description: "--hf-jobs: time between polls of the jobs (default 15)" },
     { flags: "--matrix <ci>", description: "Print the job matrix for [shards] shards instead of running (github: {\"include\":[{\"shard\":\"1/N\"},...]})" },
   ],
-  examples: ["yarnify batch patches.yaml --concurrency 4", "yarnify batch patches.yaml --matrix github 8"],
+  examples: ["yarnify batch patches.yaml --concurrency 4", "yarnify batch patches.yaml --matrix github 8", "yarnify batch patches.yaml --hf-jobs 8 --flavor cpu-upgrade"],
   run: (manifest, o, io, more = []) => {
     if (o.matrix !== undefined) return printBatchMatrix(manifest, o.matrix, more, io);
     if (more.length > 0) throw new ManifestError(more[0], "unexpected argument (the number of shards goes with --matrix)");
+    if (o.hfJobs !== undefined) {
+      if (o.shard !== undefined) throw new ManifestError("--hf-jobs", "runs every shard, each in a job of its own; it cannot go with --shard");
+      return runHfJobsCommand(manifest, o, io);
+    }
     return runBatchCommand(manifest, o, io);
   },
 };

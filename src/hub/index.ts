@@ -36,3 +36,15 @@ export { HubError, HubSourceError, UnsafeRepoPathError, HubRetryError, HubDownlo
 export { inspectHub } from "./inspect-hub.ts";
 export { publishLocal, publishLocalIter } from "./publish-local.ts";
 export type { PublishLocalParams } from "./publish-local.ts";
+export { runHfJobsBatch, runHfJobsBatchIter } from "./hf-jobs-batch.ts";
+export type { HfJobsBatchEvent, HfJobsBatchParams, HfJobsBatchResult, HfJobsItemReport, HfJobsShard } from "./hf-jobs-batch.ts";
+export { shardJobSpec, shardLabel, JOB_LABELS, SUMMARY_MARKER } from "./shard-job-spec.ts";
+export type { JobSpec, ShardJobSpecParams } from "./shard-job-spec.ts";
+export { listBatchJobs, FINAL_STAGES } from "./list-batch-jobs.ts";
+export type { BatchJob } from "./list-batch-jobs.ts";
+export { submitBatchJob } from "./submit-batch-job.ts";
+export type { SubmitBatchJobParams, SubmittedJob } from "./submit-batch-job.ts";
+export { waitForJobs, waitForJobsIter } from "./wait-for-jobs.ts";
+export type { WaitForJobsEvent, WaitForJobsParams } from "./wait-for-jobs.ts";
+export { readJobSummary } from "./read-job-summary.ts";
+export type { JobItemReport, ShardSummary } from "./read-job-summary.ts";
