@@ -12,6 +12,7 @@ import { localManifest } from "./support/batch-fixtures.ts";
 import { runCli } from "../src/cli/main.ts";
 import { VERSION } from "../src/version.ts";
 import { parseManifest, shardItems } from "../src/batch/manifest.ts";
+import { HUB_RATE_LIMITS } from "../src/hub/hub-rate-limiter.ts";
 
 interface Step {
   id?: string;
@@ -83,6 +84,8 @@ test("the GitHub workflow in examples/: its plan job's matrix feeds jobs that pa
   assert.ok(patchRun.includes(" --shard ${{ matrix.shard }}"), patchRun);
   const patchArgs = (shard: string) => patchRun.replace("${{ matrix.shard }}", shard).split(/\s+/);
   assert.deepEqual(patchArgs("1/1").slice(0, 5), [...INSTALL.split(" "), "batch", planManifest], "the jobs run the manifest the plan split");
+  const jobArgs = patchArgs("1/1");
+  assert.ok(Number(jobArgs[jobArgs.indexOf("--api-limit") + 1]) * Number(/--matrix github (\d+)$/.exec(planCommand!)![1]) <= HUB_RATE_LIMITS.api.limit, "the jobs share the token's API budget");
 
   // The repository: 6 local models and manifest.yaml at its root. The plan job runs, then each matrix job on a
   // fresh checkout of its own (a runner of its own), as GitHub runs them.

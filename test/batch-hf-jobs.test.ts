@@ -111,6 +111,7 @@ test("hf-jobs: a job that dies before printing its summary fails its items with 
     assert.equal(killed.status, "failed");
     assert.equal(killed.error, `no report: job ${hub.jobs.jobs[1].id} ended ERROR (Job failed with exit code: 137) before printing its summary`);
     assert.ok(hub.jobs.jobs.every((j) => j.namespace === "org" && j.flavor === "cpu-upgrade"));
+    assert.ok(hub.jobs.jobs.every((j) => j.command[2].includes(" --api-limit 333 ")), "2 jobs and this machine share the token's 1000 API requests");
     // Per-item reports and the summary, as a local run writes them.
     const report = JSON.parse(readFileSync(join(dir, "batch", "models.json.reports", "m0.json"), "utf8")) as { status: string; job: string };
     assert.equal(report.status, "done");

@@ -14,6 +14,7 @@ import { VERSION } from "../src/version.ts";
 import { indexedJobShard, perIndexPath } from "../src/batch/indexed-job.ts";
 import { parseManifest, shardItems } from "../src/batch/manifest.ts";
 import { readState } from "../src/batch/state-file.ts";
+import { HUB_RATE_LIMITS } from "../src/hub/hub-rate-limiter.ts";
 
 interface EnvVar {
   name: string;
@@ -65,6 +66,7 @@ test("indexed job: the example Job manifest, run as its 3 pods would run it, pat
   assert.deepEqual(container.command.slice(0, 4), ["npx", "--yes", `yarnify@${VERSION}`, "batch"], "the example installs this version");
   const args = container.command.slice(3);
   assert.ok(!args.includes("--shard"), "the pods take their share from the environment");
+  assert.ok(Number(args[args.indexOf("--api-limit") + 1]) * pods <= HUB_RATE_LIMITS.api.limit, "the pods share the token's API budget");
   const [mount] = container.volumeMounts;
   assert.ok(args[1].startsWith(mount.mountPath + "/"), "the manifest is on the shared volume");
 

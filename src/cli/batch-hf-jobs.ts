@@ -6,11 +6,13 @@ import { isLocalItem } from "../batch/local-runner.ts";
 import { ManifestError, parseManifest } from "../batch/manifest.ts";
 import { safeFileName, writeJsonAtomic } from "../batch/run-batch.ts";
 import { runHfJobsBatch } from "../hub/hf-jobs-batch.ts";
+import { HUB_RATE_LIMITS } from "../hub/hub-rate-limiter.ts";
+import { batchLimits, type RateLimitOptionValues } from "./batch-limits.ts";
 import { hubConnection } from "./hub.ts";
 import { type CliIo, print, printJson } from "./io.ts";
 import { type HubOptionValues, numberOption, wholeNumber } from "./options.ts";
 
-export interface HfJobsOptions extends HubOptionValues {
+export interface HfJobsOptions extends HubOptionValues, RateLimitOptionValues {
   hfJobs?: unknown;
   flavor?: string;
   namespace?: string;
@@ -43,9 +45,15 @@ export async function runHfJobsCommand(manifestPath: string, o: HfJobsOptions, i
   if (local >= 0) throw new ManifestError(`${manifestPath} item ${local + 1}`, `${items[local].source} is a local path: a Hugging Face Job sees only the hub`);
   const timeout = positiveSeconds(o.jobTimeout, "--job-timeout");
   const poll = positiveSeconds(o.pollSeconds, "--poll-seconds");
+  // The jobs share the token: each job, and this machine following them, gets an equal share of its API budget.
+  const share = Math.max(1, Math.floor((wholeNumber(o.apiLimit, "--api-limit") ?? HUB_RATE_LIMITS.api.limit) / (shards + 1)));
+  const limits = batchLimits({ ...o, apiLimit: share }, io);
   const result = await runHfJobsBatch(
     {
-      ...hubConnection(o, io),
+      ...hubConnection(o, io, limits),
+      // The submission is never retried underneath (submitBatchJob looks for the job first), but it is limited.
+      submitFetch: limits.limiter.wrap(globalThis.fetch),
+      jobApiLimit: share,
       items,
       shards,
       concurrency: wholeNumber(o.concurrency, "--concurrency") ?? 2,

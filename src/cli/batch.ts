@@ -9,13 +9,14 @@ import { batchExitCode, runBatch } from "../batch/run-batch.ts";
 import type { GgufHeaderPatcher } from "../hub/patch-hub-gguf.ts";
 import { VERSION } from "../version.ts";
 import { type HfJobsOptions, runHfJobsCommand } from "./batch-hf-jobs.ts";
+import { batchLimits, RATE_LIMIT_OPTIONS, type RateLimitOptionValues } from "./batch-limits.ts";
 import { printBatchMatrix } from "./batch-matrix.ts";
 import type { Command } from "./command.ts";
 import { hubConnection } from "./hub.ts";
 import { type CliIo, print, printJson } from "./io.ts";
 import { HUB_OPTIONS, type HubOptionValues, wholeNumber } from "./options.ts";
 
-export interface BatchOptions extends HubOptionValues, HfJobsOptions {
+export interface BatchOptions extends HubOptionValues, HfJobsOptions, RateLimitOptionValues {
   concurrency?: unknown;
   /** "i/n", 1-based. */
   shard?: string;
@@ -36,7 +37,7 @@ export async function runBatchCommand(manifestPath: string, o: BatchOptions, io:
   const pod = o.shard === undefined ? indexedJobShard(io.env ?? process.env) : undefined;
   const shard = o.shard !== undefined ? parseShard(o.shard) : pod?.shard;
   const own = (path: string, kind: "file" | "folder") => (pod ? perIndexPath(path, pod.index, kind) : path);
-  const runItem = createBatchRunner({ ...hubConnection(o, io), baseDir: dirname(manifestPath), ...(o.cacheDir !== undefined && { cacheDir: o.cacheDir }), ...(patchGgufHeader && { patchGgufHeader }), toolVersion: VERSION });
+  const runItem = createBatchRunner({ ...hubConnection(o, io, batchLimits(o, io)), baseDir: dirname(manifestPath), ...(o.cacheDir !== undefined && { cacheDir: o.cacheDir }), ...(patchGgufHeader && { patchGgufHeader }), toolVersion: VERSION });
   const summary = await runBatch({
     items: manifest.items,
     runItem,
@@ -67,6 +68,7 @@ export const batchCommand: Command<BatchOptions> = {
     { flags: "--state <file>", description: "State file for resuming (default: <manifest>.state.jsonl; in an Indexed Job -<index> is added: state-0.jsonl)" },
     { flags: "--reports <dir>", description: "Per-item JSON reports (default: <manifest>.reports; in an Indexed Job reports-<index>)" },
     ...HUB_OPTIONS,
+    ...RATE_LIMIT_OPTIONS,
     { flags: "--json", description: "Print the summary as JSON" },
     { flags: "--hf-jobs <n>", description: "Run the manifest as n Hugging Face Jobs (one per shard), follow them and gather their reports" },
     { flags: "--flavor <flavor>", description: "--hf-jobs: the jobs' hardware (default cpu-basic)" },

@@ -33,6 +33,8 @@ export interface HfJobsBatchParams extends HubParams {
   timeoutSeconds?: number;
   /** Time between polls of the jobs (default 15 s). */
   pollMs?: number;
+  /** Each job's share of the token's hub API budget per 5 minutes (the jobs share one token): its `--api-limit`. */
+  jobApiLimit?: number;
   /** The fetch job submissions go through, one attempt each (see submitBatchJob). */
   submitFetch?: typeof fetch;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
@@ -99,7 +101,7 @@ function mergeReports(jobs: ReadonlyArray<{ job: string; summary: ShardSummary |
  * console.log(result.done, "of", result.total, result.shards.map((s) => s.jobUrl));
  */
 export async function* runHfJobsBatchIter(params: HfJobsBatchParams): AsyncGenerator<HfJobsBatchEvent, HfJobsBatchResult> {
-  const { items, shards: count, flavor = "cpu-basic", image = "node:22", install = `yarnify@${VERSION}`, concurrency = 2, timeoutSeconds, pollMs, submitFetch, sleep } = params;
+  const { items, shards: count, flavor = "cpu-basic", image = "node:22", install = `yarnify@${VERSION}`, concurrency = 2, timeoutSeconds, pollMs, submitFetch, sleep, jobApiLimit } = params;
   const hub: HubParams = { hubUrl: params.hubUrl, accessToken: params.accessToken, fetch: params.fetch, abortSignal: params.abortSignal };
   const hubUrl = params.hubUrl ?? DEFAULT_HUB_URL;
   const auth = jobsApiParams(hub, "--hf-jobs");
@@ -139,6 +141,7 @@ export async function* runHfJobsBatchIter(params: HfJobsBatchParams): AsyncGener
     const doneIds = [...earlier.values()].filter((r) => r.status === "done" || r.status === "skipped").map((r) => r.id);
     const spec = shardJobSpec({
       items, shard, concurrency, install, image, flavor, hubUrl, accessToken: auth.accessToken, doneIds,
+      ...(jobApiLimit !== undefined && { apiLimit: jobApiLimit }),
       labels: { [JOB_LABELS.batch]: batch, [JOB_LABELS.shard]: label, [JOB_LABELS.submission]: newest ? `retry-${newest.id}` : "first" },
       ...(timeoutSeconds !== undefined && { timeoutSeconds }),
     });

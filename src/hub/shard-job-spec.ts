@@ -32,6 +32,8 @@ export interface ShardJobSpecParams {
   /** Items an earlier job of this shard finished: written to the state file, so they are skipped. */
   doneIds?: readonly string[];
   timeoutSeconds?: number;
+  /** The job's share of the token's hub API budget (jobs share one token): its `--api-limit`. */
+  apiLimit?: number;
 }
 
 /** "2-of-4": a label value (no "/"). */
@@ -57,7 +59,7 @@ export function shardJobSpec(p: ShardJobSpecParams): JobSpec {
     `cd "$(mktemp -d)"`,
     `printf '%s' "$YARNIFY_MANIFEST" > manifest.json`,
     `printf '%s\\n' "$YARNIFY_STATE" > manifest.json.state.jsonl`,
-    `npx --yes ${shellQuote(p.install)} batch manifest.json --shard ${p.shard.index}/${p.shard.count} --concurrency ${p.concurrency} --json > summary.json`,
+    `npx --yes ${shellQuote(p.install)} batch manifest.json --shard ${p.shard.index}/${p.shard.count} --concurrency ${p.concurrency}${p.apiLimit !== undefined ? ` --api-limit ${p.apiLimit}` : ""} --json > summary.json`,
   ].join(" && ") + `; code=$?; echo ${shellQuote(SUMMARY_MARKER)}; cat summary.json; exit $code`;
   return {
     dockerImage: p.image,
