@@ -34,6 +34,16 @@ const NEMO_RL_YARN_REQUIRED = ["factor", "rope_theta", "original_max_position_em
 /** The YaRN paper: 400 steps, global batch 64; the authors' finetune.py: lr 2e-5, 20 warmup steps. */
 const PAPER = { steps: 400, batch: 64, lr: 2e-5, warmup: 20 };
 
+/** Runs `fn` in a fresh temporary folder, removed afterwards. */
+async function inTmp(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "yarnify-recipe-"));
+  try {
+    await fn(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
   const b = buffers();
   const code = await runCli(args, b.io);
@@ -69,119 +79,110 @@ function checkYarnFields(fields: Obj, rope: Obj, theta: unknown, where: string):
 }
 
 test("recipe: each trainer's config for a patched Qwen2.5 (v4 rope_scaling), parsed back against the trainer's documented keys", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "yarnify-recipe-"));
-  try {
-    const model = join(dir, "qwen-128k");
-    const cfg = await patched("qwen2.5-7b-instruct", model);
-    const rope = cfg.rope_scaling as Obj;
-    const context = cfg.max_position_embeddings as number;
-    assert.equal(context, 131072);
+  await inTmp(async (dir) => {
+  const model = join(dir, "qwen-128k");
+  const cfg = await patched("qwen2.5-7b-instruct", model);
+  const rope = cfg.rope_scaling as Obj;
+  const context = cfg.max_position_embeddings as number;
+  assert.equal(context, 131072);
 
-    const axolotl = (await recipeOf(model, "axolotl", dir, ["--gpus", "8"])).config;
-    assert.equal(axolotl.base_model, model);
-    assert.equal(axolotl.sequence_len, context);
-    assert.deepEqual(axolotl.overrides_of_model_config, { rope_scaling: rope, rope_theta: cfg.rope_theta, max_position_embeddings: context }, "the stored block, key for key");
-    assert.equal(axolotl.max_steps, PAPER.steps);
-    assert.equal(axolotl.learning_rate, PAPER.lr);
-    assert.equal(axolotl.warmup_steps, PAPER.warmup);
-    assert.equal((axolotl.micro_batch_size as number) * (axolotl.gradient_accumulation_steps as number) * 8, PAPER.batch);
-    assert.deepEqual(axolotl.datasets, [{ path: "emozilla/pg19", type: "completion", field: "text" }]);
-    assert.ok(!("rope_scaling" in axolotl), "axolotl refuses a top-level rope_scaling (deprecated.py)");
+  const axolotl = (await recipeOf(model, "axolotl", dir, ["--gpus", "8"])).config;
+  assert.equal(axolotl.base_model, model);
+  assert.equal(axolotl.sequence_len, context);
+  assert.deepEqual(axolotl.overrides_of_model_config, { rope_scaling: rope, rope_theta: cfg.rope_theta, max_position_embeddings: context }, "the stored block, key for key");
+  assert.equal(axolotl.max_steps, PAPER.steps);
+  assert.equal(axolotl.learning_rate, PAPER.lr);
+  assert.equal(axolotl.warmup_steps, PAPER.warmup);
+  assert.equal((axolotl.micro_batch_size as number) * (axolotl.gradient_accumulation_steps as number) * 8, PAPER.batch);
+  assert.deepEqual(axolotl.datasets, [{ path: "emozilla/pg19", type: "completion", field: "text" }]);
+  assert.ok(!("rope_scaling" in axolotl), "axolotl refuses a top-level rope_scaling (deprecated.py)");
 
-    const lf = await recipeOf(model, "llama-factory", dir);
-    const factory = lf.config;
-    assert.equal(factory.model_name_or_path, model);
-    assert.equal(factory.cutoff_len, context, "LLaMA-Factory trains at model_max_length = cutoff_len");
-    assert.ok(!("rope_scaling" in factory), "left unset, configure_rope keeps the patched config.json as stored");
-    assert.equal(factory.stage, "pt");
-    assert.deepEqual([factory.max_steps, factory.learning_rate, factory.warmup_steps, (factory.per_device_train_batch_size as number) * (factory.gradient_accumulation_steps as number)], [PAPER.steps, PAPER.lr, PAPER.warmup, PAPER.batch]);
-    const datasetInfo = JSON.parse(readFileSync(join(factory.dataset_dir as string, "dataset_info.json"), "utf8")) as Obj;
-    assert.deepEqual(datasetInfo[factory.dataset as string], { hf_hub_url: "emozilla/pg19", columns: { prompt: "text" } });
-    assert.deepEqual(lf.files.map((f) => f.slice(f.lastIndexOf("/") + 1)), ["llama-factory.yaml", "dataset_info.json"]);
+  const lf = await recipeOf(model, "llama-factory", dir);
+  const factory = lf.config;
+  assert.equal(factory.model_name_or_path, model);
+  assert.equal(factory.cutoff_len, context, "LLaMA-Factory trains at model_max_length = cutoff_len");
+  assert.ok(!("rope_scaling" in factory), "left unset, configure_rope keeps the patched config.json as stored");
+  assert.equal(factory.stage, "pt");
+  assert.deepEqual([factory.max_steps, factory.learning_rate, factory.warmup_steps, (factory.per_device_train_batch_size as number) * (factory.gradient_accumulation_steps as number)], [PAPER.steps, PAPER.lr, PAPER.warmup, PAPER.batch]);
+  const datasetInfo = JSON.parse(readFileSync(join(factory.dataset_dir as string, "dataset_info.json"), "utf8")) as Obj;
+  assert.deepEqual(datasetInfo[factory.dataset as string], { hf_hub_url: "emozilla/pg19", columns: { prompt: "text" } });
+  assert.deepEqual(lf.files.map((f) => f.slice(f.lastIndexOf("/") + 1)), ["llama-factory.yaml", "dataset_info.json"]);
 
-    const nemo = (await recipeOf(model, "nemo-rl", dir)).config;
-    const policy = nemo.policy as Obj;
-    assert.equal(policy.model_name, model);
-    assert.equal(policy.max_total_sequence_length, context);
-    assert.equal((policy.dtensor_cfg as Obj).enabled, false, "YaRN runs on the Megatron backend only");
-    assert.equal((policy.megatron_cfg as Obj).enabled, true);
-    checkYarnFields((policy.hf_config_overrides as Obj).rope_scaling as Obj, rope, cfg.rope_theta, "nemo-rl");
-    assert.equal(policy.train_global_batch_size, PAPER.batch);
-    assert.equal(((policy.megatron_cfg as Obj).optimizer as Obj).lr, PAPER.lr);
-    assert.equal(((policy.megatron_cfg as Obj).scheduler as Obj).lr_warmup_iters, PAPER.warmup);
-    assert.equal((nemo.sft as Obj).max_num_steps, PAPER.steps);
+  const nemo = (await recipeOf(model, "nemo-rl", dir)).config;
+  const policy = nemo.policy as Obj;
+  assert.equal(policy.model_name, model);
+  assert.equal(policy.max_total_sequence_length, context);
+  assert.equal((policy.dtensor_cfg as Obj).enabled, false, "YaRN runs on the Megatron backend only");
+  assert.equal((policy.megatron_cfg as Obj).enabled, true);
+  checkYarnFields((policy.hf_config_overrides as Obj).rope_scaling as Obj, rope, cfg.rope_theta, "nemo-rl");
+  assert.equal(policy.train_global_batch_size, PAPER.batch);
+  assert.equal(((policy.megatron_cfg as Obj).optimizer as Obj).lr, PAPER.lr);
+  assert.equal(((policy.megatron_cfg as Obj).scheduler as Obj).lr_warmup_iters, PAPER.warmup);
+  assert.equal((nemo.sft as Obj).max_num_steps, PAPER.steps);
 
-    const verl = (await recipeOf(model, "verl", dir)).config;
-    assert.deepEqual(verl.defaults, ["sft_trainer_engine", "_self_"]);
-    assert.deepEqual(verl.model, { path: model }, "no override_config: the patched config.json carries the fields");
-    const data = verl.data as Obj;
-    assert.equal(data.max_length, context);
-    assert.ok((data.max_token_len_per_gpu as number) >= context, "a sequence fits the dynamic batch's token budget");
-    assert.equal(data.train_batch_size, PAPER.batch);
-    assert.deepEqual([(verl.optim as Obj).lr, (verl.optim as Obj).lr_warmup_steps, (verl.trainer as Obj).total_training_steps], [PAPER.lr, PAPER.warmup, PAPER.steps]);
-    assert.ok(["constant", "cosine"].includes((verl.optim as Obj).lr_scheduler_type as string), "verl's schedulers (optimizer.py)");
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const verl = (await recipeOf(model, "verl", dir)).config;
+  assert.deepEqual(verl.defaults, ["sft_trainer_engine", "_self_"]);
+  assert.deepEqual(verl.model, { path: model }, "no override_config: the patched config.json carries the fields");
+  const data = verl.data as Obj;
+  assert.equal(data.max_length, context);
+  assert.ok((data.max_token_len_per_gpu as number) >= context, "a sequence fits the dynamic batch's token budget");
+  assert.equal(data.train_batch_size, PAPER.batch);
+  assert.deepEqual([(verl.optim as Obj).lr, (verl.optim as Obj).lr_warmup_steps, (verl.trainer as Obj).total_training_steps], [PAPER.lr, PAPER.warmup, PAPER.steps]);
+  assert.ok(["constant", "cosine"].includes((verl.optim as Obj).lr_scheduler_type as string), "verl's schedulers (optimizer.py)");
+  });
 }, { timeoutMs: 60_000 });
 
 test("recipe: a v5 rope_parameters model, DeepSeek's mscale pair and gpt-oss-style truncate: false reach each trainer as stored", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "yarnify-recipe-"));
-  try {
-    const qwen3 = join(dir, "qwen3-128k");
-    const cfg = await patched("qwen3-8b-v5", qwen3, ["--original-context", "32768", "--no-truncate"]);
-    const params = cfg.rope_parameters as Obj;
-    assert.equal(params.truncate, false);
-    const axolotl = (await recipeOf(qwen3, "axolotl", dir)).config;
-    assert.deepEqual(axolotl.overrides_of_model_config, { rope_parameters: params, max_position_embeddings: cfg.max_position_embeddings });
-    const nemo = ((await recipeOf(qwen3, "nemo-rl", dir)).config.policy as Obj).hf_config_overrides as Obj;
-    checkYarnFields(nemo.rope_scaling as Obj, params, params.rope_theta, "nemo-rl v5");
-    assert.equal((nemo.rope_scaling as Obj).truncate, false);
-    // The YAML spells numbers as config.json does: 4.0 stays a float, DeepSeek's 40 an integer.
-    assert.match(readFileSync(join(dir, "axolotl-recipe", "axolotl.yaml"), "utf8"), /\n {4}factor: 4\.0\n/);
+  await inTmp(async (dir) => {
+  const qwen3 = join(dir, "qwen3-128k");
+  const cfg = await patched("qwen3-8b-v5", qwen3, ["--original-context", "32768", "--no-truncate"]);
+  const params = cfg.rope_parameters as Obj;
+  assert.equal(params.truncate, false);
+  const axolotl = (await recipeOf(qwen3, "axolotl", dir)).config;
+  assert.deepEqual(axolotl.overrides_of_model_config, { rope_parameters: params, max_position_embeddings: cfg.max_position_embeddings });
+  const nemo = ((await recipeOf(qwen3, "nemo-rl", dir)).config.policy as Obj).hf_config_overrides as Obj;
+  checkYarnFields(nemo.rope_scaling as Obj, params, params.rope_theta, "nemo-rl v5");
+  assert.equal((nemo.rope_scaling as Obj).truncate, false);
+  // The YAML spells numbers as config.json does: 4.0 stays a float, DeepSeek's 40 an integer.
+  assert.match(readFileSync(join(dir, "axolotl-recipe", "axolotl.yaml"), "utf8"), /\n {4}factor: 4\.0\n/);
 
-    const deepseek = join(repoRoot, "examples", "deepseek-v3");
-    const stored = JSON.parse(readFileSync(join(deepseek, "config.json"), "utf8")) as Obj;
-    const dsNemo = (((await recipeOf(deepseek, "nemo-rl", dir)).config.policy as Obj).hf_config_overrides as Obj).rope_scaling as Obj;
-    checkYarnFields(dsNemo, stored.rope_scaling as Obj, stored.rope_theta, "nemo-rl deepseek");
-    assert.deepEqual([dsNemo.mscale, dsNemo.mscale_all_dim], [1, 1]);
-    assert.match(readFileSync(join(dir, "nemo-rl-recipe", "nemo-rl.yaml"), "utf8"), /\n {6}factor: 40\n/);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const deepseek = join(repoRoot, "examples", "deepseek-v3");
+  const stored = JSON.parse(readFileSync(join(deepseek, "config.json"), "utf8")) as Obj;
+  const dsNemo = (((await recipeOf(deepseek, "nemo-rl", dir)).config.policy as Obj).hf_config_overrides as Obj).rope_scaling as Obj;
+  checkYarnFields(dsNemo, stored.rope_scaling as Obj, stored.rope_theta, "nemo-rl deepseek");
+  assert.deepEqual([dsNemo.mscale, dsNemo.mscale_all_dim], [1, 1]);
+  assert.match(readFileSync(join(dir, "nemo-rl-recipe", "nemo-rl.yaml"), "utf8"), /\n {6}factor: 40\n/);
+  });
 }, { timeoutMs: 60_000 });
 
 test("recipe: refusals are one line: no scaling, NeMo RL without YaRN or with an attention factor Megatron would not compute, a batch that does not split", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "yarnify-recipe-"));
-  try {
-    const plain = writeTinyModel(dir, "plain");
-    const linear = join(dir, "linear");
-    assert.equal((await cli(["patch", plain, "--factor", "4", "--method", "linear", "--out", linear])).code, 0);
-    const odd = writeTinyModel(dir, "odd");
-    const oddConfig = JSON.parse(readFileSync(join(odd, "config.json"), "utf8")) as Obj;
-    writeFileSync(join(odd, "config.json"), JSON.stringify({ ...oddConfig, max_position_embeddings: 8192, rope_scaling: { rope_type: "yarn", factor: 4.0, original_max_position_embeddings: 2048, mscale: 0.707 } }));
-    const cases: Array<[string[], number, RegExp]> = [
-      [["recipe", plain, "--trainer", "axolotl"], 1, /^yarnify: .*plain\/config\.json: declares no RoPE scaling: patch it first/],
-      [["recipe", linear, "--trainer", "nemo-rl"], 1, /^yarnify: .*linear\/config\.json: uses linear RoPE scaling; NeMo RL carries YaRN only/],
-      [["recipe", odd, "--trainer", "nemo-rl"], 1, /its attention factor 1\.1386\d* \(as transformers computes it\) is not what NeMo RL's Megatron computes from mscale 0\.707 and mscale_all_dim 0 \(1\.0980\d*\)/],
-      [["recipe", linear, "--trainer", "axolotl", "--gpus", "3"], 1, /^yarnify: --gpus: the global batch of 64 does not split over 3 GPUs\n$/],
-      [["recipe", linear, "--trainer", "deepspeed"], 1, /^yarnify: --trainer: "deepspeed" is not one: axolotl \| llama-factory \| nemo-rl \| verl\n$/],
-      [["recipe", linear], 1, /^yarnify: --trainer: missing: axolotl/],
-      [["recipe", join(dir, "nothing"), "--trainer", "verl"], 2, /config\.json: not found/],
-    ];
-    for (const [args, code, re] of cases) {
-      const r = await cli(args);
-      assert.equal(r.code, code, args.join(" "));
-      assert.match(r.err, re);
-      assert.ok(!r.err.trimEnd().includes("\n"), "one line");
-    }
-    // axolotl and verl take a linear extension too: the config.json they load carries it.
-    const verl = await cli(["recipe", linear, "--trainer", "verl", "--json"]);
-    assert.equal(verl.code, 0, verl.err);
-    assert.equal((JSON.parse(verl.out) as { context: number }).context, 8192);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+  await inTmp(async (dir) => {
+  const plain = writeTinyModel(dir, "plain");
+  const linear = join(dir, "linear");
+  assert.equal((await cli(["patch", plain, "--factor", "4", "--method", "linear", "--out", linear])).code, 0);
+  const odd = writeTinyModel(dir, "odd");
+  const oddConfig = JSON.parse(readFileSync(join(odd, "config.json"), "utf8")) as Obj;
+  writeFileSync(join(odd, "config.json"), JSON.stringify({ ...oddConfig, max_position_embeddings: 8192, rope_scaling: { rope_type: "yarn", factor: 4.0, original_max_position_embeddings: 2048, mscale: 0.707 } }));
+  const cases: Array<[string[], number, RegExp]> = [
+    [["recipe", plain, "--trainer", "axolotl"], 1, /^yarnify: .*plain\/config\.json: declares no RoPE scaling: patch it first/],
+    [["recipe", linear, "--trainer", "nemo-rl"], 1, /^yarnify: .*linear\/config\.json: uses linear RoPE scaling; NeMo RL carries YaRN only/],
+    [["recipe", odd, "--trainer", "nemo-rl"], 1, /its attention factor 1\.1386\d* \(as transformers computes it\) is not what NeMo RL's Megatron computes from mscale 0\.707 and mscale_all_dim 0 \(1\.0980\d*\)/],
+    [["recipe", linear, "--trainer", "axolotl", "--gpus", "3"], 1, /^yarnify: --gpus: the global batch of 64 does not split over 3 GPUs\n$/],
+    [["recipe", linear, "--trainer", "deepspeed"], 1, /^yarnify: --trainer: "deepspeed" is not one: axolotl \| llama-factory \| nemo-rl \| verl\n$/],
+    [["recipe", linear], 1, /^yarnify: --trainer: missing: axolotl/],
+    [["recipe", join(dir, "nothing"), "--trainer", "verl"], 2, /config\.json: not found/],
+  ];
+  for (const [args, code, re] of cases) {
+    const r = await cli(args);
+    assert.equal(r.code, code, args.join(" "));
+    assert.match(r.err, re);
+    assert.ok(!r.err.trimEnd().includes("\n"), "one line");
   }
+  // axolotl and verl take a linear extension too: the config.json they load carries it.
+  const verl = await cli(["recipe", linear, "--trainer", "verl", "--json"]);
+  assert.equal(verl.code, 0, verl.err);
+  assert.equal((JSON.parse(verl.out) as { context: number }).context, 8192);
+  });
 });
 
 test("recipe: a patched model on the hub is read from its config and named by its repo", async () => {

@@ -17,7 +17,12 @@ export interface LocalBatchRunnerParams extends HubParams {
   toolVersion?: string;
 }
 
-/** A manifest path as this machine reads it: relative paths are relative to `baseDir`. */
+/**
+ * A manifest path as this machine reads it: relative paths are relative to `baseDir`.
+ *
+ * @example
+ * itemPath("./models/a", "/data"); // "/data/models/a"
+ */
 export function itemPath(path: string, baseDir: string | undefined): string {
   return baseDir === undefined || isAbsolute(path) ? path : resolve(baseDir, path);
 }

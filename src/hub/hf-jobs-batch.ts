@@ -197,7 +197,12 @@ export async function* runHfJobsBatchIter(params: HfJobsBatchParams): AsyncGener
   };
 }
 
-/** Drains runHfJobsBatchIter; onEvent sees each submission and stage change. */
+/**
+ * Drains runHfJobsBatchIter; onEvent sees each submission and stage change.
+ *
+ * @example
+ * const r = await runHfJobsBatch({ items, shards: 4, accessToken }, (e) => console.error(e.event, e.shard));
+ */
 export function runHfJobsBatch(params: HfJobsBatchParams, onEvent?: (e: HfJobsBatchEvent) => void): Promise<HfJobsBatchResult> {
   return drain(runHfJobsBatchIter(params), onEvent);
 }

@@ -19,18 +19,33 @@ export const FINAL_STAGES: ReadonlySet<string> = new Set(["COMPLETED", "ERROR", 
 
 type ApiJob = Awaited<ReturnType<typeof listJobs>>[number];
 
-/** The hub's job record as the batch follows it. */
+/**
+ * The hub's job record as the batch follows it.
+ *
+ * @example
+ * const job = toBatchJob(await runJob({ namespace: "me", accessToken, ...spec })); // { id, stage: "RUNNING", ... }
+ */
 export function toBatchJob(j: ApiJob): BatchJob {
   return { id: j.id, stage: String(j.status?.stage ?? "UNKNOWN"), message: j.status?.message ?? null, labels: j.labels ?? {}, createdAt: j.createdAt };
 }
 
-/** A jobs API failure as a hub error (exit 6), its message redacted. */
+/**
+ * A jobs API failure as a hub error (exit 6), its message redacted.
+ *
+ * @example
+ * try { await getJob({ ...auth, namespace, jobId }); } catch (err) { throw jobsApiError(err, `job ${jobId}`); }
+ */
 export function jobsApiError(err: unknown, what: string): Error {
   if (err instanceof HubApiError) return new HubHttpError(what, `HTTP ${err.statusCode} ${describeError(err).replace(/^\w+: /, "")}`, err.statusCode);
   return err instanceof Error ? err : new Error(String(err));
 }
 
-/** The settings the jobs API calls take: a token is required (jobs are never anonymous). */
+/**
+ * The settings the jobs API calls take: a token is required (jobs are never anonymous).
+ *
+ * @example
+ * await listJobs({ ...jobsApiParams(params, "jobs of me"), namespace: "me" });
+ */
 export function jobsApiParams(params: HubParams, what: string): { hubUrl?: string; fetch?: typeof fetch; accessToken: string } {
   if (!params.accessToken) throw new HubError(what, "the Jobs API needs a token (--token or HF_TOKEN)");
   return { ...hubJsParams(params), accessToken: params.accessToken };

@@ -1,7 +1,7 @@
 // The batch summary a shard job printed: its logs, read back through the jobs API, hold `yarnify batch --json`'s
 // output after the marker line (shard-job-spec.ts); everything before it (npx's install, retries) is ignored.
 import { streamJobLogs } from "@huggingface/hub";
-import type { JsonValue } from "../batch/run-batch.ts";
+import type { BatchSummary, JsonValue } from "../batch/run-batch.ts";
 import type { HubParams } from "./hub-params.ts";
 import { jobsApiError, jobsApiParams } from "./list-batch-jobs.ts";
 import { SUMMARY_MARKER } from "./shard-job-spec.ts";
@@ -14,16 +14,8 @@ export interface JobItemReport {
   result: JsonValue;
 }
 
-/** What `yarnify batch --json` prints. */
-export interface ShardSummary {
-  total: number;
-  done: number;
-  failed: number;
-  skipped: number;
-  interrupted: number;
-  shard?: string;
-  reports: JobItemReport[];
-}
+/** What `yarnify batch --json` prints: the batch's summary, each report as the item's id, status, error and result. */
+export type ShardSummary = Omit<BatchSummary, "reports"> & { reports: JobItemReport[] };
 
 function isShardSummary(v: unknown): v is ShardSummary {
   const s = v as ShardSummary;

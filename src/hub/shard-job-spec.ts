@@ -36,7 +36,12 @@ export interface ShardJobSpecParams {
   apiLimit?: number;
 }
 
-/** "2-of-4": a label value (no "/"). */
+/**
+ * A shard as a label value (labels take no "/").
+ *
+ * @example
+ * shardLabel({ index: 2, count: 4 }); // "2-of-4"
+ */
 export function shardLabel(shard: Shard): string {
   return `${shard.index}-of-${shard.count}`;
 }

@@ -38,7 +38,12 @@ export async function* waitForJobsIter(params: WaitForJobsParams): AsyncGenerato
   }
 }
 
-/** Drains waitForJobsIter; onEvent sees each stage change. */
+/**
+ * Drains waitForJobsIter; onEvent sees each stage change.
+ *
+ * @example
+ * const [job] = await waitForJobs({ namespace: "me", jobIds: [id], accessToken, pollMs: 30_000 });
+ */
 export function waitForJobs(params: WaitForJobsParams, onEvent?: (e: WaitForJobsEvent) => void): Promise<BatchJob[]> {
   return drain(waitForJobsIter(params), onEvent);
 }

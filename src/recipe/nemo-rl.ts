@@ -12,7 +12,12 @@ import { DEFAULT_BETA_FAST, DEFAULT_BETA_SLOW, getMscale, yarnAttentionFactor } 
 import type { PatchedRope } from "./patched-rope.ts";
 import type { TrainerRecipeBuilder } from "./trainer.ts";
 
-/** Every field NeMo RL requires of a yarn rope_scaling, with the model's values. */
+/**
+ * Every field NeMo RL requires of a yarn rope_scaling, with the model's values.
+ *
+ * @example
+ * nemoRlYarnFields(readPatchedRope("./qwen-128k")); // { rope_type: "yarn", rope_theta: 1000000, factor: 4, ... }
+ */
 export function nemoRlYarnFields(rope: PatchedRope): { [key: string]: JsonValue } {
   const s = rope.scaling;
   if (s.method !== "yarn" || s.factor === undefined || s.originalContext === undefined) {
