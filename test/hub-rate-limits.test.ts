@@ -9,7 +9,7 @@ import { buffers } from "./support/cli-io.ts";
 import { TINY_CONFIG } from "./support/batch-fixtures.ts";
 import { runCli } from "../src/cli/main.ts";
 import { writeFileSync } from "node:fs";
-import { parseManifest } from "../src/batch/manifest.ts";
+import type { BatchItem } from "../src/batch/manifest.ts";
 import { runBatch } from "../src/batch/run-batch.ts";
 import { createBatchRunner } from "../src/batch/item-runner.ts";
 import { type Clock, createHubRateLimiter, HUB_RATE_LIMITS, type RateLimitWait } from "../src/hub/hub-rate-limiter.ts";
@@ -139,7 +139,7 @@ test("rate limits: a batch publishing to the stand-in hub keeps 2 commits an hou
     // Five versions of one model, each on a branch of one repo; the third commit is refused for 50 minutes.
     const fault = hub.fault({ kind: "429", method: "POST", pathIncludes: "/api/models/me/all/commit/", times: 1, retryAfterSeconds: 3000 });
     hub.addRepo("me/all", { "README.md": "versions" });
-    const items = parseManifest(JSON.stringify({ defaults: { source: "org/a", push: "me/all" }, items: [2, 3, 4, 5, 6].map((f) => ({ id: `x${f}`, factor: f, branch: `x${f}` })) })).items;
+    const items: BatchItem[] = [2, 3, 4, 5, 6].map((f) => ({ id: `x${f}`, source: "org/a", factor: f, push: "me/all", branch: `x${f}` }));
     const runItem = createBatchRunner({ hubUrl: hub.url, accessToken: TOKEN, fetch: createRetryFetch({ limiter, maxRetryAfterMs: 61 * MINUTE, sleep: clock.sleep, fetch: timed }), cacheDir: join(dir, "cache") });
     const summary = await runBatch({ items, runItem, concurrency: 3 });
     assert.deepEqual(summary.reports.map((r) => r.status), ["done", "done", "done", "done", "done"], summary.reports.map((r) => r.error).join("; "));
@@ -151,30 +151,30 @@ test("rate limits: a batch publishing to the stand-in hub keeps 2 commits an hou
   });
 }, { timeoutMs: 60_000 });
 
-test("rate limits: --api-limit and --commit-limit take whole numbers; the CLI's batch waits for the commit limit and says so", async () => {
+test("rate limits: --api-limit and --commit-limit take whole numbers; the CLI's batch waits for the API limit and says so", async () => {
   await withStandInHub(async (hub, dir) => {
     hub.addRepo("org/a", { "config.json": TINY_CONFIG });
-    hub.addRepo("me/all", { "README.md": "versions" });
     const manifest = join(dir, "m.json");
-    writeFileSync(manifest, JSON.stringify({ defaults: { source: "org/a", push: "me/all" }, items: [{ id: "x2", factor: 2, branch: "x2" }, { id: "x4", factor: 4, branch: "x4" }] }));
+    writeFileSync(manifest, JSON.stringify([{ id: "a", source: "org/a", factor: 4, push: "me/a-8k" }]));
     for (const [flag, value] of [["--api-limit", "0"], ["--commit-limit", "many"]]) {
       const bad = buffers();
       assert.equal(await runCli(["batch", manifest, flag, value], bad.io), 1);
       assert.equal(bad.err(), `yarnify: ${flag}: "${value}" is not a whole number ≥ 1\n`);
     }
-    // One commit an hour: once one item is done, the other waits for the hour; Ctrl-C ends the wait, and that
-    // item stays undone for the next run.
+    // Three API requests per 5 minutes: the item's fourth waits for the window; Ctrl-C ends the wait, and the item
+    // stays undone for the next run.
     const controller = new AbortController();
     const err: string[] = [];
     const stderr = (s: string) => {
       err.push(s);
-      const all = err.join("");
-      if (all.includes("waiting") && /^done /m.test(all)) controller.abort();
+      if (s.startsWith("waiting")) controller.abort();
     };
-    const code = await runCli(["batch", manifest, "--token", TOKEN, "--hub-url", hub.url, "--cache-dir", join(dir, "cache"), "--commit-limit", "1"], { stdout: () => undefined, stderr, isTTY: false, abortSignal: controller.signal });
+    const code = await runCli(["batch", manifest, "--token", TOKEN, "--hub-url", hub.url, "--cache-dir", join(dir, "cache"), "--api-limit", "3"], { stdout: () => undefined, stderr, isTTY: false, abortSignal: controller.signal });
     assert.equal(code, 1, err.join(""));
-    assert.match(err.join(""), /waiting 3[56]\d\d\.\d s: the hub's limit on commits me\/all\n/);
-    assert.match(err.join(""), /^interrupted x[24]: /m);
-    assert.equal(hub.commits.filter((c) => c.repo === "me/all").length, 1, "one commit went, the other waited");
+    assert.match(err.join(""), /waiting (29\d|300)\.\d s: the hub's limit on api\n/);
+    assert.match(err.join(""), /^interrupted a: /m);
+    const api = hub.requests.filter((r) => r.path.startsWith("/api/"));
+    assert.equal(api.length, 3, api.map((r) => `${r.method} ${r.path}`).join(", "));
+    assert.equal(hub.commits.length, 0);
   });
 }, { timeoutMs: 60_000 });
