@@ -23,4 +23,6 @@ export * as rope from "./core/rope/index.ts";
 export * as hub from "./hub/index.ts";
 export * as batch from "./batch/index.ts";
 export { validate, validateIter } from "./validate/index.ts";
+export { recipe, TRAINERS, YARN_FINE_TUNE } from "./recipe/index.ts";
+export type { FineTune, Recipe, RecipeParams, TrainerName } from "./recipe/index.ts";
 export type { AdapterInfo, Check, CheckStatus, Report, ValidateEvent, ValidateParams } from "./validate/index.ts";

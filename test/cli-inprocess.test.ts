@@ -5,16 +5,10 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCli } from "../src/cli/main.ts";
-import type { CliIo } from "../src/cli/io.ts";
+import { buffers } from "./support/cli-io.ts";
 import { runCli as spawnCli, repoRoot } from "./support/cli-run.ts";
 import { sharedPath } from "./support/shared.ts";
 import { test } from "./support/harness.ts";
-
-function buffers(abortSignal?: AbortSignal): { io: CliIo; out: () => string; err: () => string } {
-  const out: string[] = [];
-  const err: string[] = [];
-  return { io: { stdout: (s) => void out.push(s), stderr: (s) => void err.push(s), isTTY: false, ...(abortSignal && { abortSignal }) }, out: () => out.join(""), err: () => err.join("") };
-}
 
 const QWEN = join(repoRoot, "examples/qwen2.5-7b-instruct");
 

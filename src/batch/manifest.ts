@@ -18,6 +18,8 @@ export interface BatchItem {
   /** Files of the source repo to patch (e.g. one GGUF of a GGUF repo). */
   files?: string[];
   push?: string;
+  /** A local source's output path (a hub source publishes instead); default `<source>-yarn-<context>`. */
+  out?: string;
   branch?: string;
   pr?: boolean;
   private?: boolean;
@@ -34,7 +36,7 @@ export class ManifestError extends YarnifyError {
 }
 
 const FORMATS: readonly ModelFormat[] = ["hf", "gguf", "onnx"];
-const KNOWN_KEYS = new Set(["id", "source", "factor", "context", "format", "files", "push", "branch", "pr", "private", "options"]);
+const KNOWN_KEYS = new Set(["id", "source", "factor", "context", "format", "files", "push", "out", "branch", "pr", "private", "options"]);
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === "object" && !Array.isArray(v);
@@ -89,6 +91,7 @@ function checkItem(raw: Record<string, unknown>, where: string): BatchItem {
     ...(format !== undefined && { format }),
     ...(files !== undefined && { files: files as string[] }),
     ...(push !== undefined && { push }),
+    ...(str("out") !== undefined && { out: str("out") }),
     ...(str("branch") !== undefined && { branch: str("branch") }),
     ...(pr !== undefined && { pr }),
     ...(bool("private") !== undefined && { private: bool("private") }),

@@ -63,7 +63,13 @@ export interface BatchSummary {
   reports: ItemReport[];
 }
 
-function writeJsonAtomic(path: string, value: unknown): void {
+/**
+ * Writes JSON under a temporary name renamed into place, so a reader never sees half a report.
+ *
+ * @example
+ * writeJsonAtomic(join(reportDir, "summary.json"), { total: 6, done: 6 });
+ */
+export function writeJsonAtomic(path: string, value: unknown): void {
   const tmp = `${path}.tmp-${process.pid}`;
   writeFileSync(tmp, JSON.stringify(value, null, 2) + "\n");
   renameSync(tmp, path);

@@ -5,6 +5,7 @@ import type { PlanTarget } from "../core/types.ts";
 import { HubPublishError, HubSourceError } from "../hub/errors.ts";
 import type { HubParams } from "../hub/hub-params.ts";
 import { hubParamsFromOptions } from "../hub/hub-params.ts";
+import type { RetryFetchOptions } from "../hub/retry-fetch.ts";
 import { cardValidation, type CardPerplexity } from "../hub/model-card.ts";
 import { parseHubSource } from "../hub/parse-hub-source.ts";
 import { patchHub, type PatchHubParams } from "../hub/patch-hub.ts";
@@ -42,11 +43,15 @@ export function publishedText(p: PublishResult): string {
   return `${p.pullRequestUrl ? `pull request ${p.pullRequestUrl}\n` : ""}commit ${p.commitUrl} (${p.commitOid}${earlier})\n`;
 }
 
-/** The hub connection of a command: --token/--hub-url or the environment, retries reported on stderr, Ctrl-C aborting. */
-export function hubConnection(o: HubOptionValues, io: CliIo): HubParams {
+/**
+ * The hub connection of a command: --token/--hub-url or the environment, retries reported on stderr, Ctrl-C
+ * aborting; `retry` adds a rate limiter (and how long a 429 may ask to wait) for runs of many requests.
+ */
+export function hubConnection(o: HubOptionValues, io: CliIo, retry?: Pick<RetryFetchOptions, "limiter" | "maxRetryAfterMs">): HubParams {
   return hubParamsFromOptions(o, {
     ...(io.env && { env: io.env }),
     ...(io.abortSignal && { abortSignal: io.abortSignal }),
+    ...(retry && { retry }),
     onRetry: (e) => io.stderr(redactSecrets(`retrying ${e.method} ${e.url} (${e.status ?? e.error}) in ${(e.delayMs / 1000).toFixed(1)} s, attempt ${e.attempt}\n`)),
   });
 }

@@ -11,10 +11,11 @@ import { flagsCommand } from "./flags.ts";
 import { inspectCommand } from "./inspect.ts";
 import type { CliIo } from "./io.ts";
 import { patchCommand } from "./patch.ts";
+import { recipeCommand } from "./recipe.ts";
 import { validateCommand } from "./validate.ts";
 
 // Each command has its own option type; cac hands each action the options its declarations produce.
-const COMMANDS: Command<never>[] = [inspectCommand, patchCommand, validateCommand, evalCommand, batchCommand, flagsCommand];
+const COMMANDS: Command<never>[] = [inspectCommand, patchCommand, validateCommand, evalCommand, batchCommand, flagsCommand, recipeCommand];
 
 /**
  * Runs one command line (without the program name) and resolves to its exit code; errors are written to

@@ -55,15 +55,16 @@ export function resolveHubParams(options: HubParams & { env?: Env } = {}): Resol
 
 /**
  * The CLI's settings: --token and --hub-url, else the environment (resolveHubParams), with a retrying fetch bound
- * to the run's abort signal that reports each retry through onRetry.
+ * to the run's abort signal that reports each retry through onRetry (and, with `retry.limiter`, keeps the hub's
+ * rate limits).
  */
 export function hubParamsFromOptions(
   options: { token?: string; hubUrl?: string },
-  run: { env?: Env; abortSignal?: AbortSignal; onRetry?: RetryFetchOptions["onRetry"] } = {},
+  run: { env?: Env; abortSignal?: AbortSignal; onRetry?: RetryFetchOptions["onRetry"]; retry?: Pick<RetryFetchOptions, "limiter" | "maxRetryAfterMs"> } = {},
 ): ResolvedHubParams {
   assertHubToken(options.token, "--token");
   const p = resolveHubParams({ accessToken: options.token, hubUrl: options.hubUrl, ...(run.env && { env: run.env }) });
-  const fetch = createRetryFetch({ ...(run.abortSignal && { abortSignal: run.abortSignal }), ...(run.onRetry && { onRetry: run.onRetry }) });
+  const fetch = createRetryFetch({ ...run.retry, ...(run.abortSignal && { abortSignal: run.abortSignal }), ...(run.onRetry && { onRetry: run.onRetry }) });
   return { hubUrl: p.hubUrl, ...(p.accessToken && { accessToken: p.accessToken }), fetch, ...(run.abortSignal && { abortSignal: run.abortSignal }) };
 }
 

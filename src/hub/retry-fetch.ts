@@ -16,6 +16,14 @@ export interface RetryEvent {
   delayMs: number;
 }
 
+/** Keeps the hub's rate limits across every request of a run (src/hub/hub-rate-limiter.ts implements it). */
+export interface RequestLimiter {
+  /** Resolves when the request may go: waits while its windows are full or the hub asked to wait. */
+  acquire(method: string, url: string, signal?: AbortSignal): Promise<void>;
+  /** Learns from the answer: a 429's Retry-After, or a RateLimit header saying nothing is left. */
+  observe(method: string, url: string, response: Response): void;
+}
+
 export interface RetryFetchOptions {
   fetch?: typeof fetch;
   /** Retries after the first attempt. */
@@ -33,6 +41,8 @@ export interface RetryFetchOptions {
   bufferBodiesBelow?: number;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   random?: () => number;
+  /** Consulted before each attempt (outside its timeout) and told of each answer. */
+  limiter?: RequestLimiter;
 }
 
 const RETRY_STATUS = new Set([408, 429, 500, 502, 503, 504]);
@@ -125,6 +135,8 @@ export function createRetryFetch(options: RetryFetchOptions = {}): typeof fetch 
     for (let attempt = 0; ; attempt++) {
       const outer = signals.length > 0 ? AbortSignal.any(signals) : undefined;
       if (outer?.aborted) throw abortError(outer);
+      // A wait for the hub's limits is not the attempt's: its timeout starts once the request may go.
+      await options.limiter?.acquire(method, requestUrl(input), outer);
       const attemptController = new AbortController();
       const onOuterAbort = () => attemptController.abort(outer!.reason);
       outer?.addEventListener("abort", onOuterAbort, { once: true });
@@ -148,6 +160,7 @@ export function createRetryFetch(options: RetryFetchOptions = {}): typeof fetch 
         await response?.body?.cancel().catch(() => undefined);
         throw abortError(outer);
       }
+      if (response) options.limiter?.observe(method, requestUrl(input), response);
       // The attempt's controller stays attached while the body is read; detach only when we give up on this response.
       const status = response?.status;
       const retryable = opensPullRequest ? status === 429 : failure !== undefined || (status !== undefined && RETRY_STATUS.has(status));

@@ -15,7 +15,8 @@ export interface CliResult {
   stderr: string;
 }
 
-function command(runtime: RuntimeName): string[] {
+/** The command line that starts the CLI on a runtime: the executable and the arguments before yarnify's own. */
+export function command(runtime: RuntimeName): string[] {
   const bin = (name: string) => join(repoRoot, "node_modules", ".bin", name);
   switch (runtime) {
     case "node":

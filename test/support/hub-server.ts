@@ -1,11 +1,11 @@
 // A stand-in for the Hugging Face Hub on 127.0.0.1, implementing exactly the endpoints @huggingface/hub 2.17.5
 // calls for modelInfo, listFiles, fileDownloadInfo/downloadFile (Range on resolve), createRepo, createBranch,
-// repoExists, commit (preupload, LFS batch + basic or multipart PUT, commit NDJSON, create_pr) and listCommits, and
-// the hub's open pull request listing, with paged tree listings. With `xet: true` the LFS batch answers "xet" and
-// uploads go to a stand-in CAS (xet-cas.ts: xorbs, shards, global dedup), where seeded LFS files are stored too;
-// otherwise the client falls back to plain LFS. It records every request and upload so tests can check what
-// arrived, and injects faults on demand (429 with Retry-After, 500, a dropped connection mid-upload, no answer at
-// all, an answer lost after the work was done).
+// repoExists, commit (preupload, LFS batch + basic or multipart PUT, commit NDJSON, create_pr) and listCommits, the
+// hub's open pull request listing, with paged tree listings, and the Jobs API (hub-jobs.ts). With `xet: true` the
+// LFS batch answers "xet" and uploads go to a stand-in CAS (xet-cas.ts: xorbs, shards, global dedup), where seeded
+// LFS files are stored too; otherwise the client falls back to plain LFS. It records every request and upload so
+// tests can check what arrived, and injects faults on demand (429 with Retry-After, 500, a dropped connection
+// mid-upload, no answer at all, an answer lost after the work was done).
 import { createHash, randomBytes } from "node:crypto";
 import { createServer } from "node:http";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
@@ -14,6 +14,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CasError, XetCas } from "./xet-cas.ts";
+import { StandInJobs } from "./hub-jobs.ts";
 
 export interface StoredFile {
   content: Uint8Array;
@@ -110,6 +111,8 @@ export class StandInHub {
   readonly requests: RequestRecord[] = [];
   readonly lfsUploads: LfsUploadRecord[] = [];
   readonly commits: StandInCommit[] = [];
+  /** The Jobs API (hub-jobs.ts): jobs submitted, and the executor that runs them. */
+  readonly jobs = new StandInJobs();
   /** LFS objects by repo, then sha256: like the hub, an object must be uploaded to each repo that uses it. */
   readonly lfsStore = new Map<string, Map<string, Uint8Array>>();
   private readonly faults: ArmedFault[] = [];
@@ -279,6 +282,10 @@ export class StandInHub {
     if (fault?.kind === "hang") return;
 
     if (path.startsWith("/cas/")) return this.casRequest(req, res, method, path.slice("/cas".length), record);
+    if (path === "/api/whoami-v2" || path.startsWith("/api/jobs/")) {
+      const served = await this.jobs.handle({ req, res, method, path, user: this.user(req) ?? undefined, body: () => this.readBody(req), reply: (status, body) => this.json(res, status, body) });
+      if (served) return;
+    }
     let m: RegExpMatchArray | null;
     if (method === "POST" && path === "/api/repos/create") return this.createRepo(req, res);
     if ((m = path.match(/^\/api\/models\/([^/]+\/[^/]+)\/revision\/([^?]+)$/))) return this.modelInfo(req, res, m[1], m[2]);
