@@ -41,59 +41,76 @@ const KEY_TEXT = (meta: GGUFTypedMetadata, arch: string) =>
 
 const HOW: Record<PatchedFile["action"], OutputFile["how"]> = { patched: "written", reflinked: "reflink", hardlinked: "hardlink", copied: "copy" };
 
-export const ggufConverter: Converter = {
-  format: "gguf",
-  accepts: isGgufPath,
-  async read(path): Promise<GgufModelInfo> {
-    return withSource(path, {}, async (source) => {
-      const h = await readGgufHeader(source);
-      const i = describeGguf(h, path, source.bytesFetched());
-      const { keys, llamacpp, version, tensorCount, headerBytes, fileSize, split, bytesFetched } = i;
-      return {
-        format: "gguf",
-        path,
-        architecture: i.architecture,
-        spec: i.spec,
-        stored: ggufStoredRope(h.metadata, h.architecture),
-        warnings: i.warnings,
-        details: { keys, llamacpp, version, tensorCount, headerBytes, fileSize, split, bytesFetched },
-        header: h,
-      };
-    });
-  },
-  defaultOut(path, plan: Plan) {
-    const name = locationBasename(path);
-    const dir = isUrl(path) ? "." : dirname(path);
-    const shard = parseGgufShardFilename(name);
-    if (shard) return join(dir, `${shard.prefix}-yarn-${plan.context}`) + "/";
-    return join(dir, `${basename(name, ".gguf")}-yarn-${plan.context}.gguf`);
-  },
-  async patch(params: { info: ModelInfo; plan: Plan; out: string; dryRun: boolean } & GgufPatchExtras): Promise<PatchOutput> {
-    const { info, plan, out, dryRun } = params;
-    const fetchOpts = params.fetch ? { fetch: params.fetch } : {};
-    // The header read() parsed is reused: the patch parses the source once.
-    const header = "header" in info ? (info as GgufModelInfo).header : await withSource(info.path, fetchOpts, readGgufHeader);
-    const planned = plannedKeys(header, plan);
-    const after = withEntries(header.metadata, planned.entries);
-    const name = locationBasename(info.path);
-    const diff = unifiedDiff(KEY_TEXT(header.metadata, header.architecture), KEY_TEXT(after, header.architecture), `a/${name}`, `b/${name}`);
-    const stored = ggufStoredRope(after, header.architecture);
-    if (dryRun) {
-      const outs = shardOutputs(shardLocations(info.path), out, await isDirTarget(out)) ?? [out];
-      // Shards after the first are carried over unchanged (reflink or hard link where possible).
-      const files = outs.map((path, i) => ({ path, how: i === 0 ? ("written" as const) : ("hardlink" as const) }));
-      return { out, files, diff, stored, warnings: planned.warnings };
-    }
-    const r = await drain(patchGgufIter({
-      source: info.path,
-      header,
-      plan,
-      out,
-      ...(params.verify !== undefined ? { verify: params.verify } : {}),
-      ...(params.overwrite !== undefined ? { overwrite: params.overwrite } : {}),
-      ...(params.abortSignal ? { abortSignal: params.abortSignal } : {}),
-      ...(params.fetch ? { fetch: params.fetch } : {}),
-    }), params.onProgress);
-    return { out, files: r.files.map((f) => ({ path: f.out, how: HOW[f.action] })), diff, stored, warnings: r.warnings };
-  },
-};
+/** Options of the GGUF converter: how long a remote source may stall (RemoteSourceOptions.timeoutMs). */
+export interface GgufConverterOptions {
+  timeoutMs?: number;
+}
+
+/**
+ * A GGUF converter; `timeoutMs` bounds how long a remote (http(s)) source may go without sending anything.
+ *
+ * @example
+ * const gguf = createGgufConverter({ timeoutMs: 5000 });
+ * const info = await gguf.read("https://example.com/model.gguf");
+ */
+export function createGgufConverter(opts: GgufConverterOptions = {}): Converter {
+  const remote = opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {};
+  return {
+    format: "gguf",
+    accepts: isGgufPath,
+    async read(path): Promise<GgufModelInfo> {
+      return withSource(path, remote, async (source) => {
+        const h = await readGgufHeader(source);
+        const i = describeGguf(h, path, source.bytesFetched());
+        const { keys, llamacpp, version, tensorCount, headerBytes, fileSize, split, bytesFetched } = i;
+        return {
+          format: "gguf",
+          path,
+          architecture: i.architecture,
+          spec: i.spec,
+          stored: ggufStoredRope(h.metadata, h.architecture),
+          warnings: i.warnings,
+          details: { keys, llamacpp, version, tensorCount, headerBytes, fileSize, split, bytesFetched },
+          header: h,
+        };
+      });
+    },
+    defaultOut(path, plan: Plan) {
+      const name = locationBasename(path);
+      const dir = isUrl(path) ? "." : dirname(path);
+      const shard = parseGgufShardFilename(name);
+      if (shard) return join(dir, `${shard.prefix}-yarn-${plan.context}`) + "/";
+      return join(dir, `${basename(name, ".gguf")}-yarn-${plan.context}.gguf`);
+    },
+    async patch(params: { info: ModelInfo; plan: Plan; out: string; dryRun: boolean } & GgufPatchExtras): Promise<PatchOutput> {
+      const { info, plan, out, dryRun } = params;
+      const fetchOpts = { ...remote, ...(params.fetch ? { fetch: params.fetch } : {}) };
+      // The header read() parsed is reused: the patch parses the source once.
+      const header = "header" in info ? (info as GgufModelInfo).header : await withSource(info.path, fetchOpts, readGgufHeader);
+      const planned = plannedKeys(header, plan);
+      const after = withEntries(header.metadata, planned.entries);
+      const name = locationBasename(info.path);
+      const diff = unifiedDiff(KEY_TEXT(header.metadata, header.architecture), KEY_TEXT(after, header.architecture), `a/${name}`, `b/${name}`);
+      const stored = ggufStoredRope(after, header.architecture);
+      if (dryRun) {
+        const outs = shardOutputs(shardLocations(info.path), out, await isDirTarget(out)) ?? [out];
+        // Shards after the first are carried over unchanged (reflink or hard link where possible).
+        const files = outs.map((path, i) => ({ path, how: i === 0 ? ("written" as const) : ("hardlink" as const) }));
+        return { out, files, diff, stored, warnings: planned.warnings };
+      }
+      const r = await drain(patchGgufIter({
+        source: info.path,
+        header,
+        plan,
+        out,
+        ...(params.verify !== undefined ? { verify: params.verify } : {}),
+        ...(params.overwrite !== undefined ? { overwrite: params.overwrite } : {}),
+        ...(params.abortSignal ? { abortSignal: params.abortSignal } : {}),
+        ...fetchOpts,
+      }), params.onProgress);
+      return { out, files: r.files.map((f) => ({ path: f.out, how: HOW[f.action] })), diff, stored, warnings: r.warnings };
+    },
+  };
+}
+
+export const ggufConverter: Converter = createGgufConverter();
