@@ -27,10 +27,15 @@ function command(runtime: RuntimeName): string[] {
   }
 }
 
-export function runCli(args: string[], opts: { runtime?: RuntimeName; cwd?: string } = {}): CliResult {
+/**
+ * Runs the CLI and waits for it. `wrap` runs it through another command, given the CLI's command line as its last
+ * arguments (a shell that first mounts a small file system, say).
+ */
+export function runCli(args: string[], opts: { runtime?: RuntimeName; cwd?: string; wrap?: string[] } = {}): CliResult {
   const [exe, ...pre] = command(opts.runtime ?? runtimeName());
   if (!existsSync(exe) && exe.includes("/")) throw new Error(`runtime not installed: ${exe}`);
-  const r = spawnSync(exe, [...pre, ...args], { cwd: opts.cwd ?? repoRoot, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
+  const line = [...(opts.wrap ?? []), exe, ...pre, ...args];
+  const r = spawnSync(line[0], line.slice(1), { cwd: opts.cwd ?? repoRoot, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
   if (r.error) throw r.error;
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
