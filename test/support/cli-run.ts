@@ -1,5 +1,5 @@
 // Runs the yarnify CLI as a user would, on the runtime executing the tests (or another one).
-import { spawn, spawnSync } from "node:child_process";
+import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -40,11 +40,16 @@ export function runCli(args: string[], opts: { runtime?: RuntimeName; cwd?: stri
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** Starts the CLI without waiting for it (to signal it, say). */
+export function spawnCli(args: string[], opts: { runtime?: RuntimeName; cwd?: string } = {}): ChildProcessWithoutNullStreams {
+  const [exe, ...pre] = command(opts.runtime ?? runtimeName());
+  return spawn(exe, [...pre, ...args], { cwd: opts.cwd ?? repoRoot, env: { ...process.env, NO_COLOR: "1" } });
+}
+
 /** The same, without blocking the event loop (for tests whose server runs in this process). */
 export function runCliAsync(args: string[], opts: { runtime?: RuntimeName; cwd?: string } = {}): Promise<CliResult> {
-  const [exe, ...pre] = command(opts.runtime ?? runtimeName());
   return new Promise((resolve, reject) => {
-    const child = spawn(exe, [...pre, ...args], { cwd: opts.cwd ?? repoRoot, env: { ...process.env, NO_COLOR: "1" } });
+    const child = spawnCli(args, opts);
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
