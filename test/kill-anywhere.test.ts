@@ -9,15 +9,13 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { GGUFValueType } from "@huggingface/gguf";
 import { openLocalSource } from "../converters/gguf/source.ts";
 import { readGgufHeader } from "../converters/gguf/read.ts";
 import { seededRandom } from "../src/core/random.ts";
 import { runCliAsync, spawnCli } from "./support/cli-run.ts";
-import { writeBigGguf } from "./support/gguf-make.ts";
+import { LLAMA_KV, writeBigGguf } from "./support/gguf-make.ts";
 import { test } from "./support/harness.ts";
 
-const U32 = GGUFValueType.UINT32;
 const KILLS_PER_SIGNAL = 4;
 const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP", "SIGKILL"] as const;
 const sha = (path: string) => createHash("sha256").update(readFileSync(path)).digest("hex");
@@ -27,12 +25,7 @@ test("kill anywhere: SIGINT, SIGTERM, SIGHUP and SIGKILL at random moments of a 
   try {
     const source = join(root, "src", "m.gguf");
     mkdirSync(join(root, "src"));
-    await writeBigGguf(source, 256 * 1024 * 1024, {
-      "llama.context_length": { value: 4096, type: U32 },
-      "llama.attention.head_count": { value: 32, type: U32 },
-      "llama.embedding_length": { value: 2048, type: U32 },
-      "llama.rope.dimension_count": { value: 64, type: U32 },
-    });
+    await writeBigGguf(source, 256 * 1024 * 1024, LLAMA_KV);
     const sourceHash = sha(source);
     const outDir = join(root, "out");
     mkdirSync(outDir);

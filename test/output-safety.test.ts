@@ -9,24 +9,15 @@ import { spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { GGUFValueType } from "@huggingface/gguf";
 import { cloneFile } from "../src/core/io/model-dir.ts";
 import { onStaleTemp, type StaleTemp } from "../src/core/io/temp-paths.ts";
 import { snapshotDir } from "../src/hub/cache-dir.ts";
 import { patchHub } from "../src/hub/patch-hub.ts";
 import { runCli, runCliAsync } from "./support/cli-run.ts";
-import { makeGguf, writeBigGguf } from "./support/gguf-make.ts";
+import { LLAMA_KV, makeGguf, writeBigGguf } from "./support/gguf-make.ts";
 import { test } from "./support/harness.ts";
 import { StandInHub } from "./support/hub-server.ts";
 import { sharedPath } from "./support/shared.ts";
-
-const U32 = GGUFValueType.UINT32;
-const GGUF_KV = {
-  "llama.context_length": { value: 4096, type: U32 },
-  "llama.embedding_length": { value: 256, type: U32 },
-  "llama.attention.head_count": { value: 4, type: U32 },
-  "llama.rope.dimension_count": { value: 64, type: U32 },
-};
 
 interface Models {
   root: string;
@@ -42,7 +33,7 @@ function models(): Models {
   copyFileSync(sharedPath("models/tiny-llama-py/config.json"), join(hf, "config.json"));
   const gguf = join(root, "gguf");
   mkdirSync(gguf);
-  writeFileSync(join(gguf, "m.gguf"), makeGguf({ arch: "llama", kv: GGUF_KV, tensors: [{ name: "w", shape: [64, 64] }] }));
+  writeFileSync(join(gguf, "m.gguf"), makeGguf({ arch: "llama", kv: LLAMA_KV, tensors: [{ name: "w", shape: [64, 64] }] }));
   const onnx = join(root, "onnx");
   mkdirSync(onnx);
   for (const f of ["model.onnx", "model.onnx.data"]) cloneFile(sharedPath(`models/tiny-llama-py/onnx/${f}`), join(onnx, f));
@@ -155,7 +146,7 @@ test("two patch processes writing one --out: one writes it, the other exits 4 na
   const root = mkdtempSync(join(tmpdir(), "yarnify-race-"));
   try {
     const source = join(root, "m.gguf");
-    await writeBigGguf(source, 64 * 1024 * 1024, GGUF_KV);
+    await writeBigGguf(source, 64 * 1024 * 1024, LLAMA_KV);
     const out = join(root, "out.gguf");
     const runs = await Promise.all([0, 1].map(() => runCliAsync(["patch", source, "--factor", "4", "--out", out])));
     const codes = runs.map((r) => r.code).sort();

@@ -6,23 +6,12 @@ import { createHash } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { GGUFValueType } from "@huggingface/gguf";
 import { runCliAsync } from "./support/cli-run.ts";
-import { ggufHeaderBytes, makeGguf, type MakeGgufParams } from "./support/gguf-make.ts";
+import { ggufHeaderBytes, LLAMA_KV, makeGguf, type MakeGgufParams } from "./support/gguf-make.ts";
 import { test } from "./support/harness.ts";
 import { type RangeFault, type RangeRequest, serveRanges } from "./support/range-server.ts";
 
-const U32 = GGUFValueType.UINT32;
-const MODEL: MakeGgufParams = {
-  arch: "llama",
-  kv: {
-    "llama.context_length": { value: 4096, type: U32 },
-    "llama.embedding_length": { value: 256, type: U32 },
-    "llama.attention.head_count": { value: 4, type: U32 },
-    "llama.rope.dimension_count": { value: 64, type: U32 },
-  },
-  tensors: [{ name: "w", shape: [256, 1024] }], // 1 MiB of tensor data
-};
+const MODEL: MakeGgufParams = { arch: "llama", kv: LLAMA_KV, tensors: [{ name: "w", shape: [256, 1024] }] }; // 1 MiB of tensor data
 const BYTES = makeGguf(MODEL);
 const DATA_OFFSET = ggufHeaderBytes(MODEL).header.length;
 const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");

@@ -11,18 +11,11 @@ import { join } from "node:path";
 import { GGUFValueType } from "@huggingface/gguf";
 import { cloneFile } from "../src/core/io/model-dir.ts";
 import { runCli } from "./support/cli-run.ts";
-import { makeGguf } from "./support/gguf-make.ts";
+import { LLAMA_KV, makeGguf } from "./support/gguf-make.ts";
 import { test } from "./support/harness.ts";
 import { sharedPath } from "./support/shared.ts";
 
-const U32 = GGUFValueType.UINT32;
 const U16 = GGUFValueType.UINT16;
-const KV = {
-  "llama.context_length": { value: 4096, type: U32 },
-  "llama.embedding_length": { value: 256, type: U32 },
-  "llama.attention.head_count": { value: 4, type: U32 },
-  "llama.rope.dimension_count": { value: 64, type: U32 },
-};
 const MiB = [256, 1024]; // an F32 tensor of 1 MiB
 /** The small disk: shard 1 of the split model fits, not both; no other model fits. */
 const DISK_KIB = 1536;
@@ -33,9 +26,9 @@ function models(root: string): Array<{ format: string; model: string; out: strin
   mkdirSync(hf);
   copyFileSync(sharedPath("models/tiny-llama-py/config.json"), join(hf, "config.json"));
   writeFileSync(join(hf, "model.safetensors"), new Uint8Array(2 << 20)); // carried over as it is: only its size matters
-  writeFileSync(join(root, "m.gguf"), makeGguf({ arch: "llama", kv: KV, tensors: [{ name: "v", shape: MiB }, { name: "w", shape: MiB }] }));
+  writeFileSync(join(root, "m.gguf"), makeGguf({ arch: "llama", kv: LLAMA_KV, tensors: [{ name: "v", shape: MiB }, { name: "w", shape: MiB }] }));
   const split = (no: number) => ({ "split.no": { value: no, type: U16 }, "split.count": { value: 2, type: U16 } });
-  writeFileSync(join(root, "s-00001-of-00002.gguf"), makeGguf({ arch: "llama", kv: { ...KV, ...split(0) }, tensors: [{ name: "a", shape: MiB }] }));
+  writeFileSync(join(root, "s-00001-of-00002.gguf"), makeGguf({ arch: "llama", kv: { ...LLAMA_KV, ...split(0) }, tensors: [{ name: "a", shape: MiB }] }));
   writeFileSync(join(root, "s-00002-of-00002.gguf"), makeGguf({ arch: "llama", kv: split(1), tensors: [{ name: "b", shape: MiB }] }));
   const onnx = join(root, "onnx");
   mkdirSync(onnx);

@@ -30,7 +30,10 @@ export interface PatchGgufParams {
   /** The header of one of the files, as read before (the converter's read()): that file is not parsed again. */
   header?: GgufHeader;
   plan: Plan;
-  /** Output file, or a folder (existing, or ending in "/") that receives files of the same names. */
+  /**
+   * Output file, or a folder (existing, or ending in "/") that receives files of the same names; its parent must
+   * exist. A folder that does not exist yet appears whole, once every file in it is written.
+   */
   out: string;
   /** Re-parse the output and compare its tensor data with the source (default true). */
   verify?: boolean;

@@ -67,7 +67,12 @@ export function wordList(v: unknown): string[] {
   return String(v).split(",").map((s) => s.trim()).filter(Boolean);
 }
 
-/** Seconds as a positive, finite number (--timeout); anything else is refused, naming the option. */
+/**
+ * Seconds as a positive, finite number (--timeout); anything else is refused, naming the option.
+ *
+ * @example
+ * seconds("2.5", "--timeout"); // 2.5
+ */
 export function seconds(v: unknown, option: string): number {
   const n = asNumber(v);
   if (!Number.isFinite(n) || n <= 0) throw new YarnifyError(option, `"${String(v)}" is not a number of seconds above 0`);

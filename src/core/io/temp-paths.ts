@@ -20,7 +20,12 @@ export function removeTrackedTemps(): void {
   inFlight.clear();
 }
 
-/** A path without the trailing slashes that mark a folder ("out/" → "out"). */
+/**
+ * A path without the trailing slashes that mark a folder.
+ *
+ * @example
+ * withoutTrailingSlash("models/out/"); // "models/out"
+ */
 export function withoutTrailingSlash(path: string): string {
   return path.replace(/(.)\/+$/, "$1");
 }
@@ -40,12 +45,23 @@ export function tempSibling(target: string): string {
 const TEMP_NAME = /^\.(.+)\.yarnify-(\d+)-[0-9a-f]+\.tmp$/;
 const LOCK_NAME = /^\..+\.yarnify-lock$/;
 
-/** Whether a file name is one of yarnify's temporaries or output locks (never part of a model). */
+/**
+ * Whether a file name is one of yarnify's temporaries or output locks (never part of a model).
+ *
+ * @example
+ * isYarnifyTemp(".x.gguf.yarnify-4242-9f3a1c2e.tmp"); // true
+ * isYarnifyTemp("config.json"); // false
+ */
 export function isYarnifyTemp(name: string): boolean {
   return TEMP_NAME.test(name) || LOCK_NAME.test(name);
 }
 
-/** Whether a process with this id runs on this machine (one we may not signal runs too). */
+/**
+ * Whether a process with this id runs on this machine (one we may not signal runs too).
+ *
+ * @example
+ * processAlive(process.pid); // true
+ */
 export function processAlive(pid: number): boolean {
   if (pid === process.pid) return true;
   try {
@@ -75,7 +91,12 @@ export function onStaleTemp(report: ((stale: StaleTemp) => void) | undefined): v
   reportStale = report;
 }
 
-/** Tells whoever listens that `stale` was removed. */
+/**
+ * Tells whoever listens (onStaleTemp) that `stale` was removed.
+ *
+ * @example
+ * staleRemoved({ path: "/models/.x.gguf.yarnify-lock", pid: 4242 });
+ */
 export function staleRemoved(stale: StaleTemp): void {
   reportStale?.(stale);
 }
