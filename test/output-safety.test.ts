@@ -87,7 +87,7 @@ test("an --out that is, is inside or contains the source, a symbolic link includ
   }
 });
 
-test("an --out whose parent folder does not exist is refused with exit 4 for every format; a new GGUF output folder is created", () => {
+test("an --out whose parent folder does not exist is refused with exit 4 for every format; a new GGUF output folder appears only whole", () => {
   const m = models();
   try {
     const before = tree(m.root);
@@ -102,6 +102,13 @@ test("an --out whose parent folder does not exist is refused with exit 4 for eve
     const r = runCli(["patch", m.formats[1].model, "--factor", "4", "--out", join(m.root, "new") + "/"]);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(readdirSync(join(m.root, "new")), ["m.gguf"]);
+    // A split model whose second shard is missing fails before the folder is made: no empty folder at the final name.
+    const shard1 = join(m.root, "gguf", "s-00001-of-00002.gguf");
+    writeFileSync(shard1, readFileSync(m.formats[1].model));
+    const split = runCli(["patch", shard1, "--factor", "4", "--out", join(m.root, "split") + "/"]);
+    assert.equal(split.code, 2, split.stderr);
+    assert.ok(!existsSync(join(m.root, "split")), "no folder at the final name");
+    assert.deepEqual(readdirSync(m.root).filter((n) => n.includes("split")), []);
   } finally {
     rmSync(m.root, { recursive: true, force: true });
   }

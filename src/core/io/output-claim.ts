@@ -34,7 +34,11 @@ export interface OutputClaim {
 export function claimOutput(p: ClaimParams): OutputClaim {
   const out = withoutTrailingSlash(p.out);
   const real = realTarget(out);
-  for (const s of p.sources) confine(out, real, realpathSync(s), s);
+  for (const s of p.sources) {
+    const realSource = realPathOf(s);
+    // A source that is not there cannot be harmed; reading it fails with its own error.
+    if (realSource !== undefined) confine(out, real, realSource, s);
+  }
   const lock = join(dirname(out), `.${basename(out)}.yarnify-lock`);
   takeLock(out, lock);
   const release = () => {
@@ -61,10 +65,14 @@ function realTarget(out: string): string {
     throw new OutputError(out, `parent directory ${parent} does not exist`);
   }
   if (!statSync(realParent).isDirectory()) throw new OutputError(out, `${parent} is not a directory`);
+  return realPathOf(out) ?? join(realParent, basename(out));
+}
+
+function realPathOf(path: string): string | undefined {
   try {
-    return realpathSync(out);
+    return realpathSync(path);
   } catch {
-    return join(realParent, basename(out));
+    return undefined;
   }
 }
 
