@@ -158,6 +158,9 @@ export function openRemoteSource(url: string, opts: RemoteSourceOptions = {}): B
     let current: { attempt: AbortController; body?: ReadableStreamDefaultReader<Uint8Array>; end?: number } | undefined;
     let pending: Uint8Array = new Uint8Array(0);
     let failures = 0;
+    // The caller's abort stops the attempt in flight at once, whatever it waits for.
+    const stop = () => current?.attempt.abort();
+    signal?.addEventListener("abort", stop, { once: true });
     const drop = () => {
       current?.attempt.abort();
       current?.body?.cancel().catch(() => {});
@@ -169,27 +172,17 @@ export function openRemoteSource(url: string, opts: RemoteSourceOptions = {}): B
         signal?.throwIfAborted();
         try {
           if (!current) {
-            const attempt = new AbortController();
-            const stop = () => attempt.abort();
-            signal?.addEventListener("abort", stop, { once: true });
-            try {
-              current = { attempt, ...(await request(received, end - 1, attempt)) };
-            } finally {
-              signal?.removeEventListener("abort", stop);
-            }
+            current = { attempt: new AbortController() };
+            Object.assign(current, await request(received, end - 1, current.attempt));
           }
           const { body, attempt } = current;
           if (!body) return undefined;
-          const stop = () => attempt.abort();
-          signal?.addEventListener("abort", stop, { once: true });
           let next: ReadableStreamReadResult<Uint8Array>;
           try {
             next = await withinTimeout(body.read(), timeoutMs, () => attempt.abort());
           } catch (err) {
             if (err instanceof Retryable || signal?.aborted) throw err;
             throw new Retryable(`the connection dropped: ${(err as Error).message}`);
-          } finally {
-            signal?.removeEventListener("abort", stop);
           }
           if (!next.done) {
             fetched += next.value.length;
@@ -227,6 +220,7 @@ export function openRemoteSource(url: string, opts: RemoteSourceOptions = {}): B
         return n;
       },
       async close() {
+        signal?.removeEventListener("abort", stop);
         drop();
       },
     };
