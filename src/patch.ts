@@ -46,8 +46,8 @@ export interface PatchResult {
  * console.log(r.plan.context, r.files.map((f) => f.path));
  */
 export async function patch(params: PatchParams, onEvent?: (e: PatchProgressEvent) => void): Promise<PatchResult> {
-  const { model, out, dryRun = false, tensor, verify, abortSignal, ...target } = params;
-  const converter = await converterFor(model, { tensor, originalContext: target.originalContext });
+  const { model, out, dryRun = false, tensor, timeoutMs, verify, abortSignal, ...target } = params;
+  const converter = await converterFor(model, { tensor, originalContext: target.originalContext, timeoutMs });
   const info = await converter.read(model);
   const thePlan = makePlan(info.spec, target, { file: model, family: info.stored.architecture });
   const outPath = out ?? converter.defaultOut(model, thePlan);

@@ -57,7 +57,7 @@ test("patch the tiny model ×4, then inspect --json shows the contract", () => {
     assert.ok(readFileSync(join(out, f)).equals(readFileSync(join(tiny, f))), f);
   }
   assert.equal(JSON.parse(readFileSync(join(out, "tokenizer_config.json"), "utf8")).model_max_length, 1024);
-  assert.ok(!readdirSync(join(out, "..")).some((n) => n.includes("yarnify-tmp")), "no temporary left");
+  assert.deepEqual(readdirSync(join(out, "..")), ["tiny-yarn"], "no temporary or lock left");
 }, { timeoutMs: 120_000 });
 
 test("inspect --json of an unscaled model: method none, plain frequencies", () => {

@@ -44,74 +44,91 @@ const KEY_TEXT = (meta: GGUFTypedMetadata, arch: string, tensors: readonly FreqT
 
 const HOW: Record<PatchedFile["action"], OutputFile["how"]> = { patched: "written", reflinked: "reflink", hardlinked: "hardlink", copied: "copy" };
 
-export const ggufConverter: Converter = {
-  format: "gguf",
-  accepts: isGgufPath,
-  async read(path): Promise<GgufModelInfo> {
-    // The weights of a split model are in every shard: their headers (tensor infos only matter) are read too.
-    const others = await Promise.all(shardLocations(path).filter((s) => s !== path).map((s) => withSource(s, {}, readGgufHeader)));
-    return withSource(path, {}, async (source) => {
-      const h = await readGgufHeader(source);
-      const freqTensors = await readFreqTensors(source, h);
-      const i = describeGguf(h, path, source.bytesFetched(), freqTensors);
-      const { keys, ropeTensors, llamacpp, version, tensorCount, headerBytes, fileSize, split, bytesFetched } = i;
-      const layout = ggufLayerLayout(h.metadata, h.architecture);
-      return {
-        format: "gguf",
-        path,
-        architecture: i.architecture,
-        spec: i.spec,
-        stored: ggufStoredRope(h.metadata, h.architecture, { file: h.file, tensors: ropeTensorValues(freqTensors) }),
-        warnings: i.warnings,
-        details: { keys, ...(ropeTensors.length && { ropeTensors }), llamacpp, version, tensorCount, headerBytes, fileSize, split, bytesFetched },
-        header: h,
-        freqTensors,
-        ...(layout && { layout }),
-        weights: ggufWeightsSize([h, ...others]),
-      };
-    });
-  },
-  defaultOut(path, plan: Plan) {
-    const name = locationBasename(path);
-    const dir = isUrl(path) ? "." : dirname(path);
-    const shard = parseGgufShardFilename(name);
-    if (shard) return join(dir, `${shard.prefix}-yarn-${plan.context}`) + "/";
-    return join(dir, `${basename(name, ".gguf")}-yarn-${plan.context}.gguf`);
-  },
-  async patch(params: { info: ModelInfo; plan: Plan; out: string; dryRun: boolean } & GgufPatchExtras): Promise<PatchOutput> {
-    const { info, plan, out, dryRun } = params;
-    const fetchOpts = params.fetch ? { fetch: params.fetch } : {};
-    // The header and tensors read() parsed are reused: the patch parses the source once.
-    const { header, freqTensors } = "header" in info
-      ? (info as GgufModelInfo)
-      : await withSource(info.path, fetchOpts, async (source) => {
+/** Options of the GGUF converter: how long a remote source may stall (RemoteSourceOptions.timeoutMs). */
+export interface GgufConverterOptions {
+  timeoutMs?: number;
+}
+
+/**
+ * A GGUF converter; `timeoutMs` bounds how long a remote (http(s)) source may go without sending anything.
+ *
+ * @example
+ * const gguf = createGgufConverter({ timeoutMs: 5000 });
+ * const info = await gguf.read("https://example.com/model.gguf");
+ */
+export function createGgufConverter(opts: GgufConverterOptions = {}): Converter {
+  const remote = opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {};
+  return {
+    format: "gguf",
+    accepts: isGgufPath,
+    async read(path): Promise<GgufModelInfo> {
+      // The weights of a split model are in every shard: their headers (tensor infos only matter) are read too.
+      const others = await Promise.all(shardLocations(path).filter((s) => s !== path).map((s) => withSource(s, remote, readGgufHeader)));
+      return withSource(path, remote, async (source) => {
         const h = await readGgufHeader(source);
-        return { header: h, freqTensors: await readFreqTensors(source, h) };
+        const freqTensors = await readFreqTensors(source, h);
+        const i = describeGguf(h, path, source.bytesFetched(), freqTensors);
+        const { keys, ropeTensors, llamacpp, version, tensorCount, headerBytes, fileSize, split, bytesFetched } = i;
+        const layout = ggufLayerLayout(h.metadata, h.architecture);
+        return {
+          format: "gguf",
+          path,
+          architecture: i.architecture,
+          spec: i.spec,
+          stored: ggufStoredRope(h.metadata, h.architecture, { file: h.file, tensors: ropeTensorValues(freqTensors) }),
+          warnings: i.warnings,
+          details: { keys, ...(ropeTensors.length && { ropeTensors }), llamacpp, version, tensorCount, headerBytes, fileSize, split, bytesFetched },
+          header: h,
+          freqTensors,
+          ...(layout && { layout }),
+          weights: ggufWeightsSize([h, ...others]),
+        };
       });
-    const planned = plannedEdits(header, freqTensors, plan);
-    const after = withEntries(header.metadata, planned.entries);
-    const tensorsAfter = freqTensors.map((t) => planned.tensors.find((r) => r.name === t.name) ?? t);
-    const name = locationBasename(info.path);
-    const diff = unifiedDiff(KEY_TEXT(header.metadata, header.architecture, freqTensors), KEY_TEXT(after, header.architecture, tensorsAfter), `a/${name}`, `b/${name}`);
-    const stored = ggufStoredRope(after, header.architecture, { file: header.file, tensors: ropeTensorValues(tensorsAfter) });
-    const layout = ggufLayerLayout(after, header.architecture);
-    if (dryRun) {
-      const outs = shardOutputs(shardLocations(info.path), out, await isDirTarget(out)) ?? [out];
-      // Shards after the first are carried over unchanged (reflink or hard link where possible).
-      const files = outs.map((path, i) => ({ path, how: i === 0 ? ("written" as const) : ("hardlink" as const) }));
-      return { out, files, diff, stored, ...(layout && { layout }), warnings: planned.warnings };
-    }
-    const r = await drain(patchGgufIter({
-      source: info.path,
-      header,
-      freqTensors,
-      plan,
-      out,
-      ...(params.verify !== undefined ? { verify: params.verify } : {}),
-      ...(params.overwrite !== undefined ? { overwrite: params.overwrite } : {}),
-      ...(params.abortSignal ? { abortSignal: params.abortSignal } : {}),
-      ...(params.fetch ? { fetch: params.fetch } : {}),
-    }), params.onProgress);
-    return { out, files: r.files.map((f) => ({ path: f.out, how: HOW[f.action] })), diff, stored, ...(layout && { layout }), warnings: r.warnings };
-  },
-};
+    },
+    defaultOut(path, plan: Plan) {
+      const name = locationBasename(path);
+      const dir = isUrl(path) ? "." : dirname(path);
+      const shard = parseGgufShardFilename(name);
+      if (shard) return join(dir, `${shard.prefix}-yarn-${plan.context}`) + "/";
+      return join(dir, `${basename(name, ".gguf")}-yarn-${plan.context}.gguf`);
+    },
+    async patch(params: { info: ModelInfo; plan: Plan; out: string; dryRun: boolean } & GgufPatchExtras): Promise<PatchOutput> {
+      const { info, plan, out, dryRun } = params;
+      const fetchOpts = { ...remote, ...(params.fetch ? { fetch: params.fetch } : {}) };
+      // The header and tensors read() parsed are reused: the patch parses the source once.
+      const { header, freqTensors } = "header" in info
+        ? (info as GgufModelInfo)
+        : await withSource(info.path, fetchOpts, async (source) => {
+          const h = await readGgufHeader(source);
+          return { header: h, freqTensors: await readFreqTensors(source, h) };
+        });
+      const planned = plannedEdits(header, freqTensors, plan);
+      const after = withEntries(header.metadata, planned.entries);
+      const tensorsAfter = freqTensors.map((t) => planned.tensors.find((r) => r.name === t.name) ?? t);
+      const name = locationBasename(info.path);
+      const diff = unifiedDiff(KEY_TEXT(header.metadata, header.architecture, freqTensors), KEY_TEXT(after, header.architecture, tensorsAfter), `a/${name}`, `b/${name}`);
+      const stored = ggufStoredRope(after, header.architecture, { file: header.file, tensors: ropeTensorValues(tensorsAfter) });
+      const layout = ggufLayerLayout(after, header.architecture);
+      if (dryRun) {
+        const outs = shardOutputs(shardLocations(info.path), out, await isDirTarget(out)) ?? [out];
+        // Shards after the first are carried over unchanged (reflink or hard link where possible).
+        const files = outs.map((path, i) => ({ path, how: i === 0 ? ("written" as const) : ("hardlink" as const) }));
+        return { out, files, diff, stored, ...(layout && { layout }), warnings: planned.warnings };
+      }
+      const r = await drain(patchGgufIter({
+        source: info.path,
+        header,
+        freqTensors,
+        plan,
+        out,
+        ...(params.verify !== undefined ? { verify: params.verify } : {}),
+        ...(params.overwrite !== undefined ? { overwrite: params.overwrite } : {}),
+        ...(params.abortSignal ? { abortSignal: params.abortSignal } : {}),
+        ...fetchOpts,
+      }), params.onProgress);
+      return { out, files: r.files.map((f) => ({ path: f.out, how: HOW[f.action] })), diff, stored, ...(layout && { layout }), warnings: r.warnings };
+    },
+  };
+}
+
+export const ggufConverter: Converter = createGgufConverter();

@@ -3,10 +3,12 @@
 // shards of a split model are reflinked, hard-linked or copied unchanged.
 import { drain } from "../../src/core/drain.ts";
 import { createHash } from "node:crypto";
-import { constants as fsConstants } from "node:fs";
-import { copyFile, link, mkdir, open, realpath, rename, stat, unlink } from "node:fs/promises";
-import { dirname } from "node:path";
-import { tempSibling, trackTemp, untrackTemp } from "../../src/core/io/temp-paths.ts";
+import { constants as fsConstants, existsSync } from "node:fs";
+import { copyFile, link, mkdir, open, rename, rm, stat } from "node:fs/promises";
+import { basename, join } from "node:path";
+import { claimOutput, type OutputClaim } from "../../src/core/io/output-claim.ts";
+import { tempSibling, trackTemp, untrackTemp, withoutTrailingSlash } from "../../src/core/io/temp-paths.ts";
+import { writeFailure } from "../../src/core/io/write-failure.ts";
 import type { Plan } from "../../src/core/types.ts";
 import { copyRange, LOCAL_LANES } from "./copy.ts";
 import { GgufError } from "./errors.ts";
@@ -19,7 +21,7 @@ import type { GgufEntry, GgufPlanKeys } from "./keys.ts";
 import { ggufFreqTensorRole } from "./spec.ts";
 import { readGgufHeader } from "./read.ts";
 import type { GgufHeader } from "./read.ts";
-import { openSource } from "./source.ts";
+import { isUrl, openSource } from "./source.ts";
 import type { ByteSource, FetchLike } from "./source.ts";
 import { shardLocations, shardOutputs } from "./split.ts";
 import { checkDataHash, checkFreqTensors, checkWrittenHeader } from "./verify.ts";
@@ -32,7 +34,10 @@ export interface PatchGgufParams {
   /** Shard 1's frequency tensors as read with `header` (read again when absent). */
   freqTensors?: FreqTensor[];
   plan: Plan;
-  /** Output file, or a folder (existing, or ending in "/") that receives files of the same names. */
+  /**
+   * Output file, or a folder (existing, or ending in "/") that receives files of the same names; its parent must
+   * exist. A folder that does not exist yet appears whole, once every file in it is written.
+   */
   out: string;
   /** Re-parse the output and compare its tensor data with the source (default true). */
   verify?: boolean;
@@ -40,6 +45,8 @@ export interface PatchGgufParams {
   overwrite?: boolean;
   fetch?: FetchLike;
   headers?: Record<string, string>;
+  /** A remote source: milliseconds without progress before a request is retried, then given up (default 30 s). */
+  timeoutMs?: number;
   abortSignal?: AbortSignal;
   /** Bytes of each copy buffer (default: 2 MiB chunks in lanes from a local source, 16 MiB from a remote one). */
   bufferBytes?: number;
@@ -83,20 +90,6 @@ export async function isDirTarget(out: string): Promise<boolean> {
   }
 }
 
-async function refuseExisting(path: string, sources: readonly string[], overwrite: boolean): Promise<void> {
-  let real: string;
-  try {
-    real = await realpath(path);
-  } catch {
-    return; // does not exist
-  }
-  for (const s of sources) {
-    const same = await realpath(s).then((r) => r === real, () => false);
-    if (same) throw new GgufError(path, "output", "the output is the source file; the source is never modified");
-  }
-  if (!overwrite) throw new GgufError(path, "output", "already exists (pass overwrite to replace it)");
-}
-
 /** Async generator form: yields progress events, returns the result. */
 export function patchGgufIter(params: PatchGgufParams): AsyncGenerator<PatchGgufEvent, PatchGgufResult> {
   return withEvents((emit) => runPatch(params, emit));
@@ -113,15 +106,27 @@ async function runPatch(params: PatchGgufParams, emit: (e: PatchGgufEvent) => vo
   const bufferBytes = params.bufferBytes;
   const lanes = params.lanes ?? LOCAL_LANES;
   if (!Number.isInteger(lanes) || lanes < 1) throw new RangeError(`patchGguf: lanes must be a positive integer, got ${lanes}`);
-  const remoteOpts = { ...(params.fetch ? { fetch: params.fetch } : {}), ...(params.headers ? { headers: params.headers } : {}) };
+  const remoteOpts = {
+    ...(params.fetch ? { fetch: params.fetch } : {}),
+    ...(params.headers ? { headers: params.headers } : {}),
+    ...(params.timeoutMs !== undefined ? { timeoutMs: params.timeoutMs } : {}),
+  };
   const sources = shardLocations(params.source);
-  const outs = shardOutputs(sources, params.out, await isDirTarget(params.out));
+  const dirTarget = await isDirTarget(params.out);
+  const outs = shardOutputs(sources, params.out, dirTarget);
   if (!outs) {
     throw new GgufError(params.out, "split", `a split model of ${sources.length} shards needs an output folder or a name like x-00001-of-${String(sources.length).padStart(5, "0")}.gguf`);
   }
-  const localSources = sources.filter((s) => !/^https?:/i.test(s));
-  for (const o of outs) await refuseExisting(o, localSources, params.overwrite ?? false);
-  await mkdir(dirname(outs[0]), { recursive: true });
+  const localSources = sources.filter((s) => !isUrl(s));
+  // A folder that does not exist yet is built under a temporary name and renamed into place whole; otherwise each
+  // file gets a temporary sibling, and all are renamed into place once every one is written and verified.
+  const newDir = dirTarget && !existsSync(params.out) ? withoutTrailingSlash(params.out) : undefined;
+  const claims = claimAll(newDir ? [newDir] : outs, localSources, params.overwrite ?? false);
+  const stage = newDir && tempSibling(newDir);
+  const temps = outs.map((o) => (stage ? join(stage, basename(o)) : tempSibling(o)));
+  const tracked = stage ? [stage] : temps;
+  for (const t of tracked) trackTemp(t);
+  const placed: string[] = [];
 
   // Read and check every shard header before writing anything.
   const opened: Array<{ source: ByteSource; header: GgufHeader }> = [];
@@ -144,10 +149,25 @@ async function runPatch(params: PatchGgufParams, emit: (e: PatchGgufEvent) => vo
     const tensors = params.freqTensors && first === params.header ? params.freqTensors : await readFreqTensors(opened[0].source, first);
     const planned = plannedEdits(first, tensors, params.plan);
     const header = buildPatchedHeader(first, planned.entries);
+    if (stage) {
+      try {
+        await mkdir(stage);
+      } catch (err) {
+        throw writeFailure(newDir!, err);
+      }
+    }
     const files: PatchedFile[] = [];
-    files.push(await writeFile({ ...opened[0], outPath: outs[0], newHeader: header, copyStart: first.dataOffset, entries: planned.entries, tensors: planned.tensors, verify, signal, bufferBytes, lanes, emit }));
+    files.push(await writeFile({ ...opened[0], outPath: outs[0], tmpPath: temps[0], newHeader: header, copyStart: first.dataOffset, entries: planned.entries, tensors: planned.tensors, verify, signal, bufferBytes, lanes, emit }));
     for (let i = 1; i < opened.length; i++) {
-      files.push(await carryShard({ ...opened[i], outPath: outs[i], verify, signal, bufferBytes, lanes, emit }));
+      files.push(await carryShard({ ...opened[i], outPath: outs[i], tmpPath: temps[i], verify, signal, bufferBytes, lanes, emit }));
+    }
+    signal?.throwIfAborted();
+    if (stage) await rename(stage, newDir!);
+    else {
+      for (let i = 0; i < outs.length; i++) {
+        await rename(temps[i], outs[i]);
+        placed.push(outs[i]);
+      }
     }
     return {
       architecture: first.architecture,
@@ -158,8 +178,26 @@ async function runPatch(params: PatchGgufParams, emit: (e: PatchGgufEvent) => vo
       bytesFetched: opened.reduce((sum, o) => sum + o.source.bytesFetched(), 0),
       warnings: [...new Set([...opened.flatMap((o) => o.header.warnings), ...planned.warnings])],
     };
+  } catch (err) {
+    // Nothing of a failed run stays: its temporaries, and the files of a split model it had already renamed.
+    await Promise.all([...tracked, ...placed].map((t) => rm(t, { recursive: true, force: true })));
+    throw err;
   } finally {
     await Promise.all(opened.map((o) => o.source.close()));
+    for (const t of tracked) untrackTemp(t);
+    for (const c of claims) c.release();
+  }
+}
+
+/** Claims every output name, or none: a refusal gives back the ones already taken. */
+function claimAll(outs: readonly string[], sources: readonly string[], overwrite: boolean): OutputClaim[] {
+  const claims: OutputClaim[] = [];
+  try {
+    for (const out of outs) claims.push(claimOutput({ out, sources, overwrite }));
+    return claims;
+  } catch (err) {
+    for (const c of claims) c.release();
+    throw err;
   }
 }
 
@@ -225,7 +263,9 @@ const sizeOf = (source: ByteSource, header: GgufHeader) => source.size() ?? head
 interface WriteParams {
   source: ByteSource;
   header: GgufHeader;
+  /** The output's name (for messages) and the temporary file written instead, renamed into place by the caller. */
   outPath: string;
+  tmpPath: string;
   verify: boolean;
   signal: AbortSignal | undefined;
   bufferBytes: number | undefined;
@@ -234,8 +274,8 @@ interface WriteParams {
 }
 
 /**
- * Writes `newHeader`, then the source from `copyStart` to its end, to a temp file; verifies it
- * against the source (metadata, tensor infos, tensor data); renames it into place.
+ * Writes `newHeader`, then the source from `copyStart` to its end, to the temporary file; verifies it against the
+ * source (metadata, tensor infos, tensor data).
  */
 async function writeFile(p: WriteParams & { newHeader: Uint8Array; copyStart: number; entries: GgufEntry[]; tensors: FreqTensor[] }): Promise<PatchedFile> {
   const { header, source } = p;
@@ -243,8 +283,7 @@ async function writeFile(p: WriteParams & { newHeader: Uint8Array; copyStart: nu
   const copyLength = size - p.copyStart;
   const dataLength = size - header.dataOffset;
   const total = p.newHeader.length + copyLength;
-  const tmp = tempSibling(p.outPath);
-  trackTemp(tmp);
+  const tmp = p.tmpPath;
   p.emit({ event: "phase", phase: "write", file: p.outPath });
   // A remote source is hashed as it streams in (verification must not download it twice) and the output hashed
   // afterwards; a local one is copied in lanes that read each chunk back and compare it as they go.
@@ -313,21 +352,16 @@ async function writeFile(p: WriteParams & { newHeader: Uint8Array; copyStart: nu
         });
       }
     }
-    await rename(tmp, p.outPath);
   } catch (err) {
     await headerCheck?.catch(() => {});
-    await unlink(tmp).catch(() => {});
-    throw err;
-  } finally {
-    untrackTemp(tmp);
+    throw writeFailure(p.outPath, err);
   }
   return { source: source.name, out: p.outPath, action: "patched", bytes: total, verified: p.verify };
 }
 
 /** Places an unchanged shard: reflink, else hard link, else a streamed (and verified) copy. */
 async function carryShard(p: WriteParams): Promise<PatchedFile> {
-  const { source, header } = p;
-  const tmp = tempSibling(p.outPath);
+  const { source, header, tmpPath: tmp } = p;
   const size = sizeOf(source, header);
   if (!source.remote) {
     p.emit({ event: "phase", phase: "link", file: p.outPath });
@@ -337,10 +371,9 @@ async function carryShard(p: WriteParams): Promise<PatchedFile> {
     ] as const) {
       try {
         await place();
-        await rename(tmp, p.outPath);
         return { source: source.name, out: p.outPath, action, bytes: size, verified: false };
       } catch {
-        await unlink(tmp).catch(() => {});
+        await rm(tmp, { force: true });
       }
     }
   }

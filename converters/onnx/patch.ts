@@ -5,9 +5,11 @@ import { basename, dirname, join, resolve } from "node:path";
 import onnxProto from "onnx-proto";
 import type { OutputFile } from "../../src/core/converter.ts";
 import { unifiedDiff } from "../../src/core/diff.ts";
-import { checkOutputPath, cloneFile } from "../../src/core/io/model-dir.ts";
+import { cloneFile } from "../../src/core/io/model-dir.ts";
+import { claimOutput } from "../../src/core/io/output-claim.ts";
 import { tempSibling, trackTemp, untrackTemp } from "../../src/core/io/temp-paths.ts";
 import { readTextCapped } from "../../src/core/io/read-text.ts";
+import { writeFailure } from "../../src/core/io/write-failure.ts";
 import type { Plan } from "../../src/core/types.ts";
 import { readHfConfig } from "../../src/core/hf-config/read.ts";
 import { patchedConfigText } from "../../src/core/hf-config/write.ts";
@@ -62,7 +64,6 @@ export function patchOnnx(p: PatchOnnxParams): PatchOnnxResult {
   if (resolve(out) === resolve(sourceDir)) {
     throw new OnnxOutputError(p.source, `the output folder is the model's own folder; choose another (--out DIR)`);
   }
-  if (!p.dryRun) checkOutputPath(out, sourceDir);
   const half = a.detection.style === "inv-freq" ? a.detection.values.length : a.detection.half;
   if (p.plan.invFreq.length !== half) {
     throw new OnnxPatchError(p.source, `the plan has ${p.plan.invFreq.length} frequencies but the model's rotary embedding has ${half}`);
@@ -107,11 +108,12 @@ export function patchOnnx(p: PatchOnnxParams): PatchOnnxResult {
   }
 
   // Everything is checked: build the folder under a temporary name and rename it into place when complete.
+  const claim = claimOutput({ out, sources: [sourceDir] });
   const tmp = tempSibling(out);
   trackTemp(tmp);
   const files: OutputFile[] = [];
   try {
-    mkdirSync(tmp, { recursive: true });
+    mkdirSync(tmp);
     spliceModel({ sourcePath: p.source, size: a.layout.size, outPath: join(tmp, modelName), graph: a.layout.graph, edits });
     files.push({ path: model, how: "written" });
     for (const [rel, text] of texts) {
@@ -125,9 +127,10 @@ export function patchOnnx(p: PatchOnnxParams): PatchOnnxResult {
     renameSync(tmp, out);
   } catch (err) {
     rmSync(tmp, { recursive: true, force: true });
-    throw err;
+    throw writeFailure(out, err);
   } finally {
     untrackTemp(tmp);
+    claim.release();
   }
   return result(files.sort((x, y) => x.path.localeCompare(y.path)));
 }
@@ -140,7 +143,7 @@ function carriedFiles(dir: string, modelName: string, external: string[], writte
   const out = new Set(external);
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     if (!entry.isFile() || entry.name === modelName || written.has(entry.name) || entry.name.startsWith(".")) continue;
-    if (/\.onnx($|[._])/.test(entry.name) || entry.name.includes(".yarnify-tmp")) continue;
+    if (/\.onnx($|[._])/.test(entry.name)) continue; // yarnify's temporaries start with "." too
     out.add(entry.name);
   }
   return [...out].sort();

@@ -2,7 +2,7 @@
 // line and the exit code of src/core/errors.ts. runCli runs in-process (tests); runProcess is the real process.
 import { cac } from "cac";
 import { EXIT_CODES, YarnifyError } from "../core/errors.ts";
-import { removeTrackedTemps } from "../core/io/temp-paths.ts";
+import { onStaleTemp, removeTrackedTemps } from "../core/io/temp-paths.ts";
 import { VERSION } from "../version.ts";
 import { batchCommand } from "./batch.ts";
 import { type Command, register } from "./command.ts";
@@ -25,6 +25,8 @@ const COMMANDS: Command<never>[] = [inspectCommand, patchCommand, validateComman
  * const code = await runCli(["inspect", "./model", "--json"], { stdout: (s) => out.push(s), stderr: (s) => err.push(s), isTTY: false });
  */
 export async function runCli(args: readonly string[], io: CliIo): Promise<number> {
+  // A run killed outright (SIGKILL) cannot clean up: the next run that meets its leftovers removes them, and says so.
+  onStaleTemp((t) => io.stderr(`yarnify: removed ${t.path}, left by a yarnify run that was killed (pid ${t.pid})\n`));
   const cli = cac("yarnify");
   for (const c of COMMANDS) register(cli, c, io);
   cli.help();

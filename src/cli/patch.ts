@@ -99,9 +99,9 @@ export const patchCommand: Command<PatchOptions> = {
     }
     if (o.pr) throw new YarnifyError(model, "--pr opens a pull request on a hub source (org/name); publish a local model with --push <repo>");
     if (o.branch && !o.push) throw new YarnifyError(model, "--branch needs --push <repo> for a local model");
-    const { tensor } = formatOptions(o);
+    const { tensor, timeoutMs } = formatOptions(o);
     const r = await patch(
-      { model, out: o.out, dryRun: o.dryRun, tensor, verify: o.verify !== false, ...(io.abortSignal && { abortSignal: io.abortSignal }), ...target },
+      { model, out: o.out, dryRun: o.dryRun, tensor, timeoutMs, verify: o.verify !== false, ...(io.abortSignal && { abortSignal: io.abortSignal }), ...target },
       progressBar(io, io.isTTY && !o.json),
     );
     const report = o.validate && !r.dryRun

@@ -1,16 +1,16 @@
 // Downloads repo files into the local cache, keyed by the commit they come from, so a rerun finds them there.
-// Writes go to a ".partial" file that is renamed into place only when complete; an error or an abort
-// (Ctrl-C) deletes it, so no partial file is ever left where a complete one is expected.
+// Writes go to a temporary sibling that is renamed into place only when complete; an error or an abort
+// (Ctrl-C) deletes it, so no partial file is ever left where a complete one is expected, and one a killed run left
+// is removed by the next download of the same file.
 import { drain } from "../core/drain.ts";
 import { existsSync, mkdirSync, promises as fsp } from "node:fs";
 import { dirname } from "node:path";
-import { randomBytes } from "node:crypto";
 import { snapshotDir } from "./cache-dir.ts";
 import { HubDownloadError, throwForResponse } from "./errors.ts";
 import type { HubParams } from "./hub-params.ts";
 import { DEFAULT_HUB_URL } from "./hub-params.ts";
 import { localPathFor, assertSafeRepoPath } from "./safe-repo-path.ts";
-import { trackTemp, untrackTemp } from "../core/io/temp-paths.ts";
+import { removeStaleTemps, tempSibling, trackTemp, untrackTemp } from "../core/io/temp-paths.ts";
 
 export interface DownloadProgressEvent {
   event: "download";
@@ -71,7 +71,8 @@ async function downloadOne(params: DownloadToCacheParams, commit: string, path: 
     if (!res.ok || !res.body) await throwForResponse(res, `${params.repo}@${commit}/${path}`);
     const total = Number(res.headers.get("Content-Length") ?? -1);
     mkdirSync(dirname(dest), { recursive: true });
-    const partial = `${dest}.partial-${randomBytes(4).toString("hex")}`;
+    removeStaleTemps(dest);
+    const partial = tempSibling(dest);
     // Tracked so the CLI's SIGINT handler (which exits without unwinding) removes it too.
     trackTemp(partial);
     const handle = await fsp.open(partial, "wx");

@@ -25,6 +25,14 @@ export interface MakeGgufParams {
   noArch?: boolean;
 }
 
+/** The metadata of a small llama GGUF that `patch` can plan for: context 4096, 4 heads of 64, rotary dim 64. */
+export const LLAMA_KV: NonNullable<MakeGgufParams["kv"]> = {
+  "llama.context_length": { value: 4096, type: GGUFValueType.UINT32 },
+  "llama.embedding_length": { value: 256, type: GGUFValueType.UINT32 },
+  "llama.attention.head_count": { value: 4, type: GGUFValueType.UINT32 },
+  "llama.rope.dimension_count": { value: 64, type: GGUFValueType.UINT32 },
+};
+
 const pad = (n: number, a: number) => Math.ceil(n / a) * a;
 
 /** Header bytes (through the alignment padding), the byte size of each tensor and its offset in the data. */

@@ -1,9 +1,11 @@
 // Writes a patched model directory: changed files from memory, every other file cloned from the source
 // (reflink, else hard link, else copy), all under a temporary name renamed into place when complete.
-import { constants, copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { dirname, join, relative, resolve } from "node:path";
-import { ModelFormatError, OutputError } from "../errors.ts";
-import { tempSibling, trackTemp, untrackTemp } from "./temp-paths.ts";
+import { constants, copyFileSync, linkSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
+import { ModelFormatError } from "../errors.ts";
+import { claimOutput } from "./output-claim.ts";
+import { isYarnifyTemp, tempSibling, trackTemp, untrackTemp } from "./temp-paths.ts";
+import { writeFailure } from "./write-failure.ts";
 
 export type LinkMode = "reflink" | "hardlink" | "copy";
 
@@ -33,20 +35,11 @@ export function cloneFile(src: string, dst: string, allowHardlink = true): LinkM
   return "copy";
 }
 
-/** Refuse an output that exists or whose parent cannot be written, before any work is done. */
-export function checkOutputPath(out: string, source?: string): void {
-  if (existsSync(out)) throw new OutputError(out, "output path exists; choose another --out or remove it");
-  const parent = dirname(resolve(out));
-  if (!existsSync(parent)) throw new OutputError(out, `parent directory ${parent} does not exist`);
-  if (!statSync(parent).isDirectory()) throw new OutputError(out, `${parent} is not a directory`);
-  if (source && resolve(out).startsWith(resolve(source) + "/")) throw new OutputError(out, "output cannot be inside the source model");
-}
-
 function listFiles(dir: string, base = dir): string[] {
   const out: string[] = [];
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const full = join(dir, entry.name);
-    if (entry.name.startsWith(".yarnify-tmp") || entry.name === ".git") continue;
+    if (isYarnifyTemp(entry.name) || entry.name === ".git") continue;
     let st: { isDirectory(): boolean; isFile(): boolean } = entry;
     if (entry.isSymbolicLink()) {
       try {
@@ -68,8 +61,9 @@ function listFiles(dir: string, base = dir): string[] {
  */
 export function writeModelDir(params: { source: string; out: string; replaced: Map<string, string>; allowHardlink?: boolean }): WrittenFile[] {
   const { source, out, replaced } = params;
-  checkOutputPath(out, source);
+  // Listed first: a source that cannot be copied is refused before the output is claimed.
   const sourceFiles = listFiles(source);
+  const claim = claimOutput({ out, sources: [source] });
   const tmp = tempSibling(out);
   trackTemp(tmp);
   const written: WrittenFile[] = [];
@@ -88,10 +82,10 @@ export function writeModelDir(params: { source: string; out: string; replaced: M
     renameSync(tmp, out);
   } catch (err) {
     rmSync(tmp, { recursive: true, force: true });
-    if (err instanceof OutputError) throw err;
-    throw new OutputError(out, `cannot write: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw writeFailure(out, err);
   } finally {
     untrackTemp(tmp);
+    claim.release();
   }
   return written.sort((a, b) => a.path.localeCompare(b.path));
 }
