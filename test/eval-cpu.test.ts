@@ -11,7 +11,7 @@ import { test } from "./support/harness.ts";
 import { sharedPath } from "./support/shared.ts";
 import { evaluate, EvalInputError } from "../src/eval/evaluate.ts";
 import { ropeForMethod } from "../src/eval/methods.ts";
-import { readLlamaConfig } from "../src/eval/llama-config.ts";
+import { readHfShape } from "../src/eval/model/hf-shape.ts";
 import { ModelFormatError } from "../src/core/errors.ts";
 
 const model = sharedPath("models/tiny-llama-py");
@@ -46,7 +46,7 @@ test("eval cpu: first doc at 512 tokens, none/pi/ntk/dynamic/yarn", async () => 
 }, { timeoutMs: 180_000 });
 
 test("eval methods: frequencies come from the planner (NTK base b·s^(d/(d-2)), YaRN attention factor 0.1·ln s + 1)", () => {
-  const spec = readLlamaConfig(model).rope;
+  const spec = readHfShape(model).rope.spec;
   const ntk = ropeForMethod({ spec, method: "ntk", length: 512 });
   close(1 / ntk.invFreq[31]!, Math.pow(10000 * Math.pow(2, 64 / 62), 62 / 64), "ntk lowest frequency", 1e-6);
   const yarn = ropeForMethod({ spec, method: "yarn", length: 1024 });
@@ -63,10 +63,10 @@ test("eval bad input: unsupported architecture, documents shorter than the conte
   try {
     for (const f of ["config.json", "tokenizer.json", "tokenizer_config.json"]) copyFileSync(join(model, f), join(dir, f));
     const config = JSON.parse(readFileSync(join(model, "config.json"), "utf8")) as Record<string, unknown>;
-    writeFileSync(join(dir, "config.json"), JSON.stringify({ ...config, architectures: ["Qwen2ForCausalLM"], model_type: "qwen2" }));
-    assert.throws(() => readLlamaConfig(dir), (e: unknown) => e instanceof ModelFormatError && /Qwen2ForCausalLM is not supported/.test((e as Error).message));
+    writeFileSync(join(dir, "config.json"), JSON.stringify({ ...config, architectures: ["GPT2LMHeadModel"], model_type: "gpt2" }));
+    assert.throws(() => readHfShape(dir), (e: unknown) => e instanceof ModelFormatError && /GPT2LMHeadModel is not supported by the evaluator \(supported: LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM/.test((e as Error).message));
     writeFileSync(join(dir, "config.json"), JSON.stringify({ ...config, attention_bias: true }));
-    assert.throws(() => readLlamaConfig(dir), /attention_bias is true/);
+    assert.throws(() => readHfShape(dir), /attention_bias is true/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

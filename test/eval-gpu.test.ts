@@ -7,9 +7,9 @@ import { sharedPath } from "./support/shared.ts";
 import { nllCpu } from "../src/eval/cpu/forward.ts";
 import { requestGpu, NoGpuError, type Gpu } from "../kernels/gpu.ts";
 import { gpuBackend } from "../src/eval/gpu/backend.ts";
-import { readLlamaConfig } from "../src/eval/llama-config.ts";
-import { loadLlamaWeights } from "../src/eval/llama-weights.ts";
-import { ropeForMethod } from "../src/eval/methods.ts";
+import { openCheckpoint } from "../src/eval/model/checkpoint.ts";
+import { modelRopeFor } from "../src/eval/model/model-rope.ts";
+import { loadWeights } from "../src/eval/model/weights.ts";
 import { firstTokens, loadTokenizer } from "../src/eval/tokenizer.ts";
 import { slidingWindows } from "../src/eval/windows.ts";
 
@@ -34,17 +34,18 @@ test("eval gpu: WebGPU NLLs equal the CPU path (f32 to 1e-4, f16 weights to 1%) 
   const gpu = await gpuOrSkip();
   if (!gpu) return;
   try {
-    const cfg = readLlamaConfig(modelDir);
-    const w = loadLlamaWeights(cfg);
+    const ck = await openCheckpoint(modelDir);
+    const w = await loadWeights(ck);
+    await ck.close();
     const tok = loadTokenizer(modelDir);
     const docs = (JSON.parse(readFileSync(sharedPath("data/eval-docs.json"), "utf8")) as { docs: { text: string }[] }).docs;
     const L = 96;
     const tokens = Int32Array.from(firstTokens(tok, docs[0]!.text, 2 * L));
     // YaRN factor 4 with a 96-token window exercises the frequencies and the attention factor (≈1.14).
     const cases = [
-      { rope: ropeForMethod({ spec: cfg.rope, method: "none", length: L }), start: 0, firstTarget: 1 },
-      { rope: ropeForMethod({ spec: cfg.rope, method: "yarn", length: L, factor: 4 }), start: 0, firstTarget: 1 },
-      ...slidingWindows(2 * L, L, 48).slice(1, 3).map((win) => ({ rope: ropeForMethod({ spec: cfg.rope, method: "none", length: L }), start: win.start, firstTarget: win.firstTarget })),
+      { rope: modelRopeFor(ck.rope, "none", L), start: 0, firstTarget: 1 },
+      { rope: modelRopeFor(ck.rope, "yarn", L, 4), start: 0, firstTarget: 1 },
+      ...slidingWindows(2 * L, L, 48).slice(1, 3).map((win) => ({ rope: modelRopeFor(ck.rope, "none", L), start: win.start, firstTarget: win.firstTarget })),
     ];
     const precisions = gpu.f16 ? (["f32", "f16"] as const) : (["f32"] as const);
     for (const precision of precisions) {

@@ -3,11 +3,12 @@
 import { open } from "node:fs/promises";
 import { GGUFValueType, serializeGgufMetadata } from "@huggingface/gguf";
 import type { GGUFTypedMetadata, MetadataValue } from "@huggingface/gguf";
+import { tensorBytes as ggmlTensorBytes } from "../../converters/gguf/ggml-types.ts";
 
 export interface MakeTensor {
   name: string;
   shape: number[];
-  /** ggml type; only F32 (0) data is generated. */
+  /** ggml type (default F32); makeGguf fills any type with a byte pattern. */
   type?: number;
 }
 
@@ -51,7 +52,7 @@ export function ggufHeaderBytes(p: MakeGgufParams): { header: Uint8Array; tensor
     for (const d of t.shape) u64(d);
     u32(t.type ?? 0);
     u64(offset);
-    const bytes = t.shape.reduce((a, b) => a * b, 1) * 4;
+    const bytes = Number(ggmlTensorBytes(t.type ?? 0, t.shape.map(BigInt)));
     tensorBytes.push(bytes);
     offset += pad(bytes, alignment);
   }
