@@ -1,7 +1,9 @@
 // The WebGPU forward pass against the float32 CPU path. Without an adapter these tests FAIL (a GPU test
 // that passes without a GPU proves nothing) unless YARNIFY_ALLOW_NO_GPU=1, for machines known to lack one.
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { test } from "./support/harness.ts";
 import { sharedPath } from "./support/shared.ts";
 import { nllCpu } from "../src/eval/cpu/forward.ts";
@@ -12,6 +14,7 @@ import { modelRopeFor } from "../src/eval/model/model-rope.ts";
 import { loadWeights } from "../src/eval/model/weights.ts";
 import { firstTokens, loadTokenizer } from "../src/eval/tokenizer.ts";
 import { slidingWindows } from "../src/eval/windows.ts";
+import { evalDocs, FIXTURES, fixtureWeights, writeHfFixture } from "./support/family-fixtures.ts";
 
 const modelDir = sharedPath("models/tiny-llama-py");
 const allowNoGpu = process.env.YARNIFY_ALLOW_NO_GPU === "1";
@@ -68,3 +71,38 @@ test("eval gpu: WebGPU NLLs equal the CPU path (f32 to 1e-4, f16 weights to 1%) 
     gpu.release();
   }
 }, { timeoutMs: 240_000 });
+
+test("eval gpu: every family's fixture (biases, head norms, sliding windows, local RoPE, GELU, partial rotary) gives the CPU pass's NLLs, model RoPE and YaRN x2", async () => {
+  const gpu = await gpuOrSkip();
+  if (!gpu) return;
+  const dir = mkdtempSync(join(tmpdir(), "yarnify-gpu-families-"));
+  try {
+    const text = evalDocs(1)[0]!;
+    // 160 tokens: three 64-row tiles, Gemma's 64-token window skips whole tiles.
+    const L = 160;
+    for (const name of ["llama", "mistral", "qwen2", "qwen3", "gemma3", "phi3", "llama3"] as const) {
+      const f = FIXTURES[name];
+      writeHfFixture(join(dir, name), f, fixtureWeights(f));
+      const ck = await openCheckpoint(join(dir, name));
+      const w = await loadWeights(ck);
+      await ck.close();
+      const tokens = Int32Array.from(firstTokens(ck.tokenizer(), text, L));
+      const backend = await gpuBackend(w, { required: true, precision: "f32", gpu });
+      try {
+        for (const [method, factor] of [["model", undefined], ["yarn", 2]] as const) {
+          const req = { tokens, rope: modelRopeFor(ck.rope, method, L, factor), firstTarget: 1 };
+          const want = nllCpu(w, req);
+          const got = await backend.nll(req);
+          const rel = Math.abs(sum(got) - sum(want)) / sum(want);
+          assert.ok(rel < 1e-5, `${name} ${method}: mean NLL off by ${rel}`);
+          for (let i = 0; i < got.length; i++) assert.ok(Math.abs(got[i]! - want[i]!) < 1e-3, `${name} ${method} token ${i}: ${got[i]} vs ${want[i]}`);
+        }
+      } finally {
+        backend.release();
+      }
+    }
+  } finally {
+    gpu.release();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}, { timeoutMs: 300_000 });

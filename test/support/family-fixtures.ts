@@ -42,6 +42,7 @@ const base = (layers: number, heads: number, kvHeads: number, headDim: number | 
   tie_word_embeddings: false,
   torch_dtype: "float32",
 });
+// Bases scaled to the 256-token context (real models pair 1e6 with 32k tokens), so that RoPE, and its scaling, matter.
 const ropeDefault = (theta: number) => ({ rope_parameters: { rope_type: "default", rope_theta: theta } });
 
 /** Every fixture: one per family, Llama 3's frequencies as a Llama variant, and a K-quant-sized Llama. */
@@ -53,18 +54,18 @@ export const FIXTURES: Readonly<Record<FixtureName, Fixture>> = {
     trained: 256,
     config: {
       architectures: ["LlamaForCausalLM"], model_type: "llama", ...base(2, 4, 2, 32),
-      rope_parameters: { rope_type: "llama3", rope_theta: 10000, factor: 4, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 64 },
+      rope_parameters: { rope_type: "llama3", rope_theta: 10000, factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 32 },
     },
   },
   // The window covers twice the trained context: llama.cpp's `llama` architecture has none (the converter drops it).
-  mistral: { name: "mistral", arch: "llama", trained: 256, config: { architectures: ["MistralForCausalLM"], model_type: "mistral", ...base(2, 4, 2, 32), sliding_window: 512, ...ropeDefault(1e6) } },
+  mistral: { name: "mistral", arch: "llama", trained: 256, config: { architectures: ["MistralForCausalLM"], model_type: "mistral", ...base(2, 4, 2, 32), sliding_window: 512, ...ropeDefault(1e4) } },
   qwen2: {
     name: "qwen2",
     arch: "qwen2",
     trained: 256,
-    config: { architectures: ["Qwen2ForCausalLM"], model_type: "qwen2", ...base(2, 2, 1, undefined), tie_word_embeddings: true, use_sliding_window: false, sliding_window: 4096, max_window_layers: 2, ...ropeDefault(1e6) },
+    config: { architectures: ["Qwen2ForCausalLM"], model_type: "qwen2", ...base(2, 2, 1, undefined), tie_word_embeddings: true, use_sliding_window: false, sliding_window: 4096, max_window_layers: 2, ...ropeDefault(1e4) },
   },
-  qwen3: { name: "qwen3", arch: "qwen3", trained: 256, config: { architectures: ["Qwen3ForCausalLM"], model_type: "qwen3", ...base(2, 4, 2, 32), rms_norm_eps: 1e-6, tie_word_embeddings: true, ...ropeDefault(1e6) } },
+  qwen3: { name: "qwen3", arch: "qwen3", trained: 256, config: { architectures: ["Qwen3ForCausalLM"], model_type: "qwen3", ...base(2, 4, 2, 32), rms_norm_eps: 1e-6, tie_word_embeddings: true, ...ropeDefault(1e4) } },
   gemma3: {
     name: "gemma3",
     arch: "gemma3",
@@ -73,7 +74,7 @@ export const FIXTURES: Readonly<Record<FixtureName, Fixture>> = {
       architectures: ["Gemma3ForCausalLM"], model_type: "gemma3_text", ...base(6, 4, 2, 32), rms_norm_eps: 1e-6, tie_word_embeddings: true,
       hidden_act: undefined, hidden_activation: "gelu_pytorch_tanh", query_pre_attn_scalar: 32, sliding_window: 64,
       layer_types: ["sliding_attention", "sliding_attention", "sliding_attention", "sliding_attention", "sliding_attention", "full_attention"],
-      rope_parameters: { full_attention: { rope_type: "default", rope_theta: 1e6 }, sliding_attention: { rope_type: "default", rope_theta: 1e4 } },
+      rope_parameters: { full_attention: { rope_type: "default", rope_theta: 1e4 }, sliding_attention: { rope_type: "default", rope_theta: 1e3 } },
     },
   },
   phi3: {
@@ -105,8 +106,8 @@ function dims(f: Fixture) {
   return { H, heads, kv, D: cfgNum(c, "head_dim", H / heads), I: cfgNum(c, "intermediate_size"), layers: cfgNum(c, "num_hidden_layers") };
 }
 
-/** The fixture's weights, the same on every runtime for the same seed. */
-export function fixtureWeights(f: Fixture, seed = 17): FixtureWeights {
+/** The fixture's weights, the same on every runtime; each fixture draws from its own seed (its name's). */
+export function fixtureWeights(f: Fixture, seed = [...f.name].reduce((h, c) => Math.imul(h, 31) + c.charCodeAt(0), 17)): FixtureWeights {
   const rnd = seededRandom(seed);
   const normal = () => Math.sqrt(-2 * Math.log(1 - rnd())) * Math.cos(2 * Math.PI * rnd());
   const fill = (n: number, std: number, mean = 0) => Float32Array.from({ length: n }, () => mean + std * normal());
@@ -117,9 +118,11 @@ export function fixtureWeights(f: Fixture, seed = 17): FixtureWeights {
   // Gemma's config.json holds w of a (1 + w) multiplier.
   const norm = (name: string, n: number) => put(name, [n], 0.1, gemma ? 0 : 1);
   // Q·Kᵀ/√d of a few units: attention peaked but not one-hot, so positions (and RoPE) matter.
-  const qk = Math.sqrt(3 / H);
+  const qk = Math.sqrt(6 / H);
   const tied = f.config["tie_word_embeddings"] === true;
-  put("model.embed_tokens.weight", [VOCAB, H], tied ? 0.5 : 1);
+  // Logits of standard deviation about 3 whatever the width: far from uniform, not one-hot.
+  const logitScale = 3 / Math.sqrt(H);
+  put("model.embed_tokens.weight", [VOCAB, H], tied ? logitScale : 1);
   for (let l = 0; l < layers; l++) {
     const p = `model.layers.${l}.`;
     norm(`${p}input_layernorm.weight`, H);
@@ -137,8 +140,8 @@ export function fixtureWeights(f: Fixture, seed = 17): FixtureWeights {
     }
     if (f.name === "qwen3" || gemma) {
       // Head norms leave rms 1 per head: a larger gain keeps the scores spread.
-      put(`${p}self_attn.q_norm.weight`, [D], 0.1, gemma ? 0.8 : 1.8);
-      put(`${p}self_attn.k_norm.weight`, [D], 0.1, gemma ? 0.8 : 1.8);
+      put(`${p}self_attn.q_norm.weight`, [D], 0.1, gemma ? 1.5 : 2.5);
+      put(`${p}self_attn.k_norm.weight`, [D], 0.1, gemma ? 1.5 : 2.5);
     }
     put(`${p}self_attn.o_proj.weight`, [H, heads * D], 1 / Math.sqrt(heads * D));
     norm(`${p}post_attention_layernorm.weight`, H);
@@ -154,7 +157,7 @@ export function fixtureWeights(f: Fixture, seed = 17): FixtureWeights {
     put(`${p}mlp.down_proj.weight`, [H, I], 1 / Math.sqrt(I));
   }
   norm("model.norm.weight", H);
-  if (!tied) put("lm_head.weight", [VOCAB, H], 0.5);
+  if (!tied) put("lm_head.weight", [VOCAB, H], logitScale);
   return w;
 }
 
@@ -317,7 +320,7 @@ function llama3Factors(c: Record<string, unknown>, D: number): Float32Array {
 }
 
 /** How each 2-D tensor of a GGUF is stored: F32, F16, or a quantization (Q4_K files keep output.weight in Q6_K as Q4_K_M does). */
-export type GgufType = "F32" | "F16" | "Q8_0" | "Q4_0" | "Q4_K";
+export type GgufType = "F32" | "F16" | "Q8_0" | "Q4_0" | "Q4_1" | "Q5_0" | "Q5_1" | "Q4_K" | "Q5_K";
 
 /** Writes the fixture as llama.cpp's converter (and llama-quantize, for quantized types) would. */
 export async function writeGgufFixture(file: string, f: Fixture, w: FixtureWeights, type: GgufType = "F32"): Promise<void> {
@@ -343,7 +346,7 @@ export async function writeGgufFixture(file: string, f: Fixture, w: FixtureWeigh
     add("rope_factors_long.weight", [rs.long_factor.length], Float32Array.from(rs.long_factor));
     add("rope_factors_short.weight", [rs.short_factor.length], Float32Array.from(rs.short_factor));
   }
-  const fileType = { F32: 0, F16: 1, Q4_0: 2, Q8_0: 7, Q4_K: 15 }[type];
+  const fileType = { F32: 0, F16: 1, Q4_0: 2, Q4_1: 3, Q8_0: 7, Q5_0: 8, Q5_1: 9, Q4_K: 15, Q5_K: 17 }[type];
   // general.name without the family: llama.cpp's vocabulary loader special-cases names containing "phi3" and then
   // needs Phi-3's own special tokens, which the tiny model's vocabulary lacks.
   const keys: Kv = { "general.name": { value: "yarnify-fixture", type: GGUFValueType.STRING }, "general.file_type": u32(fileType), ...archKeys(f), ...(await tinyVocab()) };
