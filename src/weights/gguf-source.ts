@@ -33,10 +33,10 @@ export async function openGgufSource(location: string, opts: RemoteSourceOptions
   const entries = new Map<string, Entry>();
   let header: GgufHeader | undefined;
   try {
-    for (const shard of shardLocations(location)) {
+    for (const [i, shard] of shardLocations(location).entries()) {
       const source = await openSource(shard, opts);
       sources.push(source);
-      const h = await readGgufHeader(source);
+      const h = await readGgufHeader(source, { continuation: i > 0 });
       header ??= h;
       for (const t of h.tensorInfos) {
         entries.set(t.name, { source, ne: t.shape.map(Number), type: t.dtype, offset: h.dataOffset + Number(t.offset) });

@@ -9,9 +9,10 @@ import { gguf, GGUFValueType, type MetadataValue } from "@huggingface/gguf";
 import { seededRandom } from "../../src/core/random.ts";
 import { toFloat16Bits } from "../../src/core/float16.ts";
 import { ggufHeaderBytes, type MakeGgufParams } from "./gguf-make.ts";
-import { GGML, quantize, type QuantType } from "./ggml-quantize.ts";
+import { GGML, quantize, toBf16, type QuantType } from "./ggml-quantize.ts";
 import { writeSafetensors, type RawTensor } from "./safetensors-write.ts";
 import { sharedPath } from "./shared.ts";
+import { shardLocations } from "../../converters/gguf/split.ts";
 
 export type FixtureName = "llama" | "llama3" | "mistral" | "qwen2" | "qwen3" | "gemma3" | "phi3" | "llama-q";
 
@@ -166,9 +167,7 @@ export type HfDtype = "F32" | "F16" | "BF16";
 function encode(data: Float32Array, dtype: HfDtype): Uint8Array {
   if (dtype === "F32") return new Uint8Array(data.slice().buffer);
   if (dtype === "F16") return new Uint8Array(toFloat16Bits(data).buffer);
-  // bf16 by rounding to nearest even, as torch does.
-  const bits = new Uint32Array(data.slice().buffer);
-  return new Uint8Array(Uint16Array.from(bits, (b) => (b + 0x7fff + ((b >>> 16) & 1)) >>> 16).buffer);
+  return toBf16(data);
 }
 
 /** Writes the HF directory: config.json, one or `shards` safetensors files (with an index), the tokenizer files. */
@@ -320,12 +319,16 @@ function llama3Factors(c: Record<string, unknown>, D: number): Float32Array {
 }
 
 /** How each 2-D tensor of a GGUF is stored: F32, F16, or a quantization (Q4_K files keep output.weight in Q6_K as Q4_K_M does). */
-export type GgufType = "F32" | "F16" | "Q8_0" | "Q4_0" | "Q4_1" | "Q5_0" | "Q5_1" | "Q4_K" | "Q5_K";
+export type GgufType = "F32" | "F16" | "BF16" | "Q8_0" | "Q4_0" | "Q4_1" | "Q5_0" | "Q5_1" | "Q4_K" | "Q5_K";
 
-/** Writes the fixture as llama.cpp's converter (and llama-quantize, for quantized types) would. */
-export async function writeGgufFixture(file: string, f: Fixture, w: FixtureWeights, type: GgufType = "F32"): Promise<void> {
+/**
+ * Writes the fixture as llama.cpp's converter (and llama-quantize, for quantized types) would; with `shards` > 1,
+ * `file` names shard 1 (`x-00001-of-0000N.gguf`) and the tensors are spread as gguf-split spreads them: metadata in
+ * shard 1, only the split.* keys in the others.
+ */
+export async function writeGgufFixture(file: string, f: Fixture, w: FixtureWeights, type: GgufType = "F32", opts: { shards?: number } = {}): Promise<void> {
   const { heads, kv, D } = dims(f);
-  const tensors: { name: string; shape: number[]; type: number; bytes: Uint8Array }[] = [];
+  const tensors: GgufTensor[] = [];
   const add = (name: string, shape: number[], data: Float32Array) => {
     // Vectors stay F32, as the converter and llama-quantize keep them.
     const t: QuantType = shape.length === 1 ? "F32" : type === "Q4_K" && name === "output.weight" ? "Q6_K" : type;
@@ -346,11 +349,41 @@ export async function writeGgufFixture(file: string, f: Fixture, w: FixtureWeigh
     add("rope_factors_long.weight", [rs.long_factor.length], Float32Array.from(rs.long_factor));
     add("rope_factors_short.weight", [rs.short_factor.length], Float32Array.from(rs.short_factor));
   }
-  const fileType = { F32: 0, F16: 1, Q4_0: 2, Q4_1: 3, Q8_0: 7, Q5_0: 8, Q5_1: 9, Q4_K: 15, Q5_K: 17 }[type];
+  const fileType = { F32: 0, F16: 1, BF16: 32, Q4_0: 2, Q4_1: 3, Q8_0: 7, Q5_0: 8, Q5_1: 9, Q4_K: 15, Q5_K: 17 }[type];
   // general.name without the family: llama.cpp's vocabulary loader special-cases names containing "phi3" and then
   // needs Phi-3's own special tokens, which the tiny model's vocabulary lacks.
   const keys: Kv = { "general.name": { value: "yarnify-fixture", type: GGUFValueType.STRING }, "general.file_type": u32(fileType), ...archKeys(f), ...(await tinyVocab()) };
-  const { header, tensorBytes } = ggufHeaderBytes({ arch: f.arch, kv: keys, tensors: tensors.map((t) => ({ name: t.name, shape: t.shape, type: t.type })) });
+  const shards = opts.shards ?? 1;
+  if (shards === 1) return writeGguf(file, { arch: f.arch, kv: keys }, tensors);
+  const split = (no: number): Kv => ({
+    "split.no": { value: no, type: GGUFValueType.UINT16 },
+    "split.count": { value: shards, type: GGUFValueType.UINT16 },
+    "split.tensors.count": { value: tensors.length, type: GGUFValueType.INT32 },
+  });
+  const per = Math.ceil(tensors.length / shards);
+  shardLocations(file).forEach((path, i) => {
+    const part = tensors.slice(i * per, (i + 1) * per);
+    writeGguf(path, i === 0 ? { arch: f.arch, kv: { ...keys, ...split(0) } } : { noArch: true, kv: split(i) }, part);
+  });
+}
+
+/** A GGUF with only the Llama fixture's keys and the tiny model's vocabulary, its pre-tokenizer set to `pre` (vocab-only loads). */
+export async function writeVocabGguf(file: string, pre: string): Promise<void> {
+  const vocab = await tinyVocab();
+  const kv: Kv = { ...archKeys(FIXTURES.llama), ...vocab, "tokenizer.ggml.pre": { value: pre, type: GGUFValueType.STRING } };
+  writeGguf(file, { arch: "llama", kv }, []);
+}
+
+interface GgufTensor {
+  name: string;
+  /** ggml order (fastest dimension first). */
+  shape: number[];
+  type: number;
+  bytes: Uint8Array;
+}
+
+function writeGguf(file: string, head: Omit<MakeGgufParams, "tensors">, tensors: GgufTensor[]): void {
+  const { header, tensorBytes } = ggufHeaderBytes({ ...head, tensors: tensors.map((t) => ({ name: t.name, shape: t.shape, type: t.type })) });
   const padded = tensorBytes.map((n) => Math.ceil(n / 32) * 32);
   const out = new Uint8Array(header.length + padded.reduce((a, b) => a + b, 0));
   out.set(header, 0);

@@ -5,7 +5,7 @@
 import { fromFloat16Bits, toFloat16Bits } from "../../src/core/float16.ts";
 
 /** ggml type ids this module writes. */
-export const GGML = { F32: 0, F16: 1, Q4_0: 2, Q4_1: 3, Q5_0: 6, Q5_1: 7, Q8_0: 8, Q4_K: 12, Q5_K: 13, Q6_K: 14 } as const;
+export const GGML = { F32: 0, F16: 1, BF16: 30, Q4_0: 2, Q4_1: 3, Q5_0: 6, Q5_1: 7, Q8_0: 8, Q4_K: 12, Q5_K: 13, Q6_K: 14 } as const;
 export type QuantType = keyof typeof GGML;
 
 /** The value a float becomes once stored as f16 (scales are stored so). */
@@ -128,7 +128,13 @@ function q6_K(x: Float32Array, v: DataView, o: number): void {
   setHalf(v, o + 208, d);
 }
 
-const BLOCKS: Record<Exclude<QuantType, "F32" | "F16">, { values: number; bytes: number; write: typeof q8_0 }> = {
+/** bf16 by rounding to nearest even, as torch does. */
+export function toBf16(x: Float32Array): Uint8Array {
+  const bits = new Uint32Array(x.slice().buffer);
+  return new Uint8Array(Uint16Array.from(bits, (b) => (b + 0x7fff + ((b >>> 16) & 1)) >>> 16).buffer);
+}
+
+const BLOCKS: Record<Exclude<QuantType, "F32" | "F16" | "BF16">, { values: number; bytes: number; write: typeof q8_0 }> = {
   Q8_0: { values: 32, bytes: 34, write: q8_0 },
   Q4_0: { values: 32, bytes: 18, write: q4_0 },
   Q4_1: { values: 32, bytes: 20, write: legacy(4, true) },
@@ -143,6 +149,7 @@ const BLOCKS: Record<Exclude<QuantType, "F32" | "F16">, { values: number; bytes:
 export function quantize(x: Float32Array, type: QuantType): Uint8Array {
   if (type === "F32") return new Uint8Array(x.slice().buffer);
   if (type === "F16") return new Uint8Array(toFloat16Bits(x).buffer);
+  if (type === "BF16") return toBf16(x);
   const b = BLOCKS[type];
   if (x.length % b.values !== 0) throw new Error(`${type}: ${x.length} values are not whole blocks of ${b.values}`);
   const out = new Uint8Array((x.length / b.values) * b.bytes);
