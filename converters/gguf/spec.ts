@@ -63,7 +63,8 @@ export function ggufRopeSpec(meta: GGUFTypedMetadata, arch: string): RopeSpec {
   const heads = ggufNumber(meta, `${p}attention.head_count`);
   const perHead = embedding !== undefined && heads ? Math.floor(embedding / heads) : undefined;
   const headDim = ggufNumber(meta, `${p}attention.key_length`) ?? perHead ?? ggufNumber(meta, `${p}rope.dimension_count`) ?? 0;
-  const rotaryDim = ggufNumber(meta, `${p}rope.dimension_count`) ?? perHead ?? headDim;
+  // llama.cpp: n_rot = rope.dimension_count, else n_embd_head_k (key_length, else embedding / heads).
+  const rotaryDim = ggufNumber(meta, `${p}rope.dimension_count`) ?? headDim;
   const context = ggufNumber(meta, `${p}context_length`) ?? 0;
   const type = str(meta, `${p}rope.scaling.type`);
   const factor = ggufNumber(meta, `${p}rope.scaling.factor`) ?? ggufNumber(meta, `${p}rope.scale_linear`);
@@ -135,7 +136,7 @@ export function llamaCppRopeParams(meta: GGUFTypedMetadata, arch: string): Llama
   return {
     arch,
     nCtxTrain,
-    nRot: ggufNumber(meta, `${p}rope.dimension_count`) ?? (embedding !== undefined && heads ? Math.floor(embedding / heads) : 0),
+    nRot: ggufNumber(meta, `${p}rope.dimension_count`) ?? ggufNumber(meta, `${p}attention.key_length`) ?? (embedding !== undefined && heads ? Math.floor(embedding / heads) : 0),
     freqBase: f32(ggufNumber(meta, `${p}rope.freq_base`) ?? 10000),
     scalingType,
     freqScale,
