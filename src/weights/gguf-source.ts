@@ -51,13 +51,18 @@ export async function openGgufSource(location: string, opts: RemoteSourceOptions
     if (!e) throw new ModelFormatError(location, `no tensor named ${name}`);
     return e;
   };
+  const problem = (name: string, e: Entry): string | undefined => {
+    if (GGML_DECODED[e.type] === undefined) {
+      return `tensor ${name} is ${ggmlTypeName(e.type)}, a quantization yarnify does not decode (${Object.values(GGML_DECODED).join(", ")})`;
+    }
+    if (e.ne[0]! % ggmlBlockValues(e.type) !== 0) return `tensor ${name}: rows of ${e.ne[0]} values are not whole ${ggmlTypeName(e.type)} blocks`;
+    return undefined;
+  };
   /** Row length and row count of a tensor, refusing types and shapes that cannot be decoded. */
   const layout = (name: string, e: Entry) => {
-    if (GGML_DECODED[e.type] === undefined) {
-      throw new ModelFormatError(location, `tensor ${name} is ${ggmlTypeName(e.type)}, a quantization yarnify does not decode (${Object.values(GGML_DECODED).join(", ")})`);
-    }
+    const why = problem(name, e);
+    if (why) throw new ModelFormatError(location, why);
     const width = e.ne[0]!;
-    if (width % ggmlBlockValues(e.type) !== 0) throw new ModelFormatError(location, `tensor ${name}: rows of ${width} values are not whole ${ggmlTypeName(e.type)} blocks`);
     return { width, height: e.ne.slice(1).reduce((a, b) => a * b, 1), rowBytes: ggmlBytes(e.type, width) };
   };
   const bytes = async (e: Entry, name: string, from: number, length: number) => {
@@ -73,6 +78,7 @@ export async function openGgufSource(location: string, opts: RemoteSourceOptions
     has: (name) => entries.has(name),
     shape: (name) => [...entry(name).ne].reverse(),
     dtype: (name) => ggmlTypeName(entry(name).type),
+    problem: (name) => problem(name, entry(name)),
     async read(name) {
       const e = entry(name);
       const { width, height, rowBytes } = layout(name, e);

@@ -3,6 +3,8 @@ import { loadSafetensors } from "./load-safetensors.ts";
 import { SafetensorsError } from "./safetensors-error.ts";
 import type { TensorSource } from "./tensor-source.ts";
 
+const FLOATS = new Set(["F32", "F16", "BF16"]);
+
 /**
  * Opens `dir`'s model.safetensors or the shards its index names; data is read per tensor on demand.
  *
@@ -23,6 +25,7 @@ export function safetensorsSource(dir: string): TensorSource {
     has: (name) => store.entries.has(name),
     shape: (name) => entry(name).shape,
     dtype: (name) => entry(name).dtype,
+    problem: (name) => (FLOATS.has(entry(name).dtype) ? undefined : `tensor ${name} is ${entry(name).dtype}; only F32, F16 and BF16 are read as floats`),
     read: async (name) => store.get(name).data,
     rows: async (name, ids) => store.rows(name, ids),
     close: async () => {},

@@ -12,6 +12,8 @@ export interface TensorSource {
   shape(name: string): number[];
   /** The stored element type (F32, BF16, Q4_K, ...). */
   dtype(name: string): string;
+  /** Why this tensor cannot be read as float32 (a type not decoded, partial blocks), or undefined when it can. */
+  problem(name: string): string | undefined;
   /** The whole tensor as float32, row-major in `shape`. */
   read(name: string): Promise<Float32Array>;
   /** Rows of a 2-D tensor (embedding lookups), concatenated. */

@@ -319,7 +319,7 @@ function llama3Factors(c: Record<string, unknown>, D: number): Float32Array {
 }
 
 /** How each 2-D tensor of a GGUF is stored: F32, F16, or a quantization (Q4_K files keep output.weight in Q6_K as Q4_K_M does). */
-export type GgufType = "F32" | "F16" | "BF16" | "Q8_0" | "Q4_0" | "Q4_1" | "Q5_0" | "Q5_1" | "Q4_K" | "Q5_K";
+export type GgufType = "F32" | "F16" | "BF16" | "Q8_0" | "Q4_0" | "Q4_1" | "Q5_0" | "Q5_1" | "Q2_K" | "Q4_K" | "Q5_K";
 
 /**
  * Writes the fixture as llama.cpp's converter (and llama-quantize, for quantized types) would; with `shards` > 1,
@@ -349,7 +349,7 @@ export async function writeGgufFixture(file: string, f: Fixture, w: FixtureWeigh
     add("rope_factors_long.weight", [rs.long_factor.length], Float32Array.from(rs.long_factor));
     add("rope_factors_short.weight", [rs.short_factor.length], Float32Array.from(rs.short_factor));
   }
-  const fileType = { F32: 0, F16: 1, BF16: 32, Q4_0: 2, Q4_1: 3, Q8_0: 7, Q5_0: 8, Q5_1: 9, Q4_K: 15, Q5_K: 17 }[type];
+  const fileType = { F32: 0, F16: 1, BF16: 32, Q4_0: 2, Q4_1: 3, Q8_0: 7, Q5_0: 8, Q5_1: 9, Q2_K: 10, Q4_K: 15, Q5_K: 17 }[type];
   // general.name without the family: llama.cpp's vocabulary loader special-cases names containing "phi3" and then
   // needs Phi-3's own special tokens, which the tiny model's vocabulary lacks.
   const keys: Kv = { "general.name": { value: "yarnify-fixture", type: GGUFValueType.STRING }, "general.file_type": u32(fileType), ...archKeys(f), ...(await tinyVocab()) };

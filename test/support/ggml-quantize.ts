@@ -5,7 +5,7 @@
 import { fromFloat16Bits, toFloat16Bits } from "../../src/core/float16.ts";
 
 /** ggml type ids this module writes. */
-export const GGML = { F32: 0, F16: 1, BF16: 30, Q4_0: 2, Q4_1: 3, Q5_0: 6, Q5_1: 7, Q8_0: 8, Q4_K: 12, Q5_K: 13, Q6_K: 14 } as const;
+export const GGML = { F32: 0, F16: 1, BF16: 30, Q4_0: 2, Q4_1: 3, Q5_0: 6, Q5_1: 7, Q8_0: 8, Q2_K: 10, Q4_K: 12, Q5_K: 13, Q6_K: 14 } as const;
 export type QuantType = keyof typeof GGML;
 
 /** The value a float becomes once stored as f16 (scales are stored so). */
@@ -143,6 +143,8 @@ const BLOCKS: Record<Exclude<QuantType, "F32" | "F16" | "BF16">, { values: numbe
   Q4_K: { values: 256, bytes: 144, write: kQuant(false) },
   Q5_K: { values: 256, bytes: 176, write: kQuant(true) },
   Q6_K: { values: 256, bytes: 210, write: q6_K },
+  // All-zero blocks (d = dmin = 0: every value 0), for a file in a type the evaluator refuses.
+  Q2_K: { values: 256, bytes: 84, write: () => {} },
 };
 
 /** `x` (whole blocks) stored as `type`. */
