@@ -86,3 +86,18 @@ test("eval sliding windows: one window equals the first-L protocol; more windows
   const more = await evaluate({ model, texts, contexts: [96], slidingStride: 48, slidingTokens: 192, device: "cpu" });
   assert.equal(more.results[0]!.tokens, 191);
 }, { timeoutMs: 60_000 });
+
+test("eval on the tiny model's GGUFs: f32 gives the safetensors figures exactly, f16 within 1e-6 (YaRN at 256 is plain RoPE, at 512 ×2)", async () => {
+  const texts = docs.slice(0, 1);
+  const run = (m: string) => evaluate({ model: m, texts, contexts: [256, 512], methods: ["yarn"], device: "cpu" });
+  const hf = await run(model);
+  for (const [file, tolerance] of [["tiny-llama-f32.gguf", 0], ["tiny-llama-f16.gguf", 1e-6]] as const) {
+    const g = await run(join(model, file));
+    assert.deepEqual([g.format, g.family, g.dtype], ["gguf", "llama", file.includes("f32") ? "F32" : "F16"]);
+    g.results.forEach((x, i) => {
+      const want = hf.results[i]!;
+      assert.deepEqual([x.method, x.context, x.tokens], [want.method, want.context, want.tokens]);
+      assert.ok(Math.abs(x.perplexity / want.perplexity - 1) <= tolerance, `${file} ${x.method}@${x.context}: ${x.perplexity} vs ${want.perplexity}`);
+    });
+  }
+}, { timeoutMs: 180_000 });
