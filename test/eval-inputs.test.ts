@@ -13,7 +13,7 @@ import { runtimeName } from "../src/core/runtime.ts";
 import { test } from "./support/harness.ts";
 import { sharedPath } from "./support/shared.ts";
 import { withRangeServer } from "./support/range-server.ts";
-import { evalDocs, FIXTURES, fixtureWeights, writeGgufFixture, writeHfFixture, writeVocabGguf, type FixtureWeights } from "./support/family-fixtures.ts";
+import { evalDocs, FIXTURES, fixtureWeights, writeGgufFixture, writeHfFixture, writeSpmVocabGguf, writeVocabGguf, type FixtureWeights } from "./support/family-fixtures.ts";
 import { toBf16 } from "./support/ggml-quantize.ts";
 import { fromFloat16Bits, toFloat16Bits } from "../src/core/float16.ts";
 
@@ -110,6 +110,33 @@ if (llama) {
             tokens += want.length;
           });
           console.log(`     ${pre}: ${tokens} tokens identical`);
+        } finally {
+          await model.dispose();
+        }
+      }
+    }), { timeoutMs: 180_000 });
+
+  test("a SentencePiece GGUF vocabulary (Llama 2, Mistral, Gemma, Phi-3) gives llama.cpp's token ids: merges by score, byte fallback, user-defined tokens, with and without the space prefix", () =>
+    withDir(async (dir) => {
+      // Characters outside the vocabulary (byte fallback) and a user-defined token (four spaces, cut out first).
+      const docs = evalDocs(24).map((t, i) => (i === 0 ? "naïve café: 日本語 ☃ — ok\n" : "") + t.slice(0, 4000));
+      for (const addSpacePrefix of [true, false]) {
+        const file = join(dir, `spm-${addSpacePrefix}.gguf`);
+        await writeSpmVocabGguf(file, { addSpacePrefix, userDefined: ["    "] });
+        const source = await openGgufSource(file);
+        const ours = ggufTokenizer(source.header);
+        await source.close();
+        const model = await llama.loadModel({ modelPath: file, vocabOnly: true });
+        try {
+          let tokens = 0;
+          docs.forEach((text, i) => {
+            const want = Array.from(model.tokenize(text), Number);
+            assert.deepEqual(ours.encode(text), want, `space prefix ${addSpacePrefix}: document ${i}`);
+            tokens += want.length;
+          });
+          console.log(`     space prefix ${addSpacePrefix}: ${tokens} tokens identical`);
+          const ids = ours.encode(docs[0]!);
+          assert.equal(ours.decode(ids), model.detokenize(ids as unknown as Parameters<typeof model.detokenize>[0]), "decoding");
         } finally {
           await model.dispose();
         }

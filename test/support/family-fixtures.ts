@@ -374,6 +374,60 @@ export async function writeVocabGguf(file: string, pre: string): Promise<void> {
   writeGguf(file, { arch: "llama", kv }, []);
 }
 
+/** GPT-2's byte-level alphabet back to bytes (the inverse of its bytes_to_unicode). */
+function byteLevelDecoder(): Map<string, number> {
+  const printable = (b: number) => (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255);
+  const map = new Map<string, number>();
+  let extra = 0;
+  for (let b = 0; b < 256; b++) map.set(String.fromCodePoint(printable(b) ? b : 256 + extra++), b);
+  return map;
+}
+
+/**
+ * A SentencePiece ("llama" model) vocabulary for tokenizer tests, built from the tiny model's BPE tokens: each
+ * decoded to its text with spaces as "▁", scored by its id (earlier merges first), after <unk>, <s>, </s> and the
+ * 256 <0xXX> byte tokens; `userDefined` texts are added as user-defined tokens.
+ */
+export async function writeSpmVocabGguf(file: string, opts: { addSpacePrefix: boolean; userDefined: string[] }): Promise<void> {
+  const vocab = await tinyVocab();
+  const bpe = vocab["tokenizer.ggml.tokens"]!.value as string[];
+  const decode = byteLevelDecoder();
+  const utf8 = new TextDecoder("utf-8", { fatal: true });
+  const tokens = ["<unk>", "<s>", "</s>", ...Array.from({ length: 256 }, (_, b) => `<0x${b.toString(16).toUpperCase().padStart(2, "0")}>`)];
+  const types = [2, 3, 3, ...new Array<number>(256).fill(6)];
+  const seen = new Set(tokens);
+  for (const t of bpe.slice(1)) {
+    let text: string;
+    try {
+      text = utf8.decode(Uint8Array.from([...t].map((c) => decode.get(c)!))).replaceAll(" ", "\u2581");
+    } catch {
+      continue; // a partial UTF-8 sequence is no SentencePiece piece
+    }
+    if (text === "" || seen.has(text)) continue;
+    seen.add(text);
+    tokens.push(text);
+    types.push(1);
+  }
+  for (const u of opts.userDefined) {
+    tokens.push(u);
+    types.push(4);
+  }
+  const scores = tokens.map((_, i) => (types[i] === 1 ? -i : 0));
+  const array = (value: MetadataValue, subType: GGUFValueType) => ({ value, type: GGUFValueType.ARRAY, subType });
+  const kv: Kv = {
+    ...archKeys(FIXTURES.llama),
+    "tokenizer.ggml.model": { value: "llama", type: GGUFValueType.STRING },
+    "tokenizer.ggml.tokens": array(tokens, GGUFValueType.STRING),
+    "tokenizer.ggml.scores": array(scores, GGUFValueType.FLOAT32),
+    "tokenizer.ggml.token_type": array(types, GGUFValueType.INT32),
+    "tokenizer.ggml.bos_token_id": u32(1),
+    "tokenizer.ggml.eos_token_id": u32(2),
+    "tokenizer.ggml.unknown_token_id": u32(0),
+    "tokenizer.ggml.add_space_prefix": { value: opts.addSpacePrefix, type: GGUFValueType.BOOL },
+  };
+  writeGguf(file, { arch: "llama", kv }, []);
+}
+
 interface GgufTensor {
   name: string;
   /** ggml order (fastest dimension first). */
