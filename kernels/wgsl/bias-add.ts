@@ -6,6 +6,12 @@ export const BIAS_ADD_PARAMS = uniforms([
   ["width", "u32", "values per row (the bias length)"],
 ]);
 
+/**
+ * The kernel; dispatched over ceil(n / 256) workgroups, rows of 65535 groups.
+ *
+ * @example
+ * device.createShaderModule({ code: biasAddWgsl() });
+ */
 export function biasAddWgsl(): string {
   return `
 ${BIAS_ADD_PARAMS.wgsl}@group(0) @binding(0) var<uniform> p: Params;

@@ -11,6 +11,12 @@ const ACT: Record<GluActivation, string> = {
   "gelu-tanh": "0.5 * a * (1.0 + tanh(0.7978845608028654 * (a + 0.044715 * a * a * a)))",
 };
 
+/**
+ * The kernel for one activation; dispatched over ceil(n / 256) workgroups, rows of 65535 groups.
+ *
+ * @example
+ * device.createShaderModule({ code: gluWgsl("gelu-tanh") });
+ */
 export function gluWgsl(activation: GluActivation): string {
   return `
 ${GLU_PARAMS.wgsl}@group(0) @binding(0) var<uniform> p: Params;

@@ -14,7 +14,12 @@ const OTHER_NAMES: Readonly<Record<number, string>> = {
   21: "IQ3_S", 22: "IQ2_S", 23: "IQ4_XS", 24: "I8", 25: "I16", 26: "I32", 27: "I64", 28: "F64", 29: "IQ1_M", 34: "TQ1_0", 35: "TQ2_0", 39: "MXFP4",
 };
 
-/** A ggml type's name (`type 42` when unknown). */
+/**
+ * A ggml type's name (`type 42` when unknown).
+ *
+ * @example
+ * ggmlTypeName(12); // "Q4_K"
+ */
 export function ggmlTypeName(type: number): string {
   return GGML_DECODED[type] ?? OTHER_NAMES[type] ?? `type ${type}`;
 }
@@ -24,12 +29,22 @@ const BLOCK: Readonly<Record<number, readonly [number, number]>> = {
   0: [1, 4], 1: [1, 2], 30: [1, 2], 2: [32, 18], 3: [32, 20], 6: [32, 22], 7: [32, 24], 8: [32, 34], 12: [256, 144], 13: [256, 176], 14: [256, 210],
 };
 
-/** Values per block of a decoded type (rows must hold whole blocks). */
+/**
+ * Values per block of a decoded type (rows must hold whole blocks).
+ *
+ * @example
+ * ggmlBlockValues(8); // 32 (Q8_0)
+ */
 export function ggmlBlockValues(type: number): number {
   return BLOCK[type]![0];
 }
 
-/** Bytes that `values` values of a decoded type occupy. */
+/**
+ * Bytes that `values` values of a decoded type occupy.
+ *
+ * @example
+ * ggmlBytes(14, 4096); // 3360: 16 Q6_K blocks of 210 bytes
+ */
 export function ggmlBytes(type: number, values: number): number {
   const [n, bytes] = BLOCK[type]!;
   return (values / n) * bytes;

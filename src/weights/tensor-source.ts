@@ -21,7 +21,12 @@ export interface TensorSource {
   close(): Promise<void>;
 }
 
-/** The element type most tensors of a source are stored in, for reports. */
+/**
+ * The element type most tensors of a source are stored in, for reports.
+ *
+ * @example
+ * majorityDtype(await openGgufSource("model-Q4_K_M.gguf")); // "Q4_K"
+ */
 export function majorityDtype(source: TensorSource): string {
   const counts = new Map<string, number>();
   for (const n of source.names()) counts.set(source.dtype(n), (counts.get(source.dtype(n)) ?? 0) + 1);

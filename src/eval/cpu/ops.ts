@@ -31,6 +31,10 @@ export function ropeTables(rope: RopeFrequencies, positions: number): { cos: Flo
 /**
  * NeoX rotate-half RoPE in place on x [rows, heads·headDim]: in each head, pair (j, j + rotaryDim/2) rotates for
  * j < rotaryDim/2 (the tables' width) and dims from rotaryDim on pass through; row t is at position t.
+ *
+ * @example
+ * const { cos, sin } = ropeTables(rope, L);
+ * applyRope(q, L, heads, 64, cos, sin, 32); // Phi-style partial rotary: 32 of 64 dims rotate
  */
 export function applyRope(x: Float32Array, rows: number, heads: number, headDim: number, cos: Float32Array, sin: Float32Array, rotaryDim = headDim): void {
   const half = rotaryDim / 2;
@@ -60,6 +64,9 @@ export interface AttentionShape {
 
 /**
  * Causal attention with grouped KV heads. q [rows, heads·D], k and v [rows, kvHeads·D], out [rows, heads·D].
+ *
+ * @example
+ * causalAttention(q, k, v, { rows: L, heads: 4, kvHeads: 2, headDim: 64, scale: 1 / 8, window: 0 }, out);
  */
 export function causalAttention(q: Float32Array, k: Float32Array, v: Float32Array, a: AttentionShape, out: Float32Array): void {
   const { rows, heads, kvHeads, headDim: D, scale, window } = a;
@@ -93,12 +100,22 @@ export function causalAttention(q: Float32Array, k: Float32Array, v: Float32Arra
   }
 }
 
-/** y[r, c] += b[c] for every row (a linear layer's bias). */
+/**
+ * y[r, c] += b[c] for every row (a linear layer's bias).
+ *
+ * @example
+ * addBias(q, layer.qBias); // Qwen2's Q bias on [tokens, heads·headDim]
+ */
 export function addBias(y: Float32Array, b: Float32Array): void {
   for (let i = 0; i < y.length; i++) y[i] = y[i]! + b[i % b.length]!;
 }
 
-/** g = act(g) · u elementwise: SwiGLU's silu, or Gemma's GELU with the tanh approximation (gelu_pytorch_tanh). */
+/**
+ * g = act(g) · u elementwise: SwiGLU's silu, or Gemma's GELU with the tanh approximation (gelu_pytorch_tanh).
+ *
+ * @example
+ * gatedActivation(gate, up, shape.family.activation); // gate now holds the MLP's hidden activations
+ */
 export function gatedActivation(g: Float32Array, u: Float32Array, activation: "silu" | "gelu-tanh"): void {
   if (activation === "silu") {
     for (let i = 0; i < g.length; i++) {

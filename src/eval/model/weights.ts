@@ -68,7 +68,7 @@ function norm(ck: Checkpoint, w: Float32Array): Float32Array {
 }
 
 /** Rows [heads·d, width] from llama.cpp's interleaved pairs (2j, 2j+1) back to rotate-half (j, j + d/2). */
-export function deinterleaveHeads(w: Float32Array, heads: number, d: number, width: number): Float32Array {
+function deinterleaveHeads(w: Float32Array, heads: number, d: number, width: number): Float32Array {
   const out = new Float32Array(w.length);
   for (let h = 0; h < heads; h++) {
     for (let j = 0; j < d / 2; j++) {
