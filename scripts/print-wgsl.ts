@@ -1,6 +1,6 @@
 // Prints a kernel's WGSL as the host builds it, to read or paste into a shader tool: `bun scripts/print-wgsl.ts
 // flash-attention --head-dim 64` (or `deno run -A scripts/print-wgsl.ts …`, `npm run wgsl -- …`); no name lists the
-// kernels. Variants are options, defaults in brackets: --dtype f32|f16 [f32] (the fused kernel's tensors, the Llama
+// kernels. Variants are options, defaults in brackets: --dtype f32|f16 [f32] (the fused kernel's tensors, the evaluator's
 // kernels' weights), --head-dim [128], --rotary-dim [head dim], --chunk-dims 32|64 [64], --rows-per-thread 4|8 [4],
 // --unroll (constant loop bounds).
 import { fileURLToPath } from "node:url";

@@ -235,7 +235,7 @@ class GpuForward implements ForwardBackend {
     const enc = dev.createCommandEncoder();
     const pass = enc.beginComputePass();
     this.dispatch(pass, this.pipes.embed, [this.uniform(EMBED_PARAMS.pack({ rows: L, dim: H, scale: s.embedScale })), tokens, wb("embed"), x], ...this.elementwise(L * H, 256));
-    const post = !!s.family.sandwichNorms;
+    const post = s.family.sandwichNorms;
     for (let i = 0; i < s.layers.length; i++) {
       this.norm(pass, x, wb(`${i}.attnNorm`), h, L, H);
       this.matmul(pass, h, wb(`${i}.q`), q, L, heads * D, H, false);
