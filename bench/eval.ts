@@ -12,9 +12,9 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { cpuBackend } from "../src/eval/cpu/forward.ts";
 import { gpuBackend } from "../src/eval/gpu/backend.ts";
-import { readLlamaConfig } from "../src/eval/llama-config.ts";
-import { loadLlamaWeights } from "../src/eval/llama-weights.ts";
-import { ropeForMethod } from "../src/eval/methods.ts";
+import { openCheckpoint } from "../src/eval/model/checkpoint.ts";
+import { modelRopeFor } from "../src/eval/model/model-rope.ts";
+import { loadWeights } from "../src/eval/model/weights.ts";
 import type { ForwardBackend } from "../src/eval/backend.ts";
 import { runtimeName } from "../src/core/runtime.ts";
 import { sharedPath } from "../test/support/shared.ts";
@@ -30,15 +30,17 @@ const { values } = parseArgs({
 const lengths = values.lengths!.split(",").map(Number);
 const runs = Number(values.runs);
 const dir = sharedPath("models/tiny-llama-py");
-const config = readLlamaConfig(dir);
-const weights = loadLlamaWeights(config);
+const checkpoint = await openCheckpoint(dir);
+const weights = await loadWeights(checkpoint);
+await checkpoint.close();
+const config = checkpoint.shape;
 
 // Token ids spread over the vocabulary: speed does not depend on the text.
 const tokensOf = (n: number) => Int32Array.from({ length: n }, (_, i) => (i * 7919 + 13) % config.vocab);
 
 async function timeBackend(b: ForwardBackend, n: number): Promise<number> {
   const tokens = tokensOf(n);
-  const rope = ropeForMethod({ spec: config.rope, method: "yarn", length: n });
+  const rope = modelRopeFor(checkpoint.rope, "yarn", n);
   let best = Infinity;
   for (let r = 0; r < runs; r++) {
     const t0 = performance.now();

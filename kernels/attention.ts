@@ -112,6 +112,8 @@ export interface FlashDispatch {
   qHeadOffset?: number;
   softmaxScale: number;
   attentionFactor: number;
+  /** Sliding window: a query sees the `window` keys ending at its own (0 or absent: every earlier key). */
+  window?: number;
   /** q, k, v, out in the layout; positions: u32 per token; freq: encodeTurnsPerPosition(invFreq). */
   buffers: { q: GPUBuffer; k: GPUBuffer; v: GPUBuffer; positions: GPUBuffer; freq: GPUBuffer; out: GPUBuffer };
 }
@@ -138,6 +140,7 @@ export function createFlashAttention(device: GPUDevice, shape: FlashShape): Flas
         strides: flashStrides(d.layout, { seq: d.seq, nHeads: d.nHeads, nKvHeads: d.nKvHeads, headDim: shape.headDim }),
         scaleLog2: d.softmaxScale * Math.LOG2E,
         attentionFactor: d.attentionFactor,
+        window: d.window,
       });
       const uniform = uniformBuffer(device, words, "flash params");
       const { q, k, v, positions, freq, out } = d.buffers;
@@ -186,6 +189,7 @@ export async function prepareAttention(params: GpuAttentionParams): Promise<Prep
         qHeadOffset: g.qHead - g.kvHead * p.groupSize,
         softmaxScale: p.softmaxScale,
         attentionFactor: p.attentionFactor,
+        window: p.window,
         buffers: { q, k, v, positions, freq, out },
       });
       return { g, bound, out };

@@ -3,7 +3,7 @@
 //
 // Layout (head-major, as PyTorch's scaled_dot_product_attention takes it, batch 1):
 //   q: [nHeads, seq, headDim]   k, v: [nKvHeads, seq, headDim]   output: [nHeads, seq, headDim]
-// Token i attends to tokens 0..i (causal by index); positions[i] is the RoPE position of token i,
+// Token i attends to tokens 0..i (causal by index; with a sliding window only the last `window` of them); positions[i] is the RoPE position of token i,
 // so sparse positions spread over a long context are allowed (ascending for a meaningful mask).
 // RoPE is the NeoX "rotate half" layout of transformers: pair (j, j + rotaryDim/2) for j < rotaryDim/2
 // rotates by positions[i] * invFreq[j]; cos and sin are multiplied by attentionFactor; dimensions from
@@ -27,6 +27,8 @@ export interface AttentionProblem {
   rotaryDim: number;
   /** Defaults to 1/sqrt(headDim). */
   softmaxScale?: number;
+  /** Sliding window by token index: token i attends to tokens i − window < j ≤ i (0 or absent: all of 0..i). */
+  window?: number;
 }
 
 /** The problem is malformed (sizes disagree, values out of range). */
@@ -73,6 +75,7 @@ export function checkProblem(p: AttentionProblem): CheckedProblem {
   for (const [name, t] of [["k", p.k], ["v", p.v]] as const) {
     if (t.length !== nKvHeads * seq * headDim) bad(`${name} has ${t.length} values, expected nKvHeads*seq*headDim = ${nKvHeads * seq * headDim}`);
   }
+  if (p.window !== undefined && !(Number.isInteger(p.window) && p.window >= 0)) bad(`window must be a whole number, got ${p.window}`);
   const softmaxScale = p.softmaxScale ?? 1 / Math.sqrt(headDim);
   if (!Number.isFinite(softmaxScale) || softmaxScale <= 0) bad(`softmaxScale must be positive, got ${softmaxScale}`);
   return { ...p, seq, groupSize: nHeads / nKvHeads, softmaxScale };

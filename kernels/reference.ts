@@ -48,20 +48,21 @@ export function attentionReference(problem: AttentionProblem): Float64Array {
     const q = Float64Array.from(p.q.subarray(h * headSize, (h + 1) * headSize));
     applyRope({ rows: q, ...rope });
     for (let i = 0; i < seq; i++) {
+      const first = p.window ? Math.max(0, i - p.window + 1) : 0;
       let max = -Infinity;
-      for (let j = 0; j <= i; j++) {
+      for (let j = first; j <= i; j++) {
         let dot = 0;
         for (let x = 0; x < d; x++) dot += q[i * d + x]! * k[j * d + x]!;
         scores[j] = dot * p.softmaxScale;
         if (scores[j]! > max) max = scores[j]!;
       }
       let sum = 0;
-      for (let j = 0; j <= i; j++) {
+      for (let j = first; j <= i; j++) {
         scores[j] = Math.exp(scores[j]! - max);
         sum += scores[j]!;
       }
       const o = h * headSize + i * d;
-      for (let j = 0; j <= i; j++) {
+      for (let j = first; j <= i; j++) {
         const w = scores[j]! / sum;
         for (let x = 0; x < d; x++) out[o + x] += w * v[j * d + x]!;
       }

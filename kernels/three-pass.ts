@@ -21,6 +21,7 @@ const MAX_CHUNK_ROWS = 4096;
 export async function prepareThreePassAttention(params: GpuAttentionParams): Promise<PreparedAttention> {
   const { device } = params;
   const p = checkProblem(params);
+  if (p.window) throw new AttentionUnsupportedError(undefined, "three-pass attention: sliding windows are not implemented (it is the full-causal baseline)");
   if ((params.dtype ?? "f32") !== "f32") {
     throw new AttentionUnsupportedError(undefined, "three-pass attention: only dtype f32 is implemented (it is the float32 baseline)");
   }

@@ -1,6 +1,6 @@
 // Prints a kernel's WGSL as the host builds it, to read or paste into a shader tool: `bun scripts/print-wgsl.ts
 // flash-attention --head-dim 64` (or `deno run -A scripts/print-wgsl.ts …`, `npm run wgsl -- …`); no name lists the
-// kernels. Variants are options, defaults in brackets: --dtype f32|f16 [f32] (the fused kernel's tensors, the Llama
+// kernels. Variants are options, defaults in brackets: --dtype f32|f16 [f32] (the fused kernel's tensors, the evaluator's
 // kernels' weights), --head-dim [128], --rotary-dim [head dim], --chunk-dims 32|64 [64], --rows-per-thread 4|8 [4],
 // --unroll (constant loop bounds).
 import { fileURLToPath } from "node:url";
@@ -12,7 +12,8 @@ import { FLASH_PARAMS, flashAttentionWgsl } from "../kernels/wgsl/flash-attentio
 import { MATMUL_PARAMS, matmulWgsl } from "../kernels/wgsl/matmul.ts";
 import { NLL_PARAMS, nllWgsl } from "../kernels/wgsl/nll.ts";
 import { RMS_NORM_PARAMS, rmsNormWgsl } from "../kernels/wgsl/rms-norm.ts";
-import { SWIGLU_PARAMS, swigluWgsl } from "../kernels/wgsl/swiglu.ts";
+import { GLU_PARAMS, gluWgsl } from "../kernels/wgsl/glu.ts";
+import { BIAS_ADD_PARAMS, biasAddWgsl } from "../kernels/wgsl/bias-add.ts";
 import { ropePassWgsl, scoresWgsl, softmaxWgsl, THREE_PASS_PARAMS, weightedSumWgsl } from "../kernels/wgsl/three-pass.ts";
 
 export interface KernelOptions {
@@ -38,10 +39,12 @@ export const KERNELS: Readonly<Record<string, KernelEntry>> = {
   "three-pass-scores": { about: "three-pass baseline: scaled Q·Kᵀ rows", params: THREE_PASS_PARAMS, wgsl: scoresWgsl },
   "three-pass-softmax": { about: "three-pass baseline: causal softmax per row", params: THREE_PASS_PARAMS, wgsl: softmaxWgsl },
   "three-pass-weighted-sum": { about: "three-pass baseline: P·V", params: THREE_PASS_PARAMS, wgsl: weightedSumWgsl },
-  matmul: { about: "Llama linear layer y (+)= x·Wᵀ", params: MATMUL_PARAMS, wgsl: (o) => matmulWgsl(o.dtype) },
-  embed: { about: "Llama embedding lookup", params: EMBED_PARAMS, wgsl: (o) => embedWgsl(o.dtype) },
-  "rms-norm": { about: "LlamaRMSNorm", params: RMS_NORM_PARAMS, wgsl: rmsNormWgsl },
-  swiglu: { about: "Llama MLP activation silu(g)·u", params: SWIGLU_PARAMS, wgsl: swigluWgsl },
+  matmul: { about: "linear layer y (+)= x·Wᵀ", params: MATMUL_PARAMS, wgsl: (o) => matmulWgsl(o.dtype) },
+  "bias-add": { about: "linear layer bias y += b (Qwen2's Q/K/V)", params: BIAS_ADD_PARAMS, wgsl: biasAddWgsl },
+  embed: { about: "embedding lookup × scale", params: EMBED_PARAMS, wgsl: (o) => embedWgsl(o.dtype) },
+  "rms-norm": { about: "RMSNorm per row (tokens or heads), optionally added to the output", params: RMS_NORM_PARAMS, wgsl: rmsNormWgsl },
+  swiglu: { about: "MLP activation silu(g)·u", params: GLU_PARAMS, wgsl: () => gluWgsl("silu") },
+  geglu: { about: "MLP activation gelu_tanh(g)·u (Gemma)", params: GLU_PARAMS, wgsl: () => gluWgsl("gelu-tanh") },
   nll: { about: "next-token negative log-likelihood", params: NLL_PARAMS, wgsl: nllWgsl },
 };
 

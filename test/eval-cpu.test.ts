@@ -11,7 +11,7 @@ import { test } from "./support/harness.ts";
 import { sharedPath } from "./support/shared.ts";
 import { evaluate, EvalInputError } from "../src/eval/evaluate.ts";
 import { ropeForMethod } from "../src/eval/methods.ts";
-import { readLlamaConfig } from "../src/eval/llama-config.ts";
+import { readHfShape } from "../src/eval/model/hf-shape.ts";
 import { ModelFormatError } from "../src/core/errors.ts";
 
 const model = sharedPath("models/tiny-llama-py");
@@ -46,7 +46,7 @@ test("eval cpu: first doc at 512 tokens, none/pi/ntk/dynamic/yarn", async () => 
 }, { timeoutMs: 180_000 });
 
 test("eval methods: frequencies come from the planner (NTK base b·s^(d/(d-2)), YaRN attention factor 0.1·ln s + 1)", () => {
-  const spec = readLlamaConfig(model).rope;
+  const spec = readHfShape(model).rope.spec;
   const ntk = ropeForMethod({ spec, method: "ntk", length: 512 });
   close(1 / ntk.invFreq[31]!, Math.pow(10000 * Math.pow(2, 64 / 62), 62 / 64), "ntk lowest frequency", 1e-6);
   const yarn = ropeForMethod({ spec, method: "yarn", length: 1024 });
@@ -63,10 +63,10 @@ test("eval bad input: unsupported architecture, documents shorter than the conte
   try {
     for (const f of ["config.json", "tokenizer.json", "tokenizer_config.json"]) copyFileSync(join(model, f), join(dir, f));
     const config = JSON.parse(readFileSync(join(model, "config.json"), "utf8")) as Record<string, unknown>;
-    writeFileSync(join(dir, "config.json"), JSON.stringify({ ...config, architectures: ["Qwen2ForCausalLM"], model_type: "qwen2" }));
-    assert.throws(() => readLlamaConfig(dir), (e: unknown) => e instanceof ModelFormatError && /Qwen2ForCausalLM is not supported/.test((e as Error).message));
+    writeFileSync(join(dir, "config.json"), JSON.stringify({ ...config, architectures: ["GPT2LMHeadModel"], model_type: "gpt2" }));
+    assert.throws(() => readHfShape(dir), (e: unknown) => e instanceof ModelFormatError && /GPT2LMHeadModel is not supported by the evaluator \(supported: LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM/.test((e as Error).message));
     writeFileSync(join(dir, "config.json"), JSON.stringify({ ...config, attention_bias: true }));
-    assert.throws(() => readLlamaConfig(dir), /attention_bias is true/);
+    assert.throws(() => readHfShape(dir), /attention_bias is true/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -86,3 +86,18 @@ test("eval sliding windows: one window equals the first-L protocol; more windows
   const more = await evaluate({ model, texts, contexts: [96], slidingStride: 48, slidingTokens: 192, device: "cpu" });
   assert.equal(more.results[0]!.tokens, 191);
 }, { timeoutMs: 60_000 });
+
+test("eval on the tiny model's GGUFs: f32 gives the safetensors figures exactly, f16 within 1e-6 (YaRN at 256 is plain RoPE, at 512 ×2)", async () => {
+  const texts = docs.slice(0, 1);
+  const run = (m: string) => evaluate({ model: m, texts, contexts: [256, 512], methods: ["yarn"], device: "cpu" });
+  const hf = await run(model);
+  for (const [file, tolerance] of [["tiny-llama-f32.gguf", 0], ["tiny-llama-f16.gguf", 1e-6]] as const) {
+    const g = await run(join(model, file));
+    assert.deepEqual([g.format, g.family, g.dtype], ["gguf", "llama", file.includes("f32") ? "F32" : "F16"]);
+    g.results.forEach((x, i) => {
+      const want = hf.results[i]!;
+      assert.deepEqual([x.method, x.context, x.tokens], [want.method, want.context, want.tokens]);
+      assert.ok(Math.abs(x.perplexity / want.perplexity - 1) <= tolerance, `${file} ${x.method}@${x.context}: ${x.perplexity} vs ${want.perplexity}`);
+    });
+  }
+}, { timeoutMs: 180_000 });

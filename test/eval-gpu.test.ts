@@ -1,17 +1,20 @@
 // The WebGPU forward pass against the float32 CPU path. Without an adapter these tests FAIL (a GPU test
 // that passes without a GPU proves nothing) unless YARNIFY_ALLOW_NO_GPU=1, for machines known to lack one.
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { test } from "./support/harness.ts";
 import { sharedPath } from "./support/shared.ts";
 import { nllCpu } from "../src/eval/cpu/forward.ts";
 import { requestGpu, NoGpuError, type Gpu } from "../kernels/gpu.ts";
 import { gpuBackend } from "../src/eval/gpu/backend.ts";
-import { readLlamaConfig } from "../src/eval/llama-config.ts";
-import { loadLlamaWeights } from "../src/eval/llama-weights.ts";
-import { ropeForMethod } from "../src/eval/methods.ts";
+import { openCheckpoint } from "../src/eval/model/checkpoint.ts";
+import { modelRopeFor } from "../src/eval/model/model-rope.ts";
+import { loadWeights } from "../src/eval/model/weights.ts";
 import { firstTokens, loadTokenizer } from "../src/eval/tokenizer.ts";
 import { slidingWindows } from "../src/eval/windows.ts";
+import { evalDocs, FIXTURES, fixtureWeights, writeHfFixture } from "./support/family-fixtures.ts";
 
 const modelDir = sharedPath("models/tiny-llama-py");
 const allowNoGpu = process.env.YARNIFY_ALLOW_NO_GPU === "1";
@@ -34,17 +37,18 @@ test("eval gpu: WebGPU NLLs equal the CPU path (f32 to 1e-4, f16 weights to 1%) 
   const gpu = await gpuOrSkip();
   if (!gpu) return;
   try {
-    const cfg = readLlamaConfig(modelDir);
-    const w = loadLlamaWeights(cfg);
+    const ck = await openCheckpoint(modelDir);
+    const w = await loadWeights(ck);
+    await ck.close();
     const tok = loadTokenizer(modelDir);
     const docs = (JSON.parse(readFileSync(sharedPath("data/eval-docs.json"), "utf8")) as { docs: { text: string }[] }).docs;
     const L = 96;
     const tokens = Int32Array.from(firstTokens(tok, docs[0]!.text, 2 * L));
     // YaRN factor 4 with a 96-token window exercises the frequencies and the attention factor (≈1.14).
     const cases = [
-      { rope: ropeForMethod({ spec: cfg.rope, method: "none", length: L }), start: 0, firstTarget: 1 },
-      { rope: ropeForMethod({ spec: cfg.rope, method: "yarn", length: L, factor: 4 }), start: 0, firstTarget: 1 },
-      ...slidingWindows(2 * L, L, 48).slice(1, 3).map((win) => ({ rope: ropeForMethod({ spec: cfg.rope, method: "none", length: L }), start: win.start, firstTarget: win.firstTarget })),
+      { rope: modelRopeFor(ck.rope, "none", L), start: 0, firstTarget: 1 },
+      { rope: modelRopeFor(ck.rope, "yarn", L, 4), start: 0, firstTarget: 1 },
+      ...slidingWindows(2 * L, L, 48).slice(1, 3).map((win) => ({ rope: modelRopeFor(ck.rope, "none", L), start: win.start, firstTarget: win.firstTarget })),
     ];
     const precisions = gpu.f16 ? (["f32", "f16"] as const) : (["f32"] as const);
     for (const precision of precisions) {
@@ -67,3 +71,38 @@ test("eval gpu: WebGPU NLLs equal the CPU path (f32 to 1e-4, f16 weights to 1%) 
     gpu.release();
   }
 }, { timeoutMs: 240_000 });
+
+test("eval gpu: every family's fixture (biases, head norms, sliding windows, local RoPE, GELU, partial rotary) gives the CPU pass's NLLs, model RoPE and YaRN x2", async () => {
+  const gpu = await gpuOrSkip();
+  if (!gpu) return;
+  const dir = mkdtempSync(join(tmpdir(), "yarnify-gpu-families-"));
+  try {
+    const text = evalDocs(1)[0]!;
+    // 160 tokens: three 64-row tiles, Gemma's 64-token window skips whole tiles.
+    const L = 160;
+    for (const name of ["llama", "mistral", "qwen2", "qwen3", "gemma3", "phi3", "llama3"] as const) {
+      const f = FIXTURES[name];
+      writeHfFixture(join(dir, name), f, fixtureWeights(f));
+      const ck = await openCheckpoint(join(dir, name));
+      const w = await loadWeights(ck);
+      await ck.close();
+      const tokens = Int32Array.from(firstTokens(ck.tokenizer(), text, L));
+      const backend = await gpuBackend(w, { required: true, precision: "f32", gpu });
+      try {
+        for (const [method, factor] of [["model", undefined], ["yarn", 2]] as const) {
+          const req = { tokens, rope: modelRopeFor(ck.rope, method, L, factor), firstTarget: 1 };
+          const want = nllCpu(w, req);
+          const got = await backend.nll(req);
+          const rel = Math.abs(sum(got) - sum(want)) / sum(want);
+          assert.ok(rel < 1e-5, `${name} ${method}: mean NLL off by ${rel}`);
+          for (let i = 0; i < got.length; i++) assert.ok(Math.abs(got[i]! - want[i]!) < 1e-3, `${name} ${method} token ${i}: ${got[i]} vs ${want[i]}`);
+        }
+      } finally {
+        backend.release();
+      }
+    }
+  } finally {
+    gpu.release();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}, { timeoutMs: 300_000 });

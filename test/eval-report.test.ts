@@ -9,6 +9,7 @@ import { evaluate } from "../src/eval/evaluate.ts";
 import { perplexityPlotSvg } from "../src/eval/plot-svg.ts";
 import { perplexityMarkdownTable, perplexityTable } from "../src/eval/table.ts";
 import type { PerplexityResult } from "../src/eval/result.ts";
+import { evalDocs, FIXTURES, fixtureWeights, writeGgufFixture, writeHfFixture } from "./support/family-fixtures.ts";
 
 const results: PerplexityResult[] = [];
 for (const [method, ppls] of [["none", [3.3174, 10.4654, 40.2]], ["yarn", [3.3174, 4.4089, 5.1]], ["pi <&>", [3.3174, 7.9071, Infinity]]] as const) {
@@ -90,3 +91,29 @@ test("patch --eval: the patched model's perplexity with and without its scaling,
     rmSync(dir, { recursive: true, force: true });
   }
 }, { timeoutMs: 300_000 });
+
+test("patch --eval on a GGUF of another family (Gemma 3): the card's figures are the evaluator's on the patched HF directory", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "yarnify-patch-eval-gguf-"));
+  try {
+    const text = evalDocs(1)[0]!;
+    const textFile = join(dir, "one-doc.jsonl");
+    writeFileSync(textFile, JSON.stringify({ text }) + "\n");
+    const f = FIXTURES.gemma3;
+    const w = fixtureWeights(f);
+    await writeGgufFixture(join(dir, "g.gguf"), f, w);
+    writeHfFixture(join(dir, "hf"), f, w);
+    const r = await runCliAsync(["patch", join(dir, "g.gguf"), "--factor", "2", "--out", join(dir, "g-x2.gguf"), "--eval", textFile, "--eval-context", "256,512", "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    const got = (JSON.parse(r.stdout) as { evaluation: { results: PerplexityResult[]; family: string; format: string } }).evaluation;
+    assert.deepEqual([got.family, got.format], ["gemma3", "gguf"]);
+    const direct = await evaluate({ model: join(dir, "hf"), texts: [text], contexts: [256, 512], methods: ["none", "yarn"], factor: 2, device: "cpu" });
+    // The CLI measures on WebGPU where there is an adapter, with f16 weights where it has shader-f16: compare mean NLLs.
+    for (const x of got.results) {
+      const want = direct.results.find((y) => y.context === x.context && y.method === (x.method === "model" ? "yarn" : "none"))!;
+      const rel = Math.abs(Math.log(x.perplexity) / Math.log(want.perplexity) - 1);
+      assert.ok(rel < 1e-3, `${x.method}@${x.context}: ${x.perplexity} vs ${want.perplexity} on ${r.stdout.match(/"device": "[^"]*"/)?.[0]}`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}, { timeoutMs: 180_000 });

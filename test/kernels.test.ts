@@ -97,6 +97,21 @@ test("fused kernel with 8 rows per invocation, head dim 96 (partial chunk and ou
   await assert.rejects(attention({ ...p, device: gpu.device, rowsPerThread: 6 }), AttentionUnsupportedError);
 }, { timeoutMs: 240_000 });
 
+test("fused kernel with a sliding window (1, 40, 70 and 64 keys: whole tiles skipped, rows with no key in a tile) within 1e-4", async () => {
+  const gpu = await gpuOrSkip("fused f32 sliding window");
+  if (!gpu) return;
+  const p = randomProblem({ seq: 200, nHeads: 4, nKvHeads: 2, headDim: 64, seed: 5 });
+  const full = attentionReference(p);
+  for (const window of [1, 40, 70, 64]) {
+    const want = attentionReference({ ...p, window });
+    // The window must change the answer, or this test could pass with the window ignored.
+    assert.ok(relativeMaxError(want, full) > 1e-2, `window ${window} changes nothing`);
+    const err = relativeMaxError(await attention({ ...p, window, device: gpu.device }), want);
+    console.log(`     window ${window}: max abs error / output scale ${err.toExponential(2)}`);
+    assert.ok(err <= F32_TOLERANCE, `window ${window}: error ${err}`);
+  }
+}, { timeoutMs: 240_000 });
+
 test("fused kernel splits heads over dispatches when a binding would exceed the limit", async () => {
   const gpu = await gpuOrSkip("fused split");
   if (!gpu) return;

@@ -8,6 +8,7 @@ import { readSafetensorsHeader } from "../src/weights/read-safetensors-header.ts
 import { readSafetensorsTensor } from "../src/weights/read-safetensors-tensor.ts";
 import { SafetensorsError } from "../src/weights/safetensors-error.ts";
 import { loadSafetensors } from "../src/weights/load-safetensors.ts";
+import { writeSafetensors } from "./support/safetensors-write.ts";
 
 /** ../shared beside the checkout (the tests also run from dist/test under Node). */
 function sharedDir(): string {
@@ -16,26 +17,6 @@ function sharedDir(): string {
   return join(dir, "..", "shared");
 }
 const TINY = join(sharedDir(), "models/tiny-llama-py/model.safetensors");
-
-/** Builds a safetensors file from raw little-endian tensor bytes. */
-function writeSafetensors(file: string, tensors: Record<string, { dtype: string; shape: number[]; bytes: Uint8Array }>): void {
-  const header: Record<string, unknown> = { __metadata__: { format: "pt" } };
-  let offset = 0;
-  for (const [name, t] of Object.entries(tensors)) {
-    header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + t.bytes.length] };
-    offset += t.bytes.length;
-  }
-  const json = new TextEncoder().encode(JSON.stringify(header));
-  const out = new Uint8Array(8 + json.length + offset);
-  new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
-  out.set(json, 8);
-  let at = 8 + json.length;
-  for (const t of Object.values(tensors)) {
-    out.set(t.bytes, at);
-    at += t.bytes.length;
-  }
-  writeFileSync(file, out);
-}
 
 test("safetensors: F32, F16 and BF16 tensors read back as float32; bad input is refused", async () => {
   const dir = mkdtempSync(join(tmpdir(), "yarnify-st-"));

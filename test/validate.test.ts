@@ -9,10 +9,9 @@ import { sharedPath } from "./support/shared.ts";
 import { repoRoot, runCli } from "./support/cli-run.ts";
 import { ggufHeaderBytes } from "./support/gguf-make.ts";
 import { toFloat16Bits } from "../src/core/float16.ts";
-import { openLocalSource } from "../converters/gguf/source.ts";
-import { readGgufHeader } from "../converters/gguf/read.ts";
-import { readGgufRows } from "../src/weights/gguf-tensor.ts";
-import { ggufProbe } from "../src/validate/probe-weights.ts";
+import { openGgufSource } from "../src/weights/gguf-source.ts";
+import { checkpointProbe } from "../src/validate/probe-weights.ts";
+import { FIXTURES, fixtureWeights, writeGgufFixture, writeHfFixture } from "./support/family-fixtures.ts";
 
 const tiny = sharedPath("models/tiny-llama-py");
 const tmp = () => mkdtempSync(join(tmpdir(), "yarnify-validate-"));
@@ -108,12 +107,40 @@ test("GGUF tensor rows: Q8_0 blocks decode to scale × int8; an architecture the
   }
   const file = join(dir, "q8.gguf");
   writeFileSync(file, Buffer.concat([header, data]));
-  const source = await openLocalSource(file);
-  const h = await readGgufHeader(source);
-  await source.close();
-  assert.deepEqual(readGgufRows(h, "w"), want);
-  assert.deepEqual(readGgufRows(h, "w", [2, 0]), Float32Array.from([...want.subarray(2 * width), ...want.subarray(0, width)]));
-  assert.throws(() => readGgufRows(h, "w", [3]), /row 3 outside w/);
-  const probe = ggufProbe({ ...h, architecture: "phi2" }, 64);
-  assert.ok("skipped" in probe && /phi2: its Q\/K row layout is not known/.test(probe.skipped));
+  const source = await openGgufSource(file);
+  try {
+    assert.deepEqual(await source.read("w"), want);
+    assert.deepEqual(await source.rows("w", [2, 0]), Float32Array.from([...want.subarray(2 * width), ...want.subarray(0, width)]));
+    await assert.rejects(source.rows("w", [3]), /row 3 outside w/);
+  } finally {
+    await source.close();
+  }
+  // ggufHeaderBytes names the architecture llama by default; another one the evaluator does not run.
+  writeFileSync(join(dir, "phi2.gguf"), Buffer.concat([ggufHeaderBytes({ arch: "phi2", tensors: [{ name: "w", shape: [width, rows], type: 8 }] }).header, data]));
+  const probe = await checkpointProbe(join(dir, "phi2.gguf"));
+  assert.ok("skipped" in probe && /weights not probed: GGUF architecture phi2 is not supported by the evaluator \(supported: llama, qwen2, qwen3, gemma3, phi3\)/.test(probe.skipped), JSON.stringify(probe));
 });
+
+test("real-weights probes every family through the evaluator's description: Gemma 3's global layers, Qwen2's biases, Qwen3's head norms", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "yarnify-probe-families-"));
+  for (const name of ["gemma3", "qwen2", "qwen3", "llama"] as const) {
+    const f = FIXTURES[name];
+    const w = fixtureWeights(f);
+    writeHfFixture(join(dir, name), f, w);
+    await writeGgufFixture(join(dir, `${name}.gguf`), f, w);
+    const checks: Record<string, { status: string; detail: string; meanPatchedDrift: number; heads: Record<string, unknown[]> }> = {};
+    for (const [format, model] of [["hf", join(dir, name)], ["gguf", join(dir, `${name}.gguf`)]]) {
+      const out = join(dir, `${name}-${format}-x4${format === "gguf" ? ".gguf" : ""}`);
+      const p = runCli(["patch", model!, "--factor", "4", "--out", out]);
+      assert.equal(p.code, 0, p.stderr);
+      const r = runCli(["validate", out, "--json", "--no-gpu"]);
+      const check = JSON.parse(r.stdout).checks.find((c: { name: string }) => c.name === "real-weights");
+      assert.ok(check.status === "pass" || check.status === "fail", `${name} ${format}: ${check.detail}`);
+      checks[format!] = check;
+    }
+    // Gemma 3's fixture has one global layer (5): the sliding layers keep their RoPE, so they are not probed.
+    assert.deepEqual(Object.keys(checks.hf!.heads), name === "gemma3" ? ["layer5"] : ["layer0", "layer1"]);
+    // The same weights in both formats: the GGUF's converted Q/K (Llama's permutation, Gemma's norms + 1) read back.
+    assert.ok(Math.abs(checks.gguf!.meanPatchedDrift / checks.hf!.meanPatchedDrift - 1) < 1e-4, `${name}: ${checks.gguf!.meanPatchedDrift} vs ${checks.hf!.meanPatchedDrift}`);
+  }
+}, { timeoutMs: 240_000 });

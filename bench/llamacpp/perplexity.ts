@@ -23,12 +23,26 @@ export function cpuLlama(): Promise<Llama> {
 
 export interface PerplexityResult {
   perplexity: number;
+  /** Mean next-token negative log-likelihood (ln perplexity). */
+  meanNll: number;
   /** Tokens scored (sum over docs of L-1). */
   tokens: number;
   docs: number;
 }
 
-export async function llamaCppPerplexity(p: { modelPath: string; docs: readonly EvalDoc[]; length: number; threads?: number }): Promise<PerplexityResult> {
+export interface LlamaCppPerplexityParams {
+  modelPath: string;
+  docs: readonly EvalDoc[];
+  length: number;
+  threads?: number;
+  /**
+   * Float32 K/V cache and no flash attention: llama.cpp's own float32 arithmetic, as the judge of float32
+   * fixtures needs (the default f16 cache rounds every key and value to 11 bits).
+   */
+  exact?: boolean;
+}
+
+export async function llamaCppPerplexity(p: LlamaCppPerplexityParams): Promise<PerplexityResult> {
   const llama = await cpuLlama();
   const model = await llama.loadModel({ modelPath: p.modelPath });
   const context = await model.createContext({
@@ -37,6 +51,7 @@ export async function llamaCppPerplexity(p: { modelPath: string; docs: readonly 
     sequences: 1,
     // One thread: with more threads than idle cores, ggml's spinning workers slow a shared machine 10-fold.
     threads: p.threads ?? 1,
+    ...(p.exact && { flashAttention: false, experimentalKvCacheKeyType: "F32", experimentalKvCacheValueType: "F32" }),
   });
   try {
     const sequence = context.getSequence();
@@ -55,7 +70,7 @@ export async function llamaCppPerplexity(p: { modelPath: string; docs: readonly 
         tokens++;
       }
     }
-    return { perplexity: Math.exp(nll / tokens), tokens, docs: p.docs.length };
+    return { perplexity: Math.exp(nll / tokens), meanNll: nll / tokens, tokens, docs: p.docs.length };
   } finally {
     await context.dispose();
     await model.dispose();

@@ -131,14 +131,14 @@ async function runPatch(params: PatchGgufParams, emit: (e: PatchGgufEvent) => vo
   // Read and check every shard header before writing anything.
   const opened: Array<{ source: ByteSource; header: GgufHeader }> = [];
   try {
-    for (const s of sources) {
+    for (const [i, s] of sources.entries()) {
       emit({ event: "phase", phase: "read", file: s });
       const source = await openSource(s, remoteOpts);
       try {
         // A header read before is used while the file still has the size it had then.
         const known = params.header?.file === s ? params.header : undefined;
         const unchanged = known && (source.size() === undefined || source.size() === known.fileSize);
-        opened.push({ source, header: unchanged ? known : await readGgufHeader(source) });
+        opened.push({ source, header: unchanged ? known : await readGgufHeader(source, { continuation: i > 0 }) });
       } catch (err) {
         await source.close();
         throw err;

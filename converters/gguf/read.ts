@@ -112,7 +112,15 @@ const partialResponse = (body: Uint8Array, contentRange: string): Response =>
 
 const describe = (err: unknown) => String((err as Error)?.message ?? err).split("\n")[0];
 
-export async function readGgufHeader(source: ByteSource): Promise<GgufHeader> {
+export interface ReadGgufHeaderOptions {
+  /**
+   * The file is shard 2 or later of a split model: llama.cpp's gguf-split gives those only the split.* keys, so
+   * general.architecture is not required (`architecture` is then "").
+   */
+  continuation?: boolean;
+}
+
+export async function readGgufHeader(source: ByteSource, opts: ReadGgufHeaderOptions = {}): Promise<GgufHeader> {
   const file = source.name;
   const head = await fetchHeaderBytes(source, (bytes, size) => checkPrefix(file, bytes, size));
   const fileSize = source.size();
@@ -161,7 +169,8 @@ export async function readGgufHeader(source: ByteSource): Promise<GgufHeader> {
   const { infoStart, infoEnd } = head;
   // Untyped lookup: the library types this key as a known-architecture union, but any string is valid.
   const arch = (meta as Record<string, { value: MetadataValue; type: GGUFValueType } | undefined>)["general.architecture"];
-  if (!arch || arch.type !== GGUFValueType.STRING || typeof arch.value !== "string" || arch.value === "") {
+  const named = arch !== undefined && arch.type === GGUFValueType.STRING && typeof arch.value === "string" && arch.value !== "";
+  if (!named && !(opts.continuation && arch === undefined)) {
     throw new GgufError(file, "no-architecture", "no general.architecture key (llama.cpp cannot load it either)");
   }
   const alignEntry = meta["general.alignment"];
@@ -202,7 +211,7 @@ export async function readGgufHeader(source: ByteSource): Promise<GgufHeader> {
     skippedKeys: head.kvs.filter((kv) => !decoded(kv)).map((kv) => kv.key),
     version,
     littleEndian: parsed.littleEndian,
-    architecture: arch.value,
+    architecture: named ? (arch.value as string) : "",
     metadata: meta,
     tensorInfos: parsed.tensorInfos,
     tensorInfoByteRange: [infoStart, infoEnd],

@@ -167,7 +167,7 @@ function rawGgufRopeSpec(meta: GGUFTypedMetadata, arch: string, tensors: RopeTen
   const heads = ggufNumber(meta, `${p}attention.head_count`);
   const perHead = embedding !== undefined && heads ? Math.floor(embedding / heads) : undefined;
   const headDim = ggufNumber(meta, `${p}attention.key_length`) ?? perHead ?? ggufNumber(meta, `${p}rope.dimension_count`) ?? 0;
-  // llama.cpp: n_rot defaults to the key head dim (n_embd_head_k), not to embedding_length / head_count.
+  // llama.cpp: n_rot = rope.dimension_count, else n_embd_head_k (key_length, else embedding / heads).
   const rotaryDim = ggufNumber(meta, `${p}rope.dimension_count`) ?? headDim;
   const context = ggufNumber(meta, `${p}context_length`) ?? 0;
   const theta = ggufNumber(meta, `${p}rope.freq_base`) ?? 10000;
@@ -276,7 +276,7 @@ export function llamaCppRopeParams(meta: GGUFTypedMetadata, arch: string): Llama
   return {
     arch,
     nCtxTrain,
-    nRot: ggufNumber(meta, `${p}rope.dimension_count`) ?? (embedding !== undefined && heads ? Math.floor(embedding / heads) : 0),
+    nRot: ggufNumber(meta, `${p}rope.dimension_count`) ?? ggufNumber(meta, `${p}attention.key_length`) ?? (embedding !== undefined && heads ? Math.floor(embedding / heads) : 0),
     freqBase: f32(ggufNumber(meta, `${p}rope.freq_base`) ?? 10000),
     scalingType,
     freqScale,

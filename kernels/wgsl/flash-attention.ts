@@ -83,11 +83,17 @@ export const FLASH_PARAMS = uniforms([
   ["kv_row", "u32"],
   ["scale_log2", "f32", "softmax scale × log2(e): the softmax runs on exp2"],
   ["attn_factor", "f32"],
+  ["window", "u32", "a row sees keys row − window < key ≤ row (0xffffffff: all)"],
 ]);
+
+/** The window value that lets every row see all its earlier keys. */
+export const FLASH_NO_WINDOW = 0xffffffff;
 
 /** The uniform of one dispatch: what the shader derives from the shape is filled in here. */
 export function flashUniform(s: FlashShape, u: {
   seq: number; groupSize: number; qHeadOffset: number; strides: FlashStrides; scaleLog2: number; attentionFactor: number;
+  /** Sliding window in keys (0 or absent: none). */
+  window?: number;
 }): ArrayBuffer {
   const { qHead, qRow, kvHead, kvRow } = u.strides;
   return FLASH_PARAMS.pack({
@@ -103,6 +109,7 @@ export function flashUniform(s: FlashShape, u: {
     kv_row: kvRow,
     scale_log2: u.scaleLog2,
     attn_factor: u.attentionFactor,
+    window: u.window ? u.window : FLASH_NO_WINDOW,
   });
 }
 
@@ -191,7 +198,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   var m = array<vec4<f32>, ${R4}>(${groups.map(() => "vec4<f32>(MASKED)").join(", ")});  // running max per row (log2 domain)
   var l = array<vec4<f32>, ${R4}>();   // this invocation's part of each row's sum
   let kv_end = min(seq, q0 + B);
-  for (var t0 = 0u; t0 < kv_end; t0 += B) {
+  // A sliding window skips the tiles wholly before the first key this block's first row sees.
+  var t_start = 0u;
+  if (q0 + 1u > P.window) { t_start = ((q0 + 1u - P.window) / B) * B; }
+  for (var t0 = t_start; t0 < kv_end; t0 += B) {
     // Zeroed explicitly: not every compiler re-zeroes a bare var declared inside a loop.
     var s = array<vec4<f32>, ${R}>();     // s[i][j]: row ${R}ty + i, key t0 + tx + 16j
     for (var c = 0u; c < NCH; c++) {
@@ -228,10 +238,10 @@ ${rows.map((i) => `        let q${i} = rq[(${R}u * ty + ${i}u) * DC4 + cc];\n   
       }
     }
 
-    // Causal mask, then the new row maxima across the 16 invocations sharing each row.
+    // Causal and window mask, then the new row maxima across the 16 invocations sharing each row.
     let row0 = q0 + ${R}u * ty;
     let key0 = t0 + tx;
-${rows.map((i) => keys.map((j) => `    if (key0 + ${16 * j}u > row0 + ${i}u || key0 + ${16 * j}u >= seq) { s[${i}][${j}] = MASKED; }`).join("\n")).join("\n")}
+${rows.map((i) => keys.map((j) => `    if (key0 + ${16 * j}u > row0 + ${i}u || key0 + ${16 * j}u >= seq || row0 + ${i}u - key0 - ${16 * j}u >= P.window) { s[${i}][${j}] = MASKED; }`).join("\n")).join("\n")}
     workgroupBarrier();  // everyone is done with the Q chunk
 ${groups.map((g) => `    rq[lid * ${R4}u + ${g}u] = vec4<f32>(${[0, 1, 2, 3].map((r) => `max(max(s[${4 * g + r}].x, s[${4 * g + r}].y), max(s[${4 * g + r}].z, s[${4 * g + r}].w))`).join(", ")});`).join("\n")}
     workgroupBarrier();
@@ -243,8 +253,9 @@ ${groups.map((g) => `    m_new[${g}] = m[${g}];
     m[${g}] = m_new[${g}];
     l[${g}] *= corr[${g}];`).join("\n")}
 ${rows.map((i) => cols.map((e) => `    o[${i * dv + e}] *= corr${row4(i)};`).join("\n")).join("\n")}
-    // Every row has key 0 unmasked in the first tile, so m is finite and masked scores give exp2 = 0.
-${rows.map((i) => `    s[${i}] = exp2(s[${i}] - m_new${row4(i)});\n    l${row4(i)} += s[${i}].x + s[${i}].y + s[${i}].z + s[${i}].w;`).join("\n")}
+    // A row may see no key of a tile (the first tiles of a sliding window): its max stays MASKED, so masked scores
+    // are zeroed explicitly rather than trusted to exp2(MASKED - m) underflowing.
+${rows.map((i) => `    s[${i}] = select(exp2(s[${i}] - m_new${row4(i)}), vec4<f32>(0.0), s[${i}] == vec4<f32>(MASKED));\n    l${row4(i)} += s[${i}].x + s[${i}].y + s[${i}].z + s[${i}].w;`).join("\n")}
     workgroupBarrier();  // everyone has read the partials before P overwrites them
 ${keys.map((j) => groups.map((g) => `    rq[(tx + ${16 * j}u) * 16u + ${R4}u * ty + ${g}u] = vec4<f32>(s[${4 * g}][${j}], s[${4 * g + 1}][${j}], s[${4 * g + 2}][${j}], s[${4 * g + 3}][${j}]);`).join("\n")).join("\n")}
 

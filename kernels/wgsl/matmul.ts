@@ -1,4 +1,4 @@
-// WGSL of the linear layers of the Llama forward pass: y (+)= x·Wᵀ with transformers' [out, in] weights.
+// WGSL of the linear layers of the decoder forward pass: y (+)= x·Wᵀ with transformers' [out, in] weights.
 import { uniforms } from "../uniforms.ts";
 import { weightTypeWgsl, type WeightType } from "./weights.ts";
 

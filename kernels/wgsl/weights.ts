@@ -1,4 +1,4 @@
-// The weight storage type of the Llama kernels: f32, or f16 where the device has shader-f16 (half the memory);
+// The weight storage type of the evaluator's kernels: f32, or f16 where the device has shader-f16 (half the memory);
 // activations stay f32 and every sum accumulates in f32.
 
 export type WeightType = "f32" | "f16";

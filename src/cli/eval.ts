@@ -33,7 +33,10 @@ export const evalCommand: Command<EvalOptions> = {
     { flags: "--plot <file.svg>", description: "Where to write the SVG plot (default: perplexity.svg)" },
     { flags: "--json", description: "Print {results: [{method, context, perplexity, tokens}], ...}" },
   ],
-  examples: ["yarnify eval ./model --text docs.txt --context 256,512,1024,2048,4096 --methods none,pi,ntk,dynamic,yarn"],
+  examples: [
+    "yarnify eval ./model --text docs.txt --context 256,512,1024,2048,4096 --methods none,pi,ntk,dynamic,yarn",
+    "yarnify eval ./Qwen3-0.6B-Q4_K_M.gguf --text docs.jsonl --context 4096,8192 --methods none,yarn --device cpu",
+  ],
   async run(model, o, io) {
     if (!o.text) throw new YarnifyError(undefined, "--text <file> is required (the documents to measure perplexity on)");
     const contexts = contextList(o.context, "--context");

@@ -32,12 +32,20 @@ interface PatchOptions extends FormatOptionValues, HubCliOptions {
 
 type PatchedEvaluation = Awaited<ReturnType<typeof import("../eval/card-perplexity.ts").evaluatePatched>>;
 
-/** `--eval`: a measuring function for the patched model (the evaluator loaded only then). */
-async function patchEvaluator(o: PatchOptions, signal: AbortSignal | undefined): Promise<((dir: string, plan: Plan) => Promise<PatchedEvaluation>) | undefined> {
+/**
+ * `--eval`: a measuring function for the patched model (the evaluator loaded only then). A local `source` is checked
+ * first, so a model the evaluator cannot run fails before its patched copy is written.
+ */
+async function patchEvaluator(o: PatchOptions, signal: AbortSignal | undefined, source?: string): Promise<((dir: string, plan: Plan) => Promise<PatchedEvaluation>) | undefined> {
   if (!o.eval) return undefined;
   const file = o.eval;
-  const [{ loadTexts }, { evaluatePatched }] = await Promise.all([import("../eval/texts.ts"), import("../eval/card-perplexity.ts")]);
+  const [{ loadTexts }, { evaluatePatched }, { checkEvaluable }] = await Promise.all([
+    import("../eval/texts.ts"),
+    import("../eval/card-perplexity.ts"),
+    import("../eval/preflight.ts"),
+  ]);
   const texts = loadTexts(file);
+  if (source !== undefined) await checkEvaluable(source);
   const contexts = o.evalContext === undefined ? undefined : contextList(o.evalContext, "--eval-context");
   return (model, plan) => evaluatePatched({ model, plan, texts, textsName: basename(file), ...(contexts && { contexts }), ...(signal && { abortSignal: signal }) });
 }
@@ -92,7 +100,7 @@ export const patchCommand: Command<PatchOptions> = {
   examples: ["yarnify patch Qwen/Qwen2.5-7B-Instruct --factor 4 --push me/Qwen2.5-7B-Instruct-128k", "yarnify patch ./model --factor 4 --out ./model-yarn"],
   async run(model, o, io) {
     const target = planTarget(o);
-    const measure = await patchEvaluator(o, io.abortSignal);
+    const measure = await patchEvaluator(o, io.abortSignal, isHubModelArg(model) ? undefined : model);
     if (isHubModelArg(model)) {
       const perplexity = measure && (async (dir: string, plan: Plan) => (await measure(dir, plan)).card);
       return patchHubSource(model, target, o, io, { ...(perplexity && { perplexity }) });

@@ -5,11 +5,12 @@ import { trainedContext } from "../core/rope/trained-context.ts";
 import type { RopeFrequencies } from "../core/rope/types.ts";
 import type { ForwardBackend } from "./backend.ts";
 import { cpuBackend } from "./cpu/forward.ts";
-import { readLlamaConfig, type LlamaConfig } from "./llama-config.ts";
-import { loadLlamaWeights, type LlamaWeights } from "./llama-weights.ts";
-import { type EvalMethod, ropeForMethod } from "./methods.ts";
+import { openCheckpoint } from "./model/checkpoint.ts";
+import { modelRopeFor } from "./model/model-rope.ts";
+import { loadWeights, type ModelWeights } from "./model/weights.ts";
+import type { EvalMethod } from "./methods.ts";
 import type { PerplexityResult } from "./result.ts";
-import { firstTokens, loadTokenizer, type TextTokenizer } from "./tokenizer.ts";
+import { firstTokens, type TextTokenizer } from "./tokenizer.ts";
 import { firstWindow, slidingWindows, type Window } from "./windows.ts";
 
 export class EvalInputError extends ModelFormatError {
@@ -19,7 +20,10 @@ export class EvalInputError extends ModelFormatError {
 export type EvalDevice = "auto" | "gpu" | "cpu";
 
 export interface EvaluateParams {
-  /** A Hugging Face model directory (config.json, safetensors, tokenizer.json). */
+  /**
+   * A Hugging Face model directory (config.json, safetensors, tokenizer.json) or a GGUF (local, split, or an http(s)
+   * URL); families: model/families.ts.
+   */
   model: string;
   /** The documents. */
   texts: readonly string[];
@@ -40,12 +44,18 @@ export interface EvaluateParams {
   /** Stops between forward passes. */
   abortSignal?: AbortSignal;
   /** A backend to use instead of opening one (tests, benchmarks). */
-  backend?: (weights: LlamaWeights) => Promise<ForwardBackend>;
+  backend?: (weights: ModelWeights) => Promise<ForwardBackend>;
 }
 
 export interface EvaluateResult {
   model: string;
+  /** "hf" or "gguf". */
+  format: string;
   architecture: string;
+  /** The family whose forward pass ran (llama, mistral, qwen2, qwen3, gemma3, phi3). */
+  family: string;
+  /** Stored element type of most weights (F32, BF16, Q4_K, ...). */
+  dtype: string;
   device: string;
   mode: "first" | "sliding";
   slidingStride?: number;
@@ -81,9 +91,15 @@ export async function* evaluateIter(params: EvaluateParams): AsyncGenerator<Eval
   if (contexts.length === 0) throw new EvalInputError(undefined, "no context lengths given");
   for (const c of contexts) if (!Number.isInteger(c) || c < 2) throw new EvalInputError(undefined, `context ${c} is not a whole number ≥ 2`);
   if (params.texts.length === 0) throw new EvalInputError(undefined, "no documents given");
-  const config: LlamaConfig = readLlamaConfig(params.model);
-  const tokenizer = loadTokenizer(params.model);
-  const weights = loadLlamaWeights(config);
+  const ck = await openCheckpoint(params.model);
+  let weights: ModelWeights;
+  let tokenizer: TextTokenizer;
+  try {
+    tokenizer = ck.tokenizer();
+    weights = await loadWeights(ck);
+  } finally {
+    await ck.close();
+  }
   const backend = await openBackend(weights, params);
   const notes: string[] = [];
   try {
@@ -100,7 +116,7 @@ export async function* evaluateIter(params: EvaluateParams): AsyncGenerator<Eval
         throw new EvalInputError(undefined, `no document has ${context} tokens (the longest has ${Math.max(...docs.map((d) => d.length))}): use a shorter context or longer texts`);
       }
       for (const method of methods) {
-        const rope = ropeForMethod({ spec: config.rope, method, length: context, factor: params.factor });
+        const rope = modelRopeFor(ck.rope, method, context, params.factor);
         const key = `${context}|${ropeKey(rope)}`;
         let acc = cache.get(key);
         if (!acc) {
@@ -125,10 +141,13 @@ export async function* evaluateIter(params: EvaluateParams): AsyncGenerator<Eval
     }
     const out: EvaluateResult = {
       model: params.model,
-      architecture: config.architecture,
+      format: ck.format,
+      architecture: ck.shape.architecture,
+      family: ck.shape.family.name,
+      dtype: weights.dtype,
       device: backend.name,
       mode: params.slidingStride ? "sliding" : "first",
-      originalContext: trainedContext(config.rope),
+      originalContext: trainedContext(ck.rope.spec),
       results,
       notes,
     };
@@ -153,7 +172,7 @@ function ropeKey(r: RopeFrequencies): string {
   return `${r.attentionFactor}:${r.invFreq.join(",")}`;
 }
 
-async function openBackend(weights: LlamaWeights, params: EvaluateParams): Promise<ForwardBackend> {
+async function openBackend(weights: ModelWeights, params: EvaluateParams): Promise<ForwardBackend> {
   if (params.backend) return params.backend(weights);
   const device = params.device ?? "auto";
   if (device === "cpu") return cpuBackend(weights);

@@ -9,16 +9,15 @@ import { enginesCheck } from "./engines-check.ts";
 import { type Check, makeReport, type Report } from "./report.ts";
 import { kernelCheck, kernelProblem } from "./kernel-check.ts";
 import { weightsCheck } from "./weights-check.ts";
-import { ggufProbe, safetensorsProbe } from "./probe-weights.ts";
-import { isUrl, openLocalSource } from "../../converters/gguf/source.ts";
-import { readGgufHeader } from "../../converters/gguf/read.ts";
-import { readHfConfig } from "../core/hf-config/read.ts";
+import { checkpointProbe } from "./probe-weights.ts";
+import { isUrl } from "../../converters/gguf/source.ts";
+import { basename, dirname } from "node:path";
 import { defaultInvFreq } from "../core/rope/default.ts";
 import { trainedContext } from "../core/rope/trained-context.ts";
 import type { ModelInfo } from "../core/converter.ts";
 import type { RopeFrequencies, RopeSpec } from "../core/rope/types.ts";
 
-/** The real-weights probe for the formats whose weights we read (HF safetensors, local GGUF). */
+/** The real-weights probe for the models the evaluator opens (HF safetensors, local GGUF; every supported family). */
 async function realWeights(info: ModelInfo, spec: RopeSpec, declared: RopeFrequencies, originalContext: number): Promise<Check> {
   if (info.format === "onnx") {
     return { name: "real-weights", status: "skipped", detail: "reading ONNX weights is not implemented; safetensors and GGUF checkpoints are probed" };
@@ -29,25 +28,19 @@ async function realWeights(info: ModelInfo, spec: RopeSpec, declared: RopeFreque
   if (spec.context <= originalContext) {
     return { name: "real-weights", status: "skipped", detail: "the model declares no extension to compare with its trained length" };
   }
-  let model;
-  if (info.format === "gguf") {
-    const source = await openLocalSource(info.path);
-    try {
-      model = ggufProbe(await readGgufHeader(source), spec.headDim);
-    } finally {
-      await source.close();
-    }
-  } else {
-    const cfg = readHfConfig(info.path);
-    model = safetensorsProbe(cfg.file.slice(0, -"config.json".length) || ".", cfg.textConfig);
+  // The HF converter accepts config.json itself; the checkpoint is its directory.
+  const model = await checkpointProbe(info.format === "hf" && basename(info.path) === "config.json" ? dirname(info.path) : info.path);
+  try {
+    return await weightsCheck({
+      model,
+      headDim: spec.headDim,
+      rotaryDim: spec.rotaryDim,
+      original: { invFreq: defaultInvFreq(spec.rotaryDim, spec.theta), attentionFactor: 1, context: originalContext },
+      patched: { invFreq: declared.invFreq, attentionFactor: declared.attentionFactor, context: spec.context },
+    });
+  } finally {
+    await model.close();
   }
-  return weightsCheck({
-    model,
-    headDim: spec.headDim,
-    rotaryDim: spec.rotaryDim,
-    original: { invFreq: defaultInvFreq(spec.rotaryDim, spec.theta), attentionFactor: 1, context: originalContext },
-    patched: { invFreq: declared.invFreq, attentionFactor: declared.attentionFactor, context: spec.context },
-  });
 }
 
 export type { AdapterInfo, Check, CheckStatus, Report } from "./report.ts";

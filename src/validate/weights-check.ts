@@ -6,18 +6,32 @@
 import { applyRope } from "../../kernels/reference.ts";
 import type { Check } from "./report.ts";
 
-/** What the probe reads from a checkpoint, whatever its format (src/validate/probe-weights.ts). */
+/** What the probe reads from a checkpoint, whatever its format and family (src/validate/probe-weights.ts). */
 export interface ProbeModel {
   hidden: number;
   nHeads: number;
   nKv: number;
-  layers: number;
   eps: number;
   vocab: number;
+  /** Multiplies Q·Kᵀ (the family's: 1/√head_dim, or Gemma's query_pre_attn_scalar^-½). */
+  softmaxScale: number;
+  /** The layers probed: the first and last whose RoPE is the model's (scaled) one. */
+  layers: number[];
   /** Embedding rows of these token ids: [tokens, hidden]. */
-  embed(tokens: readonly number[]): Float32Array;
-  /** The layer's input RMSNorm weight and its Q and K projections ([out, hidden], rows in rotate-half order), or what is missing. */
-  layer(layer: number): { norm: Float32Array; q: Float32Array; k: Float32Array } | { missing: string };
+  embed(tokens: readonly number[]): Promise<Float32Array>;
+  /** The layer's attention input, or what is missing. */
+  layer(layer: number): Promise<ProbeLayer | { missing: string }>;
+}
+
+/** A layer's input RMSNorm (the multiplier), Q and K projections ([out, hidden], rotate-half rows), biases and head norms. */
+export interface ProbeLayer {
+  norm: Float32Array;
+  q: Float32Array;
+  k: Float32Array;
+  qBias?: Float32Array | undefined;
+  kBias?: Float32Array | undefined;
+  qNorm?: Float32Array | undefined;
+  kNorm?: Float32Array | undefined;
 }
 
 export interface WeightsProbeParams {
@@ -46,17 +60,28 @@ function rmsNorm(x: Float32Array, width: number, weight: Float32Array, eps: numb
   return out;
 }
 
-/** rows × in  times  (out × in)ᵀ → rows × out. */
-function project(x: Float64Array, rows: number, w: Float32Array, outDim: number, inDim: number): Float64Array {
+/** rows × in  times  (out × in)ᵀ (+ bias) → rows × out. */
+function project(x: Float64Array, rows: number, w: Float32Array, outDim: number, inDim: number, bias?: Float32Array): Float64Array {
   const y = new Float64Array(rows * outDim);
   for (let r = 0; r < rows; r++) {
     for (let o = 0; o < outDim; o++) {
-      let s = 0;
+      let s = bias ? bias[o] : 0;
       for (let i = 0; i < inDim; i++) s += x[r * inDim + i] * w[o * inDim + i];
       y[r * outDim + o] = s;
     }
   }
   return y;
+}
+
+/** Qwen3's and Gemma's RMSNorm over each head's dims, in place on rows [seq, heads·d]. */
+function headNorm(y: Float64Array, d: number, weight: Float32Array | undefined, eps: number): void {
+  if (!weight) return;
+  for (let h = 0; h < y.length / d; h++) {
+    let ss = 0;
+    for (let c = 0; c < d; c++) ss += y[h * d + c] ** 2;
+    const inv = 1 / Math.sqrt(ss / d + eps);
+    for (let c = 0; c < d; c++) y[h * d + c] = y[h * d + c] * inv * weight[c];
+  }
 }
 
 /** One head's rows [seq, headDim] out of a [seq, heads·headDim] projection. */
@@ -72,10 +97,9 @@ interface HeadFigures {
 }
 
 /** Mean entropy (nats) and distant share over the last QUERIES queries of a causal window. */
-function headFigures(q: Float64Array, k: Float64Array, seq: number, d: number, distant: number): HeadFigures {
+function headFigures(q: Float64Array, k: Float64Array, seq: number, d: number, distant: number, scale: number): HeadFigures {
   let entropy = 0;
   let share = 0;
-  const scale = 1 / Math.sqrt(d);
   const first = Math.max(1, seq - QUERIES);
   for (let i = first; i < seq; i++) {
     const scores = new Float64Array(i + 1);
@@ -105,26 +129,28 @@ function headFigures(q: Float64Array, k: Float64Array, seq: number, d: number, d
 export async function weightsCheck(p: WeightsProbeParams): Promise<Check> {
   const name = "real-weights";
   if ("skipped" in p.model) return { name, status: "skipped", detail: p.model.skipped };
-  const { hidden, nHeads, nKv, layers, eps, vocab } = p.model;
+  const { hidden, nHeads, nKv, eps, vocab, softmaxScale } = p.model;
   const d = p.headDim;
   const trainedLen = Math.min(p.original.context, MAX_PROBE);
   const newLen = Math.min(p.patched.context, MAX_PROBE, trainedLen * 4);
   // Seeded token ids: the probe needs realistic embeddings, not a particular text.
   let seed = 12345;
   const tokens = Array.from({ length: newLen }, () => ((seed = (seed * 1103515245 + 12345) % 2147483648) % vocab));
-  const embedded = p.model.embed(tokens);
+  const embedded = await p.model.embed(tokens);
   const distant = Math.max(1, Math.floor(p.original.context / 4));
   const perLayer: Record<string, { head: number; trained: HeadFigures; extended: HeadFigures; unscaled: HeadFigures }[]> = {};
   const flagged: string[] = [];
   const flagAt = DRIFT_SHARE * Math.log(newLen / trainedLen);
   let patchedDrift = 0;
   let unscaledDrift = 0;
-  for (const layer of [...new Set([0, layers - 1])]) {
-    const w = p.model.layer(layer);
-    if ("missing" in w) return { name, status: "skipped", detail: `layer ${layer} lacks ${w.missing}` };
+  for (const layer of p.model.layers) {
+    const w = await p.model.layer(layer);
+    if ("missing" in w) return { name, status: "skipped", detail: `layer ${layer}: ${w.missing}` };
     const x = rmsNorm(embedded, hidden, w.norm, eps);
-    const q = project(x, newLen, w.q, nHeads * d, hidden);
-    const k = project(x, newLen, w.k, nKv * d, hidden);
+    const q = project(x, newLen, w.q, nHeads * d, hidden, w.qBias);
+    const k = project(x, newLen, w.k, nKv * d, hidden, w.kBias);
+    headNorm(q, d, w.qNorm, eps);
+    headNorm(k, d, w.kNorm, eps);
     const positions = Array.from({ length: newLen }, (_, i) => i);
     perLayer[`layer${layer}`] = [];
     for (let h = 0; h < nHeads; h++) {
@@ -133,7 +159,7 @@ export async function weightsCheck(p: WeightsProbeParams): Promise<Check> {
         const qh = headRows(q, len, nHeads, d, h);
         const kh = headRows(k, len, nKv, d, g);
         for (const rows of [qh, kh]) applyRope({ rows, seq: len, headDim: d, rotaryDim: p.rotaryDim, positions, invFreq: rope.invFreq, attentionFactor: rope.attentionFactor });
-        return headFigures(qh, kh, len, d, distant);
+        return headFigures(qh, kh, len, d, distant, softmaxScale);
       };
       const trained = figures(p.original, trainedLen);
       const extended = figures(p.patched, newLen);

@@ -6,11 +6,12 @@ import { readGgufHeader } from "../../converters/gguf/read.ts";
 import { openLocalSource } from "../../converters/gguf/source.ts";
 import { GGUFValueType, serializeGgufMetadata } from "@huggingface/gguf";
 import type { GGUFTypedMetadata, MetadataValue } from "@huggingface/gguf";
+import { tensorBytes as ggmlTensorBytes } from "../../converters/gguf/ggml-types.ts";
 
 export interface MakeTensor {
   name: string;
   shape: number[];
-  /** ggml type; only F32 (0) data is generated. */
+  /** ggml type (default F32); makeGguf fills any type with a byte pattern. */
   type?: number;
   /** F32 values to store (a frequency tensor); other tensors get a deterministic byte pattern. */
   values?: readonly number[];
@@ -66,7 +67,7 @@ export function ggufHeaderBytes(p: MakeGgufParams): { header: Uint8Array; tensor
     u32(t.type ?? 0);
     u64(offset);
     offsets.push(offset);
-    const bytes = t.shape.reduce((a, b) => a * b, 1) * 4;
+    const bytes = Number(ggmlTensorBytes(t.type ?? 0, t.shape.map(BigInt)));
     tensorBytes.push(bytes);
     offset += pad(bytes, alignment);
   }

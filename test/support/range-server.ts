@@ -1,8 +1,17 @@
-// A local HTTP server (127.0.0.1 only) serving one file with Range requests, that misbehaves on demand: it sends no
-// response headers, closes the connection without answering, or stalls or drops the connection part-way through a
-// body (the remote GGUF fault tests).
+// Local HTTP servers (127.0.0.1 only) answering Range requests as a CDN does (206 + Content-Range): one serving a
+// folder, so the evaluator's URL inputs run against real sockets on every runtime, and one serving a file that
+// misbehaves on demand (no response headers, a closed connection, a body that stalls or drops part-way: the remote
+// GGUF fault tests).
+import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
+import { join } from "node:path";
+
+/** The byte range a request asks of a file of `size` bytes: [start, end), the whole file without a Range header. */
+function askedRange(header: string | undefined, size: number): { start: number; end: number } {
+  const m = /bytes=(\d+)-(\d*)/.exec(header ?? "");
+  return { start: m ? Number(m[1]) : 0, end: Math.min(size, m && m[2] !== "" ? Number(m[2]) + 1 : size) };
+}
 
 /** What the server does with one request: serve it, or one of the faults. */
 export type RangeFault = "serve" | "stall-headers" | "drop" | "stall-body" | "drop-body";
@@ -30,9 +39,7 @@ export async function serveRanges(bytes: Uint8Array, name: string, fault: (r: Ra
   const requests: RangeRequest[] = [];
   const sockets = new Set<Socket>();
   const server: Server = createServer((req, res) => {
-    const m = /bytes=(\d+)-(\d*)/.exec(req.headers.range ?? "");
-    const start = m ? Number(m[1]) : 0;
-    const end = Math.min(bytes.length, m && m[2] !== "" ? Number(m[2]) + 1 : bytes.length);
+    const { start, end } = askedRange(req.headers.range, bytes.length);
     const r = { index: requests.length, start, end };
     requests.push(r);
     const what = fault(r);
@@ -60,4 +67,34 @@ export async function serveRanges(bytes: Uint8Array, name: string, fault: (r: Ra
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** Serves `dir` on 127.0.0.1 while `fn` runs; `fn` gets the base URL (no trailing slash). */
+export async function withRangeServer<T>(dir: string, fn: (base: string) => Promise<T>): Promise<T> {
+  const server = createServer((req, res) => {
+    let body: Buffer;
+    try {
+      body = readFileSync(join(dir, decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname)));
+    } catch {
+      res.writeHead(404).end();
+      return;
+    }
+    if (!req.headers.range) {
+      res.writeHead(200, { "content-length": body.length }).end(body);
+      return;
+    }
+    const { start, end } = askedRange(req.headers.range, body.length);
+    if (start >= body.length) {
+      res.writeHead(416, { "content-range": `bytes */${body.length}` }).end();
+      return;
+    }
+    res.writeHead(206, { "content-range": `bytes ${start}-${end - 1}/${body.length}`, "content-length": end - start }).end(body.subarray(start, end));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  try {
+    return await fn(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  } finally {
+    server.closeAllConnections?.();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
 }

@@ -1,63 +1,110 @@
-// The Llama forward pass on the CPU in float32 (the reference the WebGPU path is checked against).
-import type { LlamaWeights } from "../llama-weights.ts";
+// The decoder forward pass on the CPU in float32 (the reference the WebGPU path is checked against): one pass for
+// every family, its differences read from the family's switches (model/families.ts) and the model's shape.
+import type { ModelWeights, LayerWeights } from "../model/weights.ts";
+import type { ModelShape } from "../model/model-shape.ts";
 import type { ForwardBackend, NllRequest } from "../backend.ts";
 import { matmulT } from "./matmul.ts";
-import { applyRope, causalAttention, nllOfRow, rmsNorm, ropeTables } from "./ops.ts";
+import { addBias, applyRope, causalAttention, gatedActivation, nllOfRow, rmsNorm, ropeTables } from "./ops.ts";
 
 // Logits are made this many rows at a time so a long window never holds [length, vocab] at once.
 const LOGIT_ROWS = 64;
 
-export function nllCpu(w: LlamaWeights, req: NllRequest): Float64Array {
-  const c = w.config;
+/** The activations of one window, reused from layer to layer. */
+interface Buffers {
+  x: Float32Array;
+  h: Float32Array;
+  q: Float32Array;
+  k: Float32Array;
+  v: Float32Array;
+  att: Float32Array;
+  proj: Float32Array;
+  g: Float32Array;
+  u: Float32Array;
+}
+
+type Tables = Record<"global" | "local", { cos: Float32Array; sin: Float32Array }>;
+
+function attentionBlock(s: ModelShape, l: LayerWeights, layer: number, L: number, b: Buffers, rope: Tables): void {
+  const { hidden: H, heads, kvHeads, headDim: D, eps } = s;
+  rmsNorm(b.x, l.attnNorm, L, H, eps, b.h);
+  matmulT(b.h, l.q, L, H, heads * D, b.q);
+  matmulT(b.h, l.k, L, H, kvHeads * D, b.k);
+  matmulT(b.h, l.v, L, H, kvHeads * D, b.v);
+  if (l.qBias) addBias(b.q, l.qBias);
+  if (l.kBias) addBias(b.k, l.kBias);
+  if (l.vBias) addBias(b.v, l.vBias);
+  if (l.qNorm) rmsNorm(b.q, l.qNorm, L * heads, D, eps, b.q);
+  if (l.kNorm) rmsNorm(b.k, l.kNorm, L * kvHeads, D, eps, b.k);
+  const { cos, sin } = rope[s.layers[layer]!.rope];
+  applyRope(b.q, L, heads, D, cos, sin, s.rotaryDim);
+  applyRope(b.k, L, kvHeads, D, cos, sin, s.rotaryDim);
+  causalAttention(b.q, b.k, b.v, { rows: L, heads, kvHeads, headDim: D, scale: s.attentionScale, window: s.layers[layer]!.window }, b.att);
+  matmulT(b.att, l.o, L, heads * D, H, b.proj);
+  residual(b, l.attnPostNorm, L, s);
+}
+
+function mlpBlock(s: ModelShape, l: LayerWeights, L: number, b: Buffers): void {
+  const { hidden: H, intermediate: I, eps } = s;
+  rmsNorm(b.x, l.mlpNorm, L, H, eps, b.h);
+  matmulT(b.h, l.gate, L, H, I, b.g);
+  matmulT(b.h, l.up, L, H, I, b.u);
+  gatedActivation(b.g, b.u, s.family.activation);
+  matmulT(b.g, l.down, L, I, H, b.proj);
+  residual(b, l.mlpPostNorm, L, s);
+}
+
+/** x += proj, through Gemma's post-norm when the family has one. */
+function residual(b: Buffers, postNorm: Float32Array | undefined, L: number, s: ModelShape): void {
+  if (postNorm) rmsNorm(b.proj, postNorm, L, s.hidden, s.eps, b.proj);
+  for (let i = 0; i < b.x.length; i++) b.x[i] = b.x[i]! + b.proj[i]!;
+}
+
+/**
+ * NLL(tokens[i] | tokens[..i]) for i in [firstTarget, length), float32 activations, double accumulation.
+ *
+ * @example
+ * const nll = nllCpu(weights, { tokens, rope: modelRopeFor(ck.rope, "none", tokens.length), firstTarget: 1 });
+ */
+export function nllCpu(w: ModelWeights, req: NllRequest): Float64Array {
+  const s = w.shape;
   const L = req.tokens.length;
-  const { hidden: H, heads, kvHeads, headDim: D, intermediate: I, vocab: V, eps } = c;
-  const QD = heads * D, KD = kvHeads * D;
-  const x = new Float32Array(L * H);
+  const { hidden: H, heads, kvHeads, headDim: D, intermediate: I, vocab: V } = s;
+  if (!(req.firstTarget >= 1 && req.firstTarget < L)) throw new RangeError(`firstTarget ${req.firstTarget} outside [1, ${L})`);
+  const b: Buffers = {
+    x: new Float32Array(L * H), h: new Float32Array(L * H),
+    q: new Float32Array(L * heads * D), k: new Float32Array(L * kvHeads * D), v: new Float32Array(L * kvHeads * D),
+    att: new Float32Array(L * heads * D), proj: new Float32Array(L * H), g: new Float32Array(L * I), u: new Float32Array(L * I),
+  };
   for (let t = 0; t < L; t++) {
     const id = req.tokens[t]!;
     if (id < 0 || id >= V) throw new RangeError(`token id ${id} outside the vocabulary (${V})`);
-    x.set(w.embed.subarray(id * H, (id + 1) * H), t * H);
+    for (let i = 0; i < H; i++) b.x[t * H + i] = w.embed[id * H + i]! * s.embedScale;
   }
-  const { cos, sin } = ropeTables(req.rope, L);
-  const h = new Float32Array(L * H);
-  const q = new Float32Array(L * QD), k = new Float32Array(L * KD), v = new Float32Array(L * KD);
-  const att = new Float32Array(L * QD), proj = new Float32Array(L * H);
-  const g = new Float32Array(L * I), u = new Float32Array(L * I);
-  for (const layer of w.layers) {
-    rmsNorm(x, layer.inputNorm, L, H, eps, h);
-    matmulT(h, layer.q, L, H, QD, q);
-    matmulT(h, layer.k, L, H, KD, k);
-    matmulT(h, layer.v, L, H, KD, v);
-    applyRope(q, L, heads, D, cos, sin);
-    applyRope(k, L, kvHeads, D, cos, sin);
-    causalAttention(q, k, v, L, heads, kvHeads, D, att);
-    matmulT(att, layer.o, L, QD, H, proj);
-    for (let i = 0; i < x.length; i++) x[i] = x[i]! + proj[i]!;
-    rmsNorm(x, layer.postNorm, L, H, eps, h);
-    matmulT(h, layer.gate, L, H, I, g);
-    matmulT(h, layer.up, L, H, I, u);
-    for (let i = 0; i < g.length; i++) {
-      const a = g[i]!;
-      g[i] = (a / (1 + Math.exp(-a))) * u[i]!;
-    }
-    matmulT(g, layer.down, L, I, H, proj);
-    for (let i = 0; i < x.length; i++) x[i] = x[i]! + proj[i]!;
-  }
-  rmsNorm(x, w.norm, L, H, eps, h);
-  if (!(req.firstTarget >= 1 && req.firstTarget < L)) throw new RangeError(`firstTarget ${req.firstTarget} outside [1, ${L})`);
-  const first = req.firstTarget;
+  const global = ropeTables(req.rope, L);
+  const rope: Tables = { global, local: s.localRope ? ropeTables(s.localRope, L) : global };
+  w.layers.forEach((l, i) => {
+    attentionBlock(s, l, i, L, b, rope);
+    mlpBlock(s, l, L, b);
+  });
+  rmsNorm(b.x, w.norm, L, H, s.eps, b.h);
   const out = new Float64Array(L - req.firstTarget);
   const logits = new Float32Array(LOGIT_ROWS * V);
   // Row t's logits predict token t + 1.
-  for (let t0 = first - 1; t0 < L - 1; t0 += LOGIT_ROWS) {
+  for (let t0 = req.firstTarget - 1; t0 < L - 1; t0 += LOGIT_ROWS) {
     const rows = Math.min(LOGIT_ROWS, L - 1 - t0);
-    matmulT(h.subarray(t0 * H, (t0 + rows) * H), w.lmHead, rows, H, V, logits);
+    matmulT(b.h.subarray(t0 * H, (t0 + rows) * H), w.lmHead, rows, H, V, logits);
     for (let r = 0; r < rows; r++) out[t0 + 1 + r - req.firstTarget] = nllOfRow(logits, r * V, V, req.tokens[t0 + 1 + r]!);
   }
   return out;
 }
 
-export function cpuBackend(w: LlamaWeights): ForwardBackend {
+/**
+ * The CPU as a ForwardBackend.
+ *
+ * @example
+ * const backend = cpuBackend(await loadWeights(ck));
+ */
+export function cpuBackend(w: ModelWeights): ForwardBackend {
   return {
     name: "cpu",
     nll: async (req) => nllCpu(w, req),

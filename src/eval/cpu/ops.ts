@@ -1,8 +1,8 @@
-// The row-wise pieces of the Llama forward pass on the CPU, float32 storage, as transformers computes them.
+// The row-wise pieces of the decoder forward pass on the CPU, float32 storage, as transformers computes them.
 import { cosSinRow } from "../../core/rope/compute.ts";
 import type { RopeFrequencies } from "../../core/rope/types.ts";
 
-/** LlamaRMSNorm: x · rsqrt(mean(x²) + eps) · weight, row by row. */
+/** LlamaRMSNorm: x · rsqrt(mean(x²) + eps) · weight, row by row (in place when out is x). */
 export function rmsNorm(x: Float32Array, weight: Float32Array, rows: number, dim: number, eps: number, out: Float32Array): void {
   for (let t = 0; t < rows; t++) {
     const base = t * dim;
@@ -28,9 +28,16 @@ export function ropeTables(rope: RopeFrequencies, positions: number): { cos: Flo
   return { cos, sin };
 }
 
-/** NeoX rotate-half RoPE in place on x [rows, heads·headDim]; row t is at position t. */
-export function applyRope(x: Float32Array, rows: number, heads: number, headDim: number, cos: Float32Array, sin: Float32Array): void {
-  const half = headDim / 2;
+/**
+ * NeoX rotate-half RoPE in place on x [rows, heads·headDim]: in each head, pair (j, j + rotaryDim/2) rotates for
+ * j < rotaryDim/2 (the tables' width) and dims from rotaryDim on pass through; row t is at position t.
+ *
+ * @example
+ * const { cos, sin } = ropeTables(rope, L);
+ * applyRope(q, L, heads, 64, cos, sin, 32); // Phi-style partial rotary: 32 of 64 dims rotate
+ */
+export function applyRope(x: Float32Array, rows: number, heads: number, headDim: number, cos: Float32Array, sin: Float32Array, rotaryDim = headDim): void {
+  const half = rotaryDim / 2;
   for (let t = 0; t < rows; t++) {
     for (let h = 0; h < heads; h++) {
       const base = (t * heads + h) * headDim;
@@ -44,22 +51,35 @@ export function applyRope(x: Float32Array, rows: number, heads: number, headDim:
   }
 }
 
+export interface AttentionShape {
+  rows: number;
+  heads: number;
+  kvHeads: number;
+  headDim: number;
+  /** Multiplies Q·Kᵀ (1/√headDim unless the family says otherwise). */
+  scale: number;
+  /** Query t sees keys t − window < s ≤ t; 0 means all earlier keys. */
+  window: number;
+}
+
 /**
  * Causal attention with grouped KV heads. q [rows, heads·D], k and v [rows, kvHeads·D], out [rows, heads·D].
+ *
+ * @example
+ * causalAttention(q, k, v, { rows: L, heads: 4, kvHeads: 2, headDim: 64, scale: 1 / 8, window: 0 }, out);
  */
-export function causalAttention(
-  q: Float32Array, k: Float32Array, v: Float32Array, rows: number, heads: number, kvHeads: number, D: number, out: Float32Array,
-): void {
+export function causalAttention(q: Float32Array, k: Float32Array, v: Float32Array, a: AttentionShape, out: Float32Array): void {
+  const { rows, heads, kvHeads, headDim: D, scale, window } = a;
   const group = heads / kvHeads;
-  const scale = 1 / Math.sqrt(D);
   const scores = new Float64Array(rows);
   const acc = new Float64Array(D);
   for (let h = 0; h < heads; h++) {
     const kh = Math.floor(h / group);
     for (let t = 0; t < rows; t++) {
       const qo = (t * heads + h) * D;
+      const first = window > 0 ? Math.max(0, t - window + 1) : 0;
       let max = -Infinity;
-      for (let s = 0; s <= t; s++) {
+      for (let s = first; s <= t; s++) {
         const ko = (s * kvHeads + kh) * D;
         let d = 0;
         for (let i = 0; i < D; i++) d += q[qo + i]! * k[ko + i]!;
@@ -69,7 +89,7 @@ export function causalAttention(
       }
       acc.fill(0);
       let sum = 0;
-      for (let s = 0; s <= t; s++) {
+      for (let s = first; s <= t; s++) {
         const p = Math.exp(scores[s]! - max);
         sum += p;
         const vo = (s * kvHeads + kh) * D;
@@ -77,6 +97,37 @@ export function causalAttention(
       }
       for (let i = 0; i < D; i++) out[qo + i] = acc[i]! / sum;
     }
+  }
+}
+
+/**
+ * y[r, c] += b[c] for every row (a linear layer's bias).
+ *
+ * @example
+ * addBias(q, layer.qBias); // Qwen2's Q bias on [tokens, heads·headDim]
+ */
+export function addBias(y: Float32Array, b: Float32Array): void {
+  for (let i = 0; i < y.length; i++) y[i] = y[i]! + b[i % b.length]!;
+}
+
+/**
+ * g = act(g) · u elementwise: SwiGLU's silu, or Gemma's GELU with the tanh approximation (gelu_pytorch_tanh).
+ *
+ * @example
+ * gatedActivation(gate, up, shape.family.activation); // gate now holds the MLP's hidden activations
+ */
+export function gatedActivation(g: Float32Array, u: Float32Array, activation: "silu" | "gelu-tanh"): void {
+  if (activation === "silu") {
+    for (let i = 0; i < g.length; i++) {
+      const a = g[i]!;
+      g[i] = (a / (1 + Math.exp(-a))) * u[i]!;
+    }
+    return;
+  }
+  const c = Math.sqrt(2 / Math.PI);
+  for (let i = 0; i < g.length; i++) {
+    const a = g[i]!;
+    g[i] = 0.5 * a * (1 + Math.tanh(c * (a + 0.044715 * a * a * a))) * u[i]!;
   }
 }
 

@@ -1,0 +1,26 @@
+// WGSL of a linear layer's bias (Qwen2's Q, K and V): y[r, c] += b[c] over rows of `width` values.
+import { uniforms } from "../uniforms.ts";
+
+export const BIAS_ADD_PARAMS = uniforms([
+  ["n", "u32", "elements of y"],
+  ["width", "u32", "values per row (the bias length)"],
+]);
+
+/**
+ * The kernel; dispatched over ceil(n / 256) workgroups, rows of 65535 groups.
+ *
+ * @example
+ * device.createShaderModule({ code: biasAddWgsl() });
+ */
+export function biasAddWgsl(): string {
+  return `
+${BIAS_ADD_PARAMS.wgsl}@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read_write> y: array<f32>;
+@group(0) @binding(2) var<storage, read> b: array<f32>;
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let i = gid.y * 65535u * 256u + gid.x;
+  if (i >= p.n) { return; }
+  y[i] = y[i] + b[i % p.width];
+}`;
+}
