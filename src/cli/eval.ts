@@ -6,6 +6,7 @@ import { EVAL_METHODS } from "../eval/methods.ts";
 import type { Command } from "./command.ts";
 import { print, printJson, warn } from "./io.ts";
 import { contextList, numberOption, wholeNumber, wordList } from "./options.ts";
+import { evalProgressLine } from "./progress.ts";
 
 interface EvalOptions {
   text?: string;
@@ -52,7 +53,7 @@ export const evalCommand: Command<EvalOptions> = {
       slidingStride: numberOption(o.stride),
       device: o.device as EvalDevice,
       ...(io.abortSignal && { abortSignal: io.abortSignal }),
-    });
+    }, evalProgressLine(io, io.isTTY && !o.json));
     const plot = o.plot ?? "perplexity.svg";
     writeFileSync(plot, perplexityPlotSvg(r.results, { title: `${model}: perplexity against context` }));
     if (o.json) printJson(io, { ...r, plot });

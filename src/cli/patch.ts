@@ -8,9 +8,9 @@ import { patch } from "../patch.ts";
 import { patchText, validateText } from "../report-text.ts";
 import type { Command } from "./command.ts";
 import { type HubCliOptions, patchHubSource, publishedJson, publishedText, publishLocalPatch } from "./hub.ts";
-import { print, printJson, warn } from "./io.ts";
+import { type CliIo, print, printJson, warn } from "./io.ts";
 import { contextList, FORMAT_OPTIONS, type FormatOptionValues, formatOptions, HUB_OPTIONS, numberOption } from "./options.ts";
-import { progressBar } from "./progress.ts";
+import { evalProgressLine, progressBar } from "./progress.ts";
 
 interface PatchOptions extends FormatOptionValues, HubCliOptions {
   factor?: unknown;
@@ -36,7 +36,7 @@ type PatchedEvaluation = Awaited<ReturnType<typeof import("../eval/card-perplexi
  * `--eval`: a measuring function for the patched model (the evaluator loaded only then). A local `source` is checked
  * first, so a model the evaluator cannot run fails before its patched copy is written.
  */
-async function patchEvaluator(o: PatchOptions, signal: AbortSignal | undefined, source?: string): Promise<((dir: string, plan: Plan) => Promise<PatchedEvaluation>) | undefined> {
+async function patchEvaluator(o: PatchOptions, io: CliIo, source?: string): Promise<((dir: string, plan: Plan) => Promise<PatchedEvaluation>) | undefined> {
   if (!o.eval) return undefined;
   const file = o.eval;
   const [{ loadTexts }, { evaluatePatched }, { checkEvaluable }] = await Promise.all([
@@ -47,7 +47,8 @@ async function patchEvaluator(o: PatchOptions, signal: AbortSignal | undefined, 
   const texts = loadTexts(file);
   if (source !== undefined) await checkEvaluable(source);
   const contexts = o.evalContext === undefined ? undefined : contextList(o.evalContext, "--eval-context");
-  return (model, plan) => evaluatePatched({ model, plan, texts, textsName: basename(file), ...(contexts && { contexts }), ...(signal && { abortSignal: signal }) });
+  const onEvent = evalProgressLine(io, io.isTTY && !o.json);
+  return (model, plan) => evaluatePatched({ model, plan, texts, textsName: basename(file), ...(contexts && { contexts }), ...(io.abortSignal && { abortSignal: io.abortSignal }), ...(onEvent && { onEvent }) });
 }
 
 function planTarget(o: PatchOptions): PlanTarget {
@@ -100,7 +101,7 @@ export const patchCommand: Command<PatchOptions> = {
   examples: ["yarnify patch Qwen/Qwen2.5-7B-Instruct --factor 4 --push me/Qwen2.5-7B-Instruct-128k", "yarnify patch ./model --factor 4 --out ./model-yarn"],
   async run(model, o, io) {
     const target = planTarget(o);
-    const measure = await patchEvaluator(o, io.abortSignal, isHubModelArg(model) ? undefined : model);
+    const measure = await patchEvaluator(o, io, isHubModelArg(model) ? undefined : model);
     if (isHubModelArg(model)) {
       const perplexity = measure && (async (dir: string, plan: Plan) => (await measure(dir, plan)).card);
       return patchHubSource(model, target, o, io, { ...(perplexity && { perplexity }) });

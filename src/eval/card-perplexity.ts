@@ -2,7 +2,7 @@
 // context (or the lengths asked for), as a table for the console and a section for the model card.
 import type { Plan } from "../core/types.ts";
 import type { CardPerplexity } from "../hub/model-card.ts";
-import { evaluate, type EvalDevice, type EvaluateResult } from "./evaluate.ts";
+import { evaluate, type EvalDevice, type EvalProgressEvent, type EvaluateResult } from "./evaluate.ts";
 import { perplexityMarkdownTable, perplexityTable } from "./table.ts";
 
 export interface PatchEvalParams {
@@ -16,6 +16,8 @@ export interface PatchEvalParams {
   contexts?: readonly number[];
   device?: EvalDevice;
   abortSignal?: AbortSignal;
+  /** Progress of the evaluation, as evaluate() reports it. */
+  onEvent?: (e: EvalProgressEvent) => void;
 }
 
 export interface PatchEval {
@@ -28,7 +30,7 @@ export interface PatchEval {
 export async function evaluatePatched(p: PatchEvalParams): Promise<PatchEval> {
   const contexts = p.contexts ?? [...new Set([p.plan.originalContext, p.plan.context])];
   // "none" is the checkpoint with its scaling removed, "model" reads the patched config: the same weights.
-  const result = await evaluate({ model: p.model, texts: p.texts, contexts, methods: ["none", "model"], ...(p.device && { device: p.device }), ...(p.abortSignal && { abortSignal: p.abortSignal }) });
+  const result = await evaluate({ model: p.model, texts: p.texts, contexts, methods: ["none", "model"], ...(p.device && { device: p.device }), ...(p.abortSignal && { abortSignal: p.abortSignal }) }, p.onEvent);
   const label = (m: string) => (m === "none" ? "without RoPE scaling" : `${p.plan.method} x${p.plan.factor} (this model)`);
   const docs = Math.max(...result.results.map((r) => r.docs));
   const note =

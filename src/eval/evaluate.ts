@@ -65,12 +65,19 @@ export interface EvaluateResult {
   notes: string[];
 }
 
-/** One forward pass done: `done` of `total` windows for this method and context. */
+/**
+ * `done` of `total` windows run for this method and context: one event with done 0 as a method and context starts
+ * (its clock for rates and ETAs), then one after each forward pass.
+ */
 export interface EvalProgressEvent {
   method: string;
   context: number;
   done: number;
   total: number;
+  /** Tokens run through the model so far in this method and context (the windows' lengths summed). */
+  tokens: number;
+  /** Tokens this method and context runs in all. */
+  totalTokens: number;
 }
 
 /**
@@ -84,7 +91,7 @@ export function evaluate(params: EvaluateParams, onEvent?: (e: EvalProgressEvent
   return drain(evaluateIter(params), onEvent);
 }
 
-/** evaluate() as an async generator: yields an EvalProgressEvent after each forward pass, returns the result. */
+/** evaluate() as an async generator: yields an EvalProgressEvent as each pass starts and after each forward pass, returns the result. */
 export async function* evaluateIter(params: EvaluateParams): AsyncGenerator<EvalProgressEvent, EvaluateResult> {
   const methods = params.methods ?? ["model"];
   const contexts = [...params.contexts];
@@ -123,14 +130,18 @@ export async function* evaluateIter(params: EvaluateParams): AsyncGenerator<Eval
           acc = { sum: 0, count: 0, docs: 0 };
           const jobs = usable.map((tokens) => ({ tokens, windows: windowsFor(tokens.length, context, params) }));
           const total = jobs.reduce((n, j) => n + j.windows.length, 0);
+          const totalTokens = jobs.reduce((n, j) => n + j.windows.reduce((m, w) => m + w.length, 0), 0);
           let done = 0;
+          let tokens = 0;
+          yield { method, context, done, total, tokens, totalTokens };
           for (const job of jobs) {
             for (const w of job.windows) {
               params.abortSignal?.throwIfAborted();
               const nll = await backend.nll({ tokens: job.tokens.subarray(w.start, w.start + w.length), rope, firstTarget: w.firstTarget });
               for (const x of nll) acc.sum += x;
               acc.count += nll.length;
-              yield { method, context, done: ++done, total };
+              tokens += w.length;
+              yield { method, context, done: ++done, total, tokens, totalTokens };
             }
             acc.docs++;
           }
