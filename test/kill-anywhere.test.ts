@@ -39,7 +39,8 @@ test("kill anywhere: SIGINT, SIGTERM, SIGHUP and SIGKILL at random moments of a 
     const complete = sha(out);
     rmSync(out);
     const started = Date.now();
-    assert.equal((await runCliAsync(args)).code, 0);
+    const again = await runCliAsync(args);
+    assert.equal(again.code, 0, again.stderr);
     const duration = Date.now() - started;
     const parsed = await openLocalSource(out).then(async (s) => {
       try {
