@@ -7,12 +7,22 @@ export const PASSKEY_TASK = "There is an important info hidden inside a lot of i
 export const PASSKEY_GARBAGE = "The grass is green. The sky is blue. The sun is yellow. Here we go. There and back again.";
 export const PASSKEY_QUESTION = "What is the pass key? The pass key is";
 
-/** The key line the model must find. */
+/**
+ * The key line the model must find.
+ *
+ * @example
+ * passkeyLine(42); // "The pass key is 42. Remember it. 42 is the pass key."
+ */
 export function passkeyLine(key: number): string {
   return `The pass key is ${key}. Remember it. ${key} is the pass key.`;
 }
 
-/** The first `chars` characters of the garbage repeated and joined by single spaces (passkey.py's garbage_inf[:n]). */
+/**
+ * The first `chars` characters of the garbage repeated and joined by single spaces (passkey.py's garbage_inf[:n]).
+ *
+ * @example
+ * garbageText(12); // "The grass is"
+ */
 export function garbageText(chars: number): string {
   const unit = PASSKEY_GARBAGE.length + 1;
   return Array(Math.ceil(chars / unit) + 1).fill(PASSKEY_GARBAGE).join(" ").slice(0, chars);
@@ -82,7 +92,12 @@ export function passkeyPrompt(tok: TextTokenizer, context: number, draw: Passkey
   return lo;
 }
 
-/** The answer passkey.py reads from a continuation: its first run of digits ("" when there is none). */
+/**
+ * The answer passkey.py reads from a continuation: its first run of digits ("" when there is none).
+ *
+ * @example
+ * passkeyAnswer(" 4217. Remember it."); // "4217"
+ */
 export function passkeyAnswer(continuation: string): string {
   return /\d+/.exec(continuation)?.[0] ?? "";
 }

@@ -31,7 +31,12 @@ function checkContexts(contexts: readonly number[]): void {
   for (const c of contexts) if (!Number.isInteger(c) || c < 2) throw new EvalInputError(undefined, `context ${c} is not a whole number ≥ 2`);
 }
 
-/** Index of the largest logit (the first on a tie, as llama.cpp's greedy sampler). */
+/**
+ * Index of the largest logit (the first on a tie).
+ *
+ * @example
+ * argmax(Float32Array.of(0.1, 2, 2)); // 1
+ */
 export function argmax(logits: Float32Array): number {
   let best = 0;
   for (let i = 1; i < logits.length; i++) if (logits[i]! > logits[best]!) best = i;
@@ -190,7 +195,12 @@ export interface DriftResult {
   notes: string[];
 }
 
-/** log-softmax of one row of logits, in double precision. */
+/**
+ * log-softmax of one row of logits, in double precision.
+ *
+ * @example
+ * const logp = logSoftmax(logits, row * vocab, vocab);
+ */
 export function logSoftmax(logits: Float32Array, offset: number, vocab: number): Float64Array {
   let max = -Infinity;
   for (let i = 0; i < vocab; i++) if (logits[offset + i]! > max) max = logits[offset + i]!;
@@ -202,7 +212,14 @@ export function logSoftmax(logits: Float32Array, offset: number, vocab: number):
   return out;
 }
 
-/** Accumulates llama.cpp's --kl-divergence statistics from pairs of log-probability rows. */
+/**
+ * Accumulates llama.cpp's --kl-divergence statistics from pairs of log-probability rows.
+ *
+ * @example
+ * const acc = new DriftAccumulator();
+ * acc.add(baseLogp, patchedLogp, nextToken);
+ * console.log(acc.kl / acc.count);
+ */
 export class DriftAccumulator {
   kl = 0;
   nll = 0;
