@@ -7,6 +7,7 @@ import {
   garbageText, PASSKEY_GARBAGE, PASSKEY_QUESTION, PASSKEY_TASK, passkeyAnswer, passkeyLine, passkeyPrompt, passkeyText,
 } from "../src/eval/passkey.ts";
 import { DriftAccumulator, passkeyContexts } from "../src/eval/tasks.ts";
+import { runCliAsync } from "./support/cli-run.ts";
 import { test } from "./support/harness.ts";
 import { sharedPath } from "./support/shared.ts";
 
@@ -79,3 +80,31 @@ test("drift accumulator: KL of identical distributions is 0, of known ones match
   assert.equal(acc.agree, 1);
   assert.ok(Math.abs(acc.nll - (Math.log(2) + Math.log(2))) < 1e-12);
 });
+
+test("eval --task passkey --json and --task drift --json give the issue's shapes; a drift without --baseline is refused (exit 1, as a missing --text)", async () => {
+  const pk = await runCliAsync(["eval", TINY, "--task", "passkey", "--context", "256", "--trials", "1", "--methods", "none", "--depths", "0.5", "--seed", "3", "--json"]);
+  assert.equal(pk.code, 0, pk.stderr);
+  const r = JSON.parse(pk.stdout) as { task: string; results: { method: string; context: number; accuracy: number; trials: Record<string, unknown>[] }[]; passkeyContext: Record<string, unknown> };
+  assert.equal(r.task, "passkey");
+  assert.deepEqual(r.results.map((x) => [x.method, x.context, x.trials.length]), [["none", 256, 1]]);
+  const t = r.results[0]!.trials[0]!;
+  assert.deepEqual(Object.keys(t).sort(), ["answer", "continuation", "correct", "depth", "key", "prompt", "promptTokens"]);
+  assert.equal(t.correct, t.answer === String(t.key));
+  assert.ok(Math.abs((t.depth as number) - 0.5) < 0.01);
+  assert.ok((t.prompt as string).includes(passkeyLine(t.key as number)));
+  assert.ok("none" in r.passkeyContext);
+  const docs = sharedPath("data/eval-docs.json");
+  const dr = await runCliAsync(["eval", TINY, "--task", "drift", "--baseline", TINY, "--text", docs, "--context", "64", "--docs", "1", "--json"]);
+  assert.equal(dr.code, 0, dr.stderr);
+  const d = JSON.parse(dr.stdout) as { task: string; results: { context: number; kl: number; perplexity: number; baselinePerplexity: number; top1Agreement: number }[] };
+  assert.equal(d.task, "drift");
+  const row = d.results[0]!;
+  // The model against itself: no drift at all.
+  assert.equal(row.context, 64);
+  assert.ok(Math.abs(row.kl) < 1e-12);
+  assert.equal(row.perplexity, row.baselinePerplexity);
+  assert.equal(row.top1Agreement, 1);
+  const missing = await runCliAsync(["eval", TINY, "--task", "drift", "--text", docs]);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /--baseline <model> is required/);
+}, { timeoutMs: 120_000 });
