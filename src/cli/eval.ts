@@ -4,7 +4,7 @@ import { YarnifyError } from "../core/errors.ts";
 import type { EvalDevice } from "../eval/evaluate.ts";
 import { EVAL_METHODS } from "../eval/methods.ts";
 import type { Command } from "./command.ts";
-import { print, printJson, warn } from "./io.ts";
+import { type CliIo, print, printJson, warn } from "./io.ts";
 import { contextList, numberOption, wholeNumber, wordList } from "./options.ts";
 import { evalProgressLine } from "./progress.ts";
 
@@ -18,6 +18,11 @@ interface EvalOptions {
   device: string;
   plot?: string;
   json?: boolean;
+  task: string;
+  trials?: unknown;
+  depths?: unknown;
+  seed?: unknown;
+  baseline?: string;
 }
 
 export const evalCommand: Command<EvalOptions> = {
@@ -33,12 +38,22 @@ export const evalCommand: Command<EvalOptions> = {
     { flags: "--device <d>", description: "auto | gpu | cpu", default: "auto" },
     { flags: "--plot <file.svg>", description: "Where to write the SVG plot (default: perplexity.svg)" },
     { flags: "--json", description: "Print {results: [{method, context, perplexity, tokens}], ...}" },
+    { flags: "--task <t>", description: "ppl | passkey (retrieval by greedy decoding, CPU) | drift (KL from --baseline, CPU)", default: "ppl" },
+    { flags: "--trials <n>", description: "passkey: prompts per context (per depth with --depths)", default: "10" },
+    { flags: "--depths <list>", description: "passkey: fixed key depths in [0, 1] (default: uniform over characters)" },
+    { flags: "--seed <n>", description: "passkey: seed of the keys and split points", default: "0" },
+    { flags: "--baseline <model>", description: "drift: the original model the patched one is compared with" },
   ],
   examples: [
     "yarnify eval ./model --text docs.txt --context 256,512,1024,2048,4096 --methods none,pi,ntk,dynamic,yarn",
     "yarnify eval ./Qwen3-0.6B-Q4_K_M.gguf --text docs.jsonl --context 4096,8192 --methods none,yarn --device cpu",
+    "yarnify eval ./model --task passkey --context 512,1024 --trials 10 --methods none,yarn --seed 1",
+    "yarnify eval ./model-yarn --task drift --baseline ./model --text docs.jsonl --context 256,512",
   ],
   async run(model, o, io) {
+    if (o.task === "passkey") return runPasskey(model, o, io);
+    if (o.task === "drift") return runDrift(model, o, io);
+    if (o.task !== "ppl") throw new YarnifyError("--task", `"${o.task}" is not a task (ppl, passkey, drift)`);
     if (!o.text) throw new YarnifyError(undefined, "--text <file> is required (the documents to measure perplexity on)");
     const contexts = contextList(o.context, "--context");
     const { evaluate, loadTexts, parseEvalMethod, perplexityPlotSvg, perplexityTable } = await import("../eval/index.ts");
@@ -65,3 +80,44 @@ export const evalCommand: Command<EvalOptions> = {
     return 0;
   },
 };
+
+async function runPasskey(model: string, o: EvalOptions, io: CliIo): Promise<number> {
+  const { passkey, parseEvalMethod, passkeyTable } = await import("../eval/index.ts");
+  const depths = o.depths === undefined ? undefined : wordList(o.depths).map((d) => {
+    const x = Number(d);
+    if (!(x >= 0 && x <= 1)) throw new YarnifyError("--depths", `"${d}" is not a depth in [0, 1]`);
+    return x;
+  });
+  const r = await passkey({
+    model,
+    contexts: contextList(o.context, "--context"),
+    methods: wordList(o.methods).map(parseEvalMethod),
+    trials: wholeNumber(o.trials, "--trials"),
+    seed: wholeNumber(o.seed, "--seed", 0),
+    factor: numberOption(o.factor),
+    ...(depths && { depths }),
+    ...(io.abortSignal && { abortSignal: io.abortSignal }),
+  });
+  if (o.json) printJson(io, r);
+  else {
+    print(io, passkeyTable(r.results));
+    const summary = Object.entries(r.passkeyContext).map(([m, s]) => `${m}: ${s.context === null ? "none ≥ 80%" : `${s.context} (mean accuracy ${(100 * s.meanAccuracy!).toFixed(0)}%)`}`);
+    print(io, `passkey context: ${summary.join("; ")}; device: cpu`);
+  }
+  return 0;
+}
+
+async function runDrift(model: string, o: EvalOptions, io: CliIo): Promise<number> {
+  if (!o.baseline) throw new YarnifyError(undefined, "--baseline <model> is required (the original the patched model is compared with)");
+  if (!o.text) throw new YarnifyError(undefined, "--text <file> is required (the documents to compare the models on)");
+  const { drift, driftTable, loadTexts } = await import("../eval/index.ts");
+  const texts = loadTexts(o.text).slice(0, wholeNumber(o.docs, "--docs"));
+  const r = await drift({ model, baseline: o.baseline, texts, contexts: contextList(o.context, "--context"), ...(io.abortSignal && { abortSignal: io.abortSignal }) });
+  if (o.json) printJson(io, r);
+  else {
+    print(io, driftTable(r.results));
+    print(io, "device: cpu");
+    warn(io, r.notes);
+  }
+  return 0;
+}

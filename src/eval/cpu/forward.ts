@@ -2,6 +2,7 @@
 // every family, its differences read from the family's switches (model/families.ts) and the model's shape.
 import type { ModelWeights, LayerWeights } from "../model/weights.ts";
 import type { ModelShape } from "../model/model-shape.ts";
+import type { RopeFrequencies } from "../../core/rope/types.ts";
 import type { ForwardBackend, NllRequest } from "../backend.ts";
 import { matmulT } from "./matmul.ts";
 import { addBias, applyRope, causalAttention, gatedActivation, nllOfRow, rmsNorm, ropeTables } from "./ops.ts";
@@ -59,6 +60,68 @@ function residual(b: Buffers, postNorm: Float32Array | undefined, L: number, s: 
   for (let i = 0; i < b.x.length; i++) b.x[i] = b.x[i]! + b.proj[i]!;
 }
 
+/** The final-normed hidden states [L, hidden] of one window: what every head on the logits starts from. */
+function finalHidden(w: ModelWeights, tokens: Int32Array, ropeFreq: RopeFrequencies): Float32Array {
+  const s = w.shape;
+  const L = tokens.length;
+  const { hidden: H, heads, kvHeads, headDim: D, intermediate: I, vocab: V } = s;
+  const b: Buffers = {
+    x: new Float32Array(L * H), h: new Float32Array(L * H),
+    q: new Float32Array(L * heads * D), k: new Float32Array(L * kvHeads * D), v: new Float32Array(L * kvHeads * D),
+    att: new Float32Array(L * heads * D), proj: new Float32Array(L * H), g: new Float32Array(L * I), u: new Float32Array(L * I),
+  };
+  for (let t = 0; t < L; t++) {
+    const id = tokens[t]!;
+    if (id < 0 || id >= V) throw new RangeError(`token id ${id} outside the vocabulary (${V})`);
+    for (let i = 0; i < H; i++) b.x[t * H + i] = w.embed[id * H + i]! * s.embedScale;
+  }
+  const global = ropeTables(ropeFreq, L);
+  const rope: Tables = { global, local: s.localRope ? ropeTables(s.localRope, L) : global };
+  w.layers.forEach((l, i) => {
+    attentionBlock(s, l, i, L, b, rope);
+    mlpBlock(s, l, L, b);
+  });
+  rmsNorm(b.x, w.norm, L, H, s.eps, b.h);
+  return b.h;
+}
+
+/**
+ * Calls `onRows` with the logits of rows [first, L) of one window, LOGIT_ROWS rows at a time (row t predicts
+ * token t + 1): next-token distributions without ever holding [L, vocab] at once. The buffer is reused between calls.
+ *
+ * @example
+ * logitRowsCpu(weights, tokens, rope, tokens.length - 1, (row, count, logits) => console.log(row, logits[0]));
+ */
+export function logitRowsCpu(
+  w: ModelWeights, tokens: Int32Array, rope: RopeFrequencies, first: number,
+  onRows: (row: number, count: number, logits: Float32Array) => void,
+): void {
+  const L = tokens.length;
+  const { hidden: H, vocab: V } = w.shape;
+  if (!(first >= 0 && first < L)) throw new RangeError(`first row ${first} outside [0, ${L})`);
+  const h = finalHidden(w, tokens, rope);
+  const logits = new Float32Array(LOGIT_ROWS * V);
+  for (let t0 = first; t0 < L; t0 += LOGIT_ROWS) {
+    const rows = Math.min(LOGIT_ROWS, L - t0);
+    matmulT(h.subarray(t0 * H, (t0 + rows) * H), w.lmHead, rows, H, V, logits);
+    onRows(t0, rows, logits);
+  }
+}
+
+/**
+ * The logits [vocab] that follow the last token of `tokens`: one greedy decoding step.
+ *
+ * @example
+ * const next = argmax(lastLogitsCpu(weights, prompt, rope));
+ */
+export function lastLogitsCpu(w: ModelWeights, tokens: Int32Array, rope: RopeFrequencies): Float32Array {
+  let out = new Float32Array(0);
+  logitRowsCpu(w, tokens, rope, tokens.length - 1, (_row, _count, logits) => {
+    out = logits.slice(0, w.shape.vocab);
+  });
+  return out;
+}
+
 /**
  * NLL(tokens[i] | tokens[..i]) for i in [firstTarget, length), float32 activations, double accumulation.
  *
@@ -66,35 +129,14 @@ function residual(b: Buffers, postNorm: Float32Array | undefined, L: number, s: 
  * const nll = nllCpu(weights, { tokens, rope: modelRopeFor(ck.rope, "none", tokens.length), firstTarget: 1 });
  */
 export function nllCpu(w: ModelWeights, req: NllRequest): Float64Array {
-  const s = w.shape;
   const L = req.tokens.length;
-  const { hidden: H, heads, kvHeads, headDim: D, intermediate: I, vocab: V } = s;
+  const V = w.shape.vocab;
   if (!(req.firstTarget >= 1 && req.firstTarget < L)) throw new RangeError(`firstTarget ${req.firstTarget} outside [1, ${L})`);
-  const b: Buffers = {
-    x: new Float32Array(L * H), h: new Float32Array(L * H),
-    q: new Float32Array(L * heads * D), k: new Float32Array(L * kvHeads * D), v: new Float32Array(L * kvHeads * D),
-    att: new Float32Array(L * heads * D), proj: new Float32Array(L * H), g: new Float32Array(L * I), u: new Float32Array(L * I),
-  };
-  for (let t = 0; t < L; t++) {
-    const id = req.tokens[t]!;
-    if (id < 0 || id >= V) throw new RangeError(`token id ${id} outside the vocabulary (${V})`);
-    for (let i = 0; i < H; i++) b.x[t * H + i] = w.embed[id * H + i]! * s.embedScale;
-  }
-  const global = ropeTables(req.rope, L);
-  const rope: Tables = { global, local: s.localRope ? ropeTables(s.localRope, L) : global };
-  w.layers.forEach((l, i) => {
-    attentionBlock(s, l, i, L, b, rope);
-    mlpBlock(s, l, L, b);
-  });
-  rmsNorm(b.x, w.norm, L, H, s.eps, b.h);
   const out = new Float64Array(L - req.firstTarget);
-  const logits = new Float32Array(LOGIT_ROWS * V);
-  // Row t's logits predict token t + 1.
-  for (let t0 = req.firstTarget - 1; t0 < L - 1; t0 += LOGIT_ROWS) {
-    const rows = Math.min(LOGIT_ROWS, L - 1 - t0);
-    matmulT(b.h.subarray(t0 * H, (t0 + rows) * H), w.lmHead, rows, H, V, logits);
-    for (let r = 0; r < rows; r++) out[t0 + 1 + r - req.firstTarget] = nllOfRow(logits, r * V, V, req.tokens[t0 + 1 + r]!);
-  }
+  // The last row predicts nothing in the window, so rows stop at L - 2; row t's logits predict token t + 1.
+  logitRowsCpu(w, req.tokens.subarray(0, L), req.rope, req.firstTarget - 1, (t0, rows, logits) => {
+    for (let r = 0; r < rows && t0 + r < L - 1; r++) out[t0 + 1 + r - req.firstTarget] = nllOfRow(logits, r * V, V, req.tokens[t0 + 1 + r]!);
+  });
   return out;
 }
 
