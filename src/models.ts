@@ -1,5 +1,5 @@
 // Picks the converter for a model path. A format is recognised by a cheap test (a directory, an extension, a
-// magic number) and only then is its converter loaded: a GGUF patch does not load the ONNX protobuf schema, nor an
+// magic number) and only then is its converter loaded: a GGUF patch does not load the ONNX graph reader, nor an
 // HF one the GGUF parser.
 import { existsSync } from "node:fs";
 import { isGgufPath } from "../converters/gguf/detect.ts";

@@ -2,7 +2,6 @@
 // nodes that change are re-encoded; every other byte is copied as is, and external data stays external.
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
-import onnxProto from "onnx-proto";
 import type { OutputFile } from "../../src/core/converter.ts";
 import { unifiedDiff } from "../../src/core/diff.ts";
 import { checkOutputPath, cloneFile } from "../../src/core/io/model-dir.ts";
@@ -16,12 +15,11 @@ import { type CacheDetection, type InvFreqDetection, METADATA_KEY } from "./find
 import { type ConstantTensor, freshName } from "./graph-index.ts";
 import { type OnnxAnalysis, type OnnxInspection, type YarnifyMetadata, analyseOnnx } from "./inspect.ts";
 import type { NodeEntry } from "./layout.ts";
+import { encodeNode } from "./node.ts";
 import type { GenaiConfig } from "./sidecar.ts";
 import { type Edit, spliceModel } from "./splice.ts";
 import { DT_FLOAT, encodeTensor } from "./tensor.ts";
 import { type WireField, FileSource, MemorySource, concatBytes, fields, lenField, readString, rewriteMessage, stringField } from "./wire.ts";
-
-const { onnx } = onnxProto;
 
 export interface PatchOnnxParams {
   /** The .onnx file. */
@@ -190,10 +188,10 @@ function editInvFreq(a: OnnxAnalysis, d: InvFreqDetection, plan: Plan, edits: Ed
       let factor = name;
       if (castLike) {
         factor = freshName(a.index, `${name}_like_${output}`);
-        const cast = onnx.NodeProto.encode({ input: [name, unscaled], output: [factor], name: freshName(a.index, `yarnify_castlike_${output}`), opType: "CastLike" }).finish();
+        const cast = encodeNode({ input: [name, unscaled], output: [factor], name: freshName(a.index, `yarnify_castlike_${output}`), opType: "CastLike" });
         added.push(lenField(1, cast));
       }
-      const mul = onnx.NodeProto.encode({ input: [unscaled, factor], output: [output], name: freshName(a.index, `yarnify_scale_${output}`), opType: "Mul" }).finish();
+      const mul = encodeNode({ input: [unscaled, factor], output: [output], name: freshName(a.index, `yarnify_scale_${output}`), opType: "Mul" });
       added.push(lenField(1, mul));
       edits.push({ start: trig.start, end: trig.end, bytes: concatBytes(added) });
     }
