@@ -44,6 +44,13 @@ export interface InspectResult {
   warnings: string[];
 }
 
+/**
+ * The `rope` object of the inspect --json contract for a spec: method, theta, dims, contexts, betas, attention factor and inv_freq.
+ *
+ * @example
+ * const s = ropeSummary(info.spec);
+ * console.log(s.method, s.originalContext, s.attentionFactor);
+ */
 export function ropeSummary(spec: RopeSpec): RopeSummary {
   const s = spec.scaling;
   const yarnLike = s.method === "yarn" || s.method === "dynamic-yarn";

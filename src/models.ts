@@ -29,11 +29,23 @@ const FORMATS: Array<{ format: ModelFormat; accepts: (path: string) => boolean; 
   },
 ];
 
-/** Every format's converter, in the order they are tried. */
+/**
+ * Every format's converter, in the order they are tried.
+ *
+ * @example
+ * for (const c of await converters()) console.log(c.format);
+ */
 export async function converters(opts: ConverterOptions = {}): Promise<Converter[]> {
   return Promise.all(FORMATS.map((f) => f.load(opts)));
 }
 
+/**
+ * The converter for a model path (loaded only once its format is recognised): a folder with config.json, a GGUF (also an http(s) URL) or an ONNX graph.
+ *
+ * @example
+ * const converter = await converterFor("./model");
+ * const info = await converter.read("./model");
+ */
 export async function converterFor(path: string, opts: ConverterOptions = {}): Promise<Converter> {
   // A GGUF may be remote (http(s) URL, read with Range requests).
   if (!isUrl(path) && !existsSync(path)) throw new ModelFormatError(path, "no such file or directory");

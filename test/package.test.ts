@@ -1,9 +1,11 @@
 // The package as users get it: packed from this checkout's build, installed into an empty project from the
-// tarball (production dependencies only, from the npm registry), then used there. One install serves every check;
-// it runs under Node (whose tests run from the fresh build in dist/), and drives Bun and Deno from the same install.
+// tarball (production dependencies only, from the npm registry), then used there: the CLI, the README's library
+// block and every entry point, imported and type-checked. One install serves every check; it runs under Node
+// (whose tests run from the fresh build in dist/) and drives Bun and Deno on the same install. And deno.json's
+// JSR package passes `deno publish --dry-run`.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runtimeName } from "../src/core/runtime.ts";
@@ -20,6 +22,33 @@ function diskUsage(path: string): number {
   if (!st.isDirectory()) return own;
   return readdirSync(path).reduce((sum, name) => sum + diskUsage(join(path, name)), own);
 }
+
+/** The README's library block, exactly as the README shows it. */
+function readmeLibraryBlock(): string {
+  const readme = readFileSync(join(repoRoot, "README.md"), "utf8");
+  const block = /## Library\n\n```ts\n([\s\S]*?)```/.exec(readme);
+  assert.ok(block, "README has a ## Library section opening with a ts block");
+  return block[1];
+}
+
+/**
+ * A consumer of every entry point, valid as JavaScript and TypeScript alike (Node 20 runs it as .mjs). The
+ * @ts-expect-error lines fail the type check if the types were `any` or the API took a bare path.
+ */
+const CONSUMER = `import { inspect, YarnifyError } from "yarnify";
+import { patchGguf, readGgufHeader } from "yarnify/gguf";
+import { evaluate, perplexityTable } from "yarnify/eval";
+import { parseHubSource } from "yarnify/hub";
+import { yarnInvFreq } from "yarnify/rope";
+
+const r = await inspect({ model: "./model" });
+// @ts-expect-error inspect takes a params object, not a path
+const wrong = () => inspect("./model");
+// @ts-expect-error the result is typed: no such field
+const missing = r.rope.noSuchField;
+const functions = [patchGguf, readGgufHeader, evaluate, perplexityTable, YarnifyError, wrong].every((f) => typeof f === "function");
+console.log(r.format, r.rope.originalContext, yarnInvFreq({ dim: 8, base: 10000, factor: 4, originalContext: 256 }).invFreq.length, parseHubSource("org/name@v1")?.revision, functions, missing);
+`;
 
 function run(cmd: string, args: string[], cwd: string): { code: number; stdout: string; stderr: string } {
   const r = spawnSync(cmd, args, { cwd, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
@@ -65,8 +94,58 @@ if (runtimeName() === "node") {
       const config = JSON.parse(readFileSync(join(out, "config.json"), "utf8")) as { rope_scaling: { factor: number }; max_position_embeddings: number };
       assert.equal(config.rope_scaling.factor, 4);
       assert.equal(config.max_position_embeddings, 131072);
+
+      // The library from every runtime: the README's block as it stands and a consumer of every entry point, on a
+      // copy of the example as ./model; Deno through node_modules and through npm: specifiers.
+      cpSync(example, join(project, "model"), { recursive: true });
+      const snippet = readmeLibraryBlock();
+      const npmSpecifiers = (text: string) => text.replace(/from "yarnify/g, 'from "npm:yarnify');
+      const sources: Record<string, string> = {
+        "snippet.ts": snippet,
+        "snippet.mjs": snippet,
+        "consumer.ts": CONSUMER,
+        "consumer.mjs": CONSUMER,
+        "consumer-npm.ts": npmSpecifiers(CONSUMER),
+        "snippet-npm.ts": npmSpecifiers(snippet),
+      };
+      for (const [name, text] of Object.entries(sources)) writeFileSync(join(project, name), text);
+      const bin = (name: string) => join(repoRoot, "node_modules", ".bin", name);
+      const runs: Array<[string, string[]]> = [
+        [process.execPath, ["snippet.mjs"]],
+        [process.execPath, ["consumer.mjs"]],
+        [bin("bun"), ["snippet.ts"]],
+        [bin("bun"), ["consumer.ts"]],
+        [bin("deno"), ["run", "-A", "snippet.ts"]],
+        [bin("deno"), ["run", "-A", "consumer.ts"]],
+        [bin("deno"), ["run", "-A", "snippet-npm.ts"]],
+        [bin("deno"), ["run", "-A", "consumer-npm.ts"]],
+      ];
+      for (const [exe, args] of runs) {
+        rmSync(join(project, "model-yarn"), { recursive: true, force: true });
+        const what = `${exe.split("/").pop()} ${args.join(" ")}`;
+        const expected = args.at(-1)!.startsWith("snippet") ? "32768 131072 4" : "hf 32768 4 v1 true undefined";
+        assert.equal(ok(run(exe, args, project), what).trim(), expected, what);
+      }
+      // Types: tsc, strict, with the library's own .d.ts checked too (skipLibCheck off); Node's types are the
+      // checkout's @types/node, as a Node project has them. Then Deno's checker on the same files.
+      writeFileSync(join(project, "tsconfig.json"), JSON.stringify({
+        compilerOptions: { module: "nodenext", target: "es2022", strict: true, noEmit: true, skipLibCheck: false, types: ["node"], typeRoots: [join(repoRoot, "node_modules", "@types")] },
+        files: ["snippet.ts", "consumer.ts"],
+      }));
+      ok(run(bin("tsc"), ["-p", "."], project), "tsc");
+      ok(run(bin("deno"), ["check", "snippet.ts", "consumer.ts", "consumer-npm.ts", "snippet-npm.ts"], project), "deno check");
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   }, { timeoutMs: 180_000 });
+
+  test("package: deno.json's JSR package passes deno publish --dry-run (no errors, only the known warning)", () => {
+    const r = run(join(repoRoot, "node_modules", ".bin", "deno"), ["publish", "--dry-run", "--allow-dirty"], repoRoot);
+    const text = r.stdout + r.stderr;
+    assert.equal(r.code, 0, text);
+    assert.doesNotMatch(text, /^error/m);
+    // The optional webgpu package is imported by a computed name on purpose (README: Library); nothing else warns.
+    assert.deepEqual([...text.matchAll(/^warning\[([\w-]+)\][\s\S]*?--> (\S+?):\d+/gm)].map((m) => `${m[1]} ${m[2].slice(repoRoot.length + 1)}`), ["unanalyzable-dynamic-import kernels/gpu.ts"]);
+    assert.match(text, /Simulating publish of @yarnify\/yarnify@0\.1\.0/);
+  }, { timeoutMs: 120_000 });
 }

@@ -32,7 +32,13 @@ export interface GgufInspection {
   warnings: string[];
 }
 
-/** The inspection of a header already read from `location`. */
+/**
+ * The inspection of a header already read from `location`.
+ *
+ * @example
+ * const source = await openLocalSource("model.gguf");
+ * const info = describeGguf(await readGgufHeader(source), "model.gguf", source.bytesFetched());
+ */
 export function describeGguf(h: GgufHeader, location: string, bytesFetched: number): GgufInspection {
   const arch = h.architecture;
   const count = h.metadata["split.count"];
@@ -57,6 +63,13 @@ export function describeGguf(h: GgufHeader, location: string, bytesFetched: numb
   };
 }
 
+/**
+ * A GGUF's RoPE setup, its rope keys and llama.cpp's reading, from the header alone (a URL is read with Range requests).
+ *
+ * @example
+ * const i = await inspectGguf("https://huggingface.co/org/m-GGUF/resolve/main/m-Q4_K_M.gguf");
+ * console.log(i.spec.context, i.keys, i.bytesFetched);
+ */
 export async function inspectGguf(location: string, opts: InspectGgufOptions = {}): Promise<GgufInspection> {
   return withSource(location, opts, async (source) => describeGguf(await readGgufHeader(source), location, source.bytesFetched()));
 }

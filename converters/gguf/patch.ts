@@ -91,12 +91,26 @@ async function refuseExisting(path: string, sources: readonly string[], overwrit
   if (!overwrite) throw new GgufError(path, "output", "already exists (pass overwrite to replace it)");
 }
 
-/** Async generator form: yields progress events, returns the result. */
+/**
+ * Async generator form: yields progress events, returns the result.
+ *
+ * @example
+ * const it = patchGgufIter({ source: "m.gguf", plan: p, out: "m-yarn.gguf" });
+ * for (let r = await it.next(); !r.done; r = await it.next()) if (r.value.event === "phase") console.log(r.value.phase);
+ */
 export function patchGgufIter(params: PatchGgufParams): AsyncGenerator<PatchGgufEvent, PatchGgufResult> {
   return withEvents((emit) => runPatch(params, emit));
 }
 
-/** Patches a GGUF and returns what was written. */
+/**
+ * Patches a GGUF and returns what was written.
+ *
+ * @example
+ * const header = await readGgufHeader(await openLocalSource("m.gguf"));
+ * const p = plan(ggufRopeSpec(header.metadata, header.architecture), { factor: 4 });
+ * const r = await patchGguf({ source: "m.gguf", plan: p, out: "m-yarn.gguf" });
+ * console.log(r.files.map((f) => `${f.out} ${f.action}`));
+ */
 export async function patchGguf(params: PatchGgufParams): Promise<PatchGgufResult> {
   return drain(patchGgufIter(params));
 }

@@ -112,6 +112,14 @@ const partialResponse = (body: Uint8Array, contentRange: string): Response =>
 
 const describe = (err: unknown) => String((err as Error)?.message ?? err).split("\n")[0];
 
+/**
+ * Parses a GGUF's header (metadata and tensor infos) from a byte source, reading only the header's bytes.
+ *
+ * @example
+ * const source = await openSource("https://huggingface.co/org/m-GGUF/resolve/main/m.gguf");
+ * const header = await readGgufHeader(source);
+ * console.log(header.architecture, header.dataOffset);
+ */
 export async function readGgufHeader(source: ByteSource): Promise<GgufHeader> {
   const file = source.name;
   const head = await fetchHeaderBytes(source, (bytes, size) => checkPrefix(file, bytes, size));

@@ -9,6 +9,12 @@ export interface StateEntry {
   finishedAt: string;
 }
 
+/**
+ * The last recorded outcome of each item id in a state file (none when it does not exist; unreadable lines are skipped).
+ *
+ * @example
+ * const done = [...readState("batch.state.jsonl").values()].filter((e) => e.status === "done");
+ */
 export function readState(path: string): Map<string, StateEntry> {
   const out = new Map<string, StateEntry>();
   if (!existsSync(path)) return out;
@@ -24,6 +30,12 @@ export function readState(path: string): Map<string, StateEntry> {
   return out;
 }
 
+/**
+ * Records an item's outcome as one JSON line (appended, so a crash loses at most the line being written).
+ *
+ * @example
+ * appendState("batch.state.jsonl", { id: item.id, status: "done", finishedAt: new Date().toISOString() });
+ */
 export function appendState(path: string, entry: StateEntry): void {
   mkdirSync(dirname(path), { recursive: true });
   appendFileSync(path, JSON.stringify(entry) + "\n");

@@ -23,6 +23,13 @@ export interface EngineReport extends EngineView {
 export const INV_FREQ_REL_TOL = 1e-5;
 export const ATTENTION_FACTOR_TOL = 1e-5;
 
+/**
+ * Each engine's reading against transformers': frequency and attention-factor differences and whether it agrees.
+ *
+ * @example
+ * const reports = compareEngines(engineViews(info.stored));
+ * console.log(reports.llamacpp.agrees, reports.ortGenai.maxInvFreqRelDiff);
+ */
 export function compareEngines(views: Record<EngineName, EngineView>): Record<EngineName, EngineReport> {
   const ref = views.transformers;
   const out = {} as Record<EngineName, EngineReport>;

@@ -22,6 +22,13 @@ export interface LlamaConfig {
 // Architectures whose forward pass is exactly: RMSNorm, bias-free Q/K/V/O, NeoX RoPE, SwiGLU, RMSNorm, LM head.
 const SUPPORTED = new Set(["LlamaForCausalLM", "MistralForCausalLM"]);
 
+/**
+ * The Llama-family shape the evaluator runs (layers, heads, dimensions) from a model folder's config.json.
+ *
+ * @example
+ * const cfg = readLlamaConfig("./tiny-llama");
+ * console.log(cfg.layers, cfg.hidden);
+ */
 export function readLlamaConfig(dir: string): LlamaConfig {
   const hf: HfConfig = readHfConfig(dir);
   const c = hf.textConfig as Record<string, unknown>;

@@ -48,7 +48,12 @@ function authHeaders(accessToken: string | undefined): Record<string, string> {
   return accessToken ? { Authorization: `Bearer ${accessToken}` } : {};
 }
 
-/** The commit a revision (branch, tag, or commit) points to, from the model info API. */
+/**
+ * The commit a revision (branch, tag, or commit) points to, from the model info API.
+ *
+ * @example
+ * const commit = await resolveCommit({ repo: "Qwen/Qwen2.5-7B-Instruct", revision: "main" });
+ */
 export async function resolveCommit(params: HubParams & { repo: string; revision?: string }): Promise<string> {
   const revision = params.revision ?? "main";
   if (COMMIT_RE.test(revision)) return revision;
@@ -101,7 +106,13 @@ async function downloadOne(params: DownloadToCacheParams, commit: string, path: 
   })();
 }
 
-/** Downloads the files (or finds them in the cache), yielding progress; returns where each one is. */
+/**
+ * Downloads the files (or finds them in the cache), yielding progress; returns where each one is.
+ *
+ * @example
+ * const it = downloadToCacheIter({ repo: "org/name", paths: ["model.safetensors"], cacheDir });
+ * for (let r = await it.next(); !r.done; r = await it.next()) console.log(r.value.bytes, "of", r.value.total);
+ */
 export async function* downloadToCacheIter(params: DownloadToCacheParams): AsyncGenerator<DownloadProgressEvent, CachedFile[]> {
   for (const p of params.paths) assertSafeRepoPath(p, params.repo);
   if (params.paths.length === 0) return [];
@@ -122,6 +133,13 @@ export async function* downloadToCacheIter(params: DownloadToCacheParams): Async
   return out;
 }
 
+/**
+ * downloadToCacheIter without the progress events: the cached files once every one is there.
+ *
+ * @example
+ * const [config] = await downloadToCache({ repo: "org/name", paths: ["config.json"], cacheDir: defaultCacheDir() });
+ * console.log(config.localPath, config.fromCache);
+ */
 export async function downloadToCache(params: DownloadToCacheParams): Promise<CachedFile[]> {
   return drain(downloadToCacheIter(params));
 }

@@ -20,6 +20,13 @@ export interface HubConfigDir {
   files: HubFileEntry[];
 }
 
+/**
+ * The config files of a hub model fetched into the cache (no weights), as a directory the local readers open.
+ *
+ * @example
+ * const h = await fetchHubConfig({ source: "Qwen/Qwen2.5-7B-Instruct" });
+ * const info = await inspect({ model: h.dir });
+ */
 export async function fetchHubConfig(params: HubParams & { source: string | HubSource; cacheDir?: string }): Promise<HubConfigDir> {
   const source = typeof params.source === "string" ? parseHubSource(params.source) : params.source;
   if (!source) throw new HubSourceError(String(params.source), "not a hub source (expected org/name[@revision])");

@@ -20,7 +20,12 @@ export interface ResolvedHubParams extends HubParams {
 
 export type Env = Record<string, string | undefined>;
 
-/** Option first, then HF_TOKEN (or the older HUGGING_FACE_HUB_TOKEN) and HF_ENDPOINT. Registers the token for redaction. */
+/**
+ * Option first, then HF_TOKEN (or the older HUGGING_FACE_HUB_TOKEN) and HF_ENDPOINT. Registers the token for redaction.
+ *
+ * @example
+ * const { hubUrl, accessToken } = resolveHubParams({ env: process.env });
+ */
 export function resolveHubParams(options: HubParams & { env?: Env } = {}): ResolvedHubParams {
   const env = options.env ?? process.env;
   const accessToken = options.accessToken || env.HF_TOKEN || env.HUGGING_FACE_HUB_TOKEN || undefined;

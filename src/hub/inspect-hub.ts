@@ -8,6 +8,13 @@ import { formatHubSource } from "./parse-hub-source.ts";
 import type { HubSource } from "./parse-hub-source.ts";
 import { defaultHubFetch } from "./retry-fetch.ts";
 
+/**
+ * inspect() for a hub model: its config files fetched into the cache, the result's path the hf:// source pinned to the commit.
+ *
+ * @example
+ * const r = await inspectHub({ source: "Qwen/Qwen2.5-7B-Instruct" });
+ * console.log(r.path, r.rope.originalContext);
+ */
 export async function inspectHub(params: HubParams & { source: string | HubSource; cacheDir?: string }): Promise<InspectResult & { commit: string }> {
   const h = await fetchHubConfig({ ...params, fetch: defaultHubFetch(params) });
   const result = await inspect({ model: h.dir });

@@ -10,6 +10,13 @@ export interface HubFileEntry {
   lfs: boolean;
 }
 
+/**
+ * Every file of a repo revision (recursively), each path checked safe to use on the local file system.
+ *
+ * @example
+ * const files = await listHubFiles({ repo: "org/name", revision: commit });
+ * console.log(files.filter((f) => f.lfs).map((f) => f.path));
+ */
 export async function listHubFiles(params: HubParams & { repo: string; revision?: string }): Promise<HubFileEntry[]> {
   const out: HubFileEntry[] = [];
   for await (const entry of listFiles({

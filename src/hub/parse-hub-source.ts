@@ -22,7 +22,12 @@ function checkRepoPart(part: string, spec: string): void {
   }
 }
 
-/** True when the string can only be a local path (so the CLI never sends it to the hub). */
+/**
+ * True when the string can only be a local path (so the CLI never sends it to the hub).
+ *
+ * @example
+ * looksLikeLocalPath("./org/name"); // true
+ */
 export function looksLikeLocalPath(spec: string): boolean {
   return /^(\.{1,2}([\\/]|$)|\/|~|[A-Za-z]:[\\/])/.test(spec) || spec.includes("\\");
 }
@@ -30,6 +35,9 @@ export function looksLikeLocalPath(spec: string): boolean {
 /**
  * Parses a hub source. Returns undefined for strings that are plainly local paths; throws HubSourceError for
  * strings that use the hub syntax (hf:// or org/name) but are malformed.
+ *
+ * @example
+ * parseHubSource("hf://org/name@v1.0/sub/m.gguf"); // { repo: "org/name", revision: "v1.0", path: "sub/m.gguf" }
  */
 export function parseHubSource(spec: string): HubSource | undefined {
   const explicit = spec.startsWith("hf://");
@@ -62,13 +70,23 @@ export function parseHubSource(spec: string): HubSource | undefined {
   return { repo: `${org}/${name}`, ...(revision !== undefined && { revision }), ...(path !== undefined && { path }) };
 }
 
-/** Formats a source back to the hf:// form (for reports and model cards). */
+/**
+ * Formats a source back to the hf:// form (for reports and model cards).
+ *
+ * @example
+ * formatHubSource({ repo: "org/name", revision: "refs/pr/3", path: "m.gguf" }); // "hf://org/name@refs%2Fpr%2F3/m.gguf"
+ */
 export function formatHubSource(source: HubSource): string {
   const rev = source.revision ? `@${encodeURIComponent(source.revision)}` : "";
   return `hf://${source.repo}${rev}${source.path ? "/" + source.path : ""}`;
 }
 
-/** A model argument that names the hub: not an existing local path, and in hub syntax. */
+/**
+ * A model argument that names the hub: not an existing local path, and in hub syntax.
+ *
+ * @example
+ * isHubModelArg("Qwen/Qwen2.5-7B-Instruct"); // true (unless such a folder exists here)
+ */
 export function isHubModelArg(arg: string): boolean {
   return !existsSync(arg) && parseHubSource(arg) !== undefined;
 }

@@ -44,6 +44,13 @@ export interface PatchHubGgufResult {
   card?: string;
 }
 
+/**
+ * Patches hub GGUF files without downloading their tensors: each header is read with Range requests, rebuilt, and published as an edit of the original (`push`, `pr` or `branch`).
+ *
+ * @example
+ * const it = patchHubGgufIter({ source: "org/m-GGUF/m.gguf", factor: 4, push: "me/m-GGUF-128k", accessToken });
+ * for (let r = await it.next(); !r.done; r = await it.next()) console.log(r.value.event);
+ */
 export async function* patchHubGgufIter(params: PatchHubGgufParams): AsyncGenerator<PublishEvent | DownloadProgressEvent, PatchHubGgufResult> {
   const source = typeof params.source === "string" ? parseHubSource(params.source) : params.source;
   if (!source) throw new HubSourceError(String(params.source), "not a hub source");
@@ -84,6 +91,13 @@ export async function* patchHubGgufIter(params: PatchHubGgufParams): AsyncGenera
   return { source, commit: commit!, files: sizes, plan: thePlan!, publish, ...(card !== undefined && { card }) };
 }
 
+/**
+ * patchHubGgufIter drained: `onEvent` sees each progress event.
+ *
+ * @example
+ * const r = await patchHubGguf({ source: "org/m-GGUF/m-Q4_K_M.gguf", factor: 4, pr: true, accessToken });
+ * console.log(r.publish.pullRequestUrl);
+ */
 export async function patchHubGguf(params: PatchHubGgufParams, onEvent?: (e: PublishEvent | DownloadProgressEvent) => void): Promise<PatchHubGgufResult> {
   return drain(patchHubGgufIter(params), onEvent);
 }

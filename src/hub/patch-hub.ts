@@ -80,6 +80,13 @@ function sourceOf(s: string | HubSource): HubSource {
   return parsed;
 }
 
+/**
+ * Patches a Hugging Face format hub model: the config files into the cache, the local patch, then a pull request or branch on the source (config files only) or a new repo with every file and a model card; without a publish target, the whole model is written to `out`.
+ *
+ * @example
+ * const it = patchHubIter({ source: "org/name@main", factor: 4, pr: true, accessToken });
+ * for (let r = await it.next(); !r.done; r = await it.next()) console.log(r.value.event);
+ */
 export async function* patchHubIter(params: PatchHubParams): AsyncGenerator<PatchHubEvent, PatchHubResult> {
   const source = sourceOf(params.source);
   if (source.path !== undefined) throw new HubSourceError(`${source.repo}/${source.path}`, "a single file is not a Hugging Face format model (GGUF sources go through publishPatchedGguf)");
@@ -167,6 +174,13 @@ export async function* patchHubIter(params: PatchHubParams): AsyncGenerator<Patc
   }
 }
 
+/**
+ * patchHubIter drained: `onEvent` sees each download, patch and publish event.
+ *
+ * @example
+ * const r = await patchHub({ source: "Qwen/Qwen2.5-7B-Instruct", factor: 4, push: "me/Qwen2.5-7B-Instruct-128k", accessToken });
+ * console.log(r.publish?.commitUrl);
+ */
 export async function patchHub(params: PatchHubParams, onEvent?: (e: PatchHubEvent) => void): Promise<PatchHubResult> {
   return drain(patchHubIter(params), onEvent);
 }

@@ -42,6 +42,12 @@ export interface PublishGgufParams extends HubParams {
   toolVersion?: string;
 }
 
+/**
+ * Publishes new GGUF headers as edits of the originals (only the changed bytes travel over xet): a pull request or branch on the source, or a new repo with a model card.
+ *
+ * @example
+ * const it = publishPatchedGgufIter({ source: { repo: "org/m-GGUF", commit }, files, plan, push: "me/m-GGUF-128k", accessToken });
+ */
 export async function* publishPatchedGgufIter(params: PublishGgufParams): AsyncGenerator<PublishEvent | DownloadProgressEvent, PublishResult & { card?: string }> {
   const { hub } = splitHubParams(params);
   const target = params.push ?? params.source.repo;
@@ -91,6 +97,12 @@ export async function* publishPatchedGgufIter(params: PublishGgufParams): AsyncG
   return { ...result, ...(card !== undefined && { card }) };
 }
 
+/**
+ * publishPatchedGgufIter drained: `onEvent` sees each progress event.
+ *
+ * @example
+ * await publishPatchedGguf({ source: { repo: "org/m-GGUF", commit }, files: [{ path: "m.gguf", header, replaces }], plan, pr: true, accessToken });
+ */
 export async function publishPatchedGguf(params: PublishGgufParams, onEvent?: (e: PublishEvent | DownloadProgressEvent) => void): Promise<PublishResult & { card?: string }> {
   return drain(publishPatchedGgufIter(params), onEvent);
 }

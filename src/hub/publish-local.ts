@@ -45,6 +45,12 @@ function filesOf(dir: string): Array<{ repoPath: string; file: string }> {
   return out.sort((a, b) => a.repoPath.localeCompare(b.repoPath));
 }
 
+/**
+ * Publishes a locally patched model (a directory or one file) as one commit with a model card; the repo is created when missing.
+ *
+ * @example
+ * const it = publishLocalIter({ path: "./m-yarn.gguf", format: "gguf", plan, repo: "me/m-GGUF-128k", accessToken });
+ */
 export async function* publishLocalIter(p: PublishLocalParams): AsyncGenerator<PublishEvent, PublishResult & { card: string }> {
   const isDir = statSync(p.path).isDirectory();
   const files = isDir ? filesOf(p.path) : [{ repoPath: basename(p.path), file: p.path }];
@@ -80,6 +86,13 @@ export async function* publishLocalIter(p: PublishLocalParams): AsyncGenerator<P
   return { ...result, card };
 }
 
+/**
+ * publishLocalIter drained: `onEvent` sees each upload event.
+ *
+ * @example
+ * const r = await publishLocal({ path: "./qwen-128k", format: "hf", plan: result.plan, repo: "me/qwen-128k", accessToken });
+ * console.log(r.commitUrl);
+ */
 export async function publishLocal(p: PublishLocalParams, onEvent?: (e: PublishEvent) => void): Promise<PublishResult & { card: string }> {
   return drain(publishLocalIter(p), onEvent);
 }

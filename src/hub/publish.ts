@@ -70,6 +70,13 @@ function toCommitOperation(op: PublishOperation): CommitOperation {
   }
 }
 
+/**
+ * One atomic commit of `operations` to a repo (created when missing), to a branch, or as a pull request; yields upload progress.
+ *
+ * @example
+ * const it = publishIter({ repo: "org/name", operations, title: "YaRN ×4", pr: true, accessToken });
+ * for (let r = await it.next(); !r.done; r = await it.next()) console.log(r.value.event);
+ */
 export async function* publishIter(params: PublishParams): AsyncGenerator<PublishEvent, PublishResult> {
   const accessToken = params.accessToken;
   if (!accessToken) throw new HubPublishError(params.repo, "publishing needs a token (--token or HF_TOKEN)");
@@ -139,7 +146,12 @@ export async function* publishIter(params: PublishParams): AsyncGenerator<Publis
   }
 }
 
-/** Drains publishIter; onEvent sees every progress event (for a progress bar or a log). */
+/**
+ * Drains publishIter; onEvent sees every progress event (for a progress bar or a log).
+ *
+ * @example
+ * const r = await publish({ repo: "me/m", operations: [{ kind: "file", path: "config.json", content: new Blob([text]) }], title: "YaRN ×4", accessToken });
+ */
 export async function publish(params: PublishParams, onEvent?: (e: PublishEvent) => void): Promise<PublishResult> {
   return drain(publishIter(params), onEvent);
 }

@@ -56,8 +56,13 @@ export function sleepWithSignal(ms: number, signal?: AbortSignal): Promise<void>
   });
 }
 
-/** Milliseconds from a Retry-After header (delta seconds or an HTTP date), or undefined. */
-export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
+/**
+ * Milliseconds from a Retry-After header (delta seconds or an HTTP date), or undefined.
+ *
+ * @example
+ * parseRetryAfter("120"); // 120000
+ */
+export function parseRetryAfter(value: string | null, now: number = Date.now()): number | undefined {
   if (!value) return undefined;
   if (/^\d+(\.\d+)?$/.test(value.trim())) return Math.round(Number(value) * 1000);
   const date = Date.parse(value);
@@ -85,6 +90,13 @@ function requestUrl(input: RequestInfo | URL): string {
   return typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
 }
 
+/**
+ * A fetch that retries 429 and 5xx answers and dropped connections with backoff (honouring Retry-After) and times out attempts that hang.
+ *
+ * @example
+ * const fetch = createRetryFetch({ retries: 5, onRetry: (e) => console.error(`retry ${e.attempt} in ${e.delayMs} ms`) });
+ * await patchHub({ source: "org/name", factor: 4, pr: true, fetch });
+ */
 export function createRetryFetch(options: RetryFetchOptions = {}): typeof fetch {
   const baseFetch = options.fetch ?? globalThis.fetch;
   const retries = options.retries ?? 5;

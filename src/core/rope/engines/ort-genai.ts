@@ -9,6 +9,12 @@ import { type StoredRope, transformersDict } from "./stored.ts";
 import { ModelFormatError } from "../../errors.ts";
 import { transformersLoadRefusal, transformersSpec, transformersView } from "./transformers.ts";
 
+/**
+ * ONNX Runtime GenAI's model builder's reading of stored parameters (YaRN only with beta_fast present, the correction range never floored or ceiled).
+ *
+ * @example
+ * console.log(ortGenaiView(info.stored).invFreq.length);
+ */
 export function ortGenaiView(s: StoredRope): EngineView {
   const refusal = transformersLoadRefusal(s);
   if (refusal) throw new ModelFormatError(undefined, `loads config.json through transformers, which fails: ${refusal}`);
