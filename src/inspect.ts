@@ -1,5 +1,5 @@
 // `yarnify inspect`: a model's RoPE setup, and what every engine computes from it.
-import { type ConverterOptions, converterFor } from "./models.ts";
+import { converterFor, type ReadOptions } from "./models.ts";
 import { compareEngines, disagreementLines, type EngineReport } from "./core/engine-compare.ts";
 import { engineViews } from "./core/rope/engines/index.ts";
 import { computeRope } from "./core/rope/compute.ts";
@@ -80,8 +80,8 @@ export function engineReports(stored: StoredRope, format: ModelFormat): { engine
   return { engines, warnings: disagreementLines(engines, format) };
 }
 
-export interface InspectParams extends ConverterOptions {
-  /** A model directory or file (GGUF also an http(s) URL). */
+export interface InspectParams extends ReadOptions {
+  /** A model directory or file (GGUF also an http(s) URL, reached with `remote`'s headers and fetch). */
   model: string;
 }
 
@@ -93,8 +93,8 @@ export interface InspectParams extends ConverterOptions {
  * console.log(r.rope.originalContext, r.engines.llamacpp.agrees);
  */
 export async function inspect(params: InspectParams): Promise<InspectResult> {
-  const { model, ...opts } = params;
-  const info = await (await converterFor(model, opts)).read(model);
+  const { model, remote, ...opts } = params;
+  const info = await (await converterFor(model, opts)).read(model, remote);
   const { engines, warnings } = engineReports(info.stored, info.format);
   const quirk = info.spec.scaling.method === "none" ? trainedContextQuirk(info.stored.architecture, info.spec.context) : undefined;
   if (quirk) {

@@ -6,7 +6,7 @@ import { isGgufPath } from "../converters/gguf/detect.ts";
 import { isUrl } from "../converters/gguf/source.ts";
 import { isHfPath } from "../converters/hf/detect.ts";
 import { isOnnxPath } from "../converters/onnx/detect.ts";
-import type { Converter } from "./core/converter.ts";
+import type { Converter, RemoteAccess } from "./core/converter.ts";
 import type { ModelFormat } from "./core/types.ts";
 import { ModelFormatError } from "./core/errors.ts";
 
@@ -16,6 +16,12 @@ export interface ConverterOptions {
   tensor?: string;
   /** The trained context, for files that do not record it (an ONNX graph without a config beside it). */
   originalContext?: number;
+}
+
+/** What the readers (inspect, flags, validate) take: the format options, and how to reach a model given as a URL. */
+export interface ReadOptions extends ConverterOptions {
+  /** For an http(s) model (a GGUF read with Range requests): the headers and fetch of its requests (hubFileLocation's). */
+  remote?: RemoteAccess;
 }
 
 /** Formats in the order they are tried. */

@@ -149,8 +149,34 @@ test("bad input: output path exists", () => {
   mkdirSync(out);
   const r = runCli(["patch", m, "--factor", "4", "--out", out]);
   assert.equal(r.code, 4);
-  assert.match(r.stderr, /^yarnify: .*taken: output path exists/);
+  assert.match(r.stderr, /^yarnify: .*taken: output path exists; choose another --out, or --overwrite to replace it\n$/);
   assert.deepEqual(readdirSync(out), []);
+  // --force re-plans; it does not overwrite.
+  assert.equal(runCli(["patch", m, "--factor", "4", "--out", out, "--force"]).code, 4);
+  assert.deepEqual(readdirSync(out), []);
+});
+
+test("--overwrite (-o for --out) replaces an existing output, never the source or a folder holding it", () => {
+  const m = modelWith(goodConfig);
+  const out = join(m, "..", "taken");
+  mkdirSync(out);
+  writeFileSync(join(out, "stale.txt"), "old");
+  const r = runCli(["patch", m, "--factor", "4", "-o", out, "--overwrite"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(readdirSync(out).sort(), readdirSync(m).sort(), "the new output, nothing of the old");
+  assert.equal(JSON.parse(readFileSync(join(out, "config.json"), "utf8")).rope_parameters.factor, 4);
+  assert.ok(!readdirSync(join(m, "..")).some((n) => n.includes("yarnify-tmp")), "no temporary left");
+  const before = treeHash(m);
+  for (const target of [m, join(m, "..")]) {
+    const refused = runCli(["patch", m, "--factor", "4", "-o", target, "--overwrite"]);
+    assert.equal(refused.code, 4, target);
+    assert.match(refused.stderr, /--overwrite would replace the source model itself|output cannot be inside|is the source/);
+  }
+  assert.equal(treeHash(m), before, "source untouched");
+  const help = runCli(["patch", "--help"]);
+  assert.match(help.stdout, /--force\s+Re-plan .*overwriting an output needs --overwrite/);
+  assert.match(help.stdout, /-o, --out <path>/);
+  assert.match(help.stdout, /--pr, --create-pr/);
 });
 
 test("bad input: output cannot be written", () => {

@@ -52,7 +52,7 @@ test("patch <hub source> --push --json: commit URL and oid, token from HF_TOKEN,
     // Text mode prints the commit, progress goes to stderr.
     const t2 = io({ HF_TOKEN: TOKEN, HF_ENDPOINT: hub.url });
     await patchHubSource("org/llama", { factor: 4 }, { pr: true, cacheDir }, t2.io);
-    assert.match(t2.out.join(""), /pull request .*\/org\/llama\/discussions\/1\ncommit /);
+    assert.match(t2.out.join(""), /pull request .*\/org\/llama\/discussions\/1 \(org\/llama@refs\/pr\/1\)\ncommit /);
     assert.match(t2.err.join(""), /committing/);
   } finally {
     await hub.close();

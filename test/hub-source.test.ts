@@ -16,7 +16,20 @@ test("parseHubSource: repo ids, revisions, files, hf:// URLs", () => {
   assert.deepEqual(parseHubSource("org/model-GGUF/model-Q4_K_M.gguf"), { repo: "org/model-GGUF", path: "model-Q4_K_M.gguf" });
   assert.deepEqual(parseHubSource("hf://org/m@refs%2Fpr%2F3/sub/x.gguf"), { repo: "org/m", revision: "refs/pr/3", path: "sub/x.gguf" });
   assert.deepEqual(parseHubSource("hf://org/m"), { repo: "org/m" });
-  assert.equal(formatHubSource({ repo: "org/m", revision: "refs/pr/3", path: "a.gguf" }), "hf://org/m@refs%2Fpr%2F3/a.gguf");
+  assert.equal(formatHubSource({ repo: "org/m", revision: "refs/pr/3", path: "a.gguf" }), "hf://org/m@refs/pr/3/a.gguf");
+  assert.equal(formatHubSource({ repo: "org/m", revision: "feature/x" }), "hf://org/m@feature%2Fx");
+});
+
+test("parseHubSource: the hub's special refs (refs/pr/N, refs/convert/NAME) written as they are", () => {
+  assert.deepEqual(parseHubSource("org/name@refs/pr/12"), { repo: "org/name", revision: "refs/pr/12" });
+  assert.deepEqual(parseHubSource("hf://org/name@refs/pr/3/sub/m.gguf"), { repo: "org/name", revision: "refs/pr/3", path: "sub/m.gguf" });
+  assert.deepEqual(parseHubSource("org/name-GGUF@refs/pr/1/m-Q4_K_M.gguf"), { repo: "org/name-GGUF", revision: "refs/pr/1", path: "m-Q4_K_M.gguf" });
+  assert.deepEqual(parseHubSource("hf://org/data@refs/convert/parquet"), { repo: "org/data", revision: "refs/convert/parquet" });
+  // Anything else after "refs" stays a path: a tag or branch named "refs" is legal, refs/pr/x is not a PR.
+  assert.deepEqual(parseHubSource("org/name@refs/pr/x.gguf"), { repo: "org/name", revision: "refs", path: "pr/x.gguf" });
+  for (const s of ["org/name@refs/pr/12", "hf://org/name@refs/pr/3/sub/m.gguf", "org/m@feature%2Fx/a.gguf"]) {
+    assert.deepEqual(parseHubSource(formatHubSource(parseHubSource(s)!)), parseHubSource(s), `round trip ${s}`);
+  }
 });
 
 test("parseHubSource: local paths are not hub sources, malformed hub sources throw", () => {

@@ -44,8 +44,8 @@ const HOW: Record<PatchedFile["action"], OutputFile["how"]> = { patched: "writte
 export const ggufConverter: Converter = {
   format: "gguf",
   accepts: isGgufPath,
-  async read(path): Promise<GgufModelInfo> {
-    return withSource(path, {}, async (source) => {
+  async read(path, remote): Promise<GgufModelInfo> {
+    return withSource(path, remote ?? {}, async (source) => {
       const h = await readGgufHeader(source);
       const i = describeGguf(h, path, source.bytesFetched());
       const { keys, llamacpp, version, tensorCount, headerBytes, fileSize, split, bytesFetched } = i;

@@ -88,7 +88,7 @@ async function refuseExisting(path: string, sources: readonly string[], overwrit
     const same = await realpath(s).then((r) => r === real, () => false);
     if (same) throw new GgufError(path, "output", "the output is the source file; the source is never modified");
   }
-  if (!overwrite) throw new GgufError(path, "output", "already exists (pass overwrite to replace it)");
+  if (!overwrite) throw new GgufError(path, "output", "already exists; --overwrite (overwrite: true) replaces it");
 }
 
 /**

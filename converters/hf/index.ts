@@ -29,7 +29,7 @@ export const hfConverter: Converter = {
   defaultOut(path, plan: Plan) {
     return `${configDir(path).replace(/\/+$/, "")}-yarn-${plan.context}`;
   },
-  async patch({ info, plan, out, dryRun }) {
+  async patch({ info, plan, out, dryRun, overwrite }) {
     const dir = configDir(info.path);
     const cfg = readHfConfig(dir);
     const configText = patchedConfigText(cfg, plan);
@@ -53,7 +53,7 @@ export const hfConverter: Converter = {
     if (dryRun) {
       return { out, files: [...replaced.keys()].map((rel) => ({ path: join(out, rel), how: "written" as const })), diff, stored, warnings: [] };
     }
-    const files = writeModelDir({ source: dir, out, replaced });
+    const files = writeModelDir({ source: dir, out, replaced, overwrite });
     return { out, files, diff, stored, warnings: [] };
   },
 };

@@ -1,10 +1,10 @@
 // patchOnnx: writes a copy of an ONNX model whose rotary embedding follows a Plan. Only the tensors and
 // nodes that change are re-encoded; every other byte is copied as is, and external data stays external.
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import type { OutputFile } from "../../src/core/converter.ts";
 import { unifiedDiff } from "../../src/core/diff.ts";
-import { checkOutputPath, cloneFile } from "../../src/core/io/model-dir.ts";
+import { checkOutputPath, cloneFile, moveIntoPlace } from "../../src/core/io/model-dir.ts";
 import { tempSibling, trackTemp, untrackTemp } from "../../src/core/io/temp-paths.ts";
 import type { Plan } from "../../src/core/types.ts";
 import { readHfConfig } from "../../src/core/hf-config/read.ts";
@@ -33,6 +33,8 @@ export interface PatchOnnxParams {
   context?: number;
   /** Work out every change and the diff, write nothing. */
   dryRun?: boolean;
+  /** Replace an existing output folder (default false). */
+  overwrite?: boolean;
 }
 
 export interface PatchOnnxResult {
@@ -59,7 +61,7 @@ export function patchOnnx(p: PatchOnnxParams): PatchOnnxResult {
   if (resolve(out) === resolve(sourceDir)) {
     throw new OnnxOutputError(p.source, `the output folder is the model's own folder; choose another (--out DIR)`);
   }
-  if (!p.dryRun) checkOutputPath(out, sourceDir);
+  if (!p.dryRun) checkOutputPath(out, sourceDir, p.overwrite);
   const half = a.detection.style === "inv-freq" ? a.detection.values.length : a.detection.half;
   if (p.plan.invFreq.length !== half) {
     throw new OnnxPatchError(p.source, `the plan has ${p.plan.invFreq.length} frequencies but the model's rotary embedding has ${half}`);
@@ -121,7 +123,7 @@ export function patchOnnx(p: PatchOnnxParams): PatchOnnxResult {
       mkdirSync(dirname(join(tmp, rel)), { recursive: true });
       files.push({ path: join(out, rel), how: cloneFile(join(sourceDir, rel), join(tmp, rel)) });
     }
-    renameSync(tmp, out);
+    moveIntoPlace(tmp, out);
   } catch (err) {
     rmSync(tmp, { recursive: true, force: true });
     throw err;

@@ -5,9 +5,10 @@ import type { EvalDevice } from "../eval/evaluate.ts";
 import { EVAL_METHODS } from "../eval/methods.ts";
 import type { Command } from "./command.ts";
 import { print, printJson, warn } from "./io.ts";
-import { contextList, numberOption, wholeNumber, wordList } from "./options.ts";
+import { locateModelArg, withRevision } from "./hub.ts";
+import { contextList, HUB_SOURCE_OPTIONS, type HubSourceOptionValues, numberOption, wholeNumber, wordList } from "./options.ts";
 
-interface EvalOptions {
+interface EvalOptions extends HubSourceOptionValues {
   text?: string;
   context: unknown;
   methods: unknown;
@@ -32,15 +33,19 @@ export const evalCommand: Command<EvalOptions> = {
     { flags: "--device <d>", description: "auto | gpu | cpu", default: "auto" },
     { flags: "--plot <file.svg>", description: "Where to write the SVG plot (default: perplexity.svg)" },
     { flags: "--json", description: "Print {results: [{method, context, perplexity, tokens}], ...}" },
+    ...HUB_SOURCE_OPTIONS,
   ],
-  examples: ["yarnify eval ./model --text docs.txt --context 256,512,1024,2048,4096 --methods none,pi,ntk,dynamic,yarn"],
-  async run(model, o, io) {
+  examples: ["yarnify eval ./model --text docs.txt --context 256,512,1024,2048,4096 --methods none,pi,ntk,dynamic,yarn", "yarnify eval org/name --text docs.jsonl"],
+  async run(arg, o, io) {
     if (!o.text) throw new YarnifyError(undefined, "--text <file> is required (the documents to measure perplexity on)");
     const contexts = contextList(o.context, "--context");
+    // A hub repo: every file (weights, tokenizer) into the cache.
+    const hub = await locateModelArg(withRevision(arg, o.revision), o, io, "all");
+    const model = hub?.model ?? arg;
     const { evaluate, loadTexts, parseEvalMethod, perplexityPlotSvg, perplexityTable } = await import("../eval/index.ts");
     const docs = wholeNumber(o.docs, "--docs");
     const texts = loadTexts(o.text).slice(0, docs);
-    const r = await evaluate({
+    const evaluated = await evaluate({
       model,
       texts,
       contexts,
@@ -50,8 +55,9 @@ export const evalCommand: Command<EvalOptions> = {
       device: o.device as EvalDevice,
       ...(io.abortSignal && { abortSignal: io.abortSignal }),
     });
+    const r = hub ? { ...evaluated, model: hub.label } : evaluated;
     const plot = o.plot ?? "perplexity.svg";
-    writeFileSync(plot, perplexityPlotSvg(r.results, { title: `${model}: perplexity against context` }));
+    writeFileSync(plot, perplexityPlotSvg(r.results, { title: `${r.model}: perplexity against context` }));
     if (o.json) printJson(io, { ...r, plot });
     else {
       print(io, perplexityTable(r.results));

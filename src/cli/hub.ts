@@ -6,7 +6,9 @@ import { HubPublishError, HubSourceError } from "../hub/errors.ts";
 import type { HubParams } from "../hub/hub-params.ts";
 import { hubParamsFromOptions } from "../hub/hub-params.ts";
 import { cardValidation, type CardPerplexity } from "../hub/model-card.ts";
-import { parseHubSource } from "../hub/parse-hub-source.ts";
+import { formatHubSource, isHubModelArg, parseHubSource } from "../hub/parse-hub-source.ts";
+import { type HubModelLocation, locateHubModel } from "../hub/locate-hub-model.ts";
+import { YarnifyError } from "../core/errors.ts";
 import { patchHub, type PatchHubParams } from "../hub/patch-hub.ts";
 import { type GgufHeaderPatcher, patchHubGguf } from "../hub/patch-hub-gguf.ts";
 import { createProgressWriter } from "../hub/progress-text.ts";
@@ -18,17 +20,43 @@ import { patchText } from "../report-text.ts";
 import type { Report } from "../validate/report.ts";
 import { VERSION } from "../version.ts";
 import type { CliIo } from "./io.ts";
-import type { HubOptionValues } from "./options.ts";
+import type { HubOptionValues, HubSourceOptionValues } from "./options.ts";
 
-export interface HubCliOptions extends HubOptionValues {
+export interface HubCliOptions extends HubSourceOptionValues {
   push?: string;
   branch?: string;
   pr?: boolean;
+  commitMessage?: string;
+  overwrite?: boolean;
   private?: boolean;
   out?: string;
   dryRun?: boolean;
   validate?: boolean;
   json?: boolean;
+}
+
+/**
+ * The model argument with `--revision` applied: `org/name --revision v1` is `org/name@v1`. A local path, or a source
+ * naming another revision, is refused.
+ */
+export function withRevision(model: string, revision: string | undefined): string {
+  if (revision === undefined) return model;
+  const source = isHubModelArg(model) ? parseHubSource(model) : undefined;
+  if (!source) throw new YarnifyError(model, "--revision applies to hub sources (org/name); this is a local path");
+  if (source.revision !== undefined && source.revision !== revision) throw new YarnifyError(model, `names revision ${source.revision}, --revision ${revision}`);
+  return formatHubSource({ ...source, revision });
+}
+
+/**
+ * A model argument located for the readers when it names the hub (`files`: what a repo needs locally: its config
+ * files, or every file); undefined for a local path. Downloads report progress on stderr unless `--json`.
+ */
+export async function locateModelArg(model: string, o: HubOptionValues & { json?: boolean }, io: CliIo, files: "config" | "all"): Promise<HubModelLocation | undefined> {
+  if (!isHubModelArg(model)) return undefined;
+  const progress = createProgressWriter({ write: io.stderr, isTTY: io.isTTY });
+  const where = await locateHubModel({ ...hubConnection(o, io), source: model, files, ...(o.cacheDir !== undefined && { cacheDir: o.cacheDir }) }, o.json ? undefined : progress);
+  progress.done();
+  return where;
 }
 
 /** The hub connection of a command: --token/--hub-url or the environment, retries reported on stderr, Ctrl-C aborting. */
@@ -38,6 +66,16 @@ export function hubConnection(o: HubOptionValues, io: CliIo): HubParams {
     ...(io.abortSignal && { abortSignal: io.abortSignal }),
     onRetry: (e) => io.stderr(redactSecrets(`retrying ${e.method} ${e.url} (${e.status ?? e.error}) in ${(e.delayMs / 1000).toFixed(1)} s, attempt ${e.attempt}\n`)),
   });
+}
+
+/**
+ * The lines after a publish: the commit, and for a pull request its URL and the source that addresses it
+ * (org/name@refs/pr/N[/file], which inspect, validate and patch take).
+ */
+function publishedText(p: PublishResult, path?: string): string {
+  const pr = p.pullRequestUrl?.match(/\/discussions\/(\d+)$/)?.[1];
+  const source = pr && formatHubSource({ repo: p.repo, revision: `refs/pr/${pr}`, ...(path !== undefined && { path }) }).slice("hf://".length);
+  return `${p.pullRequestUrl ? `pull request ${p.pullRequestUrl}${source ? ` (${source})` : ""}\n` : ""}commit ${p.commitUrl} (${p.commitOid})\n`;
 }
 
 /**
@@ -68,6 +106,7 @@ export async function publishLocalPatch(
       baseModel: o.baseModel ?? basename(r.source),
       ...(validation && { validation }),
       ...(extra.perplexity && { perplexity: extra.perplexity }),
+      ...(o.commitMessage !== undefined && { commitMessage: o.commitMessage }),
       toolVersion: VERSION,
     },
     o.json ? undefined : progress,
@@ -90,6 +129,7 @@ async function patchHubGgufSource(model: string, target: PlanTarget, o: HubCliOp
       ...(o.branch !== undefined && { branch: o.branch }),
       ...(o.pr !== undefined && { pr: o.pr }),
       ...(o.private !== undefined && { private: o.private }),
+      ...(o.commitMessage !== undefined && { commitMessage: o.commitMessage }),
       toolVersion: VERSION,
     },
     o.json ? undefined : progress,
@@ -101,7 +141,7 @@ async function patchHubGgufSource(model: string, target: PlanTarget, o: HubCliOp
     return 0;
   }
   for (const f of r.files) io.stdout(`${f.path}: header ${f.headerBytes.before} -> ${f.headerBytes.after} bytes\n`);
-  io.stdout(`${p.pullRequestUrl ? `pull request ${p.pullRequestUrl}\n` : ""}commit ${p.commitUrl} (${p.commitOid})\n`);
+  io.stdout(publishedText(p, r.source.path));
   for (const w of r.plan.warnings) io.stderr(`warning: ${w}\n`);
   return 0;
 }
@@ -136,6 +176,8 @@ export async function patchHubSource(
       ...(o.dryRun !== undefined && { dryRun: o.dryRun }),
       ...(o.validate !== undefined && { validate: o.validate }),
       ...(extra.perplexity && { perplexity: extra.perplexity }),
+      ...(o.commitMessage !== undefined && { commitMessage: o.commitMessage }),
+      ...(o.overwrite !== undefined && { overwrite: o.overwrite }),
       toolVersion: VERSION,
     },
     o.json ? undefined : progress,
@@ -166,7 +208,7 @@ export async function patchHubSource(
   if (r.patch.dryRun && r.patch.diff) io.stdout(r.patch.diff.endsWith("\n") ? r.patch.diff : r.patch.diff + "\n");
   io.stdout(patchText(r.patch) + "\n");
   if (r.perplexity) io.stdout(`${r.perplexity.note}\n${r.perplexity.markdown}\n`);
-  if (r.publish) io.stdout(`${r.publish.pullRequestUrl ? `pull request ${r.publish.pullRequestUrl}\n` : ""}commit ${r.publish.commitUrl} (${r.publish.commitOid})\n`);
+  if (r.publish) io.stdout(publishedText(r.publish));
   for (const w of r.patch.warnings) io.stderr(`warning: ${w}\n`);
   return 0;
 }

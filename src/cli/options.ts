@@ -22,6 +22,12 @@ export const HUB_OPTIONS: OptionSpec[] = [
   { flags: "--cache-dir <dir>", description: "Download cache (default: $YARNIFY_CACHE or ~/.cache/yarnify)" },
 ];
 
+/** The options of a command whose argument may be a hub source (org/name[@rev][/file.gguf]). */
+export const HUB_SOURCE_OPTIONS: OptionSpec[] = [
+  { flags: "--revision <rev>", description: "Hub source: branch, tag, commit or refs/pr/N (as org/name@rev)" },
+  ...HUB_OPTIONS,
+];
+
 export interface FormatOptionValues {
   tensor?: unknown;
   originalContext?: unknown;
@@ -31,6 +37,10 @@ export interface HubOptionValues {
   token?: string;
   hubUrl?: string;
   cacheDir?: string;
+}
+
+export interface HubSourceOptionValues extends HubOptionValues {
+  revision?: string;
 }
 
 /**

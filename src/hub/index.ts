@@ -34,5 +34,7 @@ export type { HubProgressEvent, ProgressWriter } from "./progress-text.ts";
 export { redactSecrets, registerSecret, describeError } from "./redact.ts";
 export { HubError, HubSourceError, UnsafeRepoPathError, HubRetryError, HubDownloadError, HubPublishError, HubHttpError } from "./errors.ts";
 export { inspectHub } from "./inspect-hub.ts";
+export { locateHubModel, locateHubModelIter } from "./locate-hub-model.ts";
+export type { HubModelLocation, LocateHubModelParams } from "./locate-hub-model.ts";
 export { publishLocal, publishLocalIter } from "./publish-local.ts";
 export type { PublishLocalParams } from "./publish-local.ts";

@@ -33,6 +33,8 @@ export interface PatchHubGgufParams extends PlanTarget, HubParams {
   cacheDir?: string;
   validation?: ValidationFigures;
   toolVersion?: string;
+  /** The commit's title (the `--commit-message`); yarnify's, naming the change, by default. */
+  commitMessage?: string;
 }
 
 export interface PatchHubGgufResult {
@@ -60,7 +62,7 @@ export async function* patchHubGgufIter(params: PatchHubGgufParams): AsyncGenera
     throw new HubSourceError(source.repo, "publishing a GGUF needs --push, --pr or --branch (for a local file, patch the URL with --out)");
   }
   const { hub, rest } = splitHubParams(params);
-  const { source: _s, files: _f, patchHeader, push, branch, pr, private: priv, cacheDir, validation, toolVersion, ...target } = rest;
+  const { source: _s, files: _f, patchHeader, push, branch, pr, private: priv, cacheDir, validation, toolVersion, commitMessage, ...target } = rest;
   let commit: string | undefined;
   let thePlan: Plan | undefined;
   const headers: PatchedGgufHeader[] = [];
@@ -86,6 +88,7 @@ export async function* patchHubGgufIter(params: PatchHubGgufParams): AsyncGenera
     ...(cacheDir !== undefined && { cacheDir }),
     ...(validation && { validation }),
     ...(toolVersion && { toolVersion }),
+    ...(commitMessage !== undefined && { commitMessage }),
   });
   const { card, ...publish } = published;
   return { source, commit: commit!, files: sizes, plan: thePlan!, publish, ...(card !== undefined && { card }) };

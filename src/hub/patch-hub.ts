@@ -52,6 +52,10 @@ export interface PatchHubParams extends PlanTarget, HubParams {
    */
   perplexity?: (modelDir: string, plan: Plan) => Promise<CardPerplexity>;
   toolVersion?: string;
+  /** The commit's title (the `--commit-message`); yarnify's, naming the change, by default. */
+  commitMessage?: string;
+  /** Replace an existing local `out` (default false: refused). */
+  overwrite?: boolean;
 }
 
 export type PatchHubEvent = DownloadProgressEvent | PublishEvent | { event: "patched"; changed: string[] };
@@ -100,7 +104,7 @@ export async function* patchHubIter(params: PatchHubParams): AsyncGenerator<Patc
   const target = params.push ?? source.repo;
   const sameRepo = target === source.repo;
   const dryRun = params.dryRun ?? false;
-  const { source: _s, cacheDir: _c, out: _o, push: _p, branch: _b, pr: _pr, private: _priv, dryRun: _d, validate: doValidate, validation, perplexity: measure, toolVersion, ...planTarget } = rest;
+  const { source: _s, cacheDir: _c, out: _o, push: _p, branch: _b, pr: _pr, private: _priv, dryRun: _d, validate: doValidate, validation, perplexity: measure, toolVersion, commitMessage, overwrite, ...planTarget } = rest;
   // Planning and publishing need only the config files (and the source card for a new repo).
   const configs = [...HF_CONFIG_FILES, ...(publishing && !sameRepo ? ["README.md"] : [])].filter((p) => names.has(p));
   yield* downloadToCacheIter({ ...hub, repo: source.repo, commit, paths: configs, cacheDir });
@@ -121,7 +125,7 @@ export async function* patchHubIter(params: PatchHubParams): AsyncGenerator<Patc
     if ((!publishing || measure || !sameRepo) && !dryRun) {
       yield* downloadToCacheIter({ ...hub, repo: source.repo, commit, paths: listing.map((f) => f.path), cacheDir });
     }
-    const result = await patch({ ...planTarget, model: snap, out, dryRun });
+    const result = await patch({ ...planTarget, model: snap, out, dryRun, ...(overwrite !== undefined && { overwrite }) });
     const changedFiles = result.files.filter((f) => f.how === "written").map((f) => relative(out, f.path).split(sep).join("/"));
     yield { event: "patched", changed: changedFiles };
     let report: Report | undefined;
@@ -158,7 +162,7 @@ export async function* patchHubIter(params: PatchHubParams): AsyncGenerator<Patc
       ...hub,
       repo: target,
       operations,
-      title: message.title,
+      title: commitMessage ?? message.title,
       description: message.description,
       ...(publishBranch !== undefined && { branch: publishBranch }),
       // On the source repo the change is made against the commit we read: a new branch starts there and a pull

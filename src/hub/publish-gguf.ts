@@ -40,6 +40,8 @@ export interface PublishGgufParams extends HubParams {
   engines?: EngineInstructions[];
   validation?: ValidationFigures;
   toolVersion?: string;
+  /** The commit's title (the `--commit-message`); yarnify's, naming the change, by default. */
+  commitMessage?: string;
 }
 
 /**
@@ -88,7 +90,7 @@ export async function* publishPatchedGgufIter(params: PublishGgufParams): AsyncG
     ...hub,
     repo: target,
     operations,
-    title: message.title,
+    title: params.commitMessage ?? message.title,
     description: message.description.replace("Weights unchanged.", "Header only; tensor data unchanged."),
     ...(params.branch !== undefined && { branch: params.branch }),
     pr: params.pr ?? false,

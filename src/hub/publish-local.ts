@@ -28,6 +28,8 @@ export interface PublishLocalParams extends HubParams {
   validation?: ValidationFigures;
   perplexity?: CardPerplexity;
   toolVersion?: string;
+  /** The commit's title (the `--commit-message`); yarnify's, naming the change, by default. */
+  commitMessage?: string;
 }
 
 /** Repo paths and local files of a directory, recursively; dot-files and dot-directories are left out. */
@@ -78,7 +80,7 @@ export async function* publishLocalIter(p: PublishLocalParams): AsyncGenerator<P
     ...splitHubParams(p).hub,
     repo: p.repo,
     operations,
-    title: message.title,
+    title: p.commitMessage ?? message.title,
     description: message.description,
     ...(p.branch !== undefined && { branch: p.branch }),
     private: p.private ?? false,

@@ -1,7 +1,7 @@
 // Writes a patched model directory: changed files from memory, every other file cloned from the source
 // (reflink, else hard link, else copy), all under a temporary name renamed into place when complete.
 import { constants, copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { dirname, join, relative, resolve } from "node:path";
+import { dirname, join, relative, resolve, sep } from "node:path";
 import { OutputError } from "../errors.ts";
 import { tempSibling, trackTemp, untrackTemp } from "./temp-paths.ts";
 
@@ -33,13 +33,38 @@ export function cloneFile(src: string, dst: string, allowHardlink = true): LinkM
   return "copy";
 }
 
-/** Refuse an output that exists or whose parent cannot be written, before any work is done. */
-export function checkOutputPath(out: string, source?: string): void {
-  if (existsSync(out)) throw new OutputError(out, "output path exists; choose another --out or remove it");
+/**
+ * Refuse an output that exists (unless `overwrite`, and never the source or a folder holding it) or whose parent
+ * cannot be written, before any work is done.
+ */
+export function checkOutputPath(out: string, source?: string, overwrite = false): void {
+  if (existsSync(out)) {
+    if (!overwrite) throw new OutputError(out, "output path exists; choose another --out, or --overwrite to replace it");
+    if (source && (resolve(out) === resolve(source) || resolve(source).startsWith(resolve(out) + sep))) {
+      throw new OutputError(out, "--overwrite would replace the source model itself");
+    }
+  }
   const parent = dirname(resolve(out));
   if (!existsSync(parent)) throw new OutputError(out, `parent directory ${parent} does not exist`);
   if (!statSync(parent).isDirectory()) throw new OutputError(out, `${parent} is not a directory`);
   if (source && resolve(out).startsWith(resolve(source) + "/")) throw new OutputError(out, "output cannot be inside the source model");
+}
+
+/**
+ * Moves a complete temporary output into place. Whatever is at `out` (checkOutputPath let `--overwrite` through) is
+ * moved aside first and removed only once the new output stands there, so a failure leaves the old one.
+ */
+export function moveIntoPlace(tmp: string, out: string): void {
+  if (!existsSync(out)) return renameSync(tmp, out);
+  const old = tempSibling(out);
+  renameSync(out, old);
+  try {
+    renameSync(tmp, out);
+  } catch (err) {
+    renameSync(old, out);
+    throw err;
+  }
+  rmSync(old, { recursive: true, force: true });
 }
 
 function listFiles(dir: string, base = dir): string[] {
@@ -57,9 +82,9 @@ function listFiles(dir: string, base = dir): string[] {
 /**
  * Create `out` as a copy of `source` with `replaced` files (relative path → content) written instead.
  */
-export function writeModelDir(params: { source: string; out: string; replaced: Map<string, string>; allowHardlink?: boolean }): WrittenFile[] {
+export function writeModelDir(params: { source: string; out: string; replaced: Map<string, string>; allowHardlink?: boolean; overwrite?: boolean }): WrittenFile[] {
   const { source, out, replaced } = params;
-  checkOutputPath(out, source);
+  checkOutputPath(out, source, params.overwrite);
   const tmp = tempSibling(out);
   trackTemp(tmp);
   const written: WrittenFile[] = [];
@@ -75,7 +100,7 @@ export function writeModelDir(params: { source: string; out: string; replaced: M
       writeFileSync(join(tmp, rel), content);
       written.push({ path: join(out, rel), how: "written" });
     }
-    renameSync(tmp, out);
+    moveIntoPlace(tmp, out);
   } catch (err) {
     rmSync(tmp, { recursive: true, force: true });
     if (err instanceof OutputError) throw err;
