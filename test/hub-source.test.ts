@@ -7,6 +7,8 @@ import { describeError, redactSecrets, registerSecret } from "../src/hub/redact.
 import { parseRetryAfter } from "../src/hub/retry-fetch.ts";
 import { type HubParams, hubJsParams, hubParamsFromOptions, resolveHubParams, splitHubParams } from "../src/hub/hub-params.ts";
 import { defaultCacheDir } from "../src/hub/cache-dir.ts";
+import { homedir } from "node:os";
+import { join } from "node:path";
 import { HubSourceError, UnsafeRepoPathError, HubError } from "../src/hub/errors.ts";
 import { createProgressWriter } from "../src/hub/progress-text.ts";
 
@@ -75,11 +77,15 @@ test("settings: option first, then HF_TOKEN / HF_ENDPOINT; cache dir from env", 
   assert.equal(p.accessToken, "hf_optiontoken12");
   assert.equal(p.hubUrl, "http://h");
   assert.equal(resolveHubParams({ env: {} }).hubUrl, "https://huggingface.co");
-  assert.equal(resolveHubParams({ env: {} }).accessToken, undefined);
+  assert.equal(resolveHubParams({ env: { HF_TOKEN_PATH: "/nonexistent/token" } }).accessToken, undefined);
   assert.ok(!redactSecrets("x hf_optiontoken12").includes("optiontoken"));
-  assert.equal(defaultCacheDir({ YARNIFY_CACHE: "/c" }), "/c");
-  assert.equal(defaultCacheDir({ XDG_CACHE_HOME: "/x" }), "/x/yarnify");
-  assert.match(defaultCacheDir({}), /\.cache\/yarnify$/);
+  // huggingface_hub's order: HF_HUB_CACHE, HUGGINGFACE_HUB_CACHE, HF_HOME/hub, XDG_CACHE_HOME/huggingface/hub, ~/.cache/huggingface/hub.
+  assert.equal(defaultCacheDir({ HF_HUB_CACHE: "/c", HUGGINGFACE_HUB_CACHE: "/old", HF_HOME: "/h" }), "/c");
+  assert.equal(defaultCacheDir({ HUGGINGFACE_HUB_CACHE: "/old", HF_HOME: "/h" }), "/old");
+  assert.equal(defaultCacheDir({ HF_HOME: "/h", XDG_CACHE_HOME: "/x" }), "/h/hub");
+  assert.equal(defaultCacheDir({ XDG_CACHE_HOME: "/x" }), "/x/huggingface/hub");
+  assert.match(defaultCacheDir({}), /\/\.cache\/huggingface\/hub$/);
+  assert.equal(defaultCacheDir({ HF_HOME: "~/hf" }), join(homedir(), "hf", "hub"));
 });
 
 test("settings: the CLI's from --token/--hub-url or the env; an entry point's split from its other params", () => {

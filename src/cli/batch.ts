@@ -26,7 +26,7 @@ export async function runBatchCommand(manifestPath: string, o: BatchOptions, io:
   const concurrency = wholeNumber(o.concurrency, "--concurrency") ?? 2;
   const manifest = parseManifest(readFileSync(manifestPath, "utf8"), manifestPath);
   const shard = o.shard !== undefined ? parseShard(o.shard) : undefined;
-  const runItem = createHubBatchRunner({ ...hubConnection(o, io), ...(o.cacheDir !== undefined && { cacheDir: o.cacheDir }), ...(patchGgufHeader && { patchGgufHeader }), toolVersion: VERSION });
+  const runItem = createHubBatchRunner({ ...hubConnection(o, io), ...(patchGgufHeader && { patchGgufHeader }), toolVersion: VERSION });
   const summary = await runBatch({
     items: manifest.items,
     runItem,

@@ -6,6 +6,7 @@ import { HubPublishError, HubSourceError } from "../hub/errors.ts";
 import type { HubParams } from "../hub/hub-params.ts";
 import { hubParamsFromOptions } from "../hub/hub-params.ts";
 import { cardValidation, type CardPerplexity } from "../hub/model-card.ts";
+import { defaultCacheDir } from "../hub/cache-dir.ts";
 import { formatHubSource, isHubModelArg, parseHubSource } from "../hub/parse-hub-source.ts";
 import { type HubModelLocation, locateHubModel } from "../hub/locate-hub-model.ts";
 import { YarnifyError } from "../core/errors.ts";
@@ -54,18 +55,25 @@ export function withRevision(model: string, revision: string | undefined): strin
 export async function locateModelArg(model: string, o: HubOptionValues & { json?: boolean }, io: CliIo, files: "config" | "all"): Promise<HubModelLocation | undefined> {
   if (!isHubModelArg(model)) return undefined;
   const progress = createProgressWriter({ write: io.stderr, isTTY: io.isTTY });
-  const where = await locateHubModel({ ...hubConnection(o, io), source: model, files, ...(o.cacheDir !== undefined && { cacheDir: o.cacheDir }) }, o.json ? undefined : progress);
+  const where = await locateHubModel({ ...hubConnection(o, io), source: model, files }, o.json ? undefined : progress);
   progress.done();
   return where;
 }
 
-/** The hub connection of a command: --token/--hub-url or the environment, retries reported on stderr, Ctrl-C aborting. */
-export function hubConnection(o: HubOptionValues, io: CliIo): HubParams {
-  return hubParamsFromOptions(o, {
-    ...(io.env && { env: io.env }),
-    ...(io.abortSignal && { abortSignal: io.abortSignal }),
-    onRetry: (e) => io.stderr(redactSecrets(`retrying ${e.method} ${e.url} (${e.status ?? e.error}) in ${(e.delayMs / 1000).toFixed(1)} s, attempt ${e.attempt}\n`)),
-  });
+/**
+ * The hub settings of a command: --token/--hub-url or the environment (HF_TOKEN, the saved token, HF_ENDPOINT,
+ * HF_HUB_OFFLINE), retries reported on stderr, Ctrl-C aborting, and the cache (--cache-dir, else HF_HUB_CACHE or
+ * HF_HOME/hub).
+ */
+export function hubConnection(o: HubOptionValues, io: CliIo): HubParams & { cacheDir: string } {
+  return {
+    ...hubParamsFromOptions(o, {
+      ...(io.env && { env: io.env }),
+      ...(io.abortSignal && { abortSignal: io.abortSignal }),
+      onRetry: (e) => io.stderr(redactSecrets(`retrying ${e.method} ${e.url} (${e.status ?? e.error}) in ${(e.delayMs / 1000).toFixed(1)} s, attempt ${e.attempt}\n`)),
+    }),
+    cacheDir: o.cacheDir ?? defaultCacheDir(io.env ?? process.env),
+  };
 }
 
 /**
@@ -124,7 +132,6 @@ async function patchHubGgufSource(model: string, target: PlanTarget, o: HubCliOp
       ...target,
       source: model,
       ...(patchHeader && { patchHeader }),
-      ...(o.cacheDir !== undefined && { cacheDir: o.cacheDir }),
       ...(o.push !== undefined && { push: o.push }),
       ...(o.branch !== undefined && { branch: o.branch }),
       ...(o.pr !== undefined && { pr: o.pr }),
@@ -167,7 +174,6 @@ export async function patchHubSource(
       ...hubConnection(o, io),
       ...target,
       source: model,
-      ...(o.cacheDir !== undefined && { cacheDir: o.cacheDir }),
       ...(o.push !== undefined && { push: o.push }),
       ...(o.branch !== undefined && { branch: o.branch }),
       ...(o.pr !== undefined && { pr: o.pr }),

@@ -18,7 +18,7 @@ export const inspectCommand: Command<InspectOptions> = {
   async run(arg, o, io) {
     const model = withRevision(arg, o.revision);
     const r = isHubModelArg(model)
-      ? await inspectHub({ ...hubConnection(o, io), source: model, ...formatOptions(o), ...(o.cacheDir !== undefined && { cacheDir: o.cacheDir }) })
+      ? await inspectHub({ ...hubConnection(o, io), source: model, ...formatOptions(o) })
       : await inspect({ model, ...formatOptions(o) });
     if (o.json) printJson(io, r);
     else {

@@ -17,9 +17,9 @@ export const FORMAT_OPTIONS: OptionSpec[] = [
 ];
 
 export const HUB_OPTIONS: OptionSpec[] = [
-  { flags: "--token <token>", description: "Hugging Face token (default: $HF_TOKEN)" },
+  { flags: "--token <token>", description: "Hugging Face token (default: $HF_TOKEN, else the one `hf auth login` saved)" },
   { flags: "--hub-url <url>", description: "Hub endpoint (default: $HF_ENDPOINT or https://huggingface.co)" },
-  { flags: "--cache-dir <dir>", description: "Download cache (default: $YARNIFY_CACHE or ~/.cache/yarnify)" },
+  { flags: "--cache-dir <dir>", description: "Hugging Face cache, shared with `hf` (default: $HF_HUB_CACHE or $HF_HOME/hub, ~/.cache/huggingface/hub)" },
 ];
 
 /** The options of a command whose argument may be a hub source (org/name[@rev][/file.gguf]). */

@@ -96,8 +96,8 @@ export async function* patchHubIter(params: PatchHubParams): AsyncGenerator<Patc
   if (source.path !== undefined) throw new HubSourceError(`${source.repo}/${source.path}`, "a single file is not a Hugging Face format model (GGUF sources go through publishPatchedGguf)");
   const { hub, rest } = splitHubParams(params);
   const cacheDir = params.cacheDir ?? defaultCacheDir();
-  const commit = await resolveCommit({ ...hub, repo: source.repo, revision: source.revision });
-  const listing = await listHubFiles({ ...hub, repo: source.repo, revision: commit });
+  const commit = await resolveCommit({ ...hub, repo: source.repo, revision: source.revision, cacheDir });
+  const listing = await listHubFiles({ ...hub, repo: source.repo, revision: commit, cacheDir });
   const names = new Set(listing.map((f) => f.path));
   if (!names.has("config.json")) throw new HubSourceError(`${source.repo}@${commit.slice(0, 12)}`, "no config.json (not a Hugging Face format model)");
   const publishing = params.push !== undefined || params.pr === true || params.branch !== undefined;
@@ -107,7 +107,7 @@ export async function* patchHubIter(params: PatchHubParams): AsyncGenerator<Patc
   const { source: _s, cacheDir: _c, out: _o, push: _p, branch: _b, pr: _pr, private: _priv, dryRun: _d, validate: doValidate, validation, perplexity: measure, toolVersion, commitMessage, overwrite, ...planTarget } = rest;
   // Planning and publishing need only the config files (and the source card for a new repo).
   const configs = [...HF_CONFIG_FILES, ...(publishing && !sameRepo ? ["README.md"] : [])].filter((p) => names.has(p));
-  yield* downloadToCacheIter({ ...hub, repo: source.repo, commit, paths: configs, cacheDir });
+  yield* downloadToCacheIter({ ...hub, repo: source.repo, commit, paths: configs, cacheDir, listing });
   const snap = snapshotDir(cacheDir, source.repo, commit);
 
   const work = mkdtempSync(join(tmpdir(), "yarnify-hub-"));
@@ -123,7 +123,7 @@ export async function* patchHubIter(params: PatchHubParams): AsyncGenerator<Patc
     }
     // Every file is needed for a local output, a measurement, or a new repo (published from the cache).
     if ((!publishing || measure || !sameRepo) && !dryRun) {
-      yield* downloadToCacheIter({ ...hub, repo: source.repo, commit, paths: listing.map((f) => f.path), cacheDir });
+      yield* downloadToCacheIter({ ...hub, repo: source.repo, commit, paths: listing.map((f) => f.path), cacheDir, listing });
     }
     const result = await patch({ ...planTarget, model: snap, out, dryRun, ...(overwrite !== undefined && { overwrite }) });
     const changedFiles = result.files.filter((f) => f.how === "written").map((f) => relative(out, f.path).split(sep).join("/"));

@@ -3,6 +3,7 @@
 // Request bodies that are Blob subclasses (the remote and spliced blobs of @huggingface/hub) are read
 // through their own methods, because Bun's fetch sends such blobs as empty bodies (checked with Bun 1.4.5).
 import { HubRetryError } from "./errors.ts";
+import { offlineFetch } from "./offline-fetch.ts";
 import { redactSecrets } from "./redact.ts";
 import { runtimeName } from "../core/runtime.ts";
 
@@ -180,7 +181,8 @@ export function fetchWithBlobBodies(baseFetch: typeof fetch, bufferBelow = 64 * 
   return (async (input: RequestInfo | URL, init?: RequestInit) => baseFetch(input, await prepareBody(init, bufferBelow))) as typeof fetch;
 }
 
-/** The fetch an entry point uses: the caller's, or a retrying one bound to the abort signal. */
-export function defaultHubFetch(params: { fetch?: typeof fetch; abortSignal?: AbortSignal }): typeof fetch {
+/** The fetch an entry point uses: offline, one that refuses every request; else the caller's, or a retrying one bound to the abort signal. */
+export function defaultHubFetch(params: { fetch?: typeof fetch; abortSignal?: AbortSignal; offline?: boolean }): typeof fetch {
+  if (params.offline) return offlineFetch();
   return params.fetch ?? createRetryFetch(params.abortSignal ? { abortSignal: params.abortSignal } : {});
 }
