@@ -3,9 +3,9 @@
 // shards of a split model are reflinked, hard-linked or copied unchanged.
 import { drain } from "../../src/core/drain.ts";
 import { createHash } from "node:crypto";
-import { constants as fsConstants } from "node:fs";
-import { copyFile, link, mkdir, open, realpath, rename, stat, unlink } from "node:fs/promises";
+import { mkdir, open, realpath, rename, stat, unlink } from "node:fs/promises";
 import { dirname } from "node:path";
+import { linkClone } from "../../src/core/io/model-dir.ts";
 import { tempSibling, trackTemp, untrackTemp } from "../../src/core/io/temp-paths.ts";
 import type { Plan } from "../../src/core/types.ts";
 import { copyRange, LOCAL_LANES } from "./copy.ts";
@@ -297,17 +297,14 @@ async function carryShard(p: WriteParams): Promise<PatchedFile> {
   const size = sizeOf(source, header);
   if (!source.remote) {
     p.emit({ event: "phase", phase: "link", file: p.outPath });
-    for (const [action, place] of [
-      ["reflinked", () => copyFile(source.name, tmp, fsConstants.COPYFILE_FICLONE_FORCE | fsConstants.COPYFILE_EXCL)],
-      ["hardlinked", () => link(source.name, tmp)],
-    ] as const) {
-      try {
-        await place();
+    try {
+      const linked = linkClone(source.name, tmp);
+      if (linked) {
         await rename(tmp, p.outPath);
-        return { source: source.name, out: p.outPath, action, bytes: size, verified: false };
-      } catch {
-        await unlink(tmp).catch(() => {});
+        return { source: source.name, out: p.outPath, action: linked === "reflink" ? "reflinked" : "hardlinked", bytes: size, verified: false };
       }
+    } catch {
+      await unlink(tmp).catch(() => {});
     }
   }
   const copied = await writeFile({ ...p, newHeader: new Uint8Array(0), copyStart: 0, entries: [] });

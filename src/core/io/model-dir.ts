@@ -3,6 +3,7 @@
 import { constants, copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { OutputError } from "../errors.ts";
+import { runtimeName } from "../runtime.ts";
 import { tempSibling, trackTemp, untrackTemp } from "./temp-paths.ts";
 
 export type LinkMode = "reflink" | "hardlink" | "copy";
@@ -12,14 +13,24 @@ export interface WrittenFile {
   how: "written" | LinkMode;
 }
 
-/** Clone one file the cheapest safe way: a reflink shares blocks copy-on-write; a hard link shares the inode. */
-export function cloneFile(src: string, dst: string, allowHardlink = true): LinkMode {
+/**
+ * Places `dst` as `src`'s bytes without copying them, where the runtime and the file system allow it: a reflink
+ * (blocks shared copy-on-write) where the runtime honours COPYFILE_FICLONE_FORCE, else a hard link (the same inode);
+ * undefined when neither can be had (the caller copies). Deno's node:fs ignores the clone flag and copies every
+ * byte in full, so there it is never asked for: what is reported is what was done.
+ *
+ * @example
+ * const how = linkClone("model/model.safetensors", "out/model.safetensors") ?? (copyFileSync(src, dst), "copy");
+ */
+export function linkClone(src: string, dst: string, allowHardlink = true): "reflink" | "hardlink" | undefined {
   const real = realpathSync(src);
-  try {
-    copyFileSync(real, dst, constants.COPYFILE_FICLONE_FORCE);
-    return "reflink";
-  } catch {
-    // not supported by this filesystem; fall through
+  if (runtimeName() !== "deno") {
+    try {
+      copyFileSync(real, dst, constants.COPYFILE_FICLONE_FORCE | constants.COPYFILE_EXCL);
+      return "reflink";
+    } catch {
+      // not supported by this file system; fall through
+    }
   }
   if (allowHardlink) {
     try {
@@ -29,7 +40,19 @@ export function cloneFile(src: string, dst: string, allowHardlink = true): LinkM
       // cross-device or not permitted; fall through
     }
   }
-  copyFileSync(real, dst);
+  return undefined;
+}
+
+/**
+ * Clone one file the cheapest safe way: linkClone, else a copy; returns how.
+ *
+ * @example
+ * cloneFile("model/tokenizer.json", "out/tokenizer.json"); // "reflink", "hardlink" or "copy"
+ */
+export function cloneFile(src: string, dst: string, allowHardlink = true): LinkMode {
+  const linked = linkClone(src, dst, allowHardlink);
+  if (linked) return linked;
+  copyFileSync(realpathSync(src), dst);
   return "copy";
 }
 
