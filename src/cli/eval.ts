@@ -31,7 +31,7 @@ export const evalCommand: Command<EvalOptions> = {
     { flags: "--stride <n>", description: "Sliding-window mode: windows of each context length moved by this stride" },
     { flags: "--docs <n>", description: "Use only the first n documents" },
     { flags: "--device <d>", description: "auto | gpu | cpu", default: "auto" },
-    { flags: "--plot <file.svg>", description: "Where to write the SVG plot (default: perplexity.svg)" },
+    { flags: "--plot <file.svg>", description: "Also write the SVG plot to this file (none without it)" },
     { flags: "--json", description: "Print {results: [{method, context, perplexity, tokens}], ...}" },
     ...HUB_SOURCE_OPTIONS,
   ],
@@ -56,12 +56,11 @@ export const evalCommand: Command<EvalOptions> = {
       ...(io.abortSignal && { abortSignal: io.abortSignal }),
     });
     const r = hub ? { ...evaluated, model: hub.label } : evaluated;
-    const plot = o.plot ?? "perplexity.svg";
-    writeFileSync(plot, perplexityPlotSvg(r.results, { title: `${r.model}: perplexity against context` }));
-    if (o.json) printJson(io, { ...r, plot });
+    if (o.plot !== undefined) writeFileSync(o.plot, perplexityPlotSvg(r.results, { title: `${r.model}: perplexity against context` }));
+    if (o.json) printJson(io, { ...r, ...(o.plot !== undefined && { plot: o.plot }) });
     else {
       print(io, perplexityTable(r.results));
-      print(io, `device: ${r.device}; plot: ${plot}`);
+      print(io, `device: ${r.device}${o.plot !== undefined ? `; plot: ${o.plot}` : ""}`);
       warn(io, r.notes);
     }
     return 0;
