@@ -3,13 +3,12 @@
 // `hf` and huggingface.js's own cache scanner find them), the token `hf auth login` saves, and HF_HUB_OFFLINE.
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { lstatSync, mkdirSync, readFileSync, readlinkSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { scanCacheDir } from "@huggingface/hub";
 import { runCli } from "../src/cli/main.ts";
 import { test } from "./support/harness.ts";
-import { StandInHub } from "./support/hub-server.ts";
+import { withStandInHub } from "./support/hub-server.ts";
 import { sharedPath } from "./support/shared.ts";
 
 const TOKEN = "hf_test_writer";
@@ -43,22 +42,11 @@ async function cli(args: string[], env: Record<string, string>): Promise<{ code:
   return { code, out: out.join(""), err: err.join("") };
 }
 
-async function withHub(fn: (hub: StandInHub, dir: string) => Promise<void>): Promise<void> {
-  const hub = new StandInHub();
-  await hub.start();
-  const dir = mkdtempSync(join(tmpdir(), "yarnify-hf-cache-"));
-  try {
-    await fn(hub, dir);
-  } finally {
-    await hub.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 const tinyConfig = () => readFileSync(join(tiny, "config.json"), "utf8");
 
 test("HF_HOME: files `hf download` fetched are read from its cache; offline, with no request at all", async () => {
-  await withHub(async (hub, dir) => {
+  await withStandInHub(async (hub, dir) => {
     const gguf = new Uint8Array(readFileSync(join(tiny, "tiny-llama-f16.gguf")));
     const commit = hub.addRepo("org/tiny", { "config.json": tinyConfig() });
     const ggufCommit = hub.addRepo("org/tiny-GGUF", { "tiny-llama-f16.gguf": gguf });
@@ -106,7 +94,7 @@ test("HF_HOME: files `hf download` fetched are read from its cache; offline, wit
 });
 
 test("HF_HUB_CACHE: yarnify's downloads land in huggingface_hub's layout, found by huggingface.js's cache scanner", async () => {
-  await withHub(async (hub, dir) => {
+  await withStandInHub(async (hub, dir) => {
     const weights = new Uint8Array(readFileSync(join(tiny, "model.safetensors")));
     const files = { "config.json": tinyConfig(), "model.safetensors": weights, "tokenizer_config.json": readFileSync(join(tiny, "tokenizer_config.json"), "utf8"), "onnx/notes.txt": "nested" };
     const commit = hub.addRepo("org/tiny", files);
@@ -147,7 +135,7 @@ test("HF_HUB_CACHE: yarnify's downloads land in huggingface_hub's layout, found 
 });
 
 test("the token `hf auth login` saved ($HF_HOME/token, or $HF_TOKEN_PATH) opens a private repo; HF_TOKEN comes first", async () => {
-  await withHub(async (hub, dir) => {
+  await withStandInHub(async (hub, dir) => {
     hub.addRepo("org/secret", { "config.json": tinyConfig() }, { private: true });
     const home = join(dir, "home");
     mkdirSync(home);

@@ -1,12 +1,11 @@
 // Hub sources in every command that reads a model (inspect, flags, validate, eval; patch's aliases), run in-process
 // against the stand-in hub: a GGUF file inspected by its header alone, a pull request addressed as refs/pr/N.
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runCli } from "../src/cli/main.ts";
 import { test } from "./support/harness.ts";
-import { StandInHub } from "./support/hub-server.ts";
+import { type StandInHub, withStandInHub } from "./support/hub-server.ts";
 import { sharedPath } from "./support/shared.ts";
 
 const TOKEN = "hf_test_writer";
@@ -21,20 +20,9 @@ async function cli(hub: StandInHub, cacheDir: string, args: string[]): Promise<{
   return { code, out: out.join(""), err: err.join("") };
 }
 
-async function withHub(fn: (hub: StandInHub, dir: string) => Promise<void>): Promise<void> {
-  const hub = new StandInHub();
-  await hub.start();
-  const dir = mkdtempSync(join(tmpdir(), "yarnify-hub-sources-"));
-  try {
-    await fn(hub, dir);
-  } finally {
-    await hub.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 test("inspect org/x-GGUF/file.gguf: the named file's header read with Range requests, the source pinned in `path`", async () => {
-  await withHub(async (hub, dir) => {
+  await withStandInHub(async (hub, dir) => {
     const gguf = new Uint8Array(readFileSync(join(tiny, "tiny-llama-f16.gguf")));
     const commit = hub.addRepo("org/tiny-GGUF", { "tiny-llama-f16.gguf": gguf, "README.md": "# tiny" });
     const r = await cli(hub, dir, ["inspect", "org/tiny-GGUF/tiny-llama-f16.gguf", "--json"]);
@@ -57,7 +45,7 @@ test("inspect org/x-GGUF/file.gguf: the named file's header read with Range requ
 });
 
 test("flags, validate and eval take a hub repo (validate from its config files, eval with every file)", async () => {
-  await withHub(async (hub, dir) => {
+  await withStandInHub(async (hub, dir) => {
     // The tiny model with its config patched ×4 (by `patch -o`), so that flags has flags to give.
     const patched = join(dir, "tiny-yarn");
     assert.equal((await cli(hub, dir, ["patch", tiny, "--factor", "4", "-o", patched])).code, 0);
@@ -89,7 +77,7 @@ test("flags, validate and eval take a hub repo (validate from its config files, 
 });
 
 test("a pull request opened with --create-pr is addressed as org/name@refs/pr/N, --revision refs/pr/N and hf://…@refs/pr/N", async () => {
-  await withHub(async (hub, dir) => {
+  await withStandInHub(async (hub, dir) => {
     hub.addRepo("org/tiny", { "config.json": readFileSync(join(tiny, "config.json"), "utf8") });
     const opened = await cli(hub, dir, ["patch", "org/tiny", "--factor", "4", "--create-pr", "--commit-message", "Extend to 1024 tokens"]);
     assert.equal(opened.code, 0, opened.err);

@@ -39,6 +39,9 @@ export interface HubCliOptions extends HubSourceOptionValues {
 /**
  * The model argument with `--revision` applied: `org/name --revision v1` is `org/name@v1`. A local path, or a source
  * naming another revision, is refused.
+ *
+ * @example
+ * withRevision("org/name", "refs/pr/3"); // "hf://org/name@refs/pr/3"
  */
 export function withRevision(model: string, revision: string | undefined): string {
   if (revision === undefined) return model;
@@ -51,6 +54,10 @@ export function withRevision(model: string, revision: string | undefined): strin
 /**
  * A model argument located for the readers when it names the hub (`files`: what a repo needs locally: its config
  * files, or every file); undefined for a local path. Downloads report progress on stderr unless `--json`.
+ *
+ * @example
+ * const hub = await locateModelArg(model, o, io, "config");
+ * const r = await flags({ model: hub?.model ?? model, ...(hub?.remote && { remote: hub.remote }) });
  */
 export async function locateModelArg(model: string, o: HubOptionValues & { json?: boolean }, io: CliIo, files: "config" | "all"): Promise<HubModelLocation | undefined> {
   if (!isHubModelArg(model)) return undefined;
@@ -64,6 +71,9 @@ export async function locateModelArg(model: string, o: HubOptionValues & { json?
  * The hub settings of a command: --token/--hub-url or the environment (HF_TOKEN, the saved token, HF_ENDPOINT,
  * HF_HUB_OFFLINE), retries reported on stderr, Ctrl-C aborting, and the cache (--cache-dir, else HF_HUB_CACHE or
  * HF_HOME/hub).
+ *
+ * @example
+ * await locateHubModel({ ...hubConnection(o, io), source: "org/name" });
  */
 export function hubConnection(o: HubOptionValues, io: CliIo): HubParams & { cacheDir: string } {
   return {

@@ -59,6 +59,9 @@ export function cloneFile(src: string, dst: string, allowHardlink = true): LinkM
 /**
  * Refuse an output that exists (unless `overwrite`, and never the source or a folder holding it) or whose parent
  * cannot be written, before any work is done.
+ *
+ * @example
+ * checkOutputPath("./qwen-128k", "./qwen", false); // OutputError (exit 4) if ./qwen-128k exists
  */
 export function checkOutputPath(out: string, source?: string, overwrite = false): void {
   if (existsSync(out)) {
@@ -76,6 +79,11 @@ export function checkOutputPath(out: string, source?: string, overwrite = false)
 /**
  * Moves a complete temporary output into place. Whatever is at `out` (checkOutputPath let `--overwrite` through) is
  * moved aside first and removed only once the new output stands there, so a failure leaves the old one.
+ *
+ * @example
+ * checkOutputPath(out, source, overwrite);
+ * const tmp = tempSibling(out); // … written in full …
+ * moveIntoPlace(tmp, out);
  */
 export function moveIntoPlace(tmp: string, out: string): void {
   if (!existsSync(out)) return renameSync(tmp, out);
