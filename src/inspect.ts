@@ -1,7 +1,8 @@
 // `yarnify inspect`: a model's RoPE setup, and what every engine computes from it.
 import { converterFor, type ReadOptions } from "./models.ts";
-import { compareEngines, disagreementLines, type EngineReport } from "./core/engine-compare.ts";
+import { compareEngines, disagreementLines, type EngineReport, ENGINES_BY_FORMAT } from "./core/engine-compare.ts";
 import { engineViews } from "./core/rope/engines/index.ts";
+import { type MropeReport, mropeReport } from "./core/rope/engines/mrope.ts";
 import { computeRope } from "./core/rope/compute.ts";
 import { trainedContextQuirk } from "./core/rope/family-quirks.ts";
 import type { StoredRope } from "./core/rope/engines/stored.ts";
@@ -9,6 +10,8 @@ import { trainedContext } from "./core/rope/trained-context.ts";
 import type { RopeSpec } from "./core/rope/types.ts";
 import { DEFAULT_BETA_FAST, DEFAULT_BETA_SLOW, getMscale } from "./core/rope/yarn.ts";
 import type { EngineName, ModelFormat, RopeMethod } from "./core/types.ts";
+import { type FitReport, type SlidingReport, slidingReport, type WeightsSize } from "./core/fit.ts";
+import { modelFit } from "./model-fit.ts";
 
 /** The `inspect --json` contract scripts rely on. */
 export interface RopeSummary {
@@ -39,6 +42,12 @@ export interface InspectResult {
   architecture: string;
   rope: RopeSummary;
   engines: Record<EngineName, EngineReport>;
+  /** M-RoPE models (Qwen2-VL, Qwen2.5-VL, Qwen3-VL): the sections, and which engines apply the scaling on them. */
+  mrope?: MropeReport;
+  /** Models with sliding-window layers: how those layers rotate (their own plain RoPE, or the model's). */
+  sliding?: SlidingReport;
+  /** Weights and each engine's default KV cache at the declared context (HF and GGUF). */
+  fit?: FitReport;
   /** Format-specific facts (ONNX: where the rotary embedding was found; GGUF: its rope keys). */
   details?: Record<string, unknown>;
   warnings: string[];
@@ -74,15 +83,18 @@ export function ropeSummary(spec: RopeSpec): RopeSummary {
   };
 }
 
-/** Engine readings of stored parameters, with the lines worth warning about. */
-export function engineReports(stored: StoredRope, format: ModelFormat): { engines: Record<EngineName, EngineReport>; warnings: string[] } {
+/** Engine readings of stored parameters, with the lines worth warning about (and the M-RoPE reading, if any). */
+export function engineReports(stored: StoredRope, format: ModelFormat): { engines: Record<EngineName, EngineReport>; warnings: string[]; mrope?: MropeReport } {
   const engines = compareEngines(engineViews(stored));
-  return { engines, warnings: disagreementLines(engines, format) };
+  const mrope = mropeReport(stored, ENGINES_BY_FORMAT[format]);
+  return { engines, warnings: disagreementLines(engines, format), ...(mrope && { mrope }) };
 }
 
 export interface InspectParams extends ReadOptions {
   /** A model directory or file (GGUF also an http(s) URL, reached with `remote`'s headers and fetch). */
   model: string;
+  /** The weights' size when known from elsewhere (a hub listing), instead of what the files say. */
+  weights?: WeightsSize;
 }
 
 /**
@@ -93,19 +105,25 @@ export interface InspectParams extends ReadOptions {
  * console.log(r.rope.originalContext, r.engines.llamacpp.agrees);
  */
 export async function inspect(params: InspectParams): Promise<InspectResult> {
-  const { model, remote, ...opts } = params;
+  const { model, remote, weights, ...opts } = params;
   const info = await (await converterFor(model, opts)).read(model, remote);
-  const { engines, warnings } = engineReports(info.stored, info.format);
+  const { engines, warnings, mrope } = engineReports(info.stored, info.format);
   const quirk = info.spec.scaling.method === "none" ? trainedContextQuirk(info.stored.architecture, info.spec.context) : undefined;
   if (quirk) {
     warnings.unshift(`${quirk.quirk.summary} (${quirk.quirk.source}): patch plans from ${quirk.trained}; --original-context overrides`);
   }
+  const rope = ropeSummary(info.spec);
+  const sliding = slidingReport(info.layout, rope.method, rope.theta);
+  const fit = modelFit(info, info.spec.context, weights);
   return {
     format: info.format,
     path: model,
     architecture: info.architecture,
-    rope: ropeSummary(info.spec),
+    rope,
     engines,
+    ...(mrope && { mrope }),
+    ...(sliding && { sliding }),
+    ...(fit && { fit }),
     ...(info.details ? { details: info.details } : {}),
     warnings: [...info.warnings, ...warnings],
   };

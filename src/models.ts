@@ -16,6 +16,8 @@ export interface ConverterOptions {
   tensor?: string;
   /** The trained context, for files that do not record it (an ONNX graph without a config beside it). */
   originalContext?: number;
+  /** A remote GGUF: milliseconds without progress before a request is retried, then given up (default 30 s). */
+  timeoutMs?: number;
 }
 
 /** What the readers (inspect, flags, validate) take: the format options, and how to reach a model given as a URL. */
@@ -27,7 +29,11 @@ export interface ReadOptions extends ConverterOptions {
 /** Formats in the order they are tried. */
 const FORMATS: Array<{ format: ModelFormat; accepts: (path: string) => boolean; load: (opts: ConverterOptions) => Promise<Converter> }> = [
   { format: "hf", accepts: isHfPath, load: async () => (await import("../converters/hf/index.ts")).hfConverter },
-  { format: "gguf", accepts: isGgufPath, load: async () => (await import("../converters/gguf/converter.ts")).ggufConverter },
+  {
+    format: "gguf",
+    accepts: isGgufPath,
+    load: async (opts) => (await import("../converters/gguf/converter.ts")).createGgufConverter({ timeoutMs: opts.timeoutMs }),
+  },
   {
     format: "onnx",
     accepts: isOnnxPath,

@@ -2,7 +2,7 @@
 // file (also after SIGKILL), deterministic shards, and real publishing to the stand-in hub with faults.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -10,7 +10,8 @@ import { test } from "./support/harness.ts";
 import { ManifestError, parseManifest, parseShard, shardItems } from "../src/batch/manifest.ts";
 import type { BatchItem } from "../src/batch/manifest.ts";
 import { batchExitCode, runBatch } from "../src/batch/run-batch.ts";
-import { readState } from "../src/batch/state-file.ts";
+import { readState, StateFileError } from "../src/batch/state-file.ts";
+import { OutputError } from "../src/core/errors.ts";
 import { runtimeName } from "../src/core/runtime.ts";
 import { StandInHub } from "./support/hub-server.ts";
 import { publish } from "../src/hub/publish.ts";
@@ -39,10 +40,66 @@ test("manifest: JSON and YAML, defaults, stable ids, and one-line errors", () =>
     [JSON.stringify({ items: [{ source: "a/b" }] }), /exactly one of "factor" and "context"/],
     [JSON.stringify([{ source: "a/b", factor: 2, colour: "red" }]), /unknown key "colour"/],
     [JSON.stringify([{ source: "a/b", factor: 2, pr: true, push: "me/x" }]), /cannot go with "push"/],
-    [JSON.stringify([{ id: "x", source: "a/b", factor: 2 }, { id: "x", source: "a/c", factor: 2 }]), /duplicate item id "x"/],
+    [JSON.stringify([{ id: "x", source: "a/b", factor: 2 }, { id: "x", source: "a/c", factor: 2 }]), /^m\.json: items 1 \("x"\) and 2 \("x"\) have the same id "x"/],
+    [JSON.stringify([{ source: "hf://a", factor: 2 }]), /item 1: "source": hf:\/\/a: expected hf:\/\/org\/name/],
     [JSON.stringify([{ source: "a/b", factor: -1 }]), /positive number/],
   ] as const) {
     assert.throws(() => parseManifest(text, "m.json"), (e: unknown) => e instanceof ManifestError && re.test((e as Error).message) && !(e as Error).message.includes("\n"));
+  }
+});
+
+test("manifest: items that would overwrite each other's state, report or publish are refused, naming both", () => {
+  const refused = (items: unknown[], re: RegExp) =>
+    assert.throws(() => parseManifest(JSON.stringify({ defaults: { factor: 2 }, items }), "m.json"), (e: unknown) => e instanceof ManifestError && re.test((e as Error).message), re.source);
+  const accepted = (items: unknown[]) => assert.equal(parseManifest(JSON.stringify({ defaults: { factor: 2 }, items }), "m.json").items.length, items.length);
+  // Reports are named after ids made safe for file names, where case may be folded.
+  refused([{ id: "a/b", source: "o/a" }, { id: "c", source: "o/c" }, { id: "a_b", source: "o/b" }], /^m\.json: items 1 \("a\/b"\) and 3 \("a_b"\) would write the same report a_b\.json/);
+  refused([{ id: "Run", source: "o/a" }, { id: "run", source: "o/b" }], /items 1 \("Run"\) and 2 \("run"\) would write the same report run\.json/);
+  // One repo and branch: from two sources, or a push and a branch on that repo as source.
+  refused([{ id: "a", source: "o/a", push: "me/x" }, { id: "b", source: "o/b", push: "me/x" }], /items 1 \("a"\) and 2 \("b"\) both publish to me\/x \(branch main\): the second would publish over the first/);
+  refused([{ id: "a", source: "o/a", push: "me/x", branch: "long" }, { id: "b", source: "me/x", branch: "long" }], /items 1 \("a"\) and 2 \("b"\) both publish to me\/x \(branch long\)/);
+  accepted([{ source: "o/a", push: "me/x" }, { source: "o/a", push: "me/x", branch: "long" }, { source: "o/a", factor: 4, push: "me/y" }]);
+  // Pull requests on one source changing the same files; other files, or another base branch, are other PRs.
+  refused([{ id: "a", source: "o/a", pr: true }, { id: "b", source: "o/a", factor: 4, pr: true }], /items 1 \("a"\) and 2 \("b"\) both open a pull request on o\/a changing the config files/);
+  refused([{ id: "g", source: "o/g-GGUF", files: ["q4.gguf", "q8.gguf"], pr: true }, { id: "h", source: "o/g-GGUF/q8.gguf", pr: true }], /items 1 \("g"\) and 2 \("h"\) both open a pull request on o\/g-GGUF changing q8\.gguf/);
+  accepted([{ source: "o/g-GGUF/q4.gguf", pr: true }, { source: "o/g-GGUF/q8.gguf", pr: true }, { source: "o/a", pr: true }, { source: "o/a", pr: true, branch: "dev" }]);
+});
+
+test("state file: garbage is refused and named with how to start over; a torn last line is not; it must be writable before the first item", async () => {
+  const dir = tmp();
+  try {
+    const items = parseManifest(manifest(3)).items;
+    const ran: string[] = [];
+    const runItem = async (item: BatchItem) => (ran.push(item.id), null);
+    const state = join(dir, "s.jsonl");
+    for (const garbage of ["garbage\n", '{"id":"m0","status":"done","finishedAt":"t"}\n{"items":[]}\n', "\u0000\u0001binary", '{"id":"m0","status":"done","finishedAt":"t"}\nnot json\n{"id":"m1","status":"done","finishedAt":"t"}\n']) {
+      writeFileSync(state, garbage);
+      await assert.rejects(
+        runBatch({ items, runItem, statePath: state }),
+        (e: unknown) => e instanceof StateFileError && e.exitCode === 1 && (e as Error).message.startsWith(`${state}: not a batch state file (line `) && /delete it to start the batch over, or pass --state <another file>$/.test((e as Error).message),
+        JSON.stringify(garbage),
+      );
+    }
+    assert.deepEqual(ran, [], "nothing ran");
+    // A kill cut the last append short: that item runs again, the others are skipped.
+    writeFileSync(state, '{"id":"m0","status":"done","finishedAt":"t"}\n{"id":"m1","sta');
+    const resumed = await runBatch({ items, runItem, statePath: state });
+    assert.deepEqual([ran, resumed.skipped], [["m1", "m2"], 1]);
+    // A state file that cannot be written is found before any item runs (root writes read-only files: a path
+    // below a regular file fails for every user).
+    ran.length = 0;
+    const unwritable = [join(dir, "s.jsonl", "state.jsonl"), dir];
+    if (process.getuid?.() !== 0) {
+      chmodSync(state, 0o444);
+      unwritable.push(state);
+    }
+    for (const statePath of unwritable) {
+      await assert.rejects(runBatch({ items, runItem, statePath }), (e: unknown) => e instanceof OutputError && e.exitCode === 4 && (e as Error).message.startsWith(`${statePath}: the batch state file cannot be written (`) && (e as Error).message.endsWith("make it writable, or pass --state <another file>"), statePath);
+    }
+    await assert.rejects(runBatch({ items, runItem, reportDir: join(dir, "s.jsonl", "reports") }), (e: unknown) => e instanceof OutputError && /the report folder cannot be made \(ENOTDIR\)/.test((e as Error).message));
+    assert.deepEqual(ran, [], "nothing ran");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 

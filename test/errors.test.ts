@@ -26,7 +26,7 @@ test("errors: every class is (file, problem) with its code from the table, and c
     [new HubSourceError("x", "not a hub source"), 6],
     [new GpuError(undefined, "no adapter"), 7],
     [new GgufError("a.gguf", "truncated", "cut short"), 2],
-    [new GgufError("a.gguf", "output", "exists"), 4],
+    [new GgufError("a.gguf", "unsupported", "no yarn for this arch"), 3],
   ];
   for (const [e, code] of cases) {
     assert.equal(e.exitCode, code, e.name);

@@ -1,10 +1,17 @@
 // Issue 15: every family as transformers reads it. Fixtures are written from the published config.json values
 // (shapes and RoPE keys), never copied from model files.
 import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { GGUFValueType } from "@huggingface/gguf";
 import { patchedConfigText } from "../converters/hf/index.ts";
 import { PlanError } from "../src/core/errors.ts";
 import { plan } from "../src/core/plan.ts";
-import { engineReports } from "../src/inspect.ts";
+import { engineReports, inspect } from "../src/inspect.ts";
+import { patch } from "../src/patch.ts";
+import { inspectText, patchText } from "../src/report-text.ts";
+import { makeGguf } from "./support/gguf-make.ts";
 import { fromObject } from "./support/hf-fixtures.ts";
 import { test } from "./support/harness.ts";
 
@@ -200,4 +207,67 @@ test("M-RoPE (Qwen3-VL): a YaRN patch keeps mrope_section and mrope_interleaved 
   assert.equal(rs.rope_type, "yarn");
   assert.equal(rs.original_max_position_embeddings, 262144);
   assert.equal(out.text_config.max_position_embeddings, 524288);
+});
+
+// Qwen/Qwen2.5-VL-7B-Instruct config.json: M-RoPE sections 16/24/24 in a v4 rope_scaling with type "mrope".
+const qwen25vl = {
+  architectures: ["Qwen2_5_VLForConditionalGeneration"], model_type: "qwen2_5_vl", hidden_size: 3584, num_attention_heads: 28,
+  num_key_value_heads: 4, num_hidden_layers: 28, max_position_embeddings: 128000, rope_theta: 1000000.0, sliding_window: 32768,
+  use_sliding_window: false, torch_dtype: "bfloat16", vocab_size: 152064, rope_scaling: { type: "mrope", mrope_section: [16, 24, 24] },
+};
+
+test("M-RoPE read-back: after a YaRN patch transformers, llama.cpp, vLLM and mlx-lm apply it; ORT GenAI computes plain RoPE", () => {
+  for (const [name, obj] of [["Qwen2.5-VL", qwen25vl], ["Qwen3-VL", qwen3vl]] as const) {
+    const cfg = fromObject(obj);
+    const before = engineReports(cfg.stored, "hf");
+    assert.equal(before.mrope?.scaling, "none", name);
+    assert.deepEqual([before.mrope?.applies, before.mrope?.ignores], [[], []], name);
+    assert.equal(before.engines.ortGenai.agrees, true, name);
+    const out = fromObject(JSON.parse(patchedConfigText(cfg, plan(cfg.spec, { factor: 2 }))));
+    const after = engineReports(out.stored, "hf");
+    assert.deepEqual(after.mrope?.section, name === "Qwen3-VL" ? [24, 20, 20] : [16, 24, 24], name);
+    assert.equal(after.mrope?.interleaved, name === "Qwen3-VL", name);
+    assert.equal(after.mrope?.scaling, "yarn", name);
+    assert.deepEqual(after.mrope?.applies, ["transformers", "llamacpp", "vllm", "mlx"], name);
+    assert.deepEqual(after.mrope?.ignores, ["ortGenai"], name);
+    for (const e of ["llamacpp", "vllm", "mlx"] as const) assert.equal(after.engines[e].agrees, true, `${name} ${e}`);
+    // ORT GenAI's builder keeps the trained frequencies: its reading is plain RoPE, and it is flagged as differing.
+    assert.deepEqual(after.engines.ortGenai.invFreq, before.engines.transformers.invFreq, name);
+    assert.equal(after.engines.ortGenai.agrees, false, name);
+    assert.ok(after.warnings.some((w) => /ORT GenAI ignores yarn scaling on M-RoPE/.test(w)), after.warnings.join("\n"));
+  }
+});
+
+test("M-RoPE read-back in inspect/patch text and JSON, and from a GGUF's rope.dimension_sections", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "yarnify-mrope-"));
+  try {
+    const model = join(dir, "qwen2.5-vl");
+    mkdirSync(model);
+    writeFileSync(join(model, "config.json"), JSON.stringify(qwen25vl, null, 2));
+    const r = await patch({ model, factor: 2, out: join(dir, "out") });
+    assert.deepEqual(r.mrope?.applies, ["transformers", "llamacpp", "vllm", "mlx"]);
+    const text = patchText(r);
+    assert.match(text, /M-RoPE {12}sections 16\/24\/24; YaRN applied by transformers, llama\.cpp, vLLM, mlx-lm\n {20}ignored by ONNX Runtime GenAI/);
+    const again = await inspect({ model: join(dir, "out") });
+    assert.deepEqual(again.mrope, r.mrope);
+    assert.match(inspectText(again), /M-RoPE {12}sections 16\/24\/24; YaRN/);
+    // A GGUF of the same model (convert_hf_to_gguf.py: qwen2vl arch, dimension_sections [t, h, w, 0]) patched to YaRN.
+    const gguf = join(dir, "qwen2.5-vl.gguf");
+    writeFileSync(gguf, makeGguf({
+      arch: "qwen2vl",
+      kv: {
+        "qwen2vl.context_length": { value: 128000, type: GGUFValueType.UINT32 },
+        "qwen2vl.embedding_length": { value: 3584, type: GGUFValueType.UINT32 },
+        "qwen2vl.attention.head_count": { value: 28, type: GGUFValueType.UINT32 },
+        "qwen2vl.rope.freq_base": { value: 1000000, type: GGUFValueType.FLOAT32 },
+        "qwen2vl.rope.dimension_sections": { value: [16, 24, 24, 0], type: GGUFValueType.ARRAY, subType: GGUFValueType.INT32 },
+      },
+      tensors: [{ name: "token_embd.weight", shape: [8, 4] }],
+    }));
+    const g = await patch({ model: gguf, factor: 2, out: join(dir, "x2.gguf") });
+    assert.deepEqual([g.mrope?.section, g.mrope?.scaling, g.mrope?.applies, g.mrope?.ignores], [[16, 24, 24], "yarn", ["transformers", "llamacpp", "vllm"], []]);
+    assert.equal((await inspect({ model: gguf })).mrope?.scaling, "none");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

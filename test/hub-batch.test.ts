@@ -10,9 +10,10 @@ import { parseManifest } from "../src/batch/manifest.ts";
 import { batchExitCode, runBatch } from "../src/batch/run-batch.ts";
 import { createHubBatchRunner, itemPlanTarget } from "../src/hub/batch-runner.ts";
 import { fakeGgufPatcher } from "./support/hub-fake-gguf.ts";
+import { TINY_CONFIG } from "./support/batch-fixtures.ts";
 import { createRetryFetch } from "../src/hub/retry-fetch.ts";
 
-const CONFIG = JSON.stringify({ model_type: "llama", architectures: ["LlamaForCausalLM"], hidden_size: 256, num_attention_heads: 4, max_position_embeddings: 2048, rope_theta: 10000 });
+const CONFIG = TINY_CONFIG;
 
 test("item options become plan knobs", () => {
   const [item] = parseManifest(JSON.stringify([{ source: "a/b", context: 8192, options: { method: "yarn", betaFast: 16, truncate: false } }])).items;

@@ -4,10 +4,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "./support/harness.ts";
-import { StandInHub } from "./support/hub-server.ts";
+import { StandInHub, withStandInHub } from "./support/hub-server.ts";
 import { runBatchCommand } from "../src/cli/batch.ts";
+import { runCli } from "../src/cli/main.ts";
 import { patchHubSource } from "../src/cli/hub.ts";
 import { isHubModelArg } from "../src/hub/parse-hub-source.ts";
+import { listHubFiles } from "../src/hub/list-hub-files.ts";
+import { HubHttpError } from "../src/hub/errors.ts";
 import { fakeGgufPatcher } from "./support/hub-fake-gguf.ts";
 import { GgufError } from "../converters/gguf/errors.ts";
 
@@ -109,4 +112,121 @@ test("patch org/x-GGUF/file.gguf --push --json goes through the GGUF path (with 
   } finally {
     await hub.close();
   }
+});
+
+test("patch --push/--pr: a commit whose answer was lost exits 0 with that commit; a rerun commits nothing (exit 0)", async () => {
+  await withStandInHub(async (hub, cacheDir) => {
+    hub.addRepo("org/llama", { "config.json": CONFIG });
+    const env = { HF_TOKEN: TOKEN, HF_ENDPOINT: hub.url };
+    const run = async (args: string[]) => {
+      const t = io(env);
+      const code = await runCli(["patch", "org/llama", "--factor", "2", "--cache-dir", cacheDir, ...args], t.io);
+      return { code, out: t.out.join(""), err: t.err.join("") };
+    };
+    for (const [target, kind] of [[["--push", "me/llama-4k"], "500-after"], [["--pr"], "drop-after"]] as const) {
+      hub.fault({ kind, pathIncludes: "/commit/", times: 1 });
+      const first = await run([...target]);
+      assert.equal(first.code, 0, first.err);
+      const c = hub.commits.at(-1)!;
+      assert.ok(first.out.includes(`commit ${hub.url}/${c.repo}/commit/${c.oid} (${c.oid})\n`), first.out);
+      const again = await run([...target, "--json"]);
+      assert.equal(again.code, 0, again.err);
+      assert.deepEqual(JSON.parse(again.out).alreadyPublished, true);
+      const text = await run([...target]);
+      assert.match(text.out, new RegExp(`commit .*${c.oid} \\(${c.oid}, published by an earlier run: nothing new committed\\)`));
+      assert.equal(hub.commits.at(-1), c, "no second commit");
+    }
+    assert.deepEqual(hub.commits.map((c) => c.ref), ["main", "refs/pr/1"]);
+  });
+});
+
+test("hub refusals: exit 6 and one line saying what to do; a token that is not hf_ is refused before any request, never printed", async () => {
+  await withStandInHub(async (hub, cacheDir) => {
+    hub.addRepo("org/llama", { "config.json": CONFIG });
+    hub.addRepo("org/secret", { "config.json": CONFIG }, { private: true });
+    const run = async (args: string[], env: Record<string, string> = { HF_TOKEN: TOKEN }) => {
+      const t = io({ HF_ENDPOINT: hub.url, ...env });
+      const code = await runCli([...args, "--cache-dir", cacheDir], t.io);
+      return { code, err: t.err.join(""), out: t.out.join("") };
+    };
+    const manifest = join(cacheDir, "m.json");
+    writeFileSync(manifest, JSON.stringify([{ source: "org/llama", factor: 2, push: "me/llama-4k" }]));
+    const notHf = "Bearer_abc123secret";
+    const requests = hub.requests.length;
+    for (const [args, env, from] of [
+      [["patch", "org/llama", "--factor", "2", "--push", "me/x", "--token", notHf], {}, "--token"],
+      [["inspect", "org/llama"], { HF_TOKEN: notHf }, "HF_TOKEN"],
+      [["batch", manifest], { HUGGING_FACE_HUB_TOKEN: notHf }, "HUGGING_FACE_HUB_TOKEN"],
+    ] as const) {
+      const r = await run([...args], { ...env });
+      assert.equal(r.code, 6, r.err);
+      assert.equal(r.err, `yarnify: ${from}: the token is not a Hugging Face token (they start with hf_): check --token or HF_TOKEN\n`);
+      assert.ok(!r.err.includes("abc123secret") && !r.out.includes("abc123secret"));
+    }
+    assert.equal(hub.requests.length, requests, "nothing was sent");
+    for (const [args, env, re] of [
+      // A token the hub does not know.
+      [["inspect", "org/llama"], { HF_TOKEN: "hf_unknowntoken99" }, /^yarnify: org\/llama@main: HTTP 401 Invalid credentials in Authorization header; check the repo name, and that --token or HF_TOKEN is a valid token/],
+      // No token for a private repo (the hub answers 401, as for a repo that does not exist).
+      [["inspect", "org/secret"], {}, /^yarnify: org\/secret@main: HTTP 401 Repository not found; check the repo name, and that --token or HF_TOKEN is a valid token that can see the repo/],
+      [["inspect", "org/llama@nope"], {}, /^yarnify: org\/llama@nope: HTTP 404 Invalid rev id: nope; check the repo name, the revision and the file name\n$/],
+      // Writing where the token may not.
+      [["patch", "org/llama", "--factor", "2", "--push", "someone/x", "--json"], { HF_TOKEN: TOKEN }, /^yarnify: someone\/x: publish failed: HTTP 403 You don't have the rights to create a repo under someone; the token may not do this: use a token with write access/],
+    ] as const) {
+      const r = await run([...args], { ...env });
+      assert.equal(r.code, 6, r.err);
+      // Under --json the error is one object on stdout (nothing on stderr): the same file and problem.
+      let line = r.err;
+      if ((args as readonly string[]).includes("--json")) {
+        assert.equal(r.err, "");
+        const e = (JSON.parse(r.out) as { error: { code: number; file: string | null; problem: string } }).error;
+        assert.equal(e.code, 6);
+        line = `yarnify: ${e.file}: ${e.problem}\n`;
+      }
+      assert.match(line, re);
+      assert.equal(line.split("\n").length, 2, line);
+      assert.ok(!(line + r.out).includes("hf_unknowntoken99") && !(line + r.out).includes(TOKEN) && !line.includes("URL:"), line);
+    }
+    // The client library's errors (here listFiles's) become the same lines.
+    await assert.rejects(listHubFiles({ hubUrl: hub.url, repo: "org/secret" }), (e: unknown) => e instanceof HubHttpError && e.status === 401 && /^org\/secret@main: HTTP 401 Repository not found; check the repo name/.test((e as Error).message));
+  });
+});
+
+test("batch refuses before publishing anything: a --concurrency that is no count, items that would overwrite each other, a garbage or unwritable state file", async () => {
+  await withStandInHub(async (hub, dir) => {
+    for (const n of ["a", "b"]) hub.addRepo(`org/${n}`, { "config.json": CONFIG });
+    const manifest = join(dir, "m.json");
+    const items = [{ id: "a", source: "org/a", push: "me/a-4k" }, { id: "b", source: "org/b", push: "me/b-4k" }];
+    const write = (list: unknown[]) => writeFileSync(manifest, JSON.stringify({ defaults: { factor: 2 }, items: list }));
+    const run = async (...args: string[]) => {
+      const t = io({ HF_TOKEN: TOKEN, HF_ENDPOINT: hub.url });
+      const code = await runCli(["batch", manifest, "--cache-dir", join(dir, "cache"), ...args], t.io);
+      return { code, err: t.err.join(""), out: t.out.join("") };
+    };
+    write(items);
+    for (const bad of ["abc", "0", "2.5", "4x"]) {
+      const r = await run("--concurrency", bad);
+      assert.equal(r.code, 1, `${bad}: ${r.err}`);
+      assert.equal(r.err, `yarnify: --concurrency: "${bad}" is not a whole number ≥ 1\n`);
+    }
+    write([...items, { id: "c", source: "org/b", factor: 4, push: "me/a-4k" }]);
+    const twice = await run();
+    assert.deepEqual([twice.code, twice.err], [1, `yarnify: ${manifest}: items 1 ("a") and 3 ("c") both publish to me/a-4k (branch main): the second would publish over the first; give each its own repo or branch\n`]);
+    write(items);
+    const state = join(dir, "state.jsonl");
+    writeFileSync(state, "<html>not a state file</html>\n");
+    const garbage = await run("--state", state);
+    assert.deepEqual([garbage.code, garbage.err], [1, `yarnify: ${state}: not a batch state file (line 1 is not a state line): delete it to start the batch over, or pass --state <another file>\n`]);
+    const unwritable = join(state, "state.jsonl");
+    const readOnly = await run("--state", unwritable);
+    assert.equal(readOnly.code, 4);
+    assert.ok(readOnly.err.startsWith(`yarnify: ${unwritable}: the batch state file cannot be written (E`) && readOnly.err.endsWith("): make it writable, or pass --state <another file>\n"), readOnly.err);
+    assert.equal(hub.requests.filter((q) => q.method !== "GET").length, 0, "nothing was published");
+    assert.equal(hub.commits.length, 0);
+    // Reset as told: the run publishes both.
+    rmSync(state);
+    const ok = await run("--state", state, "--concurrency", "2");
+    assert.equal(ok.code, 0, ok.err);
+    assert.deepEqual(hub.commits.map((c) => c.repo).sort(), ["me/a-4k", "me/b-4k"]);
+  });
 });

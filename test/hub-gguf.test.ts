@@ -99,7 +99,9 @@ test("fetchHubConfig / inspectHub: inspect reads the config files only", async (
     const r = await inspect({ model: h.dir });
     assert.equal(r.format, "hf");
     const viaHub = await inspectHub({ ...common, source: "org/llama" });
-    assert.deepEqual({ ...viaHub, path: r.path, commit: undefined }, { ...r, commit: undefined });
+    assert.deepEqual({ ...viaHub, path: r.path, commit: undefined, fit: undefined }, { ...r, commit: undefined, fit: undefined });
+    // The weights are sized from the listing, not downloaded.
+    assert.deepEqual([viaHub.fit?.weights?.bytes, viaHub.fit?.weights?.source, r.fit?.weights], [10_000, "safetensors", null]);
     assert.equal(viaHub.path, `hf://org/llama@${h.commit}`);
     assert.equal(viaHub.rope.context, 2048);
     assert.equal(hub.requests.filter((q) => q.path.endsWith("model.safetensors")).length, 0);

@@ -144,26 +144,75 @@ test("a dropped connection mid-upload and a 429 on the commit are retried; exact
   });
 });
 
-test("a pull request is never retried after a server error (it may exist): one PR, and the error says where to look", async () => {
+test("a pull request is never retried after a server error; a PR whose answer was lost is found, and a rerun opens none", async () => {
   await withHub(async (hub) => {
     hub.addRepo("other/qwen", { "config.json": CONFIG });
     const retries: RetryEvent[] = [];
     const common = { hubUrl: hub.url, accessToken: TOKEN, fetch: fastRetry(retries) };
     const operations = [{ kind: "file" as const, path: "config.json", content: new Blob([PATCHED]) }];
-    // The hub opens the PR, then the answer is lost as a 500: a retry would open a second PR.
-    const lost = hub.fault({ kind: "500-after", pathIncludes: "/commit/", times: 1 });
-    await assert.rejects(
-      publish({ ...common, repo: "other/qwen", operations, title: "yarnify: yarn x4", pr: true }),
-      (err: Error) => err instanceof HubPublishError && /HTTP 500/.test(err.message) && err.message.includes(`${hub.url}/other/qwen/discussions`),
-    );
-    assert.equal(lost.hits, 1);
-    assert.equal(hub.repos.get("other/qwen")!.pullRequests, 1, "exactly one pull request");
-    assert.ok(!retries.some((e) => e.url.includes("/commit/")), JSON.stringify(retries));
-    // A 429 means nothing was done: that one is retried, and the second PR opens normally.
+    const params = { ...common, repo: "other/qwen", operations, title: "yarnify: yarn x4", pr: true };
+    // A 500 before any work: nothing was opened, and the look at the open pull requests finds none.
+    const refused = hub.fault({ kind: "500", pathIncludes: "/commit/", times: 1 });
+    await assert.rejects(publish(params), (err: Error) => err instanceof HubPublishError && /HTTP 500/.test(err.message) && !err.message.includes("\n"));
+    assert.equal(refused.hits, 1);
+    assert.equal(hub.repos.get("other/qwen")!.pullRequests, 0);
+    // The hub opens the PR, then the answer is lost (a 500, then a dropped connection): a retry would open a second
+    // PR, so none is made; the PR that carries this publish's key is found instead.
+    for (const [kind, num] of [["500-after", 1], ["drop-after", 2]] as const) {
+      if (num === 2) hub.closePullRequest("other/qwen", 1);
+      const lost = hub.fault({ kind, pathIncludes: "/commit/", times: 1 });
+      const r = await publish(params);
+      assert.equal(lost.hits, 1, kind);
+      assert.equal(r.pullRequestUrl, `${hub.url}/other/qwen/discussions/${num}`, kind);
+      assert.equal(r.commitOid, hub.commits.at(-1)!.oid, kind);
+      assert.equal(r.alreadyPublished, false, kind);
+      assert.equal(hub.repos.get("other/qwen")!.pullRequests, num, `${kind}: exactly one pull request more`);
+    }
+    assert.ok(!retries.some((e) => e.url.includes("/commit/") && e.status !== 429), JSON.stringify(retries));
+    assert.match(hub.commits[0].description, /^Yarnify-Publish: [0-9a-f]{16}$/m);
+    // A rerun finds the open PR: nothing is committed. A 429 (refused before any work) would be retried.
+    const again = await publish(params);
+    assert.deepEqual([again.alreadyPublished, again.pullRequestUrl, hub.commits.length], [true, `${hub.url}/other/qwen/discussions/2`, 2]);
+    // A closed PR does not count, nor does an open one of another change: a new PR opens, through a 429.
+    hub.closePullRequest("other/qwen", 2);
     const busy = hub.fault({ kind: "429", pathIncludes: "/commit/", retryAfterSeconds: 1 });
-    const r = await publish({ ...common, repo: "other/qwen", operations, title: "yarnify: yarn x4", pr: true });
+    const r3 = await publish(params);
     assert.equal(busy.hits, 1);
-    assert.equal(r.pullRequestUrl, `${hub.url}/other/qwen/discussions/2`);
+    assert.deepEqual([r3.alreadyPublished, r3.pullRequestUrl], [false, `${hub.url}/other/qwen/discussions/3`]);
+    const other = await publish({ ...params, operations: [{ kind: "file", path: "config.json", content: new Blob([CONFIG]) }] });
+    assert.deepEqual([other.alreadyPublished, other.pullRequestUrl], [false, `${hub.url}/other/qwen/discussions/4`]);
+  });
+});
+
+test("a commit whose answer was lost is found at the branch head: exit as success, one commit; a rerun is a no-op", async () => {
+  await withHub(async (hub) => {
+    hub.addRepo("org/llama", { "config.json": CONFIG, "model.safetensors": bytes(200_000, 3) });
+    const common = { hubUrl: hub.url, accessToken: TOKEN, fetch: fastRetry() };
+    const operations = await hfPublishOperations({ ...common, source: { repo: "org/llama" }, sameRepo: false, changed: [{ path: "config.json", content: PATCHED }] });
+    const params = { ...common, repo: "me/llama-lost", operations, title: "yarnify: yarn x4", description: "Patched org/llama@0123456789ab" };
+    // The commit lands, its answer is a 500; the retry is refused (412: the branch moved) and the head is ours.
+    const lost = hub.fault({ kind: "500-after", pathIncludes: "/commit/", times: 1 });
+    const r = await publish(params);
+    assert.equal(lost.hits, 1);
+    assert.equal(hub.commits.length, 1);
+    assert.deepEqual([r.commitOid, r.commitUrl, r.alreadyPublished, r.createdRepo], [hub.commits[0].oid, `${hub.url}/me/llama-lost/commit/${hub.commits[0].oid}`, false, true]);
+    assert.match(hub.commits[0].description, /^Patched org\/llama@0123456789ab\n\nYarnify-Publish: [0-9a-f]{16}$/);
+    // The same publish again: the head carries its key, so no commit request is sent at all.
+    const commitRequests = () => hub.requests.filter((q) => q.path.includes("/commit/")).length;
+    const before = commitRequests();
+    const again = await publish(params);
+    assert.deepEqual([again.alreadyPublished, again.commitOid, hub.commits.length, commitRequests()], [true, r.commitOid, 1, before]);
+    // A dropped connection after a branch commit: found the same way.
+    const dropped = hub.fault({ kind: "drop-after", pathIncludes: "/commit/", times: 1 });
+    const onBranch = await publish({ ...params, branch: "long" });
+    assert.equal(dropped.hits, 1);
+    assert.deepEqual([onBranch.alreadyPublished, onBranch.commitOid, hub.commits.length], [false, hub.commits[1].oid, 2]);
+    // Another change (other bytes in a file) is another publish; a failure that is not a lost answer still fails.
+    const changed = await publish({ ...params, operations: operations.map((o) => (o.path === "config.json" ? { ...o, content: new Blob([CONFIG]) } : o)) });
+    assert.deepEqual([changed.alreadyPublished, hub.commits.length], [false, 3]);
+    hub.fault({ kind: "500", pathIncludes: "/commit/", times: 10 });
+    await assert.rejects(publish({ ...params, title: "yarnify: yarn x8" }), (e: Error) => e instanceof HubPublishError && /HTTP 500 after 6 attempts/.test(e.message));
+    assert.equal(hub.commits.length, 3);
   });
 });
 

@@ -9,7 +9,8 @@ import type { Plan } from "../../src/core/types.ts";
 import type { PatchGgufEvent } from "./events.ts";
 import { describeGguf } from "./inspect.ts";
 import { withEntries } from "./keys.ts";
-import { isDirTarget, patchGgufIter, plannedKeys } from "./patch.ts";
+import { isDirTarget, patchGgufIter, plannedEdits } from "./patch.ts";
+import { type FreqTensor, freqTensorText, readFreqTensors, ropeTensorValues } from "./freq-tensors.ts";
 import type { PatchedFile } from "./patch.ts";
 import { isGgufPath } from "./detect.ts";
 import { readGgufHeader } from "./read.ts";
@@ -18,11 +19,13 @@ import { isUrl, withSource } from "./source.ts";
 import type { FetchLike } from "./source.ts";
 import { ggufRopeKeys, ggufStoredRope } from "./spec.ts";
 import { locationBasename, shardLocations, shardOutputs } from "./split.ts";
+import { ggufLayerLayout, ggufWeightsSize } from "./layout.ts";
 
-/** What read() returns: ModelInfo plus the parsed header, so patch() need not parse the file again. */
+/** What read() returns: ModelInfo plus the parsed header and frequency tensors, so patch() need not read them again. */
 export interface GgufModelInfo extends ModelInfo {
   format: "gguf";
   header: GgufHeader;
+  freqTensors: FreqTensor[];
 }
 
 /** The options a caller may add to Converter.patch for GGUF (progress bar, cancel, remote sources). */
@@ -34,66 +37,100 @@ export interface GgufPatchExtras {
   fetch?: FetchLike;
 }
 
-const KEY_TEXT = (meta: GGUFTypedMetadata, arch: string) =>
+const KEY_TEXT = (meta: GGUFTypedMetadata, arch: string, tensors: readonly FreqTensor[]) =>
   Object.entries(ggufRopeKeys(meta, arch))
     .map(([k, v]) => `${k} = ${JSON.stringify(v.value)} (${v.type})\n`)
-    .join("");
+    .join("") + tensors.map((t) => `${freqTensorText(t)}\n`).join("");
 
 const HOW: Record<PatchedFile["action"], OutputFile["how"]> = { patched: "written", reflinked: "reflink", hardlinked: "hardlink", copied: "copy" };
 
-export const ggufConverter: Converter = {
-  format: "gguf",
-  accepts: isGgufPath,
-  async read(path, remote): Promise<GgufModelInfo> {
-    return withSource(path, remote ?? {}, async (source) => {
-      const h = await readGgufHeader(source);
-      const i = describeGguf(h, path, source.bytesFetched());
-      const { keys, llamacpp, version, tensorCount, headerBytes, fileSize, split, bytesFetched } = i;
-      return {
-        format: "gguf",
-        path,
-        architecture: i.architecture,
-        spec: i.spec,
-        stored: ggufStoredRope(h.metadata, h.architecture),
-        warnings: i.warnings,
-        details: { keys, llamacpp, version, tensorCount, headerBytes, fileSize, split, bytesFetched },
-        header: h,
-      };
-    });
-  },
-  defaultOut(path, plan: Plan) {
-    const name = locationBasename(path);
-    const dir = isUrl(path) ? "." : dirname(path);
-    const shard = parseGgufShardFilename(name);
-    if (shard) return join(dir, `${shard.prefix}-yarn-${plan.context}`) + "/";
-    return join(dir, `${basename(name, ".gguf")}-yarn-${plan.context}.gguf`);
-  },
-  async patch(params: { info: ModelInfo; plan: Plan; out: string; dryRun: boolean } & GgufPatchExtras): Promise<PatchOutput> {
-    const { info, plan, out, dryRun } = params;
-    const fetchOpts = params.fetch ? { fetch: params.fetch } : {};
-    // The header read() parsed is reused: the patch parses the source once.
-    const header = "header" in info ? (info as GgufModelInfo).header : await withSource(info.path, fetchOpts, readGgufHeader);
-    const planned = plannedKeys(header, plan);
-    const after = withEntries(header.metadata, planned.entries);
-    const name = locationBasename(info.path);
-    const diff = unifiedDiff(KEY_TEXT(header.metadata, header.architecture), KEY_TEXT(after, header.architecture), `a/${name}`, `b/${name}`);
-    const stored = ggufStoredRope(after, header.architecture);
-    if (dryRun) {
-      const outs = shardOutputs(shardLocations(info.path), out, await isDirTarget(out)) ?? [out];
-      // Shards after the first are carried over unchanged (reflink or hard link where possible).
-      const files = outs.map((path, i) => ({ path, how: i === 0 ? ("written" as const) : ("hardlink" as const) }));
-      return { out, files, diff, stored, warnings: planned.warnings };
-    }
-    const r = await drain(patchGgufIter({
-      source: info.path,
-      header,
-      plan,
-      out,
-      ...(params.verify !== undefined ? { verify: params.verify } : {}),
-      ...(params.overwrite !== undefined ? { overwrite: params.overwrite } : {}),
-      ...(params.abortSignal ? { abortSignal: params.abortSignal } : {}),
-      ...(params.fetch ? { fetch: params.fetch } : {}),
-    }), params.onProgress);
-    return { out, files: r.files.map((f) => ({ path: f.out, how: HOW[f.action] })), diff, stored, warnings: r.warnings };
-  },
-};
+/** Options of the GGUF converter: how long a remote source may stall (RemoteSourceOptions.timeoutMs). */
+export interface GgufConverterOptions {
+  timeoutMs?: number;
+}
+
+/**
+ * A GGUF converter; `timeoutMs` bounds how long a remote (http(s)) source may go without sending anything.
+ *
+ * @example
+ * const gguf = createGgufConverter({ timeoutMs: 5000 });
+ * const info = await gguf.read("https://example.com/model.gguf");
+ */
+export function createGgufConverter(opts: GgufConverterOptions = {}): Converter {
+  const remote = opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {};
+  return {
+    format: "gguf",
+    accepts: isGgufPath,
+    async read(path, access): Promise<GgufModelInfo> {
+      // A URL is read with the caller's headers and fetch (the hub's), and this converter's timeout.
+      const reach = { ...remote, ...access };
+      // The weights of a split model are in every shard: their headers (tensor infos only matter) are read too.
+      const others = await Promise.all(shardLocations(path).filter((s) => s !== path).map((s) => withSource(s, reach, readGgufHeader)));
+      return withSource(path, reach, async (source) => {
+        const h = await readGgufHeader(source);
+        const freqTensors = await readFreqTensors(source, h);
+        const i = describeGguf(h, path, source.bytesFetched(), freqTensors);
+        const { keys, ropeTensors, llamacpp, version, tensorCount, headerBytes, fileSize, split, bytesFetched } = i;
+        const layout = ggufLayerLayout(h.metadata, h.architecture);
+        return {
+          format: "gguf",
+          path,
+          architecture: i.architecture,
+          spec: i.spec,
+          stored: ggufStoredRope(h.metadata, h.architecture, { file: h.file, tensors: ropeTensorValues(freqTensors) }),
+          warnings: i.warnings,
+          details: { keys, ...(ropeTensors.length && { ropeTensors }), llamacpp, version, tensorCount, headerBytes, fileSize, split, bytesFetched },
+          header: h,
+          freqTensors,
+          ...(layout && { layout }),
+          weights: ggufWeightsSize([h, ...others]),
+        };
+      });
+    },
+    defaultOut(path, plan: Plan) {
+      const name = locationBasename(path);
+      const dir = isUrl(path) ? "." : dirname(path);
+      const shard = parseGgufShardFilename(name);
+      if (shard) return join(dir, `${shard.prefix}-yarn-${plan.context}`) + "/";
+      return join(dir, `${basename(name, ".gguf")}-yarn-${plan.context}.gguf`);
+    },
+    async patch(params: { info: ModelInfo; plan: Plan; out: string; dryRun: boolean } & GgufPatchExtras): Promise<PatchOutput> {
+      const { info, plan, out, dryRun } = params;
+      const fetchOpts = { ...remote, ...(params.fetch ? { fetch: params.fetch } : {}) };
+      // The header and tensors read() parsed are reused: the patch parses the source once.
+      const { header, freqTensors } = "header" in info
+        ? (info as GgufModelInfo)
+        : await withSource(info.path, fetchOpts, async (source) => {
+          const h = await readGgufHeader(source);
+          return { header: h, freqTensors: await readFreqTensors(source, h) };
+        });
+      const planned = plannedEdits(header, freqTensors, plan);
+      const after = withEntries(header.metadata, planned.entries);
+      const tensorsAfter = freqTensors.map((t) => planned.tensors.find((r) => r.name === t.name) ?? t);
+      const name = locationBasename(info.path);
+      const diff = unifiedDiff(KEY_TEXT(header.metadata, header.architecture, freqTensors), KEY_TEXT(after, header.architecture, tensorsAfter), `a/${name}`, `b/${name}`);
+      const stored = ggufStoredRope(after, header.architecture, { file: header.file, tensors: ropeTensorValues(tensorsAfter) });
+      const layout = ggufLayerLayout(after, header.architecture);
+      if (dryRun) {
+        const outs = shardOutputs(shardLocations(info.path), out, await isDirTarget(out)) ?? [out];
+        // Shards after the first are carried over unchanged (reflink or hard link where possible).
+        const files = outs.map((path, i) => ({ path, how: i === 0 ? ("written" as const) : ("hardlink" as const) }));
+        return { out, files, diff, stored, ...(layout && { layout }), warnings: planned.warnings };
+      }
+      const r = await drain(patchGgufIter({
+        source: info.path,
+        header,
+        freqTensors,
+        plan,
+        out,
+        ...(params.verify !== undefined ? { verify: params.verify } : {}),
+        ...(params.overwrite !== undefined ? { overwrite: params.overwrite } : {}),
+        ...(params.abortSignal ? { abortSignal: params.abortSignal } : {}),
+        ...fetchOpts,
+      }), params.onProgress);
+      return { out, files: r.files.map((f) => ({ path: f.out, how: HOW[f.action] })), diff, stored, ...(layout && { layout }), warnings: r.warnings };
+    },
+  };
+}
+
+export const ggufConverter: Converter = createGgufConverter();

@@ -45,9 +45,30 @@ export interface CopyParams {
    * read from the source, so the output is proven equal to the source in the same pass (done in lanes, even one).
    */
   readBack?: (at: number, n: number) => Error;
+  /**
+   * Bytes that replace the source's at their positions (relative to the copy's start), applied to each chunk as it is
+   * read: hashing, writing and reading back all see the replaced bytes, so verification proves the output equals the
+   * source everywhere else.
+   */
+  edits?: readonly CopyEdit[];
   /** Called after each write with the bytes copied so far. */
   onProgress?: (copied: number) => void;
   onShort: (copied: number) => Error;
+}
+
+/** Bytes to write at `at` (relative to the copy's start) instead of the source's. */
+export interface CopyEdit {
+  at: number;
+  bytes: Uint8Array;
+}
+
+/** Writes the parts of `edits` that fall within `chunk`, which holds the bytes from `at` on. */
+function applyEdits(edits: readonly CopyEdit[] | undefined, chunk: Uint8Array, at: number): void {
+  for (const e of edits ?? []) {
+    const from = Math.max(at, e.at);
+    const to = Math.min(at + chunk.length, e.at + e.bytes.length);
+    if (from < to) chunk.set(e.bytes.subarray(from - e.at, to - e.at), from - at);
+  }
 }
 
 export async function copyRange(p: CopyParams): Promise<void> {
@@ -71,6 +92,7 @@ async function copyInLanes(p: CopyParams, lanes: number): Promise<void> {
       } finally {
         await reader.close();
       }
+      applyEdits(p.edits, buf.subarray(0, n), at);
       await writeAll(p.out, buf.subarray(0, n), p.outOffset + at);
       if (back && p.readBack) {
         const got = await readFully(back.subarray(0, n), async (into, from) => (await p.out.read(into, 0, into.length, p.outOffset + at + from)).bytesRead);
@@ -137,6 +159,7 @@ async function copyInOrder(p: CopyParams): Promise<void> {
       if (n === 0) throw p.onShort(copied);
       p.signal?.throwIfAborted();
       const chunk = buffers[which].subarray(0, n);
+      applyEdits(p.edits, chunk, copied);
       const next = copied + n;
       if (next < p.length) reading = readNext(buffers[1 - which], next);
       p.onChunk?.(chunk);

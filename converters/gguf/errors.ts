@@ -12,12 +12,11 @@ export type GgufProblem =
   | "data-short"
   | "http"
   | "unsupported"
-  | "output"
   | "split"
   | "verify";
 
 // The exit-code row of each problem; any other problem is an unreadable model.
-const KINDS: Partial<Record<GgufProblem, ErrorKind>> = { unsupported: "plan", output: "output", verify: "failure" };
+const KINDS: Partial<Record<GgufProblem, ErrorKind>> = { unsupported: "plan", verify: "failure" };
 
 export class GgufError extends YarnifyError {
   override name = "GgufError";

@@ -3,7 +3,9 @@
 import type { GgufHeaderPatcher } from "../../src/core/converter.ts";
 import { plan } from "../../src/core/plan.ts";
 import { buildPatchedHeader } from "./header.ts";
-import { ggufKeysForPlan } from "./keys.ts";
+import { GgufError } from "./errors.ts";
+import { readFreqTensors, ropeTensorValues } from "./freq-tensors.ts";
+import { plannedEdits } from "./patch.ts";
 import { readGgufHeader } from "./read.ts";
 import { openRemoteSource } from "./source.ts";
 import { ggufRopeSpec } from "./spec.ts";
@@ -12,9 +14,14 @@ export const patchGgufHeader: GgufHeaderPatcher = async ({ location, path, targe
   const source = openRemoteSource(location.url, { fetch: location.fetch, headers: location.headers });
   try {
     const header = await readGgufHeader(source);
-    const p = plan(ggufRopeSpec(header.metadata, header.architecture), target, { file: path, family: header.architecture });
-    const { entries } = ggufKeysForPlan(header.architecture, p, header.metadata);
-    return { header: buildPatchedHeader(header, entries), replaces: header.dataOffset, plan: p };
+    const tensors = await readFreqTensors(source, header);
+    const p = plan(ggufRopeSpec(header.metadata, header.architecture, { file: path, tensors: ropeTensorValues(tensors) }), target, { file: path, family: header.architecture });
+    const edits = plannedEdits(header, tensors, p);
+    if (edits.tensors.length) {
+      // The hub layer publishes this header as an edit of the original file: tensor data cannot change that way.
+      throw new GgufError(path, "unsupported", `${edits.tensors.map((t) => t.name).join(", ")} must be rewritten in the tensor data, which a header edit cannot do: download the file and patch it locally (yarnify patch <file>.gguf --push <repo>)`);
+    }
+    return { header: buildPatchedHeader(header, edits.entries), replaces: header.dataOffset, plan: p };
   } finally {
     await source.close();
   }

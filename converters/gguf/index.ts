@@ -15,6 +15,6 @@ export { readGgufHeader } from "./read.ts";
 export type { GgufHeader } from "./read.ts";
 export { openSource, openLocalSource, openRemoteSource } from "./source.ts";
 export type { ByteSource, FetchLike } from "./source.ts";
-export { ggufConverter } from "./converter.ts";
-export type { GgufPatchExtras } from "./converter.ts";
+export { createGgufConverter, ggufConverter } from "./converter.ts";
+export type { GgufConverterOptions, GgufPatchExtras } from "./converter.ts";
 export { ggufStoredRope, ggufStoredKeys } from "./spec.ts";

@@ -4,7 +4,8 @@ import { readGgufHeader } from "./read.ts";
 import type { GgufHeader } from "./read.ts";
 import { withSource } from "./source.ts";
 import type { FetchLike } from "./source.ts";
-import { ggufRopeKeys, ggufRopeSpec, llamaCppRopeParams } from "./spec.ts";
+import { ggufFreqTensorRole, ggufRopeKeys, ggufRopeSpec, llamaCppRopeParams } from "./spec.ts";
+import { type FreqTensor, isNeutral, readFreqTensors, ropeTensorValues } from "./freq-tensors.ts";
 import type { GgufKeyValue, LlamaCppRopeParams } from "./spec.ts";
 
 export interface InspectGgufOptions {
@@ -19,6 +20,8 @@ export interface GgufInspection {
   spec: RopeSpec;
   /** `{arch}.rope.*` and `{arch}.context_length` as stored, with their GGUF types. */
   keys: Record<string, GgufKeyValue>;
+  /** The tensors that carry frequencies (rope_freqs, rope_factors_long/short), with what they are to yarnify. */
+  ropeTensors: RopeTensorSummary[];
   /** What llama.cpp's loader derives from those keys. */
   llamacpp: LlamaCppRopeParams;
   version: number;
@@ -32,26 +35,52 @@ export interface GgufInspection {
   warnings: string[];
 }
 
+/** A frequency tensor as `inspect` reports it. */
+export interface RopeTensorSummary {
+  name: string;
+  type: "f32" | "f16";
+  values: number[];
+  /**
+   * "neutral": all ones; "scaling": the spec's scaling (llama3, LongRoPE) or divisors the keys' scaling is combined
+   * with; "unknown": divisors yarnify does not recognise under no scaling key (a patch refuses them).
+   */
+  role: "neutral" | "scaling" | "unknown";
+}
+
 /**
- * The inspection of a header already read from `location`.
+ * The inspection of a header (and its frequency tensors) already read from `location`.
  *
  * @example
  * const source = await openLocalSource("model.gguf");
- * const info = describeGguf(await readGgufHeader(source), "model.gguf", source.bytesFetched());
+ * const h = await readGgufHeader(source);
+ * const info = describeGguf(h, "model.gguf", source.bytesFetched(), await readFreqTensors(source, h));
  */
-export function describeGguf(h: GgufHeader, location: string, bytesFetched: number): GgufInspection {
+export function describeGguf(h: GgufHeader, location: string, bytesFetched: number, tensors: readonly FreqTensor[] = []): GgufInspection {
   const arch = h.architecture;
   const count = h.metadata["split.count"];
   const no = h.metadata["split.no"];
   const warnings = [...h.warnings];
   const ll = llamaCppRopeParams(h.metadata, arch);
   if (ll.ignoredKeys.length > 0) warnings.push(`llama.cpp ignores ${ll.ignoredKeys.join(", ")} for ${arch}`);
+  const values = ropeTensorValues(tensors);
+  const role = ggufFreqTensorRole(h.metadata, arch, values);
+  const ropeTensors = tensors.map((t): RopeTensorSummary => ({
+    name: t.name,
+    type: t.type === 0 ? "f32" : "f16",
+    values: t.values,
+    role: isNeutral(t.values) ? "neutral" : role === "unknown" ? "unknown" : "scaling",
+  }));
+  const unknown = ropeTensors.filter((t) => t.role === "unknown").map((t) => t.name);
+  if (unknown.length) {
+    warnings.push(`${unknown.join(", ")} holds per-pair frequency divisors that are not llama3's: llama.cpp divides every frequency by them, the RoPE summary leaves them out, and patch refuses the file`);
+  }
   return {
     format: "gguf",
     file: location,
     architecture: arch,
-    spec: ggufRopeSpec(h.metadata, arch),
+    spec: ggufRopeSpec(h.metadata, arch, { file: h.file, tensors: values }),
     keys: ggufRopeKeys(h.metadata, arch),
+    ropeTensors,
     llamacpp: ll,
     version: h.version,
     tensorCount: h.tensorInfos.length,
@@ -71,5 +100,9 @@ export function describeGguf(h: GgufHeader, location: string, bytesFetched: numb
  * console.log(i.spec.context, i.keys, i.bytesFetched);
  */
 export async function inspectGguf(location: string, opts: InspectGgufOptions = {}): Promise<GgufInspection> {
-  return withSource(location, opts, async (source) => describeGguf(await readGgufHeader(source), location, source.bytesFetched()));
+  return withSource(location, opts, async (source) => {
+    const h = await readGgufHeader(source);
+    const tensors = await readFreqTensors(source, h);
+    return describeGguf(h, location, source.bytesFetched(), tensors);
+  });
 }

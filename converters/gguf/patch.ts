@@ -3,32 +3,42 @@
 // shards of a split model are reflinked, hard-linked or copied unchanged.
 import { drain } from "../../src/core/drain.ts";
 import { createHash } from "node:crypto";
-import { mkdir, open, realpath, rename, stat, unlink } from "node:fs/promises";
-import { dirname } from "node:path";
+import { existsSync } from "node:fs";
+import { mkdir, open, rename, rm, stat } from "node:fs/promises";
+import { basename, join } from "node:path";
 import { linkClone } from "../../src/core/io/model-dir.ts";
-import { tempSibling, trackTemp, untrackTemp } from "../../src/core/io/temp-paths.ts";
+import { claimOutput, type OutputClaim } from "../../src/core/io/output-claim.ts";
+import { tempSibling, trackTemp, untrackTemp, withoutTrailingSlash } from "../../src/core/io/temp-paths.ts";
+import { writeFailure } from "../../src/core/io/write-failure.ts";
 import type { Plan } from "../../src/core/types.ts";
 import { copyRange, LOCAL_LANES } from "./copy.ts";
 import { GgufError } from "./errors.ts";
 import { withEvents } from "./events.ts";
 import type { PatchGgufEvent } from "./events.ts";
 import { buildPatchedHeader } from "./header.ts";
+import { type FreqTensor, isNeutral, neutralised, readFreqTensors, ROPE_FREQS, ropeTensorValues, tensorValueBytes } from "./freq-tensors.ts";
 import { ggufKeysForPlan, UnsupportedPlanError } from "./keys.ts";
 import type { GgufEntry, GgufPlanKeys } from "./keys.ts";
+import { ggufFreqTensorRole } from "./spec.ts";
 import { readGgufHeader } from "./read.ts";
 import type { GgufHeader } from "./read.ts";
-import { openSource } from "./source.ts";
+import { isUrl, openSource } from "./source.ts";
 import type { ByteSource, FetchLike } from "./source.ts";
 import { shardLocations, shardOutputs } from "./split.ts";
-import { checkDataHash, checkWrittenHeader } from "./verify.ts";
+import { checkDataHash, checkFreqTensors, checkWrittenHeader } from "./verify.ts";
 
 export interface PatchGgufParams {
   /** A local path or an http(s) URL; for a split model, any shard (all are written). */
   source: string;
   /** The header of one of the files, as read before (the converter's read()): that file is not parsed again. */
   header?: GgufHeader;
+  /** Shard 1's frequency tensors as read with `header` (read again when absent). */
+  freqTensors?: FreqTensor[];
   plan: Plan;
-  /** Output file, or a folder (existing, or ending in "/") that receives files of the same names. */
+  /**
+   * Output file, or a folder (existing, or ending in "/") that receives files of the same names; its parent must
+   * exist. A folder that does not exist yet appears whole, once every file in it is written.
+   */
   out: string;
   /** Re-parse the output and compare its tensor data with the source (default true). */
   verify?: boolean;
@@ -36,6 +46,8 @@ export interface PatchGgufParams {
   overwrite?: boolean;
   fetch?: FetchLike;
   headers?: Record<string, string>;
+  /** A remote source: milliseconds without progress before a request is retried, then given up (default 30 s). */
+  timeoutMs?: number;
   abortSignal?: AbortSignal;
   /** Bytes of each copy buffer (default: 2 MiB chunks in lanes from a local source, 16 MiB from a remote one). */
   bufferBytes?: number;
@@ -59,6 +71,8 @@ export interface PatchGgufResult {
   architecture: string;
   /** The keys written into shard 1. */
   keys: GgufEntry[];
+  /** Frequency tensors rewritten in place (their new values), the rest of the data unchanged. */
+  tensors: FreqTensor[];
   files: PatchedFile[];
   headerBytes: { before: number; after: number };
   /** Bytes read from the source(s) by this call (a header passed in was read before): for a remote model, what was downloaded. */
@@ -75,20 +89,6 @@ export async function isDirTarget(out: string): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-async function refuseExisting(path: string, sources: readonly string[], overwrite: boolean): Promise<void> {
-  let real: string;
-  try {
-    real = await realpath(path);
-  } catch {
-    return; // does not exist
-  }
-  for (const s of sources) {
-    const same = await realpath(s).then((r) => r === real, () => false);
-    if (same) throw new GgufError(path, "output", "the output is the source file; the source is never modified");
-  }
-  if (!overwrite) throw new GgufError(path, "output", "already exists; --overwrite (overwrite: true) replaces it");
 }
 
 /**
@@ -121,15 +121,27 @@ async function runPatch(params: PatchGgufParams, emit: (e: PatchGgufEvent) => vo
   const bufferBytes = params.bufferBytes;
   const lanes = params.lanes ?? LOCAL_LANES;
   if (!Number.isInteger(lanes) || lanes < 1) throw new RangeError(`patchGguf: lanes must be a positive integer, got ${lanes}`);
-  const remoteOpts = { ...(params.fetch ? { fetch: params.fetch } : {}), ...(params.headers ? { headers: params.headers } : {}) };
+  const remoteOpts = {
+    ...(params.fetch ? { fetch: params.fetch } : {}),
+    ...(params.headers ? { headers: params.headers } : {}),
+    ...(params.timeoutMs !== undefined ? { timeoutMs: params.timeoutMs } : {}),
+  };
   const sources = shardLocations(params.source);
-  const outs = shardOutputs(sources, params.out, await isDirTarget(params.out));
+  const dirTarget = await isDirTarget(params.out);
+  const outs = shardOutputs(sources, params.out, dirTarget);
   if (!outs) {
     throw new GgufError(params.out, "split", `a split model of ${sources.length} shards needs an output folder or a name like x-00001-of-${String(sources.length).padStart(5, "0")}.gguf`);
   }
-  const localSources = sources.filter((s) => !/^https?:/i.test(s));
-  for (const o of outs) await refuseExisting(o, localSources, params.overwrite ?? false);
-  await mkdir(dirname(outs[0]), { recursive: true });
+  const localSources = sources.filter((s) => !isUrl(s));
+  // A folder that does not exist yet is built under a temporary name and renamed into place whole; otherwise each
+  // file gets a temporary sibling, and all are renamed into place once every one is written and verified.
+  const newDir = dirTarget && !existsSync(params.out) ? withoutTrailingSlash(params.out) : undefined;
+  const claims = claimAll(newDir ? [newDir] : outs, localSources, params.overwrite ?? false);
+  const stage = newDir && tempSibling(newDir);
+  const temps = outs.map((o) => (stage ? join(stage, basename(o)) : tempSibling(o)));
+  const tracked = stage ? [stage] : temps;
+  for (const t of tracked) trackTemp(t);
+  const placed: string[] = [];
 
   // Read and check every shard header before writing anything.
   const opened: Array<{ source: ByteSource; header: GgufHeader }> = [];
@@ -149,34 +161,107 @@ async function runPatch(params: PatchGgufParams, emit: (e: PatchGgufEvent) => vo
     }
     const first = opened[0].header;
     checkSplit(first, sources.length);
-    const planned = plannedKeys(first, params.plan);
+    const tensors = params.freqTensors && first === params.header ? params.freqTensors : await readFreqTensors(opened[0].source, first);
+    const planned = plannedEdits(first, tensors, params.plan);
     const header = buildPatchedHeader(first, planned.entries);
+    if (stage) {
+      try {
+        await mkdir(stage);
+      } catch (err) {
+        throw writeFailure(newDir!, err);
+      }
+    }
     const files: PatchedFile[] = [];
-    files.push(await writeFile({ ...opened[0], outPath: outs[0], newHeader: header, copyStart: opened[0].header.dataOffset, entries: planned.entries, verify, signal, bufferBytes, lanes, emit }));
+    files.push(await writeFile({ ...opened[0], outPath: outs[0], tmpPath: temps[0], newHeader: header, copyStart: first.dataOffset, entries: planned.entries, tensors: planned.tensors, verify, signal, bufferBytes, lanes, emit }));
     for (let i = 1; i < opened.length; i++) {
-      files.push(await carryShard({ ...opened[i], outPath: outs[i], verify, signal, bufferBytes, lanes, emit }));
+      files.push(await carryShard({ ...opened[i], outPath: outs[i], tmpPath: temps[i], verify, signal, bufferBytes, lanes, emit }));
+    }
+    signal?.throwIfAborted();
+    if (stage) await rename(stage, newDir!);
+    else {
+      for (let i = 0; i < outs.length; i++) {
+        await rename(temps[i], outs[i]);
+        placed.push(outs[i]);
+      }
     }
     return {
       architecture: first.architecture,
       keys: planned.entries,
+      tensors: planned.tensors,
       files,
       headerBytes: { before: first.dataOffset, after: header.length },
       bytesFetched: opened.reduce((sum, o) => sum + o.source.bytesFetched(), 0),
       warnings: [...new Set([...opened.flatMap((o) => o.header.warnings), ...planned.warnings])],
     };
+  } catch (err) {
+    // Nothing of a failed run stays: its temporaries, and the files of a split model it had already renamed.
+    await Promise.all([...tracked, ...placed].map((t) => rm(t, { recursive: true, force: true })));
+    throw err;
   } finally {
     await Promise.all(opened.map((o) => o.source.close()));
+    for (const t of tracked) untrackTemp(t);
+    for (const c of claims) c.release();
   }
 }
 
-/** The plan's keys for this header; a plan llama.cpp cannot express is a GgufError naming the file. */
-export function plannedKeys(header: GgufHeader, plan: Plan): GgufPlanKeys {
+/** Claims every output name, or none: a refusal gives back the ones already taken. */
+function claimAll(outs: readonly string[], sources: readonly string[], overwrite: boolean): OutputClaim[] {
+  const claims: OutputClaim[] = [];
   try {
-    return ggufKeysForPlan(header.architecture, plan, header.metadata);
+    for (const out of outs) claims.push(claimOutput({ out, sources, overwrite }));
+    return claims;
+  } catch (err) {
+    for (const c of claims) c.release();
+    throw err;
+  }
+}
+
+/** What a plan changes in a GGUF: keys of the header, and frequency tensors rewritten in place (their new values). */
+export interface GgufPlanEdits extends GgufPlanKeys {
+  tensors: FreqTensor[];
+}
+
+/**
+ * The plan's keys and tensor rewrites for this header; a plan llama.cpp cannot express is a GgufError naming the file.
+ * Frequency tensors that hold the scaling the plan replaces (llama3's rope_freqs, Phi-3's LongRoPE factors, or divisors
+ * the keys' scaling combined them with) are rewritten to ones, so llama.cpp computes the plan alone; LongRoPE's
+ * `rope.scaling.attn_factor`, which llama.cpp multiplies into every attention factor, goes to 1 with them. Divisors
+ * yarnify does not recognise under no scaling key are refused: they would divide the planned frequencies too.
+ *
+ * @example
+ * plannedEdits(header, tensors, plan(spec, { factor: 32, force: true })).tensors; // rope_freqs.weight, all ones
+ */
+export function plannedEdits(header: GgufHeader, tensors: readonly FreqTensor[], plan: Plan): GgufPlanEdits {
+  let keys: GgufPlanKeys;
+  try {
+    keys = ggufKeysForPlan(header.architecture, plan, header.metadata);
   } catch (err) {
     if (err instanceof UnsupportedPlanError) throw new GgufError(header.file, "unsupported", err.message);
     throw err;
   }
+  const arch = header.architecture;
+  const role = ggufFreqTensorRole(header.metadata, arch, ropeTensorValues(tensors));
+  const live = tensors.filter((t) => !isNeutral(t.values));
+  const names = live.map((t) => t.name).join(", ");
+  if (role === "unknown") {
+    throw new GgufError(
+      header.file,
+      "unsupported",
+      `${names} holds per-pair frequency divisors that are not convert_hf_to_gguf.py's llama3 factors, under no scaling key: llama.cpp would divide the planned frequencies by them too, and yarnify cannot tell what scaling they carry`,
+    );
+  }
+  if (role === "none") return { ...keys, tensors: [] };
+  const entries = [...keys.entries];
+  const attnKey = `${arch}.rope.scaling.attn_factor`;
+  const attn = header.metadata[attnKey];
+  if (live.some((t) => t.name !== ROPE_FREQS) && attn !== undefined && Number(attn.value) !== 1) {
+    entries.push({ key: attnKey, value: 1, type: attn.type });
+  }
+  return {
+    entries,
+    tensors: neutralised(live),
+    warnings: [...keys.warnings, `${names} rewritten to ones in place: the scaling ${live.length > 1 ? "they hold is" : "it holds is"} replaced by the plan (the rest of the tensor data is copied unchanged and verified)`],
+  };
 }
 
 function checkSplit(first: GgufHeader, shards: number): void {
@@ -193,7 +278,9 @@ const sizeOf = (source: ByteSource, header: GgufHeader) => source.size() ?? head
 interface WriteParams {
   source: ByteSource;
   header: GgufHeader;
+  /** The output's name (for messages) and the temporary file written instead, renamed into place by the caller. */
   outPath: string;
+  tmpPath: string;
   verify: boolean;
   signal: AbortSignal | undefined;
   bufferBytes: number | undefined;
@@ -202,17 +289,16 @@ interface WriteParams {
 }
 
 /**
- * Writes `newHeader`, then the source from `copyStart` to its end, to a temp file; verifies it
- * against the source (metadata, tensor infos, tensor data); renames it into place.
+ * Writes `newHeader`, then the source from `copyStart` to its end, to the temporary file; verifies it against the
+ * source (metadata, tensor infos, tensor data).
  */
-async function writeFile(p: WriteParams & { newHeader: Uint8Array; copyStart: number; entries: GgufEntry[] }): Promise<PatchedFile> {
+async function writeFile(p: WriteParams & { newHeader: Uint8Array; copyStart: number; entries: GgufEntry[]; tensors: FreqTensor[] }): Promise<PatchedFile> {
   const { header, source } = p;
   const size = sizeOf(source, header);
   const copyLength = size - p.copyStart;
   const dataLength = size - header.dataOffset;
   const total = p.newHeader.length + copyLength;
-  const tmp = tempSibling(p.outPath);
-  trackTemp(tmp);
+  const tmp = p.tmpPath;
   p.emit({ event: "phase", phase: "write", file: p.outPath });
   // A remote source is hashed as it streams in (verification must not download it twice) and the output hashed
   // afterwards; a local one is copied in lanes that read each chunk back and compare it as they go.
@@ -252,6 +338,7 @@ async function writeFile(p: WriteParams & { newHeader: Uint8Array; copyStart: nu
           readBack: (at: number, n: number) =>
             new GgufError(p.outPath, "verify", `verification failed: tensor data differs from the source within bytes ${at}..${at + n}`),
         }),
+        edits: p.tensors.map((t) => ({ at: t.offset - p.copyStart, bytes: tensorValueBytes(t, header.littleEndian) })),
         onProgress: (n) => p.emit({ event: "progress", phase: "write", file: p.outPath, bytes: p.newHeader.length + n, total }),
         onShort: (n) => new GgufError(source.name, "data-short", `the file ended after ${p.copyStart + n} of ${size} bytes`),
       });
@@ -262,6 +349,7 @@ async function writeFile(p: WriteParams & { newHeader: Uint8Array; copyStart: nu
       p.emit({ event: "phase", phase: "verify", file: p.outPath });
       if (!headerCheck) checkHeader();
       await headerCheck;
+      if (p.tensors.length) await checkFreqTensors({ file: p.outPath, path: tmp, size: total, expected: p.tensors });
       const written = (await stat(tmp)).size;
       if (written !== total) throw new GgufError(p.outPath, "verify", `verification failed: ${written} bytes written, expected ${total}`);
       // A remote source's tensor data must hash to what was streamed (a local one was compared chunk by chunk
@@ -279,34 +367,26 @@ async function writeFile(p: WriteParams & { newHeader: Uint8Array; copyStart: nu
         });
       }
     }
-    await rename(tmp, p.outPath);
   } catch (err) {
     await headerCheck?.catch(() => {});
-    await unlink(tmp).catch(() => {});
-    throw err;
-  } finally {
-    untrackTemp(tmp);
+    throw writeFailure(p.outPath, err);
   }
   return { source: source.name, out: p.outPath, action: "patched", bytes: total, verified: p.verify };
 }
 
 /** Places an unchanged shard: reflink, else hard link, else a streamed (and verified) copy. */
 async function carryShard(p: WriteParams): Promise<PatchedFile> {
-  const { source, header } = p;
-  const tmp = tempSibling(p.outPath);
+  const { source, header, tmpPath: tmp } = p;
   const size = sizeOf(source, header);
   if (!source.remote) {
     p.emit({ event: "phase", phase: "link", file: p.outPath });
     try {
       const linked = linkClone(source.name, tmp);
-      if (linked) {
-        await rename(tmp, p.outPath);
-        return { source: source.name, out: p.outPath, action: linked === "reflink" ? "reflinked" : "hardlinked", bytes: size, verified: false };
-      }
+      if (linked) return { source: source.name, out: p.outPath, action: linked === "reflink" ? "reflinked" : "hardlinked", bytes: size, verified: false };
     } catch {
-      await unlink(tmp).catch(() => {});
+      await rm(tmp, { force: true });
     }
   }
-  const copied = await writeFile({ ...p, newHeader: new Uint8Array(0), copyStart: 0, entries: [] });
+  const copied = await writeFile({ ...p, newHeader: new Uint8Array(0), copyStart: 0, entries: [], tensors: [] });
   return { ...copied, action: "copied" };
 }

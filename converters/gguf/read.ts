@@ -124,6 +124,13 @@ export async function readGgufHeader(source: ByteSource): Promise<GgufHeader> {
   const file = source.name;
   const head = await fetchHeaderBytes(source, (bytes, size) => checkPrefix(file, bytes, size));
   const fileSize = source.size();
+  // A key given twice: the parser would keep one (which one differs between readers) and llama.cpp refuses the file;
+  // a second context_length or general.architecture would make the patch edit the wrong entry.
+  const seen = new Set<string>();
+  for (const kv of head.kvs) {
+    if (seen.has(kv.key)) throw new GgufError(file, "malformed", `key ${JSON.stringify(kv.key)} appears twice in the header (llama.cpp refuses duplicated keys)`);
+    seen.add(kv.key);
+  }
   // The parser gets a slim copy of the header: string and large arrays (the vocabulary, merges) are left
   // out, as decoding them costs up to seconds and nothing here reads them; the patch copies their bytes
   // unchanged.

@@ -5,6 +5,11 @@ import { GGUFValueType } from "@huggingface/gguf";
 import type { GGUFTypedMetadata, MetadataValue } from "@huggingface/gguf";
 import type { GgufRopeKeys, StoredRope } from "../../src/core/rope/engines/stored.ts";
 import type { RopeMethod, RopeScaling, RopeSpec } from "../../src/core/rope/types.ts";
+import { checkRopeSpec, describeValue, ropeNumberProblem, type RopeNumberKind } from "../../src/core/rope/limits.ts";
+import { YarnifyError } from "../../src/core/errors.ts";
+import { GgufError } from "./errors.ts";
+import { llama3FromFactors } from "../../src/core/rope/llama3.ts";
+import { isNeutral, type RopeTensors } from "./freq-tensors.ts";
 
 /** A metadata value with its GGUF type name, as shown by `inspect --json`. */
 export interface GgufKeyValue {
@@ -61,31 +66,129 @@ function scalingMethod(type: string | undefined, factor: number | undefined): Ro
   return factor !== undefined && factor !== 1 && factor !== 0 ? "linear" : "none";
 }
 
+/** Where a GGUF's spec comes from beyond its keys: the file (named in errors) and its frequency tensors. */
+export interface GgufSpecOptions {
+  file?: string;
+  tensors?: RopeTensors;
+}
+
+/** The numeric `{arch}.` keys a spec is read from, and the kind of number each must be (src/core/rope/limits.ts). */
+const NUMERIC_KEYS: Array<[string, RopeNumberKind, { zeroMeansAbsent?: boolean }?]> = [
+  ["context_length", "context"],
+  ["embedding_length", "size"],
+  ["attention.key_length", "headDim"],
+  ["rope.dimension_count", "rotaryDim"],
+  ["rope.freq_base", "theta"],
+  // llama.cpp reads a factor of 0 as "no scaling" and an original length of 0 as "same as context_length".
+  ["rope.scaling.factor", "factor", { zeroMeansAbsent: true }],
+  ["rope.scale_linear", "factor", { zeroMeansAbsent: true }],
+  ["rope.scaling.original_context_length", "context", { zeroMeansAbsent: true }],
+  ["rope.scaling.yarn_beta_fast", "finite"],
+  ["rope.scaling.yarn_beta_slow", "finite"],
+  ["rope.scaling.yarn_log_multiplier", "finite"],
+  ["rope.scaling.yarn_attn_factor", "positive"],
+  ["rope.scaling.attn_factor", "positive"],
+];
+
+const isNumeric = (v: unknown) => typeof v === "number" || typeof v === "bigint";
+
 /**
- * yarnify's RopeSpec from a GGUF's metadata.
+ * Every RoPE key of a GGUF checked for type and bounds, then the spec built from them: a GGUF with a value no engine
+ * can use (context_length 0 or missing, freq_base a string or infinite, an odd dimension_count, head_count 0) ends
+ * in one GgufError naming the key.
+ */
+function checkGgufRopeKeys(file: string, meta: GGUFTypedMetadata, arch: string): void {
+  const p = `${arch}.`;
+  const fail = (problem: string): never => {
+    throw new GgufError(file, "malformed", problem);
+  };
+  const check = (key: string, kind: RopeNumberKind, value: unknown) => {
+    const problem = ropeNumberProblem(kind, value);
+    if (problem !== undefined) fail(`${key} ${problem}`);
+  };
+  if (meta[`${p}context_length`] === undefined) fail(`no ${p}context_length: cannot tell the model's context (llama.cpp cannot load it either)`);
+  for (const [name, kind, opts] of NUMERIC_KEYS) {
+    const key = p + name;
+    const e = meta[key];
+    if (e === undefined) continue;
+    const v: unknown = e.value;
+    if (!isNumeric(v)) fail(`${key} must be a number, got ${describeValue(v)}`);
+    if (opts?.zeroMeansAbsent && Number(v) === 0) continue;
+    check(key, kind, v);
+  }
+  const heads = meta[`${p}attention.head_count`];
+  if (heads !== undefined) {
+    const key = `${p}attention.head_count`;
+    // Hybrid models list a count per layer, 0 for layers without attention.
+    const list: unknown[] = Array.isArray(heads.value) ? heads.value : [heads.value];
+    if (list.length === 0 || !list.every(isNumeric)) fail(`${key} must be a number or a list of numbers, got ${describeValue(heads.value)}`);
+    if (Array.isArray(heads.value)) {
+      for (const h of list) if (Number(h) !== 0) check(key, "heads", h);
+      if (list.every((h) => Number(h) === 0)) fail(`${key} is 0 for every layer`);
+    } else check(key, "heads", heads.value);
+  }
+  const type = meta[`${p}rope.scaling.type`];
+  if (type !== undefined && typeof type.value !== "string") fail(`${p}rope.scaling.type must be a string, got ${describeValue(type.value)}`);
+}
+
+/**
+ * yarnify's RopeSpec from a GGUF's metadata and frequency tensors (see rawGgufRopeSpec); every number it uses is
+ * checked first (a GgufError naming `opts.file`).
  *
  * @example
- * const spec = ggufRopeSpec(header.metadata, header.architecture);
+ * const spec = ggufRopeSpec(header.metadata, header.architecture, { file: header.file });
  * const p = plan(spec, { factor: 4 });
  */
-export function ggufRopeSpec(meta: GGUFTypedMetadata, arch: string): RopeSpec {
+export function ggufRopeSpec(meta: GGUFTypedMetadata, arch: string, opts: GgufSpecOptions = {}): RopeSpec {
+  const file = opts.file ?? "GGUF";
+  checkGgufRopeKeys(file, meta, arch);
+  const spec = rawGgufRopeSpec(meta, arch, opts.tensors);
+  const p = `${arch}.`;
+  const headDimKey = meta[`${p}attention.key_length`] !== undefined
+    ? `${p}attention.key_length`
+    : meta[`${p}embedding_length`] !== undefined && meta[`${p}attention.head_count`] !== undefined
+      ? `${p}embedding_length / ${p}attention.head_count`
+      : `${p}rope.dimension_count (no ${p}attention.key_length or ${p}embedding_length)`;
+  try {
+    checkRopeSpec(undefined, spec, {
+      theta: `${p}rope.freq_base`,
+      headDim: headDimKey,
+      rotaryDim: meta[`${p}rope.dimension_count`] !== undefined ? `${p}rope.dimension_count` : `the rotary dimension (${headDimKey})`,
+      context: `${p}context_length`,
+      originalContext: `${p}rope.scaling.original_context_length`,
+      scaling: `${p}rope.scaling`,
+    });
+  } catch (err) {
+    if (err instanceof YarnifyError) throw new GgufError(file, "malformed", err.problem);
+    throw err;
+  }
+  return spec;
+}
+
+/**
+ * yarnify's RopeSpec from a GGUF's metadata and its frequency tensors: a `rope_freqs.weight` under no scaling keys
+ * that equals convert_hf_to_gguf.py's llama3 factors reads as llama3 (Llama 3.x), `rope_factors_long/short.weight`
+ * as LongRoPE (Phi-3); other divisors are not part of the spec (ggufFreqTensorRole says so).
+ */
+function rawGgufRopeSpec(meta: GGUFTypedMetadata, arch: string, tensors: RopeTensors = {}): RopeSpec {
   const p = `${arch}.`;
   const embedding = ggufNumber(meta, `${p}embedding_length`);
   const heads = ggufNumber(meta, `${p}attention.head_count`);
   const perHead = embedding !== undefined && heads ? Math.floor(embedding / heads) : undefined;
   const headDim = ggufNumber(meta, `${p}attention.key_length`) ?? perHead ?? ggufNumber(meta, `${p}rope.dimension_count`) ?? 0;
-  const rotaryDim = ggufNumber(meta, `${p}rope.dimension_count`) ?? perHead ?? headDim;
+  // llama.cpp: n_rot defaults to the key head dim (n_embd_head_k), not to embedding_length / head_count.
+  const rotaryDim = ggufNumber(meta, `${p}rope.dimension_count`) ?? headDim;
   const context = ggufNumber(meta, `${p}context_length`) ?? 0;
+  const theta = ggufNumber(meta, `${p}rope.freq_base`) ?? 10000;
   const type = str(meta, `${p}rope.scaling.type`);
   const factor = ggufNumber(meta, `${p}rope.scaling.factor`) ?? ggufNumber(meta, `${p}rope.scale_linear`);
   const method = scalingMethod(type, factor);
-  const scaling: RopeScaling = { method };
-  let originalContext: number | undefined = context;
+  let scaling: RopeScaling = { method };
+  const orig = ggufNumber(meta, `${p}rope.scaling.original_context_length`);
+  // llama.cpp falls back to context_length when the original length is absent.
+  let originalContext: number | undefined = method !== "none" && orig !== undefined && orig > 0 ? orig : context;
   if (method !== "none") {
     if (factor !== undefined) scaling.factor = factor;
-    const orig = ggufNumber(meta, `${p}rope.scaling.original_context_length`);
-    // llama.cpp falls back to context_length when the original length is absent.
-    originalContext = orig !== undefined && orig > 0 ? orig : context;
     scaling.originalContext = originalContext;
     const betaFast = ggufNumber(meta, `${p}rope.scaling.yarn_beta_fast`);
     const betaSlow = ggufNumber(meta, `${p}rope.scaling.yarn_beta_slow`);
@@ -96,8 +199,44 @@ export function ggufRopeSpec(meta: GGUFTypedMetadata, arch: string): RopeSpec {
     const attn = ggufNumber(meta, `${p}rope.scaling.yarn_attn_factor`);
     if (attn !== undefined) scaling.attentionFactor = attn;
     if (method === "yarn") scaling.truncate = true; // llama.cpp always floors/ceils the correction range
+  } else {
+    const fromTensors = scalingFromTensors(meta, arch, tensors, { rotaryDim, theta, context });
+    if (fromTensors) {
+      scaling = fromTensors;
+      originalContext = fromTensors.originalContext;
+    }
   }
-  return { theta: ggufNumber(meta, `${p}rope.freq_base`) ?? 10000, headDim, rotaryDim, context, originalContext, scaling };
+  return { theta, headDim, rotaryDim, context, originalContext, scaling };
+}
+
+/** The scaling a GGUF's frequency tensors hold when no scaling key says otherwise, or undefined. */
+function scalingFromTensors(meta: GGUFTypedMetadata, arch: string, t: RopeTensors, dims: { rotaryDim: number; theta: number; context: number }): RopeScaling | undefined {
+  if (!isNeutral(t.freqs)) {
+    const llama3 = llama3FromFactors(t.freqs!, dims.rotaryDim, dims.theta);
+    return llama3 && { method: "llama3", ...llama3 };
+  }
+  if (t.long && t.short && !(isNeutral(t.long) && isNeutral(t.short))) {
+    // convert_hf_to_gguf.py (Phi3MiniModel) writes original_context_length and attn_factor = sqrt(1 + ln(s)/ln(L)).
+    const orig = ggufNumber(meta, `${arch}.rope.scaling.original_context_length`) || dims.context;
+    const scaling: RopeScaling = { method: "longrope", factor: dims.context / orig, originalContext: orig, shortFactor: t.short, longFactor: t.long };
+    const attn = ggufNumber(meta, `${arch}.rope.scaling.attn_factor`);
+    if (attn !== undefined) scaling.attentionFactor = attn;
+    return scaling;
+  }
+  return undefined;
+}
+
+/**
+ * What the frequency tensors are to a patch: "none" (absent or all ones), "scaling" (the spec's scaling, or a scaling
+ * the keys combine them with: a re-plan replaces both, so they are rewritten to ones) or "unknown" (divisors under no
+ * scaling key that are not llama3's: llama.cpp would apply them under any new scaling, so a patch is refused).
+ *
+ * @example
+ * ggufFreqTensorRole(header.metadata, "llama", ropeTensorValues(tensors)); // Llama 3.1: "scaling"
+ */
+export function ggufFreqTensorRole(meta: GGUFTypedMetadata, arch: string, tensors: RopeTensors): "none" | "scaling" | "unknown" {
+  if (isNeutral(tensors.freqs) && isNeutral(tensors.long) && isNeutral(tensors.short)) return "none";
+  return rawGgufRopeSpec(meta, arch).scaling.method !== "none" || rawGgufRopeSpec(meta, arch, tensors).scaling.method !== "none" ? "scaling" : "unknown";
 }
 
 /** The RoPE hyper-parameters llama.cpp's loader derives from the GGUF keys (before any CLI flag). */
@@ -168,12 +307,12 @@ export function llamaCppRopeParams(meta: GGUFTypedMetadata, arch: string): Llama
 }
 
 /**
- * The GGUF rope keys in the shape the engine profiles read (src/core/rope/engines/stored.ts).
+ * The GGUF rope keys (and frequency tensors) in the shape the engine profiles read (src/core/rope/engines/stored.ts).
  *
  * @example
  * const keys = ggufStoredKeys(header.metadata, "qwen2"); // as llamacppFromGguf reads them
  */
-export function ggufStoredKeys(meta: GGUFTypedMetadata, arch: string): GgufRopeKeys {
+export function ggufStoredKeys(meta: GGUFTypedMetadata, arch: string, tensors: RopeTensors = {}): GgufRopeKeys {
   const p = `${arch}.rope.scaling.`;
   const keys: GgufRopeKeys = { architecture: arch, contextLength: ggufNumber(meta, `${arch}.context_length`) ?? 0 };
   const put = <K extends keyof GgufRopeKeys>(k: K, v: GgufRopeKeys[K] | undefined) => {
@@ -186,6 +325,7 @@ export function ggufStoredKeys(meta: GGUFTypedMetadata, arch: string): GgufRopeK
   put("attnFactor", ggufNumber(meta, `${p}attn_factor`));
   put("yarnBetaFast", ggufNumber(meta, `${p}yarn_beta_fast`));
   put("yarnBetaSlow", ggufNumber(meta, `${p}yarn_beta_slow`));
+  put("freqFactors", tensors.freqs ?? tensors.short);
   return keys;
 }
 
@@ -196,6 +336,14 @@ export function ggufStoredKeys(meta: GGUFTypedMetadata, arch: string): GgufRopeK
  * @example
  * const engines = compareEngines(engineViews(ggufStoredRope(header.metadata, header.architecture)));
  */
-export function ggufStoredRope(meta: GGUFTypedMetadata, arch: string): StoredRope {
-  return storedFromSpec(ggufRopeSpec(meta, arch), { architecture: arch, gguf: ggufStoredKeys(meta, arch) });
+export function ggufStoredRope(meta: GGUFTypedMetadata, arch: string, opts: GgufSpecOptions = {}): StoredRope {
+  const stored = storedFromSpec(ggufRopeSpec(meta, arch, opts), { architecture: arch, gguf: ggufStoredKeys(meta, arch, opts.tensors) });
+  // M-RoPE (qwen2vl, qwen3vl): `rope.dimension_sections` holds the pairs per position stream (t, h, w, extra), the
+  // GGUF form of mrope_section; llama.cpp's qwen3vl archs interleave the streams (LLAMA_ROPE_TYPE_IMROPE).
+  const sections = meta[`${arch}.rope.dimension_sections`]?.value;
+  if (Array.isArray(sections) && stored.ropeParameters) {
+    stored.ropeParameters["mrope_section"] = sections.slice(0, 3).map(Number);
+    if (/^qwen3vl/.test(arch)) stored.ropeParameters["mrope_interleaved"] = true;
+  }
+  return stored;
 }

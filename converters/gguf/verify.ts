@@ -10,6 +10,7 @@ import { openLocalSource } from "./source.ts";
 import type { ByteSource } from "./source.ts";
 import { DEFAULT_BUFFER_BYTES } from "./copy.ts";
 import { readFully } from "./range-reader.ts";
+import { type FreqTensor, readFreqTensors } from "./freq-tensors.ts";
 
 const same = (a: unknown, b: unknown): boolean => {
   if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => same(x, b[i]));
@@ -145,4 +146,26 @@ export async function checkDataHash(p: DataCheckParams): Promise<void> {
   }
   const got = hash.digest("hex");
   if (got !== p.sha256) throw new GgufError(p.file, "verify", `verification failed: tensor data SHA-256 ${got}, source ${p.sha256}`);
+}
+
+/**
+ * Reads the frequency tensors back through the written header (where its tensor infos say they are) and checks they
+ * hold the planned values: the rewrite landed where llama.cpp will read it.
+ *
+ * @example
+ * await checkFreqTensors({ file: "out.gguf", path: tmp, size, expected: planned.tensors }); // throws GgufError "verify"
+ */
+export async function checkFreqTensors(p: { file: string; path: string; size: number; expected: readonly FreqTensor[] }): Promise<void> {
+  const source = sized(await openLocalSource(p.path), p.size);
+  try {
+    const written = await readFreqTensors(source, await readGgufHeader(source));
+    for (const want of p.expected) {
+      const got = written.find((t) => t.name === want.name);
+      if (!got || !same(got.values, want.values.map(Math.fround))) {
+        throw new GgufError(p.file, "verify", `verification failed: ${want.name} does not hold the planned values`);
+      }
+    }
+  } finally {
+    await source.close();
+  }
 }

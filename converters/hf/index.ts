@@ -1,9 +1,10 @@
 // Hugging Face format: a directory with config.json (+ safetensors, tokenizer files) that stay unchanged.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Converter, ModelInfo } from "../../src/core/converter.ts";
 import { unifiedDiff } from "../../src/core/diff.ts";
 import { writeModelDir } from "../../src/core/io/model-dir.ts";
+import { readTextCapped } from "../../src/core/io/read-text.ts";
 import type { Plan } from "../../src/core/types.ts";
 import { isHfPath } from "./detect.ts";
 import { parseJsonText } from "../../src/core/hf-config/json-text.ts";
@@ -23,7 +24,7 @@ export const hfConverter: Converter = {
   accepts: isHfPath,
   async read(path) {
     const cfg = readHfConfig(path);
-    const info: ModelInfo = { format: "hf", path, architecture: cfg.architecture, spec: cfg.spec, stored: cfg.stored, warnings: cfg.warnings };
+    const info: ModelInfo = { format: "hf", path, architecture: cfg.architecture, spec: cfg.spec, stored: cfg.stored, warnings: cfg.warnings, ...(cfg.layers && { layout: cfg.layers }) };
     return info;
   },
   defaultOut(path, plan: Plan) {
@@ -34,12 +35,13 @@ export const hfConverter: Converter = {
     const cfg = readHfConfig(dir);
     const configText = patchedConfigText(cfg, plan);
     const replaced = new Map<string, string>([["config.json", configText]]);
-    let diff = unifiedDiff(readFileSync(cfg.file, "utf8"), configText, "a/config.json", "b/config.json");
+    let diff = unifiedDiff(readTextCapped(cfg.file), configText, "a/config.json", "b/config.json");
     const tokFile = join(dir, "tokenizer_config.json");
     if (existsSync(tokFile)) {
-      const tokText = readFileSync(tokFile, "utf8");
+      let tokText = "";
       let patched: string | null = null;
       try {
+        tokText = readTextCapped(tokFile);
         patched = patchedTokenizerConfigText(parseJsonText(tokText), plan.source.context, plan.context);
       } catch {
         patched = null; // an unreadable tokenizer config is carried over unchanged
@@ -49,11 +51,10 @@ export const hfConverter: Converter = {
         diff += unifiedDiff(tokText, patched, "a/tokenizer_config.json", "b/tokenizer_config.json");
       }
     }
-    const stored = interpretHfConfig(join(out, "config.json"), parseJsonText(configText)).stored;
-    if (dryRun) {
-      return { out, files: [...replaced.keys()].map((rel) => ({ path: join(out, rel), how: "written" as const })), diff, stored, warnings: [] };
-    }
-    const files = writeModelDir({ source: dir, out, replaced, overwrite });
-    return { out, files, diff, stored, warnings: [] };
+    // The source names any problem: the output is not written yet (and never is, if this fails).
+    const result = interpretHfConfig(cfg.file, parseJsonText(configText));
+    const common = { out, diff, stored: result.stored, ...(result.layers && { layout: result.layers }), warnings: [] };
+    if (dryRun) return { ...common, files: [...replaced.keys()].map((rel) => ({ path: join(out, rel), how: "written" as const })) };
+    return { ...common, files: writeModelDir({ source: dir, out, replaced, ...(overwrite !== undefined && { overwrite }) }) };
   },
 };

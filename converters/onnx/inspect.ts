@@ -3,6 +3,8 @@ import { computeRope } from "../../src/core/rope/compute.ts";
 import { trainedContext } from "../../src/core/rope/trained-context.ts";
 import type { RopeScaling, RopeSpec } from "../../src/core/rope/types.ts";
 import { readHfConfig } from "../../src/core/hf-config/read.ts";
+import { parseJsonText } from "../../src/core/hf-config/json-text.ts";
+import { checkRopeSpec } from "../../src/core/rope/limits.ts";
 import { OnnxError, OnnxFormatError } from "./errors.ts";
 import { type Detection, METADATA_KEY, describeTensor, detectRope } from "./find.ts";
 import { type GraphIndex, indexGraph } from "./graph-index.ts";
@@ -85,6 +87,15 @@ export function analyseOnnx(p: InspectOnnxParams): OnnxAnalysis {
     const expected = configSpec ? computeRope(configSpec).invFreq : undefined;
     const detection = detectRope({ layout, index, tensor: p.tensor, patched: meta !== undefined, expected });
     const { spec, contextFrom } = specOf(p, detection, meta, sidecarFiles, configSpec);
+    // Every number the plan will use, whichever file it came from (the graph's metadata, a sidecar, the option).
+    checkRopeSpec(p.path, spec, {
+      context: `the context (from ${contextFrom})`,
+      originalContext: `the original context (from ${contextFrom})`,
+      headDim: `the head dimension (from ${meta ? contextFrom : sidecarFiles.genaiConfigPath ?? sidecarFiles.configPath ?? "the graph"})`,
+      rotaryDim: "the graph's rotary dimension",
+      theta: meta ? `theta (from ${contextFrom})` : "the graph's theta",
+      scaling: meta ? `scaling (from ${contextFrom})` : "scaling",
+    });
     const found: OnnxRopeFound = {
       style: detection.style,
       tensors: (detection.style === "inv-freq" ? detection.tensors : [detection.cos, detection.sin]).map((t) => ({
@@ -115,7 +126,9 @@ function readMetadata(layout: ModelLayout): YarnifyMetadata | undefined {
   const entry = layout.metadata.find((m) => m.key === METADATA_KEY);
   if (!entry) return undefined;
   try {
-    return JSON.parse(entry.value) as YarnifyMetadata;
+    const v = parseJsonText(entry.value).value;
+    if (v === null || typeof v !== "object" || Array.isArray(v)) throw new Error("not an object");
+    return v as unknown as YarnifyMetadata;
   } catch {
     throw new OnnxFormatError(layout.path, `metadata_props "${METADATA_KEY}" is not valid JSON`);
   }

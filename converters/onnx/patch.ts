@@ -1,11 +1,14 @@
 // patchOnnx: writes a copy of an ONNX model whose rotary embedding follows a Plan. Only the tensors and
 // nodes that change are re-encoded; every other byte is copied as is, and external data stays external.
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import type { OutputFile } from "../../src/core/converter.ts";
 import { unifiedDiff } from "../../src/core/diff.ts";
-import { checkOutputPath, cloneFile, moveIntoPlace } from "../../src/core/io/model-dir.ts";
+import { cloneFile } from "../../src/core/io/model-dir.ts";
+import { claimOutput, moveIntoPlace } from "../../src/core/io/output-claim.ts";
 import { tempSibling, trackTemp, untrackTemp } from "../../src/core/io/temp-paths.ts";
+import { readTextCapped } from "../../src/core/io/read-text.ts";
+import { writeFailure } from "../../src/core/io/write-failure.ts";
 import type { Plan } from "../../src/core/types.ts";
 import { readHfConfig } from "../../src/core/hf-config/read.ts";
 import { patchedConfigText } from "../../src/core/hf-config/write.ts";
@@ -25,7 +28,7 @@ export interface PatchOnnxParams {
   /** The .onnx file. */
   source: string;
   plan: Plan;
-  /** Output folder (must not exist): the model keeps its file name, its folder's other files come along. */
+  /** Output folder (must not exist unless `overwrite`): the model keeps its file name, its folder's other files come along. */
   out: string;
   /** Value name of the inv_freq (or cos/sin cache) to patch when several disagree. */
   tensor?: string;
@@ -61,7 +64,6 @@ export function patchOnnx(p: PatchOnnxParams): PatchOnnxResult {
   if (resolve(out) === resolve(sourceDir)) {
     throw new OnnxOutputError(p.source, `the output folder is the model's own folder; choose another (--out DIR)`);
   }
-  if (!p.dryRun) checkOutputPath(out, sourceDir, p.overwrite);
   const half = a.detection.style === "inv-freq" ? a.detection.values.length : a.detection.half;
   if (p.plan.invFreq.length !== half) {
     throw new OnnxPatchError(p.source, `the plan has ${p.plan.invFreq.length} frequencies but the model's rotary embedding has ${half}`);
@@ -77,9 +79,7 @@ export function patchOnnx(p: PatchOnnxParams): PatchOnnxResult {
   editMetadata(a, p.plan, edits);
 
   const external = externalLocations(a, replaced);
-  for (const loc of external) {
-    if (!existsSync(join(sourceDir, loc))) throw new OnnxExternalDataError(p.source, `external data file "${loc}" is missing`);
-  }
+  checkExternalData(a, p.source, replaced);
   // JSON sidecars in the model's folder are rewritten; a config.json one folder up is outside the output.
   const texts = new Map<string, string>();
   let diff = "";
@@ -87,12 +87,12 @@ export function patchOnnx(p: PatchOnnxParams): PatchOnnxResult {
   if (side.genaiConfigPath && side.genaiConfig) {
     const text = JSON.stringify(updatedGenaiConfig(side.genaiConfig, p.plan, changes), null, 4) + "\n";
     texts.set("genai_config.json", text);
-    diff += unifiedDiff(readFileSync(side.genaiConfigPath, "utf8"), text, "a/genai_config.json", "b/genai_config.json");
+    diff += unifiedDiff(readTextCapped(side.genaiConfigPath), text, "a/genai_config.json", "b/genai_config.json");
   }
   if (side.configPath && dirname(side.configPath) === sourceDir) {
     const text = patchedConfigText(readHfConfig(side.configPath), p.plan);
     texts.set("config.json", text);
-    diff += unifiedDiff(readFileSync(side.configPath, "utf8"), text, "a/config.json", "b/config.json");
+    diff += unifiedDiff(readTextCapped(side.configPath), text, "a/config.json", "b/config.json");
     changes.push(`config.json: max_position_embeddings ${p.plan.context}, rope ${p.plan.scaling.method}`);
   } else if (side.configPath) {
     warnings.push(`${side.configPath} still declares the old context; patch that folder too (yarnify patch ${dirname(side.configPath)})`);
@@ -108,11 +108,12 @@ export function patchOnnx(p: PatchOnnxParams): PatchOnnxResult {
   }
 
   // Everything is checked: build the folder under a temporary name and rename it into place when complete.
+  const claim = claimOutput({ out, sources: [sourceDir], ...(p.overwrite !== undefined && { overwrite: p.overwrite }) });
   const tmp = tempSibling(out);
   trackTemp(tmp);
   const files: OutputFile[] = [];
   try {
-    mkdirSync(tmp, { recursive: true });
+    mkdirSync(tmp);
     spliceModel({ sourcePath: p.source, size: a.layout.size, outPath: join(tmp, modelName), graph: a.layout.graph, edits });
     files.push({ path: model, how: "written" });
     for (const [rel, text] of texts) {
@@ -126,9 +127,10 @@ export function patchOnnx(p: PatchOnnxParams): PatchOnnxResult {
     moveIntoPlace(tmp, out);
   } catch (err) {
     rmSync(tmp, { recursive: true, force: true });
-    throw err;
+    throw writeFailure(out, err);
   } finally {
     untrackTemp(tmp);
+    claim.release();
   }
   return result(files.sort((x, y) => x.path.localeCompare(y.path)));
 }
@@ -141,7 +143,7 @@ function carriedFiles(dir: string, modelName: string, external: string[], writte
   const out = new Set(external);
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     if (!entry.isFile() || entry.name === modelName || written.has(entry.name) || entry.name.startsWith(".")) continue;
-    if (/\.onnx($|[._])/.test(entry.name) || entry.name.includes(".yarnify-tmp")) continue;
+    if (/\.onnx($|[._])/.test(entry.name)) continue; // yarnify's temporaries start with "." too
     out.add(entry.name);
   }
   return [...out].sort();
@@ -270,6 +272,33 @@ function editMetadata(a: OnnxAnalysis, plan: Plan, edits: Edit[]): void {
   };
   const entry = concatBytes([stringField(1, METADATA_KEY), stringField(2, JSON.stringify(meta))]);
   edits.push({ start: a.layout.size, end: a.layout.size, bytes: lenField(14, entry), scope: "model" });
+}
+
+/**
+ * Every external data file the patched model still references must be a regular file holding every byte its tensors
+ * need: one cut short would be carried into the output as it is (and fail only when an engine loads it).
+ */
+function checkExternalData(a: OnnxAnalysis, source: string, replaced: Set<string>): void {
+  const needs = new Map<string, { path: string; bytes: number; tensor: string }>();
+  for (const init of a.layout.initializers) {
+    const d = init.header.data;
+    if (d.externalLocation === undefined || d.externalPath === undefined || replaced.has(init.header.name)) continue;
+    const end = d.offset + d.length;
+    const known = needs.get(d.externalLocation);
+    if (!known || end > known.bytes) needs.set(d.externalLocation, { path: d.externalPath, bytes: end, tensor: init.header.name });
+  }
+  for (const [loc, need] of needs) {
+    let st;
+    try {
+      st = statSync(need.path);
+    } catch {
+      throw new OnnxExternalDataError(source, `external data file "${loc}" is missing`);
+    }
+    if (!st.isFile()) throw new OnnxExternalDataError(source, `external data file "${loc}" is not a regular file`);
+    if (st.size < need.bytes) {
+      throw new OnnxExternalDataError(source, `external data file "${loc}" has ${st.size} bytes but tensor "${need.tensor}" needs ${need.bytes}: truncated?`);
+    }
+  }
 }
 
 function externalLocations(a: OnnxAnalysis, replaced: Set<string>): string[] {

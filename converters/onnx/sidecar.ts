@@ -1,6 +1,8 @@
 // The JSON files that travel with an ONNX model: genai_config.json (ORT GenAI) beside it, and a
 // transformers config.json beside it or one folder up (optimum / transformers.js put the .onnx in onnx/).
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
+import { readTextCapped } from "../../src/core/io/read-text.ts";
+import { JsonSyntaxError, parseJsonText } from "../../src/core/hf-config/json-text.ts";
 import { dirname, join } from "node:path";
 import { OnnxError } from "./errors.ts";
 
@@ -23,23 +25,32 @@ export function findSidecars(modelPath: string): Sidecars {
   const genai = join(dir, "genai_config.json");
   if (existsSync(genai)) {
     out.genaiConfigPath = genai;
-    out.genaiConfig = readJson(genai) as GenaiConfig;
+    out.genaiConfig = readObject(genai) as GenaiConfig;
   }
   for (const candidate of [join(dir, "config.json"), join(dirname(dir), "config.json")]) {
     if (existsSync(candidate)) {
       out.configPath = candidate;
-      out.config = readJson(candidate) as Record<string, unknown>;
+      out.config = readObject(candidate);
       break;
     }
   }
   return out;
 }
 
+function readObject(path: string): Record<string, unknown> {
+  const v = readJson(path);
+  if (v === null || typeof v !== "object" || Array.isArray(v)) throw new OnnxError(path, "not a JSON object");
+  return v as Record<string, unknown>;
+}
+
+/** A sidecar's JSON: a regular file under the config size cap, parsed without prototypes and depth-capped. */
 function readJson(path: string): unknown {
+  const text = readTextCapped(path);
   try {
-    return JSON.parse(readFileSync(path, "utf8"));
+    return parseJsonText(text).value;
   } catch (err) {
-    throw new OnnxError(path, `not valid JSON (${(err as Error).message})`);
+    if (err instanceof JsonSyntaxError) throw new OnnxError(path, `not valid JSON (${err.problem})`);
+    throw err;
   }
 }
 

@@ -1,7 +1,7 @@
 // TensorProto headers read from the wire (values left where they are), values decoded on demand,
 // and new TensorProto bytes encoded for the tensors a patch changes.
-import { existsSync, closeSync, openSync, fstatSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { existsSync, closeSync, openSync, fstatSync, realpathSync } from "node:fs";
+import { dirname, isAbsolute, join, normalize, relative } from "node:path";
 import { float16ToNumber, numberToFloat16 } from "../../src/core/float16.ts";
 import { OnnxExternalDataError, OnnxFormatError } from "./errors.ts";
 import {
@@ -107,9 +107,43 @@ export function readTensorHeader(src: ByteSource, start: number, end: number, mo
     if (!loc) throw new OnnxFormatError(modelPath, `initializer "${name}" is external but has no location`);
     const offset = Number(external.offset ?? 0);
     const length = external.length !== undefined ? Number(external.length) : elementCount(dims) * bytesPerElement(dataType);
-    data = { kind: "raw", externalPath: join(dirname(modelPath), loc), externalLocation: loc, offset, length };
+    for (const [what, v] of [["offset", offset], ["length", length]] as const) {
+      if (!Number.isSafeInteger(v) || v < 0) {
+        throw new OnnxFormatError(modelPath, `external data ${what} of tensor ${JSON.stringify(name)} is ${JSON.stringify(external[what] ?? String(v))}, not a byte count`);
+      }
+    }
+    data = { kind: "raw", externalPath: confinedExternalPath(modelPath, loc, name), externalLocation: loc, offset, length };
   }
   return { name, dims, dataType, data };
+}
+
+/**
+ * Where an external data location points, refused (before anything is read or written) unless it is a file inside the
+ * model's own folder: an absolute path, a "../" escape, or a symbolic link that resolves outside the folder would let
+ * a graph make yarnify read, or copy into the output, any file on the machine.
+ */
+export function confinedExternalPath(modelPath: string, location: string, tensorName: string): string {
+  const dir = dirname(modelPath);
+  const refuse = (why: string): never => {
+    throw new OnnxExternalDataError(modelPath, `external data location ${JSON.stringify(location)} of tensor ${JSON.stringify(tensorName)} ${why}; a graph may only reference files inside its own folder`);
+  };
+  if (location.includes("\0")) refuse("contains a NUL byte");
+  if (isAbsolute(location) || /^[a-zA-Z]:[\\/]/.test(location) || location.startsWith("\\")) refuse("is an absolute path");
+  const rel = normalize(location.replaceAll("\\", "/"));
+  if (rel === ".." || rel.startsWith("../") || rel === "." || rel === "") refuse("points outside the model's folder");
+  const path = join(dir, rel);
+  let real: string | undefined;
+  try {
+    real = realpathSync(path);
+  } catch {
+    real = undefined; // missing: said when its bytes are needed
+  }
+  if (real !== undefined) {
+    const realDir = realpathSync(dir);
+    const inside = relative(realDir, real);
+    if (inside === "" || inside === ".." || inside.startsWith("../") || isAbsolute(inside)) refuse(`resolves to ${real}, outside the model's folder`);
+  }
+  return path;
 }
 
 export function bytesPerElement(dataType: number): number {

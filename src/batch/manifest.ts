@@ -1,8 +1,11 @@
 // The batch manifest: which sources to patch and where to publish them. JSON, or YAML for files ending in
 // .yaml/.yml. Items inherit "defaults"; each item gets a stable id (given, or a hash of its content) that the
-// state file and the reports use, so an edited item counts as new work.
+// state file and the reports use, so an edited item counts as new work. A manifest whose items would overwrite
+// each other (one id or report file, one repo and branch, one pull request's files) is refused before any runs.
 import { YarnifyError } from "../core/errors.ts";
 import { createHash } from "node:crypto";
+import { HubSourceError } from "../hub/errors.ts";
+import { parseHubSource } from "../hub/parse-hub-source.ts";
 import { parse as parseYaml } from "yaml";
 import type { ModelFormat } from "../core/types.ts";
 
@@ -15,6 +18,8 @@ export interface BatchItem {
   /** Files of the source repo to patch (e.g. one GGUF of a GGUF repo). */
   files?: string[];
   push?: string;
+  /** A local source's output path (a hub source publishes instead); default `<source>-yarn-<context>`. */
+  out?: string;
   branch?: string;
   pr?: boolean;
   private?: boolean;
@@ -31,7 +36,7 @@ export class ManifestError extends YarnifyError {
 }
 
 const FORMATS: readonly ModelFormat[] = ["hf", "gguf", "onnx"];
-const KNOWN_KEYS = new Set(["id", "source", "factor", "context", "format", "files", "push", "branch", "pr", "private", "options"]);
+const KNOWN_KEYS = new Set(["id", "source", "factor", "context", "format", "files", "push", "out", "branch", "pr", "private", "options"]);
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === "object" && !Array.isArray(v);
@@ -59,6 +64,12 @@ function checkItem(raw: Record<string, unknown>, where: string): BatchItem {
   };
   const source = str("source");
   if (!source) throw new ManifestError(where, "\"source\" is required");
+  try {
+    parseHubSource(source);
+  } catch (err) {
+    if (err instanceof HubSourceError) throw new ManifestError(where, `"source": ${err.message}`);
+    throw err;
+  }
   const factor = num("factor");
   const context = num("context");
   if ((factor === undefined) === (context === undefined)) throw new ManifestError(where, "give exactly one of \"factor\" and \"context\"");
@@ -80,6 +91,7 @@ function checkItem(raw: Record<string, unknown>, where: string): BatchItem {
     ...(format !== undefined && { format }),
     ...(files !== undefined && { files: files as string[] }),
     ...(push !== undefined && { push }),
+    ...(str("out") !== undefined && { out: str("out") }),
     ...(str("branch") !== undefined && { branch: str("branch") }),
     ...(pr !== undefined && { pr }),
     ...(bool("private") !== undefined && { private: bool("private") }),
@@ -132,12 +144,48 @@ export function parseManifest(text: string, fileName = "manifest.json"): BatchMa
     if ("context" in raw && !("factor" in raw)) delete merged.factor;
     return checkItem(merged, `${fileName} item ${i + 1}`);
   });
-  const seen = new Set<string>();
-  for (const it of items) {
-    if (seen.has(it.id)) throw new ManifestError(fileName, `duplicate item id "${it.id}"`);
-    seen.add(it.id);
-  }
+  assertNoOverwrites(items, fileName);
   return { items };
+}
+
+/**
+ * The file name of an item's report. Ids are made safe for any file system; two ids can still share a name
+ * (`a/b` and `a_b`, or `A` and `a` where case is folded), which parseManifest refuses.
+ *
+ * @example
+ * reportFileName("org/llama 4k"); // "org_llama_4k.json"
+ */
+export function reportFileName(id: string): string {
+  return `${id.replace(/[^A-Za-z0-9._-]+/g, "_").slice(0, 120)}.json`;
+}
+
+/**
+ * What an item writes that another item must not: its id (state), its report file, and on the hub its repo and
+ * branch, or each file a pull request on its source changes. Each as a sentence that fits "items 1 and 2 …".
+ */
+function writes(item: BatchItem): string[] {
+  const out = [`have the same id "${item.id}" (one would overwrite the other's state and report)`, `would write the same report ${reportFileName(item.id).toLowerCase()} (ids differ only in characters a file name cannot hold, or in case)`];
+  const source = parseHubSource(item.source);
+  if (!source) return out;
+  if (item.pr) {
+    const base = item.branch === undefined ? "" : ` against ${item.branch}`;
+    for (const file of item.files ?? (source.path ? [source.path] : ["the config files"])) out.push(`both open a pull request on ${source.repo}${base} changing ${file}: merge them into one item or drop one`);
+  } else if (item.push !== undefined || item.branch !== undefined) {
+    out.push(`both publish to ${item.push ?? source.repo} (branch ${item.branch ?? "main"}): the second would publish over the first; give each its own repo or branch`);
+  }
+  return out;
+}
+
+/** Refuses items that would overwrite each other's state, report or publish, naming both. */
+function assertNoOverwrites(items: readonly BatchItem[], fileName: string): void {
+  const first = new Map<string, number>();
+  items.forEach((item, i) => {
+    for (const w of writes(item)) {
+      const j = first.get(w);
+      if (j !== undefined) throw new ManifestError(fileName, `items ${j + 1} ("${items[j].id}") and ${i + 1} ("${item.id}") ${w}`);
+      first.set(w, i);
+    }
+  });
 }
 
 export interface Shard {

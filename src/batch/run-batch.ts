@@ -4,10 +4,11 @@
 // patch+publish and tests pass their own.
 import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { OutputError } from "../core/errors.ts";
 import { describeError, redactSecrets } from "../hub/redact.ts";
 import type { BatchItem, Shard } from "./manifest.ts";
-import { shardItems } from "./manifest.ts";
-import { appendState, readState } from "./state-file.ts";
+import { reportFileName, shardItems } from "./manifest.ts";
+import { appendState, openState } from "./state-file.ts";
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
@@ -62,14 +63,16 @@ export interface BatchSummary {
   reports: ItemReport[];
 }
 
-function writeJsonAtomic(path: string, value: unknown): void {
+/**
+ * Writes JSON under a temporary name renamed into place, so a reader never sees half a report.
+ *
+ * @example
+ * writeJsonAtomic(join(reportDir, "summary.json"), { total: 6, done: 6 });
+ */
+export function writeJsonAtomic(path: string, value: unknown): void {
   const tmp = `${path}.tmp-${process.pid}`;
   writeFileSync(tmp, JSON.stringify(value, null, 2) + "\n");
   renameSync(tmp, path);
-}
-
-function safeFileName(id: string): string {
-  return id.replace(/[^A-Za-z0-9._-]+/g, "_").slice(0, 120);
 }
 
 /**
@@ -78,7 +81,7 @@ function safeFileName(id: string): string {
  * @example
  * const summary = await runBatch({
  *   items: parseManifest(text).items,
- *   runItem: createHubBatchRunner({ accessToken: process.env.HF_TOKEN }),
+ *   runItem: createBatchRunner({ baseDir: ".", accessToken: process.env.HF_TOKEN }),
  *   concurrency: 4,
  *   statePath: "batch.state.jsonl",
  * });
@@ -86,8 +89,15 @@ function safeFileName(id: string): string {
 export async function runBatch(params: RunBatchParams): Promise<BatchSummary> {
   const now = params.now ?? (() => new Date());
   const selected = params.shard ? shardItems(params.items, params.shard) : [...params.items];
-  const state = params.statePath ? readState(params.statePath) : new Map();
-  if (params.reportDir) mkdirSync(params.reportDir, { recursive: true });
+  // Both checked before the first item: a state or report that cannot be kept would be found only after publishing.
+  const state = params.statePath ? openState(params.statePath) : new Map();
+  if (params.reportDir) {
+    try {
+      mkdirSync(params.reportDir, { recursive: true });
+    } catch (err) {
+      throw new OutputError(params.reportDir, `the report folder cannot be made (${(err as NodeJS.ErrnoException).code ?? describeError(err)}): pass --reports <another folder>`);
+    }
+  }
   const reports: ItemReport[] = new Array(selected.length);
   const concurrency = Math.max(1, Math.floor(params.concurrency ?? 2));
   let next = 0;
@@ -123,7 +133,7 @@ export async function runBatch(params: RunBatchParams): Promise<BatchSummary> {
     report.finishedAt = finished.toISOString();
     report.durationMs = finished.getTime() - started.getTime();
     reports[index] = report;
-    if (params.reportDir) writeJsonAtomic(join(params.reportDir, `${safeFileName(item.id)}.json`), report);
+    if (params.reportDir) writeJsonAtomic(join(params.reportDir, reportFileName(item.id)), report);
     // Interrupted items are not recorded, so the next run does them again.
     if (params.statePath && report.status !== "interrupted") {
       appendState(params.statePath, { id: item.id, status: report.status as "done" | "failed", finishedAt: report.finishedAt });

@@ -10,8 +10,11 @@ export interface Command<O = Record<string, unknown>> {
   description: string;
   options: OptionSpec[];
   examples?: string[];
-  /** Runs the command for its one argument; resolves to the process exit code. */
-  run(arg: string, options: O, io: CliIo): Promise<number>;
+  /**
+   * Runs the command for its argument (and, in `more`, the optional ones its usage declares after it, such as
+   * batch's `[shards]`); resolves to the process exit code.
+   */
+  run(arg: string, options: O, io: CliIo, more?: string[]): Promise<number>;
 }
 
 /** Declares `command` on cac; its action resolves to the command's exit code. */
@@ -24,5 +27,10 @@ export function register<O>(cli: CAC, command: Command<O>, io: CliIo): void {
     if (o.flags.startsWith("--no-")) c.options.at(-1)!.config.default = undefined;
   }
   for (const e of command.examples ?? []) c.example(e);
-  c.action((arg: string, options: O) => command.run(arg, options, io));
+  // cac passes every declared argument (undefined when left out), then the options.
+  c.action((...received: unknown[]) => {
+    const options = received.pop() as O;
+    const [arg, ...more] = received as Array<string | undefined>;
+    return command.run(arg as string, options, io, more.filter((m): m is string => m !== undefined));
+  });
 }

@@ -5,6 +5,7 @@ import type { PlanTarget } from "../core/types.ts";
 import { HubPublishError, HubSourceError } from "../hub/errors.ts";
 import type { HubParams } from "../hub/hub-params.ts";
 import { hubParamsFromOptions } from "../hub/hub-params.ts";
+import type { RetryFetchOptions } from "../hub/retry-fetch.ts";
 import { cardValidation, type CardPerplexity } from "../hub/model-card.ts";
 import { defaultCacheDir } from "../hub/cache-dir.ts";
 import { formatHubSource, isHubModelArg, parseHubSource } from "../hub/parse-hub-source.ts";
@@ -70,16 +71,17 @@ export async function locateModelArg(model: string, o: HubOptionValues & { json?
 /**
  * The hub settings of a command: --token/--hub-url or the environment (HF_TOKEN, the saved token, HF_ENDPOINT,
  * HF_HUB_OFFLINE), retries reported on stderr, Ctrl-C aborting, and the cache (--cache-dir, else HF_HUB_CACHE or
- * HF_HOME/hub).
+ * HF_HOME/hub); `retry` adds a rate limiter (and how long a 429 may ask to wait) for runs of many requests.
  *
  * @example
  * await locateHubModel({ ...hubConnection(o, io), source: "org/name" });
  */
-export function hubConnection(o: HubOptionValues, io: CliIo): HubParams & { cacheDir: string } {
+export function hubConnection(o: HubOptionValues, io: CliIo, retry?: Pick<RetryFetchOptions, "limiter" | "maxRetryAfterMs">): HubParams & { cacheDir: string } {
   return {
     ...hubParamsFromOptions(o, {
       ...(io.env && { env: io.env }),
       ...(io.abortSignal && { abortSignal: io.abortSignal }),
+      ...(retry && { retry }),
       onRetry: (e) => io.stderr(redactSecrets(`retrying ${e.method} ${e.url} (${e.status ?? e.error}) in ${(e.delayMs / 1000).toFixed(1)} s, attempt ${e.attempt}\n`)),
     }),
     cacheDir: o.cacheDir ?? defaultCacheDir(io.env ?? process.env),
@@ -87,13 +89,27 @@ export function hubConnection(o: HubOptionValues, io: CliIo): HubParams & { cach
 }
 
 /**
- * The lines after a publish: the commit, and for a pull request its URL and the source that addresses it
- * (org/name@refs/pr/N[/file], which inspect, validate and patch take).
+ * A publish as the commands print it in JSON.
+ *
+ * @example
+ * printJson(io, { ...result, publish: publishedJson(published) });
  */
-function publishedText(p: PublishResult, path?: string): string {
+export function publishedJson(p: PublishResult): { repo: string; branch: string; commitUrl: string; commitOid: string; pullRequestUrl: string | null; alreadyPublished: boolean } {
+  return { repo: p.repo, branch: p.branch, commitUrl: p.commitUrl, commitOid: p.commitOid, pullRequestUrl: p.pullRequestUrl ?? null, alreadyPublished: p.alreadyPublished };
+}
+
+/**
+ * A publish as the commands print it in text: for a pull request its URL and the source that addresses it
+ * (org/name@refs/pr/N[/file], which inspect, validate and patch take), the commit, and whether an earlier run made it.
+ *
+ * @example
+ * io.stdout(publishedText(published, "model-q4.gguf"));
+ */
+export function publishedText(p: PublishResult, path?: string): string {
   const pr = p.pullRequestUrl?.match(/\/discussions\/(\d+)$/)?.[1];
   const source = pr && formatHubSource({ repo: p.repo, revision: `refs/pr/${pr}`, ...(path !== undefined && { path }) }).slice("hf://".length);
-  return `${p.pullRequestUrl ? `pull request ${p.pullRequestUrl}${source ? ` (${source})` : ""}\n` : ""}commit ${p.commitUrl} (${p.commitOid})\n`;
+  const earlier = p.alreadyPublished ? ", published by an earlier run: nothing new committed" : "";
+  return `${p.pullRequestUrl ? `pull request ${p.pullRequestUrl}${source ? ` (${source})` : ""}\n` : ""}commit ${p.commitUrl} (${p.commitOid}${earlier})\n`;
 }
 
 /**
@@ -154,7 +170,7 @@ async function patchHubGgufSource(model: string, target: PlanTarget, o: HubCliOp
   progress.done();
   const p = r.publish;
   if (o.json) {
-    io.stdout(JSON.stringify({ source: r.source, commit: r.commit, files: r.files, plan: r.plan, repo: p.repo, branch: p.branch, commitUrl: p.commitUrl, commitOid: p.commitOid, pullRequestUrl: p.pullRequestUrl ?? null }, null, 2) + "\n");
+    io.stdout(JSON.stringify({ source: r.source, commit: r.commit, files: r.files, plan: r.plan, ...publishedJson(p) }, null, 2) + "\n");
     return 0;
   }
   for (const f of r.files) io.stdout(`${f.path}: header ${f.headerBytes.before} -> ${f.headerBytes.after} bytes\n`);
@@ -210,7 +226,7 @@ export async function patchHubSource(
             plan: r.patch.plan,
             diff: r.patch.diff,
             warnings: r.patch.warnings,
-            ...(r.publish && { commitUrl: r.publish.commitUrl, commitOid: r.publish.commitOid, pullRequestUrl: r.publish.pullRequestUrl ?? null, repo: r.publish.repo, branch: r.publish.branch }),
+            ...(r.publish && publishedJson(r.publish)),
             ...(r.validation && { validation: r.validation }),
             ...(r.perplexity && { perplexity: r.perplexity }),
           },

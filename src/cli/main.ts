@@ -3,7 +3,7 @@
 // in-process (tests); runProcess is the real process.
 import { cac } from "cac";
 import { EXIT_CODES, YarnifyError } from "../core/errors.ts";
-import { removeTrackedTemps } from "../core/io/temp-paths.ts";
+import { onStaleTemp, removeTrackedTemps } from "../core/io/temp-paths.ts";
 import { runtimeName, runtimeVersion } from "../core/runtime.ts";
 import { VERSION } from "../version.ts";
 import { batchCommand } from "./batch.ts";
@@ -13,10 +13,11 @@ import { flagsCommand } from "./flags.ts";
 import { inspectCommand } from "./inspect.ts";
 import type { CliIo } from "./io.ts";
 import { patchCommand } from "./patch.ts";
+import { recipeCommand } from "./recipe.ts";
 import { validateCommand } from "./validate.ts";
 
 // Each command has its own option type; cac hands each action the options its declarations produce.
-const COMMANDS: Command<never>[] = [inspectCommand, patchCommand, validateCommand, evalCommand, batchCommand, flagsCommand];
+const COMMANDS: Command<never>[] = [inspectCommand, patchCommand, validateCommand, evalCommand, batchCommand, flagsCommand, recipeCommand];
 
 /**
  * Runs one command line (without the program name) and resolves to its exit code. An error is one line on
@@ -27,6 +28,8 @@ const COMMANDS: Command<never>[] = [inspectCommand, patchCommand, validateComman
  * const code = await runCli(["inspect", "./model", "--json"], { stdout: (s) => out.push(s), stderr: (s) => err.push(s), isTTY: false });
  */
 export async function runCli(args: readonly string[], io: CliIo): Promise<number> {
+  // A run killed outright (SIGKILL) cannot clean up: the next run that meets its leftovers removes them, and says so.
+  onStaleTemp((t) => io.stderr(`yarnify: removed ${t.path}, left by a yarnify run that was killed (pid ${t.pid})\n`));
   const cli = cac("yarnify");
   for (const c of COMMANDS) register(cli, c, io);
   // The help opens with the version (cac's would, from cli.version, which this CLI replaces below).

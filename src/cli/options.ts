@@ -14,6 +14,7 @@ export const JSON_OPTION: OptionSpec = { flags: "--json", description: "Print on
 export const FORMAT_OPTIONS: OptionSpec[] = [
   { flags: "--tensor <name>", description: "ONNX: the inv_freq or cos/sin cache to use when several disagree" },
   { flags: "--original-context <tokens>", description: "Trained context, when the file's is not it (Qwen3: 32768) or it has none (ONNX)" },
+  { flags: "--timeout <seconds>", description: "A GGUF URL: seconds without data before a request is retried (twice), then given up (default 30)" },
 ];
 
 export const HUB_OPTIONS: OptionSpec[] = [
@@ -31,6 +32,7 @@ export const HUB_SOURCE_OPTIONS: OptionSpec[] = [
 export interface FormatOptionValues {
   tensor?: unknown;
   originalContext?: unknown;
+  timeout?: unknown;
 }
 
 export interface HubOptionValues {
@@ -54,10 +56,13 @@ export function numberOption(v: unknown): number | undefined {
   return Number.isNaN(n) ? (v as number) : n;
 }
 
+/** Option text as a number; empty text is not zero but NaN. */
+const asNumber = (v: unknown): number => (typeof v === "number" ? v : Number(String(v).trim() === "" ? Number.NaN : v));
+
 /** A whole number ≥ `min` (counts such as --concurrency, --docs); anything else is refused, naming the option. */
 export function wholeNumber(v: unknown, option: string, min = 1): number | undefined {
   if (v === undefined) return undefined;
-  const n = typeof v === "number" ? v : Number(String(v).trim() === "" ? Number.NaN : v);
+  const n = asNumber(v);
   if (!Number.isInteger(n) || n < min) throw new YarnifyError(option, `"${String(v)}" is not a whole number ≥ ${min}`);
   return n;
 }
@@ -72,10 +77,23 @@ export function wordList(v: unknown): string[] {
   return String(v).split(",").map((s) => s.trim()).filter(Boolean);
 }
 
+/**
+ * Seconds as a positive, finite number (--timeout); anything else is refused, naming the option.
+ *
+ * @example
+ * seconds("2.5", "--timeout"); // 2.5
+ */
+export function seconds(v: unknown, option: string): number {
+  const n = asNumber(v);
+  if (!Number.isFinite(n) || n <= 0) throw new YarnifyError(option, `"${String(v)}" is not a number of seconds above 0`);
+  return n;
+}
+
 /** The converter options a format flag carries. */
-export function formatOptions(o: FormatOptionValues): { tensor?: string; originalContext?: number } {
+export function formatOptions(o: FormatOptionValues): { tensor?: string; originalContext?: number; timeoutMs?: number } {
   return {
     ...(o.tensor !== undefined && { tensor: String(o.tensor) }),
     ...(o.originalContext !== undefined && { originalContext: numberOption(o.originalContext) }),
+    ...(o.timeout !== undefined && { timeoutMs: Math.round(seconds(o.timeout, "--timeout") * 1000) }),
   };
 }

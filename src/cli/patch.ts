@@ -7,7 +7,7 @@ import { isHubModelArg } from "../hub/parse-hub-source.ts";
 import { patch } from "../patch.ts";
 import { patchText, validateText } from "../report-text.ts";
 import type { Command } from "./command.ts";
-import { type HubCliOptions, patchHubSource, publishLocalPatch, withRevision } from "./hub.ts";
+import { type HubCliOptions, patchHubSource, publishedJson, publishedText, publishLocalPatch, withRevision } from "./hub.ts";
 import { print, printJson, warn } from "./io.ts";
 import { contextList, FORMAT_OPTIONS, type FormatOptionValues, formatOptions, HUB_SOURCE_OPTIONS, numberOption } from "./options.ts";
 import { progressBar } from "./progress.ts";
@@ -105,9 +105,9 @@ export const patchCommand: Command<PatchOptions> = {
     }
     if (o.pr) throw new YarnifyError(model, "--pr opens a pull request on a hub source (org/name); publish a local model with --push <repo>");
     if (o.branch && !o.push) throw new YarnifyError(model, "--branch needs --push <repo> for a local model");
-    const { tensor } = formatOptions(o);
+    const { tensor, timeoutMs } = formatOptions(o);
     const r = await patch(
-      { model, out: o.out, dryRun: o.dryRun, tensor, verify: o.verify !== false, overwrite: o.overwrite, ...(io.abortSignal && { abortSignal: io.abortSignal }), ...target },
+      { model, out: o.out, dryRun: o.dryRun, tensor, timeoutMs, verify: o.verify !== false, overwrite: o.overwrite, ...(io.abortSignal && { abortSignal: io.abortSignal }), ...target },
       progressBar(io, io.isTTY && !o.json),
     );
     const report = o.validate && !r.dryRun
@@ -117,14 +117,13 @@ export const patchCommand: Command<PatchOptions> = {
     const published = o.push && !r.dryRun
       ? await publishLocalPatch(r, { ...o, push: o.push }, io, { ...(report && { report }), ...(measured && { perplexity: measured.card }) })
       : undefined;
-    const publishJson = published && { repo: published.repo, branch: published.branch, commitUrl: published.commitUrl, commitOid: published.commitOid };
-    if (o.json) printJson(io, { ...r, ...(report && { validation: report }), ...(measured && { evaluation: measured.result }), ...(publishJson && { publish: publishJson }) });
+    if (o.json) printJson(io, { ...r, ...(report && { validation: report }), ...(measured && { evaluation: measured.result }), ...(published && { publish: publishedJson(published) }) });
     else {
       if (r.dryRun && r.diff) print(io, r.diff);
       print(io, patchText(r));
       if (report) print(io, validateText(report));
       if (measured) print(io, `${measured.card.note}\n${measured.text}`);
-      if (published) print(io, `commit ${published.commitUrl} (${published.commitOid})`);
+      if (published) print(io, publishedText(published));
       warn(io, r.warnings);
     }
     return report && !report.ok ? EXIT_CODES.validation.code : 0;

@@ -1,6 +1,7 @@
 // The contract every format adapter (converters/hf, converters/gguf, converters/onnx) fulfils.
 import type { StoredRope } from "./rope/engines/stored.ts";
 import type { RopeSpec } from "./rope/types.ts";
+import type { LayerLayout, WeightsSize } from "./fit.ts";
 import type { ModelFormat, Plan, PlanTarget } from "./types.ts";
 
 /** A validation check's outcome: a skipped check says why and never counts as a pass. */
@@ -42,6 +43,10 @@ export interface ModelInfo {
   warnings: string[];
   /** Format-specific facts `inspect` reports (where an ONNX graph keeps its RoPE, a GGUF's keys, ...). */
   details?: Record<string, unknown>;
+  /** The layer layout (layers, KV heads, sliding windows), when the format says it. */
+  layout?: LayerLayout;
+  /** The weights' size, when the format says it without reading the weights (a GGUF's tensor infos). */
+  weights?: WeightsSize;
 }
 
 /** What a patched model must compute, for a format's own validation check. */
@@ -65,6 +70,8 @@ export interface PatchOutput {
   diff: string;
   /** The stored parameters of the result, for the engine profiles. */
   stored: StoredRope;
+  /** The result's layer layout, when the format says it (sliding layers may follow a new base). */
+  layout?: LayerLayout;
   warnings: string[];
 }
 

@@ -23,6 +23,11 @@ export interface EngineReport extends EngineView {
 export const INV_FREQ_REL_TOL = 1e-5;
 export const ATTENTION_FACTOR_TOL = 1e-5;
 
+/** Whether an engine's reading is usable: finite frequencies and attention factor. */
+function computes(v: EngineView): boolean {
+  return v.invFreq.length > 0 && v.invFreq.every(Number.isFinite) && Number.isFinite(v.attentionFactor);
+}
+
 /**
  * Each engine's reading against transformers': frequency and attention-factor differences and whether it agrees.
  *
@@ -34,6 +39,11 @@ export function compareEngines(views: Record<EngineName, EngineView>): Record<En
   const ref = views.transformers;
   const out = {} as Record<EngineName, EngineReport>;
   for (const [name, v] of Object.entries(views) as [EngineName, EngineView][]) {
+    if (name === "transformers") {
+      // The reference agrees with itself when it can compute at all (a config it fails to load, it does not).
+      out[name] = { ...v, maxInvFreqRelDiff: 0, attentionFactorDiff: 0, agrees: computes(v) };
+      continue;
+    }
     let maxRel = v.invFreq.length === ref.invFreq.length ? 0 : Number.POSITIVE_INFINITY;
     for (let j = 0; j < Math.min(v.invFreq.length, ref.invFreq.length); j++) {
       maxRel = Math.max(maxRel, Math.abs(v.invFreq[j] - ref.invFreq[j]) / Math.abs(ref.invFreq[j]));
@@ -48,8 +58,14 @@ export function compareEngines(views: Record<EngineName, EngineView>): Record<En
 /** One line per engine that would compute something else than transformers. */
 export function disagreementLines(reports: Record<EngineName, EngineReport>, format: ModelFormat = "hf"): string[] {
   const lines: string[] = [];
+  // transformers is the reference: it cannot differ from itself, but it can fail to compute anything.
+  const ref = reports.transformers;
+  if (ref && !computes(ref)) {
+    const why = ref.warnings.length ? `: ${ref.warnings.join("; ")}` : "";
+    lines.push(`transformers cannot compute finite frequencies from these parameters${why}`);
+  }
   for (const [name, r] of Object.entries(reports) as [EngineName, EngineReport][]) {
-    if (r.agrees || !ENGINES_BY_FORMAT[format].includes(name)) continue;
+    if (name === "transformers" || r.agrees || !ENGINES_BY_FORMAT[format].includes(name)) continue;
     if (r.invFreq.length === 0) {
       // The profile threw: its warning says why this engine cannot use the parameters.
       lines.push(r.warnings.length ? r.warnings.join("; ") : `${name} cannot use these parameters`);

@@ -8,11 +8,11 @@ export const EXIT_CODES = {
   failure: { code: 1, meaning: "anything else: a bad option or batch manifest, an unexpected fault" },
   model: { code: 2, meaning: "the model cannot be read (missing, malformed, unsupported, values no engine can use)" },
   plan: { code: 3, meaning: "the extension is impossible (factor ≤ 1, target ≤ original, beta_fast ≤ beta_slow, existing scaling without `--force`, ...)" },
-  output: { code: 4, meaning: "the output cannot be written (exists, no parent, is the source)" },
+  output: { code: 4, meaning: "the output cannot be written (exists, no parent, is or holds the source, another process writes it, a full or read-only disk)" },
   validation: { code: 5, meaning: "a validation check failed" },
   hub: { code: 6, meaning: "a hub error (after retries with backoff on 429/5xx)" },
   gpu: { code: 7, meaning: "WebGPU failed or cannot hold the work (`--device cpu` avoids it)" },
-  interrupted: { code: 130, meaning: "interrupted (Ctrl-C); temporary outputs are removed" },
+  interrupted: { code: 130, meaning: "interrupted (Ctrl-C; 143 for SIGTERM, 129 for SIGHUP); temporary outputs are removed" },
 } as const;
 
 export type ErrorKind = keyof typeof EXIT_CODES;
@@ -34,7 +34,8 @@ export class YarnifyError extends Error {
     readonly problem: string,
     options?: { cause?: unknown },
   ) {
-    super(file ? `${file}: ${problem}` : problem);
+    // One line whatever the file held (a key or a type name with a newline in it).
+    super((file ? `${file}: ${problem}` : problem).replace(/\s*[\r\n]+\s*/g, " "));
     if (options && "cause" in options) (this as { cause?: unknown }).cause = options.cause;
   }
   /** Process exit code the CLI uses for this error. */

@@ -6,6 +6,7 @@ import type { RopeScaling, RopeSpec } from "./rope/types.ts";
 import { correctionRange, DEFAULT_BETA_FAST, DEFAULT_BETA_SLOW, frequencyBands } from "./rope/yarn.ts";
 import { PlanError } from "./errors.ts";
 import { trainedContextQuirk } from "./rope/family-quirks.ts";
+import { checkRopeSpec, MAX_CONTEXT } from "./rope/limits.ts";
 import type { Plan, PlanMethod, PlanTarget } from "./types.ts";
 
 const PLAN_METHODS: readonly PlanMethod[] = ["yarn", "linear", "ntk", "dynamic", "dynamic-yarn"];
@@ -29,6 +30,8 @@ function positiveNumber(v: unknown, what: string): number {
  */
 export function plan(spec: RopeSpec, target: PlanTarget, opts: { file?: string; family?: string } = {}): Plan {
   const file = opts.file;
+  // The readers check every number under its own key name; a spec from elsewhere (a library caller) is checked here.
+  checkRopeSpec(file, spec);
   const method = target.method ?? "yarn";
   if (!PLAN_METHODS.includes(method)) throw new PlanError(file, `unknown method "${method}" (use ${PLAN_METHODS.join(", ")})`);
   const existing = spec.scaling;
@@ -49,7 +52,9 @@ export function plan(spec: RopeSpec, target: PlanTarget, opts: { file?: string; 
   const warnings: string[] = [];
   if (target.originalContext !== undefined) {
     const oc = positiveNumber(target.originalContext, "original context");
-    if (!Number.isInteger(oc) || oc < 1) throw new PlanError(file, `original context must be a positive whole number, got ${oc}`);
+    if (!Number.isInteger(oc) || oc < 1 || oc > MAX_CONTEXT) {
+      throw new PlanError(file, `original context must be a whole number from 1 to ${MAX_CONTEXT}, got ${oc}`);
+    }
   }
   // A family whose file declares more than it was trained on (Qwen3: 40960 declared, 32768 trained) is known
   // better than the declaration; an explicit original (the user's, the scaling's) is known better still.
@@ -74,6 +79,12 @@ export function plan(spec: RopeSpec, target: PlanTarget, opts: { file?: string; 
     factor = positiveNumber(target.factor, "factor");
     if (factor <= 1) throw new PlanError(file, `factor must be greater than 1, got ${factor}`);
     context = Math.round(originalContext * factor);
+    if (context <= originalContext) {
+      throw new PlanError(file, `factor ${factor} does not grow the context: ${originalContext} tokens × ${factor} is still ${context} tokens`);
+    }
+  }
+  if (context > MAX_CONTEXT) {
+    throw new PlanError(file, `the target context ${context} is more than ${MAX_CONTEXT} tokens, the most an engine can hold`);
   }
   if (context <= spec.context) {
     if (!target.allowShrink) {
@@ -103,9 +114,12 @@ export function plan(spec: RopeSpec, target: PlanTarget, opts: { file?: string; 
       if (truncate === false) scaling.truncate = false;
       const mscale = target.mscale ?? existing.mscale;
       const mscaleAllDim = target.mscaleAllDim ?? existing.mscaleAllDim;
-      if (mscale !== undefined) scaling.mscale = mscale;
-      if (mscaleAllDim !== undefined) scaling.mscaleAllDim = mscaleAllDim;
-      if (target.attentionFactor !== undefined) scaling.attentionFactor = positiveNumber(target.attentionFactor, "attention factor");
+      if (mscale !== undefined) scaling.mscale = positiveNumber(mscale, "mscale");
+      if (mscaleAllDim !== undefined) scaling.mscaleAllDim = positiveNumber(mscaleAllDim, "mscale_all_dim");
+      if (target.attentionFactor !== undefined) {
+        scaling.attentionFactor = positiveNumber(target.attentionFactor, "attention factor");
+        if (!(scaling.attentionFactor > 0)) throw new PlanError(file, `attention factor must be positive, got ${scaling.attentionFactor}`);
+      }
       break;
     }
     case "ntk":

@@ -16,19 +16,13 @@ export interface EngineView extends RopeFrequencies {
 /** Static methods a user can ask to write into a model. */
 export type PlanMethod = "yarn" | "linear" | "ntk" | "dynamic" | "dynamic-yarn";
 
-/** What the user asks for: a factor or a target context, plus optional YaRN knobs. */
-export interface PlanTarget {
+/** What the user asks for: a factor or a target context, plus optional YaRN knobs (as RopeScaling names them). */
+export interface PlanTarget extends Pick<RopeScaling, "betaFast" | "betaSlow" | "truncate" | "mscale" | "mscaleAllDim" | "attentionFactor"> {
   factor?: number;
   context?: number;
   method?: PlanMethod;
   /** The trained context, when the file's is wrong (Qwen3 declares 40960 but was trained on 32768). */
   originalContext?: number;
-  betaFast?: number;
-  betaSlow?: number;
-  truncate?: boolean;
-  mscale?: number;
-  mscaleAllDim?: number;
-  attentionFactor?: number;
   /** Re-plan a model that already has scaling, from its original context. */
   force?: boolean;
   /**

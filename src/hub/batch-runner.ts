@@ -58,7 +58,7 @@ export function createHubBatchRunner(params: HubBatchRunnerParams): RunItem {
       const r = await patchHubGguf({ ...hub, ...itemPlanTarget(item), ...publishing, source: { repo: source.repo, ...(source.revision && { revision: source.revision }) }, files: files!, ...(params.patchGgufHeader && { patchHeader: params.patchGgufHeader }) }, (e) => {
         if (e.event === "phase") ctx.log(e.phase);
       });
-      return { format: "gguf", source: source.repo, commit: r.commit, context: r.plan.context, factor: r.plan.factor, files: r.files, commitUrl: r.publish.commitUrl, commitOid: r.publish.commitOid, pullRequestUrl: r.publish.pullRequestUrl ?? null } satisfies JsonValue;
+      return { format: "gguf", source: source.repo, commit: r.commit, context: r.plan.context, factor: r.plan.factor, files: r.files, commitUrl: r.publish.commitUrl, commitOid: r.publish.commitOid, pullRequestUrl: r.publish.pullRequestUrl ?? null, alreadyPublished: r.publish.alreadyPublished } satisfies JsonValue;
     }
     const r = await patchHub({ ...hub, ...itemPlanTarget(item), ...publishing, source }, (e) => {
       if (e.event === "phase") ctx.log(e.phase);
@@ -74,6 +74,7 @@ export function createHubBatchRunner(params: HubBatchRunnerParams): RunItem {
       commitUrl: r.publish?.commitUrl ?? null,
       commitOid: r.publish?.commitOid ?? null,
       pullRequestUrl: r.publish?.pullRequestUrl ?? null,
+      alreadyPublished: r.publish?.alreadyPublished ?? null,
       warnings: r.patch.warnings,
     } satisfies JsonValue;
   };

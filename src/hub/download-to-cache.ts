@@ -1,21 +1,21 @@
 // Downloads repo files into the Hugging Face cache as huggingface_hub lays it out (cache-dir.ts): each file's bytes
 // once in blobs/<etag>, linked from snapshots/<commit>/<path>, the revision's commit in refs/<revision>. A file
 // already there (fetched by `hf download`, transformers or an earlier run) is not downloaded again; offline
-// (HF_HUB_OFFLINE) the cache is all there is. Writes go to a temporary blob renamed into place only when complete;
-// an error or an abort (Ctrl-C) deletes it, so no partial file is ever left where a complete one is expected.
+// (HF_HUB_OFFLINE) the cache is all there is. Writes go to a temporary sibling of the blob (and of the snapshot's
+// link) renamed into place only when complete; an error or an abort (Ctrl-C) deletes it, so no partial file is ever
+// left where a complete one is expected, and one a killed run left is removed by the next download of the same file.
 // (@huggingface/hub's downloadFileToCacheDir writes the same layout, but writes no refs, cannot work offline,
 // reports no progress and logs to the console, which would break `--json`.)
 import { drain } from "../core/drain.ts";
 import { existsSync, linkSync, mkdirSync, promises as fsp, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
-import { randomBytes } from "node:crypto";
 import { repoCacheDir, snapshotDir } from "./cache-dir.ts";
 import { HubDownloadError, HubOfflineError, throwForResponse } from "./errors.ts";
 import type { HubParams } from "./hub-params.ts";
 import { DEFAULT_HUB_URL } from "./hub-params.ts";
 import type { HubFileEntry } from "./list-hub-files.ts";
 import { localPathFor, assertSafeRepoPath } from "./safe-repo-path.ts";
-import { trackTemp, untrackTemp } from "../core/io/temp-paths.ts";
+import { removeStaleTemps, tempSibling, trackTemp, untrackTemp } from "../core/io/temp-paths.ts";
 
 export interface DownloadProgressEvent {
   event: "download";
@@ -104,19 +104,33 @@ async function blobName(params: DownloadToCacheParams, commit: string, path: str
   return etag;
 }
 
-/** Points the snapshot's file at its blob: a relative symlink as huggingface_hub makes, else a hard link or a copy. */
+/**
+ * Points the snapshot's file at its blob: a relative symlink as huggingface_hub makes, else a hard link or a copy;
+ * made under a temporary name and renamed over what is there (a dangling link whose blob was deleted), so a reader
+ * never finds the file missing or half copied.
+ */
 async function linkSnapshot(blob: string, file: string): Promise<void> {
   mkdirSync(dirname(file), { recursive: true });
-  await fsp.rm(file, { force: true }); // a dangling link whose blob was deleted
+  removeStaleTemps(file);
+  const tmp = tempSibling(file);
+  trackTemp(tmp);
   try {
-    symlinkSync(relative(dirname(file), blob), file);
-  } catch {
-    // No symlinks here (Windows without developer mode): the file itself, sharing the blob's bytes when it can.
     try {
-      linkSync(blob, file);
+      symlinkSync(relative(dirname(file), blob), tmp);
     } catch {
-      await fsp.copyFile(blob, file);
+      // No symlinks here (Windows without developer mode): the file itself, sharing the blob's bytes when it can.
+      try {
+        linkSync(blob, tmp);
+      } catch {
+        await fsp.copyFile(blob, tmp);
+      }
     }
+    await fsp.rename(tmp, file);
+  } catch (err) {
+    await fsp.rm(tmp, { force: true });
+    throw err;
+  } finally {
+    untrackTemp(tmp);
   }
 }
 
@@ -129,7 +143,8 @@ async function downloadBlob(params: DownloadToCacheParams, commit: string, path:
     if (!res.ok || !res.body) await throwForResponse(res, `${params.repo}@${commit}/${path}`);
     const total = Number(res.headers.get("Content-Length") ?? -1);
     mkdirSync(dirname(blob), { recursive: true });
-    const partial = `${blob}.incomplete-yarnify-${randomBytes(4).toString("hex")}`;
+    removeStaleTemps(blob);
+    const partial = tempSibling(blob);
     // Tracked so the CLI's SIGINT handler (which exits without unwinding) removes it too.
     trackTemp(partial);
     const handle = await fsp.open(partial, "wx");

@@ -3,6 +3,7 @@
 // the token `hf auth login` saved, HF_HUB_OFFLINE); every entry point and the CLI build them here.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { HubError } from "./errors.ts";
 import { type Env, hfHome } from "./hf-home.ts";
 import { offlineFetch } from "./offline-fetch.ts";
 import { registerSecret } from "./redact.ts";
@@ -30,27 +31,51 @@ export interface ResolvedHubParams extends HubParams {
 }
 
 /**
- * Option first, then HF_TOKEN (or the older HUGGING_FACE_HUB_TOKEN), then the token `hf auth login` saved
- * ($HF_TOKEN_PATH, else $HF_HOME/token); HF_ENDPOINT; HF_HUB_OFFLINE. Registers the token for redaction.
+ * Refuses a token that is not a Hugging Face one (they start with hf_; @huggingface/hub refuses any other with a
+ * bare TypeError), naming where it came from and never the token itself.
  *
  * @example
- * const { hubUrl, accessToken, offline } = resolveHubParams({ env: process.env });
+ * assertHubToken(process.env.HF_TOKEN, "HF_TOKEN"); // HubError "HF_TOKEN: the token is not a Hugging Face token …" (exit 6)
+ */
+export function assertHubToken(token: string | undefined, from: string): void {
+  if (token && !token.startsWith("hf_")) throw new HubError(from, "the token is not a Hugging Face token (they start with hf_): check --token or HF_TOKEN");
+}
+
+/**
+ * Option first, then HF_TOKEN (or the older HUGGING_FACE_HUB_TOKEN), then the token `hf auth login` saved
+ * ($HF_TOKEN_PATH, else $HF_HOME/token); HF_ENDPOINT; HF_HUB_OFFLINE. Registers the token for redaction, and
+ * refuses one that is not a Hugging Face token, naming where it came from.
+ *
+ * @example
+ * resolveHubParams({ env: { HF_TOKEN: "hf_abc", HF_ENDPOINT: "http://127.0.0.1:8080/" } });
+ * // { hubUrl: "http://127.0.0.1:8080", accessToken: "hf_abc", env: … }
  */
 export function resolveHubParams(options: HubParams & { env?: Env } = {}): ResolvedHubParams {
   const env = options.env ?? process.env;
-  const accessToken = options.accessToken || env.HF_TOKEN || env.HUGGING_FACE_HUB_TOKEN || savedToken(env) || undefined;
+  const [accessToken, from] = options.accessToken
+    ? [options.accessToken, "accessToken"]
+    : env.HF_TOKEN
+      ? [env.HF_TOKEN, "HF_TOKEN"]
+      : env.HUGGING_FACE_HUB_TOKEN
+        ? [env.HUGGING_FACE_HUB_TOKEN, "HUGGING_FACE_HUB_TOKEN"]
+        : savedToken(env);
   registerSecret(accessToken);
+  assertHubToken(accessToken, from);
   const hubUrl = (options.hubUrl || env.HF_ENDPOINT || DEFAULT_HUB_URL).replace(/\/+$/, "");
   const offline = options.offline ?? isTrue(env.HF_HUB_OFFLINE);
   return { ...options, hubUrl, ...(accessToken && { accessToken }), ...(offline && { offline }) };
 }
 
-/** The token file `hf auth login` writes (huggingface_hub reads it with surrounding whitespace stripped). */
-function savedToken(env: Env): string | undefined {
+/**
+ * The token file `hf auth login` writes (huggingface_hub reads it with surrounding whitespace stripped), and the
+ * file's path to name it by.
+ */
+function savedToken(env: Env): [string | undefined, string] {
+  const path = env.HF_TOKEN_PATH || join(hfHome(env), "token");
   try {
-    return readFileSync(env.HF_TOKEN_PATH || join(hfHome(env), "token"), "utf8").trim() || undefined;
+    return [readFileSync(path, "utf8").trim() || undefined, path];
   } catch {
-    return undefined; // not logged in
+    return [undefined, path]; // not logged in
   }
 }
 
@@ -61,14 +86,18 @@ function isTrue(value: string | undefined): boolean {
 
 /**
  * The CLI's settings: --token and --hub-url, else the environment (resolveHubParams), with a retrying fetch bound
- * to the run's abort signal that reports each retry through onRetry.
+ * to the run's abort signal that reports each retry through onRetry (and, with `retry.limiter`, keeps the hub's
+ * rate limits).
  */
 export function hubParamsFromOptions(
   options: { token?: string; hubUrl?: string },
-  run: { env?: Env; abortSignal?: AbortSignal; onRetry?: RetryFetchOptions["onRetry"] } = {},
+  run: { env?: Env; abortSignal?: AbortSignal; onRetry?: RetryFetchOptions["onRetry"]; retry?: Pick<RetryFetchOptions, "limiter" | "maxRetryAfterMs"> } = {},
 ): ResolvedHubParams {
+  assertHubToken(options.token, "--token");
   const p = resolveHubParams({ accessToken: options.token, hubUrl: options.hubUrl, ...(run.env && { env: run.env }) });
-  const fetch = p.offline ? offlineFetch() : createRetryFetch({ ...(run.abortSignal && { abortSignal: run.abortSignal }), ...(run.onRetry && { onRetry: run.onRetry }) });
+  const fetch = p.offline
+    ? offlineFetch()
+    : createRetryFetch({ ...run.retry, ...(run.abortSignal && { abortSignal: run.abortSignal }), ...(run.onRetry && { onRetry: run.onRetry }) });
   return {
     hubUrl: p.hubUrl,
     ...(p.accessToken && { accessToken: p.accessToken }),
@@ -85,6 +114,7 @@ export function hubParamsFromOptions(
  */
 export function splitHubParams<T extends HubParams>(params: T): { hub: HubParams; rest: Omit<T, keyof HubParams> } {
   const { hubUrl, accessToken, fetch, abortSignal, offline, ...rest } = params;
+  assertHubToken(accessToken, "accessToken");
   return { hub: { hubUrl, accessToken, fetch: defaultHubFetch({ fetch, abortSignal, offline }), abortSignal, offline }, rest };
 }
 

@@ -8,15 +8,20 @@ import { locateHubModel, type LocateHubModelParams } from "./locate-hub-model.ts
 
 /**
  * inspect() for a hub model: a repo's config files fetched into the cache, or a GGUF file's header read with Range
- * requests; the result's path is the hf:// source pinned to the commit.
+ * requests; the result's path is the hf:// source pinned to the commit. A repo's weights are not downloaded: the
+ * listing's file sizes (safetensors headers included, a few KiB) size them.
  *
  * @example
  * const r = await inspectHub({ source: "Qwen/Qwen2.5-7B-Instruct" });
  * console.log(r.path, r.rope.originalContext);
  */
 export async function inspectHub(params: Omit<LocateHubModelParams, "files"> & ConverterOptions): Promise<InspectResult & { commit: string }> {
-  const { tensor, originalContext, ...locate } = params;
+  const { tensor, originalContext, timeoutMs, ...locate } = params;
   const where = await locateHubModel(locate);
-  const result = await inspect({ model: where.model, ...(where.remote && { remote: where.remote }), tensor, originalContext });
+  const shards = (where.listing ?? []).filter((f) => f.path.endsWith(".safetensors"));
+  const weights = shards.length
+    ? { bytes: shards.reduce((n, f) => n + f.size, 0), source: "safetensors" as const, note: `file sizes of ${shards.length} safetensors file${shards.length > 1 ? "s" : ""} in the hub listing` }
+    : undefined;
+  const result = await inspect({ model: where.model, ...(where.remote && { remote: where.remote }), tensor, originalContext, timeoutMs, ...(weights && { weights }) });
   return { ...result, path: where.label, commit: where.commit };
 }

@@ -3,8 +3,9 @@
 import { listFiles } from "@huggingface/hub";
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { isYarnifyTemp } from "../core/io/temp-paths.ts";
 import { snapshotDir } from "./cache-dir.ts";
-import { HubOfflineError } from "./errors.ts";
+import { HubOfflineError, hubApiError } from "./errors.ts";
 import { type HubParams, hubJsParams } from "./hub-params.ts";
 import { assertSafeRepoPath } from "./safe-repo-path.ts";
 
@@ -17,9 +18,10 @@ export interface HubFileEntry {
   etag?: string;
 }
 
-/** The files under a snapshot folder (links followed: the cache's files are links to their blobs). */
+/** The files under a snapshot folder (links followed: the cache's files are links to their blobs; a run's temporaries left out). */
 function snapshotFiles(dir: string, prefix = ""): HubFileEntry[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    if (isYarnifyTemp(e.name)) return [];
     const path = prefix + e.name;
     const st = statSync(join(dir, e.name));
     return st.isDirectory() ? snapshotFiles(join(dir, e.name), `${path}/`) : [{ path, size: st.size, lfs: false }];
@@ -44,15 +46,19 @@ export async function listHubFiles(params: HubParams & { repo: string; revision?
     }
   }
   const out: HubFileEntry[] = [];
-  for await (const entry of listFiles({
-    repo: params.repo,
-    recursive: true,
-    revision: params.revision,
-    ...hubJsParams(params),
-  })) {
-    if (entry.type !== "file") continue;
-    assertSafeRepoPath(entry.path, params.repo);
-    out.push({ path: entry.path, size: entry.size, lfs: entry.lfs !== undefined || entry.xetHash !== undefined, etag: entry.lfs?.oid ?? entry.oid });
+  try {
+    for await (const entry of listFiles({
+      repo: params.repo,
+      recursive: true,
+      revision: params.revision,
+      ...hubJsParams(params),
+    })) {
+      if (entry.type !== "file") continue;
+      assertSafeRepoPath(entry.path, params.repo);
+      out.push({ path: entry.path, size: entry.size, lfs: entry.lfs !== undefined || entry.xetHash !== undefined, etag: entry.lfs?.oid ?? entry.oid });
+    }
+  } catch (err) {
+    throw hubApiError(err, `${params.repo}@${params.revision ?? "main"}`);
   }
   return out;
 }

@@ -8,6 +8,7 @@ import { downloadToCacheIter, type DownloadProgressEvent, resolveCommit } from "
 import { HubOfflineError, HubSourceError } from "./errors.ts";
 import { fetchHubConfig } from "./fetch-hub-config.ts";
 import { hubFileLocation } from "./hub-file-location.ts";
+import type { HubFileEntry } from "./list-hub-files.ts";
 import type { HubParams } from "./hub-params.ts";
 import { formatHubSource, type HubSource, parseHubSource } from "./parse-hub-source.ts";
 import { defaultHubFetch } from "./retry-fetch.ts";
@@ -34,6 +35,8 @@ export interface HubModelLocation {
   remote?: RemoteAccess;
   /** The source pinned to the commit (hf://org/name@<commit>[/path]), for reports in place of the local path. */
   label: string;
+  /** A repo source: its files at the commit, as the hub lists them (sizes of weights not downloaded). */
+  listing?: HubFileEntry[];
 }
 
 /**
@@ -65,7 +68,7 @@ export async function* locateHubModelIter(params: LocateHubModelParams): AsyncGe
   if (params.files === "all") {
     yield* downloadToCacheIter({ ...hub, repo: source.repo, commit: config.commit, paths: config.files.map((f) => f.path), cacheDir, listing: config.files });
   }
-  return { source, commit: config.commit, model: config.dir, label: formatHubSource({ repo: source.repo, revision: config.commit }) };
+  return { source, commit: config.commit, model: config.dir, label: formatHubSource({ repo: source.repo, revision: config.commit }), listing: config.files };
 }
 
 /**

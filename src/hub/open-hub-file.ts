@@ -1,7 +1,7 @@
 // A remote repo file as a Blob whose slices are read with Range requests: the GGUF reader parses a header from
 // it without downloading the tensors, and a commit "edit" uses it as the original content.
 import { downloadFile } from "@huggingface/hub";
-import { HubDownloadError } from "./errors.ts";
+import { HubDownloadError, hubApiError } from "./errors.ts";
 import { type HubParams, hubJsParams } from "./hub-params.ts";
 import { assertSafeRepoPath } from "./safe-repo-path.ts";
 
@@ -25,6 +25,8 @@ export async function openHubFile(params: OpenHubFileParams): Promise<Blob> {
     path: params.path,
     revision: params.revision,
     ...hubJsParams(params),
+  }).catch((err: unknown) => {
+    throw hubApiError(err, `${params.repo}@${params.revision ?? "main"}/${params.path}`);
   });
   if (!blob) throw new HubDownloadError(`${params.repo}@${params.revision ?? "main"}`, `no file ${params.path}`);
   return blob;

@@ -2,10 +2,10 @@
 // (config files to publish, every file for a local output), run the local patch, then publish: a pull request
 // or branch on the source repo changes config files only; a new repo gets every file and a model card.
 import { drain } from "../core/drain.ts";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative, resolve, sep } from "node:path";
-import { trackTemp, untrackTemp } from "../core/io/temp-paths.ts";
+import { removeStaleTemps, tempSibling, trackTemp, untrackTemp } from "../core/io/temp-paths.ts";
 import { patch } from "../patch.ts";
 import type { PatchResult } from "../patch.ts";
 import type { Plan, PlanTarget } from "../core/types.ts";
@@ -110,9 +110,13 @@ export async function* patchHubIter(params: PatchHubParams): AsyncGenerator<Patc
   yield* downloadToCacheIter({ ...hub, repo: source.repo, commit, paths: configs, cacheDir, listing });
   const snap = snapshotDir(cacheDir, source.repo, commit);
 
-  const work = mkdtempSync(join(tmpdir(), "yarnify-hub-"));
+  // The work folder is named after this process, so that the next run removes one a killed run left behind.
+  const workName = join(tmpdir(), "yarnify-hub");
+  removeStaleTemps(workName);
+  const work = tempSibling(workName);
   trackTemp(work);
   try {
+    mkdirSync(work);
     let out = params.out ?? join(work, "model");
     if (!publishing && !dryRun) {
       // A local output is a whole model: name it like a local patch would, then fetch every file.

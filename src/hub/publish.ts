@@ -1,11 +1,14 @@
 // Publishes files to a hub repo in one atomic commit: creates the repo if needed (optionally private), creates
 // the branch if needed, or opens a pull request; yields progress events; returns the commit URL and oid.
-// A commit is all or nothing on the hub, so an abort (Ctrl-C) before the final request leaves no commit.
+// A commit is all or nothing on the hub, so an abort (Ctrl-C) before the final request leaves no commit; its
+// message carries a key of the publish, so a rerun, or a commit whose answer was lost, is not made twice.
 import { drain } from "../core/drain.ts";
 import { commitIter, createBranch, createRepo, HubApiError, modelInfo, repoExists } from "@huggingface/hub";
 import type { CommitOperation, CommitProgressEvent } from "@huggingface/hub";
-import { HubPublishError } from "./errors.ts";
-import { DEFAULT_HUB_URL, hubJsParams } from "./hub-params.ts";
+import { createHash } from "node:crypto";
+import { HubError, HubHttpError, HubPublishError, hubApiError } from "./errors.ts";
+import { findPublished, PUBLISH_KEY_TRAILER, type PublishedCommit } from "./find-published.ts";
+import { assertHubToken, hubJsParams } from "./hub-params.ts";
 import type { HubParams } from "./hub-params.ts";
 import { describeError } from "./redact.ts";
 import { assertSafeRepoPath } from "./safe-repo-path.ts";
@@ -47,6 +50,8 @@ export interface PublishResult {
   pullRequestUrl?: string;
   createdRepo: boolean;
   createdBranch: boolean;
+  /** An earlier run published exactly this (the branch head or an open pull request carries its key): nothing was committed now. */
+  alreadyPublished: boolean;
 }
 
 async function headOf(p: PublishParams, revision: string): Promise<string | undefined> {
@@ -70,25 +75,62 @@ function toCommitOperation(op: PublishOperation): CommitOperation {
   }
 }
 
+// Files up to this size are keyed by content; bigger ones (weights, carried over or header-edited) by size, as the
+// message already names the source commit and the plan.
+const KEYED_BY_CONTENT_UP_TO = 64 * 1024;
+
+async function blobKey(blob: Blob): Promise<string> {
+  if (blob.size > KEYED_BY_CONTENT_UP_TO) return `size ${blob.size}`;
+  return createHash("sha256").update(new Uint8Array(await blob.arrayBuffer())).digest("hex");
+}
+
+async function operationKey(op: PublishOperation): Promise<unknown[]> {
+  switch (op.kind) {
+    case "file":
+      return [op.kind, op.path, await blobKey(op.content)];
+    case "edit":
+      return [op.kind, op.path, op.original.size, await Promise.all(op.edits.map(async (e) => [e.start, e.end, await blobKey(e.content)]))];
+    case "delete":
+      return [op.kind, op.path];
+  }
+}
+
+/** The same title, description and files give the same key on every run: 16 hex digits. */
+async function publishKey(p: PublishParams): Promise<string> {
+  const files = await Promise.all([...p.operations].sort((a, b) => a.path.localeCompare(b.path)).map(operationKey));
+  return createHash("sha256").update(JSON.stringify([p.title, p.description ?? "", files])).digest("hex").slice(0, 16);
+}
+
 /**
- * One atomic commit of `operations` to a repo (created when missing), to a branch, or as a pull request; yields upload progress.
+ * Publishes `operations` to `repo` in one commit (or pull request), yielding progress. The commit carries a key of
+ * the publish (src/hub/find-published.ts): when the branch head, or an open pull request, already carries it, the
+ * publish is a no-op that returns that commit (`alreadyPublished`); when the hub's answer to the commit is lost,
+ * the commit it made is found and returned instead of an error.
  *
  * @example
- * const it = publishIter({ repo: "org/name", operations, title: "YaRN ×4", pr: true, accessToken });
- * for (let r = await it.next(); !r.done; r = await it.next()) console.log(r.value.event);
+ * const r = await drain(publishIter({ hubUrl, accessToken, repo: "me/llama-16k", operations, title: "yarnify: yarn x4" }));
+ * console.log(r.alreadyPublished ? "nothing to do" : "published", r.commitUrl);
  */
 export async function* publishIter(params: PublishParams): AsyncGenerator<PublishEvent, PublishResult> {
   const accessToken = params.accessToken;
   if (!accessToken) throw new HubPublishError(params.repo, "publishing needs a token (--token or HF_TOKEN)");
+  assertHubToken(accessToken, "accessToken");
   if (params.operations.length === 0) throw new HubPublishError(params.repo, "nothing to publish");
   for (const op of params.operations) assertSafeRepoPath(op.path, params.repo);
   const branch = params.branch ?? "main";
   const fetch = fetchWithBlobBodies(defaultHubFetch(params));
   params = { ...params, fetch };
   const common = { hubUrl: params.hubUrl, fetch, accessToken };
+  const key = await publishKey(params);
+  const description = `${params.description ? `${params.description}\n\n` : ""}${PUBLISH_KEY_TRAILER} ${key}`;
+  const lookup = { ...common, ...(params.abortSignal && { abortSignal: params.abortSignal }), repo: params.repo, branch, pr: params.pr ?? false, title: params.title, key };
+  let createdRepo = false;
+  let createdBranch = false;
+  const result = (found: PublishedCommit, alreadyPublished: boolean): PublishResult => ({ repo: params.repo, branch, ...found, createdRepo, createdBranch, alreadyPublished });
+  // Set once the commit request may have been sent: from then on a failure may hide a commit that landed.
+  let committing = false;
   try {
     yield { event: "phase", phase: "checkingRepo" };
-    let createdRepo = false;
     if (!(await repoExists({ repo: params.repo, ...common }))) {
       if (params.pr) throw new HubPublishError(params.repo, "cannot open a pull request on a repo that does not exist");
       yield { event: "phase", phase: "creatingRepo" };
@@ -100,7 +142,6 @@ export async function* publishIter(params: PublishParams): AsyncGenerator<Publis
         if (!(err instanceof HubApiError && err.statusCode === 409)) throw err;
       }
     }
-    let createdBranch = false;
     const head = await headOf(params, branch);
     let parent = params.pr && params.parentCommit ? params.parentCommit : head;
     if (head === undefined) {
@@ -110,11 +151,16 @@ export async function* publishIter(params: PublishParams): AsyncGenerator<Publis
       createdBranch = true;
       parent = await headOf(params, branch);
     }
+    if (!createdRepo && !createdBranch) {
+      const earlier = await findPublished(lookup);
+      if (earlier) return result(earlier, true);
+    }
     params.abortSignal?.throwIfAborted();
+    committing = true;
     const output = yield* commitIter({
       repo: params.repo,
       title: params.title,
-      ...(params.description !== undefined && { description: params.description }),
+      description,
       operations: params.operations.map(toCommitOperation),
       branch,
       isPullRequest: params.pr ?? false,
@@ -125,24 +171,18 @@ export async function* publishIter(params: PublishParams): AsyncGenerator<Publis
       ...common,
     });
     if (!output) throw new HubPublishError(params.repo, "hub returned no commit");
-    return {
-      repo: params.repo,
-      branch,
-      commitOid: output.commit.oid,
-      commitUrl: output.commit.url,
-      ...(output.pullRequestUrl && { pullRequestUrl: output.pullRequestUrl }),
-      createdRepo,
-      createdBranch,
-    };
+    return result({ commitOid: output.commit.oid, commitUrl: output.commit.url, ...(output.pullRequestUrl && { pullRequestUrl: output.pullRequestUrl }) }, false);
   } catch (err) {
     if (params.abortSignal?.aborted) throw err;
-    if (err instanceof HubPublishError) throw err;
-    const status = err instanceof HubApiError ? ` (HTTP ${err.statusCode})` : "";
-    // A pull request is not retried after a server error (src/hub/retry-fetch.ts): say where to look.
-    const mayExist = params.pr && err instanceof HubApiError && err.statusCode >= 500
-      ? `; the pull request may have been opened: check ${params.hubUrl ?? DEFAULT_HUB_URL}/${params.repo}/discussions before running again`
-      : "";
-    throw new HubPublishError(params.repo, `publish failed${status}: ${describeError(err)}${mayExist}`, { cause: err });
+    if (committing) {
+      // The answer may have been lost after the hub did the work (a 5xx, a dropped connection, then a 412 on the
+      // retry): if the commit is there, that is success. A failed look leaves the original error to report.
+      const landed = await findPublished(lookup).catch(() => undefined);
+      if (landed) return result(landed, false);
+    }
+    if (err instanceof HubError) throw err instanceof HubPublishError ? err : new HubPublishError(params.repo, `publish failed: ${err.message}`, { cause: err });
+    const mapped = hubApiError(err, params.repo);
+    throw new HubPublishError(params.repo, `publish failed: ${mapped instanceof HubHttpError ? mapped.problem : describeError(err)}`, { cause: err });
   }
 }
 

@@ -17,6 +17,14 @@ export interface RetryEvent {
   delayMs: number;
 }
 
+/** Keeps the hub's rate limits across every request of a run (src/hub/hub-rate-limiter.ts implements it). */
+export interface RequestLimiter {
+  /** Resolves when the request may go: waits while its windows are full or the hub asked to wait. */
+  acquire(method: string, url: string, signal?: AbortSignal): Promise<void>;
+  /** Learns from the answer: a 429's Retry-After, or a RateLimit header saying nothing is left. */
+  observe(method: string, url: string, response: Response): void;
+}
+
 export interface RetryFetchOptions {
   fetch?: typeof fetch;
   /** Retries after the first attempt. */
@@ -34,6 +42,8 @@ export interface RetryFetchOptions {
   bufferBodiesBelow?: number;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   random?: () => number;
+  /** Consulted before each attempt (outside its timeout) and told of each answer. */
+  limiter?: RequestLimiter;
 }
 
 const RETRY_STATUS = new Set([408, 429, 500, 502, 503, 504]);
@@ -87,6 +97,20 @@ async function prepareBody(init: RequestInit | undefined, bufferBelow: number): 
   return { ...init, headers, body: body.stream(), duplex: "half" } as RequestInit;
 }
 
+type DenoHttpClient = { close(): void };
+let unpooledClient: DenoHttpClient | undefined;
+
+/**
+ * Deno's fetch sends a request again by itself when a reused connection drops before the answer comes (seen with
+ * Deno 2.9.6: a pull request opened twice); on a fresh connection it does not. Deno only: a client that keeps no
+ * idle connection, made once, so each request it sends opens its own. Undefined on other runtimes.
+ */
+function unpooledDenoClient(): DenoHttpClient | undefined {
+  const deno = (globalThis as { Deno?: { createHttpClient?: (o: { poolMaxIdlePerHost: number }) => DenoHttpClient } }).Deno;
+  unpooledClient ??= deno?.createHttpClient?.({ poolMaxIdlePerHost: 0 });
+  return unpooledClient;
+}
+
 function requestUrl(input: RequestInfo | URL): string {
   return typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
 }
@@ -116,6 +140,7 @@ export function createRetryFetch(options: RetryFetchOptions = {}): typeof fetch 
     // Opening a pull request is not idempotent: after a 5xx or a lost response the hub may have opened it, and a
     // retry would open a second one. Only a 429 (refused before any work) is retried.
     const opensPullRequest = method === "POST" && /[?&]create_pr=1(&|$)/.test(requestUrl(input));
+    const client = opensPullRequest ? unpooledDenoClient() : undefined;
     const bodySize = init?.body instanceof Blob ? init.body.size : init?.body instanceof Uint8Array ? init.body.byteLength : 0;
     // An upload sends its whole body before the response headers can come, so big bodies get more time.
     const attemptTimeout = timeoutMs + Math.round((bodySize / minRate) * 1000);
@@ -123,6 +148,8 @@ export function createRetryFetch(options: RetryFetchOptions = {}): typeof fetch 
     for (let attempt = 0; ; attempt++) {
       const outer = signals.length > 0 ? AbortSignal.any(signals) : undefined;
       if (outer?.aborted) throw abortError(outer);
+      // A wait for the hub's limits is not the attempt's: its timeout starts once the request may go.
+      await options.limiter?.acquire(method, requestUrl(input), outer);
       const attemptController = new AbortController();
       const onOuterAbort = () => attemptController.abort(outer!.reason);
       outer?.addEventListener("abort", onOuterAbort, { once: true });
@@ -135,7 +162,7 @@ export function createRetryFetch(options: RetryFetchOptions = {}): typeof fetch 
       let failure: unknown;
       try {
         const prepared = await prepareBody(init, bufferBelow);
-        response = await baseFetch(input, { ...prepared, signal: attemptController.signal });
+        response = await baseFetch(input, { ...prepared, signal: attemptController.signal, ...(client && { client }) });
       } catch (err) {
         failure = err;
       } finally {
@@ -146,6 +173,7 @@ export function createRetryFetch(options: RetryFetchOptions = {}): typeof fetch 
         await response?.body?.cancel().catch(() => undefined);
         throw abortError(outer);
       }
+      if (response) options.limiter?.observe(method, requestUrl(input), response);
       // The attempt's controller stays attached while the body is read; detach only when we give up on this response.
       const status = response?.status;
       const retryable = opensPullRequest ? status === 429 : failure !== undefined || (status !== undefined && RETRY_STATUS.has(status));

@@ -83,7 +83,13 @@ export function validate(params: ValidateParams, onEvent?: (e: ValidateEvent) =>
   return drain(validateIter(params), onEvent);
 }
 
-/** validate() as an async generator: yields each check as it completes, returns the report. */
+/**
+ * validate() as an async generator: yields each check as it completes, returns the report.
+ *
+ * @example
+ * const it = validateIter({ model: "./qwen-128k" });
+ * for (let r = await it.next(); !r.done; r = await it.next()) console.log(r.value.check.name, r.value.check.status);
+ */
 export async function* validateIter(params: ValidateParams): AsyncGenerator<ValidateEvent, Report> {
   const signal = params.abortSignal;
   const converter = await converterFor(params.model, params);

@@ -1,5 +1,5 @@
 // Runs the yarnify CLI as a user would, on the runtime executing the tests (or another one).
-import { spawn, spawnSync } from "node:child_process";
+import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -15,7 +15,8 @@ export interface CliResult {
   stderr: string;
 }
 
-function command(runtime: RuntimeName): string[] {
+/** The command line that starts the CLI on a runtime: the executable and the arguments before yarnify's own. */
+export function command(runtime: RuntimeName): string[] {
   const bin = (name: string) => join(repoRoot, "node_modules", ".bin", name);
   switch (runtime) {
     case "node":
@@ -27,19 +28,29 @@ function command(runtime: RuntimeName): string[] {
   }
 }
 
-export function runCli(args: string[], opts: { runtime?: RuntimeName; cwd?: string } = {}): CliResult {
+/**
+ * Runs the CLI and waits for it. `wrap` runs it through another command, given the CLI's command line as its last
+ * arguments (a shell that first mounts a small file system, say).
+ */
+export function runCli(args: string[], opts: { runtime?: RuntimeName; cwd?: string; wrap?: string[] } = {}): CliResult {
   const [exe, ...pre] = command(opts.runtime ?? runtimeName());
   if (!existsSync(exe) && exe.includes("/")) throw new Error(`runtime not installed: ${exe}`);
-  const r = spawnSync(exe, [...pre, ...args], { cwd: opts.cwd ?? repoRoot, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
+  const line = [...(opts.wrap ?? []), exe, ...pre, ...args];
+  const r = spawnSync(line[0], line.slice(1), { cwd: opts.cwd ?? repoRoot, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
   if (r.error) throw r.error;
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** Starts the CLI without waiting for it (to signal it, say). */
+export function spawnCli(args: string[], opts: { runtime?: RuntimeName; cwd?: string } = {}): ChildProcessWithoutNullStreams {
+  const [exe, ...pre] = command(opts.runtime ?? runtimeName());
+  return spawn(exe, [...pre, ...args], { cwd: opts.cwd ?? repoRoot, env: { ...process.env, NO_COLOR: "1" } });
+}
+
 /** The same, without blocking the event loop (for tests whose server runs in this process). */
 export function runCliAsync(args: string[], opts: { runtime?: RuntimeName; cwd?: string } = {}): Promise<CliResult> {
-  const [exe, ...pre] = command(opts.runtime ?? runtimeName());
   return new Promise((resolve, reject) => {
-    const child = spawn(exe, [...pre, ...args], { cwd: opts.cwd ?? repoRoot, env: { ...process.env, NO_COLOR: "1" } });
+    const child = spawnCli(args, opts);
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));

@@ -1,6 +1,9 @@
 // Builds GGUF files for tests and benchmarks: typed metadata, F32 tensors, any alignment; the data
 // region is streamed so multi-GiB files cost no memory.
+import { readFileSync, writeFileSync } from "node:fs";
 import { open } from "node:fs/promises";
+import { readGgufHeader } from "../../converters/gguf/read.ts";
+import { openLocalSource } from "../../converters/gguf/source.ts";
 import { GGUFValueType, serializeGgufMetadata } from "@huggingface/gguf";
 import type { GGUFTypedMetadata, MetadataValue } from "@huggingface/gguf";
 
@@ -9,6 +12,8 @@ export interface MakeTensor {
   shape: number[];
   /** ggml type; only F32 (0) data is generated. */
   type?: number;
+  /** F32 values to store (a frequency tensor); other tensors get a deterministic byte pattern. */
+  values?: readonly number[];
 }
 
 export interface MakeGgufParams {
@@ -20,10 +25,18 @@ export interface MakeGgufParams {
   noArch?: boolean;
 }
 
+/** The metadata of a small llama GGUF that `patch` can plan for: context 4096, 4 heads of 64, rotary dim 64. */
+export const LLAMA_KV: NonNullable<MakeGgufParams["kv"]> = {
+  "llama.context_length": { value: 4096, type: GGUFValueType.UINT32 },
+  "llama.embedding_length": { value: 256, type: GGUFValueType.UINT32 },
+  "llama.attention.head_count": { value: 4, type: GGUFValueType.UINT32 },
+  "llama.rope.dimension_count": { value: 64, type: GGUFValueType.UINT32 },
+};
+
 const pad = (n: number, a: number) => Math.ceil(n / a) * a;
 
-/** Header bytes (through the alignment padding) and the byte size of each tensor. */
-export function ggufHeaderBytes(p: MakeGgufParams): { header: Uint8Array; tensorBytes: number[] } {
+/** Header bytes (through the alignment padding), the byte size of each tensor and its offset in the data. */
+export function ggufHeaderBytes(p: MakeGgufParams): { header: Uint8Array; tensorBytes: number[]; offsets: number[] } {
   const alignment = p.alignment ?? 32;
   const meta: Record<string, { value: MetadataValue; type: GGUFValueType; subType?: GGUFValueType }> = {
     version: { value: 3, type: GGUFValueType.UINT32 },
@@ -36,6 +49,7 @@ export function ggufHeaderBytes(p: MakeGgufParams): { header: Uint8Array; tensor
   const kvs = serializeGgufMetadata(meta as GGUFTypedMetadata, { alignment: 1 });
   const infos: number[] = [];
   const tensorBytes: number[] = [];
+  const offsets: number[] = [];
   const enc = new TextEncoder();
   let offset = 0;
   const u32 = (v: number) => infos.push(v & 255, (v >>> 8) & 255, (v >>> 16) & 255, (v >>> 24) & 255);
@@ -51,6 +65,7 @@ export function ggufHeaderBytes(p: MakeGgufParams): { header: Uint8Array; tensor
     for (const d of t.shape) u64(d);
     u32(t.type ?? 0);
     u64(offset);
+    offsets.push(offset);
     const bytes = t.shape.reduce((a, b) => a * b, 1) * 4;
     tensorBytes.push(bytes);
     offset += pad(bytes, alignment);
@@ -58,17 +73,19 @@ export function ggufHeaderBytes(p: MakeGgufParams): { header: Uint8Array; tensor
   const header = new Uint8Array(pad(kvs.length + infos.length, alignment));
   header.set(kvs, 0);
   header.set(infos, kvs.length);
-  return { header, tensorBytes };
+  return { header, tensorBytes, offsets };
 }
 
 /** A whole small GGUF in memory; tensor data is a deterministic byte pattern. */
 export function makeGguf(p: MakeGgufParams): Uint8Array {
   const alignment = p.alignment ?? 32;
-  const { header, tensorBytes } = ggufHeaderBytes(p);
+  const { header, tensorBytes, offsets } = ggufHeaderBytes(p);
   const dataLen = tensorBytes.reduce((a, b) => a + pad(b, alignment), 0);
   const out = new Uint8Array(header.length + dataLen);
   out.set(header, 0);
   for (let i = header.length; i < out.length; i++) out[i] = (i * 2654435761) >>> 24;
+  const view = new DataView(out.buffer);
+  p.tensors.forEach((t, k) => t.values?.forEach((v, i) => view.setFloat32(header.length + offsets[k] + 4 * i, v, true)));
   return out;
 }
 
@@ -114,4 +131,55 @@ export function bytesFetch(bytes: Uint8Array): { fetch: typeof fetch; sent: () =
     return new Response(body, { status: 206, headers: { "content-range": `bytes ${start}-${end}/${bytes.length}`, "content-length": String(body.length) } });
   }) as typeof fetch;
   return { fetch: f, sent: () => sent, requests: () => requests };
+}
+
+/**
+ * A copy of a real GGUF with one F32 tensor appended after its tensor data (as convert_hf_to_gguf.py would have
+ * listed it) and u32 keys changed in place: a Llama-3-style `rope_freqs.weight` on a model's unchanged weights.
+ */
+export async function appendF32Tensor(p: { source: string; out: string; name: string; values: readonly number[]; u32?: Record<string, number> }): Promise<void> {
+  const source = await openLocalSource(p.source);
+  const h = await readGgufHeader(source).finally(() => source.close());
+  const file = readFileSync(p.source);
+  const prefix = new Uint8Array(h.raw);
+  const view = new DataView(prefix.buffer);
+  view.setBigUint64(8, BigInt(h.tensorInfos.length + 1), true);
+  for (const [key, value] of Object.entries(p.u32 ?? {})) {
+    const kv = h.kvs.find((k) => k.key === key);
+    if (!kv || kv.type !== GGUFValueType.UINT32) throw new Error(`${p.source}: no u32 key ${key}`);
+    view.setUint32(kv.end - 4, value, true);
+  }
+  const dataLength = file.length - h.dataOffset;
+  const name = new TextEncoder().encode(p.name);
+  const info = new DataView(new ArrayBuffer(8 + name.length + 4 + 8 + 4 + 8));
+  info.setBigUint64(0, BigInt(name.length), true);
+  new Uint8Array(info.buffer).set(name, 8);
+  info.setUint32(8 + name.length, 1, true);
+  info.setBigUint64(12 + name.length, BigInt(p.values.length), true);
+  info.setUint32(20 + name.length, 0, true);
+  info.setBigUint64(24 + name.length, BigInt(pad(dataLength, h.alignment)), true);
+  const headerLength = pad(prefix.length + info.byteLength, h.alignment);
+  const out = new Uint8Array(headerLength + pad(dataLength, h.alignment) + 4 * p.values.length);
+  out.set(prefix, 0);
+  out.set(new Uint8Array(info.buffer), prefix.length);
+  out.set(file.subarray(h.dataOffset), headerLength);
+  const values = new DataView(out.buffer, headerLength + pad(dataLength, h.alignment));
+  p.values.forEach((v, i) => values.setFloat32(4 * i, v, true));
+  writeFileSync(p.out, out);
+}
+
+/** convert_hf_to_gguf.py (LlamaModel.generate_extra_tensors): the llama3 divisors it stores as rope_freqs.weight. */
+export function convertLlama3Factors(dim: number, base: number, factor: number, old: number, lowFreqFactor: number, highFreqFactor: number): number[] {
+  const out: number[] = [];
+  for (let j = 0; j < dim / 2; j++) {
+    const freq = Math.fround(1 / Math.fround(Math.fround(base) ** Math.fround(Math.fround(2 * j) / dim)));
+    const wavelen = (2 * Math.PI) / freq;
+    if (wavelen < old / highFreqFactor) out.push(1);
+    else if (wavelen > old / lowFreqFactor) out.push(factor);
+    else {
+      const smooth = (old / wavelen - lowFreqFactor) / (highFreqFactor - lowFreqFactor);
+      out.push(Math.fround(1 / ((1 - smooth) / factor + smooth)));
+    }
+  }
+  return out;
 }

@@ -1,10 +1,11 @@
 // A stand-in for the Hugging Face Hub on 127.0.0.1, implementing exactly the endpoints @huggingface/hub 2.17.5
 // calls for modelInfo, listFiles, fileDownloadInfo/downloadFile (Range on resolve), createRepo, createBranch,
-// repoExists and commit (preupload, LFS batch + basic or multipart PUT, commit NDJSON, create_pr), with paged
-// tree listings. With `xet: true` the LFS batch answers "xet" and uploads go to a stand-in CAS (xet-cas.ts:
-// xorbs, shards, global dedup), where seeded LFS files are stored too; otherwise the client falls back to plain
-// LFS. It records every request and upload so tests can check what arrived, and injects faults on demand (429
-// with Retry-After, 500, a dropped connection mid-upload, no answer at all).
+// repoExists, commit (preupload, LFS batch + basic or multipart PUT, commit NDJSON, create_pr) and listCommits, the
+// hub's open pull request listing, with paged tree listings, and the Jobs API (hub-jobs.ts). With `xet: true` the
+// LFS batch answers "xet" and uploads go to a stand-in CAS (xet-cas.ts: xorbs, shards, global dedup), where seeded
+// LFS files are stored too; otherwise the client falls back to plain LFS. It records every request and upload so
+// tests can check what arrived, and injects faults on demand (429 with Retry-After, 500, a dropped connection
+// mid-upload, no answer at all, an answer lost after the work was done).
 import { createHash, randomBytes } from "node:crypto";
 import { createServer } from "node:http";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
@@ -13,6 +14,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CasError, XetCas } from "./xet-cas.ts";
+import { StandInJobs } from "./hub-jobs.ts";
 
 export interface StoredFile {
   content: Uint8Array;
@@ -43,6 +45,8 @@ interface StandInRepo {
   license?: string;
   branches: Map<string, Revision>;
   pullRequests: number;
+  /** Numbers of the pull requests closed by closePullRequest. */
+  closed: Set<number>;
 }
 
 export interface RequestRecord {
@@ -62,8 +66,11 @@ export interface LfsUploadRecord {
   completed: boolean;
 }
 
-/** "500-after": the request is carried out, then answered with a 500 (a response lost after the work was done). */
-export type FaultKind = "429" | "500" | "500-after" | "drop" | "hang";
+/**
+ * "500-after": the request is carried out, then answered with a 500 (a response lost after the work was done);
+ * "drop-after": carried out, then the connection is dropped without an answer.
+ */
+export type FaultKind = "429" | "500" | "500-after" | "drop" | "drop-after" | "hang";
 
 export interface FaultSpec {
   kind: FaultKind;
@@ -104,6 +111,8 @@ export class StandInHub {
   readonly requests: RequestRecord[] = [];
   readonly lfsUploads: LfsUploadRecord[] = [];
   readonly commits: StandInCommit[] = [];
+  /** The Jobs API (hub-jobs.ts): jobs submitted, and the executor that runs them. */
+  readonly jobs = new StandInJobs();
   /** LFS objects by repo, then sha256: like the hub, an object must be uploaded to each repo that uses it. */
   readonly lfsStore = new Map<string, Map<string, Uint8Array>>();
   private readonly faults: ArmedFault[] = [];
@@ -155,7 +164,7 @@ export class StandInHub {
   addRepo(id: string, files: Record<string, Uint8Array | string>, opts: { private?: boolean; license?: string } = {}): string {
     const rev: Revision = { oid: newOid(), files: new Map() };
     this.storeFiles(id, rev, files);
-    this.repos.set(id, { id, private: opts.private ?? false, license: opts.license, branches: new Map([["main", rev]]), pullRequests: 0 });
+    this.repos.set(id, { id, private: opts.private ?? false, license: opts.license, branches: new Map([["main", rev]]), pullRequests: 0, closed: new Set() });
     return rev.oid;
   }
 
@@ -193,6 +202,11 @@ export class StandInHub {
 
   refs(repo: string): string[] {
     return [...(this.repos.get(repo)?.branches.keys() ?? [])];
+  }
+
+  /** Closes a pull request: it leaves the open listing. */
+  closePullRequest(repo: string, num: number): void {
+    this.repos.get(repo)?.closed.add(num);
   }
 
   fault(spec: FaultSpec): ArmedFault {
@@ -269,14 +283,29 @@ export class StandInHub {
       res.writeHead = (() => writeHead(500, { "Content-Type": "application/json" })) as unknown as typeof res.writeHead;
       res.end = (() => end(JSON.stringify({ error: "Internal Error" }))) as unknown as typeof res.end;
     }
+    if (fault?.kind === "drop-after") {
+      // Taken now: once the body is read, req.socket may be detached.
+      const socket = req.socket;
+      res.writeHead = (() => res) as unknown as typeof res.writeHead;
+      res.end = (() => {
+        socket.destroy();
+        return res;
+      }) as unknown as typeof res.end;
+    }
     // A server that accepted the connection and never answers: the client's timeout must fire.
     if (fault?.kind === "hang") return;
 
     if (path.startsWith("/cas/")) return this.casRequest(req, res, method, path.slice("/cas".length), record);
+    if (path === "/api/whoami-v2" || path.startsWith("/api/jobs/")) {
+      const served = await this.jobs.handle({ req, res, method, path, user: this.user(req) ?? undefined, body: () => this.readBody(req), reply: (status, body) => this.json(res, status, body) });
+      if (served) return;
+    }
     let m: RegExpMatchArray | null;
     if (method === "POST" && path === "/api/repos/create") return this.createRepo(req, res);
     if ((m = path.match(/^\/api\/models\/([^/]+\/[^/]+)\/revision\/([^?]+)$/))) return this.modelInfo(req, res, m[1], m[2]);
     if ((m = path.match(/^\/api\/models\/([^/]+\/[^/]+)\/tree\/([^/]+)(?:\/(.*))?$/))) return this.tree(req, res, m[1], m[2], m[3] ?? "", url);
+    if (method === "GET" && (m = path.match(/^\/api\/models\/([^/]+\/[^/]+)\/commits\/(.+)$/))) return this.listCommits(req, res, m[1], m[2], url);
+    if (method === "GET" && (m = path.match(/^\/api\/models\/([^/]+\/[^/]+)\/discussions$/))) return this.discussions(req, res, m[1], url);
     if (method === "POST" && (m = path.match(/^\/api\/models\/([^/]+\/[^/]+)\/preupload\/(.+)$/))) return this.preupload(req, res, m[1]);
     if (method === "POST" && (m = path.match(/^\/api\/models\/([^/]+\/[^/]+)\/commit\/(.+)$/))) return this.commit(req, res, m[1], m[2], url.searchParams.get("create_pr") === "1");
     if (method === "POST" && (m = path.match(/^\/api\/models\/([^/]+\/[^/]+)\/branch\/(.+)$/))) return this.createBranch(req, res, m[1], m[2]);
@@ -364,6 +393,33 @@ export class StandInHub {
     this.json(res, 200, page, headers);
   }
 
+  /** The commits of a ref, newest first: its head (seeded or branched commits get a stand-in entry), then the earlier ones made on it. */
+  private listCommits(req: IncomingMessage, res: ServerResponse, id: string, ref: string, url: URL): void {
+    const repo = this.repoFor(req, res, id);
+    if (!repo) return;
+    const rev = this.revisionFor(res, repo, ref);
+    if (!rev) return;
+    const entry = (oid: string, title: string, message: string) => ({ id: oid, title, message, authors: [{ user: "me", avatar: "" }], date: new Date(0).toISOString() });
+    const made = this.commits.filter((c) => c.repo === id && c.ref === ref).reverse();
+    const head = this.commits.find((c) => c.repo === id && c.oid === rev.oid);
+    const list = [head ? entry(head.oid, head.title, head.description) : entry(rev.oid, "initial commit", ""), ...made.filter((c) => c.oid !== rev.oid).map((c) => entry(c.oid, c.title, c.description))];
+    this.json(res, 200, list.slice(0, Number(url.searchParams.get("limit") ?? 100)));
+  }
+
+  /** The hub's discussion listing, newest first, in pages of `pageSize`; pull requests only (the stand-in has no others). */
+  private discussions(req: IncomingMessage, res: ServerResponse, id: string, url: URL, pageSize = 50): void {
+    const repo = this.repoFor(req, res, id);
+    if (!repo) return;
+    const status = url.searchParams.get("status");
+    const all = this.commits
+      .filter((c) => c.repo === id && c.pullRequest !== undefined)
+      .map((c) => ({ num: c.pullRequest!, title: c.title, status: repo.closed.has(c.pullRequest!) ? "closed" : "open", isPullRequest: true }))
+      .filter((d) => !status || status === "all" || d.status === status)
+      .reverse();
+    const start = Number(url.searchParams.get("p") ?? 0) * pageSize;
+    this.json(res, 200, { discussions: all.slice(start, start + pageSize), count: all.length, start });
+  }
+
   private resolve(req: IncomingMessage, res: ServerResponse, id: string, ref: string, filePath: string, record: RequestRecord): void {
     const repo = this.repoFor(req, res, id);
     if (!repo) return;
@@ -430,6 +486,7 @@ export class StandInHub {
       license: body.license,
       branches: new Map([["main", { oid: newOid(), files: new Map() }]]),
       pullRequests: 0,
+      closed: new Set(),
     });
     this.json(res, 200, { url: `${this.url}/${id}`, name: id, id: createHash("sha1").update(id).digest("hex").slice(0, 24) });
   }

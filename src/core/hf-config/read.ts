@@ -1,12 +1,15 @@
 // Reads config.json in every layout found on the hub into a StoredRope and the RopeSpec transformers sees.
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ModelFormatError } from "../errors.ts";
+import { readTextCapped } from "../io/read-text.ts";
+import { checkRopeNumber, checkRopeSpec, describeValue, type RopeNumberKind } from "../rope/limits.ts";
 import type { JsonObject } from "../rope/hf-params.ts";
 import { hfRopeType, methodOfHfType, UnknownRopeTypeError } from "../rope/hf-params.ts";
 import { type StoredRope, transformersSpec } from "../rope/engines/index.ts";
 import type { RopeSpec } from "../rope/types.ts";
 import { isObject, JsonSyntaxError, type ParsedJson, parseJsonText } from "./json-text.ts";
+import type { LayerLayout } from "../fit.ts";
+import { hfLayerLayout } from "./layout.ts";
 
 export type HfLayout = "rope_scaling" | "rope_parameters";
 
@@ -24,10 +27,65 @@ export interface HfConfig {
   architecture: string;
   stored: StoredRope;
   spec: RopeSpec;
+  /** Layers, KV heads, sliding windows: what the fit and per-layer-kind reports need (undefined without layer counts). */
+  layers?: LayerLayout;
   warnings: string[];
 }
 
-const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : undefined);
+/** An own key's value (configs are prototype-free, but a library caller's object may not be). */
+const own = (o: JsonObject | null | undefined, key: string): unknown => (o && Object.hasOwn(o, key) ? o[key] : undefined);
+const has = (o: JsonObject, key: string) => Object.hasOwn(o, key);
+
+/** The numbers of a rope dict (rope_scaling, rope_parameters) and the kind each must be. */
+const DICT_NUMBERS: Array<[string, RopeNumberKind]> = [
+  ["rope_theta", "theta"],
+  ["factor", "factor"],
+  ["original_max_position_embeddings", "context"],
+  ["beta_fast", "finite"],
+  ["beta_slow", "finite"],
+  ["mscale", "finite"],
+  ["mscale_all_dim", "finite"],
+  ["attention_factor", "positive"],
+  ["low_freq_factor", "finite"],
+  ["high_freq_factor", "finite"],
+  ["partial_rotary_factor", "fraction"],
+];
+
+/** Every key of a rope dict that a reader uses, with its type and bounds checked. */
+function checkRopeDict(file: string, dict: JsonObject, where: string): void {
+  for (const [key, kind] of DICT_NUMBERS) {
+    const v = own(dict, key);
+    if (v !== undefined && v !== null) checkRopeNumber(file, `${where}.${key}`, kind, v);
+  }
+  for (const key of ["rope_type", "type"]) {
+    const v = own(dict, key);
+    if (v !== undefined && v !== null && typeof v !== "string") throw new ModelFormatError(file, `${where}.${key} must be a string, got ${describeValue(v)}`);
+  }
+  const truncate = own(dict, "truncate");
+  if (truncate !== undefined && truncate !== null && typeof truncate !== "boolean") {
+    throw new ModelFormatError(file, `${where}.truncate must be true or false, got ${describeValue(truncate)}`);
+  }
+  for (const key of ["short_factor", "long_factor"]) {
+    const v = own(dict, key);
+    if (v === undefined || v === null) continue;
+    if (!Array.isArray(v)) throw new ModelFormatError(file, `${where}.${key} must be a list of numbers, got ${describeValue(v)}`);
+    v.forEach((x) => checkRopeNumber(file, `${where}.${key}`, "positive", x));
+  }
+}
+
+/** A number key of the config, checked; undefined when absent or null. */
+function numberKey(file: string, o: JsonObject | null, key: string, kind: RopeNumberKind, where = key): number | undefined {
+  const v = own(o, key);
+  return v === undefined || v === null ? undefined : checkRopeNumber(file, where, kind, v);
+}
+
+/** A dict-valued key: the object, null when absent or null, an error for anything else. */
+function dictKey(file: string, o: JsonObject, key: string, where: string): JsonObject | null {
+  const v = own(o, key);
+  if (v === undefined || v === null) return null;
+  if (!isObject(v)) throw new ModelFormatError(file, `${where} must be an object or null, got ${describeValue(v)}`);
+  return v;
+}
 
 function isPerLayerType(rp: JsonObject, layerTypes: unknown): boolean {
   const keys = Object.keys(rp);
@@ -38,18 +96,12 @@ function isPerLayerType(rp: JsonObject, layerTypes: unknown): boolean {
 /** Read and interpret `<dir>/config.json` (or a config.json path). */
 export function readHfConfig(dirOrFile: string): HfConfig {
   const file = dirOrFile.endsWith(".json") ? dirOrFile : join(dirOrFile, "config.json");
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new ModelFormatError(file, code === "ENOENT" ? "not found (a Hugging Face model directory needs config.json)" : `cannot read: ${code}`);
-  }
+  const text = readTextCapped(file, { missing: "not found (a Hugging Face model directory needs config.json)" });
   let parsed: ParsedJson;
   try {
     parsed = parseJsonText(text);
   } catch (err) {
-    if (err instanceof JsonSyntaxError) throw new ModelFormatError(file, err.message);
+    if (err instanceof JsonSyntaxError) throw new ModelFormatError(file, err.problem);
     throw err;
   }
   if (!isObject(parsed.value)) throw new ModelFormatError(file, "config.json is not a JSON object");
@@ -57,59 +109,70 @@ export function readHfConfig(dirOrFile: string): HfConfig {
 }
 
 export function interpretHfConfig(file: string, parsed: ParsedJson): HfConfig {
+  if (!isObject(parsed.value)) throw new ModelFormatError(file, "config.json is not a JSON object");
   const root = parsed.value as JsonObject;
-  const nested = isObject(root["text_config"]) ? (root["text_config"] as JsonObject) : null;
+  const nested = isObject(own(root, "text_config")) ? (root["text_config"] as JsonObject) : null;
   const hasRope = (o: JsonObject) =>
-    "rope_theta" in o || "rope_parameters" in o || "rope_scaling" in o || "max_position_embeddings" in o;
+    has(o, "rope_theta") || has(o, "rope_parameters") || has(o, "rope_scaling") || has(o, "max_position_embeddings");
   const useNested = nested !== null && hasRope(nested);
   const cfg = useNested ? nested! : root;
-  if (!("rope_theta" in cfg || "rope_parameters" in cfg || "rope_scaling" in cfg)) {
+  const at = (key: string) => (useNested ? `text_config.${key}` : key);
+  if (!(has(cfg, "rope_theta") || has(cfg, "rope_parameters") || has(cfg, "rope_scaling"))) {
     throw new ModelFormatError(file, "no RoPE fields (rope_theta, rope_parameters or rope_scaling): is this a rotary-embedding model?");
   }
   const warnings: string[] = [];
-  const rawParams = cfg["rope_parameters"];
-  const layout: HfLayout = isObject(rawParams) ? "rope_parameters" : "rope_scaling";
+  const rawParams = dictKey(file, cfg, "rope_parameters", at("rope_parameters"));
+  const layout: HfLayout = rawParams ? "rope_parameters" : "rope_scaling";
   let ropeParameters: JsonObject | null = null;
   let perLayerType = false;
-  if (isObject(rawParams)) {
-    perLayerType = isPerLayerType(rawParams, cfg["layer_types"]);
-    ropeParameters = perLayerType ? ((rawParams["full_attention"] as JsonObject | undefined) ?? null) : rawParams;
+  if (rawParams) {
+    perLayerType = isPerLayerType(rawParams, own(cfg, "layer_types"));
+    ropeParameters = perLayerType ? ((own(rawParams, "full_attention") as JsonObject | undefined) ?? null) : rawParams;
     if (perLayerType && !ropeParameters) throw new ModelFormatError(file, "per-layer rope_parameters without full_attention");
+    if (perLayerType) for (const k of Object.keys(rawParams)) checkRopeDict(file, rawParams[k] as JsonObject, at(`rope_parameters.${k}`));
+    else checkRopeDict(file, rawParams, at("rope_parameters"));
   }
-  const ropeScaling = isObject(cfg["rope_scaling"]) ? (cfg["rope_scaling"] as JsonObject) : null;
-  for (const dict of [ropeScaling, ropeParameters]) {
+  const ropeScaling = dictKey(file, cfg, "rope_scaling", at("rope_scaling"));
+  if (ropeScaling) checkRopeDict(file, ropeScaling, at("rope_scaling"));
+  for (const [dict, where] of [[ropeScaling, "rope_scaling"], [ropeParameters, "rope_parameters"]] as const) {
     try {
       methodOfHfType(hfRopeType(dict));
     } catch (err) {
-      if (err instanceof UnknownRopeTypeError) throw new ModelFormatError(file, err.message);
+      if (err instanceof UnknownRopeTypeError) throw new ModelFormatError(file, `${at(where)}: ${err.problem}`);
       throw err;
     }
   }
-  const theta = num(ropeParameters?.["rope_theta"]) ?? num(cfg["rope_theta"]) ?? num(ropeScaling?.["rope_theta"]);
+  const cfgTheta = numberKey(file, cfg, "rope_theta", "theta", at("rope_theta"));
+  const theta = numberKey(file, ropeParameters, "rope_theta", "theta") ?? cfgTheta ?? numberKey(file, ropeScaling, "rope_theta", "theta");
   if (theta === undefined) warnings.push("no rope_theta: using transformers' default 10000");
-  if (theta !== undefined && theta <= 1) throw new ModelFormatError(file, `rope_theta must be greater than 1, got ${theta}`);
-  const heads = num(cfg["num_attention_heads"]);
-  const hidden = num(cfg["hidden_size"]);
+  const heads = numberKey(file, cfg, "num_attention_heads", "heads", at("num_attention_heads"));
+  const hidden = numberKey(file, cfg, "hidden_size", "size", at("hidden_size"));
   // DeepSeek's MLA rotates only qk_rope_head_dim of each query/key head; the rest (qk_nope_head_dim) is position-free.
-  const qkRope = num(cfg["qk_rope_head_dim"]);
-  const qkNope = num(cfg["qk_nope_head_dim"]);
-  let headDim = qkRope !== undefined ? qkRope + (qkNope ?? 0) : num(cfg["head_dim"]) ?? (hidden && heads ? hidden / heads : undefined);
+  const qkRope = numberKey(file, cfg, "qk_rope_head_dim", "rotaryDim", at("qk_rope_head_dim"));
+  const qkNope = own(cfg, "qk_nope_head_dim") === 0 ? 0 : numberKey(file, cfg, "qk_nope_head_dim", "headDim", at("qk_nope_head_dim"));
+  const explicitHeadDim = numberKey(file, cfg, "head_dim", "headDim", at("head_dim"));
+  let headDim = qkRope !== undefined ? qkRope + (qkNope ?? 0) : explicitHeadDim ?? (hidden && heads ? hidden / heads : undefined);
   if (headDim === undefined || !Number.isInteger(headDim) || headDim <= 0) {
     throw new ModelFormatError(file, "cannot tell the head dimension (need head_dim, or hidden_size and num_attention_heads)");
   }
-  const prf = num(ropeParameters?.["partial_rotary_factor"]) ?? num(cfg["partial_rotary_factor"]) ?? 1;
+  checkRopeNumber(file, qkRope !== undefined ? "qk_rope_head_dim + qk_nope_head_dim" : explicitHeadDim !== undefined ? at("head_dim") : "hidden_size / num_attention_heads", "headDim", headDim);
+  const layers = hfLayerLayout(cfg, root, headDim);
+  const prf =
+    numberKey(file, ropeParameters, "partial_rotary_factor", "fraction") ?? numberKey(file, cfg, "partial_rotary_factor", "fraction", at("partial_rotary_factor")) ?? 1;
   let rotaryDim = qkRope ?? Math.trunc(headDim * prf);
   if (hfRopeType(ropeScaling ?? ropeParameters) === "proportional") {
     // Gemma 4's full-attention layers: transformers passes head_dim_key="global_head_dim", and rotates
     // int(partial_rotary_factor * head_dim // 2) pairs with exponents over the whole head dim.
-    headDim = num(cfg["global_head_dim"]) ?? headDim;
+    headDim = numberKey(file, cfg, "global_head_dim", "headDim", at("global_head_dim")) ?? headDim;
     rotaryDim = 2 * Math.floor((prf * headDim) / 2);
   }
   if (rotaryDim < 2 || rotaryDim % 2 !== 0) throw new ModelFormatError(file, `rotary dimension ${rotaryDim} is not a positive even number`);
-  const maxPos = num(cfg["max_position_embeddings"]);
+  const maxPos = numberKey(file, cfg, "max_position_embeddings", "context", at("max_position_embeddings"));
   if (maxPos === undefined) throw new ModelFormatError(file, "no max_position_embeddings: cannot tell the model's context");
-  const archList = root["architectures"];
-  const architecture = Array.isArray(archList) && typeof archList[0] === "string" ? archList[0] : String(cfg["model_type"] ?? root["model_type"] ?? "unknown");
+  const archList = own(root, "architectures");
+  const ownType = typeof own(cfg, "model_type") === "string" ? (cfg["model_type"] as string) : undefined;
+  const rootType = typeof own(root, "model_type") === "string" ? (root["model_type"] as string) : undefined;
+  const architecture = Array.isArray(archList) && typeof archList[0] === "string" ? archList[0] : ownType ?? rootType ?? "unknown";
   const stored: StoredRope = {
     theta: theta ?? 10000,
     headDim,
@@ -117,12 +180,21 @@ export function interpretHfConfig(file: string, parsed: ParsedJson): HfConfig {
     maxPositionEmbeddings: maxPos,
     ropeScaling,
     ropeParameters,
-    architecture: typeof cfg["model_type"] === "string" ? cfg["model_type"] : architecture,
+    architecture: ownType ?? architecture,
   };
   if (perLayerType) stored.perLayerType = true;
-  const topLevelOriginal = num(cfg["original_max_position_embeddings"]);
+  const topLevelOriginal = numberKey(file, cfg, "original_max_position_embeddings", "context", at("original_max_position_embeddings"));
   if (topLevelOriginal !== undefined) stored.topLevelOriginal = topLevelOriginal;
   const { spec, warnings: specWarnings } = transformersSpec(stored);
+  const dictName = at(ropeScaling ? "rope_scaling" : "rope_parameters");
+  checkRopeSpec(file, spec, {
+    theta: at("rope_theta"),
+    headDim: at("head_dim"),
+    rotaryDim: "rotary dimension",
+    context: at("max_position_embeddings"),
+    originalContext: `${dictName}.original_max_position_embeddings`,
+    scaling: dictName,
+  });
   // transformers (v5 validation) warns when an explicit YaRN factor disagrees with the ratio the file implies.
   const sc = spec.scaling;
   if (sc.method === "yarn" && sc.factor !== undefined && sc.originalContext) {
@@ -144,6 +216,7 @@ export function interpretHfConfig(file: string, parsed: ParsedJson): HfConfig {
     architecture,
     stored,
     spec,
+    ...(layers && { layers }),
     warnings: [...warnings, ...specWarnings],
   };
 }

@@ -4,7 +4,7 @@ import { hfDictFromScaling, type JsonObject } from "../rope/hf-params.ts";
 import { PlanError } from "../errors.ts";
 import { hfRopeTypeRefusal } from "../rope/family-quirks.ts";
 import type { Plan } from "../types.ts";
-import { isObject, type JsonValue, type ParsedJson, stringifyJsonText } from "./json-text.ts";
+import { bareObject, isObject, type JsonValue, type ParsedJson, stringifyJsonText } from "./json-text.ts";
 import type { HfConfig } from "./read.ts";
 
 /** Keys that describe a scaling; replaced as a whole when a new plan is written. */
@@ -19,19 +19,30 @@ export const FLOAT_KEYS: ReadonlySet<string> = new Set([
   "factor", "beta_fast", "beta_slow", "mscale", "mscale_all_dim", "attention_factor", "rope_theta",
 ]);
 
+// Objects are built without a prototype, so a key named "__proto__" in the file stays an ordinary key.
 function mergeScaling(existing: JsonObject | null, scaling: JsonObject): JsonObject {
-  const out: JsonObject = {};
+  const out: JsonObject = bareObject();
   for (const [k, v] of Object.entries(existing ?? {})) if (!SCALING_KEYS.includes(k)) out[k] = v;
-  return { ...out, ...scaling };
+  for (const [k, v] of Object.entries(scaling)) out[k] = v;
+  return out;
 }
 
 /** Place the v4 `type` next to `rope_type` (transformers copies one to the other; older readers want `type`). */
 function withLegacyType(dict: JsonObject): JsonObject {
-  const out: JsonObject = {};
+  const out: JsonObject = bareObject();
   for (const [k, v] of Object.entries(dict)) {
     if (k === "rope_type") out["type"] = v;
     out[k] = v;
   }
+  return out;
+}
+
+/** A deep copy whose objects have no prototype, like the parsed ones. */
+function bareClone(v: JsonValue): JsonValue {
+  if (Array.isArray(v)) return v.map(bareClone);
+  if (v === null || typeof v !== "object") return v;
+  const out = bareObject();
+  for (const [k, x] of Object.entries(v)) out[k] = bareClone(x);
   return out;
 }
 
@@ -51,7 +62,7 @@ export function patchedConfigText(cfg: HfConfig, plan: Plan): string {
       "truncate: false cannot be stored where transformers reads it: it reads truncate from the outer rope_parameters, whose keys must all be layer types in a per-layer config (a truncate key there stops it reading the per-layer dicts); leave truncation on",
     );
   }
-  const root = structuredClone(cfg.parsed.value) as JsonObject;
+  const root = bareClone(cfg.parsed.value) as JsonObject;
   const text = cfg.nesting ? (root[cfg.nesting] as JsonObject) : root;
   const scalingDict = plan.scaling.method === "none" ? null : hfDictFromScaling(plan.scaling);
   if (cfg.layout === "rope_parameters") {
@@ -78,6 +89,8 @@ export function patchedConfigText(cfg: HfConfig, plan: Plan): string {
 /** tokenizer_config.json with model_max_length raised, or null when it does not equal the old context. */
 export function patchedTokenizerConfigText(parsed: ParsedJson, oldContext: number, newContext: number): string | null {
   if (!isObject(parsed.value) || parsed.value["model_max_length"] !== oldContext) return null;
-  const value = { ...(parsed.value as JsonObject), model_max_length: newContext } as JsonValue;
+  const value = bareObject();
+  for (const [k, v] of Object.entries(parsed.value)) value[k] = v;
+  value["model_max_length"] = newContext;
   return stringifyJsonText(value, { literals: parsed.literals, trailingNewline: parsed.trailingNewline });
 }

@@ -1,10 +1,12 @@
 // Writes a patched model directory: changed files from memory, every other file cloned from the source
 // (reflink, else hard link, else copy), all under a temporary name renamed into place when complete.
-import { constants, copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { dirname, join, relative, resolve, sep } from "node:path";
-import { OutputError } from "../errors.ts";
+import { constants, copyFileSync, linkSync, mkdirSync, readdirSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
+import { ModelFormatError } from "../errors.ts";
 import { runtimeName } from "../runtime.ts";
-import { tempSibling, trackTemp, untrackTemp } from "./temp-paths.ts";
+import { claimOutput, moveIntoPlace } from "./output-claim.ts";
+import { isYarnifyTemp, tempSibling, trackTemp, untrackTemp } from "./temp-paths.ts";
+import { writeFailure } from "./write-failure.ts";
 
 export type LinkMode = "reflink" | "hardlink" | "copy";
 
@@ -56,56 +58,23 @@ export function cloneFile(src: string, dst: string, allowHardlink = true): LinkM
   return "copy";
 }
 
-/**
- * Refuse an output that exists (unless `overwrite`, and never the source or a folder holding it) or whose parent
- * cannot be written, before any work is done.
- *
- * @example
- * checkOutputPath("./qwen-128k", "./qwen", false); // OutputError (exit 4) if ./qwen-128k exists
- */
-export function checkOutputPath(out: string, source?: string, overwrite = false): void {
-  if (existsSync(out)) {
-    if (!overwrite) throw new OutputError(out, "output path exists; choose another --out, or --overwrite to replace it");
-    if (source && (resolve(out) === resolve(source) || resolve(source).startsWith(resolve(out) + sep))) {
-      throw new OutputError(out, "--overwrite would replace the source model itself");
-    }
-  }
-  const parent = dirname(resolve(out));
-  if (!existsSync(parent)) throw new OutputError(out, `parent directory ${parent} does not exist`);
-  if (!statSync(parent).isDirectory()) throw new OutputError(out, `${parent} is not a directory`);
-  if (source && resolve(out).startsWith(resolve(source) + "/")) throw new OutputError(out, "output cannot be inside the source model");
-}
-
-/**
- * Moves a complete temporary output into place. Whatever is at `out` (checkOutputPath let `--overwrite` through) is
- * moved aside first and removed only once the new output stands there, so a failure leaves the old one.
- *
- * @example
- * checkOutputPath(out, source, overwrite);
- * const tmp = tempSibling(out); // … written in full …
- * moveIntoPlace(tmp, out);
- */
-export function moveIntoPlace(tmp: string, out: string): void {
-  if (!existsSync(out)) return renameSync(tmp, out);
-  const old = tempSibling(out);
-  renameSync(out, old);
-  try {
-    renameSync(tmp, out);
-  } catch (err) {
-    renameSync(old, out);
-    throw err;
-  }
-  rmSync(old, { recursive: true, force: true });
-}
-
 function listFiles(dir: string, base = dir): string[] {
   const out: string[] = [];
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const full = join(dir, entry.name);
-    if (entry.name.startsWith(".yarnify-tmp") || entry.name === ".git") continue;
-    const isDir = entry.isDirectory() || (entry.isSymbolicLink() && statSync(full).isDirectory());
-    if (isDir) out.push(...listFiles(full, base));
-    else out.push(relative(base, full));
+    if (isYarnifyTemp(entry.name) || entry.name === ".git") continue;
+    let st: { isDirectory(): boolean; isFile(): boolean } = entry;
+    if (entry.isSymbolicLink()) {
+      try {
+        st = statSync(full);
+      } catch (err) {
+        throw new ModelFormatError(full, `a symbolic link that cannot be followed (${(err as NodeJS.ErrnoException).code ?? "unreadable"})`);
+      }
+    }
+    if (st.isDirectory()) out.push(...listFiles(full, base));
+    else if (st.isFile()) out.push(relative(base, full));
+    // A FIFO would block the copy forever, a device never end: refused before anything is written.
+    else throw new ModelFormatError(full, "not a regular file (a FIFO, device or socket): a model folder holds regular files only");
   }
   return out;
 }
@@ -115,13 +84,15 @@ function listFiles(dir: string, base = dir): string[] {
  */
 export function writeModelDir(params: { source: string; out: string; replaced: Map<string, string>; allowHardlink?: boolean; overwrite?: boolean }): WrittenFile[] {
   const { source, out, replaced } = params;
-  checkOutputPath(out, source, params.overwrite);
+  // Listed first: a source that cannot be copied is refused before the output is claimed.
+  const sourceFiles = listFiles(source);
+  const claim = claimOutput({ out, sources: [source], ...(params.overwrite !== undefined && { overwrite: params.overwrite }) });
   const tmp = tempSibling(out);
   trackTemp(tmp);
   const written: WrittenFile[] = [];
   try {
     mkdirSync(tmp);
-    for (const rel of listFiles(source)) {
+    for (const rel of sourceFiles) {
       if (replaced.has(rel)) continue;
       mkdirSync(dirname(join(tmp, rel)), { recursive: true });
       written.push({ path: join(out, rel), how: cloneFile(join(source, rel), join(tmp, rel), params.allowHardlink ?? true) });
@@ -134,10 +105,10 @@ export function writeModelDir(params: { source: string; out: string; replaced: M
     moveIntoPlace(tmp, out);
   } catch (err) {
     rmSync(tmp, { recursive: true, force: true });
-    if (err instanceof OutputError) throw err;
-    throw new OutputError(out, `cannot write: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw writeFailure(out, err);
   } finally {
     untrackTemp(tmp);
+    claim.release();
   }
   return written.sort((a, b) => a.path.localeCompare(b.path));
 }

@@ -30,9 +30,12 @@ export const METHOD_TO_HF_TYPE: Partial<Record<RopeMethod, string>> = {
 export class UnknownRopeTypeError extends ModelFormatError {
   override name = "UnknownRopeTypeError";
   constructor(readonly ropeType: string) {
-    super(undefined, `unknown rope type "${ropeType}" (known: ${Object.keys(HF_TYPE_TO_METHOD).join(", ")})`);
+    super(undefined, `unknown rope type ${JSON.stringify(ropeType)} (known: ${Object.keys(HF_TYPE_TO_METHOD).join(", ")})`);
   }
 }
+
+/** An own key's value: a dict read from a file may hold keys named like Object.prototype members. */
+const own = (dict: JsonObject | null | undefined, key: string): unknown => (dict && Object.hasOwn(dict, key) ? dict[key] : undefined);
 
 const num = (v: unknown): number | undefined => (typeof v === "number" && Number.isFinite(v) ? v : undefined);
 const numList = (v: unknown): number[] | undefined =>
@@ -45,13 +48,13 @@ const numList = (v: unknown): number[] | undefined =>
  * hfRopeType({ type: "linear", rope_type: "yarn" }); // "yarn"
  */
 export function hfRopeType(dict: JsonObject | null | undefined): string {
-  const t = dict?.["rope_type"] ?? dict?.["type"] ?? "default";
+  const t = own(dict, "rope_type") ?? own(dict, "type") ?? "default";
   return String(t);
 }
 
 /** The type string as mlx-lm resolves it: type wins over rope_type. */
 export function mlxRopeType(dict: JsonObject | null | undefined): string {
-  return String(dict?.["type"] || dict?.["rope_type"] || "default");
+  return String(own(dict, "type") || own(dict, "rope_type") || "default");
 }
 
 /**
@@ -61,7 +64,7 @@ export function mlxRopeType(dict: JsonObject | null | undefined): string {
  * methodOfHfType("llama3"); // "llama3"
  */
 export function methodOfHfType(type: string): RopeMethod {
-  const m = HF_TYPE_TO_METHOD[type];
+  const m = Object.hasOwn(HF_TYPE_TO_METHOD, type) ? HF_TYPE_TO_METHOD[type] : undefined;
   if (!m) throw new UnknownRopeTypeError(type);
   return m;
 }
@@ -73,7 +76,7 @@ export function methodOfHfType(type: string): RopeMethod {
  * scalingFromHfDict(JSON.parse(text).rope_scaling); // { method: "yarn", factor: 4, originalContext: 32768 }
  */
 export function scalingFromHfDict(dict: JsonObject | null | undefined, type: string = hfRopeType(dict)): RopeScaling {
-  const d = dict ?? {};
+  const d: JsonObject = dict ?? {};
   const out: RopeScaling = { method: methodOfHfType(type) };
   const set = <K extends keyof RopeScaling>(k: K, v: RopeScaling[K] | undefined) => {
     if (v !== undefined) out[k] = v;

@@ -14,6 +14,8 @@ export { ggufKeysFromHf, llamacppFromGguf, llamacppView } from "./llamacpp.ts";
 export { vllmView } from "./vllm.ts";
 export { ortGenaiView } from "./ort-genai.ts";
 export { mlxView } from "./mlx.ts";
+export { MROPE_READING, mropeOf, mropeReport } from "./mrope.ts";
+export type { MropeReport, MropeSetup } from "./mrope.ts";
 
 export const ENGINE_PROFILES: Record<EngineName, (s: StoredRope) => EngineView> = {
   transformers: (s) => transformersView(s),

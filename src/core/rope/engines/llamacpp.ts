@@ -73,12 +73,14 @@ export function llamacppFromGguf(k: GgufRopeKeys, rotaryDim: number, theta: numb
   const invFreq: number[] = [];
   let thetaExtrap = 1;
   for (let j = 0; j < rotaryDim / 2; j++) {
-    const interp = f32(freqScale * thetaExtrap);
+    // ggml_rope_cache_init: rope_yarn(theta / freq_factors[j], ...), the YaRN ramp still indexed by the pair.
+    const extrap = k.freqFactors ? f32(thetaExtrap / f32(k.freqFactors[j] ?? 1)) : thetaExtrap;
+    const interp = f32(freqScale * extrap);
     let angle = interp;
     if (yarn) {
       const y = f32(f32(j - low) / Math.max(0.001, f32(high - low)));
       const mix = f32(1 - Math.min(1, Math.max(0, y)));
-      angle = f32(f32(interp * f32(1 - mix)) + f32(thetaExtrap * mix));
+      angle = f32(f32(interp * f32(1 - mix)) + f32(extrap * mix));
     }
     invFreq.push(angle);
     thetaExtrap = f32(thetaExtrap * thetaScale);
@@ -126,6 +128,9 @@ export function llamacppView(s: StoredRope): EngineView {
   } else if (s.gguf.scalingType === "yarn" && s.gguf.factor && s.gguf.originalContextLength &&
     s.gguf.contextLength < s.gguf.originalContextLength * s.gguf.factor) {
     warnings.push(`context_length ${s.gguf.contextLength} is below original × factor: llama-server caps the context at it`);
+  }
+  if (s.gguf?.scalingType && s.gguf.scalingType !== "none" && s.gguf.freqFactors?.some((f) => f !== 1)) {
+    warnings.push(`llama.cpp divides every pair's frequency by the GGUF's frequency tensor (rope_freqs / rope_factors) on top of its ${s.gguf.scalingType} scaling`);
   }
   return { ...view, warnings };
 }

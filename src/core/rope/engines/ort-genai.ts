@@ -8,6 +8,7 @@ import type { EngineView } from "../../types.ts";
 import { type StoredRope, transformersDict } from "./stored.ts";
 import { ModelFormatError } from "../../errors.ts";
 import { transformersLoadRefusal, transformersSpec, transformersView } from "./transformers.ts";
+import { MROPE_READING, mropeOf } from "./mrope.ts";
 
 /**
  * ONNX Runtime GenAI's model builder's reading of stored parameters (YaRN only with beta_fast present, the correction range never floored or ceiled).
@@ -21,6 +22,10 @@ export function ortGenaiView(s: StoredRope): EngineView {
   const dict = transformersDict(s);
   const { spec, warnings } = transformersSpec(s);
   const sc = spec.scaling;
+  if (mropeOf(s) && sc.method !== "none") {
+    warnings.push(`ORT GenAI ignores ${sc.method} scaling on M-RoPE: ${MROPE_READING.ortGenai.how}`);
+    return { invFreq: defaultInvFreq(s.rotaryDim, s.theta), attentionFactor: 1, warnings };
+  }
   if (sc.method === "linear") return { invFreq: linearInvFreq(s.rotaryDim, s.theta, sc.factor ?? 1), attentionFactor: 1, warnings };
   if (sc.method !== "yarn") {
     if (!["none", "llama3", "longrope"].includes(sc.method)) warnings.push(`ORT GenAI's builder has no ${sc.method} scaling: plain RoPE`);

@@ -15,6 +15,12 @@ export interface GgufRopeKeys {
   attnFactor?: number;
   yarnBetaFast?: number;
   yarnBetaSlow?: number;
+  /**
+   * Per-pair divisors of the angle that llama.cpp passes to ggml_rope_ext with any scaling: `rope_freqs.weight` (Llama
+   * 3.x's llama3 factors), else `rope_factors_short.weight` (Phi-3; llama.cpp takes the long set once a sequence's
+   * context exceeds original_context_length, as transformers does past it).
+   */
+  freqFactors?: number[];
 }
 
 /**
