@@ -1,4 +1,4 @@
-/// <reference types="@webgpu/types" />
+/// <reference types="@webgpu/types" preserve="true" />
 // Host side of the fused kernel: `attention()` for one answer, `prepareAttention()` to upload once
 // and run many times (the benchmark).
 import {

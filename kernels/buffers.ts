@@ -1,4 +1,4 @@
-/// <reference types="@webgpu/types" />
+/// <reference types="@webgpu/types" preserve="true" />
 // Moving data to and from the device. Usage flags are spelled as numbers so that no WebGPU globals
 // (GPUBufferUsage, GPUMapMode) need to exist: Dawn on Node does not install them.
 import { toFloat16Bits } from "../src/core/float16.ts";

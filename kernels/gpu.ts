@@ -1,4 +1,4 @@
-/// <reference types="@webgpu/types" />
+/// <reference types="@webgpu/types" preserve="true" />
 // One way to get a WebGPU device on every runtime: Deno and browsers expose `navigator.gpu`;
 // Node and Bun get it from Dawn through the `webgpu` npm package. No adapter is an error the
 // caller sees (NoGpuError), so a validation falls back to the CPU reference instead of passing.
@@ -48,11 +48,24 @@ export interface RequestGpuParams {
   navigator?: { gpu?: GPU } | undefined;
 }
 
+/** The `webgpu` package yarnify is tested with: an optional peer dependency (132 MB of Dawn binaries), not installed by default. */
+export const DAWN_PACKAGE = "webgpu@0.6.2";
+
 async function loadDawn(): Promise<GPU> {
   // A variable specifier keeps bundlers and Deno from resolving the native package where it is not used.
   const specifier = "webgpu";
   const mod = (await import(specifier)) as { create(options: string[]): GPU };
   return mod.create([]);
+}
+
+/** Why Dawn could not be had: the optional package absent (the usual case: say how to add it), or broken. */
+function dawnProblem(err: unknown): string {
+  // Node says ERR_MODULE_NOT_FOUND, Bun "Cannot find package 'webgpu'".
+  const code = (err as { code?: unknown })?.code;
+  if (code === "ERR_MODULE_NOT_FOUND" || /cannot find (package|module) ['"]?webgpu\b/i.test(firstLine(err))) {
+    return `the optional \`webgpu\` package (Dawn) is not installed: npm install ${DAWN_PACKAGE}`;
+  }
+  return `the \`webgpu\` package (Dawn) failed to load: ${firstLine(err)}`;
 }
 
 /**
@@ -69,8 +82,7 @@ export async function requestGpu(params: RequestGpuParams = {}): Promise<Gpu> {
       gpu = await (params.loadGpu ?? loadDawn)();
       api = "dawn";
     } catch (err) {
-      throw new NoGpuError(undefined, `no WebGPU on ${runtime}: navigator.gpu is absent and the \`webgpu\` package (Dawn) failed to load: ${firstLine(err)}`
-      );
+      throw new NoGpuError(undefined, `no WebGPU on ${runtime}: navigator.gpu is absent and ${dawnProblem(err)}`);
     }
   }
   let adapter: GPUAdapter | null = null;

@@ -1,4 +1,4 @@
-/// <reference types="@webgpu/types" />
+/// <reference types="@webgpu/types" preserve="true" />
 // Host side of the three-pass baseline (RoPE pass, scores, softmax, weighted sum). Same problem and
 // output as `attention()`; the S×S scores are computed in row chunks that fit the binding limit.
 import {

@@ -25,7 +25,13 @@ function pyJson(obj: Record<string, number | string | boolean>): string {
   return `{${parts.join(", ")}}`;
 }
 
-/** `architecture` is the llama.cpp arch name (GGUF general.architecture, or model_type for HF models). */
+/**
+ * `architecture` is the llama.cpp arch name (GGUF general.architecture, or model_type for HF models).
+ *
+ * @example
+ * const f = runtimeFlags(info.spec, "qwen2");
+ * console.log(f.llamacpp?.command);
+ */
 export function runtimeFlags(spec: RopeSpec, architecture = "llama"): RuntimeFlags {
   const r = ropeSummary(spec);
   const unsupported: string[] = [];

@@ -1,5 +1,5 @@
 // `yarnify inspect`: a model's RoPE setup, and what every engine computes from it.
-import { type ConverterOptions, converterFor } from "./models.ts";
+import { converterFor, type ReadOptions } from "./models.ts";
 import { compareEngines, disagreementLines, type EngineReport, ENGINES_BY_FORMAT } from "./core/engine-compare.ts";
 import { engineViews } from "./core/rope/engines/index.ts";
 import { type MropeReport, mropeReport } from "./core/rope/engines/mrope.ts";
@@ -53,6 +53,13 @@ export interface InspectResult {
   warnings: string[];
 }
 
+/**
+ * The `rope` object of the inspect --json contract for a spec: method, theta, dims, contexts, betas, attention factor and inv_freq.
+ *
+ * @example
+ * const s = ropeSummary(info.spec);
+ * console.log(s.method, s.originalContext, s.attentionFactor);
+ */
 export function ropeSummary(spec: RopeSpec): RopeSummary {
   const s = spec.scaling;
   const yarnLike = s.method === "yarn" || s.method === "dynamic-yarn";
@@ -83,8 +90,8 @@ export function engineReports(stored: StoredRope, format: ModelFormat): { engine
   return { engines, warnings: disagreementLines(engines, format), ...(mrope && { mrope }) };
 }
 
-export interface InspectParams extends ConverterOptions {
-  /** A model directory or file (GGUF also an http(s) URL). */
+export interface InspectParams extends ReadOptions {
+  /** A model directory or file (GGUF also an http(s) URL, reached with `remote`'s headers and fetch). */
   model: string;
   /** The weights' size when known from elsewhere (a hub listing), instead of what the files say. */
   weights?: WeightsSize;
@@ -98,8 +105,8 @@ export interface InspectParams extends ConverterOptions {
  * console.log(r.rope.originalContext, r.engines.llamacpp.agrees);
  */
 export async function inspect(params: InspectParams): Promise<InspectResult> {
-  const { model, weights, ...opts } = params;
-  const info = await (await converterFor(model, opts)).read(model);
+  const { model, remote, weights, ...opts } = params;
+  const info = await (await converterFor(model, opts)).read(model, remote);
   const { engines, warnings, mrope } = engineReports(info.stored, info.format);
   const quirk = info.spec.scaling.method === "none" ? trainedContextQuirk(info.stored.architecture, info.spec.context) : undefined;
   if (quirk) {

@@ -1,9 +1,9 @@
 // `yarnify flags`: the runtime flags of a model on disk.
-import { type ConverterOptions, converterFor } from "./models.ts";
+import { converterFor, type ReadOptions } from "./models.ts";
 import { runtimeFlags, type RuntimeFlags } from "./flags.ts";
 
-export interface FlagsParams extends ConverterOptions {
-  /** A model directory or file. */
+export interface FlagsParams extends ReadOptions {
+  /** A model directory or file (GGUF also an http(s) URL, reached with `remote`'s headers and fetch). */
   model: string;
 }
 
@@ -15,7 +15,7 @@ export interface FlagsParams extends ConverterOptions {
  * console.log(f.llamacpp?.command);
  */
 export async function flags(params: FlagsParams): Promise<RuntimeFlags> {
-  const { model, ...opts } = params;
-  const info = await (await converterFor(model, opts)).read(model);
+  const { model, remote, ...opts } = params;
+  const info = await (await converterFor(model, opts)).read(model, remote);
   return runtimeFlags(info.spec, info.stored.gguf?.architecture ?? info.stored.architecture ?? "llama");
 }

@@ -46,12 +46,12 @@ export interface PatchResult {
  * console.log(r.plan.context, r.files.map((f) => f.path));
  */
 export async function patch(params: PatchParams, onEvent?: (e: PatchProgressEvent) => void): Promise<PatchResult> {
-  const { model, out, dryRun = false, tensor, timeoutMs, verify, abortSignal, ...target } = params;
+  const { model, out, dryRun = false, tensor, timeoutMs, verify, overwrite, abortSignal, ...target } = params;
   const converter = await converterFor(model, { tensor, originalContext: target.originalContext, timeoutMs });
   const info = await converter.read(model);
   const thePlan = makePlan(info.spec, target, { file: model, family: info.stored.architecture });
   const outPath = out ?? converter.defaultOut(model, thePlan);
-  const output = await converter.patch({ info, plan: thePlan, out: outPath, dryRun, verify, onProgress: onEvent, abortSignal });
+  const output = await converter.patch({ info, plan: thePlan, out: outPath, dryRun, verify, overwrite, onProgress: onEvent, abortSignal });
   const { engines, warnings: engineWarnings, mrope } = engineReports(output.stored, info.format);
   const sliding = slidingReport(output.layout ?? info.layout, thePlan.method, thePlan.theta);
   const fit = modelFit(info, thePlan.context);

@@ -144,7 +144,7 @@ test("hf-jobs: the shard job's script, run by sh with npx standing in for the in
     mkdirSync(bin);
     const [exe, ...pre] = command(runtimeName());
     writeFileSync(join(bin, "npx"), `#!/bin/sh\n[ "$1" = --yes ] && [ "$2" = "yarnify@it's" ] || exit 99\nshift 2\nexec ${[exe, ...pre].map((a) => `'${a}'`).join(" ")} "$@"\n`, { mode: 0o755 });
-    const child = spawn(spec.command![0], spec.command!.slice(1), { env: { ...process.env, ...spec.environment, ...spec.secrets, PATH: `${bin}:${process.env.PATH}`, YARNIFY_CACHE: join(dir, "cache") } });
+    const child = spawn(spec.command![0], spec.command!.slice(1), { env: { ...process.env, ...spec.environment, ...spec.secrets, PATH: `${bin}:${process.env.PATH}`, HF_HUB_CACHE: join(dir, "cache") } });
     let out = "";
     child.stdout.on("data", (d) => (out += d));
     child.stderr.on("data", (d) => (out += d));

@@ -10,6 +10,8 @@ import { runtimeName } from "../src/core/runtime.ts";
 import { test } from "./support/harness.ts";
 import { sharedPath } from "./support/shared.ts";
 import { repoRoot, runCli, runCliAsync } from "./support/cli-run.ts";
+import type { RuntimeName } from "../src/core/runtime.ts";
+import { VERSION } from "../src/version.ts";
 
 const tiny = sharedPath("models/tiny-llama-py");
 const tmp = () => mkdtempSync(join(tmpdir(), "yarnify-cli-"));
@@ -151,8 +153,34 @@ test("bad input: output path exists", () => {
   mkdirSync(out);
   const r = runCli(["patch", m, "--factor", "4", "--out", out]);
   assert.equal(r.code, 4);
-  assert.match(r.stderr, /^yarnify: .*taken: output path exists/);
+  assert.match(r.stderr, /^yarnify: .*taken: output path exists; choose another --out, or --overwrite to replace it\n$/);
   assert.deepEqual(readdirSync(out), []);
+  // --force re-plans; it does not overwrite.
+  assert.equal(runCli(["patch", m, "--factor", "4", "--out", out, "--force"]).code, 4);
+  assert.deepEqual(readdirSync(out), []);
+});
+
+test("--overwrite (-o for --out) replaces an existing output, never the source or a folder holding it", () => {
+  const m = modelWith(goodConfig);
+  const out = join(m, "..", "taken");
+  mkdirSync(out);
+  writeFileSync(join(out, "stale.txt"), "old");
+  const r = runCli(["patch", m, "--factor", "4", "-o", out, "--overwrite"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(readdirSync(out).sort(), readdirSync(m).sort(), "the new output, nothing of the old");
+  assert.equal(JSON.parse(readFileSync(join(out, "config.json"), "utf8")).rope_parameters.factor, 4);
+  assert.ok(!readdirSync(join(m, "..")).some((n) => n.includes(".yarnify-")), "no temporary, lock or old output left");
+  const before = treeHash(m);
+  for (const target of [m, join(m, "..")]) {
+    const refused = runCli(["patch", m, "--factor", "4", "-o", target, "--overwrite"]);
+    assert.equal(refused.code, 4, target);
+    assert.match(refused.stderr, /the output is the source|the output would contain the source/);
+  }
+  assert.equal(treeHash(m), before, "source untouched");
+  const help = runCli(["patch", "--help"]);
+  assert.match(help.stdout, /--force\s+Re-plan .*overwriting an output needs --overwrite/);
+  assert.match(help.stdout, /-o, --out <path>/);
+  assert.match(help.stdout, /--pr, --create-pr/);
 });
 
 test("bad input: output cannot be written", () => {
@@ -292,4 +320,63 @@ test("eval prints a method × context table, writes the SVG plot, and --json giv
   const missing = runCli(["eval", tiny]);
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /^yarnify: --text <file> is required/);
+  // Without --plot nothing is written: not in the working directory, not named in the output.
+  const cwd = tmp();
+  const plain = runCli(["eval", tiny, "--text", docs, "--context", "128", "--methods", "none"], { cwd });
+  assert.equal(plain.code, 0, plain.stderr);
+  assert.deepEqual(readdirSync(cwd), []);
+  assert.match(plain.stdout, /device: [^;\n]+\n/);
+  assert.ok(!("plot" in JSON.parse(runCli(["eval", tiny, "--text", docs, "--context", "128", "--methods", "none", "--json"], { cwd }).stdout)));
+  assert.deepEqual(readdirSync(cwd), []);
 }, { timeoutMs: 180_000 });
+
+test("no command: the help (exit 1); --version names yarnify's version and each runtime's own", () => {
+  const none = runCli([]);
+  assert.equal(none.code, 1);
+  assert.match(none.stdout, /Usage:\n {2}\$ yarnify[\s\S]*Commands:\n {2}inspect <model>/);
+  const own = (name: string) => (JSON.parse(readFileSync(join(repoRoot, "node_modules", name, "package.json"), "utf8")) as { version: string }).version;
+  const versions: Record<RuntimeName, string> = {
+    node: spawnSync("node", ["-p", "process.versions.node"], { encoding: "utf8" }).stdout.trim(),
+    bun: own("bun"),
+    deno: own("deno"),
+  };
+  for (const runtime of ["node", "bun", "deno"] as const) {
+    const r = runCli(["--version"], { runtime });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, `yarnify ${VERSION} (${runtime} ${versions[runtime]})\n`);
+  }
+});
+
+test("--json: an error is one JSON object on stdout, nothing on stderr, the same exit code", () => {
+  const dir = tmp();
+  const missing = join(dir, "nothing-here");
+  const r = runCli(["inspect", missing, "--json"]);
+  assert.equal(r.code, 2);
+  assert.equal(r.stderr, "");
+  assert.deepEqual(JSON.parse(r.stdout), { error: { code: 2, file: missing, problem: "no such file or directory" } });
+  const option = runCli(["inspect", missing, "--json", "--bogus"]);
+  assert.equal(option.code, 1);
+  assert.deepEqual(JSON.parse(option.stdout), { error: { code: 1, file: null, problem: "Unknown option `--bogus`" } });
+  const text = runCli(["inspect", missing]);
+  assert.equal(text.stdout, "");
+  assert.equal(text.stderr, `yarnify: ${missing}: no such file or directory\n`);
+});
+
+test("help: a --no-* flag says what it does, with no \"(default: true)\"", () => {
+  const help = runCli(["patch", "--help"]).stdout;
+  for (const flag of ["--no-truncate", "--no-verify"]) {
+    const line = help.split("\n").find((l) => l.trimStart().startsWith(flag));
+    assert.ok(line, flag);
+    assert.doesNotMatch(line, /default/, line);
+  }
+  assert.doesNotMatch(runCli(["validate", "--help"]).stdout, /--no-gpu.*default/);
+});
+
+if (runtimeName() === "node") {
+  test("npx yarnify in the checkout: no npm warning about the project's config", () => {
+    const r = spawnSync("npm", ["exec", "--no", "--", "yarnify", "--version"], { cwd: repoRoot, encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^yarnify /);
+    assert.doesNotMatch(r.stderr, /npm warn/i);
+  });
+}

@@ -45,7 +45,7 @@ function nothingAt(out: string, what: string): void {
   assert.ok(!existsSync(out), `${what}: nothing written at ${out}`);
   const parent = dirname(out);
   const base = out.slice(parent.length + 1);
-  assert.deepEqual(readdirSync(parent).filter((n) => n.startsWith(`${base}.yarnify-tmp`)), [], `${what}: no temporary left`);
+  assert.deepEqual(readdirSync(parent).filter((n) => n.startsWith(`.${base}.yarnify-`)), [], `${what}: no temporary or lock left`);
 }
 
 const GOOD = {

@@ -55,7 +55,7 @@ test("patch <hub source> --push --json: commit URL and oid, token from HF_TOKEN,
     // Text mode prints the commit, progress goes to stderr.
     const t2 = io({ HF_TOKEN: TOKEN, HF_ENDPOINT: hub.url });
     await patchHubSource("org/llama", { factor: 4 }, { pr: true, cacheDir }, t2.io);
-    assert.match(t2.out.join(""), /pull request .*\/org\/llama\/discussions\/1\ncommit /);
+    assert.match(t2.out.join(""), /pull request .*\/org\/llama\/discussions\/1 \(org\/llama@refs\/pr\/1\)\ncommit /);
     assert.match(t2.err.join(""), /committing/);
   } finally {
     await hub.close();
@@ -175,9 +175,17 @@ test("hub refusals: exit 6 and one line saying what to do; a token that is not h
     ] as const) {
       const r = await run([...args], { ...env });
       assert.equal(r.code, 6, r.err);
-      assert.match(r.err, re);
-      assert.equal(r.err.split("\n").length, 2, r.err);
-      assert.ok(!r.err.includes("hf_unknowntoken99") && !r.err.includes(TOKEN) && !r.err.includes("URL:"), r.err);
+      // Under --json the error is one object on stdout (nothing on stderr): the same file and problem.
+      let line = r.err;
+      if ((args as readonly string[]).includes("--json")) {
+        assert.equal(r.err, "");
+        const e = (JSON.parse(r.out) as { error: { code: number; file: string | null; problem: string } }).error;
+        assert.equal(e.code, 6);
+        line = `yarnify: ${e.file}: ${e.problem}\n`;
+      }
+      assert.match(line, re);
+      assert.equal(line.split("\n").length, 2, line);
+      assert.ok(!(line + r.out).includes("hf_unknowntoken99") && !(line + r.out).includes(TOKEN) && !line.includes("URL:"), line);
     }
     // The client library's errors (here listFiles's) become the same lines.
     await assert.rejects(listHubFiles({ hubUrl: hub.url, repo: "org/secret" }), (e: unknown) => e instanceof HubHttpError && e.status === 401 && /^org\/secret@main: HTTP 401 Repository not found; check the repo name/.test((e as Error).message));

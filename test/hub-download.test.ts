@@ -161,14 +161,17 @@ test("Ctrl-C during a download leaves no partial file in the cache", async () =>
       })(),
     );
     assert.ok(events >= 1);
-    const left: string[] = [];
-    const walk = (d: string) => {
-      for (const e of readdirSync(d, { withFileTypes: true })) e.isDirectory() ? walk(join(d, e.name)) : left.push(e.name);
-    };
-    walk(dir);
-    assert.deepEqual(left, []);
+    // Only the revision's commit, recorded before the download began (refs/main): no blob, no snapshot, no partial.
+    assert.deepEqual(filesUnder(dir), ["models--org--big/refs/main"]);
   });
 });
+
+/** Every file under `dir`, as "/"-separated paths relative to it. */
+function filesUnder(dir: string, prefix = ""): string[] {
+  return readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? filesUnder(join(dir, e.name), `${prefix}${e.name}/`) : [`${prefix}${e.name}`]))
+    .sort();
+}
 
 function childCommand(file: string): { cmd: string; args: string[] } {
   const here = fileURLToPath(new URL(".", import.meta.url));
@@ -202,11 +205,7 @@ test("a real SIGINT in the middle of a download leaves nothing in the cache", as
     assert.ok(stdout.includes("interrupted"), stdout);
     // Deno's child_process reports (null, "SIGINT") for a child that handled SIGINT and exited 130.
     assert.ok(code === 130 || (runtimeName() === "deno" && code === null), `exit code ${code}`);
-    const left: string[] = [];
-    const walk = (d: string) => {
-      for (const e of readdirSync(d, { withFileTypes: true })) e.isDirectory() ? walk(join(d, e.name)) : left.push(e.name);
-    };
-    walk(dir);
-    assert.deepEqual(left, []);
+    // Only the revision's commit, recorded before the download began (refs/main): no blob, no snapshot, no partial.
+    assert.deepEqual(filesUnder(dir), ["models--org--big/refs/main"]);
   });
 }, { timeoutMs: 60_000 });

@@ -75,11 +75,12 @@ test("patch org/model --factor 4 --push me/model-1k: a new repo with every file,
     for (const c of r.validation!.checks) assert.ok(card.includes(`| ${c.name} | ${c.status} |`), c.name);
     assert.equal(hub.repos.get("me/tiny-llama-1k")?.private, true);
     assert.equal(r.publish?.commitOid, c.oid);
-    // Every file went through the cache, each downloaded once (the upload reads the weights twice: hash, send).
-    const cached: string[] = [];
-    const walk = (d: string) => readdirSync(d, { withFileTypes: true }).forEach((e) => (e.isDirectory() ? walk(join(d, e.name)) : cached.push(e.name)));
-    walk(cacheDir);
-    assert.deepEqual(cached.sort(), ["README.md", "config.json", "model.safetensors", "tokenizer_config.json"]);
+    // Every file went through the cache, laid out as huggingface_hub lays it out, each downloaded once (the upload
+    // reads the weights twice: hash, send).
+    const repoDir = join(cacheDir, "models--org--tiny-llama");
+    assert.equal(readFileSync(join(repoDir, "refs", "main"), "utf8"), r.commit);
+    assert.deepEqual(readdirSync(join(repoDir, "snapshots", r.commit)).sort(), ["README.md", "config.json", "model.safetensors", "tokenizer_config.json"]);
+    assert.equal(readdirSync(join(repoDir, "blobs")).length, 4);
     const weightReads = hub.requests.filter((q) => q.path.startsWith("/org/tiny-llama/resolve/") && q.path.endsWith("/model.safetensors"));
     assert.equal(weightReads.reduce((n, q) => n + q.bytes, 0), hub.file("org/tiny-llama", "model.safetensors")!.length);
     assert.ok(events.some((e) => e.event === "patched") && events.some((e) => e.event === "phase" && e.phase === "committing"));

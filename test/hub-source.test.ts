@@ -7,6 +7,8 @@ import { describeError, redactSecrets, registerSecret } from "../src/hub/redact.
 import { parseRetryAfter } from "../src/hub/retry-fetch.ts";
 import { type HubParams, hubJsParams, hubParamsFromOptions, resolveHubParams, splitHubParams } from "../src/hub/hub-params.ts";
 import { defaultCacheDir } from "../src/hub/cache-dir.ts";
+import { homedir } from "node:os";
+import { join } from "node:path";
 import { HubSourceError, UnsafeRepoPathError, HubError } from "../src/hub/errors.ts";
 import { createProgressWriter } from "../src/hub/progress-text.ts";
 
@@ -16,7 +18,20 @@ test("parseHubSource: repo ids, revisions, files, hf:// URLs", () => {
   assert.deepEqual(parseHubSource("org/model-GGUF/model-Q4_K_M.gguf"), { repo: "org/model-GGUF", path: "model-Q4_K_M.gguf" });
   assert.deepEqual(parseHubSource("hf://org/m@refs%2Fpr%2F3/sub/x.gguf"), { repo: "org/m", revision: "refs/pr/3", path: "sub/x.gguf" });
   assert.deepEqual(parseHubSource("hf://org/m"), { repo: "org/m" });
-  assert.equal(formatHubSource({ repo: "org/m", revision: "refs/pr/3", path: "a.gguf" }), "hf://org/m@refs%2Fpr%2F3/a.gguf");
+  assert.equal(formatHubSource({ repo: "org/m", revision: "refs/pr/3", path: "a.gguf" }), "hf://org/m@refs/pr/3/a.gguf");
+  assert.equal(formatHubSource({ repo: "org/m", revision: "feature/x" }), "hf://org/m@feature%2Fx");
+});
+
+test("parseHubSource: the hub's special refs (refs/pr/N, refs/convert/NAME) written as they are", () => {
+  assert.deepEqual(parseHubSource("org/name@refs/pr/12"), { repo: "org/name", revision: "refs/pr/12" });
+  assert.deepEqual(parseHubSource("hf://org/name@refs/pr/3/sub/m.gguf"), { repo: "org/name", revision: "refs/pr/3", path: "sub/m.gguf" });
+  assert.deepEqual(parseHubSource("org/name-GGUF@refs/pr/1/m-Q4_K_M.gguf"), { repo: "org/name-GGUF", revision: "refs/pr/1", path: "m-Q4_K_M.gguf" });
+  assert.deepEqual(parseHubSource("hf://org/data@refs/convert/parquet"), { repo: "org/data", revision: "refs/convert/parquet" });
+  // Anything else after "refs" stays a path: a tag or branch named "refs" is legal, refs/pr/x is not a PR.
+  assert.deepEqual(parseHubSource("org/name@refs/pr/x.gguf"), { repo: "org/name", revision: "refs", path: "pr/x.gguf" });
+  for (const s of ["org/name@refs/pr/12", "hf://org/name@refs/pr/3/sub/m.gguf", "org/m@feature%2Fx/a.gguf"]) {
+    assert.deepEqual(parseHubSource(formatHubSource(parseHubSource(s)!)), parseHubSource(s), `round trip ${s}`);
+  }
 });
 
 test("parseHubSource: local paths are not hub sources, malformed hub sources throw", () => {
@@ -62,11 +77,15 @@ test("settings: option first, then HF_TOKEN / HF_ENDPOINT; cache dir from env", 
   assert.equal(p.accessToken, "hf_optiontoken12");
   assert.equal(p.hubUrl, "http://h");
   assert.equal(resolveHubParams({ env: {} }).hubUrl, "https://huggingface.co");
-  assert.equal(resolveHubParams({ env: {} }).accessToken, undefined);
+  assert.equal(resolveHubParams({ env: { HF_TOKEN_PATH: "/nonexistent/token" } }).accessToken, undefined);
   assert.ok(!redactSecrets("x hf_optiontoken12").includes("optiontoken"));
-  assert.equal(defaultCacheDir({ YARNIFY_CACHE: "/c" }), "/c");
-  assert.equal(defaultCacheDir({ XDG_CACHE_HOME: "/x" }), "/x/yarnify");
-  assert.match(defaultCacheDir({}), /\.cache\/yarnify$/);
+  // huggingface_hub's order: HF_HUB_CACHE, HUGGINGFACE_HUB_CACHE, HF_HOME/hub, XDG_CACHE_HOME/huggingface/hub, ~/.cache/huggingface/hub.
+  assert.equal(defaultCacheDir({ HF_HUB_CACHE: "/c", HUGGINGFACE_HUB_CACHE: "/old", HF_HOME: "/h" }), "/c");
+  assert.equal(defaultCacheDir({ HUGGINGFACE_HUB_CACHE: "/old", HF_HOME: "/h" }), "/old");
+  assert.equal(defaultCacheDir({ HF_HOME: "/h", XDG_CACHE_HOME: "/x" }), "/h/hub");
+  assert.equal(defaultCacheDir({ XDG_CACHE_HOME: "/x" }), "/x/huggingface/hub");
+  assert.match(defaultCacheDir({}), /\/\.cache\/huggingface\/hub$/);
+  assert.equal(defaultCacheDir({ HF_HOME: "~/hf" }), join(homedir(), "hf", "hub"));
 });
 
 test("settings: the CLI's from --token/--hub-url or the env; an entry point's split from its other params", () => {

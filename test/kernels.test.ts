@@ -3,7 +3,10 @@
 // YARNIFY_ALLOW_NO_GPU=1, so a machine without WebGPU cannot pass them silently.
 import assert from "node:assert/strict";
 import { test } from "./support/harness.ts";
-import { describeAdapter, findGpu, NoGpuError, type Gpu } from "../kernels/gpu.ts";
+import { DAWN_PACKAGE, describeAdapter, findGpu, NoGpuError, requestGpu, type Gpu } from "../kernels/gpu.ts";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { repoRoot } from "./support/cli-run.ts";
 import { attention } from "../kernels/attention.ts";
 import { attentionThreePass } from "../kernels/three-pass.ts";
 import { attentionReference } from "../kernels/reference.ts";
@@ -31,6 +34,22 @@ async function gpuOrSkip(what: string): Promise<Gpu | undefined> {
   }
   throw new Error(`${g.message} (set YARNIFY_ALLOW_NO_GPU=1 to skip the GPU tests)`);
 }
+
+test("gpu: without the optional webgpu package, NoGpuError says how to install the version package.json names", async () => {
+  const peer = (JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as { peerDependencies: Record<string, string> }).peerDependencies;
+  assert.equal(DAWN_PACKAGE, `webgpu@${peer.webgpu}`);
+  const missing = Object.assign(new Error("Cannot find package 'webgpu' imported from /x/gpu.js"), { code: "ERR_MODULE_NOT_FOUND" });
+  const bunMissing = new Error("Cannot find package 'webgpu' from '/x/gpu.js'");
+  for (const err of [missing, bunMissing]) {
+    await assert.rejects(requestGpu({ navigator: undefined, loadGpu: () => Promise.reject(err) }), (e: Error) => {
+      assert.ok(e instanceof NoGpuError);
+      assert.match(e.message, new RegExp(`navigator\\.gpu is absent and the optional \`webgpu\` package \\(Dawn\\) is not installed: npm install ${DAWN_PACKAGE}$`));
+      return true;
+    });
+  }
+  const broken = new Error("libvulkan.so.1: cannot open shared object file");
+  await assert.rejects(requestGpu({ navigator: undefined, loadGpu: () => Promise.reject(broken) }), /webgpu` package \(Dawn\) failed to load: libvulkan/);
+});
 
 test("reference: one token attends only to itself, RoPE leaves v unchanged", () => {
   const p = randomProblem({ seq: 1, nHeads: 2, nKvHeads: 1, headDim: 16, maxPosition: 0 });

@@ -11,7 +11,7 @@ import { hostname, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { cloneFile } from "../src/core/io/model-dir.ts";
 import { onStaleTemp, type StaleTemp } from "../src/core/io/temp-paths.ts";
-import { snapshotDir } from "../src/hub/cache-dir.ts";
+import { repoCacheDir, snapshotDir } from "../src/hub/cache-dir.ts";
 import { patchHub } from "../src/hub/patch-hub.ts";
 import { runCli, runCliAsync } from "./support/cli-run.ts";
 import { LLAMA_KV, makeGguf, writeBigGguf } from "./support/gguf-make.ts";
@@ -175,7 +175,8 @@ test("a hub patch removes the work folder and the cache download a killed run le
   const removed: StaleTemp[] = [];
   onStaleTemp((t) => removed.push(t));
   try {
-    const commit = hub.addRepo("org/tiny", { "config.json": readFileSync(sharedPath("models/tiny-llama-py/config.json")) });
+    const config = readFileSync(sharedPath("models/tiny-llama-py/config.json"));
+    const commit = hub.addRepo("org/tiny", { "config.json": config });
     const dead = deadPid();
     const work = join(tmpdir(), `.yarnify-hub.yarnify-${dead}-0badc0de.tmp`);
     mkdirSync(join(work, "model"), { recursive: true });
@@ -183,10 +184,17 @@ test("a hub patch removes the work folder and the cache download a killed run le
     mkdirSync(snap, { recursive: true });
     const partial = join(snap, `.config.json.yarnify-${dead}-0badc0de.tmp`);
     writeFileSync(partial, "{ half a config");
+    // The download itself goes to the cache's blobs/<etag> (huggingface_hub's layout), under a temporary name too.
+    const blobs = join(repoCacheDir(cacheDir, "org/tiny"), "blobs");
+    mkdirSync(blobs, { recursive: true });
+    const etag = createHash("sha1").update(config).digest("hex");
+    const partialBlob = join(blobs, `.${etag}.yarnify-${dead}-0badc0de.tmp`);
+    writeFileSync(partialBlob, "{ half a");
     await patchHub({ hubUrl: hub.url, cacheDir, source: "org/tiny", factor: 4, dryRun: true });
-    assert.deepEqual(removed.map((t) => t.path).sort(), [partial, work].sort());
-    assert.ok(!existsSync(work) && !existsSync(partial));
+    assert.deepEqual(removed.map((t) => t.path).sort(), [partial, partialBlob, work].sort());
+    assert.ok(!existsSync(work) && !existsSync(partial) && !existsSync(partialBlob));
     assert.deepEqual(readdirSync(snap), ["config.json"]);
+    assert.deepEqual(readdirSync(blobs), [etag]);
   } finally {
     onStaleTemp(undefined);
     await hub.close();

@@ -61,10 +61,12 @@ export function createGgufConverter(opts: GgufConverterOptions = {}): Converter 
   return {
     format: "gguf",
     accepts: isGgufPath,
-    async read(path): Promise<GgufModelInfo> {
+    async read(path, access): Promise<GgufModelInfo> {
+      // A URL is read with the caller's headers and fetch (the hub's), and this converter's timeout.
+      const reach = { ...remote, ...access };
       // The weights of a split model are in every shard: their headers (tensor infos only matter) are read too.
-      const others = await Promise.all(shardLocations(path).filter((s) => s !== path).map((s) => withSource(s, remote, readGgufHeader)));
-      return withSource(path, remote, async (source) => {
+      const others = await Promise.all(shardLocations(path).filter((s) => s !== path).map((s) => withSource(s, reach, readGgufHeader)));
+      return withSource(path, reach, async (source) => {
         const h = await readGgufHeader(source);
         const freqTensors = await readFreqTensors(source, h);
         const i = describeGguf(h, path, source.bytesFetched(), freqTensors);

@@ -55,6 +55,10 @@ function bytesText(n: number): string {
 /**
  * One line for a progress event: phase, bytes done of total, rate and ETA since the phase began
  * (`phaseStartedMs` from the caller's clock, `nowMs` likewise). The CLI redraws it on a TTY.
+ *
+ * @example
+ * const started = Date.now();
+ * patchGguf({ source, plan, out, onProgress: (e) => e.event === "progress" && process.stderr.write(`\r${progressText(e, started, Date.now())}`) });
  */
 export function progressText(e: Extract<PatchGgufEvent, { event: "progress" }>, phaseStartedMs: number, nowMs: number): string {
   const secs = Math.max(1e-3, (nowMs - phaseStartedMs) / 1000);

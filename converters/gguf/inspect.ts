@@ -47,7 +47,14 @@ export interface RopeTensorSummary {
   role: "neutral" | "scaling" | "unknown";
 }
 
-/** The inspection of a header (and its frequency tensors) already read from `location`. */
+/**
+ * The inspection of a header (and its frequency tensors) already read from `location`.
+ *
+ * @example
+ * const source = await openLocalSource("model.gguf");
+ * const h = await readGgufHeader(source);
+ * const info = describeGguf(h, "model.gguf", source.bytesFetched(), await readFreqTensors(source, h));
+ */
 export function describeGguf(h: GgufHeader, location: string, bytesFetched: number, tensors: readonly FreqTensor[] = []): GgufInspection {
   const arch = h.architecture;
   const count = h.metadata["split.count"];
@@ -85,6 +92,13 @@ export function describeGguf(h: GgufHeader, location: string, bytesFetched: numb
   };
 }
 
+/**
+ * A GGUF's RoPE setup, its rope keys and llama.cpp's reading, from the header alone (a URL is read with Range requests).
+ *
+ * @example
+ * const i = await inspectGguf("https://huggingface.co/org/m-GGUF/resolve/main/m-Q4_K_M.gguf");
+ * console.log(i.spec.context, i.keys, i.bytesFetched);
+ */
 export async function inspectGguf(location: string, opts: InspectGgufOptions = {}): Promise<GgufInspection> {
   return withSource(location, opts, async (source) => {
     const h = await readGgufHeader(source);

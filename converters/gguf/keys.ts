@@ -31,7 +31,12 @@ const INTEGER_RANGES: Partial<Record<GGUFValueType, [number, number]>> = {
   [GGUFValueType.INT64]: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
 };
 
-/** The plan's keys for architecture `arch`, typed like the existing ones in `existing`. */
+/**
+ * The plan's keys for architecture `arch`, typed like the existing ones in `existing`.
+ *
+ * @example
+ * const { entries, warnings } = ggufKeysForPlan(header.architecture, plan(ggufRopeSpec(header.metadata, header.architecture), { factor: 4 }), header.metadata);
+ */
 export function ggufKeysForPlan(arch: string, plan: Plan, existing: GGUFTypedMetadata): GgufPlanKeys {
   const p = `${arch}.`;
   const warnings: string[] = [];

@@ -3,9 +3,10 @@
 // shards of a split model are reflinked, hard-linked or copied unchanged.
 import { drain } from "../../src/core/drain.ts";
 import { createHash } from "node:crypto";
-import { constants as fsConstants, existsSync } from "node:fs";
-import { copyFile, link, mkdir, open, rename, rm, stat } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { mkdir, open, rename, rm, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
+import { linkClone } from "../../src/core/io/model-dir.ts";
 import { claimOutput, type OutputClaim } from "../../src/core/io/output-claim.ts";
 import { tempSibling, trackTemp, untrackTemp, withoutTrailingSlash } from "../../src/core/io/temp-paths.ts";
 import { writeFailure } from "../../src/core/io/write-failure.ts";
@@ -90,12 +91,26 @@ export async function isDirTarget(out: string): Promise<boolean> {
   }
 }
 
-/** Async generator form: yields progress events, returns the result. */
+/**
+ * Async generator form: yields progress events, returns the result.
+ *
+ * @example
+ * const it = patchGgufIter({ source: "m.gguf", plan: p, out: "m-yarn.gguf" });
+ * for (let r = await it.next(); !r.done; r = await it.next()) if (r.value.event === "phase") console.log(r.value.phase);
+ */
 export function patchGgufIter(params: PatchGgufParams): AsyncGenerator<PatchGgufEvent, PatchGgufResult> {
   return withEvents((emit) => runPatch(params, emit));
 }
 
-/** Patches a GGUF and returns what was written. */
+/**
+ * Patches a GGUF and returns what was written.
+ *
+ * @example
+ * const header = await readGgufHeader(await openLocalSource("m.gguf"));
+ * const p = plan(ggufRopeSpec(header.metadata, header.architecture), { factor: 4 });
+ * const r = await patchGguf({ source: "m.gguf", plan: p, out: "m-yarn.gguf" });
+ * console.log(r.files.map((f) => `${f.out} ${f.action}`));
+ */
 export async function patchGguf(params: PatchGgufParams): Promise<PatchGgufResult> {
   return drain(patchGgufIter(params));
 }
@@ -365,16 +380,11 @@ async function carryShard(p: WriteParams): Promise<PatchedFile> {
   const size = sizeOf(source, header);
   if (!source.remote) {
     p.emit({ event: "phase", phase: "link", file: p.outPath });
-    for (const [action, place] of [
-      ["reflinked", () => copyFile(source.name, tmp, fsConstants.COPYFILE_FICLONE_FORCE | fsConstants.COPYFILE_EXCL)],
-      ["hardlinked", () => link(source.name, tmp)],
-    ] as const) {
-      try {
-        await place();
-        return { source: source.name, out: p.outPath, action, bytes: size, verified: false };
-      } catch {
-        await rm(tmp, { force: true });
-      }
+    try {
+      const linked = linkClone(source.name, tmp);
+      if (linked) return { source: source.name, out: p.outPath, action: linked === "reflink" ? "reflinked" : "hardlinked", bytes: size, verified: false };
+    } catch {
+      await rm(tmp, { force: true });
     }
   }
   const copied = await writeFile({ ...p, newHeader: new Uint8Array(0), copyStart: 0, entries: [], tensors: [] });

@@ -120,6 +120,14 @@ export interface ReadGgufHeaderOptions {
   continuation?: boolean;
 }
 
+/**
+ * Parses a GGUF's header (metadata and tensor infos) from a byte source, reading only the header's bytes.
+ *
+ * @example
+ * const source = await openSource("https://huggingface.co/org/m-GGUF/resolve/main/m.gguf");
+ * const header = await readGgufHeader(source);
+ * console.log(header.architecture, header.dataOffset);
+ */
 export async function readGgufHeader(source: ByteSource, opts: ReadGgufHeaderOptions = {}): Promise<GgufHeader> {
   const file = source.name;
   const head = await fetchHeaderBytes(source, (bytes, size) => checkPrefix(file, bytes, size));

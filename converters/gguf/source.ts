@@ -26,6 +26,13 @@ export function isUrl(location: string): boolean {
   return /^https?:\/\//i.test(location);
 }
 
+/**
+ * Opens a local GGUF as a byte source (GgufError when it is missing or not a regular file).
+ *
+ * @example
+ * const source = await openLocalSource("model.gguf");
+ * try { console.log((await readGgufHeader(source)).architecture); } finally { await source.close(); }
+ */
 export async function openLocalSource(path: string): Promise<ByteSource> {
   let fileSize: number;
   let handle: FileHandle;
@@ -101,6 +108,14 @@ async function withinTimeout<T>(work: Promise<T>, ms: number, onStall: () => voi
   }
 }
 
+/**
+ * A remote GGUF as a byte source read with HTTP Range requests; a server that ignores Range is refused rather than downloaded.
+ *
+ * @example
+ * const source = openRemoteSource(url, { headers: { Authorization: `Bearer ${token}` } });
+ * const header = await readGgufHeader(source);
+ * console.log(source.bytesFetched(), "bytes fetched for the header");
+ */
 export function openRemoteSource(url: string, opts: RemoteSourceOptions = {}): ByteSource {
   const doFetch = opts.fetch ?? fetch;
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -243,6 +258,12 @@ export function openRemoteSource(url: string, opts: RemoteSourceOptions = {}): B
   };
 }
 
+/**
+ * A byte source for a path or an http(s) URL (openLocalSource or openRemoteSource).
+ *
+ * @example
+ * const source = await openSource(process.argv[2]);
+ */
 export async function openSource(location: string, opts: RemoteSourceOptions = {}): Promise<ByteSource> {
   return isUrl(location) ? openRemoteSource(location, opts) : openLocalSource(location);
 }

@@ -42,7 +42,12 @@ function str(meta: GGUFTypedMetadata, key: string): string | undefined {
   return e !== undefined && typeof e.value === "string" ? e.value : undefined;
 }
 
-/** The keys that matter to RoPE: `{arch}.rope.*` and `{arch}.context_length`, with their GGUF types. */
+/**
+ * The keys that matter to RoPE: `{arch}.rope.*` and `{arch}.context_length`, with their GGUF types.
+ *
+ * @example
+ * console.log(ggufRopeKeys(header.metadata, header.architecture)); // { "llama.rope.freq_base": { value: 500000, type: "FLOAT32" }, ... }
+ */
 export function ggufRopeKeys(meta: GGUFTypedMetadata, arch: string): Record<string, GgufKeyValue> {
   const out: Record<string, GgufKeyValue> = {};
   for (const [key, entry] of Object.entries(meta)) {
@@ -129,6 +134,10 @@ function checkGgufRopeKeys(file: string, meta: GGUFTypedMetadata, arch: string):
 /**
  * yarnify's RopeSpec from a GGUF's metadata and frequency tensors (see rawGgufRopeSpec); every number it uses is
  * checked first (a GgufError naming `opts.file`).
+ *
+ * @example
+ * const spec = ggufRopeSpec(header.metadata, header.architecture, { file: header.file });
+ * const p = plan(spec, { factor: 4 });
  */
 export function ggufRopeSpec(meta: GGUFTypedMetadata, arch: string, opts: GgufSpecOptions = {}): RopeSpec {
   const file = opts.file ?? "GGUF";
@@ -259,6 +268,13 @@ export interface LlamaCppRopeParams {
 
 const READS_YARN_EXTRAS: ReadonlySet<string> = new Set(["grok"]);
 
+/**
+ * The RoPE parameters llama.cpp's loader derives from a GGUF's keys (defaults filled in as llama-model.cpp fills them).
+ *
+ * @example
+ * const p = llamaCppRopeParams(header.metadata, header.architecture);
+ * console.log(p.freqBase, p.scalingType, p.nCtxTrain);
+ */
 export function llamaCppRopeParams(meta: GGUFTypedMetadata, arch: string): LlamaCppRopeParams {
   const p = `${arch}.`;
   const f32 = Math.fround;
@@ -290,7 +306,12 @@ export function llamaCppRopeParams(meta: GGUFTypedMetadata, arch: string): Llama
   };
 }
 
-/** The GGUF rope keys (and frequency tensors) in the shape the engine profiles read (src/core/rope/engines/stored.ts). */
+/**
+ * The GGUF rope keys (and frequency tensors) in the shape the engine profiles read (src/core/rope/engines/stored.ts).
+ *
+ * @example
+ * const keys = ggufStoredKeys(header.metadata, "qwen2"); // as llamacppFromGguf reads them
+ */
 export function ggufStoredKeys(meta: GGUFTypedMetadata, arch: string, tensors: RopeTensors = {}): GgufRopeKeys {
   const p = `${arch}.rope.scaling.`;
   const keys: GgufRopeKeys = { architecture: arch, contextLength: ggufNumber(meta, `${arch}.context_length`) ?? 0 };
@@ -311,6 +332,9 @@ export function ggufStoredKeys(meta: GGUFTypedMetadata, arch: string, tensors: R
 /**
  * StoredRope for a GGUF: the llama.cpp keys, plus the transformers-style dict the same scaling
  * would be in a config.json, so every engine profile can judge the file.
+ *
+ * @example
+ * const engines = compareEngines(engineViews(ggufStoredRope(header.metadata, header.architecture)));
  */
 export function ggufStoredRope(meta: GGUFTypedMetadata, arch: string, opts: GgufSpecOptions = {}): StoredRope {
   const stored = storedFromSpec(ggufRopeSpec(meta, arch, opts), { architecture: arch, gguf: ggufStoredKeys(meta, arch, opts.tensors) });

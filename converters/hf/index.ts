@@ -30,7 +30,7 @@ export const hfConverter: Converter = {
   defaultOut(path, plan: Plan) {
     return `${configDir(path).replace(/\/+$/, "")}-yarn-${plan.context}`;
   },
-  async patch({ info, plan, out, dryRun }) {
+  async patch({ info, plan, out, dryRun, overwrite }) {
     const dir = configDir(info.path);
     const cfg = readHfConfig(dir);
     const configText = patchedConfigText(cfg, plan);
@@ -55,6 +55,6 @@ export const hfConverter: Converter = {
     const result = interpretHfConfig(cfg.file, parseJsonText(configText));
     const common = { out, diff, stored: result.stored, ...(result.layers && { layout: result.layers }), warnings: [] };
     if (dryRun) return { ...common, files: [...replaced.keys()].map((rel) => ({ path: join(out, rel), how: "written" as const })) };
-    return { ...common, files: writeModelDir({ source: dir, out, replaced }) };
+    return { ...common, files: writeModelDir({ source: dir, out, replaced, ...(overwrite !== undefined && { overwrite }) }) };
   },
 };

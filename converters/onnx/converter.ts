@@ -42,8 +42,8 @@ export function createOnnxConverter(opts: { tensor?: string; context?: number } 
     defaultOut(path, plan: Plan) {
       return `${resolve(dirname(path))}-yarn-${plan.context}`;
     },
-    async patch({ info, plan, out, dryRun }): Promise<PatchOutput> {
-      const res = patchOnnx({ source: info.path, plan, out, dryRun, ...opts });
+    async patch({ info, plan, out, dryRun, overwrite }): Promise<PatchOutput> {
+      const res = patchOnnx({ source: info.path, plan, out, dryRun, overwrite, ...opts });
       const after: RopeSpec = { ...plan.source, theta: plan.theta, context: plan.context, originalContext: plan.originalContext, scaling: plan.scaling };
       // The patched model is the .onnx file inside the output folder: `validate` and reports open that.
       return { out: res.model, files: res.files, diff: res.diff, stored: storedFromSpec(after, { architecture: info.architecture }), warnings: res.warnings };

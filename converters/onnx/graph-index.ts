@@ -1,10 +1,7 @@
 // Who produces and who consumes each value of the graph, and which values are constants.
-import onnxProto from "onnx-proto";
 import type { InitializerEntry, ModelLayout, NodeEntry } from "./layout.ts";
 import { type TensorHeader, readTensorHeader } from "./tensor.ts";
 import { type ByteSource, MemorySource } from "./wire.ts";
-
-const { onnx } = onnxProto;
 
 /** A constant value of the graph: an initializer, or the `value` tensor of a Constant node. */
 export interface ConstantTensor {
@@ -50,9 +47,8 @@ export function indexGraph(layout: ModelLayout, file: ByteSource): GraphIndex {
     }
     if (n.name) names.add(n.name);
     if (n.opType === "Constant" && (n.domain === "" || n.domain === "ai.onnx") && n.output.length === 1) {
-      const attr = n.attribute.find((a) => a.name === "value" && a.t);
-      if (attr?.t) {
-        const bytes = onnx.TensorProto.encode(attr.t).finish();
+      const bytes = n.attribute.find((a) => a.name === "value" && a.t)?.t;
+      if (bytes) {
         const src = new MemorySource(bytes);
         const header = readTensorHeader(src, 0, bytes.length, layout.path);
         header.name = n.output[0];

@@ -1,12 +1,9 @@
 // Where everything is in a model file: the graph's byte range, each node (decoded: nodes are small),
 // each initializer's header (values not read), and the top-level metadata entries.
-import onnxProto from "onnx-proto";
 import { OnnxFormatError } from "./errors.ts";
+import { type OnnxNode, decodeNode } from "./node.ts";
 import { type TensorHeader, readTensorHeader } from "./tensor.ts";
 import { type ByteSource, type WireField, WIRE_LEN, WIRE_VARINT, WireError, fields, readString } from "./wire.ts";
-
-const { onnx } = onnxProto;
-export type NodeProto = InstanceType<typeof onnx.NodeProto>;
 
 export interface NodeEntry {
   index: number;
@@ -15,7 +12,7 @@ export interface NodeEntry {
   end: number;
   /** Byte range of the NodeProto message itself. */
   valueStart: number;
-  node: NodeProto;
+  node: OnnxNode;
 }
 
 export interface InitializerEntry {
@@ -104,9 +101,9 @@ function scan(src: ByteSource, path: string): ModelLayout {
   const declaredNames = new Set<string>();
   for (const f of fields(src, graph.valueStart, graph.end)) {
     if (f.field === 1 && f.wire === WIRE_LEN) {
-      let node: NodeProto;
+      let node: OnnxNode;
       try {
-        node = onnx.NodeProto.decode(src.read(f.valueStart, f.end - f.valueStart));
+        node = decodeNode(src.read(f.valueStart, f.end - f.valueStart));
       } catch (err) {
         throw new WireError(`node at ${f.start}`, (err as Error).message);
       }

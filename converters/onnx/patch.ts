@@ -1,12 +1,11 @@
 // patchOnnx: writes a copy of an ONNX model whose rotary embedding follows a Plan. Only the tensors and
 // nodes that change are re-encoded; every other byte is copied as is, and external data stays external.
-import { mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
-import onnxProto from "onnx-proto";
 import type { OutputFile } from "../../src/core/converter.ts";
 import { unifiedDiff } from "../../src/core/diff.ts";
 import { cloneFile } from "../../src/core/io/model-dir.ts";
-import { claimOutput } from "../../src/core/io/output-claim.ts";
+import { claimOutput, moveIntoPlace } from "../../src/core/io/output-claim.ts";
 import { tempSibling, trackTemp, untrackTemp } from "../../src/core/io/temp-paths.ts";
 import { readTextCapped } from "../../src/core/io/read-text.ts";
 import { writeFailure } from "../../src/core/io/write-failure.ts";
@@ -19,18 +18,17 @@ import { type CacheDetection, type InvFreqDetection, METADATA_KEY } from "./find
 import { type ConstantTensor, freshName } from "./graph-index.ts";
 import { type OnnxAnalysis, type OnnxInspection, type YarnifyMetadata, analyseOnnx } from "./inspect.ts";
 import type { NodeEntry } from "./layout.ts";
+import { encodeNode } from "./node.ts";
 import type { GenaiConfig } from "./sidecar.ts";
 import { type Edit, spliceModel } from "./splice.ts";
 import { DT_FLOAT, encodeTensor } from "./tensor.ts";
 import { type WireField, FileSource, MemorySource, concatBytes, fields, lenField, readString, rewriteMessage, stringField } from "./wire.ts";
 
-const { onnx } = onnxProto;
-
 export interface PatchOnnxParams {
   /** The .onnx file. */
   source: string;
   plan: Plan;
-  /** Output folder (must not exist): the model keeps its file name, its folder's other files come along. */
+  /** Output folder (must not exist unless `overwrite`): the model keeps its file name, its folder's other files come along. */
   out: string;
   /** Value name of the inv_freq (or cos/sin cache) to patch when several disagree. */
   tensor?: string;
@@ -38,6 +36,8 @@ export interface PatchOnnxParams {
   context?: number;
   /** Work out every change and the diff, write nothing. */
   dryRun?: boolean;
+  /** Replace an existing output folder (default false). */
+  overwrite?: boolean;
 }
 
 export interface PatchOnnxResult {
@@ -108,7 +108,7 @@ export function patchOnnx(p: PatchOnnxParams): PatchOnnxResult {
   }
 
   // Everything is checked: build the folder under a temporary name and rename it into place when complete.
-  const claim = claimOutput({ out, sources: [sourceDir] });
+  const claim = claimOutput({ out, sources: [sourceDir], ...(p.overwrite !== undefined && { overwrite: p.overwrite }) });
   const tmp = tempSibling(out);
   trackTemp(tmp);
   const files: OutputFile[] = [];
@@ -124,7 +124,7 @@ export function patchOnnx(p: PatchOnnxParams): PatchOnnxResult {
       mkdirSync(dirname(join(tmp, rel)), { recursive: true });
       files.push({ path: join(out, rel), how: cloneFile(join(sourceDir, rel), join(tmp, rel)) });
     }
-    renameSync(tmp, out);
+    moveIntoPlace(tmp, out);
   } catch (err) {
     rmSync(tmp, { recursive: true, force: true });
     throw writeFailure(out, err);
@@ -192,10 +192,10 @@ function editInvFreq(a: OnnxAnalysis, d: InvFreqDetection, plan: Plan, edits: Ed
       let factor = name;
       if (castLike) {
         factor = freshName(a.index, `${name}_like_${output}`);
-        const cast = onnx.NodeProto.encode({ input: [name, unscaled], output: [factor], name: freshName(a.index, `yarnify_castlike_${output}`), opType: "CastLike" }).finish();
+        const cast = encodeNode({ input: [name, unscaled], output: [factor], name: freshName(a.index, `yarnify_castlike_${output}`), opType: "CastLike" });
         added.push(lenField(1, cast));
       }
-      const mul = onnx.NodeProto.encode({ input: [unscaled, factor], output: [output], name: freshName(a.index, `yarnify_scale_${output}`), opType: "Mul" }).finish();
+      const mul = encodeNode({ input: [unscaled, factor], output: [output], name: freshName(a.index, `yarnify_scale_${output}`), opType: "Mul" });
       added.push(lenField(1, mul));
       edits.push({ start: trig.start, end: trig.end, bytes: concatBytes(added) });
     }

@@ -91,19 +91,26 @@ export function readFully(fd: number, into: Uint8Array, position: number): void 
   }
 }
 
-/** Decodes a varint at `offset`; returns its value and the offset after it. */
+/**
+ * Decodes a varint at `offset`; returns its value and the offset after it. ONNX's varints are int64s (or smaller):
+ * up to 7 bytes (49 bits) the float sum is exact; a longer one (a negative int64 takes 10 bytes) is read exactly as
+ * two's complement, so a -1 does not turn into 1.8e19.
+ */
 export function readVarint(src: ByteSource, offset: number): { value: number; next: number } {
   const avail = Math.min(10, src.size - offset);
   if (avail <= 0) throw new WireError(undefined, `truncated varint at ${offset}`);
   const b = src.read(offset, avail);
-  let value = 0;
-  let mul = 1;
-  for (let i = 0; i < b.length; i++) {
-    value += (b[i] & 0x7f) * mul;
-    if ((b[i] & 0x80) === 0) return { value, next: offset + i + 1 };
-    mul *= 128;
+  let last = 0;
+  while (last < b.length && (b[last] & 0x80) !== 0) last++;
+  if (last === b.length) throw new WireError(undefined, `truncated varint at ${offset}`);
+  if (last < 7) {
+    let value = 0;
+    for (let i = 0, mul = 1; i <= last; i++, mul *= 128) value += (b[i] & 0x7f) * mul;
+    return { value, next: offset + last + 1 };
   }
-  throw new WireError(undefined, `truncated varint at ${offset}`);
+  let big = 0n;
+  for (let i = last; i >= 0; i--) big = (big << 7n) | BigInt(b[i] & 0x7f);
+  return { value: Number(BigInt.asIntN(64, big)), next: offset + last + 1 };
 }
 
 /** Iterates the fields of the message in [start, end), validating wire types and lengths. */
@@ -147,21 +154,15 @@ export function readString(src: ByteSource, f: WireField): string {
 
 /** Reads a repeated int64 field entry: either packed (WIRE_LEN) or one varint. */
 export function readInt64s(src: ByteSource, f: WireField): number[] {
-  if (f.wire === WIRE_VARINT) return [signed64(f.varint ?? 0)];
+  if (f.wire === WIRE_VARINT) return [f.varint ?? 0];
   const out: number[] = [];
   let pos = f.valueStart;
   while (pos < f.end) {
     const v = readVarint(src, pos);
-    out.push(signed64(v.value));
+    out.push(v.value);
     pos = v.next;
   }
   return out;
-}
-
-// Negative int64 varints are 10 bytes of two's complement; ONNX dims are never negative in initializers,
-// but a -1 must not turn into 1.8e19.
-function signed64(v: number): number {
-  return v >= 2 ** 63 ? v - 2 ** 64 : v;
 }
 
 // ---- writing ----

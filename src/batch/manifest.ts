@@ -106,14 +106,25 @@ function canonical(v: unknown): unknown {
   return v;
 }
 
-/** A stable id from the item's content: readable prefix plus a short hash. */
+/**
+ * A stable id from the item's content: readable prefix plus a short hash.
+ *
+ * @example
+ * itemId({ source: "Qwen/Qwen2.5-7B-Instruct", factor: 4 }); // "Qwen_Qwen2.5-7B-Instruct-" and 10 hex digits
+ */
 export function itemId(item: Omit<BatchItem, "id">): string {
   const hash = createHash("sha256").update(JSON.stringify(canonical(item))).digest("hex").slice(0, 10);
   const slug = item.source.replace(/^hf:\/\//, "").replace(/[^A-Za-z0-9._-]+/g, "_").slice(0, 60);
   return `${slug}-${hash}`;
 }
 
-/** Parses a manifest: `{ "defaults": {...}, "items": [...] }` or a bare list of items. */
+/**
+ * Parses a manifest: `{ "defaults": {...}, "items": [...] }` or a bare list of items.
+ *
+ * @example
+ * const m = parseManifest(readFileSync("patches.yaml", "utf8"), "patches.yaml");
+ * console.log(m.items.map((i) => i.id));
+ */
 export function parseManifest(text: string, fileName = "manifest.json"): BatchManifest {
   let data: unknown;
   try {
@@ -183,6 +194,12 @@ export interface Shard {
   count: number;
 }
 
+/**
+ * Parses `--shard i/n` (1-based); anything else is a ManifestError.
+ *
+ * @example
+ * parseShard("2/8"); // { index: 2, count: 8 }
+ */
 export function parseShard(text: string): Shard {
   const m = text.match(/^(\d+)\/(\d+)$/);
   const index = m ? Number(m[1]) : NaN;
@@ -194,6 +211,9 @@ export function parseShard(text: string): Shard {
 /**
  * The items of one shard. Items are placed by a hash of their id, so a shard's share does not depend on the
  * manifest's order and every machine computes the same split; the union of all shards is the whole manifest.
+ *
+ * @example
+ * const mine = shardItems(manifest.items, parseShard("2/8"));
  */
 export function shardItems<T extends { id: string }>(items: readonly T[], shard: Shard): T[] {
   return items.filter((it) => {

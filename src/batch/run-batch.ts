@@ -75,6 +75,17 @@ export function writeJsonAtomic(path: string, value: unknown): void {
   renameSync(tmp, path);
 }
 
+/**
+ * Runs the items `concurrency` at a time, skipping those the state file records as done, with a report per item in `reportDir` when given.
+ *
+ * @example
+ * const summary = await runBatch({
+ *   items: parseManifest(text).items,
+ *   runItem: createBatchRunner({ baseDir: ".", accessToken: process.env.HF_TOKEN }),
+ *   concurrency: 4,
+ *   statePath: "batch.state.jsonl",
+ * });
+ */
 export async function runBatch(params: RunBatchParams): Promise<BatchSummary> {
   const now = params.now ?? (() => new Date());
   const selected = params.shard ? shardItems(params.items, params.shard) : [...params.items];
@@ -156,7 +167,12 @@ export async function runBatch(params: RunBatchParams): Promise<BatchSummary> {
   return summary;
 }
 
-/** 0 when every selected item is done (now or in an earlier run), 1 otherwise. */
+/**
+ * 0 when every selected item is done (now or in an earlier run), 1 otherwise.
+ *
+ * @example
+ * process.exitCode = batchExitCode(await runBatch({ items, runItem }));
+ */
 export function batchExitCode(summary: BatchSummary): number {
   return summary.failed === 0 && summary.interrupted === 0 ? 0 : 1;
 }

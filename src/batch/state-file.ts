@@ -79,6 +79,12 @@ export function openState(path: string): Map<string, StateEntry> {
   return readState(path);
 }
 
+/**
+ * Records an item's outcome as one JSON line (appended, so a crash loses at most the line being written).
+ *
+ * @example
+ * appendState("batch.state.jsonl", { id: item.id, status: "done", finishedAt: new Date().toISOString() });
+ */
 export function appendState(path: string, entry: StateEntry): void {
   mkdirSync(dirname(path), { recursive: true });
   appendFileSync(path, JSON.stringify(entry) + "\n");

@@ -45,7 +45,7 @@ export async function runBatchCommand(manifestPath: string, o: BatchOptions, io:
   const pod = o.shard === undefined ? indexedJobShard(io.env ?? process.env) : undefined;
   const shard = o.shard !== undefined ? parseShard(o.shard) : pod?.shard;
   const own = (path: string, kind: "file" | "folder") => (pod ? perIndexPath(path, pod.index, kind) : path);
-  const runItem = createBatchRunner({ ...hubConnection(o, io, batchLimits(o, io)), baseDir: dirname(manifestPath), ...(o.cacheDir !== undefined && { cacheDir: o.cacheDir }), ...(patchGgufHeader && { patchGgufHeader }), toolVersion: VERSION });
+  const runItem = createBatchRunner({ ...hubConnection(o, io, batchLimits(o, io)), baseDir: dirname(manifestPath), ...(patchGgufHeader && { patchGgufHeader }), toolVersion: VERSION });
   const summary = await runBatch({
     items: manifest.items,
     runItem,

@@ -20,7 +20,12 @@ export interface Command<O = Record<string, unknown>> {
 /** Declares `command` on cac; its action resolves to the command's exit code. */
 export function register<O>(cli: CAC, command: Command<O>, io: CliIo): void {
   const c = cli.command(command.usage, command.description);
-  for (const o of command.options) c.option(o.flags, o.description, o.default === undefined ? undefined : { default: o.default });
+  for (const o of command.options) {
+    c.option(o.flags, o.description, o.default === undefined ? undefined : { default: o.default });
+    // cac gives a --no-x flag the default true, which its help prints as "(default: true)" beside "Do not x". The
+    // commands read such a flag as `=== false`, so no default is needed: without it, the help says what the flag does.
+    if (o.flags.startsWith("--no-")) c.options.at(-1)!.config.default = undefined;
+  }
   for (const e of command.examples ?? []) c.example(e);
   // cac passes every declared argument (undefined when left out), then the options.
   c.action((...received: unknown[]) => {

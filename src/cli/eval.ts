@@ -5,10 +5,11 @@ import type { EvalDevice } from "../eval/evaluate.ts";
 import { EVAL_METHODS } from "../eval/methods.ts";
 import type { Command } from "./command.ts";
 import { type CliIo, print, printJson, warn } from "./io.ts";
-import { contextList, numberOption, wholeNumber, wordList } from "./options.ts";
+import { locateModelArg, withRevision } from "./hub.ts";
+import { contextList, HUB_SOURCE_OPTIONS, type HubSourceOptionValues, numberOption, wholeNumber, wordList } from "./options.ts";
 import { evalProgressLine } from "./progress.ts";
 
-interface EvalOptions {
+interface EvalOptions extends HubSourceOptionValues {
   text?: string;
   context: unknown;
   methods: unknown;
@@ -36,30 +37,36 @@ export const evalCommand: Command<EvalOptions> = {
     { flags: "--stride <n>", description: "Sliding-window mode: windows of each context length moved by this stride" },
     { flags: "--docs <n>", description: "Use only the first n documents" },
     { flags: "--device <d>", description: "auto | gpu | cpu", default: "auto" },
-    { flags: "--plot <file.svg>", description: "Where to write the SVG plot (default: perplexity.svg)" },
+    { flags: "--plot <file.svg>", description: "Also write the SVG plot to this file (none without it)" },
     { flags: "--json", description: "Print {results: [{method, context, perplexity, tokens}], ...}" },
     { flags: "--task <t>", description: "ppl | passkey (retrieval by greedy decoding, CPU) | drift (KL from --baseline, CPU)", default: "ppl" },
     { flags: "--trials <n>", description: "passkey: prompts per context (per depth with --depths)", default: "10" },
     { flags: "--depths <list>", description: "passkey: fixed key depths in [0, 1] (default: uniform over characters)" },
     { flags: "--seed <n>", description: "passkey: seed of the keys and split points", default: "0" },
     { flags: "--baseline <model>", description: "drift: the original model the patched one is compared with" },
+    ...HUB_SOURCE_OPTIONS,
   ],
   examples: [
     "yarnify eval ./model --text docs.txt --context 256,512,1024,2048,4096 --methods none,pi,ntk,dynamic,yarn",
     "yarnify eval ./Qwen3-0.6B-Q4_K_M.gguf --text docs.jsonl --context 4096,8192 --methods none,yarn --device cpu",
     "yarnify eval ./model --task passkey --context 512,1024 --trials 10 --methods none,yarn --seed 1",
     "yarnify eval ./model-yarn --task drift --baseline ./model --text docs.jsonl --context 256,512",
+    "yarnify eval org/name --text docs.jsonl",
   ],
-  async run(model, o, io) {
+  async run(arg, o, io) {
+    if (!["ppl", "passkey", "drift"].includes(o.task)) throw new YarnifyError("--task", `"${o.task}" is not a task (ppl, passkey, drift)`);
+    if (o.task === "ppl" && !o.text) throw new YarnifyError(undefined, "--text <file> is required (the documents to measure perplexity on)");
+    // A hub repo: every file (weights, tokenizer) into the cache.
+    const hub = await locateModelArg(withRevision(arg, o.revision), o, io, "all");
+    const model = hub?.model ?? arg;
     if (o.task === "passkey") return runPasskey(model, o, io);
     if (o.task === "drift") return runDrift(model, o, io);
-    if (o.task !== "ppl") throw new YarnifyError("--task", `"${o.task}" is not a task (ppl, passkey, drift)`);
-    if (!o.text) throw new YarnifyError(undefined, "--text <file> is required (the documents to measure perplexity on)");
+    const text = o.text!;
     const contexts = contextList(o.context, "--context");
     const { evaluate, loadTexts, parseEvalMethod, perplexityPlotSvg, perplexityTable } = await import("../eval/index.ts");
     const docs = wholeNumber(o.docs, "--docs");
-    const texts = loadTexts(o.text).slice(0, docs);
-    const r = await evaluate({
+    const texts = loadTexts(text).slice(0, docs);
+    const evaluated = await evaluate({
       model,
       texts,
       contexts,
@@ -69,12 +76,12 @@ export const evalCommand: Command<EvalOptions> = {
       device: o.device as EvalDevice,
       ...(io.abortSignal && { abortSignal: io.abortSignal }),
     }, evalProgressLine(io, io.isTTY && !o.json));
-    const plot = o.plot ?? "perplexity.svg";
-    writeFileSync(plot, perplexityPlotSvg(r.results, { title: `${model}: perplexity against context` }));
-    if (o.json) printJson(io, { ...r, plot });
+    const r = hub ? { ...evaluated, model: hub.label } : evaluated;
+    if (o.plot !== undefined) writeFileSync(o.plot, perplexityPlotSvg(r.results, { title: `${r.model}: perplexity against context` }));
+    if (o.json) printJson(io, { ...r, ...(o.plot !== undefined && { plot: o.plot }) });
     else {
       print(io, perplexityTable(r.results));
-      print(io, `device: ${r.device}; plot: ${plot}`);
+      print(io, `device: ${r.device}${o.plot !== undefined ? `; plot: ${o.plot}` : ""}`);
       warn(io, r.notes);
     }
     return 0;

@@ -7,7 +7,10 @@ import type { HubParams } from "../hub/hub-params.ts";
 import { hubParamsFromOptions } from "../hub/hub-params.ts";
 import type { RetryFetchOptions } from "../hub/retry-fetch.ts";
 import { cardValidation, type CardPerplexity } from "../hub/model-card.ts";
-import { parseHubSource } from "../hub/parse-hub-source.ts";
+import { defaultCacheDir } from "../hub/cache-dir.ts";
+import { formatHubSource, isHubModelArg, parseHubSource } from "../hub/parse-hub-source.ts";
+import { type HubModelLocation, locateHubModel } from "../hub/locate-hub-model.ts";
+import { YarnifyError } from "../core/errors.ts";
 import { patchHub, type PatchHubParams } from "../hub/patch-hub.ts";
 import { type GgufHeaderPatcher, patchHubGguf } from "../hub/patch-hub-gguf.ts";
 import { createProgressWriter } from "../hub/progress-text.ts";
@@ -19,12 +22,14 @@ import { patchText } from "../report-text.ts";
 import type { Report } from "../validate/report.ts";
 import { VERSION } from "../version.ts";
 import type { CliIo } from "./io.ts";
-import type { HubOptionValues } from "./options.ts";
+import type { HubOptionValues, HubSourceOptionValues } from "./options.ts";
 
-export interface HubCliOptions extends HubOptionValues {
+export interface HubCliOptions extends HubSourceOptionValues {
   push?: string;
   branch?: string;
   pr?: boolean;
+  commitMessage?: string;
+  overwrite?: boolean;
   private?: boolean;
   out?: string;
   dryRun?: boolean;
@@ -32,28 +37,79 @@ export interface HubCliOptions extends HubOptionValues {
   json?: boolean;
 }
 
-/** A publish as the commands print it in JSON. */
+/**
+ * The model argument with `--revision` applied: `org/name --revision v1` is `org/name@v1`. A local path, or a source
+ * naming another revision, is refused.
+ *
+ * @example
+ * withRevision("org/name", "refs/pr/3"); // "hf://org/name@refs/pr/3"
+ */
+export function withRevision(model: string, revision: string | undefined): string {
+  if (revision === undefined) return model;
+  const source = isHubModelArg(model) ? parseHubSource(model) : undefined;
+  if (!source) throw new YarnifyError(model, "--revision applies to hub sources (org/name); this is a local path");
+  if (source.revision !== undefined && source.revision !== revision) throw new YarnifyError(model, `names revision ${source.revision}, --revision ${revision}`);
+  return formatHubSource({ ...source, revision });
+}
+
+/**
+ * A model argument located for the readers when it names the hub (`files`: what a repo needs locally: its config
+ * files, or every file); undefined for a local path. Downloads report progress on stderr unless `--json`.
+ *
+ * @example
+ * const hub = await locateModelArg(model, o, io, "config");
+ * const r = await flags({ model: hub?.model ?? model, ...(hub?.remote && { remote: hub.remote }) });
+ */
+export async function locateModelArg(model: string, o: HubOptionValues & { json?: boolean }, io: CliIo, files: "config" | "all"): Promise<HubModelLocation | undefined> {
+  if (!isHubModelArg(model)) return undefined;
+  const progress = createProgressWriter({ write: io.stderr, isTTY: io.isTTY });
+  const where = await locateHubModel({ ...hubConnection(o, io), source: model, files }, o.json ? undefined : progress);
+  progress.done();
+  return where;
+}
+
+/**
+ * The hub settings of a command: --token/--hub-url or the environment (HF_TOKEN, the saved token, HF_ENDPOINT,
+ * HF_HUB_OFFLINE), retries reported on stderr, Ctrl-C aborting, and the cache (--cache-dir, else HF_HUB_CACHE or
+ * HF_HOME/hub); `retry` adds a rate limiter (and how long a 429 may ask to wait) for runs of many requests.
+ *
+ * @example
+ * await locateHubModel({ ...hubConnection(o, io), source: "org/name" });
+ */
+export function hubConnection(o: HubOptionValues, io: CliIo, retry?: Pick<RetryFetchOptions, "limiter" | "maxRetryAfterMs">): HubParams & { cacheDir: string } {
+  return {
+    ...hubParamsFromOptions(o, {
+      ...(io.env && { env: io.env }),
+      ...(io.abortSignal && { abortSignal: io.abortSignal }),
+      ...(retry && { retry }),
+      onRetry: (e) => io.stderr(redactSecrets(`retrying ${e.method} ${e.url} (${e.status ?? e.error}) in ${(e.delayMs / 1000).toFixed(1)} s, attempt ${e.attempt}\n`)),
+    }),
+    cacheDir: o.cacheDir ?? defaultCacheDir(io.env ?? process.env),
+  };
+}
+
+/**
+ * A publish as the commands print it in JSON.
+ *
+ * @example
+ * printJson(io, { ...result, publish: publishedJson(published) });
+ */
 export function publishedJson(p: PublishResult): { repo: string; branch: string; commitUrl: string; commitOid: string; pullRequestUrl: string | null; alreadyPublished: boolean } {
   return { repo: p.repo, branch: p.branch, commitUrl: p.commitUrl, commitOid: p.commitOid, pullRequestUrl: p.pullRequestUrl ?? null, alreadyPublished: p.alreadyPublished };
 }
 
-/** A publish as the commands print it in text: the pull request, the commit, and whether an earlier run made it. */
-export function publishedText(p: PublishResult): string {
-  const earlier = p.alreadyPublished ? ", published by an earlier run: nothing new committed" : "";
-  return `${p.pullRequestUrl ? `pull request ${p.pullRequestUrl}\n` : ""}commit ${p.commitUrl} (${p.commitOid}${earlier})\n`;
-}
-
 /**
- * The hub connection of a command: --token/--hub-url or the environment, retries reported on stderr, Ctrl-C
- * aborting; `retry` adds a rate limiter (and how long a 429 may ask to wait) for runs of many requests.
+ * A publish as the commands print it in text: for a pull request its URL and the source that addresses it
+ * (org/name@refs/pr/N[/file], which inspect, validate and patch take), the commit, and whether an earlier run made it.
+ *
+ * @example
+ * io.stdout(publishedText(published, "model-q4.gguf"));
  */
-export function hubConnection(o: HubOptionValues, io: CliIo, retry?: Pick<RetryFetchOptions, "limiter" | "maxRetryAfterMs">): HubParams {
-  return hubParamsFromOptions(o, {
-    ...(io.env && { env: io.env }),
-    ...(io.abortSignal && { abortSignal: io.abortSignal }),
-    ...(retry && { retry }),
-    onRetry: (e) => io.stderr(redactSecrets(`retrying ${e.method} ${e.url} (${e.status ?? e.error}) in ${(e.delayMs / 1000).toFixed(1)} s, attempt ${e.attempt}\n`)),
-  });
+export function publishedText(p: PublishResult, path?: string): string {
+  const pr = p.pullRequestUrl?.match(/\/discussions\/(\d+)$/)?.[1];
+  const source = pr && formatHubSource({ repo: p.repo, revision: `refs/pr/${pr}`, ...(path !== undefined && { path }) }).slice("hf://".length);
+  const earlier = p.alreadyPublished ? ", published by an earlier run: nothing new committed" : "";
+  return `${p.pullRequestUrl ? `pull request ${p.pullRequestUrl}${source ? ` (${source})` : ""}\n` : ""}commit ${p.commitUrl} (${p.commitOid}${earlier})\n`;
 }
 
 /**
@@ -84,6 +140,7 @@ export async function publishLocalPatch(
       baseModel: o.baseModel ?? basename(r.source),
       ...(validation && { validation }),
       ...(extra.perplexity && { perplexity: extra.perplexity }),
+      ...(o.commitMessage !== undefined && { commitMessage: o.commitMessage }),
       toolVersion: VERSION,
     },
     o.json ? undefined : progress,
@@ -101,11 +158,11 @@ async function patchHubGgufSource(model: string, target: PlanTarget, o: HubCliOp
       ...target,
       source: model,
       ...(patchHeader && { patchHeader }),
-      ...(o.cacheDir !== undefined && { cacheDir: o.cacheDir }),
       ...(o.push !== undefined && { push: o.push }),
       ...(o.branch !== undefined && { branch: o.branch }),
       ...(o.pr !== undefined && { pr: o.pr }),
       ...(o.private !== undefined && { private: o.private }),
+      ...(o.commitMessage !== undefined && { commitMessage: o.commitMessage }),
       toolVersion: VERSION,
     },
     o.json ? undefined : progress,
@@ -117,7 +174,7 @@ async function patchHubGgufSource(model: string, target: PlanTarget, o: HubCliOp
     return 0;
   }
   for (const f of r.files) io.stdout(`${f.path}: header ${f.headerBytes.before} -> ${f.headerBytes.after} bytes\n`);
-  io.stdout(publishedText(p));
+  io.stdout(publishedText(p, r.source.path));
   for (const w of r.plan.warnings) io.stderr(`warning: ${w}\n`);
   return 0;
 }
@@ -143,7 +200,6 @@ export async function patchHubSource(
       ...hubConnection(o, io),
       ...target,
       source: model,
-      ...(o.cacheDir !== undefined && { cacheDir: o.cacheDir }),
       ...(o.push !== undefined && { push: o.push }),
       ...(o.branch !== undefined && { branch: o.branch }),
       ...(o.pr !== undefined && { pr: o.pr }),
@@ -152,6 +208,8 @@ export async function patchHubSource(
       ...(o.dryRun !== undefined && { dryRun: o.dryRun }),
       ...(o.validate !== undefined && { validate: o.validate }),
       ...(extra.perplexity && { perplexity: extra.perplexity }),
+      ...(o.commitMessage !== undefined && { commitMessage: o.commitMessage }),
+      ...(o.overwrite !== undefined && { overwrite: o.overwrite }),
       toolVersion: VERSION,
     },
     o.json ? undefined : progress,

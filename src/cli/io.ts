@@ -7,7 +7,7 @@ export interface CliIo {
   stderr: (s: string) => void;
   /** Whether stderr is a terminal (progress redraws one line). */
   isTTY: boolean;
-  /** The environment hub options fall back to (HF_TOKEN, HF_ENDPOINT); the process's by default. */
+  /** The environment hub options fall back to (HF_TOKEN, HF_ENDPOINT, HF_HOME, HF_HUB_CACHE, HF_HUB_OFFLINE); the process's by default. */
   env?: Env;
   /** Aborted on Ctrl-C (and SIGTERM, SIGHUP) by the process entry. */
   abortSignal?: AbortSignal;

@@ -1,8 +1,10 @@
 // The command line: every command of src/cli/ declared on cac, run against an output seam, errors turned into one
-// line and the exit code of src/core/errors.ts. runCli runs in-process (tests); runProcess is the real process.
+// line (or, under --json, one JSON object on stdout) and the exit code of src/core/errors.ts. runCli runs
+// in-process (tests); runProcess is the real process.
 import { cac } from "cac";
 import { EXIT_CODES, YarnifyError } from "../core/errors.ts";
 import { onStaleTemp, removeTrackedTemps } from "../core/io/temp-paths.ts";
+import { runtimeName, runtimeVersion } from "../core/runtime.ts";
 import { VERSION } from "../version.ts";
 import { batchCommand } from "./batch.ts";
 import { type Command, register } from "./command.ts";
@@ -18,8 +20,9 @@ import { validateCommand } from "./validate.ts";
 const COMMANDS: Command<never>[] = [inspectCommand, patchCommand, validateCommand, evalCommand, batchCommand, flagsCommand, recipeCommand];
 
 /**
- * Runs one command line (without the program name) and resolves to its exit code; errors are written to
- * `io.stderr` as one line.
+ * Runs one command line (without the program name) and resolves to its exit code. An error is one line on
+ * `io.stderr`; under `--json` it is `{"error": {"code", "file", "problem"}}` on `io.stdout` instead, so a script
+ * reading stdout always gets one JSON object.
  *
  * @example
  * const code = await runCli(["inspect", "./model", "--json"], { stdout: (s) => out.push(s), stderr: (s) => err.push(s), isTTY: false });
@@ -29,24 +32,45 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
   onStaleTemp((t) => io.stderr(`yarnify: removed ${t.path}, left by a yarnify run that was killed (pid ${t.pid})\n`));
   const cli = cac("yarnify");
   for (const c of COMMANDS) register(cli, c, io);
-  cli.help();
-  cli.version(VERSION);
+  // The help opens with the version (cac's would, from cli.version, which this CLI replaces below).
+  cli.help((sections) => [{ body: `yarnify ${VERSION}` }, ...sections.slice(1)]);
+  // Our own --version: cac's names Node's compatibility version on Bun and Deno.
+  cli.option("-v, --version", "Print the version and the runtime's");
   try {
-    cli.parse(["node", "yarnify", ...args], { run: false });
+    throughIo(io, () => cli.parse(["node", "yarnify", ...args], { run: false }));
     if (!cli.matchedCommand) {
-      if (cli.options.help || cli.options.version) return EXIT_CODES.ok.code;
+      if (cli.options.help) return EXIT_CODES.ok.code;
+      if (cli.options.version) {
+        io.stdout(`yarnify ${VERSION} (${runtimeName()} ${runtimeVersion()})\n`);
+        return EXIT_CODES.ok.code;
+      }
       const unknown = cli.args[0];
-      throw new YarnifyError(undefined, unknown ? `unknown command "${unknown}" (see yarnify --help)` : "no command given (see yarnify --help)");
+      if (unknown) throw new YarnifyError(undefined, `unknown command "${unknown}" (see yarnify --help)`);
+      // No command at all: the help, and the exit code of a usage error.
+      throughIo(io, () => cli.outputHelp());
+      return EXIT_CODES.failure.code;
     }
     return (await cli.runMatchedCommand()) as number;
   } catch (err) {
     removeTrackedTemps();
-    if (io.abortSignal?.aborted) {
-      io.stderr("yarnify: interrupted; temporary outputs removed\n");
-      return EXIT_CODES.interrupted.code;
-    }
-    io.stderr(`yarnify: ${(err as Error).message}\n`);
-    return err instanceof YarnifyError ? err.exitCode : EXIT_CODES.failure.code;
+    const interrupted = io.abortSignal?.aborted === true;
+    const code = interrupted ? EXIT_CODES.interrupted.code : err instanceof YarnifyError ? err.exitCode : EXIT_CODES.failure.code;
+    const file = !interrupted && err instanceof YarnifyError ? err.file : undefined;
+    const problem = interrupted ? "interrupted; temporary outputs removed" : err instanceof YarnifyError ? err.problem : (err as Error).message;
+    if (args.includes("--json")) io.stdout(JSON.stringify({ error: { code, file: file ?? null, problem } }, null, 2) + "\n");
+    else io.stderr(`yarnify: ${file ? `${file}: ` : ""}${problem}\n`);
+    return code;
+  }
+}
+
+/** cac prints help with console.info: for the span of `fn`, that goes through the output seam instead. */
+function throughIo<T>(io: CliIo, fn: () => T): T {
+  const info = console.info;
+  console.info = (...text: unknown[]) => io.stdout(text.join(" ") + "\n");
+  try {
+    return fn();
+  } finally {
+    console.info = info;
   }
 }
 

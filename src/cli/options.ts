@@ -18,9 +18,15 @@ export const FORMAT_OPTIONS: OptionSpec[] = [
 ];
 
 export const HUB_OPTIONS: OptionSpec[] = [
-  { flags: "--token <token>", description: "Hugging Face token (default: $HF_TOKEN)" },
+  { flags: "--token <token>", description: "Hugging Face token (default: $HF_TOKEN, else the one `hf auth login` saved)" },
   { flags: "--hub-url <url>", description: "Hub endpoint (default: $HF_ENDPOINT or https://huggingface.co)" },
-  { flags: "--cache-dir <dir>", description: "Download cache (default: $YARNIFY_CACHE or ~/.cache/yarnify)" },
+  { flags: "--cache-dir <dir>", description: "Hugging Face cache, shared with `hf` (default: $HF_HUB_CACHE or $HF_HOME/hub, ~/.cache/huggingface/hub)" },
+];
+
+/** The options of a command whose argument may be a hub source (org/name[@rev][/file.gguf]). */
+export const HUB_SOURCE_OPTIONS: OptionSpec[] = [
+  { flags: "--revision <rev>", description: "Hub source: branch, tag, commit or refs/pr/N (as org/name@rev)" },
+  ...HUB_OPTIONS,
 ];
 
 export interface FormatOptionValues {
@@ -33,6 +39,10 @@ export interface HubOptionValues {
   token?: string;
   hubUrl?: string;
   cacheDir?: string;
+}
+
+export interface HubSourceOptionValues extends HubOptionValues {
+  revision?: string;
 }
 
 /**

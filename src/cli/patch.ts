@@ -7,9 +7,9 @@ import { isHubModelArg } from "../hub/parse-hub-source.ts";
 import { patch } from "../patch.ts";
 import { patchText, validateText } from "../report-text.ts";
 import type { Command } from "./command.ts";
-import { type HubCliOptions, patchHubSource, publishedJson, publishedText, publishLocalPatch } from "./hub.ts";
+import { type HubCliOptions, patchHubSource, publishedJson, publishedText, publishLocalPatch, withRevision } from "./hub.ts";
 import { type CliIo, print, printJson, warn } from "./io.ts";
-import { contextList, FORMAT_OPTIONS, type FormatOptionValues, formatOptions, HUB_OPTIONS, numberOption } from "./options.ts";
+import { contextList, FORMAT_OPTIONS, type FormatOptionValues, formatOptions, HUB_SOURCE_OPTIONS, numberOption } from "./options.ts";
 import { evalProgressLine, progressBar } from "./progress.ts";
 
 interface PatchOptions extends FormatOptionValues, HubCliOptions {
@@ -28,6 +28,8 @@ interface PatchOptions extends FormatOptionValues, HubCliOptions {
   eval?: string;
   evalContext?: unknown;
   baseModel?: string;
+  /** cac keys an option by its longest name: `--pr` and `--create-pr` both set createPr (and `--pr` also pr). */
+  createPr?: boolean;
 }
 
 type PatchedEvaluation = Awaited<ReturnType<typeof import("../eval/card-perplexity.ts").evaluatePatched>>;
@@ -82,9 +84,10 @@ export const patchCommand: Command<PatchOptions> = {
     { flags: "--mscale <m>", description: "DeepSeek-style mscale" },
     { flags: "--mscale-all-dim <m>", description: "DeepSeek-style mscale_all_dim" },
     { flags: "--attention-factor <a>", description: "Explicit attention factor (overrides the mscale rules)" },
-    { flags: "--out <path>", description: "Output path (default: <model>-yarn-<context>)" },
+    { flags: "-o, --out <path>", description: "Output path (default: <model>-yarn-<context>); an existing one is refused unless --overwrite" },
+    { flags: "--overwrite", description: "Replace an existing output (never the source)" },
     { flags: "--dry-run", description: "Print a unified diff of what would change; write nothing" },
-    { flags: "--force", description: "Re-plan a model that already has RoPE scaling, from its original context" },
+    { flags: "--force", description: "Re-plan a model that already has RoPE scaling, from its original context (overwriting an output needs --overwrite)" },
     { flags: "--allow-shrink", description: "Write a target context at or below the one the model declares (refused otherwise)" },
     { flags: "--validate", description: "Validate the output before reporting success (exit 5 if a check fails)" },
     { flags: "--no-verify", description: "GGUF: skip re-reading the output to prove its tensor data equals the source's" },
@@ -93,13 +96,16 @@ export const patchCommand: Command<PatchOptions> = {
     { flags: "--push <repo>", description: "Publish the patched model to this repo (created if needed), with a model card; hub or local source" },
     { flags: "--branch <name>", description: "Commit to this branch (of --push, else of the hub source repo)" },
     { flags: "--base-model <repo>", description: "Local source: the original's hub id, for the card's base_model" },
-    { flags: "--pr", description: "Hub source: open a pull request on the source repo (config-only change)" },
+    { flags: "--pr, --create-pr", description: "Hub source: open a pull request on the source repo (config-only change)" },
+    { flags: "--commit-message <text>", description: "Title of the published commit (default: yarnify's, naming the change)" },
     { flags: "--private", description: "Create the --push repo as private" },
-    ...HUB_OPTIONS,
+    ...HUB_SOURCE_OPTIONS,
     { flags: "--json", description: "Print one JSON object" },
   ],
   examples: ["yarnify patch Qwen/Qwen2.5-7B-Instruct --factor 4 --push me/Qwen2.5-7B-Instruct-128k", "yarnify patch ./model --factor 4 --out ./model-yarn"],
-  async run(model, o, io) {
+  async run(arg, options, io) {
+    const o: PatchOptions = { ...options, pr: options.createPr };
+    const model = withRevision(arg, o.revision);
     const target = planTarget(o);
     const measure = await patchEvaluator(o, io, isHubModelArg(model) ? undefined : model);
     if (isHubModelArg(model)) {
@@ -110,7 +116,7 @@ export const patchCommand: Command<PatchOptions> = {
     if (o.branch && !o.push) throw new YarnifyError(model, "--branch needs --push <repo> for a local model");
     const { tensor, timeoutMs } = formatOptions(o);
     const r = await patch(
-      { model, out: o.out, dryRun: o.dryRun, tensor, timeoutMs, verify: o.verify !== false, ...(io.abortSignal && { abortSignal: io.abortSignal }), ...target },
+      { model, out: o.out, dryRun: o.dryRun, tensor, timeoutMs, verify: o.verify !== false, overwrite: o.overwrite, ...(io.abortSignal && { abortSignal: io.abortSignal }), ...target },
       progressBar(io, io.isTTY && !o.json),
     );
     const report = o.validate && !r.dryRun

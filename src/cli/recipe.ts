@@ -6,11 +6,11 @@ import { YarnifyError } from "../core/errors.ts";
 import { recipe, trainerName, YARN_FINE_TUNE } from "../recipe/index.ts";
 import type { FineTune } from "../recipe/fine-tune.ts";
 import type { Command } from "./command.ts";
-import { hubConnection } from "./hub.ts";
+import { hubConnection, withRevision } from "./hub.ts";
 import { print, printJson } from "./io.ts";
-import { HUB_OPTIONS, type HubOptionValues, numberOption, wholeNumber } from "./options.ts";
+import { HUB_SOURCE_OPTIONS, type HubSourceOptionValues, numberOption, wholeNumber } from "./options.ts";
 
-interface RecipeOptions extends HubOptionValues {
+interface RecipeOptions extends HubSourceOptionValues {
   trainer?: string;
   out?: string;
   gpus?: unknown;
@@ -43,25 +43,24 @@ export const recipeCommand: Command<RecipeOptions> = {
   description: "A fine-tuning config for a patched model: its RoPE fields, the new length, the YaRN paper's short fine-tune",
   options: [
     { flags: "--trainer <name>", description: "axolotl | llama-factory | nemo-rl | verl" },
-    { flags: "--out <dir>", description: "Write <trainer>.yaml (and the files it needs) here instead of printing it" },
+    { flags: "-o, --out <dir>", description: "Write <trainer>.yaml (and the files it needs) here instead of printing it" },
     { flags: "--gpus <n>", description: "GPUs the global batch is split over", default: YARN_FINE_TUNE.gpus },
     { flags: "--steps <n>", description: "Optimizer steps", default: YARN_FINE_TUNE.steps },
     { flags: "--lr <x>", description: "Peak learning rate (default 2e-5)" },
     { flags: "--batch <n>", description: "Global batch (sequences per step)", default: YARN_FINE_TUNE.globalBatch },
     { flags: "--dataset <id>", description: `Hub dataset of long plain text (axolotl, llama-factory; default ${YARN_FINE_TUNE.dataset})` },
     { flags: "--dataset-field <col>", description: `Its text column (default ${YARN_FINE_TUNE.textField})` },
-    ...HUB_OPTIONS,
+    ...HUB_SOURCE_OPTIONS,
     { flags: "--json", description: "Print one JSON object: the config as data, the files, the run command" },
   ],
   examples: ["yarnify recipe ./qwen2.5-7b-128k --trainer axolotl", "yarnify recipe me/qwen2.5-7b-128k --trainer nemo-rl --gpus 8 --out ./recipe"],
-  async run(model, o, io) {
+  async run(arg, o, io) {
     const r = await recipe({
       ...hubConnection(o, io),
-      model,
+      model: withRevision(arg, o.revision),
       trainer: trainerName(o.trainer),
       fineTune: fineTuneOptions(o),
       ...(o.out !== undefined && { outDir: o.out }),
-      ...(o.cacheDir !== undefined && { cacheDir: o.cacheDir }),
     });
     if (o.out !== undefined) {
       mkdirSync(o.out, { recursive: true });

@@ -14,11 +14,15 @@ export interface Check {
   [figure: string]: unknown;
 }
 
-/** A remote file readable with Range requests: the URL pinned to a commit, its auth headers and the fetch to use. */
-export interface RemoteFile {
-  url: string;
+/** How to reach a model given as an http(s) URL: the headers (Authorization) and the fetch its requests use. */
+export interface RemoteAccess {
   headers: Record<string, string>;
   fetch: typeof fetch;
+}
+
+/** A remote file readable with Range requests: the URL pinned to a commit, its auth headers and the fetch to use. */
+export interface RemoteFile extends RemoteAccess {
+  url: string;
 }
 
 /**
@@ -80,6 +84,8 @@ export type PatchProgressEvent =
 export interface PatchExtras {
   /** Re-read the output and compare it with the source after writing (default true). */
   verify?: boolean;
+  /** Replace an existing output (default false: an existing output is refused, exit 4). */
+  overwrite?: boolean;
   onProgress?: (e: PatchProgressEvent) => void;
   abortSignal?: AbortSignal;
 }
@@ -88,7 +94,8 @@ export interface Converter {
   format: ModelFormat;
   /** Whether this converter handles the path (by extension or by contents). */
   accepts(path: string): boolean;
-  read(path: string): Promise<ModelInfo>;
+  /** Reads a model's RoPE setup; `remote` says how to reach an http(s) URL (formats that read one: GGUF). */
+  read(path: string, remote?: RemoteAccess): Promise<ModelInfo>;
   /** The output path used when none is given. */
   defaultOut(path: string, plan: Plan): string;
   patch(params: { info: ModelInfo; plan: Plan; out: string; dryRun: boolean } & PatchExtras): Promise<PatchOutput>;

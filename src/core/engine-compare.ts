@@ -28,6 +28,13 @@ function computes(v: EngineView): boolean {
   return v.invFreq.length > 0 && v.invFreq.every(Number.isFinite) && Number.isFinite(v.attentionFactor);
 }
 
+/**
+ * Each engine's reading against transformers': frequency and attention-factor differences and whether it agrees.
+ *
+ * @example
+ * const reports = compareEngines(engineViews(info.stored));
+ * console.log(reports.llamacpp.agrees, reports.ortGenai.maxInvFreqRelDiff);
+ */
 export function compareEngines(views: Record<EngineName, EngineView>): Record<EngineName, EngineReport> {
   const ref = views.transformers;
   const out = {} as Record<EngineName, EngineReport>;

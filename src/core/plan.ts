@@ -22,6 +22,11 @@ function positiveNumber(v: unknown, what: string): number {
  * Plan an extension. A model that already has scaling is refused unless `force`, which re-plans from its
  * original context (keeping its mscale/mscale_all_dim/truncate unless overridden). `family` (config.json model_type
  * or GGUF architecture) lets the known family quirks pick the trained context (src/core/rope/family-quirks.ts).
+ *
+ * @example
+ * const info = await (await converterFor("./model")).read("./model");
+ * const p = plan(info.spec, { context: 131072 });
+ * console.log(p.scaling.factor, p.attentionFactor);
  */
 export function plan(spec: RopeSpec, target: PlanTarget, opts: { file?: string; family?: string } = {}): Plan {
   const file = opts.file;

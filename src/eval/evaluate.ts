@@ -91,7 +91,14 @@ export function evaluate(params: EvaluateParams, onEvent?: (e: EvalProgressEvent
   return drain(evaluateIter(params), onEvent);
 }
 
-/** evaluate() as an async generator: yields an EvalProgressEvent as each pass starts and after each forward pass, returns the result. */
+/**
+ * evaluate() as an async generator: yields an EvalProgressEvent as each pass starts and after each forward pass,
+ * returns the result.
+ *
+ * @example
+ * const it = evaluateIter({ model: "./tiny", texts, contexts: [256, 1024], methods: ["none", "yarn"] });
+ * for (let r = await it.next(); !r.done; r = await it.next()) console.log(r.value);
+ */
 export async function* evaluateIter(params: EvaluateParams): AsyncGenerator<EvalProgressEvent, EvaluateResult> {
   const methods = params.methods ?? ["model"];
   const contexts = [...params.contexts];

@@ -15,6 +15,12 @@ import { PlanError } from "../core/errors.ts";
 export type EvalMethod = "model" | "none" | "pi" | "linear" | "ntk" | "dynamic" | "yarn" | "dynamic-yarn";
 export const EVAL_METHODS: readonly EvalMethod[] = ["model", "none", "pi", "linear", "ntk", "dynamic", "yarn", "dynamic-yarn"];
 
+/**
+ * An `--methods` word as an EvalMethod (a PlanError naming the valid ones otherwise).
+ *
+ * @example
+ * const methods = "none,pi,yarn".split(",").map(parseEvalMethod);
+ */
 export function parseEvalMethod(name: string): EvalMethod {
   if ((EVAL_METHODS as readonly string[]).includes(name)) return name as EvalMethod;
   throw new PlanError(undefined, `unknown evaluation method "${name}" (use ${EVAL_METHODS.join(", ")})`);
@@ -29,6 +35,12 @@ export interface MethodRopeParams {
   factor?: number;
 }
 
+/**
+ * The frequencies a method gives a model at one window length: its own scaling ('model'), plain RoPE, or PI, NTK, dynamic NTK, YaRN from the trained context.
+ *
+ * @example
+ * const f = ropeForMethod({ spec: info.spec, method: "yarn", length: 4096 });
+ */
 export function ropeForMethod(p: MethodRopeParams): RopeFrequencies {
   const { spec, method, length } = p;
   if (method === "model") return computeRope(spec, { seqLen: length });

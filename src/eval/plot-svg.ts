@@ -10,6 +10,12 @@ export interface PlotOptions {
 
 const COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"];
 
+/**
+ * Perplexity against context, one line per method, as a standalone SVG (log-scaled axes).
+ *
+ * @example
+ * writeFileSync("perplexity.svg", perplexityPlotSvg(result.results, { title: "tiny-llama" }));
+ */
 export function perplexityPlotSvg(results: readonly PerplexityResult[], opts: PlotOptions = {}): string {
   const W = opts.width ?? 640, H = opts.height ?? 400;
   const m = { left: 64, right: 150, top: 36, bottom: 48 };

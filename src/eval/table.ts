@@ -1,6 +1,12 @@
 // A plain-text table: one row per method, one column per context length.
 import type { PerplexityResult } from "./result.ts";
 
+/**
+ * A text table of perplexity per method (rows) and context (columns), for the terminal.
+ *
+ * @example
+ * console.log(perplexityTable((await evaluate(params)).results));
+ */
 export function perplexityTable(results: readonly PerplexityResult[]): string {
   const methods = [...new Set(results.map((r) => r.method))];
   const contexts = [...new Set(results.map((r) => r.context))].sort((a, b) => a - b);
@@ -18,7 +24,12 @@ export function formatPpl(p: number | undefined): string {
   return p >= 1000 ? p.toExponential(2) : p.toFixed(p >= 100 ? 1 : 3);
 }
 
-/** The same table in Markdown (for a model card): perplexity per method and context, lower is better. */
+/**
+ * The same table in Markdown (for a model card): perplexity per method and context, lower is better.
+ *
+ * @example
+ * card += perplexityMarkdownTable(result.results);
+ */
 export function perplexityMarkdownTable(results: readonly PerplexityResult[]): string {
   const methods = [...new Set(results.map((r) => r.method))];
   const contexts = [...new Set(results.map((r) => r.context))].sort((a, b) => a - b);

@@ -9,7 +9,12 @@ export class TextInputError extends ModelFormatError {
 
 export type TextFormat = "text" | "jsonl" | "json";
 
-/** Guesses the format from the extension, then from the content (so `docs.txt` holding JSON is still JSON). */
+/**
+ * Guesses the format from the extension, then from the content (so `docs.txt` holding JSON is still JSON).
+ *
+ * @example
+ * detectTextFormat("docs.txt", '{"docs": [{"text": "a"}]}'); // "json"
+ */
 export function detectTextFormat(file: string, content: string): TextFormat {
   if (/\.(jsonl|ndjson)$/i.test(file)) return "jsonl";
   if (/\.json$/i.test(file)) return "json";
@@ -31,6 +36,12 @@ export function detectTextFormat(file: string, content: string): TextFormat {
   return "text";
 }
 
+/**
+ * The documents of a file's content in a given format (a TextInputError naming the file on bad input).
+ *
+ * @example
+ * parseTexts('{"text": "one"}\n{"text": "two"}\n', "jsonl", "docs.jsonl"); // ["one", "two"]
+ */
 export function parseTexts(content: string, format: TextFormat, file: string): string[] {
   if (format === "text") {
     if (content.length === 0) throw new TextInputError(file, "the text file is empty");
@@ -70,7 +81,12 @@ function textOf(obj: unknown, where: string, file: string): string {
   return text;
 }
 
-/** Reads the documents of one file. */
+/**
+ * Reads the documents of one file.
+ *
+ * @example
+ * const texts = loadTexts("docs.jsonl").slice(0, 24);
+ */
 export function loadTexts(file: string, format?: TextFormat): string[] {
   let content: string;
   try {

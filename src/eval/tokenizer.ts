@@ -11,7 +11,13 @@ export interface TextTokenizer {
   vocabSize: number;
 }
 
-/** Loads `<dir>/tokenizer.json` (and tokenizer_config.json when present). */
+/**
+ * Loads `<dir>/tokenizer.json` (and tokenizer_config.json when present).
+ *
+ * @example
+ * const tok = loadTokenizer("./tiny-llama");
+ * console.log(tok.encode("Hello world"));
+ */
 export function loadTokenizer(dir: string): TextTokenizer {
   const file = join(dir, "tokenizer.json");
   if (!existsSync(file)) throw new ModelFormatError(dir, "tokenizer.json not found (evaluation needs the model's tokenizer)");

@@ -12,7 +12,12 @@ import type { GgufHeaderPatcher } from "./patch-hub-gguf.ts";
 
 const NUMBER_OPTIONS = ["originalContext", "betaFast", "betaSlow", "mscale", "mscaleAllDim", "attentionFactor"] as const;
 
-/** The plan knobs of an item ("options": method, originalContext, betas, truncate, mscale..., force). */
+/**
+ * The plan knobs of an item ("options": method, originalContext, betas, truncate, mscale..., force).
+ *
+ * @example
+ * const target = itemPlanTarget({ id: "q", source: "org/m", factor: 4, options: { betaFast: 16 } });
+ */
 export function itemPlanTarget(item: BatchItem): PlanTarget {
   const o = item.options ?? {};
   const t: PlanTarget = { ...(item.factor !== undefined && { factor: item.factor }), ...(item.context !== undefined && { context: item.context }) };
@@ -35,6 +40,12 @@ export interface HubBatchRunnerParams extends HubParams {
   toolVersion?: string;
 }
 
+/**
+ * runBatch's item runner for hub sources: each item is patched and published (HF repos by patchHub, GGUF files by patchHubGguf).
+ *
+ * @example
+ * await runBatch({ items, runItem: createHubBatchRunner({ accessToken: process.env.HF_TOKEN, toolVersion: "0.1.0" }) });
+ */
 export function createHubBatchRunner(params: HubBatchRunnerParams): RunItem {
   return async (item, ctx): Promise<JsonValue> => {
     const source = parseHubSource(item.source);

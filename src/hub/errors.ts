@@ -100,3 +100,8 @@ export async function throwForResponse(res: Response, what: string): Promise<nev
   }
   throw new HubHttpError(what, httpProblem(res.status, detail), res.status);
 }
+
+/** HF_HUB_OFFLINE is set and the cache cannot serve what was asked (exit 6). */
+export class HubOfflineError extends HubError {
+  override name = "HubOfflineError";
+}

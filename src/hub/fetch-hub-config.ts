@@ -20,14 +20,21 @@ export interface HubConfigDir {
   files: HubFileEntry[];
 }
 
+/**
+ * The config files of a hub model fetched into the cache (no weights), as a directory the local readers open.
+ *
+ * @example
+ * const h = await fetchHubConfig({ source: "Qwen/Qwen2.5-7B-Instruct" });
+ * const info = await inspect({ model: h.dir });
+ */
 export async function fetchHubConfig(params: HubParams & { source: string | HubSource; cacheDir?: string }): Promise<HubConfigDir> {
   const source = typeof params.source === "string" ? parseHubSource(params.source) : params.source;
   if (!source) throw new HubSourceError(String(params.source), "not a hub source (expected org/name[@revision])");
   const cacheDir = params.cacheDir ?? defaultCacheDir();
-  const commit = await resolveCommit({ ...params, repo: source.repo, revision: source.revision });
-  const files = await listHubFiles({ ...params, repo: source.repo, revision: commit });
+  const commit = await resolveCommit({ ...params, repo: source.repo, revision: source.revision, cacheDir });
+  const files = await listHubFiles({ ...params, repo: source.repo, revision: commit, cacheDir });
   const wanted = CONFIG_FILES.filter((p) => files.some((f) => f.path === p));
   if (!wanted.includes("config.json")) throw new HubSourceError(`${source.repo}@${commit.slice(0, 12)}`, "no config.json (for a GGUF repo, name the file: org/name/file.gguf)");
-  await downloadToCache({ ...params, repo: source.repo, commit, paths: wanted, cacheDir });
+  await downloadToCache({ ...params, repo: source.repo, commit, paths: wanted, cacheDir, listing: files });
   return { source, commit, dir: snapshotDir(cacheDir, source.repo, commit), files };
 }

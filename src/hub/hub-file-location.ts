@@ -11,6 +11,13 @@ export interface HubFileLocation extends RemoteFile {
   commit: string;
 }
 
+/**
+ * Where a hub file can be read with Range requests: its resolve URL pinned to the commit the revision points to, with auth.
+ *
+ * @example
+ * const loc = await hubFileLocation({ repo: "org/m-GGUF", path: "m-Q4_K_M.gguf", accessToken });
+ * const header = await readGgufHeader(openRemoteSource(loc.url, loc));
+ */
 export async function hubFileLocation(params: HubParams & { repo: string; revision?: string; path: string }): Promise<HubFileLocation> {
   assertSafeRepoPath(params.path, params.repo);
   const commit = await resolveCommit(params);

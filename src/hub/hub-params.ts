@@ -1,9 +1,15 @@
-// The connection settings every hub call takes (the huggingface.js shape): hubUrl, accessToken, fetch, abortSignal.
-// Resolved once from options and the environment (HF_ENDPOINT, HF_TOKEN); every entry point and the CLI build
-// them here.
+// The connection settings every hub call takes (the huggingface.js shape): hubUrl, accessToken, fetch, abortSignal,
+// and offline. Resolved once from options and the environment as huggingface_hub reads it (HF_ENDPOINT, HF_TOKEN,
+// the token `hf auth login` saved, HF_HUB_OFFLINE); every entry point and the CLI build them here.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { HubError } from "./errors.ts";
+import { type Env, hfHome } from "./hf-home.ts";
+import { offlineFetch } from "./offline-fetch.ts";
 import { registerSecret } from "./redact.ts";
 import { createRetryFetch, defaultHubFetch, type RetryFetchOptions } from "./retry-fetch.ts";
+
+export type { Env };
 
 export const DEFAULT_HUB_URL = "https://huggingface.co";
 
@@ -13,13 +19,16 @@ export interface HubParams {
   /** Used for every request; pass createRetryFetch(...) for retries and timeouts. */
   fetch?: typeof fetch;
   abortSignal?: AbortSignal;
+  /**
+   * No network (HF_HUB_OFFLINE): revisions resolve through the cache's refs, files come from its snapshots, and a
+   * step that needs the hub fails with HubOfflineError.
+   */
+  offline?: boolean;
 }
 
 export interface ResolvedHubParams extends HubParams {
   hubUrl: string;
 }
-
-export type Env = Record<string, string | undefined>;
 
 /**
  * Refuses a token that is not a Hugging Face one (they start with hf_; @huggingface/hub refuses any other with a
@@ -33,8 +42,9 @@ export function assertHubToken(token: string | undefined, from: string): void {
 }
 
 /**
- * Option first, then HF_TOKEN (or the older HUGGING_FACE_HUB_TOKEN) and HF_ENDPOINT. Registers the token for
- * redaction, and refuses one that is not a Hugging Face token, naming where it came from.
+ * Option first, then HF_TOKEN (or the older HUGGING_FACE_HUB_TOKEN), then the token `hf auth login` saved
+ * ($HF_TOKEN_PATH, else $HF_HOME/token); HF_ENDPOINT; HF_HUB_OFFLINE. Registers the token for redaction, and
+ * refuses one that is not a Hugging Face token, naming where it came from.
  *
  * @example
  * resolveHubParams({ env: { HF_TOKEN: "hf_abc", HF_ENDPOINT: "http://127.0.0.1:8080/" } });
@@ -46,11 +56,32 @@ export function resolveHubParams(options: HubParams & { env?: Env } = {}): Resol
     ? [options.accessToken, "accessToken"]
     : env.HF_TOKEN
       ? [env.HF_TOKEN, "HF_TOKEN"]
-      : [env.HUGGING_FACE_HUB_TOKEN || undefined, "HUGGING_FACE_HUB_TOKEN"];
+      : env.HUGGING_FACE_HUB_TOKEN
+        ? [env.HUGGING_FACE_HUB_TOKEN, "HUGGING_FACE_HUB_TOKEN"]
+        : savedToken(env);
   registerSecret(accessToken);
   assertHubToken(accessToken, from);
   const hubUrl = (options.hubUrl || env.HF_ENDPOINT || DEFAULT_HUB_URL).replace(/\/+$/, "");
-  return { ...options, hubUrl, ...(accessToken && { accessToken }) };
+  const offline = options.offline ?? isTrue(env.HF_HUB_OFFLINE);
+  return { ...options, hubUrl, ...(accessToken && { accessToken }), ...(offline && { offline }) };
+}
+
+/**
+ * The token file `hf auth login` writes (huggingface_hub reads it with surrounding whitespace stripped), and the
+ * file's path to name it by.
+ */
+function savedToken(env: Env): [string | undefined, string] {
+  const path = env.HF_TOKEN_PATH || join(hfHome(env), "token");
+  try {
+    return [readFileSync(path, "utf8").trim() || undefined, path];
+  } catch {
+    return [undefined, path]; // not logged in
+  }
+}
+
+/** huggingface_hub's reading of a boolean variable: "1", "ON", "YES" or "TRUE", in any case. */
+function isTrue(value: string | undefined): boolean {
+  return value !== undefined && ["1", "ON", "YES", "TRUE"].includes(value.trim().toUpperCase());
 }
 
 /**
@@ -64,8 +95,16 @@ export function hubParamsFromOptions(
 ): ResolvedHubParams {
   assertHubToken(options.token, "--token");
   const p = resolveHubParams({ accessToken: options.token, hubUrl: options.hubUrl, ...(run.env && { env: run.env }) });
-  const fetch = createRetryFetch({ ...run.retry, ...(run.abortSignal && { abortSignal: run.abortSignal }), ...(run.onRetry && { onRetry: run.onRetry }) });
-  return { hubUrl: p.hubUrl, ...(p.accessToken && { accessToken: p.accessToken }), fetch, ...(run.abortSignal && { abortSignal: run.abortSignal }) };
+  const fetch = p.offline
+    ? offlineFetch()
+    : createRetryFetch({ ...run.retry, ...(run.abortSignal && { abortSignal: run.abortSignal }), ...(run.onRetry && { onRetry: run.onRetry }) });
+  return {
+    hubUrl: p.hubUrl,
+    ...(p.accessToken && { accessToken: p.accessToken }),
+    fetch,
+    ...(run.abortSignal && { abortSignal: run.abortSignal }),
+    ...(p.offline && { offline: true }),
+  };
 }
 
 /**
@@ -74,9 +113,9 @@ export function hubParamsFromOptions(
  * a retrying one bound to the abort signal.
  */
 export function splitHubParams<T extends HubParams>(params: T): { hub: HubParams; rest: Omit<T, keyof HubParams> } {
-  const { hubUrl, accessToken, fetch, abortSignal, ...rest } = params;
+  const { hubUrl, accessToken, fetch, abortSignal, offline, ...rest } = params;
   assertHubToken(accessToken, "accessToken");
-  return { hub: { hubUrl, accessToken, fetch: defaultHubFetch({ fetch, abortSignal }), abortSignal }, rest };
+  return { hub: { hubUrl, accessToken, fetch: defaultHubFetch({ fetch, abortSignal, offline }), abortSignal, offline }, rest };
 }
 
 /** The settings as @huggingface/hub calls take them: an absent token left out rather than passed as undefined. */

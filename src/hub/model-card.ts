@@ -50,6 +50,12 @@ export interface SplitCard {
   body: string;
 }
 
+/**
+ * A card's YAML front matter (the text between its `---` lines; undefined when it has none) and its body.
+ *
+ * @example
+ * const { frontMatter, body } = splitFrontMatter(readFileSync("README.md", "utf8"));
+ */
 export function splitFrontMatter(card: string): SplitCard {
   const m = card.replace(/^\uFEFF/, "").match(/^---\r?\n([\s\S]*?)\r?\n---[ \t]*(?:\r?\n|$)/);
   if (!m) return { frontMatter: undefined, body: card };
@@ -86,7 +92,12 @@ function listOf(block: string[] | undefined): string[] {
   return block.slice(1).map((l) => l.trim()).filter((l) => l.startsWith("-")).map((l) => l.slice(1).trim().replace(/^["']|["']$/g, ""));
 }
 
-/** The license declared in a card's front matter. */
+/**
+ * The license declared in a card's front matter.
+ *
+ * @example
+ * cardLicense("---\nlicense: apache-2.0\n---\n# Model"); // "apache-2.0"
+ */
 export function cardLicense(card: string | undefined): string | undefined {
   const fm = card ? splitFrontMatter(card).frontMatter : undefined;
   return fm ? scalarOf(yamlBlocks(fm).get("license")) : undefined;
@@ -147,6 +158,12 @@ function validationTable(v: ValidationFigures): string {
   return (v.note ? v.note + "\n\n" : "") + table.join("\n");
 }
 
+/**
+ * The README.md of a published model: front matter (base_model, tags, license kept from the source), what changed, how each engine runs it, validation and perplexity figures, then the source card.
+ *
+ * @example
+ * const card = renderModelCard({ baseModel: "Qwen/Qwen2.5-7B-Instruct", plan, format: "hf", existingCard });
+ */
 export function renderModelCard(input: ModelCardInput): string {
   const { plan } = input;
   const existing = input.existingCard !== undefined ? splitFrontMatter(input.existingCard) : undefined;
@@ -188,7 +205,12 @@ export function cardValidation(report: Report | undefined, extra: ValidationFigu
   return { rows, ...(extra?.note !== undefined ? { note: extra.note } : report ? { note: "Checked by `yarnify validate` on the patched configuration." } : {}) };
 }
 
-/** A one-line commit title and a description listing the change, for the publish commit. */
+/**
+ * A one-line commit title and a description listing the change, for the publish commit.
+ *
+ * @example
+ * const { title, description } = commitMessageFor(plan, "hf", "Qwen/Qwen2.5-7B-Instruct@a09a35458c70");
+ */
 export function commitMessageFor(plan: Plan, format: ModelFormat, baseModel: string): { title: string; description: string } {
   return {
     title: `yarnify: ${plan.method} x${fmt(plan.factor)} RoPE scaling (${plan.originalContext} -> ${plan.context} tokens)`,

@@ -11,6 +11,13 @@ export interface OpenHubFileParams extends HubParams {
   path: string;
 }
 
+/**
+ * A repo file as a Blob whose slices are fetched with Range requests (nothing is downloaded until read).
+ *
+ * @example
+ * const blob = await openHubFile({ repo: "org/m-GGUF", path: "m-Q4_K_M.gguf", revision: commit });
+ * console.log(blob.size);
+ */
 export async function openHubFile(params: OpenHubFileParams): Promise<Blob> {
   assertSafeRepoPath(params.path, params.repo);
   const blob = await downloadFile({
@@ -28,6 +35,13 @@ export async function openHubFile(params: OpenHubFileParams): Promise<Blob> {
 /** Reads [offset, offset+length) of a blob; for a remote blob this is one Range request. */
 export type RangeReader = (offset: number, length: number) => Promise<Uint8Array>;
 
+/**
+ * Reads byte ranges of a Blob (for a remote one, each read is one Range request).
+ *
+ * @example
+ * const read = blobRangeReader(await openHubFile({ repo: "org/m-GGUF", path: "m.gguf" }));
+ * const magic = await read(0, 4);
+ */
 export function blobRangeReader(blob: Blob): RangeReader {
   return async (offset, length) => new Uint8Array(await blob.slice(offset, Math.min(blob.size, offset + length)).arrayBuffer());
 }

@@ -33,6 +33,8 @@ export interface PatchHubGgufParams extends PlanTarget, HubParams {
   cacheDir?: string;
   validation?: ValidationFigures;
   toolVersion?: string;
+  /** The commit's title (the `--commit-message`); yarnify's, naming the change, by default. */
+  commitMessage?: string;
 }
 
 export interface PatchHubGgufResult {
@@ -44,6 +46,13 @@ export interface PatchHubGgufResult {
   card?: string;
 }
 
+/**
+ * Patches hub GGUF files without downloading their tensors: each header is read with Range requests, rebuilt, and published as an edit of the original (`push`, `pr` or `branch`).
+ *
+ * @example
+ * const it = patchHubGgufIter({ source: "org/m-GGUF/m.gguf", factor: 4, push: "me/m-GGUF-128k", accessToken });
+ * for (let r = await it.next(); !r.done; r = await it.next()) console.log(r.value.event);
+ */
 export async function* patchHubGgufIter(params: PatchHubGgufParams): AsyncGenerator<PublishEvent | DownloadProgressEvent, PatchHubGgufResult> {
   const source = typeof params.source === "string" ? parseHubSource(params.source) : params.source;
   if (!source) throw new HubSourceError(String(params.source), "not a hub source");
@@ -53,7 +62,7 @@ export async function* patchHubGgufIter(params: PatchHubGgufParams): AsyncGenera
     throw new HubSourceError(source.repo, "publishing a GGUF needs --push, --pr or --branch (for a local file, patch the URL with --out)");
   }
   const { hub, rest } = splitHubParams(params);
-  const { source: _s, files: _f, patchHeader, push, branch, pr, private: priv, cacheDir, validation, toolVersion, ...target } = rest;
+  const { source: _s, files: _f, patchHeader, push, branch, pr, private: priv, cacheDir, validation, toolVersion, commitMessage, ...target } = rest;
   let commit: string | undefined;
   let thePlan: Plan | undefined;
   const headers: PatchedGgufHeader[] = [];
@@ -79,11 +88,19 @@ export async function* patchHubGgufIter(params: PatchHubGgufParams): AsyncGenera
     ...(cacheDir !== undefined && { cacheDir }),
     ...(validation && { validation }),
     ...(toolVersion && { toolVersion }),
+    ...(commitMessage !== undefined && { commitMessage }),
   });
   const { card, ...publish } = published;
   return { source, commit: commit!, files: sizes, plan: thePlan!, publish, ...(card !== undefined && { card }) };
 }
 
+/**
+ * patchHubGgufIter drained: `onEvent` sees each progress event.
+ *
+ * @example
+ * const r = await patchHubGguf({ source: "org/m-GGUF/m-Q4_K_M.gguf", factor: 4, pr: true, accessToken });
+ * console.log(r.publish.pullRequestUrl);
+ */
 export async function patchHubGguf(params: PatchHubGgufParams, onEvent?: (e: PublishEvent | DownloadProgressEvent) => void): Promise<PatchHubGgufResult> {
   return drain(patchHubGgufIter(params), onEvent);
 }

@@ -52,6 +52,10 @@ export interface PatchHubParams extends PlanTarget, HubParams {
    */
   perplexity?: (modelDir: string, plan: Plan) => Promise<CardPerplexity>;
   toolVersion?: string;
+  /** The commit's title (the `--commit-message`); yarnify's, naming the change, by default. */
+  commitMessage?: string;
+  /** Replace an existing local `out` (default false: refused). */
+  overwrite?: boolean;
 }
 
 export type PatchHubEvent = DownloadProgressEvent | PublishEvent | { event: "patched"; changed: string[] };
@@ -80,23 +84,30 @@ function sourceOf(s: string | HubSource): HubSource {
   return parsed;
 }
 
+/**
+ * Patches a Hugging Face format hub model: the config files into the cache, the local patch, then a pull request or branch on the source (config files only) or a new repo with every file and a model card; without a publish target, the whole model is written to `out`.
+ *
+ * @example
+ * const it = patchHubIter({ source: "org/name@main", factor: 4, pr: true, accessToken });
+ * for (let r = await it.next(); !r.done; r = await it.next()) console.log(r.value.event);
+ */
 export async function* patchHubIter(params: PatchHubParams): AsyncGenerator<PatchHubEvent, PatchHubResult> {
   const source = sourceOf(params.source);
   if (source.path !== undefined) throw new HubSourceError(`${source.repo}/${source.path}`, "a single file is not a Hugging Face format model (GGUF sources go through publishPatchedGguf)");
   const { hub, rest } = splitHubParams(params);
   const cacheDir = params.cacheDir ?? defaultCacheDir();
-  const commit = await resolveCommit({ ...hub, repo: source.repo, revision: source.revision });
-  const listing = await listHubFiles({ ...hub, repo: source.repo, revision: commit });
+  const commit = await resolveCommit({ ...hub, repo: source.repo, revision: source.revision, cacheDir });
+  const listing = await listHubFiles({ ...hub, repo: source.repo, revision: commit, cacheDir });
   const names = new Set(listing.map((f) => f.path));
   if (!names.has("config.json")) throw new HubSourceError(`${source.repo}@${commit.slice(0, 12)}`, "no config.json (not a Hugging Face format model)");
   const publishing = params.push !== undefined || params.pr === true || params.branch !== undefined;
   const target = params.push ?? source.repo;
   const sameRepo = target === source.repo;
   const dryRun = params.dryRun ?? false;
-  const { source: _s, cacheDir: _c, out: _o, push: _p, branch: _b, pr: _pr, private: _priv, dryRun: _d, validate: doValidate, validation, perplexity: measure, toolVersion, ...planTarget } = rest;
+  const { source: _s, cacheDir: _c, out: _o, push: _p, branch: _b, pr: _pr, private: _priv, dryRun: _d, validate: doValidate, validation, perplexity: measure, toolVersion, commitMessage, overwrite, ...planTarget } = rest;
   // Planning and publishing need only the config files (and the source card for a new repo).
   const configs = [...HF_CONFIG_FILES, ...(publishing && !sameRepo ? ["README.md"] : [])].filter((p) => names.has(p));
-  yield* downloadToCacheIter({ ...hub, repo: source.repo, commit, paths: configs, cacheDir });
+  yield* downloadToCacheIter({ ...hub, repo: source.repo, commit, paths: configs, cacheDir, listing });
   const snap = snapshotDir(cacheDir, source.repo, commit);
 
   // The work folder is named after this process, so that the next run removes one a killed run left behind.
@@ -116,9 +127,9 @@ export async function* patchHubIter(params: PatchHubParams): AsyncGenerator<Patc
     }
     // Every file is needed for a local output, a measurement, or a new repo (published from the cache).
     if ((!publishing || measure || !sameRepo) && !dryRun) {
-      yield* downloadToCacheIter({ ...hub, repo: source.repo, commit, paths: listing.map((f) => f.path), cacheDir });
+      yield* downloadToCacheIter({ ...hub, repo: source.repo, commit, paths: listing.map((f) => f.path), cacheDir, listing });
     }
-    const result = await patch({ ...planTarget, model: snap, out, dryRun });
+    const result = await patch({ ...planTarget, model: snap, out, dryRun, ...(overwrite !== undefined && { overwrite }) });
     const changedFiles = result.files.filter((f) => f.how === "written").map((f) => relative(out, f.path).split(sep).join("/"));
     yield { event: "patched", changed: changedFiles };
     let report: Report | undefined;
@@ -155,7 +166,7 @@ export async function* patchHubIter(params: PatchHubParams): AsyncGenerator<Patc
       ...hub,
       repo: target,
       operations,
-      title: message.title,
+      title: commitMessage ?? message.title,
       description: message.description,
       ...(publishBranch !== undefined && { branch: publishBranch }),
       // On the source repo the change is made against the commit we read: a new branch starts there and a pull
@@ -171,6 +182,13 @@ export async function* patchHubIter(params: PatchHubParams): AsyncGenerator<Patc
   }
 }
 
+/**
+ * patchHubIter drained: `onEvent` sees each download, patch and publish event.
+ *
+ * @example
+ * const r = await patchHub({ source: "Qwen/Qwen2.5-7B-Instruct", factor: 4, push: "me/Qwen2.5-7B-Instruct-128k", accessToken });
+ * console.log(r.publish?.commitUrl);
+ */
 export async function patchHub(params: PatchHubParams, onEvent?: (e: PatchHubEvent) => void): Promise<PatchHubResult> {
   return drain(patchHubIter(params), onEvent);
 }

@@ -25,7 +25,14 @@ export interface ProgressWriter {
   done(): void;
 }
 
-/** Writes progress to `write` (e.g. process.stderr.write); on a TTY, file progress redraws one line. */
+/**
+ * Writes progress to `write` (e.g. process.stderr.write); on a TTY, file progress redraws one line.
+ *
+ * @example
+ * const progress = createProgressWriter({ write: (s) => process.stderr.write(s), isTTY: Boolean(process.stderr.isTTY) });
+ * await patchHub(params, progress);
+ * progress.done();
+ */
 export function createProgressWriter(params: { write: (s: string) => void; isTTY: boolean }): ProgressWriter {
   let open = false;
   const line = (s: string) => {

@@ -40,8 +40,16 @@ export interface PublishGgufParams extends HubParams {
   engines?: EngineInstructions[];
   validation?: ValidationFigures;
   toolVersion?: string;
+  /** The commit's title (the `--commit-message`); yarnify's, naming the change, by default. */
+  commitMessage?: string;
 }
 
+/**
+ * Publishes new GGUF headers as edits of the originals (only the changed bytes travel over xet): a pull request or branch on the source, or a new repo with a model card.
+ *
+ * @example
+ * const it = publishPatchedGgufIter({ source: { repo: "org/m-GGUF", commit }, files, plan, push: "me/m-GGUF-128k", accessToken });
+ */
 export async function* publishPatchedGgufIter(params: PublishGgufParams): AsyncGenerator<PublishEvent | DownloadProgressEvent, PublishResult & { card?: string }> {
   const { hub } = splitHubParams(params);
   const target = params.push ?? params.source.repo;
@@ -82,7 +90,7 @@ export async function* publishPatchedGgufIter(params: PublishGgufParams): AsyncG
     ...hub,
     repo: target,
     operations,
-    title: message.title,
+    title: params.commitMessage ?? message.title,
     description: message.description.replace("Weights unchanged.", "Header only; tensor data unchanged."),
     ...(params.branch !== undefined && { branch: params.branch }),
     pr: params.pr ?? false,
@@ -91,6 +99,12 @@ export async function* publishPatchedGgufIter(params: PublishGgufParams): AsyncG
   return { ...result, ...(card !== undefined && { card }) };
 }
 
+/**
+ * publishPatchedGgufIter drained: `onEvent` sees each progress event.
+ *
+ * @example
+ * await publishPatchedGguf({ source: { repo: "org/m-GGUF", commit }, files: [{ path: "m.gguf", header, replaces }], plan, pr: true, accessToken });
+ */
 export async function publishPatchedGguf(params: PublishGgufParams, onEvent?: (e: PublishEvent | DownloadProgressEvent) => void): Promise<PublishResult & { card?: string }> {
   return drain(publishPatchedGgufIter(params), onEvent);
 }

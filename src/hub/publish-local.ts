@@ -28,6 +28,8 @@ export interface PublishLocalParams extends HubParams {
   validation?: ValidationFigures;
   perplexity?: CardPerplexity;
   toolVersion?: string;
+  /** The commit's title (the `--commit-message`); yarnify's, naming the change, by default. */
+  commitMessage?: string;
 }
 
 /** Repo paths and local files of a directory, recursively; dot-files and dot-directories are left out. */
@@ -45,6 +47,12 @@ function filesOf(dir: string): Array<{ repoPath: string; file: string }> {
   return out.sort((a, b) => a.repoPath.localeCompare(b.repoPath));
 }
 
+/**
+ * Publishes a locally patched model (a directory or one file) as one commit with a model card; the repo is created when missing.
+ *
+ * @example
+ * const it = publishLocalIter({ path: "./m-yarn.gguf", format: "gguf", plan, repo: "me/m-GGUF-128k", accessToken });
+ */
 export async function* publishLocalIter(p: PublishLocalParams): AsyncGenerator<PublishEvent, PublishResult & { card: string }> {
   const isDir = statSync(p.path).isDirectory();
   const files = isDir ? filesOf(p.path) : [{ repoPath: basename(p.path), file: p.path }];
@@ -72,7 +80,7 @@ export async function* publishLocalIter(p: PublishLocalParams): AsyncGenerator<P
     ...splitHubParams(p).hub,
     repo: p.repo,
     operations,
-    title: message.title,
+    title: p.commitMessage ?? message.title,
     description: message.description,
     ...(p.branch !== undefined && { branch: p.branch }),
     private: p.private ?? false,
@@ -80,6 +88,13 @@ export async function* publishLocalIter(p: PublishLocalParams): AsyncGenerator<P
   return { ...result, card };
 }
 
+/**
+ * publishLocalIter drained: `onEvent` sees each upload event.
+ *
+ * @example
+ * const r = await publishLocal({ path: "./qwen-128k", format: "hf", plan: result.plan, repo: "me/qwen-128k", accessToken });
+ * console.log(r.commitUrl);
+ */
 export async function publishLocal(p: PublishLocalParams, onEvent?: (e: PublishEvent) => void): Promise<PublishResult & { card: string }> {
   return drain(publishLocalIter(p), onEvent);
 }

@@ -33,6 +33,12 @@ export interface HfPublishOperationsParams extends HubParams {
   snapshot?: string;
 }
 
+/**
+ * The operations of an HF-format publish: the changed files (and the card), plus, for a new repo, every other source file read from the cache snapshot.
+ *
+ * @example
+ * const ops = await hfPublishOperations({ source: { repo: "org/name", revision: commit }, sameRepo: true, changed: [{ path: "config.json", content }] });
+ */
 export async function hfPublishOperations(params: HfPublishOperationsParams): Promise<PublishOperation[]> {
   const ops: PublishOperation[] = params.changed.map((c) => ({ kind: "file", path: c.path, content: toBlob(c.content) }));
   if (params.card !== undefined) ops.push({ kind: "file", path: "README.md", content: new Blob([params.card]) });
@@ -51,6 +57,9 @@ export async function hfPublishOperations(params: HfPublishOperationsParams): Pr
 /**
  * Replaces bytes [0, replaces) of the original GGUF with the new header. The new header must end where the
  * tensor data may start (padded to general.alignment), so the tensor offsets stay valid.
+ *
+ * @example
+ * const op = ggufHeaderEdit({ path: "m.gguf", original: await openHubFile({ repo, path: "m.gguf" }), header, replaces: oldHeaderBytes });
  */
 export function ggufHeaderEdit(params: { path: string; original: Blob; header: Uint8Array; replaces: number }): PublishOperation {
   if (params.replaces < 0 || params.replaces > params.original.size) {

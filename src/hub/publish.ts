@@ -186,7 +186,12 @@ export async function* publishIter(params: PublishParams): AsyncGenerator<Publis
   }
 }
 
-/** Drains publishIter; onEvent sees every progress event (for a progress bar or a log). */
+/**
+ * Drains publishIter; onEvent sees every progress event (for a progress bar or a log).
+ *
+ * @example
+ * const r = await publish({ repo: "me/m", operations: [{ kind: "file", path: "config.json", content: new Blob([text]) }], title: "YaRN ×4", accessToken });
+ */
 export async function publish(params: PublishParams, onEvent?: (e: PublishEvent) => void): Promise<PublishResult> {
   return drain(publishIter(params), onEvent);
 }

@@ -2,7 +2,12 @@
 // (resolveHubParams) and every hub error message is passed through redactSecrets.
 const known = new Set<string>();
 
-/** Registers a secret so that later redactions replace it wherever it appears. */
+/**
+ * Registers a secret so that later redactions replace it wherever it appears.
+ *
+ * @example
+ * registerSecret(process.env.HF_TOKEN);
+ */
 export function registerSecret(secret: string | undefined): void {
   if (secret && secret.length >= 4) known.add(secret);
 }
@@ -14,7 +19,12 @@ const TOKEN_PATTERNS: RegExp[] = [
   /([?&](?:token|access_token)=)[^&\s"']+/gi,
 ];
 
-/** Replaces registered secrets and anything shaped like a hub token with "***". */
+/**
+ * Replaces registered secrets and anything shaped like a hub token with "***".
+ *
+ * @example
+ * redactSecrets("Authorization: Bearer hf_abcdefghijklmnopqrstuvwxyz123456"); // "Authorization: Bearer ***"
+ */
 export function redactSecrets(text: string): string {
   let out = text;
   for (const secret of known) out = out.split(secret).join("***");
@@ -22,7 +32,12 @@ export function redactSecrets(text: string): string {
   return out;
 }
 
-/** Redacts an error for display or a report: its name and redacted one-line message. */
+/**
+ * Redacts an error for display or a report: its name and redacted one-line message.
+ *
+ * @example
+ * catch (err) { console.error(describeError(err)); }
+ */
 export function describeError(err: unknown): string {
   const e = err as { name?: string; message?: string };
   const text = e && typeof e.message === "string" ? `${e.name ?? "Error"}: ${e.message}` : String(err);

@@ -3,6 +3,7 @@
 // Request bodies that are Blob subclasses (the remote and spliced blobs of @huggingface/hub) are read
 // through their own methods, because Bun's fetch sends such blobs as empty bodies (checked with Bun 1.4.5).
 import { HubRetryError } from "./errors.ts";
+import { offlineFetch } from "./offline-fetch.ts";
 import { redactSecrets } from "./redact.ts";
 import { runtimeName } from "../core/runtime.ts";
 
@@ -66,8 +67,13 @@ export function sleepWithSignal(ms: number, signal?: AbortSignal): Promise<void>
   });
 }
 
-/** Milliseconds from a Retry-After header (delta seconds or an HTTP date), or undefined. */
-export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
+/**
+ * Milliseconds from a Retry-After header (delta seconds or an HTTP date), or undefined.
+ *
+ * @example
+ * parseRetryAfter("120"); // 120000
+ */
+export function parseRetryAfter(value: string | null, now: number = Date.now()): number | undefined {
   if (!value) return undefined;
   if (/^\d+(\.\d+)?$/.test(value.trim())) return Math.round(Number(value) * 1000);
   const date = Date.parse(value);
@@ -109,6 +115,13 @@ function requestUrl(input: RequestInfo | URL): string {
   return typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
 }
 
+/**
+ * A fetch that retries 429 and 5xx answers and dropped connections with backoff (honouring Retry-After) and times out attempts that hang.
+ *
+ * @example
+ * const fetch = createRetryFetch({ retries: 5, onRetry: (e) => console.error(`retry ${e.attempt} in ${e.delayMs} ms`) });
+ * await patchHub({ source: "org/name", factor: 4, pr: true, fetch });
+ */
 export function createRetryFetch(options: RetryFetchOptions = {}): typeof fetch {
   const baseFetch = options.fetch ?? globalThis.fetch;
   const retries = options.retries ?? 5;
@@ -196,7 +209,8 @@ export function fetchWithBlobBodies(baseFetch: typeof fetch, bufferBelow = 64 * 
   return (async (input: RequestInfo | URL, init?: RequestInit) => baseFetch(input, await prepareBody(init, bufferBelow))) as typeof fetch;
 }
 
-/** The fetch an entry point uses: the caller's, or a retrying one bound to the abort signal. */
-export function defaultHubFetch(params: { fetch?: typeof fetch; abortSignal?: AbortSignal }): typeof fetch {
+/** The fetch an entry point uses: offline, one that refuses every request; else the caller's, or a retrying one bound to the abort signal. */
+export function defaultHubFetch(params: { fetch?: typeof fetch; abortSignal?: AbortSignal; offline?: boolean }): typeof fetch {
+  if (params.offline) return offlineFetch();
   return params.fetch ?? createRetryFetch(params.abortSignal ? { abortSignal: params.abortSignal } : {});
 }

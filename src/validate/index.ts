@@ -1,6 +1,6 @@
 // `yarnify validate`: is this patched model right, and will it behave at the new length?
 import { drain } from "../core/drain.ts";
-import { type ConverterOptions, converterFor } from "../models.ts";
+import { converterFor, type ReadOptions } from "../models.ts";
 import { computeRope } from "../core/rope/compute.ts";
 import type { Plan } from "../core/types.ts";
 import { findGpu, type Gpu, NoGpuError } from "../../kernels/index.ts";
@@ -18,7 +18,8 @@ import type { ModelInfo } from "../core/converter.ts";
 import type { RopeFrequencies, RopeSpec } from "../core/rope/types.ts";
 
 /** The real-weights probe for the models the evaluator opens (HF safetensors, local GGUF; every supported family). */
-async function realWeights(info: ModelInfo, spec: RopeSpec, declared: RopeFrequencies, originalContext: number): Promise<Check> {
+async function realWeights(info: ModelInfo, spec: RopeSpec, declared: RopeFrequencies, originalContext: number, skip: string | undefined): Promise<Check> {
+  if (skip !== undefined) return { name: "real-weights", status: "skipped", detail: skip };
   if (info.format === "onnx") {
     return { name: "real-weights", status: "skipped", detail: "reading ONNX weights is not implemented; safetensors and GGUF checkpoints are probed" };
   }
@@ -45,7 +46,7 @@ async function realWeights(info: ModelInfo, spec: RopeSpec, declared: RopeFreque
 
 export type { AdapterInfo, Check, CheckStatus, Report } from "./report.ts";
 
-export interface ValidateParams extends ConverterOptions {
+export interface ValidateParams extends ReadOptions {
   model: string;
   /** The plan the model was patched with; without it the file's own declaration is the reference. */
   plan?: Plan;
@@ -53,6 +54,8 @@ export interface ValidateParams extends ConverterOptions {
   gpu?: Gpu | NoGpuError | null;
   /** Stops between checks. */
   abortSignal?: AbortSignal;
+  /** Why the real-weights probe cannot run (e.g. a hub repo read from its config files alone): it is reported skipped. */
+  skipWeights?: string;
 }
 
 /** A check finished (validateIter yields one per check, in order). */
@@ -73,11 +76,17 @@ export function validate(params: ValidateParams, onEvent?: (e: ValidateEvent) =>
   return drain(validateIter(params), onEvent);
 }
 
-/** validate() as an async generator: yields each check as it completes, returns the report. */
+/**
+ * validate() as an async generator: yields each check as it completes, returns the report.
+ *
+ * @example
+ * const it = validateIter({ model: "./qwen-128k" });
+ * for (let r = await it.next(); !r.done; r = await it.next()) console.log(r.value.check.name, r.value.check.status);
+ */
 export async function* validateIter(params: ValidateParams): AsyncGenerator<ValidateEvent, Report> {
   const signal = params.abortSignal;
   const converter = await converterFor(params.model, params);
-  const info = await converter.read(params.model);
+  const info = await converter.read(params.model, params.remote);
   const spec = info.spec;
   const declared = computeRope(spec);
   const expected = params.plan ?? { invFreq: declared.invFreq, attentionFactor: declared.attentionFactor };
@@ -99,7 +108,7 @@ export async function* validateIter(params: ValidateParams): AsyncGenerator<Vali
       : { name: "frequency-bands", status: "skipped", detail: `the model declares no extension (context ${spec.context} = original)` },
   );
   if (converter.check) yield done(converter.check(info, { invFreq: expected.invFreq, attentionFactor: expected.attentionFactor, context: spec.context }));
-  yield done(await realWeights(info, spec, declared, originalContext));
+  yield done(await realWeights(info, spec, declared, originalContext, params.skipWeights));
   const gpu = params.gpu === undefined ? await findGpu() : params.gpu;
   try {
     const usable = gpu instanceof NoGpuError ? null : gpu;

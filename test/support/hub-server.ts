@@ -163,6 +163,22 @@ export class StandInHub {
   /** Seeds a repo with files on main; returns the commit oid. */
   addRepo(id: string, files: Record<string, Uint8Array | string>, opts: { private?: boolean; license?: string } = {}): string {
     const rev: Revision = { oid: newOid(), files: new Map() };
+    this.storeFiles(id, rev, files);
+    this.repos.set(id, { id, private: opts.private ?? false, license: opts.license, branches: new Map([["main", rev]]), pullRequests: 0, closed: new Set() });
+    return rev.oid;
+  }
+
+  /** A new commit on main of a seeded repo, adding (or replacing) files; returns its oid. */
+  commitFiles(id: string, files: Record<string, Uint8Array | string>): string {
+    const repo = this.repos.get(id);
+    if (!repo) throw new Error(`stand-in hub: no repo ${id}`);
+    const rev: Revision = { oid: newOid(), files: new Map(repo.branches.get("main")?.files) };
+    this.storeFiles(id, rev, files);
+    repo.branches.set("main", rev);
+    return rev.oid;
+  }
+
+  private storeFiles(id: string, rev: Revision, files: Record<string, Uint8Array | string>): void {
     for (const [path, content] of Object.entries(files)) {
       const bytes = typeof content === "string" ? new TextEncoder().encode(content) : content;
       rev.files.set(path, { content: bytes, lfs: this.isLfs(path, bytes) });
@@ -171,8 +187,6 @@ export class StandInHub {
         this.cas?.seed(bytes);
       }
     }
-    this.repos.set(id, { id, private: opts.private ?? false, license: opts.license, branches: new Map([["main", rev]]), pullRequests: 0, closed: new Set() });
-    return rev.oid;
   }
 
   private lfsObjects(repo: string): Map<string, Uint8Array> {
@@ -417,6 +431,8 @@ export class StandInHub {
     const size = f.content.length;
     const headers: Record<string, string> = {
       ETag: etag,
+      // The real hub answers an LFS file with a redirect to its storage carrying the sha256 here.
+      ...(f.lfs && { "X-Linked-Etag": etag }),
       "X-Repo-Commit": rev.oid,
       "Accept-Ranges": "bytes",
       "Content-Type": "application/octet-stream",

@@ -1,9 +1,10 @@
 // Writes a patched model directory: changed files from memory, every other file cloned from the source
 // (reflink, else hard link, else copy), all under a temporary name renamed into place when complete.
-import { constants, copyFileSync, linkSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { constants, copyFileSync, linkSync, mkdirSync, readdirSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { ModelFormatError } from "../errors.ts";
-import { claimOutput } from "./output-claim.ts";
+import { runtimeName } from "../runtime.ts";
+import { claimOutput, moveIntoPlace } from "./output-claim.ts";
 import { isYarnifyTemp, tempSibling, trackTemp, untrackTemp } from "./temp-paths.ts";
 import { writeFailure } from "./write-failure.ts";
 
@@ -14,14 +15,24 @@ export interface WrittenFile {
   how: "written" | LinkMode;
 }
 
-/** Clone one file the cheapest safe way: a reflink shares blocks copy-on-write; a hard link shares the inode. */
-export function cloneFile(src: string, dst: string, allowHardlink = true): LinkMode {
+/**
+ * Places `dst` as `src`'s bytes without copying them, where the runtime and the file system allow it: a reflink
+ * (blocks shared copy-on-write) where the runtime honours COPYFILE_FICLONE_FORCE, else a hard link (the same inode);
+ * undefined when neither can be had (the caller copies). Deno's node:fs ignores the clone flag and copies every
+ * byte in full, so there it is never asked for: what is reported is what was done.
+ *
+ * @example
+ * const how = linkClone("model/model.safetensors", "out/model.safetensors") ?? (copyFileSync(src, dst), "copy");
+ */
+export function linkClone(src: string, dst: string, allowHardlink = true): "reflink" | "hardlink" | undefined {
   const real = realpathSync(src);
-  try {
-    copyFileSync(real, dst, constants.COPYFILE_FICLONE_FORCE);
-    return "reflink";
-  } catch {
-    // not supported by this filesystem; fall through
+  if (runtimeName() !== "deno") {
+    try {
+      copyFileSync(real, dst, constants.COPYFILE_FICLONE_FORCE | constants.COPYFILE_EXCL);
+      return "reflink";
+    } catch {
+      // not supported by this file system; fall through
+    }
   }
   if (allowHardlink) {
     try {
@@ -31,7 +42,19 @@ export function cloneFile(src: string, dst: string, allowHardlink = true): LinkM
       // cross-device or not permitted; fall through
     }
   }
-  copyFileSync(real, dst);
+  return undefined;
+}
+
+/**
+ * Clone one file the cheapest safe way: linkClone, else a copy; returns how.
+ *
+ * @example
+ * cloneFile("model/tokenizer.json", "out/tokenizer.json"); // "reflink", "hardlink" or "copy"
+ */
+export function cloneFile(src: string, dst: string, allowHardlink = true): LinkMode {
+  const linked = linkClone(src, dst, allowHardlink);
+  if (linked) return linked;
+  copyFileSync(realpathSync(src), dst);
   return "copy";
 }
 
@@ -59,11 +82,11 @@ function listFiles(dir: string, base = dir): string[] {
 /**
  * Create `out` as a copy of `source` with `replaced` files (relative path → content) written instead.
  */
-export function writeModelDir(params: { source: string; out: string; replaced: Map<string, string>; allowHardlink?: boolean }): WrittenFile[] {
+export function writeModelDir(params: { source: string; out: string; replaced: Map<string, string>; allowHardlink?: boolean; overwrite?: boolean }): WrittenFile[] {
   const { source, out, replaced } = params;
   // Listed first: a source that cannot be copied is refused before the output is claimed.
   const sourceFiles = listFiles(source);
-  const claim = claimOutput({ out, sources: [source] });
+  const claim = claimOutput({ out, sources: [source], ...(params.overwrite !== undefined && { overwrite: params.overwrite }) });
   const tmp = tempSibling(out);
   trackTemp(tmp);
   const written: WrittenFile[] = [];
@@ -79,7 +102,7 @@ export function writeModelDir(params: { source: string; out: string; replaced: M
       writeFileSync(join(tmp, rel), content);
       written.push({ path: join(out, rel), how: "written" });
     }
-    renameSync(tmp, out);
+    moveIntoPlace(tmp, out);
   } catch (err) {
     rmSync(tmp, { recursive: true, force: true });
     throw writeFailure(out, err);

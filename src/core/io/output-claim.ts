@@ -14,7 +14,7 @@ export interface ClaimParams {
   out: string;
   /** Local source files or folders the output must keep clear of. */
   sources: readonly string[];
-  /** Whether an existing output may be replaced (default false: it is refused). */
+  /** Whether an existing output may be replaced (default false: it is refused); moveIntoPlace then replaces it. */
   overwrite?: boolean;
 }
 
@@ -47,12 +47,35 @@ export function claimOutput(p: ClaimParams): OutputClaim {
   };
   try {
     removeStaleTemps(out);
-    if (!p.overwrite && exists(out)) throw new OutputError(out, "output path exists; choose another --out or remove it");
+    if (!p.overwrite && exists(out)) throw new OutputError(out, "output path exists; choose another --out, or --overwrite to replace it");
   } catch (err) {
     release();
     throw writeFailure(out, err);
   }
   return { release };
+}
+
+/**
+ * Moves a complete temporary output into place while holding its claim. Whatever is at `out` (claimOutput let an
+ * `overwrite` through) is replaced: a file by the rename itself, a folder moved aside first and removed only once the
+ * new output stands there, so a failure leaves the old one.
+ *
+ * @example
+ * const claim = claimOutput({ out, sources: [source], overwrite: true });
+ * try { const tmp = tempSibling(out); writeAll(tmp); moveIntoPlace(tmp, out); } finally { claim.release(); }
+ */
+export function moveIntoPlace(tmp: string, out: string): void {
+  // A file renamed over a file replaces it in one step; a folder (or a file over a folder) needs the old moved aside.
+  const old = exists(out) && (lstatSync(out).isDirectory() || lstatSync(tmp).isDirectory()) ? tempSibling(out) : undefined;
+  if (!old) return renameSync(tmp, out);
+  renameSync(out, old);
+  try {
+    renameSync(tmp, out);
+  } catch (err) {
+    renameSync(old, out);
+    throw err;
+  }
+  rmSync(old, { recursive: true, force: true });
 }
 
 /** Where `out` really lands: its parent's real path (which must be a folder) and its name, or its own real path. */

@@ -20,6 +20,9 @@ function need(value: number | undefined, what: string, method: string): number {
 /**
  * Frequencies and attention factor for a spec. `seqLen` matters for the length-dependent methods
  * (dynamic NTK, dynamic YaRN, longrope); it defaults to the spec's context.
+ *
+ * @example
+ * const { invFreq, attentionFactor } = computeRope({ theta: 1e6, headDim: 128, rotaryDim: 128, context: 131072, originalContext: 32768, scaling: { method: "yarn", factor: 4 } });
  */
 export function computeRope(spec: RopeSpec, opts: { seqLen?: number } = {}): RopeFrequencies {
   const { theta: base, rotaryDim: dim, scaling } = spec;
@@ -82,7 +85,12 @@ export function computeRope(spec: RopeSpec, opts: { seqLen?: number } = {}): Rop
   }
 }
 
-/** cos and sin rows (cat(freqs, freqs) layout, times the attention factor) at one position, float32 as torch. */
+/**
+ * cos and sin rows (cat(freqs, freqs) layout, times the attention factor) at one position, float32 as torch.
+ *
+ * @example
+ * const { cos, sin } = cosSinRow(computeRope(spec), 4095);
+ */
 export function cosSinRow(freqs: RopeFrequencies, position: number): { cos: number[]; sin: number[] } {
   const f = Math.fround;
   const af = f(freqs.attentionFactor);

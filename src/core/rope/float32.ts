@@ -8,7 +8,12 @@ export function posFreq(base: number, j: number, dim: number): number {
   return torchPowf(f32(base), e);
 }
 
-/** The distance in float32 units in the last place between two float32 values. */
+/**
+ * The distance in float32 units in the last place between two float32 values.
+ *
+ * @example
+ * ulpDistance(f32(0.1), f32(0.1) + 2 ** -27); // 1
+ */
 export function ulpDistance(a: number, b: number): number {
   const buf = new DataView(new ArrayBuffer(8));
   const ordered = (x: number): number => {

@@ -41,7 +41,12 @@ const num = (v: unknown): number | undefined => (typeof v === "number" && Number
 const numList = (v: unknown): number[] | undefined =>
   Array.isArray(v) && v.every((x) => typeof x === "number") ? (v as number[]) : undefined;
 
-/** The rope type string of a dict as transformers resolves it: rope_type wins over type. */
+/**
+ * The rope type string of a dict as transformers resolves it: rope_type wins over type.
+ *
+ * @example
+ * hfRopeType({ type: "linear", rope_type: "yarn" }); // "yarn"
+ */
 export function hfRopeType(dict: JsonObject | null | undefined): string {
   const t = own(dict, "rope_type") ?? own(dict, "type") ?? "default";
   return String(t);
@@ -52,14 +57,25 @@ export function mlxRopeType(dict: JsonObject | null | undefined): string {
   return String(own(dict, "type") || own(dict, "rope_type") || "default");
 }
 
+/**
+ * yarnify's method for a transformers rope type (UnknownRopeTypeError for one it does not know).
+ *
+ * @example
+ * methodOfHfType("llama3"); // "llama3"
+ */
 export function methodOfHfType(type: string): RopeMethod {
   const m = Object.hasOwn(HF_TYPE_TO_METHOD, type) ? HF_TYPE_TO_METHOD[type] : undefined;
   if (!m) throw new UnknownRopeTypeError(type);
   return m;
 }
 
-/** Read a rope dict's scaling keys verbatim (no defaults filled): what the file says. */
-export function scalingFromHfDict(dict: JsonObject | null | undefined, type = hfRopeType(dict)): RopeScaling {
+/**
+ * Read a rope dict's scaling keys verbatim (no defaults filled): what the file says.
+ *
+ * @example
+ * scalingFromHfDict(JSON.parse(text).rope_scaling); // { method: "yarn", factor: 4, originalContext: 32768 }
+ */
+export function scalingFromHfDict(dict: JsonObject | null | undefined, type: string = hfRopeType(dict)): RopeScaling {
   const d: JsonObject = dict ?? {};
   const out: RopeScaling = { method: methodOfHfType(type) };
   const set = <K extends keyof RopeScaling>(k: K, v: RopeScaling[K] | undefined) => {
@@ -83,6 +99,10 @@ export function scalingFromHfDict(dict: JsonObject | null | undefined, type = hf
 /**
  * The keys to store for a scaling. Betas are written explicitly (ONNX Runtime GenAI enables YaRN only when
  * beta_fast is present) and the original context always (mlx-lm otherwise assumes 4096).
+ *
+ * @example
+ * hfDictFromScaling({ method: "yarn", factor: 4, originalContext: 32768, betaFast: 32, betaSlow: 1 });
+ * // { rope_type: "yarn", factor: 4, original_max_position_embeddings: 32768, beta_fast: 32, beta_slow: 1 }
  */
 export function hfDictFromScaling(s: RopeScaling): JsonObject {
   const type = METHOD_TO_HF_TYPE[s.method];

@@ -10,7 +10,12 @@ export interface Llama3Input {
   highFreqFactor: number;
 }
 
-/** Llama 3.1's band-wise scaling: long wavelengths divided by the factor, short ones kept, a smooth band between. */
+/**
+ * Llama 3.1's band-wise scaling: long wavelengths divided by the factor, short ones kept, a smooth band between.
+ *
+ * @example
+ * llama3InvFreq({ dim: 128, base: 500000, factor: 8, originalContext: 8192, lowFreqFactor: 1, highFreqFactor: 4 });
+ */
 export function llama3InvFreq(input: Llama3Input): number[] {
   const { factor, originalContext: L, lowFreqFactor: lo, highFreqFactor: hi } = input;
   const lowFreqWavelen = L / lo;

@@ -10,7 +10,12 @@ export interface LongropeInput {
   seqLen?: number;
 }
 
-/** Phi-3's LongRoPE: a per-pair rescale factor, short or long set chosen by the sequence length. */
+/**
+ * Phi-3's LongRoPE: a per-pair rescale factor, short or long set chosen by the sequence length.
+ *
+ * @example
+ * const invFreq = longropeInvFreq({ dim: 96, base: 10000, originalContext: 4096, shortFactor, longFactor, seqLen: 8192 });
+ */
 export function longropeInvFreq(input: LongropeInput): number[] {
   const ext = input.seqLen !== undefined && input.seqLen > input.originalContext ? input.longFactor : input.shortFactor;
   const out: number[] = [];
@@ -18,7 +23,12 @@ export function longropeInvFreq(input: LongropeInput): number[] {
   return out;
 }
 
-/** sqrt(1 + ln(s)/ln(L)), 1 when s ≤ 1. */
+/**
+ * sqrt(1 + ln(s)/ln(L)), 1 when s ≤ 1.
+ *
+ * @example
+ * longropeAttentionFactor(32, 4096); // √(1 + ln 32 / ln 4096) ≈ 1.19
+ */
 export function longropeAttentionFactor(factor: number, originalContext: number): number {
   return factor <= 1 ? 1 : Math.sqrt(1 + Math.log(factor) / Math.log(originalContext));
 }

@@ -1,4 +1,4 @@
-/// <reference types="@webgpu/types" />
+/// <reference types="@webgpu/types" preserve="true" />
 // The decoder forward pass on WebGPU, every family: weights stay on the device; one command buffer per window runs
 // embedding, the layers (attention is the validation's fused RoPE + flash-attention kernel, reading the
 // projections token-major, with each layer's RoPE and window), the final norm, the LM head in chunks and the

@@ -25,7 +25,13 @@ export const ENGINE_PROFILES: Record<EngineName, (s: StoredRope) => EngineView> 
   mlx: mlxView,
 };
 
-/** Every engine's reading of the same stored parameters. */
+/**
+ * Every engine's reading of the same stored parameters.
+ *
+ * @example
+ * const views = engineViews(info.stored);
+ * console.log(views.vllm.attentionFactor, views.mlx.invFreq.length);
+ */
 export function engineViews(s: StoredRope): Record<EngineName, EngineView> {
   const out = {} as Record<EngineName, EngineView>;
   const proportional = hfRopeType(transformersDict(s)) === "proportional";

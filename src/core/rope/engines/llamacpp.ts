@@ -9,7 +9,12 @@ import { transformersView } from "./transformers.ts";
 
 const logf = (x: number) => f32(Math.log(f32(x)));
 
-/** What convert_hf_to_gguf.py writes for a config.json (§3.2), so a HF model can be judged as llama.cpp will see it. */
+/**
+ * What convert_hf_to_gguf.py writes for a config.json (§3.2), so a HF model can be judged as llama.cpp will see it.
+ *
+ * @example
+ * const { keys, warnings } = ggufKeysFromHf(info.stored); // what a GGUF converted from this config.json will hold
+ */
 export function ggufKeysFromHf(s: StoredRope): { keys: GgufRopeKeys; warnings: string[] } {
   const warnings: string[] = [];
   const dict = s.ropeParameters ?? s.ropeScaling;
@@ -35,7 +40,12 @@ export function ggufKeysFromHf(s: StoredRope): { keys: GgufRopeKeys; warnings: s
 
 const isDeepseek2Arch = (arch: string) => DEEPSEEK2_FAMILY.has(arch);
 
-/** llama.cpp's per-pair angle rate (the angle at position 1) and cos/sin magnitude for the stored keys. */
+/**
+ * llama.cpp's per-pair angle rate (the angle at position 1) and cos/sin magnitude for the stored keys.
+ *
+ * @example
+ * const view = llamacppFromGguf(ggufStoredKeys(header.metadata, "llama"), 128, 500000);
+ */
 export function llamacppFromGguf(k: GgufRopeKeys, rotaryDim: number, theta: number): EngineView {
   const warnings: string[] = [];
   const type = k.scalingType ?? "linear";
@@ -92,6 +102,12 @@ export function llamacppFromGguf(k: GgufRopeKeys, rotaryDim: number, theta: numb
   return { invFreq, attentionFactor, warnings };
 }
 
+/**
+ * llama.cpp's reading of stored parameters: a GGUF's own keys, or those convert_hf_to_gguf.py would write for a config.json.
+ *
+ * @example
+ * console.log(llamacppView(info.stored).invFreq[0]);
+ */
 export function llamacppView(s: StoredRope): EngineView {
   const hfType = hfRopeType(s.ropeParameters ?? s.ropeScaling);
   if (!s.gguf && (hfType === "llama3" || hfType === "longrope" || hfType === "su")) {

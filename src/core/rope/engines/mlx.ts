@@ -8,6 +8,12 @@ import type { EngineView } from "../../types.ts";
 import type { StoredRope } from "./stored.ts";
 import { transformersView } from "./transformers.ts";
 
+/**
+ * mlx-lm's reading of stored parameters (it reads rope_scaling only and assumes an original context of 4096 when the key is missing).
+ *
+ * @example
+ * console.log(mlxView(info.stored).warnings);
+ */
 export function mlxView(s: StoredRope): EngineView {
   const warnings: string[] = [];
   const dict = s.ropeScaling;

@@ -10,6 +10,12 @@ import { ModelFormatError } from "../../errors.ts";
 import { transformersLoadRefusal, transformersSpec, transformersView } from "./transformers.ts";
 import { MROPE_READING, mropeOf } from "./mrope.ts";
 
+/**
+ * ONNX Runtime GenAI's model builder's reading of stored parameters (YaRN only with beta_fast present, the correction range never floored or ceiled).
+ *
+ * @example
+ * console.log(ortGenaiView(info.stored).invFreq.length);
+ */
 export function ortGenaiView(s: StoredRope): EngineView {
   const refusal = transformersLoadRefusal(s);
   if (refusal) throw new ModelFormatError(undefined, `loads config.json through transformers, which fails: ${refusal}`);

@@ -65,6 +65,9 @@ export const DEEPSEEK2_FAMILY: ReadonlySet<string> = new Set(["deepseek2"]);
  * transformers v5 config of the same model holds, so every engine profile can judge the file. Plain RoPE is
  * `{rope_type: "default", rope_theta}` too, not null: v5 always writes that dict, and the scaled and unscaled
  * files then differ only in the keys that changed. `gguf` carries the keys llama.cpp reads instead.
+ *
+ * @example
+ * const stored = storedFromSpec(spec, { architecture: "llama", gguf: ggufStoredKeys(meta, "llama") });
  */
 export function storedFromSpec(spec: RopeSpec, file: { architecture?: string; gguf?: GgufRopeKeys } = {}): StoredRope {
   const dict = spec.scaling.method === "none" ? { rope_type: "default" } : hfDictFromScaling(spec.scaling);

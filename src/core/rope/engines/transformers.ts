@@ -7,7 +7,12 @@ import type { RopeSpec } from "../types.ts";
 import type { EngineView } from "../../types.ts";
 import { type StoredRope, transformersDict } from "./stored.ts";
 
-/** The RopeSpec transformers builds from the stored parameters, with v5 standardisation applied. */
+/**
+ * The RopeSpec transformers builds from the stored parameters, with v5 standardisation applied.
+ *
+ * @example
+ * const { spec, warnings } = transformersSpec(info.stored);
+ */
 export function transformersSpec(s: StoredRope): { spec: RopeSpec; warnings: string[] } {
   const warnings: string[] = [];
   const dict = transformersDict(s);
@@ -56,6 +61,12 @@ export function transformersLoadRefusal(s: StoredRope): string | null {
   return hfRopeTypeRefusal(s.architecture, type === "su" ? "longrope" : type);
 }
 
+/**
+ * transformers' reading of stored parameters: the reference every other engine is compared with.
+ *
+ * @example
+ * const ref = transformersView(info.stored, { seqLen: 8192 });
+ */
 export function transformersView(s: StoredRope, opts: { seqLen?: number } = {}): EngineView {
   const refusal = transformersLoadRefusal(s);
   if (refusal) throw new ModelFormatError(undefined, `fails to load this config: ${refusal}`);

@@ -7,6 +7,12 @@ import { isDeepseek, type StoredRope, transformersDict } from "./stored.ts";
 import { ModelFormatError } from "../../errors.ts";
 import { transformersLoadRefusal, transformersSpec } from "./transformers.ts";
 
+/**
+ * vLLM's reading of stored parameters (before PR #56446 it ignores attention_factor, mscale and mscale_all_dim).
+ *
+ * @example
+ * console.log(vllmView(info.stored).attentionFactor);
+ */
 export function vllmView(s: StoredRope): EngineView {
   const refusal = transformersLoadRefusal(s);
   if (refusal) throw new ModelFormatError(undefined, `loads config.json through transformers, which fails: ${refusal}`);
