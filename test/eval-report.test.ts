@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { test } from "./support/harness.ts";
 import { runCliAsync } from "./support/cli-run.ts";
 import { sharedPath } from "./support/shared.ts";
+import { parseSvg } from "./support/svg.ts";
 import { evaluate } from "../src/eval/evaluate.ts";
 import { perplexityPlotSvg } from "../src/eval/plot-svg.ts";
 import { perplexityMarkdownTable, perplexityTable } from "../src/eval/table.ts";
@@ -16,25 +17,10 @@ for (const [method, ppls] of [["none", [3.3174, 10.4654, 40.2]], ["yarn", [3.317
   [256, 512, 1024].forEach((context, i) => results.push({ method, context, perplexity: ppls[i]!, tokens: 100, docs: 1 }));
 }
 
-/** Checks that every tag is closed in order (a well-formedness check without an XML library). */
-function assertBalanced(svg: string): string[] {
-  const stack: string[] = [];
-  const names: string[] = [];
-  for (const m of svg.matchAll(/<(\/?)([a-zA-Z]+)([^>]*?)(\/?)>/g)) {
-    const [, close, name, attrs, self] = m;
-    assert.ok(!/[<&](?!amp;|lt;|gt;|quot;)/.test(attrs!), `unescaped attribute text in <${name}>`);
-    if (close) assert.equal(stack.pop(), name);
-    else if (!self) stack.push(name!);
-    if (!close) names.push(name!);
-  }
-  assert.deepEqual(stack, []);
-  return names;
-}
-
 test("eval report: SVG plot is well-formed, one line per method, log axes, escaped labels", () => {
   const svg = perplexityPlotSvg(results, { title: "tiny <model>" });
   assert.ok(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"'));
-  const names = assertBalanced(svg);
+  const names = parseSvg(svg).map((e) => e.name);
   assert.equal(names.filter((n) => n === "polyline").length, 3);
   assert.ok(svg.includes("tiny &lt;model&gt;") && svg.includes("pi &lt;&amp;&gt;"));
   assert.ok(!svg.includes("NaN") && !svg.includes("Infinity"));
@@ -42,7 +28,7 @@ test("eval report: SVG plot is well-formed, one line per method, log axes, escap
   const xs = [...svg.matchAll(/<text x="([\d.]+)" y="[\d.]+" text-anchor="middle">(256|512|1024)</g)].map((m) => Number(m[1]));
   assert.equal(xs.length, 3);
   assert.ok(Math.abs(xs[1]! - xs[0]! - (xs[2]! - xs[1]!)) < 0.05);
-  assertBalanced(perplexityPlotSvg([]));
+  parseSvg(perplexityPlotSvg([]));
 });
 
 test("eval report: table has one row per method and one column per context", () => {

@@ -1,6 +1,9 @@
 // The passkey prompt builder's exact text (jquesnelle/yarn eval/passkey.py), its token-length bounds, the answer
 // rule, the paper's summary, and greedy decoding and drift on the tiny model (CPU).
 import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { seededRandom } from "../src/core/random.ts";
 import { openCheckpoint } from "../src/eval/model/checkpoint.ts";
 import {
@@ -10,6 +13,7 @@ import { DriftAccumulator, passkeyContexts } from "../src/eval/tasks.ts";
 import { runCliAsync } from "./support/cli-run.ts";
 import { test } from "./support/harness.ts";
 import { sharedPath } from "./support/shared.ts";
+import { parseSvg } from "./support/svg.ts";
 
 const TINY = sharedPath("models/tiny-llama-py");
 
@@ -81,30 +85,49 @@ test("drift accumulator: KL of identical distributions is 0, of known ones match
   assert.ok(Math.abs(acc.nll - (Math.log(2) + Math.log(2))) < 1e-12);
 });
 
-test("eval --task passkey --json and --task drift --json give the issue's shapes; a drift without --baseline is refused (exit 1, as a missing --text)", async () => {
-  const pk = await runCliAsync(["eval", TINY, "--task", "passkey", "--context", "256", "--trials", "1", "--methods", "none", "--depths", "0.5", "--seed", "3", "--json"]);
-  assert.equal(pk.code, 0, pk.stderr);
-  const r = JSON.parse(pk.stdout) as { task: string; results: { method: string; context: number; accuracy: number; trials: Record<string, unknown>[] }[]; passkeyContext: Record<string, unknown> };
-  assert.equal(r.task, "passkey");
-  assert.deepEqual(r.results.map((x) => [x.method, x.context, x.trials.length]), [["none", 256, 1]]);
-  const t = r.results[0]!.trials[0]!;
-  assert.deepEqual(Object.keys(t).sort(), ["answer", "continuation", "correct", "depth", "key", "prompt", "promptTokens"]);
-  assert.equal(t.correct, t.answer === String(t.key));
-  assert.ok(Math.abs((t.depth as number) - 0.5) < 0.01);
-  assert.ok((t.prompt as string).includes(passkeyLine(t.key as number)));
-  assert.ok("none" in r.passkeyContext);
-  const docs = sharedPath("data/eval-docs.json");
-  const dr = await runCliAsync(["eval", TINY, "--task", "drift", "--baseline", TINY, "--text", docs, "--context", "64", "--docs", "1", "--json"]);
-  assert.equal(dr.code, 0, dr.stderr);
-  const d = JSON.parse(dr.stdout) as { task: string; results: { context: number; kl: number; perplexity: number; baselinePerplexity: number; top1Agreement: number }[] };
-  assert.equal(d.task, "drift");
-  const row = d.results[0]!;
-  // The model against itself: no drift at all.
-  assert.equal(row.context, 64);
-  assert.ok(Math.abs(row.kl) < 1e-12);
-  assert.equal(row.perplexity, row.baselinePerplexity);
-  assert.equal(row.top1Agreement, 1);
-  const missing = await runCliAsync(["eval", TINY, "--task", "drift", "--text", docs]);
-  assert.equal(missing.code, 1);
-  assert.match(missing.stderr, /--baseline <model> is required/);
+test("eval --task passkey|drift --json give the issue's shapes and --plot their SVGs; a drift without --baseline is refused (exit 1, as a missing --text)", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "yarnify-task-plot-"));
+  try {
+    const plot = join(dir, "passkey.svg");
+    const pk = await runCliAsync(["eval", TINY, "--task", "passkey", "--context", "96,128", "--trials", "1", "--methods", "none,yarn", "--depths", "0.5", "--seed", "3", "--plot", plot, "--json"]);
+    assert.equal(pk.code, 0, pk.stderr);
+    const r = JSON.parse(pk.stdout) as { task: string; results: { method: string; context: number; accuracy: number; trials: Record<string, unknown>[] }[]; passkeyContext: Record<string, unknown>; plot: string };
+    assert.deepEqual(Object.keys(r).sort(), ["device", "model", "originalContext", "passkeyContext", "plot", "results", "task"]);
+    assert.equal(r.task, "passkey");
+    assert.equal(r.plot, plot);
+    assert.deepEqual(r.results.map((x) => [x.method, x.context, x.trials.length]), [["none", 96, 1], ["yarn", 96, 1], ["none", 128, 1], ["yarn", 128, 1]]);
+    for (const row of r.results) assert.deepEqual(Object.keys(row).sort(), ["accuracy", "context", "method", "trials"]);
+    const t = r.results[0]!.trials[0]!;
+    assert.deepEqual(Object.keys(t).sort(), ["answer", "continuation", "correct", "depth", "key", "prompt", "promptTokens"]);
+    assert.equal(t.correct, t.answer === String(t.key));
+    assert.ok(Math.abs((t.depth as number) - 0.5) < 0.02);
+    assert.ok((t.prompt as string).includes(passkeyLine(t.key as number)));
+    assert.deepEqual(Object.keys(r.passkeyContext).sort(), ["none", "yarn"]);
+    for (const s of Object.values(r.passkeyContext)) assert.deepEqual(Object.keys(s as object).sort(), ["context", "meanAccuracy"]);
+    const svg = parseSvg(readFileSync(plot, "utf8"));
+    assert.equal(svg.filter((e) => e.name === "polyline").length, 2);
+    const cells = svg.filter((e) => e.attrs["data-accuracy"] !== undefined);
+    assert.deepEqual(cells.map((c) => Number(c.attrs["data-accuracy"])).sort(), r.results.map((x) => x.accuracy).sort(), "one cell per method × context at the one depth");
+    const docs = sharedPath("data/eval-docs.json");
+    const driftPlot = join(dir, "drift.svg");
+    const dr = await runCliAsync(["eval", TINY, "--task", "drift", "--baseline", TINY, "--text", docs, "--context", "64", "--docs", "1", "--plot", driftPlot, "--json"]);
+    assert.equal(dr.code, 0, dr.stderr);
+    const d = JSON.parse(dr.stdout) as { task: string; results: { context: number; kl: number; perplexity: number; baselinePerplexity: number; top1Agreement: number }[] };
+    assert.deepEqual(Object.keys(d).sort(), ["baseline", "device", "model", "notes", "plot", "results", "task"]);
+    assert.equal(d.task, "drift");
+    const row = d.results[0]!;
+    // The issue's five figures, and how many tokens and documents were scored.
+    assert.deepEqual(Object.keys(row).sort(), ["baselinePerplexity", "context", "docs", "kl", "perplexity", "tokens", "top1Agreement"]);
+    // The model against itself: no drift at all.
+    assert.equal(row.context, 64);
+    assert.ok(Math.abs(row.kl) < 1e-12);
+    assert.equal(row.perplexity, row.baselinePerplexity);
+    assert.equal(row.top1Agreement, 1);
+    assert.equal(parseSvg(readFileSync(driftPlot, "utf8")).filter((e) => e.name === "circle").length, 1);
+    const missing = await runCliAsync(["eval", TINY, "--task", "drift", "--text", docs]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /--baseline <model> is required/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }, { timeoutMs: 120_000 });

@@ -37,7 +37,7 @@ export const evalCommand: Command<EvalOptions> = {
     { flags: "--stride <n>", description: "Sliding-window mode: windows of each context length moved by this stride" },
     { flags: "--docs <n>", description: "Use only the first n documents" },
     { flags: "--device <d>", description: "auto | gpu | cpu", default: "auto" },
-    { flags: "--plot <file.svg>", description: "Also write the SVG plot to this file (none without it)" },
+    { flags: "--plot <file.svg>", description: "Also write an SVG plot: perplexity (ppl), accuracy with a context × depth heatmap under --depths (passkey), KL (drift)" },
     { flags: "--json", description: "Print {results: [{method, context, perplexity, tokens}], ...}" },
     { flags: "--task <t>", description: "ppl | passkey (retrieval by greedy decoding, CPU) | drift (KL from --baseline, CPU)", default: "ppl" },
     { flags: "--trials <n>", description: "passkey: prompts per context (per depth with --depths)", default: "10" },
@@ -50,6 +50,7 @@ export const evalCommand: Command<EvalOptions> = {
     "yarnify eval ./model --text docs.txt --context 256,512,1024,2048,4096 --methods none,pi,ntk,dynamic,yarn",
     "yarnify eval ./Qwen3-0.6B-Q4_K_M.gguf --text docs.jsonl --context 4096,8192 --methods none,yarn --device cpu",
     "yarnify eval ./model --task passkey --context 512,1024 --trials 10 --methods none,yarn --seed 1",
+    "yarnify eval ./model --task passkey --context 256,512 --trials 2 --depths 0,0.5,1 --methods none,yarn --plot passkey.svg",
     "yarnify eval ./model-yarn --task drift --baseline ./model --text docs.jsonl --context 256,512",
     "yarnify eval org/name --text docs.jsonl",
   ],
@@ -59,8 +60,10 @@ export const evalCommand: Command<EvalOptions> = {
     // A hub repo: every file (weights, tokenizer) into the cache.
     const hub = await locateModelArg(withRevision(arg, o.revision), o, io, "all");
     const model = hub?.model ?? arg;
-    if (o.task === "passkey") return runPasskey(model, o, io);
-    if (o.task === "drift") return runDrift(model, o, io);
+    // Plot titles name the model as given (org/name for a hub repo, not its cache folder).
+    const label = hub?.label ?? arg;
+    if (o.task === "passkey") return runPasskey(model, label, o, io);
+    if (o.task === "drift") return runDrift(model, label, o, io);
     const text = o.text!;
     const contexts = contextList(o.context, "--context");
     const { evaluate, loadTexts, parseEvalMethod, perplexityPlotSvg, perplexityTable } = await import("../eval/index.ts");
@@ -88,8 +91,8 @@ export const evalCommand: Command<EvalOptions> = {
   },
 };
 
-async function runPasskey(model: string, o: EvalOptions, io: CliIo): Promise<number> {
-  const { passkey, parseEvalMethod, passkeyTable } = await import("../eval/index.ts");
+async function runPasskey(model: string, label: string, o: EvalOptions, io: CliIo): Promise<number> {
+  const { passkey, parseEvalMethod, passkeyPlotSvg, passkeyTable } = await import("../eval/index.ts");
   const depths = o.depths === undefined ? undefined : wordList(o.depths).map((d) => {
     const x = Number(d);
     if (!(x >= 0 && x <= 1)) throw new YarnifyError("--depths", `"${d}" is not a depth in [0, 1]`);
@@ -105,25 +108,27 @@ async function runPasskey(model: string, o: EvalOptions, io: CliIo): Promise<num
     ...(depths && { depths }),
     ...(io.abortSignal && { abortSignal: io.abortSignal }),
   });
-  if (o.json) printJson(io, r);
+  if (o.plot !== undefined) writeFileSync(o.plot, passkeyPlotSvg(r.results, { title: `${label}: passkey accuracy against context`, ...(depths && { depths }) }));
+  if (o.json) printJson(io, { ...r, ...(o.plot !== undefined && { plot: o.plot }) });
   else {
     print(io, passkeyTable(r.results));
     const summary = Object.entries(r.passkeyContext).map(([m, s]) => `${m}: ${s.context === null ? "none ≥ 80%" : `${s.context} (mean accuracy ${(100 * s.meanAccuracy!).toFixed(0)}%)`}`);
-    print(io, `passkey context: ${summary.join("; ")}; device: cpu`);
+    print(io, `passkey context: ${summary.join("; ")}; device: cpu${o.plot !== undefined ? `; plot: ${o.plot}` : ""}`);
   }
   return 0;
 }
 
-async function runDrift(model: string, o: EvalOptions, io: CliIo): Promise<number> {
+async function runDrift(model: string, label: string, o: EvalOptions, io: CliIo): Promise<number> {
   if (!o.baseline) throw new YarnifyError(undefined, "--baseline <model> is required (the original the patched model is compared with)");
   if (!o.text) throw new YarnifyError(undefined, "--text <file> is required (the documents to compare the models on)");
-  const { drift, driftTable, loadTexts } = await import("../eval/index.ts");
+  const { drift, driftPlotSvg, driftTable, loadTexts } = await import("../eval/index.ts");
   const texts = loadTexts(o.text).slice(0, wholeNumber(o.docs, "--docs"));
   const r = await drift({ model, baseline: o.baseline, texts, contexts: contextList(o.context, "--context"), ...(io.abortSignal && { abortSignal: io.abortSignal }) });
-  if (o.json) printJson(io, r);
+  if (o.plot !== undefined) writeFileSync(o.plot, driftPlotSvg(r.results, { title: `${label}: drift from ${o.baseline}` }));
+  if (o.json) printJson(io, { ...r, ...(o.plot !== undefined && { plot: o.plot }) });
   else {
     print(io, driftTable(r.results));
-    print(io, "device: cpu");
+    print(io, `device: cpu${o.plot !== undefined ? `; plot: ${o.plot}` : ""}`);
     warn(io, r.notes);
   }
   return 0;

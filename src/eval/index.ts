@@ -8,6 +8,7 @@ export { detectTextFormat, loadTexts, parseTexts, TextInputError } from "./texts
 export type { TextFormat } from "./texts.ts";
 export { perplexityPlotSvg } from "./plot-svg.ts";
 export type { PlotOptions } from "./plot-svg.ts";
+export { accuracyColor, driftPlotSvg, passkeyPlotSvg } from "./task-plots-svg.ts";
 export { driftTable, passkeyTable, perplexityMarkdownTable, perplexityTable } from "./table.ts";
 export { garbageText, passkeyAnswer, passkeyLine, passkeyPrompt, passkeyText, PASSKEY_GARBAGE, PASSKEY_QUESTION, PASSKEY_TASK } from "./passkey.ts";
 export type { PasskeyDraw, PasskeyPrompt } from "./passkey.ts";
