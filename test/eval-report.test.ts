@@ -56,8 +56,9 @@ test("patch --eval: the patched model's perplexity with and without its scaling,
     const out = join(dir, "tiny-yarn");
     const r = await runCliAsync(["patch", sharedPath("models/tiny-llama-py"), "--factor", "2", "--out", out, "--eval", textFile, "--eval-context", "256,512", "--json"]);
     assert.equal(r.code, 0, r.stderr);
-    const patched = JSON.parse(r.stdout) as { evaluation: { results: PerplexityResult[]; device: string } };
-    const figure = (method: string, context: number) => patched.evaluation.results.find((x) => x.method === method && x.context === context)!.perplexity;
+    const patched = JSON.parse(r.stdout) as { evaluation: { ppl: { results: PerplexityResult[]; device: string } } };
+    assert.deepEqual(Object.keys(patched.evaluation), ["ppl"], "--eval-tasks defaults to ppl");
+    const figure = (method: string, context: number) => patched.evaluation.ppl.results.find((x) => x.method === method && x.context === context)!.perplexity;
     // Same weights, same frequencies: the patched config read as "model" is YaRN ×2 on the original, "none" the original.
     const direct = await evaluate({ model: sharedPath("models/tiny-llama-py"), texts: [docs.docs[0]!.text], contexts: [256, 512], methods: ["none", "yarn"], factor: 2 });
     const want = (method: string, context: number) => direct.results.find((x) => x.method === method && x.context === context)!.perplexity;
@@ -90,7 +91,7 @@ test("patch --eval on a GGUF of another family (Gemma 3): the card's figures are
     writeHfFixture(join(dir, "hf"), f, w);
     const r = await runCliAsync(["patch", join(dir, "g.gguf"), "--factor", "2", "--out", join(dir, "g-x2.gguf"), "--eval", textFile, "--eval-context", "256,512", "--json"]);
     assert.equal(r.code, 0, r.stderr);
-    const got = (JSON.parse(r.stdout) as { evaluation: { results: PerplexityResult[]; family: string; format: string } }).evaluation;
+    const got = (JSON.parse(r.stdout) as { evaluation: { ppl: { results: PerplexityResult[]; family: string; format: string } } }).evaluation.ppl;
     assert.deepEqual([got.family, got.format], ["gemma3", "gguf"]);
     const direct = await evaluate({ model: join(dir, "hf"), texts: [text], contexts: [256, 512], methods: ["none", "yarn"], factor: 2, device: "cpu" });
     // The CLI measures on WebGPU where there is an adapter, with f16 weights where it has shader-f16: compare mean NLLs.

@@ -87,7 +87,7 @@ test("patch org/model --factor 4 --push me/model-1k: a new repo with every file,
   });
 });
 
-test("patch org/model --push with a perplexity measure (--eval): the whole model is fetched, the card gets the table", async () => {
+test("patch org/model --push with a measure (--eval): the whole model is fetched, the card gets a section per task", async () => {
   await setup(async (hub, _cache, common) => {
     const seen: string[] = [];
     const r = await patchHub({
@@ -95,17 +95,24 @@ test("patch org/model --push with a perplexity measure (--eval): the whole model
       source: "org/tiny-llama",
       factor: 4,
       push: "me/tiny-llama-1k",
-      perplexity: async (dir, plan) => {
+      evaluation: async (dir, plan, source) => {
         seen.push(...readdirSync(dir).sort());
         assert.equal(JSON.parse(readFileSync(join(dir, "config.json"), "utf8")).rope_parameters.factor, 4);
-        return { note: `measured at ${plan.originalContext} and ${plan.context}`, markdown: "| method | 256 | 1024 |\n|---|---:|---:|\n| yarn x4 (this model) | 3.317 | 5.410 |" };
+        assert.equal(JSON.parse(readFileSync(join(source, "config.json"), "utf8")).max_position_embeddings, 256, "the source, drift's baseline");
+        assert.ok(readdirSync(source).includes("model.safetensors"));
+        return [
+          { title: "Perplexity", note: `measured at ${plan.originalContext} and ${plan.context}`, markdown: "| method | 256 | 1024 |\n|---|---:|---:|\n| yarn x4 (this model) | 3.317 | 5.410 |" },
+          { title: "Drift from the original", note: "at 256", markdown: "| statistic | 256 |\n|---|---:|\n| mean KL (nats) | 0.160697 |" },
+        ];
       },
     });
     assert.ok(seen.includes("model.safetensors"), `the measure saw the weights: ${seen.join(", ")}`);
-    assert.deepEqual(r.perplexity?.note, "measured at 256 and 1024");
+    assert.deepEqual(r.evaluation?.map((x) => x.note), ["measured at 256 and 1024", "at 256"]);
     const card = text(hub.file("me/tiny-llama-1k", "README.md"));
     assert.ok(card.includes("## Perplexity\n\nmeasured at 256 and 1024\n\n| method | 256 | 1024 |"), card);
-    assert.ok(card.indexOf("## Perplexity") < card.indexOf("## Original model card"));
+    assert.ok(card.includes("## Drift from the original\n\nat 256\n\n| statistic | 256 |"), card);
+    assert.ok(card.indexOf("## Perplexity") < card.indexOf("## Drift from the original"));
+    assert.ok(card.indexOf("## Drift from the original") < card.indexOf("## Original model card"));
   });
 });
 

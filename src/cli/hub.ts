@@ -1,17 +1,18 @@
 // `patch` for hub sources and `patch ./model --push`: the hub connection a command uses, the publish of a local
 // output, and the hub patch of a repo or a GGUF file, each writing through the output seam.
 import { basename } from "node:path";
-import type { PlanTarget } from "../core/types.ts";
+import type { Plan, PlanTarget } from "../core/types.ts";
+import type { PatchEval } from "../eval/card-eval.ts";
 import { HubPublishError, HubSourceError } from "../hub/errors.ts";
 import type { HubParams } from "../hub/hub-params.ts";
 import { hubParamsFromOptions } from "../hub/hub-params.ts";
 import type { RetryFetchOptions } from "../hub/retry-fetch.ts";
-import { cardValidation, type CardPerplexity } from "../hub/model-card.ts";
+import { cardValidation, type CardSection } from "../hub/model-card.ts";
 import { defaultCacheDir } from "../hub/cache-dir.ts";
 import { formatHubSource, isHubModelArg, parseHubSource } from "../hub/parse-hub-source.ts";
 import { type HubModelLocation, locateHubModel } from "../hub/locate-hub-model.ts";
 import { YarnifyError } from "../core/errors.ts";
-import { patchHub, type PatchHubParams } from "../hub/patch-hub.ts";
+import { patchHub } from "../hub/patch-hub.ts";
 import { type GgufHeaderPatcher, patchHubGguf } from "../hub/patch-hub-gguf.ts";
 import { createProgressWriter } from "../hub/progress-text.ts";
 import { publishLocal } from "../hub/publish-local.ts";
@@ -120,7 +121,7 @@ export async function publishLocalPatch(
   r: PatchResult,
   o: HubCliOptions & { push: string; baseModel?: string },
   io: CliIo,
-  extra: { report?: Report; perplexity?: CardPerplexity } = {},
+  extra: { report?: Report; evaluation?: CardSection[] } = {},
 ): Promise<PublishResult & { card: string }> {
   if (extra.report && !extra.report.ok) {
     const failed = extra.report.checks.filter((c) => c.status === "fail").map((c) => c.name);
@@ -139,7 +140,7 @@ export async function publishLocalPatch(
       ...(o.private !== undefined && { private: o.private }),
       baseModel: o.baseModel ?? basename(r.source),
       ...(validation && { validation }),
-      ...(extra.perplexity && { perplexity: extra.perplexity }),
+      ...(extra.evaluation && { evaluation: extra.evaluation }),
       ...(o.commitMessage !== undefined && { commitMessage: o.commitMessage }),
       toolVersion: VERSION,
     },
@@ -179,6 +180,9 @@ async function patchHubGgufSource(model: string, target: PlanTarget, o: HubCliOp
   return 0;
 }
 
+/** `patch --eval`'s measurement: the patched folder, its plan and the source's folder (drift's baseline) in. */
+export type PatchMeasure = (dir: string, plan: Plan, source: string) => Promise<PatchEval>;
+
 /**
  * `yarnify patch <hub source> [--push repo | --pr | --branch name] ...`. A source naming a .gguf file goes through
  * the GGUF path (the GGUF converter builds the header; tests may pass another extra.patchGgufHeader).
@@ -188,13 +192,15 @@ export async function patchHubSource(
   target: PlanTarget,
   o: HubCliOptions,
   io: CliIo,
-  extra: { patchGgufHeader?: GgufHeaderPatcher; perplexity?: PatchHubParams["perplexity"] } = {},
+  extra: { patchGgufHeader?: GgufHeaderPatcher; measure?: PatchMeasure } = {},
 ): Promise<number> {
   if (parseHubSource(model)?.path?.endsWith(".gguf")) {
-    if (extra.perplexity) throw new HubSourceError(model, "--eval measures Hugging Face format models (safetensors); this is a GGUF file");
+    if (extra.measure) throw new HubSourceError(model, "--eval measures Hugging Face format models (safetensors); this is a GGUF file");
     return patchHubGgufSource(model, target, o, io, extra.patchGgufHeader);
   }
   const progress = createProgressWriter({ write: io.stderr, isTTY: io.isTTY });
+  const { measure } = extra;
+  let measured: PatchEval | undefined;
   const r = await patchHub(
     {
       ...hubConnection(o, io),
@@ -207,7 +213,7 @@ export async function patchHubSource(
       ...(o.out !== undefined && { out: o.out }),
       ...(o.dryRun !== undefined && { dryRun: o.dryRun }),
       ...(o.validate !== undefined && { validate: o.validate }),
-      ...(extra.perplexity && { perplexity: extra.perplexity }),
+      ...(measure && { evaluation: async (dir: string, plan: Plan, source: string) => (measured = await measure(dir, plan, source)).sections }),
       ...(o.commitMessage !== undefined && { commitMessage: o.commitMessage }),
       ...(o.overwrite !== undefined && { overwrite: o.overwrite }),
       toolVersion: VERSION,
@@ -228,7 +234,7 @@ export async function patchHubSource(
             warnings: r.patch.warnings,
             ...(r.publish && publishedJson(r.publish)),
             ...(r.validation && { validation: r.validation }),
-            ...(r.perplexity && { perplexity: r.perplexity }),
+            ...(measured && { evaluation: measured.results }),
           },
           null,
           2,
@@ -239,7 +245,7 @@ export async function patchHubSource(
   }
   if (r.patch.dryRun && r.patch.diff) io.stdout(r.patch.diff.endsWith("\n") ? r.patch.diff : r.patch.diff + "\n");
   io.stdout(patchText(r.patch) + "\n");
-  if (r.perplexity) io.stdout(`${r.perplexity.note}\n${r.perplexity.markdown}\n`);
+  if (measured) io.stdout(measured.text + "\n");
   if (r.publish) io.stdout(publishedText(r.publish));
   for (const w of r.patch.warnings) io.stderr(`warning: ${w}\n`);
   return 0;

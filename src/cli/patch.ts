@@ -7,9 +7,9 @@ import { isHubModelArg } from "../hub/parse-hub-source.ts";
 import { patch } from "../patch.ts";
 import { patchText, validateText } from "../report-text.ts";
 import type { Command } from "./command.ts";
-import { type HubCliOptions, patchHubSource, publishedJson, publishedText, publishLocalPatch, withRevision } from "./hub.ts";
+import { type HubCliOptions, type PatchMeasure, patchHubSource, publishedJson, publishedText, publishLocalPatch, withRevision } from "./hub.ts";
 import { type CliIo, print, printJson, warn } from "./io.ts";
-import { contextList, FORMAT_OPTIONS, type FormatOptionValues, formatOptions, HUB_SOURCE_OPTIONS, numberOption } from "./options.ts";
+import { contextList, FORMAT_OPTIONS, type FormatOptionValues, formatOptions, HUB_SOURCE_OPTIONS, numberOption, wholeNumber, wordList } from "./options.ts";
 import { evalProgressLine, progressBar } from "./progress.ts";
 
 interface PatchOptions extends FormatOptionValues, HubCliOptions {
@@ -27,30 +27,45 @@ interface PatchOptions extends FormatOptionValues, HubCliOptions {
   verify?: boolean;
   eval?: string;
   evalContext?: unknown;
+  evalTasks?: unknown;
+  evalTrials?: unknown;
   baseModel?: string;
   /** cac keys an option by its longest name: `--pr` and `--create-pr` both set createPr (and `--pr` also pr). */
   createPr?: boolean;
 }
 
-type PatchedEvaluation = Awaited<ReturnType<typeof import("../eval/card-perplexity.ts").evaluatePatched>>;
-
 /**
- * `--eval`: a measuring function for the patched model (the evaluator loaded only then). A local `source` is checked
- * first, so a model the evaluator cannot run fails before its patched copy is written.
+ * `--eval`: a measuring function for the patched model and its source (drift's baseline), the evaluator loaded only
+ * then. A local `source` is checked first, so a model the evaluator cannot run fails before its patched copy is
+ * written.
  */
-async function patchEvaluator(o: PatchOptions, io: CliIo, source?: string): Promise<((dir: string, plan: Plan) => Promise<PatchedEvaluation>) | undefined> {
-  if (!o.eval) return undefined;
+async function patchEvaluator(o: PatchOptions, io: CliIo, source?: string): Promise<PatchMeasure | undefined> {
+  if (!o.eval) {
+    for (const [flag, v] of [["--eval-tasks", o.evalTasks], ["--eval-trials", o.evalTrials], ["--eval-context", o.evalContext]] as const) {
+      if (v !== undefined) throw new YarnifyError(flag, "needs --eval <file> (the texts to measure on)");
+    }
+    return undefined;
+  }
   const file = o.eval;
-  const [{ loadTexts }, { evaluatePatched }, { checkEvaluable }] = await Promise.all([
+  const [{ loadTexts }, { evaluatePatched, PATCH_EVAL_TASKS }, { checkEvaluable }] = await Promise.all([
     import("../eval/texts.ts"),
-    import("../eval/card-perplexity.ts"),
+    import("../eval/card-eval.ts"),
     import("../eval/preflight.ts"),
   ]);
+  const tasks = wordList(o.evalTasks ?? "ppl").map((t) => {
+    const task = PATCH_EVAL_TASKS.find((x) => x === t);
+    if (!task) throw new YarnifyError("--eval-tasks", `"${t}" is not a task (${PATCH_EVAL_TASKS.join(", ")})`);
+    return task;
+  });
+  const trials = wholeNumber(o.evalTrials, "--eval-trials");
   const texts = loadTexts(file);
   if (source !== undefined) await checkEvaluable(source);
   const contexts = o.evalContext === undefined ? undefined : contextList(o.evalContext, "--eval-context");
   const onEvent = evalProgressLine(io, io.isTTY && !o.json);
-  return (model, plan) => evaluatePatched({ model, plan, texts, textsName: basename(file), ...(contexts && { contexts }), ...(io.abortSignal && { abortSignal: io.abortSignal }), ...(onEvent && { onEvent }) });
+  return (model, plan, original) => evaluatePatched({
+    model, plan, texts, textsName: basename(file), tasks, source: original,
+    ...(trials !== undefined && { trials }), ...(contexts && { contexts }), ...(io.abortSignal && { abortSignal: io.abortSignal }), ...(onEvent && { onEvent }),
+  });
 }
 
 function planTarget(o: PatchOptions): PlanTarget {
@@ -91,8 +106,10 @@ export const patchCommand: Command<PatchOptions> = {
     { flags: "--allow-shrink", description: "Write a target context at or below the one the model declares (refused otherwise)" },
     { flags: "--validate", description: "Validate the output before reporting success (exit 5 if a check fails)" },
     { flags: "--no-verify", description: "GGUF: skip re-reading the output to prove its tensor data equals the source's" },
-    { flags: "--eval <file>", description: "Measure perplexity with and without the scaling on these texts (as `eval --text`); published cards get the table" },
-    { flags: "--eval-context <list>", description: "Context lengths for --eval (default: the original and the new context)" },
+    { flags: "--eval <file>", description: "Measure the output on these texts (as `eval --text`), with and without its scaling; published cards get the tables" },
+    { flags: "--eval-tasks <list>", description: "What --eval measures, comma-separated: ppl, passkey (retrieval, CPU), drift (KL from the source, CPU) (default: ppl)" },
+    { flags: "--eval-context <list>", description: "Context lengths for --eval (default: the original and the new context; drift: those up to the original)" },
+    { flags: "--eval-trials <n>", description: "Passkey prompts per context for --eval-tasks passkey (default: 5)" },
     { flags: "--push <repo>", description: "Publish the patched model to this repo (created if needed), with a model card; hub or local source" },
     { flags: "--branch <name>", description: "Commit to this branch (of --push, else of the hub source repo)" },
     { flags: "--base-model <repo>", description: "Local source: the original's hub id, for the card's base_model" },
@@ -108,10 +125,7 @@ export const patchCommand: Command<PatchOptions> = {
     const model = withRevision(arg, o.revision);
     const target = planTarget(o);
     const measure = await patchEvaluator(o, io, isHubModelArg(model) ? undefined : model);
-    if (isHubModelArg(model)) {
-      const perplexity = measure && (async (dir: string, plan: Plan) => (await measure(dir, plan)).card);
-      return patchHubSource(model, target, o, io, { ...(perplexity && { perplexity }) });
-    }
+    if (isHubModelArg(model)) return patchHubSource(model, target, o, io, { ...(measure && { measure }) });
     if (o.pr) throw new YarnifyError(model, "--pr opens a pull request on a hub source (org/name); publish a local model with --push <repo>");
     if (o.branch && !o.push) throw new YarnifyError(model, "--branch needs --push <repo> for a local model");
     const { tensor, timeoutMs } = formatOptions(o);
@@ -122,16 +136,18 @@ export const patchCommand: Command<PatchOptions> = {
     const report = o.validate && !r.dryRun
       ? await (await import("../validate/index.ts")).validate({ model: r.out, plan: r.plan, tensor, ...(io.abortSignal && { abortSignal: io.abortSignal }) })
       : null;
-    const measured = measure && !r.dryRun ? await measure(r.out, r.plan) : undefined;
+    const measured = measure && !r.dryRun ? await measure(r.out, r.plan, r.source) : undefined;
     const published = o.push && !r.dryRun
-      ? await publishLocalPatch(r, { ...o, push: o.push }, io, { ...(report && { report }), ...(measured && { perplexity: measured.card }) })
+      ? await publishLocalPatch(r, { ...o, push: o.push }, io, { ...(report && { report }), ...(measured && { evaluation: measured.sections }) })
       : undefined;
-    if (o.json) printJson(io, { ...r, ...(report && { validation: report }), ...(measured && { evaluation: measured.result }), ...(published && { publish: publishedJson(published) }) });
+    if (o.json) {
+      printJson(io, { ...r, ...(report && { validation: report }), ...(measured && { evaluation: measured.results }), ...(published && { publish: publishedJson(published) }) });
+    }
     else {
       if (r.dryRun && r.diff) print(io, r.diff);
       print(io, patchText(r));
       if (report) print(io, validateText(report));
-      if (measured) print(io, `${measured.card.note}\n${measured.text}`);
+      if (measured) print(io, measured.text);
       if (published) print(io, publishedText(published));
       warn(io, r.warnings);
     }

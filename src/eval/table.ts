@@ -1,4 +1,5 @@
-// A plain-text table: one row per method, one column per context length.
+// The evaluations' tables, as plain text for the terminal and Markdown for a model card: one row per method (per
+// statistic for drift), one column per context length.
 import type { PerplexityResult } from "./result.ts";
 
 /**
@@ -8,14 +9,7 @@ import type { PerplexityResult } from "./result.ts";
  * console.log(perplexityTable((await evaluate(params)).results));
  */
 export function perplexityTable(results: readonly PerplexityResult[]): string {
-  const methods = [...new Set(results.map((r) => r.method))];
-  const contexts = [...new Set(results.map((r) => r.context))].sort((a, b) => a - b);
-  const cell = new Map(results.map((r) => [`${r.method}@${r.context}`, r.perplexity]));
-  const header = ["method", ...contexts.map(String)];
-  const rows = methods.map((m) => [m, ...contexts.map((c) => formatPpl(cell.get(`${m}@${c}`)))]);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
-  return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
+  return textGrid(perplexityGrid(results));
 }
 
 export function formatPpl(p: number | undefined): string {
@@ -31,24 +25,30 @@ export function formatPpl(p: number | undefined): string {
  * card += perplexityMarkdownTable(result.results);
  */
 export function perplexityMarkdownTable(results: readonly PerplexityResult[]): string {
-  const methods = [...new Set(results.map((r) => r.method))];
-  const contexts = [...new Set(results.map((r) => r.context))].sort((a, b) => a - b);
-  const cell = new Map(results.map((r) => [`${r.method}@${r.context}`, r.perplexity]));
-  return [
-    `| method | ${contexts.join(" | ")} |`,
-    `|---|${contexts.map(() => "---:").join("|")}|`,
-    ...methods.map((m) => `| ${m.replace(/\|/g, "\\|")} | ${contexts.map((c) => formatPpl(cell.get(`${m}@${c}`))).join(" | ")} |`),
-  ].join("\n");
+  return markdownGrid(perplexityGrid(results));
+}
+
+type PasskeyCells = readonly { method: string; context: number; accuracy: number; trials: readonly { correct: boolean }[] }[];
+type DriftCells = readonly { context: number; kl: number; perplexity: number; baselinePerplexity: number; top1Agreement: number }[];
+
+/**
+ * Passkey accuracy as a plain-text table, one row per method, one column per context length: "60% (3/5)".
+ *
+ * @example
+ * print(io, passkeyTable(r.results)); // method  256  512 / yarn  80% (4/5)  60% (3/5)
+ */
+export function passkeyTable(results: PasskeyCells): string {
+  return textGrid(passkeyGrid(results));
 }
 
 /**
- * Passkey accuracy as a plain-text table, one row per method, one column per context length.
+ * The passkey table in Markdown (for a model card).
  *
  * @example
- * print(io, passkeyTable(r.results)); // method  256  512 / yarn  0.80  0.60
+ * card += passkeyMarkdownTable(r.results); // | method | 256 | 512 | ...
  */
-export function passkeyTable(results: readonly { method: string; context: number; accuracy: number }[]): string {
-  return grid(results.map((r) => ({ row: r.method, context: r.context, value: `${(100 * r.accuracy).toFixed(0)}%` })), "method");
+export function passkeyMarkdownTable(results: PasskeyCells): string {
+  return markdownGrid(passkeyGrid(results));
 }
 
 /**
@@ -57,7 +57,38 @@ export function passkeyTable(results: readonly { method: string; context: number
  * @example
  * print(io, driftTable(r.results)); // KL, Δ perplexity, top-1 agreement per context
  */
-export function driftTable(results: readonly { context: number; kl: number; perplexity: number; baselinePerplexity: number; top1Agreement: number }[]): string {
+export function driftTable(results: DriftCells): string {
+  return textGrid(driftGrid(results));
+}
+
+/**
+ * The drift table in Markdown (for a model card).
+ *
+ * @example
+ * card += driftMarkdownTable(r.results); // | statistic | 256 | ...
+ */
+export function driftMarkdownTable(results: DriftCells): string {
+  return markdownGrid(driftGrid(results));
+}
+
+interface Grid {
+  header: string[];
+  rows: string[][];
+}
+
+function perplexityGrid(results: readonly PerplexityResult[]): Grid {
+  return grid(results.map((r) => ({ row: r.method, context: r.context, value: formatPpl(r.perplexity) })), "method");
+}
+
+function passkeyGrid(results: PasskeyCells): Grid {
+  return grid(results.map((r) => ({
+    row: r.method,
+    context: r.context,
+    value: `${(100 * r.accuracy).toFixed(0)}% (${r.trials.filter((t) => t.correct).length}/${r.trials.length})`,
+  })), "method");
+}
+
+function driftGrid(results: DriftCells): Grid {
   return grid(results.flatMap((r) => [
     { row: "mean KL (nats)", context: r.context, value: r.kl.toFixed(6) },
     { row: "perplexity", context: r.context, value: formatPpl(r.perplexity) },
@@ -67,13 +98,20 @@ export function driftTable(results: readonly { context: number; kl: number; perp
   ]), "statistic");
 }
 
-function grid(cells: readonly { row: string; context: number; value: string }[], corner: string): string {
+function grid(cells: readonly { row: string; context: number; value: string }[], corner: string): Grid {
   const rowNames = [...new Set(cells.map((c) => c.row))];
   const contexts = [...new Set(cells.map((c) => c.context))].sort((a, b) => a - b);
   const cell = new Map(cells.map((c) => [`${c.row}@${c.context}`, c.value]));
-  const header = [corner, ...contexts.map(String)];
-  const rows = rowNames.map((m) => [m, ...contexts.map((c) => cell.get(`${m}@${c}`) ?? "-")]);
+  return { header: [corner, ...contexts.map(String)], rows: rowNames.map((m) => [m, ...contexts.map((c) => cell.get(`${m}@${c}`) ?? "-")]) };
+}
+
+function textGrid({ header, rows }: Grid): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cs: string[]) => cs.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
   return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
+}
+
+function markdownGrid({ header, rows }: Grid): string {
+  const line = (cs: string[]) => `| ${cs.map((c) => c.replace(/\|/g, "\\|")).join(" | ")} |`;
+  return [line(header), `|---|${header.slice(1).map(() => "---:").join("|")}|`, ...rows.map(line)].join("\n");
 }

@@ -18,8 +18,9 @@ export interface ValidationFigures {
   note?: string;
 }
 
-/** Perplexity of the patched model (`patch --eval`), as a Markdown table with a note on how it was measured. */
-export interface CardPerplexity {
+/** A measurement of the patched model (`patch --eval`): its heading, a note on how it was measured, a Markdown table. */
+export interface CardSection {
+  title: string;
   note: string;
   markdown: string;
 }
@@ -36,7 +37,8 @@ export interface ModelCardInput {
   files?: string[];
   engines?: EngineInstructions[];
   validation?: ValidationFigures;
-  perplexity?: CardPerplexity;
+  /** Sections after the validation, in order (perplexity, passkey retrieval, drift from the original). */
+  evaluation?: CardSection[];
   toolVersion?: string;
 }
 
@@ -159,7 +161,7 @@ function validationTable(v: ValidationFigures): string {
 }
 
 /**
- * The README.md of a published model: front matter (base_model, tags, license kept from the source), what changed, how each engine runs it, validation and perplexity figures, then the source card.
+ * The README.md of a published model: front matter (base_model, tags, license kept from the source), what changed, how each engine runs it, validation and evaluation figures, then the source card.
  *
  * @example
  * const card = renderModelCard({ baseModel: "Qwen/Qwen2.5-7B-Instruct", plan, format: "hf", existingCard });
@@ -193,7 +195,7 @@ export function renderModelCard(input: ModelCardInput): string {
     }
   }
   if (input.validation && input.validation.rows.length > 0) out.push("## Validation", "", validationTable(input.validation), "");
-  if (input.perplexity) out.push("## Perplexity", "", input.perplexity.note, "", input.perplexity.markdown, "");
+  for (const s of input.evaluation ?? []) out.push(`## ${s.title}`, "", s.note, "", s.markdown, "");
   if (existing && existing.body.trim() !== "") out.push("---", "", "## Original model card", "", existing.body.trim(), "");
   return out.join("\n");
 }

@@ -19,7 +19,7 @@ import { type HubParams, splitHubParams } from "./hub-params.ts";
 import { listHubFiles } from "./list-hub-files.ts";
 import { commitMessageFor, renderModelCard } from "./model-card.ts";
 import { cardValidation } from "./model-card.ts";
-import type { CardPerplexity, ValidationFigures } from "./model-card.ts";
+import type { CardSection, ValidationFigures } from "./model-card.ts";
 import { engineInstructions } from "./engine-instructions.ts";
 import { parseHubSource } from "./parse-hub-source.ts";
 import type { HubSource } from "./parse-hub-source.ts";
@@ -47,10 +47,11 @@ export interface PatchHubParams extends PlanTarget, HubParams {
   /** Further figures for the model card's validation section (e.g. from an evaluation). */
   validation?: ValidationFigures;
   /**
-   * Measures the patched model for the card's perplexity section (the CLI's `--eval`: src/eval/card-perplexity.ts).
-   * The whole model is downloaded first, as for a local output.
+   * Measures the patched model for the card's evaluation sections (the CLI's `--eval`: src/eval/card-eval.ts), given
+   * the patched folder and the source's (the original, for drift). The whole model is downloaded first, as for a
+   * local output.
    */
-  perplexity?: (modelDir: string, plan: Plan) => Promise<CardPerplexity>;
+  evaluation?: (modelDir: string, plan: Plan, sourceDir: string) => Promise<CardSection[]>;
   toolVersion?: string;
   /** The commit's title (the `--commit-message`); yarnify's, naming the change, by default. */
   commitMessage?: string;
@@ -69,8 +70,8 @@ export interface PatchHubResult {
   changed: string[];
   publish?: PublishResult;
   validation?: Report;
-  /** The `perplexity` hook's figures. */
-  perplexity?: CardPerplexity;
+  /** The `evaluation` hook's sections. */
+  evaluation?: CardSection[];
   /** The README.md published with a new repo. */
   card?: string;
 }
@@ -104,7 +105,7 @@ export async function* patchHubIter(params: PatchHubParams): AsyncGenerator<Patc
   const target = params.push ?? source.repo;
   const sameRepo = target === source.repo;
   const dryRun = params.dryRun ?? false;
-  const { source: _s, cacheDir: _c, out: _o, push: _p, branch: _b, pr: _pr, private: _priv, dryRun: _d, validate: doValidate, validation, perplexity: measure, toolVersion, commitMessage, overwrite, ...planTarget } = rest;
+  const { source: _s, cacheDir: _c, out: _o, push: _p, branch: _b, pr: _pr, private: _priv, dryRun: _d, validate: doValidate, validation, evaluation: measure, toolVersion, commitMessage, overwrite, ...planTarget } = rest;
   // Planning and publishing need only the config files (and the source card for a new repo).
   const configs = [...HF_CONFIG_FILES, ...(publishing && !sameRepo ? ["README.md"] : [])].filter((p) => names.has(p));
   yield* downloadToCacheIter({ ...hub, repo: source.repo, commit, paths: configs, cacheDir, listing });
@@ -140,8 +141,8 @@ export async function* patchHubIter(params: PatchHubParams): AsyncGenerator<Patc
         throw new HubPublishError(source.repo, `validation failed, nothing published (${failed.join("; ")})`);
       }
     }
-    const perplexity = measure && !dryRun ? await measure(out, result.plan) : undefined;
-    if (!publishing || dryRun) return { source, commit, patch: result, changed: changedFiles, ...(report && { validation: report }), ...(perplexity && { perplexity }) };
+    const evaluation = measure && !dryRun ? await measure(out, result.plan, snap) : undefined;
+    if (!publishing || dryRun) return { source, commit, patch: result, changed: changedFiles, ...(report && { validation: report }), ...(evaluation && { evaluation }) };
 
     const changed = changedFiles.map((p) => ({ path: p, content: new Uint8Array(readFileSync(join(out, ...p.split("/")))) }));
     let card: string | undefined;
@@ -154,7 +155,7 @@ export async function* patchHubIter(params: PatchHubParams): AsyncGenerator<Patc
         ...(existingCard !== undefined && { existingCard }),
         engines: await engineInstructions(out, target, source.repo, result.plan.context),
         ...(cardValidation(report, validation) && { validation: cardValidation(report, validation) }),
-        ...(perplexity && { perplexity }),
+        ...(evaluation && { evaluation }),
         ...(toolVersion && { toolVersion }),
       });
     }
@@ -175,7 +176,7 @@ export async function* patchHubIter(params: PatchHubParams): AsyncGenerator<Patc
       pr: params.pr ?? false,
       private: params.private ?? false,
     });
-    return { source, commit, patch: result, changed: changedFiles, publish: published, ...(report && { validation: report }), ...(perplexity && { perplexity }), ...(card !== undefined && { card }) };
+    return { source, commit, patch: result, changed: changedFiles, publish: published, ...(report && { validation: report }), ...(evaluation && { evaluation }), ...(card !== undefined && { card }) };
   } finally {
     rmSync(work, { recursive: true, force: true });
     untrackTemp(work);

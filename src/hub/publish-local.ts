@@ -8,7 +8,7 @@ import type { ModelFormat, Plan } from "../core/types.ts";
 import { engineInstructions } from "./engine-instructions.ts";
 import { type HubParams, splitHubParams } from "./hub-params.ts";
 import { commitMessageFor, renderModelCard } from "./model-card.ts";
-import type { CardPerplexity, ValidationFigures } from "./model-card.ts";
+import type { CardSection, ValidationFigures } from "./model-card.ts";
 import { publishIter } from "./publish.ts";
 import type { PublishEvent, PublishOperation, PublishResult } from "./publish.ts";
 
@@ -26,7 +26,7 @@ export interface PublishLocalParams extends HubParams {
   /** The source model's README.md, kept below our card. */
   existingCard?: string;
   validation?: ValidationFigures;
-  perplexity?: CardPerplexity;
+  evaluation?: CardSection[];
   toolVersion?: string;
   /** The commit's title (the `--commit-message`); yarnify's, naming the change, by default. */
   commitMessage?: string;
@@ -67,7 +67,7 @@ export async function* publishLocalIter(p: PublishLocalParams): AsyncGenerator<P
     files: files.filter((f) => f.repoPath !== "README.md").map((f) => f.repoPath),
     ...(p.format === "hf" && { engines: await engineInstructions(p.path, p.repo, baseModel, p.plan.context) }),
     ...(p.validation && { validation: p.validation }),
-    ...(p.perplexity && { perplexity: p.perplexity }),
+    ...(p.evaluation && { evaluation: p.evaluation }),
     ...(p.toolVersion && { toolVersion: p.toolVersion }),
   });
   const operations: PublishOperation[] = [];
