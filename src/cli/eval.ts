@@ -38,7 +38,7 @@ export const evalCommand: Command<EvalOptions> = {
     { flags: "--docs <n>", description: "Use only the first n documents" },
     { flags: "--device <d>", description: "auto | gpu | cpu", default: "auto" },
     { flags: "--plot <file.svg>", description: "Also write an SVG plot: perplexity (ppl), accuracy with a context × depth heatmap under --depths (passkey), KL (drift)" },
-    { flags: "--json", description: "Print {results: [{method, context, perplexity, tokens}], ...}" },
+    { flags: "--json", description: "Print {results: [{method, context, perplexity, tokens}], ...}; passkey: {task, results: [{method, context, accuracy, trials}], passkeyContext}; drift: {task, results: [{context, kl, perplexity, baselinePerplexity, top1Agreement}]}" },
     { flags: "--task <t>", description: "ppl | passkey (retrieval by greedy decoding, CPU) | drift (KL from --baseline, CPU)", default: "ppl" },
     { flags: "--trials <n>", description: "passkey: prompts per context (per depth with --depths)", default: "10" },
     { flags: "--depths <list>", description: "passkey: fixed key depths in [0, 1] (default: uniform over characters)" },

@@ -9,7 +9,7 @@ export type { TextFormat } from "./texts.ts";
 export { perplexityPlotSvg } from "./plot-svg.ts";
 export type { PlotOptions } from "./plot-svg.ts";
 export { accuracyColor, driftPlotSvg, passkeyPlotSvg } from "./task-plots-svg.ts";
-export { driftTable, passkeyTable, perplexityMarkdownTable, perplexityTable } from "./table.ts";
+export { driftMarkdownTable, driftTable, passkeyMarkdownTable, passkeyTable, perplexityMarkdownTable, perplexityTable } from "./table.ts";
 export { garbageText, passkeyAnswer, passkeyLine, passkeyPrompt, passkeyText, PASSKEY_GARBAGE, PASSKEY_QUESTION, PASSKEY_TASK } from "./passkey.ts";
 export type { PasskeyDraw, PasskeyPrompt } from "./passkey.ts";
 export { drift, greedyCpu, passkey, passkeyContexts } from "./tasks.ts";
