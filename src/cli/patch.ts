@@ -2,7 +2,7 @@
 // then optionally validate, measure and publish it.
 import { basename } from "node:path";
 import { YarnifyError, EXIT_CODES } from "../core/errors.ts";
-import type { Plan, PlanMethod, PlanTarget } from "../core/types.ts";
+import type { PlanMethod, PlanTarget } from "../core/types.ts";
 import { isHubModelArg } from "../hub/parse-hub-source.ts";
 import { patch } from "../patch.ts";
 import { patchText, validateText } from "../report-text.ts";
