@@ -146,9 +146,15 @@ export function describeNeed(n: GpuMemoryNeed): string {
     + `${formatBytes(n.streamed)} streamed (one layer ${formatBytes(n.layer)}), largest buffer ${formatBytes(n.largest.bytes)} (${n.largest.what})`;
 }
 
-/** Bytes as GiB (two decimals) from 1 GiB up, else MiB. */
+/**
+ * Bytes as GiB (two decimals) from 1 GiB up, else MiB, else KiB.
+ *
+ * @example
+ * formatBytes(24 * 2 ** 30); // "24.00 GiB"
+ */
 export function formatBytes(b: number): string {
-  return b >= 2 ** 30 ? `${(b / 2 ** 30).toFixed(2)} GiB` : `${Math.round(b / 2 ** 20)} MiB`;
+  if (b >= 2 ** 30) return `${(b / 2 ** 30).toFixed(2)} GiB`;
+  return b >= 2 ** 20 ? `${Math.round(b / 2 ** 20)} MiB` : `${Math.ceil(b / 2 ** 10)} KiB`;
 }
 
 /**
