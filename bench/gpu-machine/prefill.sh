@@ -6,8 +6,8 @@
 # was in use before); then the ratios. Output also in $OUT.
 #
 # Here, once: `bash bench/gpu-machine/prefill.sh prepare` (needs bench/gpu-machine/prepare.sh's .gl and .rt) makes
-#   .pf   (git-excluded) the bundled entry points, the PyTorch peer and the two configs, a few MiB;
-#   .llc  (git-excluded) Node, node-llama-cpp with its dependencies and its CUDA binaries (@node-llama-cpp/linux-x64-cuda,
+#   .pf   (in .gitignore) the bundled entry points, the PyTorch peer and the two configs, a few MiB;
+#   .llc  (in .gitignore) Node, node-llama-cpp with its dependencies and its CUDA binaries (@node-llama-cpp/linux-x64-cuda,
 #         libggml-cuda.so alone is 159 MB, 118 MB compressed) as an xz tarball cut into parts under 60 MiB: more than
 #         the 64 MiB one call carries, so each part travels in a call of its own beforehand (the machine keeps ignored
 #         files between calls while it stays warm): `run` with carry [".llc/part-aa"] and command `ls .llc`, then
@@ -21,7 +21,6 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 if [ "${1:-}" = prepare ]; then
   set -e
-  for d in .pf .llc; do grep -qx "/$d/" .git/info/exclude || echo "/$d/" >> .git/info/exclude; done
   rm -rf .pf .llc && mkdir -p .pf/examples .llc
   for e in bench/prefill.ts:prefill bench/random-gguf.ts:random-gguf; do
     node_modules/.bin/deno bundle --quiet --platform deno -o ".pf/${e#*:}.js" "${e%:*}"
