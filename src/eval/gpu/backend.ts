@@ -179,6 +179,8 @@ class GpuForward implements ForwardBackend {
   async upload(): Promise<void> {
     const dev = this.device;
     dev.pushErrorScope("out-of-memory");
+    // Writes into a buffer that could not be allocated are invalid: the out-of-memory error says why.
+    dev.pushErrorScope("validation");
     let failure: unknown;
     try {
       const g = await this.src.globals();
@@ -191,9 +193,13 @@ class GpuForward implements ForwardBackend {
     } catch (err) {
       failure = err;
     }
+    const invalid = await dev.popErrorScope();
     const oom = await dev.popErrorScope();
     if (failure) throw failure;
-    if (!oom) return;
+    if (!oom) {
+      if (invalid) throw new GpuError(undefined, `WebGPU weight upload: ${invalid.message.split("\n")[0]}`);
+      return;
+    }
     if (this.mode === "streamed" || this.opts.memoryBudget !== undefined) {
       throw new GpuLimitError(this.opts.model, `WebGPU ran out of memory uploading the ${this.mode} weights: ${oom.message.split("\n")[0]}`);
     }
