@@ -2,12 +2,15 @@
 // models' published parameter counts, activations grow linearly with the context, and the plan keeps Llama-3.1-8B
 // at 32k tokens within 24 GiB, streams it in less, and refuses with the figures below that. No GPU needed.
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "./support/harness.ts";
 import { repoRoot, runCli } from "./support/cli-run.ts";
 import { GpuLimitError, gpuMemoryBudget, gpuMemoryNeed, planGpuMemory } from "../src/eval/gpu/memory.ts";
 import { evalMemory } from "../src/eval/memory-plan.ts";
 import { readHfShape } from "../src/eval/model/hf-shape.ts";
+import { FIXTURES, fixtureWeights, writeGgufFixture, writeHfFixture } from "./support/family-fixtures.ts";
 
 const GiB = 2 ** 30;
 const llama8b = join(repoRoot, "examples/llama-3.1-8b");
@@ -67,4 +70,24 @@ test("gpu memory: --gpu-memory and YARNIFY_GPU_MEMORY in GiB; eval --dry-run pri
   const cli = runCli(["eval", llama8b, "--context", "32768", "--gpu-memory", "24", "--dry-run"]);
   assert.equal(cli.code, 0, cli.stderr);
   assert.match(cli.stdout, /32768 tokens: need 17\.\d\d GiB resident .*: weights resident/);
+});
+
+test("gpu memory: --dry-run reads a GGUF's header as it reads a config.json (tied Qwen2, untied Llama)", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "yarnify-gpu-memory-"));
+  try {
+    for (const name of ["qwen2", "llama"] as const) {
+      const f = FIXTURES[name];
+      const w = fixtureWeights(f);
+      writeHfFixture(join(dir, name), f, w);
+      await writeGgufFixture(join(dir, `${name}.gguf`), f, w, "F16");
+      const [hf, gguf] = await Promise.all([join(dir, name), join(dir, `${name}.gguf`)].map((model) => evalMemory({ model, contexts: [256] })));
+      assert.deepEqual(gguf!.rows, hf!.rows);
+      const { hidden: H, vocab: V } = readHfShape(join(dir, name)).shape;
+      // Untied: the LM head is a second vocab × hidden matrix.
+      const untied = gpuMemoryNeed({ shape: readHfShape(join(dir, name)).shape, tokens: 256, weightType: "f16", tiedEmbeddings: false }).weights;
+      assert.equal(untied - hf!.rows[0]!.need.weights, name === "qwen2" ? V * H * 2 : 0);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
