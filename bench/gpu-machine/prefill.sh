@@ -34,16 +34,22 @@ if [ "${1:-}" = prepare ]; then
   t=$(mktemp -d) && mkdir -p "$t/llc/app/node_modules" "$t/llc/app/bench"
   cp dist/bench/prefill-llamacpp.js "$t/llc/app/bench/"
   node -e '
-    const { readFileSync } = require("node:fs"); const { join } = require("node:path");
-    const seen = new Set(); const todo = ["node-llama-cpp", "@node-llama-cpp/linux-x64-cuda"];
-    while (todo.length) { const n = todo.pop(); if (seen.has(n)) continue; seen.add(n);
-      const p = JSON.parse(readFileSync(join("node_modules", n, "package.json"), "utf8"));
-      for (const d of Object.keys(p.dependencies ?? {})) todo.push(d); }
-    console.log([...seen].join("\n"));' > "$t/deps"
+    // Each package, then what it depends on, found as Node finds it (its own node_modules, then each folder up).
+    const { existsSync, readFileSync, realpathSync } = require("node:fs"); const { dirname, join, relative } = require("node:path");
+    const root = realpathSync("."), top = new Set(), seen = new Set(), todo = [join(root, "node_modules/node-llama-cpp")];
+    const find = (dep, from) => { for (let d = from; ; d = dirname(d)) { const c = join(d, "node_modules", dep);
+      if (existsSync(join(c, "package.json"))) return c; if (d === root) return null; } };
+    while (todo.length) { const dir = todo.pop(); if (seen.has(dir)) continue; seen.add(dir);
+      const rel = relative(join(root, "node_modules"), dir); if (!rel.includes("node_modules")) top.add(rel);
+      const p = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
+      const deps = [...Object.keys(p.dependencies ?? {}), ...Object.keys(p.optionalDependencies ?? {})]
+        .filter((d) => !d.startsWith("@node-llama-cpp/") || d === "@node-llama-cpp/linux-x64-cuda");
+      for (const d of deps) { const c = find(d, dir); if (c) todo.push(c); } }
+    console.log([...top].join("\n"));' > "$t/deps"
   while read -r d; do mkdir -p "$t/llc/app/node_modules/$(dirname "$d")"; cp -rL "node_modules/$d" "$t/llc/app/node_modules/$d"; done < "$t/deps"
   rm -f "$t/llc/app/node_modules/node-llama-cpp/llama/gitRelease.bundle"
   cp "$(readlink -f "$(command -v node)")" "$t/llc/node"
-  tar -C "$t" -cf - llc | xz -T0 -9 > "$t/llc.tar.xz"
+  tar -C "$t" -cf - llc | xz -T0 -6 > "$t/llc.tar.xz"
   split -b 60M "$t/llc.tar.xz" .llc/part-
   rm -rf "$t"
   du -sh .pf .llc .llc/* .rt .gl 2>/dev/null || true
