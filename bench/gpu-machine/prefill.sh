@@ -8,10 +8,10 @@
 # Here, once: `bash bench/gpu-machine/prefill.sh prepare` (needs bench/gpu-machine/prepare.sh's .gl and .rt) makes
 #   .pf   (in .gitignore) the bundled entry points, the PyTorch peer and the two configs, a few MiB;
 #   .llc  (in .gitignore) Node, node-llama-cpp with its dependencies and its CUDA binaries (@node-llama-cpp/linux-x64-cuda,
-#         libggml-cuda.so alone is 159 MB, 118 MB compressed) as an xz tarball cut into parts under 60 MiB: more than
-#         the 64 MiB one call carries, so each part travels in a call of its own beforehand (the machine keeps ignored
-#         files between calls while it stays warm): `run` with carry [".llc/part-aa"] and command `ls .llc`, then
-#         [".llc/part-ab"], ... (`ls .llc` lists the parts).
+#         libggml-cuda.so alone is 159 MB, 118 MB compressed) as an xz tarball cut into 60 MiB parts (three: 60, 60,
+#         29 MiB): more than the 64 MiB one call carries, so each part travels in a call of its own beforehand (the
+#         machine keeps ignored files between calls while it stays warm): `run` with carry [".llc/part-aa"] and
+#         command `ls -l .llc`, then [".llc/part-ab"], then [".llc/part-ac"].
 # There, carrying [".gl", ".rt", ".pf"]: `bash bench/gpu-machine/prefill.sh`. Without every .llc part there the
 # llama.cpp rows say so and the rest runs. SHAPES (qwen0.5b,llama8b), TYPES (F16,Q8_0), LENGTHS (4096,16384,32768),
 # GPU_MEMORY (GiB for --gpu-memory, default unset) and STEP_LIMIT (seconds per engine and model, 600) narrow a run to
@@ -66,8 +66,11 @@ if [ -z "${LOCAL:-}" ]; then
   SHAPES=${SHAPES:-qwen0.5b,llama8b}; TYPES=${TYPES:-F16,Q8_0}; LENGTHS=${LENGTHS:-4096,16384,32768}
   export YARNIFY_SHARED=$PWD/.pf/shared
   if ls .llc/part-* >/dev/null 2>&1 && cat .llc/part-* | xz -d -T8 | tar -C $W -xf - 2>/dev/null; then
-    # node-llama-cpp's CUDA build links the CUDA 12 runtime and cuBLAS: PyTorch's wheels bring them.
+    # node-llama-cpp's CUDA build links the CUDA 12 runtime and cuBLAS: PyTorch's wheels bring them. It looks for
+    # them, and for the driver's libcuda and libnvidia-ml, in LD_LIBRARY_PATH's folders.
     LIBS=$(python3 -c 'import glob, os, site; print(":".join(sorted({os.path.dirname(p) for s in site.getsitepackages() for p in glob.glob(s + "/nvidia/*/lib/*.so*")})))' 2>/dev/null)
+    LIBS=$LIBS:$(ldconfig -p | grep -E 'libcuda\.so\.1|libnvidia-ml\.so\.1' | sed 's/.*=> //; s|/[^/]*$||' | sort -u | paste -sd:):/usr/local/nvidia/lib64
+    echo "llama.cpp CUDA: libraries searched in $LIBS"
     LLAMA="env LD_LIBRARY_PATH=$LIBS:${LD_LIBRARY_PATH:-} $W/llc/node $W/llc/app/bench/prefill-llamacpp.js"; LLAMA_GPU=cuda
   else
     LLAMA=""
