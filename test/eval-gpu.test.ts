@@ -11,10 +11,12 @@ import { requestGpu, NoGpuError, type Gpu } from "../kernels/gpu.ts";
 import { gpuBackend } from "../src/eval/gpu/backend.ts";
 import { openCheckpoint } from "../src/eval/model/checkpoint.ts";
 import { modelRopeFor } from "../src/eval/model/model-rope.ts";
-import { loadWeights } from "../src/eval/model/weights.ts";
+import { checkpointWeights, loadWeights, type ModelWeights } from "../src/eval/model/weights.ts";
+import { GpuLimitError, gpuMemoryNeed } from "../src/eval/gpu/memory.ts";
+import { defaultInvFreq } from "../src/core/rope/default.ts";
 import { firstTokens, loadTokenizer } from "../src/eval/tokenizer.ts";
 import { slidingWindows } from "../src/eval/windows.ts";
-import { evalDocs, FIXTURES, fixtureWeights, writeHfFixture } from "./support/family-fixtures.ts";
+import { evalDocs, FIXTURES, fixtureWeights, writeGgufFixture, writeHfFixture, type Fixture } from "./support/family-fixtures.ts";
 
 const modelDir = sharedPath("models/tiny-llama-py");
 const allowNoGpu = process.env.YARNIFY_ALLOW_NO_GPU === "1";
@@ -106,3 +108,137 @@ test("eval gpu: every family's fixture (biases, head norms, sliding windows, loc
     rmSync(dir, { recursive: true, force: true });
   }
 }, { timeoutMs: 300_000 });
+
+test("eval gpu: the MLP and LM head in tiny row chunks give the unchunked NLLs (qwen2 biases, qwen3 head norms, gemma3 post-norms)", async () => {
+  const gpu = await gpuOrSkip();
+  if (!gpu) return;
+  try {
+    const text = evalDocs(1)[0]!;
+    const L = 70;
+    for (const name of ["qwen2", "qwen3", "gemma3"] as const) {
+      const f = FIXTURES[name];
+      const w = await heldFixture(f);
+      const tokens = Int32Array.from(firstTokens(loadTokenizer(modelDir), text, L));
+      const req = { tokens, rope: { invFreq: defaultInvFreq(w.shape.rotaryDim, 1e4), attentionFactor: 1 }, firstTarget: 1 };
+      const nlls: Float64Array[] = [];
+      // 7 rows: chunks that are not whole 4-row matmul tiles, and a last chunk of 6.
+      for (const rows of [undefined, 7]) {
+        const backend = await gpuBackend(w, { required: true, precision: "f32", gpu, ...(rows && { mlpRows: rows, logitRows: rows }) });
+        try {
+          nlls.push(await backend.nll(req));
+        } finally {
+          backend.release();
+        }
+      }
+      const [whole, chunked] = nlls as [Float64Array, Float64Array];
+      assert.equal(chunked.length, L - 1);
+      for (let i = 0; i < whole.length; i++) assert.ok(Math.abs(whole[i]! - chunked[i]!) < 1e-5, `${name} token ${i}: ${whole[i]} vs ${chunked[i]}`);
+    }
+  } finally {
+    gpu.release();
+  }
+}, { timeoutMs: 240_000 });
+
+test("eval gpu: weights streamed layer by layer from the file (safetensors, Q8_0 GGUF) within a tight budget give the resident NLLs; under it, a refusal before any read", async () => {
+  const gpu = await gpuOrSkip();
+  if (!gpu) return;
+  const dir = mkdtempSync(join(tmpdir(), "yarnify-gpu-stream-"));
+  try {
+    const f = FIXTURES.llama;
+    const fw = fixtureWeights(f);
+    writeHfFixture(join(dir, "hf"), f, fw);
+    await writeGgufFixture(join(dir, "q8.gguf"), f, fw, "Q8_0");
+    const L = 64;
+    for (const model of [join(dir, "hf"), join(dir, "q8.gguf")]) {
+      const ck = await openCheckpoint(model);
+      try {
+        const tokens = Int32Array.from(firstTokens(ck.tokenizer(), evalDocs(1)[0]!, L));
+        const req = { tokens, rope: modelRopeFor(ck.rope, "yarn", L, 2), firstTarget: 1 };
+        const src = checkpointWeights(ck);
+        let reads = 0;
+        const counted = { ...src, globals: () => (reads++, src.globals()), layer: (i: number) => (reads++, src.layer(i)) };
+        const need = gpuMemoryNeed({ shape: ck.shape, tokens: L, weightType: "f32", tiedEmbeddings: src.tied });
+        const opts = { required: true, precision: "f32", gpu, maxTokens: L, model } as const;
+        await assert.rejects(gpuBackend(counted, { ...opts, memoryBudget: need.streamed - 1 }), (err: Error) =>
+          err instanceof GpuLimitError && /even streamed that is over the/.test(err.message) && err.message.includes(model));
+        assert.equal(reads, 0, "refused before reading a weight");
+        const resident = await gpuBackend(src, opts);
+        const want = await resident.nll(req).finally(() => resident.release());
+        assert.doesNotMatch(resident.name, /streamed/);
+        const streamed = await gpuBackend(counted, { ...opts, memoryBudget: need.streamed });
+        try {
+          assert.match(streamed.name, /streamed layer by layer/);
+          for (let pass = 0; pass < 2; pass++) {
+            const before: number = reads;
+            const got = await streamed.nll(req);
+            assert.equal(reads - before, ck.shape.layers.length, "each window reads every layer from the file once");
+            for (let i = 0; i < want.length; i++) assert.ok(Math.abs(got[i]! - want[i]!) < 1e-6, `${model} token ${i}: ${got[i]} vs ${want[i]}`);
+          }
+        } finally {
+          streamed.release();
+        }
+      } finally {
+        await ck.close();
+      }
+    }
+  } finally {
+    gpu.release();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}, { timeoutMs: 240_000 });
+
+test("eval gpu: the memory model's figure is what one window allocates (weights resident and streamed)", async () => {
+  const gpu = await gpuOrSkip();
+  if (!gpu) return;
+  const dev = gpu.device;
+  const create = dev.createBuffer.bind(dev);
+  let live = 0, peak = 0;
+  // Every storage and staging buffer the pass makes (uniforms, a few bytes each, are left out as the model does).
+  dev.createBuffer = (d: GPUBufferDescriptor) => {
+    const b = create(d);
+    if (d.usage & 0x40 || /rope frequencies/.test(d.label ?? "")) return b;
+    live += b.size;
+    peak = Math.max(peak, live);
+    const destroy = b.destroy.bind(b);
+    b.destroy = () => ((live -= b.size), destroy());
+    return b;
+  };
+  try {
+    const f = FIXTURES.qwen3;
+    const w = await heldFixture(f);
+    const L = 100;
+    const tokens = Int32Array.from({ length: L }, (_, i) => (i * 37) % w.shape.vocab);
+    const req = { tokens, rope: { invFreq: defaultInvFreq(w.shape.rotaryDim, 1e4), attentionFactor: 1 }, firstTarget: 1 };
+    const need = gpuMemoryNeed({ shape: w.shape, tokens: L, weightType: "f32", tiedEmbeddings: true, mlpRows: 32, logitRows: 16 });
+    for (const [budget, want] of [[undefined, need.resident], [need.streamed, need.streamed]] as const) {
+      live = peak = 0;
+      const backend = await gpuBackend(w, { required: true, precision: "f32", gpu, maxTokens: L, mlpRows: 32, logitRows: 16, ...(budget && { memoryBudget: budget }) });
+      try {
+        await backend.nll(req);
+      } finally {
+        backend.release();
+      }
+      // Buffers are rounded up to 16 bytes: a few per window.
+      assert.ok(peak >= want && peak - want < 16 * 32, `peak ${peak} bytes, the model says ${want}`);
+    }
+  } finally {
+    dev.createBuffer = create;
+    gpu.release();
+  }
+}, { timeoutMs: 120_000 });
+
+/** A family fixture's weights in host memory (written as a Hugging Face directory and read back as eval reads it). */
+async function heldFixture(f: Fixture): Promise<ModelWeights> {
+  const dir = mkdtempSync(join(tmpdir(), `yarnify-gpu-${f.name}-`));
+  try {
+    writeHfFixture(dir, f, fixtureWeights(f));
+    const ck = await openCheckpoint(dir);
+    try {
+      return await loadWeights(ck);
+    } finally {
+      await ck.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -12,10 +12,11 @@ export const MATMUL_PARAMS = uniforms([
   ["K", "u32"],
   ["accumulate", "u32", "1: add to y (the residual stream) instead of overwriting it"],
   ["xRow0", "u32", "first row of x"],
+  ["yRow0", "u32", "first row of y (row chunks of a longer y)"],
 ]);
 
 /**
- * y[m, n] (+)= Σ_k x[xRow0 + m, k] · w[n, k]. K must be a multiple of 4.
+ * y[yRow0 + m, n] (+)= Σ_k x[xRow0 + m, k] · w[n, k]. K must be a multiple of 4.
  * No workgroup memory: on lavapipe (CPU Vulkan) barriers cost more than the reuse they buy, and this
  * form ran 1.5x faster there than a 64×64 shared-memory tile.
  */
@@ -44,7 +45,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   for (var i = 0u; i < 4u; i++) {
     let r = r0 + i;
     if (r >= p.M) { break; }
-    let o = r * p.N + c;
+    let o = (p.yRow0 + r) * p.N + c;
     if (p.accumulate == 1u) { y[o] = y[o] + acc[i]; } else { y[o] = acc[i]; }
   }
 }`;

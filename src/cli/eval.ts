@@ -24,6 +24,8 @@ interface EvalOptions extends HubSourceOptionValues {
   depths?: unknown;
   seed?: unknown;
   baseline?: string;
+  gpuMemory?: string;
+  dryRun?: boolean;
 }
 
 export const evalCommand: Command<EvalOptions> = {
@@ -37,6 +39,8 @@ export const evalCommand: Command<EvalOptions> = {
     { flags: "--stride <n>", description: "Sliding-window mode: windows of each context length moved by this stride" },
     { flags: "--docs <n>", description: "Use only the first n documents" },
     { flags: "--device <d>", description: "auto | gpu | cpu", default: "auto" },
+    { flags: "--gpu-memory <GiB>", description: "WebGPU device memory to plan for (or YARNIFY_GPU_MEMORY): weights streamed layer by layer when resident ones would not fit, refused up front when neither fits (default: unknown, weights resident, streamed if the upload runs out)" },
+    { flags: "--dry-run", description: "Print the WebGPU memory each context needs (README: Memory model) and the plan within --gpu-memory; load nothing" },
     { flags: "--plot <file.svg>", description: "Also write an SVG plot: perplexity (ppl), accuracy with a context × depth heatmap under --depths (passkey), KL (drift)" },
     { flags: "--json", description: "Print {results: [{method, context, perplexity, tokens}], ...}; passkey: {task, results: [{method, context, accuracy, trials}], passkeyContext}; drift: {task, results: [{context, kl, perplexity, baselinePerplexity, top1Agreement}]}" },
     { flags: "--task <t>", description: "ppl | passkey (retrieval by greedy decoding, CPU) | drift (KL from --baseline, CPU)", default: "ppl" },
@@ -53,9 +57,11 @@ export const evalCommand: Command<EvalOptions> = {
     "yarnify eval ./model --task passkey --context 256,512 --trials 2 --depths 0,0.5,1 --methods none,yarn --plot passkey.svg",
     "yarnify eval ./model-yarn --task drift --baseline ./model --text docs.jsonl --context 256,512",
     "yarnify eval org/name --text docs.jsonl",
+    "yarnify eval examples/llama-3.1-8b --context 4096,32768 --gpu-memory 24 --dry-run",
   ],
   async run(arg, o, io) {
     if (!["ppl", "passkey", "drift"].includes(o.task)) throw new YarnifyError("--task", `"${o.task}" is not a task (ppl, passkey, drift)`);
+    if (o.dryRun) return runDryRun(arg, o, io);
     if (o.task === "ppl" && !o.text) throw new YarnifyError(undefined, "--text <file> is required (the documents to measure perplexity on)");
     // A hub repo: every file (weights, tokenizer) into the cache.
     const hub = await locateModelArg(withRevision(arg, o.revision), o, io, "all");
@@ -66,7 +72,8 @@ export const evalCommand: Command<EvalOptions> = {
     if (o.task === "drift") return runDrift(model, label, o, io);
     const text = o.text!;
     const contexts = contextList(o.context, "--context");
-    const { evaluate, loadTexts, parseEvalMethod, perplexityPlotSvg, perplexityTable } = await import("../eval/index.ts");
+    const { evaluate, gpuMemoryBudget, loadTexts, parseEvalMethod, perplexityPlotSvg, perplexityTable } = await import("../eval/index.ts");
+    const gpuMemory = gpuMemoryBudget(o.gpuMemory);
     const docs = wholeNumber(o.docs, "--docs");
     const texts = loadTexts(text).slice(0, docs);
     const evaluated = await evaluate({
@@ -77,6 +84,7 @@ export const evalCommand: Command<EvalOptions> = {
       factor: numberOption(o.factor),
       slidingStride: numberOption(o.stride),
       device: o.device as EvalDevice,
+      ...(gpuMemory !== undefined && { gpuMemory }),
       ...(io.abortSignal && { abortSignal: io.abortSignal }),
     }, evalProgressLine(io, io.isTTY && !o.json));
     const r = hub ? { ...evaluated, model: hub.label } : evaluated;
@@ -130,6 +138,19 @@ async function runDrift(model: string, label: string, o: EvalOptions, io: CliIo)
     print(io, driftTable(r.results));
     print(io, `device: cpu${o.plot !== undefined ? `; plot: ${o.plot}` : ""}`);
     warn(io, r.notes);
+  }
+  return 0;
+}
+
+async function runDryRun(model: string, o: EvalOptions, io: CliIo): Promise<number> {
+  const { describeNeed, evalMemory, formatBytes, gpuMemoryBudget } = await import("../eval/index.ts");
+  const gpuMemory = gpuMemoryBudget(o.gpuMemory);
+  const r = await evalMemory({ model, contexts: contextList(o.context, "--context"), ...(gpuMemory !== undefined && { gpuMemory }) });
+  if (o.json) printJson(io, r);
+  else {
+    const within = gpuMemory === undefined ? "" : ` (within ${formatBytes(gpuMemory)})`;
+    print(io, `${r.model} (${r.architecture}), ${r.weightType} weights on WebGPU${within}:`);
+    for (const row of r.rows) print(io, `  ${row.context} tokens: ${describeNeed(row.need)}${row.weights ? `: weights ${row.weights}` : ""}`);
   }
   return 0;
 }

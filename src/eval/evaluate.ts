@@ -5,9 +5,9 @@ import { trainedContext } from "../core/rope/trained-context.ts";
 import type { RopeFrequencies } from "../core/rope/types.ts";
 import type { ForwardBackend } from "./backend.ts";
 import { cpuBackend } from "./cpu/forward.ts";
-import { openCheckpoint } from "./model/checkpoint.ts";
+import { openCheckpoint, type Checkpoint } from "./model/checkpoint.ts";
 import { modelRopeFor } from "./model/model-rope.ts";
-import { loadWeights, type ModelWeights } from "./model/weights.ts";
+import { checkpointWeights, loadWeights, type ModelWeights } from "./model/weights.ts";
 import type { EvalMethod } from "./methods.ts";
 import type { PerplexityResult } from "./result.ts";
 import { firstTokens, type TextTokenizer } from "./tokenizer.ts";
@@ -41,6 +41,12 @@ export interface EvaluateParams {
   device?: EvalDevice;
   /** WebGPU storage type for weights and activations; "auto" is f16 where the adapter has shader-f16. */
   precision?: "auto" | "f32" | "f16";
+  /**
+   * Bytes the WebGPU device may hold (WebGPU cannot report it): weights are streamed layer by layer from the file
+   * when resident ones would not fit, and a context that fits neither way is refused before anything is loaded.
+   * Unknown by default: weights resident, streamed if uploading them runs out of memory (gpu/memory.ts).
+   */
+  gpuMemory?: number;
   /** Stops between forward passes. */
   abortSignal?: AbortSignal;
   /** A backend to use instead of opening one (tests, benchmarks). */
@@ -105,19 +111,19 @@ export async function* evaluateIter(params: EvaluateParams): AsyncGenerator<Eval
   if (contexts.length === 0) throw new EvalInputError(undefined, "no context lengths given");
   for (const c of contexts) if (!Number.isInteger(c) || c < 2) throw new EvalInputError(undefined, `context ${c} is not a whole number ≥ 2`);
   if (params.texts.length === 0) throw new EvalInputError(undefined, "no documents given");
+  const maxContext = Math.max(...contexts);
   const ck = await openCheckpoint(params.model);
-  let weights: ModelWeights;
+  let backend: ForwardBackend;
   let tokenizer: TextTokenizer;
   try {
     tokenizer = ck.tokenizer();
-    weights = await loadWeights(ck);
-  } finally {
+    backend = await openBackend(ck, params, maxContext);
+  } catch (err) {
     await ck.close();
+    throw err;
   }
-  const backend = await openBackend(weights, params);
   const notes: string[] = [];
   try {
-    const maxContext = Math.max(...contexts);
     const docs = tokenizeDocs(tokenizer, params, maxContext);
     const results: PerplexityResult[] = [];
     // Methods that reduce to the same frequencies at a length (all of them at the trained length) share one run.
@@ -162,7 +168,7 @@ export async function* evaluateIter(params: EvaluateParams): AsyncGenerator<Eval
       format: ck.format,
       architecture: ck.shape.architecture,
       family: ck.shape.family.name,
-      dtype: weights.dtype,
+      dtype: ck.dtype,
       device: backend.name,
       mode: params.slidingStride ? "sliding" : "first",
       originalContext: trainedContext(ck.rope.spec),
@@ -173,6 +179,7 @@ export async function* evaluateIter(params: EvaluateParams): AsyncGenerator<Eval
     return out;
   } finally {
     backend.release();
+    await ck.close();
   }
 }
 
@@ -190,11 +197,18 @@ function ropeKey(r: RopeFrequencies): string {
   return `${r.attentionFactor}:${r.invFreq.join(",")}`;
 }
 
-async function openBackend(weights: ModelWeights, params: EvaluateParams): Promise<ForwardBackend> {
-  if (params.backend) return params.backend(weights);
+/** The CPU pass holds every weight in host memory; the WebGPU pass reads them from the open checkpoint as it needs. */
+async function openBackend(ck: Checkpoint, params: EvaluateParams, maxTokens: number): Promise<ForwardBackend> {
   const device = params.device ?? "auto";
-  if (device === "cpu") return cpuBackend(weights);
+  if (params.backend) return params.backend(await loadWeights(ck));
+  if (device === "cpu") return cpuBackend(await loadWeights(ck));
   // Loaded on demand so that CPU-only use never touches WebGPU.
   const { gpuBackend } = await import("./gpu/backend.ts");
-  return gpuBackend(weights, { required: device === "gpu", precision: params.precision ?? "auto" });
+  return gpuBackend(checkpointWeights(ck), {
+    required: device === "gpu",
+    precision: params.precision ?? "auto",
+    model: params.model,
+    maxTokens,
+    ...(params.gpuMemory !== undefined && { memoryBudget: params.gpuMemory }),
+  });
 }

@@ -201,7 +201,7 @@ const f32 = (value: number) => ({ value, type: GGUFValueType.FLOAT32 });
 
 let vocabKv: Promise<Kv> | undefined;
 /** The tiny model's tokenizer.ggml.* keys, typed, to copy into every fixture GGUF. */
-function tinyVocab(): Promise<Kv> {
+export function tinyVocab(): Promise<Kv> {
   vocabKv ??= (async () => {
     const { typedMetadata } = await gguf(sharedPath("models/tiny-llama-py/tiny-llama-f32.gguf"), { typedMetadata: true, allowLocalFile: true });
     const out: Kv = {};
@@ -263,7 +263,7 @@ function ggufName(f: Fixture, hf: string): string {
 }
 
 /** The converter's `{arch}.*` keys for the fixture's config. */
-function archKeys(f: Fixture): Kv {
+export function archKeys(f: Fixture): Kv {
   const c = f.config;
   const a = f.arch;
   const { H, heads, kv, D, I, layers } = dims(f);

@@ -202,17 +202,77 @@ export async function readMlp(ck: Checkpoint, i: number): Promise<MlpWeights> {
 }
 
 /**
+ * A model's weights read on demand, a layer at a time: the WebGPU pass uploads (or streams) from it holding at most
+ * one layer in host memory.
+ */
+export interface WeightSource {
+  shape: ModelShape;
+  /** Stored element type of most tensors, for reports. */
+  dtype: string;
+  /** The LM head is the embedding matrix. */
+  tied: boolean;
+  /** Embeddings, final norm, LM head (the embeddings themselves when tied). */
+  globals(): Promise<Pick<ModelWeights, "embed" | "norm" | "lmHead">>;
+  layer(i: number): Promise<LayerWeights>;
+}
+
+/**
+ * The checkpoint's weights, read from its files on each call (checked first, so a bad model fails before any read);
+ * the checkpoint must stay open while the source is used.
+ *
+ * @example
+ * const src = checkpointWeights(await openCheckpoint("./model.gguf"));
+ * const { q, down } = await src.layer(0);
+ */
+export function checkpointWeights(ck: Checkpoint): WeightSource {
+  checkWeights(ck);
+  const st = modelStored(ck);
+  return {
+    shape: ck.shape,
+    dtype: ck.dtype,
+    tied: !st.lmHead,
+    async globals() {
+      const embed = await tensor(ck, st.embed);
+      return { embed, norm: norm(ck, await tensor(ck, st.norm)), lmHead: st.lmHead ? await tensor(ck, st.lmHead) : embed };
+    },
+    layer: async (i) => ({ ...(await readAttention(ck, i)), ...(await readMlp(ck, i)) }),
+  };
+}
+
+/**
+ * Weights already in host memory as a WeightSource.
+ *
+ * @example
+ * const backend = await gpuBackend(heldWeights(await loadWeights(ck)), { required: true, precision: "f32" });
+ */
+export function heldWeights(w: ModelWeights): WeightSource {
+  return {
+    shape: w.shape,
+    dtype: w.dtype,
+    tied: w.lmHead === w.embed,
+    globals: async () => ({ embed: w.embed, norm: w.norm, lmHead: w.lmHead }),
+    layer: async (i) => w.layers[i]!,
+  };
+}
+
+/**
  * Every tensor of the checkpoint, for the forward pass (quantized types dequantized here, on load).
  *
  * @example
  * const w = await loadWeights(await openCheckpoint("./model"));
  */
-export async function loadWeights(ck: Checkpoint): Promise<ModelWeights> {
-  checkWeights(ck);
+export function loadWeights(ck: Checkpoint): Promise<ModelWeights> {
+  return readAllWeights(checkpointWeights(ck));
+}
+
+/**
+ * Every layer of a source into host memory (the CPU pass holds the whole model).
+ *
+ * @example
+ * const w = await readAllWeights(checkpointWeights(ck));
+ */
+export async function readAllWeights(src: WeightSource): Promise<ModelWeights> {
   const layers: LayerWeights[] = [];
-  for (let i = 0; i < ck.shape.layers.length; i++) layers.push({ ...(await readAttention(ck, i)), ...(await readMlp(ck, i)) });
-  const st = modelStored(ck);
-  const embed = await tensor(ck, st.embed);
-  const lmHead = st.lmHead ? await tensor(ck, st.lmHead) : embed;
-  return { shape: ck.shape, embed, layers, norm: norm(ck, await tensor(ck, st.norm)), lmHead, dtype: ck.dtype };
+  for (let i = 0; i < src.shape.layers.length; i++) layers.push(await src.layer(i));
+  return { shape: src.shape, ...(await src.globals()), layers, dtype: src.dtype };
 }
