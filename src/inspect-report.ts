@@ -83,7 +83,13 @@ export function ropeSummary(spec: RopeSpec): RopeSummary {
   };
 }
 
-/** Engine readings of stored parameters, with the lines worth warning about (and the M-RoPE reading, if any). */
+/**
+ * Engine readings of stored parameters, with the lines worth warning about (and the M-RoPE reading, if any).
+ *
+ * @example
+ * const { engines, warnings } = engineReports(info.stored, "gguf");
+ * console.log(engines.llamacpp.agrees, warnings);
+ */
 export function engineReports(stored: StoredRope, format: ModelFormat): { engines: Record<EngineName, EngineReport>; warnings: string[]; mrope?: MropeReport } {
   const engines = compareEngines(engineViews(stored));
   const mrope = mropeReport(stored, ENGINES_BY_FORMAT[format]);

@@ -4,13 +4,14 @@ import type { GGUFTypedMetadata } from "@huggingface/gguf";
 import type { LayerLayout } from "../../src/core/fit.ts";
 import { unifiedDiff } from "../../src/core/diff.ts";
 import type { StoredRope } from "../../src/core/rope/engines/stored.ts";
+import type { RopeSpec } from "../../src/core/rope/types.ts";
 import type { Plan } from "../../src/core/types.ts";
 import { type GgufPlanEdits, plannedEdits } from "./edits.ts";
 import { type FreqTensor, freqTensorText, ropeTensorValues } from "./freq-tensors.ts";
 import { withEntries } from "./keys.ts";
 import { ggufLayerLayout } from "./layout.ts";
 import type { GgufHeader } from "./read.ts";
-import { ggufRopeKeys, ggufStoredRope } from "./spec.ts";
+import { ggufRopeKeys, ggufRopeSpec, ggufStoredRope } from "./spec.ts";
 
 export interface AppliedPlan {
   planned: GgufPlanEdits;
@@ -19,6 +20,8 @@ export interface AppliedPlan {
   /** The result's stored parameters, for the engines' reading. */
   stored: StoredRope;
   layout: LayerLayout | undefined;
+  /** The result's RoPE as transformers would read it back (what a validation of the patched file checks). */
+  spec: RopeSpec;
 }
 
 const KEY_TEXT = (meta: GGUFTypedMetadata, arch: string, tensors: readonly FreqTensor[]) =>
@@ -38,5 +41,6 @@ export function applyPlan(header: GgufHeader, freqTensors: readonly FreqTensor[]
   const tensorsAfter = freqTensors.map((t) => planned.tensors.find((r) => r.name === t.name) ?? t);
   const diff = unifiedDiff(KEY_TEXT(header.metadata, header.architecture, freqTensors), KEY_TEXT(after, header.architecture, tensorsAfter), `a/${name}`, `b/${name}`);
   const stored = ggufStoredRope(after, header.architecture, { file: header.file, tensors: ropeTensorValues(tensorsAfter) });
-  return { planned, diff, stored, layout: ggufLayerLayout(after, header.architecture) };
+  const spec = ggufRopeSpec(after, header.architecture, { file: header.file, tensors: ropeTensorValues(tensorsAfter) });
+  return { planned, diff, stored, layout: ggufLayerLayout(after, header.architecture), spec };
 }
