@@ -54,9 +54,9 @@ export const CHROMIUM_FLAGS = ["--headless=new", "--no-sandbox", "--enable-unsaf
  * console.log(await page.evaluate<string>("document.title"));
  * await browser.close();
  */
-export async function launchChromium(binary: string): Promise<Browser> {
+export async function launchChromium(binary: string, extraFlags: string[] = []): Promise<Browser> {
   const profile = mkdtempSync(join(tmpdir(), "yarnify-chromium-"));
-  const child: ChildProcess = spawn(binary, [...CHROMIUM_FLAGS, "--remote-debugging-pipe", `--user-data-dir=${profile}`, "--no-first-run", "--no-default-browser-check", "about:blank"], {
+  const child: ChildProcess = spawn(binary, [...CHROMIUM_FLAGS, ...extraFlags, "--remote-debugging-pipe", `--user-data-dir=${profile}`, "--no-first-run", "--no-default-browser-check", "about:blank"], {
     stdio: ["ignore", "ignore", "pipe", "pipe", "pipe"],
   });
   const toBrowser = child.stdio[3] as Writable;
