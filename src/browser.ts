@@ -7,6 +7,7 @@ export type { ModelInput, OpenedModel, OpenModelParams, PatchedModel } from "./w
 export { plan } from "./core/plan.ts";
 export { engineReports, formatFit, inspectReport, ropeSummary } from "./inspect-report.ts";
 export type { InspectResult, RopeSummary } from "./inspect-report.ts";
+export { ENGINES_BY_FORMAT } from "./core/engine-compare.ts";
 export type { EngineReport } from "./core/engine-compare.ts";
 export type { Check, CheckStatus, ModelInfo } from "./core/converter.ts";
 export { computeRope } from "./core/rope/compute.ts";

@@ -42,7 +42,12 @@ export type OpenedModel =
 
 const HUB_ID = /^[\w.-]+\/[\w.-]+(\/.+)?$/;
 
-/** The URL a string names: itself, or a hub id's resolve URL on the main revision. */
+/**
+ * The URL a string names: itself, or a hub id's resolve URL on the main revision.
+ *
+ * @example
+ * modelUrl("org/name"); // "https://huggingface.co/org/name/resolve/main/config.json"
+ */
 export function modelUrl(input: string, hubUrl = "https://huggingface.co"): string {
   const s = input.trim();
   if (/^https?:\/\//i.test(s)) return s;

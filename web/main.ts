@@ -4,6 +4,7 @@
 import {
   checkKernel,
   computeRope,
+  ENGINES_BY_FORMAT,
   type EngineReport,
   type InspectResult,
   type OpenedModel,
@@ -48,8 +49,9 @@ function status(text: string): void {
   $("status").textContent = text;
 }
 
-function enginesTable(engines: Record<string, EngineReport>): string {
-  const rows = Object.entries(engines).map(([name, e]) => {
+/** The engines that load this format (a GGUF: llama.cpp, and transformers and vLLM through their GGUF loaders). */
+function enginesTable(engines: Record<string, EngineReport>, format: keyof typeof ENGINES_BY_FORMAT): string {
+  const rows = ENGINES_BY_FORMAT[format].map((name) => [name, engines[name]] as const).map(([name, e]) => {
     const agree = e.agrees ? `<span class="pass">agrees</span>` : `<span class="fail">differs</span> (inv_freq ${e.maxInvFreqRelDiff.toExponential(1)})`;
     return `<tr><td>${esc(name)}</td><td>${agree}</td><td>${num(e.attentionFactor)}</td><td>${esc(e.warnings.join("; "))}</td></tr>`;
   });
@@ -66,7 +68,7 @@ function renderInspect(r: InspectResult): void {
     ["attention factor", num(rope.attentionFactor)],
   ];
   const warn = r.warnings.length ? `<p>${r.warnings.map((w) => `⚠ ${esc(w)}`).join("<br>")}</p>` : "";
-  $("inspect").innerHTML = `<table>${rows.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join("")}</table>${enginesTable(r.engines)}${warn}`;
+  $("inspect").innerHTML = `<table>${rows.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join("")}</table>${enginesTable(r.engines, r.format)}${warn}`;
   const ctx = $<HTMLInputElement>("context");
   if (!ctx.value) ctx.placeholder = String(rope.originalContext * 4);
 }
@@ -113,7 +115,7 @@ function replan(): PatchedModel | undefined {
   const warn = patched.warnings.length ? `<p>${patched.warnings.map((w) => `⚠ ${esc(w)}`).join("<br>")}</p>` : "";
   $("plan").innerHTML = `<table>${rows.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join("")}</table>${warn}`;
   $("ramp").innerHTML = rampSvg(p, computeRope(p.source).invFreq);
-  $("engines").innerHTML = enginesTable(patched.engines);
+  $("engines").innerHTML = enginesTable(patched.engines, model.format);
   $<HTMLButtonElement>("download").disabled = false;
   $<HTMLButtonElement>("kernel").disabled = false;
   return patched;
