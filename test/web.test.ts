@@ -79,6 +79,15 @@ if (runtimeName() === "node" && chromium) {
       assert.deepEqual(r.plan, cli.plan);
       assert.equal(r.ggufHeaderSha256, createHash("sha256").update(cli.header).digest("hex"));
       assert.deepEqual(r.kernel, { status: "skipped", detail: "not run: kernel=0 in the query" });
+      // A config.json: the same reading and plan as the CLI's from the same file, and no GGUF header.
+      const config = await browser.open(`${server.url}index.html?source=${encodeURIComponent(`${server.url}model/config.json`)}&context=1024&run=1&kernel=0`);
+      const c = JSON.parse(await config.waitFor<string>(resultText, "the contract's JSON for config.json")) as ContractResult;
+      const cliConfig = JSON.parse(JSON.stringify(await inspect({ model: join(MODEL_DIR, "config.json") })));
+      assert.equal(c.inspect.format, "hf");
+      assert.deepEqual([c.inspect.rope, c.inspect.engines], [cliConfig.rope, cliConfig.engines]);
+      const dry = await patch({ model: MODEL_DIR, context: 1024, dryRun: true, out: join(dir, "hf") });
+      assert.deepEqual(c.plan, JSON.parse(JSON.stringify(dry.plan)));
+      assert.equal(c.ggufHeaderSha256, undefined);
     });
   }, { timeoutMs: 60_000 });
 
