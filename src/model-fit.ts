@@ -3,8 +3,8 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { ModelInfo } from "./core/converter.ts";
-import { ENGINES_BY_FORMAT } from "./core/engine-compare.ts";
-import { type FitReport, fitReport, type WeightsSize } from "./core/fit.ts";
+import type { FitReport, WeightsSize } from "./core/fit.ts";
+import { formatFit } from "./inspect-report.ts";
 import { readSafetensorsHeaderSync } from "./weights/read-safetensors-header.ts";
 
 const INDEX = "model.safetensors.index.json";
@@ -45,12 +45,7 @@ export function hfWeightsSize(dir: string): { weights: WeightsSize | null; note?
  * modelFit(await converter.read("./Qwen2.5-7B-Instruct"), 131072)?.kvCache[0].f16;
  */
 export function modelFit(info: ModelInfo, context: number, weights?: WeightsSize): FitReport | undefined {
-  if (info.format === "onnx") return undefined;
-  const engines = ENGINES_BY_FORMAT[info.format];
-  if (info.format === "gguf" || weights) return fitReport(info.layout, context, weights ?? info.weights ?? null, engines);
-  const dir = info.path.endsWith(".json") ? dirname(info.path) : info.path;
-  const found = hfWeightsSize(dir);
-  const report = fitReport(info.layout, context, found.weights, engines);
-  if (found.note) report.notes.push(found.note);
-  return report;
+  if (info.format !== "hf" || weights) return formatFit(info, context, weights);
+  const found = hfWeightsSize(info.path.endsWith(".json") ? dirname(info.path) : info.path);
+  return formatFit(info, context, found.weights, found.note);
 }

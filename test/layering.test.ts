@@ -1,9 +1,10 @@
 // The floor plan, enforced: src/core/ imports nothing from the rest; each converters/<format>/ and kernels/ build
-// on src/core/ (and their own folder) only; only the application (src/ beside core/) imports converters and kernels.
+// on src/core/ (and their own folder) only; only the application (src/ beside core/) imports converters and kernels;
+// the browser entry (src/browser.ts) reaches no Node module.
 import assert from "node:assert/strict";
 import { test } from "./support/harness.ts";
 import { repoRoot } from "./support/cli-run.ts";
-import { importCycles, importViolations, sourceImports } from "./support/layering.ts";
+import { importCycles, importViolations, reachableImports, sourceImports } from "./support/layering.ts";
 
 test("layering: every import in src/, converters/ and kernels/ follows the floor plan", () => {
   const imports = sourceImports(repoRoot);
@@ -39,4 +40,18 @@ test("layering: no two files import each other, directly or round a loop", () =>
     { from: "converters/gguf/source.ts", to: "converters/gguf/copy.ts" },
   ];
   assert.deepEqual(importCycles(loop), ["converters/gguf/copy.ts -> converters/gguf/source.ts -> converters/gguf/copy.ts"]);
+});
+
+// What a browser can load: the GGUF parser (pure JS, bundled into the page); Node's modules never.
+const BROWSER_PACKAGES = ["@huggingface/gguf"];
+
+test("layering: src/browser.ts reaches no node: module and no package but the browser-safe ones", () => {
+  const reached = reachableImports(repoRoot, "src/browser.ts");
+  assert.ok(reached.size > 40, `only ${reached.size} files reached from src/browser.ts: is the walk following imports?`);
+  assert.ok(reached.has("converters/gguf/stream.ts") && reached.has("kernels/attention.ts"), "the GGUF stream and the kernel are part of the entry");
+  const offending = [...reached].flatMap(([file, bare]) => bare.filter((b) => !BROWSER_PACKAGES.includes(b)).map((b) => `${file} -> ${b}`));
+  assert.deepEqual(offending, []);
+  // The walk sees what the CLI's own entry pulls in: node: modules, found the same way.
+  const cli = [...reachableImports(repoRoot, "src/patch.ts").values()].flat();
+  assert.ok(cli.some((b) => b.startsWith("node:")), "the walk finds node: imports where there are some");
 });

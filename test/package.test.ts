@@ -73,6 +73,7 @@ if (runtimeName() === "node") {
       const files = packed[0].files.map((f) => f.path);
       assert.ok(files.includes("LICENSE") && files.includes("README.md") && files.includes("bin/yarnify.cjs"), "LICENSE, README, launcher");
       assert.ok(files.includes("dist/cli/cli.js") && files.includes("dist/src/index.js") && files.includes("dist/src/index.d.ts"));
+      assert.ok(files.includes("web/dist/index.html") && files.includes("web/dist/main.js"), "the page `yarnify web` serves");
       assert.deepEqual(files.filter((f) => /^dist\/(test|bench|scripts)\//.test(f) || /^(src|converters|kernels|test|bench)\//.test(f)), [], "no tests, benches or sources");
       assert.match(readFileSync(join(repoRoot, "LICENSE"), "utf8"), /Apache License\s+Version 2\.0, January 2004/);
 

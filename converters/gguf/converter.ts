@@ -2,31 +2,19 @@
 import { drain } from "../../src/core/drain.ts";
 import { basename, dirname, join } from "node:path";
 import { parseGgufShardFilename } from "@huggingface/gguf";
-import type { GGUFTypedMetadata } from "@huggingface/gguf";
 import type { Converter, ModelInfo, OutputFile, PatchOutput } from "../../src/core/converter.ts";
-import { unifiedDiff } from "../../src/core/diff.ts";
 import type { Plan } from "../../src/core/types.ts";
 import type { PatchGgufEvent } from "./events.ts";
-import { describeGguf } from "./inspect.ts";
-import { withEntries } from "./keys.ts";
-import { isDirTarget, patchGgufIter, plannedEdits } from "./patch.ts";
-import { type FreqTensor, freqTensorText, readFreqTensors, ropeTensorValues } from "./freq-tensors.ts";
+import { type GgufModelInfo, readGgufModelInfo } from "./model-info.ts";
+import { isDirTarget, patchGgufIter } from "./patch.ts";
+import { readFreqTensors } from "./freq-tensors.ts";
+import { applyPlan } from "./apply-plan.ts";
 import type { PatchedFile } from "./patch.ts";
 import { isGgufPath } from "./detect.ts";
 import { readGgufHeader } from "./read.ts";
-import type { GgufHeader } from "./read.ts";
 import { isUrl, withSource } from "./source.ts";
 import type { FetchLike } from "./source.ts";
-import { ggufRopeKeys, ggufStoredRope } from "./spec.ts";
 import { locationBasename, shardLocations, shardOutputs } from "./split.ts";
-import { ggufLayerLayout, ggufWeightsSize } from "./layout.ts";
-
-/** What read() returns: ModelInfo plus the parsed header and frequency tensors, so patch() need not read them again. */
-export interface GgufModelInfo extends ModelInfo {
-  format: "gguf";
-  header: GgufHeader;
-  freqTensors: FreqTensor[];
-}
 
 /** The options a caller may add to Converter.patch for GGUF (progress bar, cancel, remote sources). */
 export interface GgufPatchExtras {
@@ -36,11 +24,6 @@ export interface GgufPatchExtras {
   abortSignal?: AbortSignal;
   fetch?: FetchLike;
 }
-
-const KEY_TEXT = (meta: GGUFTypedMetadata, arch: string, tensors: readonly FreqTensor[]) =>
-  Object.entries(ggufRopeKeys(meta, arch))
-    .map(([k, v]) => `${k} = ${JSON.stringify(v.value)} (${v.type})\n`)
-    .join("") + tensors.map((t) => `${freqTensorText(t)}\n`).join("");
 
 const HOW: Record<PatchedFile["action"], OutputFile["how"]> = { patched: "written", reflinked: "reflink", hardlinked: "hardlink", copied: "copy" };
 
@@ -66,26 +49,7 @@ export function createGgufConverter(opts: GgufConverterOptions = {}): Converter 
       const reach = { ...remote, ...access };
       // The weights of a split model are in every shard: their headers (tensor infos only matter) are read too.
       const others = await Promise.all(shardLocations(path).filter((s) => s !== path).map((s) => withSource(s, reach, readGgufHeader)));
-      return withSource(path, reach, async (source) => {
-        const h = await readGgufHeader(source);
-        const freqTensors = await readFreqTensors(source, h);
-        const i = describeGguf(h, path, source.bytesFetched(), freqTensors);
-        const { keys, ropeTensors, llamacpp, version, tensorCount, headerBytes, fileSize, split, bytesFetched } = i;
-        const layout = ggufLayerLayout(h.metadata, h.architecture);
-        return {
-          format: "gguf",
-          path,
-          architecture: i.architecture,
-          spec: i.spec,
-          stored: ggufStoredRope(h.metadata, h.architecture, { file: h.file, tensors: ropeTensorValues(freqTensors) }),
-          warnings: i.warnings,
-          details: { keys, ...(ropeTensors.length && { ropeTensors }), llamacpp, version, tensorCount, headerBytes, fileSize, split, bytesFetched },
-          header: h,
-          freqTensors,
-          ...(layout && { layout }),
-          weights: ggufWeightsSize([h, ...others]),
-        };
-      });
+      return withSource(path, reach, (source) => readGgufModelInfo(source, path, others));
     },
     defaultOut(path, plan: Plan) {
       const name = locationBasename(path);
@@ -104,13 +68,7 @@ export function createGgufConverter(opts: GgufConverterOptions = {}): Converter 
           const h = await readGgufHeader(source);
           return { header: h, freqTensors: await readFreqTensors(source, h) };
         });
-      const planned = plannedEdits(header, freqTensors, plan);
-      const after = withEntries(header.metadata, planned.entries);
-      const tensorsAfter = freqTensors.map((t) => planned.tensors.find((r) => r.name === t.name) ?? t);
-      const name = locationBasename(info.path);
-      const diff = unifiedDiff(KEY_TEXT(header.metadata, header.architecture, freqTensors), KEY_TEXT(after, header.architecture, tensorsAfter), `a/${name}`, `b/${name}`);
-      const stored = ggufStoredRope(after, header.architecture, { file: header.file, tensors: ropeTensorValues(tensorsAfter) });
-      const layout = ggufLayerLayout(after, header.architecture);
+      const { planned, diff, stored, layout } = applyPlan(header, freqTensors, plan, locationBasename(info.path));
       if (dryRun) {
         const outs = shardOutputs(shardLocations(info.path), out, await isDirTarget(out)) ?? [out];
         // Shards after the first are carried over unchanged (reflink or hard link where possible).

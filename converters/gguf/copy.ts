@@ -5,7 +5,8 @@
 // user-space copy near `cp`'s in-kernel copy_file_range.
 import type { FileHandle } from "node:fs/promises";
 import { availableParallelism } from "node:os";
-import { type RangeReader, readFully } from "./range-reader.ts";
+import { applyEdits, type CopyEdit, type RangeReader, readFully } from "./range-reader.ts";
+
 
 /** Size of each buffer of an in-order copy (a remote source) or hash. */
 export const DEFAULT_BUFFER_BYTES = 16 * 1024 * 1024;
@@ -54,21 +55,6 @@ export interface CopyParams {
   /** Called after each write with the bytes copied so far. */
   onProgress?: (copied: number) => void;
   onShort: (copied: number) => Error;
-}
-
-/** Bytes to write at `at` (relative to the copy's start) instead of the source's. */
-export interface CopyEdit {
-  at: number;
-  bytes: Uint8Array;
-}
-
-/** Writes the parts of `edits` that fall within `chunk`, which holds the bytes from `at` on. */
-function applyEdits(edits: readonly CopyEdit[] | undefined, chunk: Uint8Array, at: number): void {
-  for (const e of edits ?? []) {
-    const from = Math.max(at, e.at);
-    const to = Math.min(at + chunk.length, e.at + e.bytes.length);
-    if (from < to) chunk.set(e.bytes.subarray(from - e.at, to - e.at), from - at);
-  }
 }
 
 export async function copyRange(p: CopyParams): Promise<void> {

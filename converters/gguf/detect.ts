@@ -1,8 +1,8 @@
 // Whether a path is a GGUF model: kept apart from the converter so choosing a format loads no GGUF parser.
 import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
-import { isUrl } from "./source.ts";
+import { isUrl } from "./byte-source.ts";
+import { GGUF_MAGIC } from "./header-extent.ts";
 
-export const GGUF_MAGIC = 0x46554747; // "GGUF" read as a little-endian u32
 
 function hasGgufMagic(path: string): boolean {
   if (!existsSync(path) || !statSync(path).isFile()) return false;

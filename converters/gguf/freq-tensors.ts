@@ -8,7 +8,7 @@ import { float16ToNumber, numberToFloat16 } from "../../src/core/float16.ts";
 import { GgufError } from "./errors.ts";
 import { tensorBytes } from "./ggml-types.ts";
 import type { GgufHeader } from "./read.ts";
-import type { ByteSource } from "./source.ts";
+import type { ByteSource } from "./byte-source.ts";
 
 export const ROPE_FREQS = "rope_freqs.weight";
 export const ROPE_FACTORS_LONG = "rope_factors_long.weight";

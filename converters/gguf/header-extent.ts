@@ -3,8 +3,9 @@
 // downloads the header plus at most one step instead of whole 2 MB parser chunks, and a length or
 // count that points past the end of the file is caught before anything large is allocated.
 import { GgufError } from "./errors.ts";
-import type { ByteSource } from "./source.ts";
+import type { ByteSource } from "./byte-source.ts";
 
+export const GGUF_MAGIC = 0x46554747; // "GGUF" read as a little-endian u32
 const STEP = 256 * 1024;
 const MAX_ARRAY_DEPTH = 4;
 // Bytes of each fixed-size GGUF value type (by type id); 8 = string and 9 = array are variable.

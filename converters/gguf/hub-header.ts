@@ -5,9 +5,9 @@ import { plan } from "../../src/core/plan.ts";
 import { buildPatchedHeader } from "./header.ts";
 import { GgufError } from "./errors.ts";
 import { readFreqTensors, ropeTensorValues } from "./freq-tensors.ts";
-import { plannedEdits } from "./patch.ts";
+import { plannedEdits } from "./edits.ts";
 import { readGgufHeader } from "./read.ts";
-import { openRemoteSource } from "./source.ts";
+import { openRemoteSource } from "./byte-source.ts";
 import { ggufRopeSpec } from "./spec.ts";
 
 export const patchGgufHeader: GgufHeaderPatcher = async ({ location, path, target }) => {

@@ -1,5 +1,5 @@
-// Reading byte ranges: the reader a byte source hands out, and filling a buffer from reads that may come up
-// short. Both the sources (source.ts) and the copier (copy.ts) build on this, so neither imports the other.
+// Reading byte ranges: the reader a byte source hands out, filling a buffer from reads that may come up short, and
+// bytes replaced on the way (frequency tensors). The sources, the copier (copy.ts) and the stream (stream.ts) build on it.
 /** Reads a byte range front to back into caller-owned buffers. */
 export interface RangeReader {
   /** Fills `buf` as far as the range allows; 0 means the range (or the file) ended. */
@@ -19,4 +19,19 @@ export async function readFully(buf: Uint8Array, read: (into: Uint8Array, from: 
     got += n;
   }
   return got;
+}
+
+/** Bytes to write at `at` (relative to the copy's start) instead of the source's. */
+export interface CopyEdit {
+  at: number;
+  bytes: Uint8Array;
+}
+
+/** Writes the parts of `edits` that fall within `chunk`, which holds the bytes from `at` on. */
+export function applyEdits(edits: readonly CopyEdit[] | undefined, chunk: Uint8Array, at: number): void {
+  for (const e of edits ?? []) {
+    const from = Math.max(at, e.at);
+    const to = Math.min(at + chunk.length, e.at + e.bytes.length);
+    if (from < to) chunk.set(e.bytes.subarray(from - e.at, to - e.at), from - at);
+  }
 }

@@ -3,12 +3,11 @@
 // the file) is checked here, so any bad input ends in one GgufError line.
 import { gguf, GGUFValueType } from "@huggingface/gguf";
 import type { GGUFParseOutput, GGUFTensorInfo, GGUFTypedMetadata, MetadataValue } from "@huggingface/gguf";
-import { GGUF_MAGIC } from "./detect.ts";
 import { GgufError } from "./errors.ts";
 import { tensorBytes } from "./ggml-types.ts";
-import { fetchHeaderBytes } from "./header-extent.ts";
+import { fetchHeaderBytes, GGUF_MAGIC } from "./header-extent.ts";
 import type { HeaderBytes, KvSpan } from "./header-extent.ts";
-import type { ByteSource, FetchLike } from "./source.ts";
+import type { ByteSource, FetchLike } from "./byte-source.ts";
 
 export const GGUF_DEFAULT_ALIGNMENT = 32;
 // Smallest possible key/value (empty key, u8 value) and tensor info (empty name, no dims), GGUF v2+.

@@ -1,7 +1,7 @@
 // Split GGUFs (`name-00001-of-00003.gguf`): the metadata lives in shard 1, the others hold tensors.
 import { basename, dirname, join } from "node:path";
 import { parseGgufShardFilename } from "@huggingface/gguf";
-import { isUrl } from "./source.ts";
+import { isUrl } from "./byte-source.ts";
 
 /** Every shard of the model `location` belongs to, shard 1 first; a lone file is a list of one. */
 export function shardLocations(location: string): string[] {

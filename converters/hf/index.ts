@@ -1,14 +1,14 @@
 // Hugging Face format: a directory with config.json (+ safetensors, tokenizer files) that stay unchanged.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import type { Converter, ModelInfo } from "../../src/core/converter.ts";
+import type { Converter } from "../../src/core/converter.ts";
 import { unifiedDiff } from "../../src/core/diff.ts";
 import { writeModelDir } from "../../src/core/io/model-dir.ts";
 import { readTextCapped } from "../../src/core/io/read-text.ts";
 import type { Plan } from "../../src/core/types.ts";
 import { isHfPath } from "./detect.ts";
 import { parseJsonText } from "../../src/core/hf-config/json-text.ts";
-import { interpretHfConfig, readHfConfig } from "../../src/core/hf-config/read.ts";
+import { hfModelInfo, interpretHfConfig, readHfConfig } from "../../src/core/hf-config/read.ts";
 import { patchedConfigText, patchedTokenizerConfigText } from "../../src/core/hf-config/write.ts";
 
 export { readHfConfig, interpretHfConfig } from "../../src/core/hf-config/read.ts";
@@ -23,9 +23,7 @@ export const hfConverter: Converter = {
   format: "hf",
   accepts: isHfPath,
   async read(path) {
-    const cfg = readHfConfig(path);
-    const info: ModelInfo = { format: "hf", path, architecture: cfg.architecture, spec: cfg.spec, stored: cfg.stored, warnings: cfg.warnings, ...(cfg.layers && { layout: cfg.layers }) };
-    return info;
+    return hfModelInfo(readHfConfig(path), path);
   },
   defaultOut(path, plan: Plan) {
     return `${configDir(path).replace(/\/+$/, "")}-yarn-${plan.context}`;

@@ -15,9 +15,10 @@ import type { CliIo } from "./io.ts";
 import { patchCommand } from "./patch.ts";
 import { recipeCommand } from "./recipe.ts";
 import { validateCommand } from "./validate.ts";
+import { webCommand } from "./web.ts";
 
 // Each command has its own option type; cac hands each action the options its declarations produce.
-const COMMANDS: Command<never>[] = [inspectCommand, patchCommand, validateCommand, evalCommand, batchCommand, flagsCommand, recipeCommand];
+const COMMANDS: Command<never>[] = [inspectCommand, patchCommand, validateCommand, evalCommand, batchCommand, flagsCommand, recipeCommand, webCommand];
 
 /**
  * Runs one command line (without the program name) and resolves to its exit code. An error is one line on

@@ -73,3 +73,25 @@ export function importCycles(imports: readonly Import[]): string[] {
   for (const file of next.keys()) if (!done.has(file)) visit(file);
   return cycles;
 }
+
+// Every import's specifier, relative or bare ("node:fs", "@huggingface/gguf"), static or `import("…")`.
+const ANY_SPECIFIER = /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)["']([^"']+)["']/g;
+
+/**
+ * The files `entry` reaches through relative imports (itself included), each with the bare specifiers it imports:
+ * what a bundler pulls into a page built from that entry.
+ */
+export function reachableImports(root: string, entry: string): Map<string, string[]> {
+  const reached = new Map<string, string[]>();
+  const visit = (file: string): void => {
+    if (reached.has(file)) return;
+    const bare: string[] = [];
+    reached.set(file, bare);
+    for (const m of readFileSync(join(root, file), "utf8").matchAll(ANY_SPECIFIER)) {
+      if (!m[1].startsWith(".")) bare.push(m[1]);
+      else visit(relative(root, resolve(dirname(join(root, file)), m[1])).split("\\").join("/"));
+    }
+  };
+  visit(entry);
+  return reached;
+}

@@ -29,6 +29,9 @@ export class JsonSyntaxError extends ModelFormatError {
 }
 
 /** Deeper nesting than any config has; refused before it can exhaust a runtime's stack. */
+/** The largest config-like JSON file read (published config.json files are under 100 KB). */
+export const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
+
 export const MAX_JSON_DEPTH = 1000;
 
 const WS = /[ \t\r\n]*/y;

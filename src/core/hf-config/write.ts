@@ -5,7 +5,7 @@ import { PlanError } from "../errors.ts";
 import { hfRopeTypeRefusal } from "../rope/family-quirks.ts";
 import type { Plan } from "../types.ts";
 import { bareObject, isObject, type JsonValue, type ParsedJson, stringifyJsonText } from "./json-text.ts";
-import type { HfConfig } from "./read.ts";
+import type { HfConfig } from "./parse.ts";
 
 /** Keys that describe a scaling; replaced as a whole when a new plan is written. */
 const SCALING_KEYS = [

@@ -2,9 +2,9 @@
 // would block forever, /dev/zero would never end), and only up to a size cap, checked before reading.
 import { closeSync, fstatSync, openSync, readSync, statSync } from "node:fs";
 import { ModelFormatError } from "../errors.ts";
+import { MAX_CONFIG_BYTES } from "../hf-config/json-text.ts";
 
-/** The largest config-like JSON file read (published config.json files are under 100 KB). */
-export const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
+export { MAX_CONFIG_BYTES } from "../hf-config/json-text.ts";
 
 const MIB = 1024 * 1024;
 
