@@ -41,7 +41,8 @@ export function matmulT(x: Float32Array, w: Float32Array, rows: number, inDim: n
       if (mb < mBlock) k.f32.fill(0, xp! + mb * K, xp! + mBlock * K);
       copyRows(x, t0 * inDim, mb, inDim, k.f32, xp!, K);
       k.gemm(xp!, wp!, yp!, roundUp(mb, GEMM_ROWS), nbp, K, K, K, nbp, 0);
-      for (let r = 0; r < mb; r++) y.set(k.f32.subarray(yp! + r * nbp, yp! + r * nbp + nb), (t0 + r) * outDim + n0);
+      if (nbp === outDim) y.set(k.f32.subarray(yp!, yp! + mb * outDim), t0 * outDim);
+      else for (let r = 0; r < mb; r++) y.set(k.f32.subarray(yp! + r * nbp, yp! + r * nbp + nb), (t0 + r) * outDim + n0);
     }
   }
 }

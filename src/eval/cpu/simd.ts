@@ -4,8 +4,10 @@
 import { encodeModule, F32, FunctionBody, I32, Op, Simd, V128 } from "./wasm-encoder.ts";
 
 /** Rows of A per micro-kernel step: callers pad M to a multiple of this (and N and K to multiples of 4). */
-export const GEMM_ROWS = 4;
+export const GEMM_ROWS = 2;
 const COLS = 4;
+// The K loop unrolled twice: measured ~5% faster than once, no better at four.
+const UNROLL = 2;
 
 /** n rounded up to a multiple of m (the kernels' padding). */
 export const roundUp = (n: number, m: number): number => Math.ceil(n / m) * m;
@@ -16,7 +18,7 @@ export const roundUp = (n: number, m: number): number => Math.ceil(n / m) * m;
  * f32x4 along K (GEMM_ROWS·4 accumulators), the four dot products of a row summed into one vector and stored at
  * once. Column panels outside, row blocks inside, so the panel of B stays in L1 while A streams by.
  */
-function gemm(): FunctionBody {
+function gemm(fma: boolean): FunctionBody {
   const rows = Array.from({ length: GEMM_ROWS }, (_, r) => r);
   const cols = Array.from({ length: COLS }, (_, c) => c);
   const locals: Record<string, typeof I32 | typeof V128> = { j: I32, i: I32, k: I32, bp: I32, ap: I32, cp: I32, kb: I32, s: V128, t: V128 };
@@ -42,15 +44,24 @@ function gemm(): FunctionBody {
         f.get("ap").i32(r).get("lda").op(Op.i32Mul, Op.i32Add).set(`a${r}`);
         for (const c of cols) f.f32x4(0).set(`acc${r}_${c}`);
       }
-      f.forUp("k", () => f.i32(0), () => f.get("kb"), 16, () => {
-        for (const r of rows) f.get(`a${r}`).get("k").op(Op.i32Add).simdMem(Simd.load, 0).set(`x${r}`);
-        for (const c of cols) f.get(`b${c}`).get("k").op(Op.i32Add).simdMem(Simd.load, 0).set(`y${c}`);
+      // Four floats of K at byte offset `offset` past k.
+      const step = (offset: number): void => {
+        for (const r of rows) f.get(`a${r}`).get("k").op(Op.i32Add).simdMem(Simd.load, 0, offset).set(`x${r}`);
+        for (const c of cols) f.get(`b${c}`).get("k").op(Op.i32Add).simdMem(Simd.load, 0, offset).set(`y${c}`);
         for (const r of rows) {
           for (const c of cols) {
-            f.get(`acc${r}_${c}`).get(`x${r}`).get(`y${c}`).simd(Simd.f32x4Mul).simd(Simd.f32x4Add).set(`acc${r}_${c}`);
+            if (fma) f.get(`x${r}`).get(`y${c}`).get(`acc${r}_${c}`).simd(Simd.f32x4RelaxedMadd);
+            else f.get(`acc${r}_${c}`).get(`x${r}`).get(`y${c}`).simd(Simd.f32x4Mul).simd(Simd.f32x4Add);
+            f.set(`acc${r}_${c}`);
           }
         }
+      };
+      // Unrolled UNROLL times (fewer loop branches and address adds), then the K % (4·UNROLL) left one step at a time.
+      f.i32(0).set("k");
+      f.forUp("k", () => f.get("k"), () => f.get("kb").i32(16 * (UNROLL - 1)).op(Op.i32Sub), 16 * UNROLL, () => {
+        for (let u = 0; u < UNROLL; u++) step(16 * u);
       });
+      f.forUp("k", () => f.get("k"), () => f.get("kb"), 16, () => step(0));
       for (const r of rows) {
         // [Σacc0, Σacc1, Σacc2, Σacc3] by two rounds of pairwise shuffles and adds.
         f.get(`acc${r}_0`).get(`acc${r}_1`).shuffle32([0, 4, 1, 5]).get(`acc${r}_0`).get(`acc${r}_1`).shuffle32([2, 6, 3, 7]).simd(Simd.f32x4Add).set("s");
@@ -181,7 +192,10 @@ let kernels: Kernels | undefined;
 export function simdKernels(): Kernels {
   if (kernels) return kernels;
   const memory = new WebAssembly.Memory({ initial: 16 });
-  const instance = new WebAssembly.Instance(new WebAssembly.Module(encodeModule({ gemm: gemm(), softmaxStep: softmaxStep() })), { env: { memory } });
+  // Relaxed SIMD's fused multiply-add where the runtime has it (Bun, Deno, Node ≥ 22), plain f32x4 mul + add elsewhere.
+  const fast = encodeModule({ gemm: gemm(true), softmaxStep: softmaxStep() });
+  const bytes = WebAssembly.validate(fast) ? fast : encodeModule({ gemm: gemm(false), softmaxStep: softmaxStep() });
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
   const exports = instance.exports as unknown as Exports;
   const k: Kernels = {
     gemm: exports.gemm,

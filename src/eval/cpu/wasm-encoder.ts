@@ -21,7 +21,7 @@ export const Op = {
 export const Simd = {
   load: 0x00, load32Splat: 0x09, store: 0x0b, const: 0x0c, shuffle: 0x0d, i32x4Splat: 0x11, f32x4Splat: 0x13,
   f32x4ExtractLane: 0x1f, f32x4Ge: 0x46, and: 0x4e, f32x4Nearest: 0x6a, i32x4Shl: 0xab, i32x4Add: 0xae,
-  f32x4Add: 0xe4, f32x4Sub: 0xe5, f32x4Mul: 0xe6, f32x4Max: 0xe9, i32x4TruncSatF32x4S: 0xf8,
+  f32x4Add: 0xe4, f32x4Sub: 0xe5, f32x4Mul: 0xe6, f32x4Max: 0xe9, i32x4TruncSatF32x4S: 0xf8, f32x4RelaxedMadd: 0x105,
 } as const;
 
 function uleb(n: number, out: number[]): void {
