@@ -1,7 +1,7 @@
 // y = x · Wᵀ for a linear layer stored as transformers does ([out, in], row-major), float32, through the SIMD
 // kernel: W and x are copied into the kernels' memory in blocks (a copy is a memcpy, the product is `in` times the
 // work), padded with zeros to the kernel's multiples.
-import { GEMM_ROWS, roundUp, simdKernels } from "./simd.ts";
+import { roundUp, simdKernels } from "./simd.ts";
 
 // A block of W at most this many floats (4 MiB) is copied at once, so a large LM head never doubles in memory.
 const W_BLOCK = 1 << 20;
@@ -27,7 +27,7 @@ export function matmulT(x: Float32Array, w: Float32Array, rows: number, inDim: n
   const k = simdKernels();
   const K = roundUp(inDim, 4);
   const nBlock = Math.min(roundUp(outDim, 4), Math.max(4, Math.floor(W_BLOCK / K / 4) * 4));
-  const mBlock = Math.min(roundUp(rows, GEMM_ROWS), Math.max(GEMM_ROWS, Math.floor(X_BLOCK / K / GEMM_ROWS) * GEMM_ROWS));
+  const mBlock = Math.min(roundUp(rows, k.rows), Math.max(k.rows, Math.floor(X_BLOCK / K / k.rows) * k.rows));
   const [wp, xp, yp] = k.layout(nBlock * K, mBlock * K, mBlock * nBlock);
   // Padding (columns past inDim, rows past the last) must be zeros, not stale values that could be NaN.
   k.f32.fill(0, wp!, yp!);
@@ -40,7 +40,7 @@ export function matmulT(x: Float32Array, w: Float32Array, rows: number, inDim: n
       const mb = Math.min(mBlock, rows - t0);
       if (mb < mBlock) k.f32.fill(0, xp! + mb * K, xp! + mBlock * K);
       copyRows(x, t0 * inDim, mb, inDim, k.f32, xp!, K);
-      k.gemm(xp!, wp!, yp!, roundUp(mb, GEMM_ROWS), nbp, K, K, K, nbp, 0);
+      k.gemm(xp!, wp!, yp!, roundUp(mb, k.rows), nbp, K, K, K, nbp, 0);
       if (nbp === outDim) y.set(k.f32.subarray(yp!, yp! + mb * outDim), t0 * outDim);
       else for (let r = 0; r < mb; r++) y.set(k.f32.subarray(yp! + r * nbp, yp! + r * nbp + nb), (t0 + r) * outDim + n0);
     }

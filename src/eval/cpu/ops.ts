@@ -1,7 +1,7 @@
 // The row-wise pieces of the decoder forward pass on the CPU, float32 storage, as transformers computes them.
 import { cosSinRow } from "../../core/rope/compute.ts";
 import type { RopeFrequencies } from "../../core/rope/types.ts";
-import { GEMM_ROWS, roundUp, simdKernels } from "./simd.ts";
+import { roundUp, simdKernels } from "./simd.ts";
 
 /** LlamaRMSNorm: x · rsqrt(mean(x²) + eps) · weight, row by row (in place when out is x). */
 export function rmsNorm(x: Float32Array, weight: Float32Array, rows: number, dim: number, eps: number, out: Float32Array): void {
@@ -81,11 +81,11 @@ const KEY_TILE = 64;
 export function causalAttention(q: Float32Array, k: Float32Array, v: Float32Array, a: AttentionShape, out: Float32Array): void {
   const { rows: L, heads, kvHeads, headDim: D, scale, window } = a;
   const group = heads / kvHeads;
-  const R = roundUp(QUERY_TILE * group, GEMM_ROWS);
+  const x = simdKernels();
+  const R = roundUp(QUERY_TILE * group, x.rows);
   const Dp = roundUp(D, 4);
   // A tile's last key rounds up to a multiple of 4: the padding past L is zeros.
   const Lp = roundUp(L, 4) + 4;
-  const x = simdKernels();
   // One KV head's K as rows [Lp, Dp] and V transposed [Dp, Lp] (the kernel's B operand of each product), zero padded.
   const [kh, vt, qb, sc, acc, m, l, lo, hi] = x.layout(Lp * Dp, Dp * Lp, R * Dp, R * KEY_TILE, R * Dp, R, R, R, R);
   x.f32.fill(0, kh!, sc!);
@@ -114,7 +114,7 @@ export function causalAttention(q: Float32Array, k: Float32Array, v: Float32Arra
       x.f32.fill(-Infinity, m!, m! + R);
       x.f32.fill(0, l!, l! + R);
       x.f32.fill(0, acc!, acc! + R * Dp);
-      const rows = roundUp(nr, GEMM_ROWS);
+      const rows = roundUp(nr, x.rows);
       const sFirst = window > 0 ? Math.max(0, t0 - window + 1) : 0;
       const sEnd = t0 + tn;
       for (let s0 = sFirst; s0 < sEnd; s0 += KEY_TILE) {
