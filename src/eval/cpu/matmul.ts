@@ -29,8 +29,8 @@ export function matmulT(x: Float32Array, w: Float32Array, rows: number, inDim: n
   const nBlock = Math.min(roundUp(outDim, 4), Math.max(4, Math.floor(W_BLOCK / K / 4) * 4));
   const mBlock = Math.min(roundUp(rows, k.rows), Math.max(k.rows, Math.floor(X_BLOCK / K / k.rows) * k.rows));
   const [wp, xp, yp] = k.layout(nBlock * K, mBlock * K, mBlock * nBlock);
-  // Padding (columns past inDim, rows past the last) must be zeros, not stale values that could be NaN.
-  k.f32.fill(0, wp!, yp!);
+  // Padding must be zeros, not stale values that could be NaN: columns past inDim here, rows past the last below.
+  if (K !== inDim) k.f32.fill(0, wp!, yp!);
   for (let n0 = 0; n0 < outDim; n0 += nBlock) {
     const nb = Math.min(nBlock, outDim - n0);
     const nbp = roundUp(nb, 4);
