@@ -194,7 +194,8 @@ export function simdKernels(): Kernels {
   const memory = new WebAssembly.Memory({ initial: 16 });
   // Relaxed SIMD's fused multiply-add and two rows per step where the engine has relaxed SIMD (Bun, Deno, Node ≥ 22):
   // ~22 GMAC/s there against ~19 for one row. Node 20's older V8 has no relaxed SIMD and spills two rows' eight
-  // accumulators: one row with plain f32x4 mul + add, ~18 GMAC/s against ~14.5 (CPU time, 1020×256 · 256×768).
+  // accumulators: one row with plain f32x4 mul + add, ~18 GMAC/s against ~14.5 (CPU time, 1020×256 · 256×768, measured
+  // while choosing; bench/cpu-gemm.ts measures the chosen kernel).
   let rows = 2;
   let bytes = encodeModule({ gemm: gemm(true, rows), softmaxStep: softmaxStep() });
   if (!WebAssembly.validate(bytes)) {
