@@ -90,10 +90,14 @@ export function causalAttention(q: Float32Array, k: Float32Array, v: Float32Arra
   const [kh, vt, qb, sc, acc, m, l, lo, hi] = x.layout(Lp * Dp, Dp * Lp, R * Dp, R * KEY_TILE, R * Dp, R, R, R, R);
   x.f32.fill(0, kh!, sc!);
   for (let h = 0; h < kvHeads; h++) {
+    // Element loops, not a set() per row: a row is too short to repay a subarray.
+    const f = x.f32;
     for (let s = 0; s < L; s++) {
       const src = (s * kvHeads + h) * D;
-      x.f32.set(k.subarray(src, src + D), kh! + s * Dp);
-      for (let i = 0; i < D; i++) x.f32[vt! + i * Lp + s] = v[src + i]!;
+      for (let i = 0; i < D; i++) {
+        f[kh! + s * Dp + i] = k[src + i]!;
+        f[vt! + i * Lp + s] = v[src + i]!;
+      }
     }
     for (let t0 = 0; t0 < L; t0 += QUERY_TILE) {
       const tn = Math.min(QUERY_TILE, L - t0);
