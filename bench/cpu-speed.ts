@@ -1,5 +1,6 @@
 // The CPU evaluator's speed against ONNX Runtime's CPU session on the same tokens: the tiny model's tokens/s at
-// 1024 and 4096 tokens (one window each: the forward pass and every position's NLL), ratio yarnify / ORT.
+// 1024 and 4096 tokens (one window each: the forward pass and every position's NLL), ratio yarnify / ORT; and the CPU
+// seconds each side spent (ORT's over its threads), which a shared host's load does not inflate as it does wall time.
 // Run: node_modules/.bin/bun bench/cpu-speed.ts   (or deno run -A bench/cpu-speed.ts; node after the build)
 import { join } from "node:path";
 import * as ort from "onnxruntime-node";
@@ -46,6 +47,12 @@ async function ortNll(ids: number[]): Promise<number> {
   return nll / (n - 1);
 }
 
+/** CPU seconds (user + system, every thread of the process) since `from`: the work done, whatever else the host runs. */
+function cpuSeconds(from: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(from);
+  return (d.user + d.system) / 1e6;
+}
+
 console.log(`cpu evaluator vs onnxruntime-node (2 intra-op threads) on ${runtimeName()}, tiny Llama, one window per length`);
 // Warm both (JIT, ORT's allocator) on a short window before timing.
 nllCpu(weights, { tokens: Int32Array.from(all.slice(0, 64)), rope: modelRopeFor(ck.rope, "none", 64), firstTarget: 1 });
@@ -53,12 +60,16 @@ await ortNll(all.slice(0, 64));
 for (const L of lengths) {
   const ids = all.slice(0, L);
   let t0 = performance.now();
+  let c0 = process.cpuUsage();
   const mean = await ortNll(ids);
   const ortS = (performance.now() - t0) / 1000;
+  const ortCpu = cpuSeconds(c0);
   t0 = performance.now();
+  c0 = process.cpuUsage();
   const nll = nllCpu(weights, { tokens: Int32Array.from(ids), rope: modelRopeFor(ck.rope, "none", L), firstTarget: 1 });
   const ourS = (performance.now() - t0) / 1000;
+  const ourCpu = cpuSeconds(c0);
   const ours = nll.reduce((a, b) => a + b, 0) / nll.length;
-  console.log(`L=${String(L).padEnd(5)} yarnify ${(L / ourS).toFixed(0).padStart(6)} tok/s  ORT ${(L / ortS).toFixed(0).padStart(6)} tok/s  ratio ${(ortS / ourS).toFixed(3)}  mean NLL ${ours.toFixed(5)} vs ${mean.toFixed(5)}`);
+  console.log(`L=${String(L).padEnd(5)} yarnify ${(L / ourS).toFixed(0).padStart(6)} tok/s  ORT ${(L / ortS).toFixed(0).padStart(6)} tok/s  ratio ${(ortS / ourS).toFixed(3)}  CPU s ${ourCpu.toFixed(2)} vs ${ortCpu.toFixed(2)}  mean NLL ${ours.toFixed(5)} vs ${mean.toFixed(5)}`);
 }
 await session.release();

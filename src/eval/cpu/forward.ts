@@ -7,8 +7,9 @@ import type { ForwardBackend, NllRequest } from "../backend.ts";
 import { matmulT } from "./matmul.ts";
 import { addBias, applyRope, causalAttention, gatedActivation, nllOfRow, rmsNorm, ropeTables } from "./ops.ts";
 
-// Logits are made this many rows at a time so a long window never holds [length, vocab] at once.
-const LOGIT_ROWS = 64;
+// Logits are made in blocks of rows so a long window never holds [length, vocab] at once: 4 MiB of them (at least 64
+// rows), since each block copies the LM head into the kernels' memory again.
+const logitRows = (vocab: number): number => Math.max(64, Math.floor(2 ** 20 / vocab));
 
 /** The activations of one window, reused from layer to layer. */
 interface Buffers {
@@ -86,7 +87,7 @@ function finalHidden(w: ModelWeights, tokens: Int32Array, ropeFreq: RopeFrequenc
 }
 
 /**
- * Calls `onRows` with the logits of rows [first, L) of one window, LOGIT_ROWS rows at a time (row t predicts
+ * Calls `onRows` with the logits of rows [first, L) of one window, a block of rows at a time (row t predicts
  * token t + 1): next-token distributions without ever holding [L, vocab] at once. The buffer is reused between calls.
  *
  * @example
@@ -100,9 +101,10 @@ export function logitRowsCpu(
   const { hidden: H, vocab: V } = w.shape;
   if (!(first >= 0 && first < L)) throw new RangeError(`first row ${first} outside [0, ${L})`);
   const h = finalHidden(w, tokens, rope);
-  const logits = new Float32Array(LOGIT_ROWS * V);
-  for (let t0 = first; t0 < L; t0 += LOGIT_ROWS) {
-    const rows = Math.min(LOGIT_ROWS, L - t0);
+  const block = logitRows(V);
+  const logits = new Float32Array(block * V);
+  for (let t0 = first; t0 < L; t0 += block) {
+    const rows = Math.min(block, L - t0);
     matmulT(h.subarray(t0 * H, (t0 + rows) * H), w.lmHead, rows, H, V, logits);
     onRows(t0, rows, logits);
   }

@@ -1,6 +1,7 @@
 // The row-wise pieces of the decoder forward pass on the CPU, float32 storage, as transformers computes them.
 import { cosSinRow } from "../../core/rope/compute.ts";
 import type { RopeFrequencies } from "../../core/rope/types.ts";
+import { roundUp, simdKernels } from "./simd.ts";
 
 /** LlamaRMSNorm: x · rsqrt(mean(x²) + eps) · weight, row by row (in place when out is x). */
 export function rmsNorm(x: Float32Array, weight: Float32Array, rows: number, dim: number, eps: number, out: Float32Array): void {
@@ -8,7 +9,8 @@ export function rmsNorm(x: Float32Array, weight: Float32Array, rows: number, dim
     const base = t * dim;
     let ss = 0;
     for (let i = 0; i < dim; i++) ss += x[base + i]! * x[base + i]!;
-    const r = Math.fround(1 / Math.sqrt(Math.fround(ss / dim) + eps));
+    // In float32 like transformers (variance + eps is a float32 sum), so an eps read as float32 (GGUF) changes nothing.
+    const r = Math.fround(1 / Math.sqrt(Math.fround(Math.fround(ss / dim) + Math.fround(eps))));
     for (let i = 0; i < dim; i++) out[base + i] = weight[i]! * Math.fround(x[base + i]! * r);
   }
 }
@@ -62,15 +64,16 @@ export interface AttentionShape {
   window: number;
 }
 
-// Query and key tiles of the blocked attention: a tile's scores (QUERY_TILE · group rows × KEY_TILE, doubles) and
-// its K and V rows stay in L1/L2 while every query row of the tile is served.
+// Query and key tiles of the blocked attention: a tile's scores (QUERY_TILE · group rows × KEY_TILE) and its K and
+// V rows stay in L1/L2 while every query row of the tile is served.
 const QUERY_TILE = 32;
 const KEY_TILE = 64;
 
 /**
  * Causal attention with grouped KV heads. q [rows, heads·D], k and v [rows, kvHeads·D], out [rows, heads·D].
  * Flash-style: query tiles against key tiles with an online softmax (running max and sum per row), so memory is
- * linear in rows (no rows² scores) and each K and V row loaded serves every query head of its group at once.
+ * linear in rows (no rows² scores) and each K and V row loaded serves every query head of its group at once. Both
+ * products (Q·Kᵀ and P·V) and the softmax step run in the SIMD kernels.
  *
  * @example
  * causalAttention(q, k, v, { rows: L, heads: 4, kvHeads: 2, headDim: 64, scale: 1 / 8, window: 0 }, out);
@@ -78,121 +81,60 @@ const KEY_TILE = 64;
 export function causalAttention(q: Float32Array, k: Float32Array, v: Float32Array, a: AttentionShape, out: Float32Array): void {
   const { rows: L, heads, kvHeads, headDim: D, scale, window } = a;
   const group = heads / kvHeads;
-  const R = QUERY_TILE * group;
-  // One KV head's K and V made contiguous (strided rows would cost a cache line per row of D floats).
-  const kh = new Float32Array(L * D);
-  const vh = new Float32Array(L * D);
-  const qb = new Float64Array(R * D);
-  const sc = new Float64Array(R * KEY_TILE);
-  const acc = new Float64Array(R * D);
-  const m = new Float64Array(R);
-  const l = new Float64Array(R);
-  const lo = new Int32Array(R);
-  const hi = new Int32Array(R);
+  const x = simdKernels();
+  const R = roundUp(QUERY_TILE * group, x.rows);
+  const Dp = roundUp(D, 4);
+  // A tile's last key rounds up to a multiple of 4: the padding past L is zeros.
+  const Lp = roundUp(L, 4) + 4;
+  // One KV head's K as rows [Lp, Dp] and V transposed [Dp, Lp] (the kernel's B operand of each product), zero padded.
+  const [kh, vt, qb, sc, acc, m, l, lo, hi] = x.layout(Lp * Dp, Dp * Lp, R * Dp, R * KEY_TILE, R * Dp, R, R, R, R);
+  x.f32.fill(0, kh!, sc!);
   for (let h = 0; h < kvHeads; h++) {
+    // Element loops, not a set() per row: a row is too short to repay a subarray.
+    const f = x.f32;
     for (let s = 0; s < L; s++) {
       const src = (s * kvHeads + h) * D;
-      kh.set(k.subarray(src, src + D), s * D);
-      vh.set(v.subarray(src, src + D), s * D);
+      for (let i = 0; i < D; i++) {
+        f[kh! + s * Dp + i] = k[src + i]!;
+        f[vt! + i * Lp + s] = v[src + i]!;
+      }
     }
     for (let t0 = 0; t0 < L; t0 += QUERY_TILE) {
       const tn = Math.min(QUERY_TILE, L - t0);
       const nr = tn * group;
-      // Row r is token t0 + ⌊r / group⌋ of query head h·group + r mod group, pre-scaled.
-      for (let r = 0; r < nr; r++) {
+      // Row r is token t0 + ⌊r / group⌋ of query head h·group + r mod group, pre-scaled; rows past nr see nothing.
+      for (let r = 0; r < R; r++) {
         const t = t0 + Math.floor(r / group);
+        if (r >= nr) {
+          x.i32[lo! + r] = 0;
+          x.i32[hi! + r] = -1;
+          continue;
+        }
         const src = (t * heads + h * group + (r % group)) * D;
-        for (let i = 0; i < D; i++) qb[r * D + i] = q[src + i]! * scale;
-        lo[r] = window > 0 ? Math.max(0, t - window + 1) : 0;
-        hi[r] = t;
+        for (let i = 0; i < D; i++) x.f32[qb! + r * Dp + i] = q[src + i]! * scale;
+        x.i32[lo! + r] = window > 0 ? Math.max(0, t - window + 1) : 0;
+        x.i32[hi! + r] = t;
       }
-      m.fill(-Infinity);
-      l.fill(0);
-      acc.fill(0);
+      x.f32.fill(-Infinity, m!, m! + R);
+      x.f32.fill(0, l!, l! + R);
+      x.f32.fill(0, acc!, acc! + R * Dp);
+      const rows = roundUp(nr, x.rows);
       const sFirst = window > 0 ? Math.max(0, t0 - window + 1) : 0;
       const sEnd = t0 + tn;
       for (let s0 = sFirst; s0 < sEnd; s0 += KEY_TILE) {
         const sn = Math.min(KEY_TILE, sEnd - s0);
-        tileScores(qb, kh, nr, sn, s0, D, sc);
-        for (let r = 0; r < nr; r++) {
-          const j0 = Math.max(0, lo[r]! - s0), j1 = Math.min(sn, hi[r]! - s0 + 1);
-          if (j1 <= j0) continue;
-          const so = r * KEY_TILE;
-          let mx = m[r]!;
-          for (let j = j0; j < j1; j++) if (sc[so + j]! > mx) mx = sc[so + j]!;
-          // Rescale what this row has gathered so far to the new running maximum.
-          const c = Math.exp(m[r]! - mx);
-          const ao = r * D;
-          if (c !== 1) {
-            for (let i = 0; i < D; i++) acc[ao + i] *= c;
-          }
-          let sum = l[r]! * c;
-          for (let j = j0; j < j1; j++) {
-            const p = Math.exp(sc[so + j]! - mx);
-            sc[so + j] = p;
-            sum += p;
-          }
-          l[r] = sum;
-          m[r] = mx;
-          accumulatePV(sc, so, j0, j1, vh, s0, D, acc, ao);
-        }
+        const sn4 = roundUp(sn, 4);
+        x.gemm(qb!, kh! + s0 * Dp, sc!, rows, sn4, Dp, Dp, Dp, KEY_TILE, 0);
+        x.softmaxStep(sc!, KEY_TILE, rows, sn, s0, lo!, hi!, m!, l!, acc!, Dp);
+        x.gemm(sc!, vt! + s0, acc!, rows, Dp, sn4, KEY_TILE, Lp, Dp, 1);
       }
       for (let r = 0; r < nr; r++) {
         const t = t0 + Math.floor(r / group);
         const dst = (t * heads + h * group + (r % group)) * D;
-        const inv = 1 / l[r]!;
-        for (let i = 0; i < D; i++) out[dst + i] = acc[r * D + i]! * inv;
+        const inv = 1 / x.f32[l! + r]!;
+        for (let i = 0; i < D; i++) out[dst + i] = x.f32[acc! + r * Dp + i]! * inv;
       }
     }
-  }
-}
-
-/** sc[r·KEY_TILE + j] = qb row r · K row s0 + j, four rows by four keys per step (each load used four times). */
-function tileScores(qb: Float64Array, kh: Float32Array, nr: number, sn: number, s0: number, D: number, sc: Float64Array): void {
-  let r = 0;
-  for (; r + 4 <= nr; r += 4) {
-    const q0 = r * D, q1 = q0 + D, q2 = q1 + D, q3 = q2 + D;
-    let j = 0;
-    for (; j + 4 <= sn; j += 4) {
-      const k0 = (s0 + j) * D, k1 = k0 + D, k2 = k1 + D, k3 = k2 + D;
-      let a00 = 0, a01 = 0, a02 = 0, a03 = 0, a10 = 0, a11 = 0, a12 = 0, a13 = 0;
-      let a20 = 0, a21 = 0, a22 = 0, a23 = 0, a30 = 0, a31 = 0, a32 = 0, a33 = 0;
-      for (let i = 0; i < D; i++) {
-        const b0 = kh[k0 + i]!, b1 = kh[k1 + i]!, b2 = kh[k2 + i]!, b3 = kh[k3 + i]!;
-        const c0 = qb[q0 + i]!, c1 = qb[q1 + i]!, c2 = qb[q2 + i]!, c3 = qb[q3 + i]!;
-        a00 += c0 * b0; a01 += c0 * b1; a02 += c0 * b2; a03 += c0 * b3;
-        a10 += c1 * b0; a11 += c1 * b1; a12 += c1 * b2; a13 += c1 * b3;
-        a20 += c2 * b0; a21 += c2 * b1; a22 += c2 * b2; a23 += c2 * b3;
-        a30 += c3 * b0; a31 += c3 * b1; a32 += c3 * b2; a33 += c3 * b3;
-      }
-      const o0 = r * KEY_TILE + j, o1 = o0 + KEY_TILE, o2 = o1 + KEY_TILE, o3 = o2 + KEY_TILE;
-      sc[o0] = a00; sc[o0 + 1] = a01; sc[o0 + 2] = a02; sc[o0 + 3] = a03;
-      sc[o1] = a10; sc[o1 + 1] = a11; sc[o1 + 2] = a12; sc[o1 + 3] = a13;
-      sc[o2] = a20; sc[o2 + 1] = a21; sc[o2 + 2] = a22; sc[o2 + 3] = a23;
-      sc[o3] = a30; sc[o3 + 1] = a31; sc[o3 + 2] = a32; sc[o3 + 3] = a33;
-    }
-    for (; j < sn; j++) for (let rr = r; rr < r + 4; rr++) sc[rr * KEY_TILE + j] = rowDot(qb, rr * D, kh, (s0 + j) * D, D);
-  }
-  for (; r < nr; r++) for (let j = 0; j < sn; j++) sc[r * KEY_TILE + j] = rowDot(qb, r * D, kh, (s0 + j) * D, D);
-}
-
-function rowDot(a: Float64Array, ao: number, b: Float32Array, bo: number, n: number): number {
-  let s = 0;
-  for (let i = 0; i < n; i++) s += a[ao + i]! * b[bo + i]!;
-  return s;
-}
-
-/** acc row += Σⱼ p[j] · V row s0 + j over j in [j0, j1), four keys per pass over the row (a quarter of its stores). */
-function accumulatePV(p: Float64Array, po: number, j0: number, j1: number, vh: Float32Array, s0: number, D: number, acc: Float64Array, ao: number): void {
-  let j = j0;
-  for (; j + 4 <= j1; j += 4) {
-    const p0 = p[po + j]!, p1 = p[po + j + 1]!, p2 = p[po + j + 2]!, p3 = p[po + j + 3]!;
-    const v0 = (s0 + j) * D, v1 = v0 + D, v2 = v1 + D, v3 = v2 + D;
-    for (let i = 0; i < D; i++) acc[ao + i] += p0 * vh[v0 + i]! + p1 * vh[v1 + i]! + p2 * vh[v2 + i]! + p3 * vh[v3 + i]!;
-  }
-  for (; j < j1; j++) {
-    const pj = p[po + j]!, vo = (s0 + j) * D;
-    for (let i = 0; i < D; i++) acc[ao + i] += pj * vh[vo + i]!;
   }
 }
 
