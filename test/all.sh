@@ -31,8 +31,14 @@ run() {
 if [[ "${YARNIFY_GPU:-lavapipe}" == lavapipe ]]; then
   eval "$(bash .ci/setup-lavapipe.sh)" || { echo "lavapipe setup failed"; status=1; }
 fi
-"$bin/tsc" -p tsconfig.json || { echo "typecheck failed"; status=1; }
-npm run -s build || { echo "build failed"; status=1; }
+# The build's tsc (tsconfig.build.json extends tsconfig.json over the same files) is the typecheck: a type error
+# fails it, so `tsc -p tsconfig.json` first would check every file twice.
+npm run -s build || { echo "build failed (a type error fails it too)"; status=1; }
+# llama.cpp's judgements depend only on their inputs' bytes: the first runtime computes them, the others read them
+# back (test/support/judge-cache.ts); the folder lives as long as this run.
+YARNIFY_JUDGE_CACHE=$(mktemp -d "${TMPDIR:-/tmp}/yarnify-judge-cache.XXXXXX")
+export YARNIFY_JUDGE_CACHE
+trap 'rm -rf "$YARNIFY_JUDGE_CACHE"' EXIT
 run node node dist/test/run.js "$@"
 run bun "$bin/bun" test/run.ts "$@"
 run deno "$bin/deno" run -A test/run.ts "$@"

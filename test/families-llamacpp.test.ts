@@ -2,7 +2,8 @@
 // written as an HF directory and as a GGUF the way llama.cpp's converter writes it; llama.cpp's per-token
 // log-probabilities on the GGUF (float32 K/V cache) against yarnify's mean NLL on both, at the trained context and at
 // 2× after `patch --factor 2` (llama.cpp reading the patched GGUF). Quantized GGUFs of one fixture against llama.cpp
-// on the same file. Registered only where node-llama-cpp loads on this runtime.
+// on the same file. Registered only where node-llama-cpp loads on this runtime; under test/all.sh llama.cpp's figures
+// are computed once per input file for the three runtimes (test/support/judge-cache.ts).
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -16,6 +17,7 @@ import { firstTokens } from "../src/eval/tokenizer.ts";
 import { patch } from "../src/patch.ts";
 import { runtimeName } from "../src/core/runtime.ts";
 import { test } from "./support/harness.ts";
+import { cachedPerplexity } from "./support/judge-cache.ts";
 import { evalDocs, FIXTURES, fixtureWeights, writeGgufFixture, writeHfFixture, type FixtureName, type GgufType } from "./support/family-fixtures.ts";
 
 async function loadJudge() {
@@ -38,7 +40,7 @@ const F32_TOLERANCE = 1e-4;
 const QUANT_TOLERANCE = 1e-3;
 
 async function llamaCppNll(modelPath: string, length: number, docs = texts): Promise<number> {
-  const r = await judge!.llamaCppPerplexity({ modelPath, docs: docs.map((text, i) => ({ path: `doc ${i}`, text })), length, exact: true });
+  const r = await cachedPerplexity(judge!.llamaCppPerplexity, { modelPath, docs: docs.map((text, i) => ({ path: `doc ${i}`, text })), length, exact: true });
   return r.meanNll;
 }
 
