@@ -9,10 +9,9 @@ import { evaluate } from "../src/eval/evaluate.ts";
 import { ModelFormatError, YarnifyError } from "../src/core/errors.ts";
 import { openGgufSource } from "../src/weights/gguf-source.ts";
 import { ggufTokenizer } from "../src/eval/gguf-tokenizer.ts";
-import { runtimeName } from "../src/core/runtime.ts";
 import { test } from "./support/harness.ts";
 import { sharedPath } from "./support/shared.ts";
-import { judged } from "./support/judge-cache.ts";
+import { judged, loadJudge } from "./support/judge-cache.ts";
 import { withRangeServer } from "./support/range-server.ts";
 import { evalDocs, FIXTURES, fixtureWeights, writeGgufFixture, writeHfFixture, writeSpmVocabGguf, writeVocabGguf, type FixtureWeights } from "./support/family-fixtures.ts";
 import { toBf16 } from "./support/ggml-quantize.ts";
@@ -80,17 +79,7 @@ test("an ONNX model is refused with the reason and what to evaluate instead", as
   );
 });
 
-async function loadLlamaCpp() {
-  try {
-    const { cpuLlama } = await import("../bench/llamacpp/perplexity.ts");
-    return await cpuLlama();
-  } catch (err) {
-    console.log(`     llama.cpp tokenizer test not registered: node-llama-cpp does not load on ${runtimeName()} (${String((err as Error)?.message ?? err).split("\n")[0]})`);
-    return undefined;
-  }
-}
-
-const llama = await loadLlamaCpp();
+const llama = await (await loadJudge("llama.cpp tokenizer test"))?.cpuLlama();
 
 /**
  * Tokenizes `docs` with the vocabulary of the GGUF `file` both ways and asserts llama.cpp's ids; with `decodes`, also

@@ -15,23 +15,11 @@ import { modelRopeFor } from "../src/eval/model/model-rope.ts";
 import { loadWeights } from "../src/eval/model/weights.ts";
 import { firstTokens } from "../src/eval/tokenizer.ts";
 import { patch } from "../src/patch.ts";
-import { runtimeName } from "../src/core/runtime.ts";
 import { test } from "./support/harness.ts";
-import { cachedPerplexity } from "./support/judge-cache.ts";
+import { cachedFixture, cachedPerplexity, loadJudge } from "./support/judge-cache.ts";
 import { evalDocs, FIXTURES, fixtureWeights, writeGgufFixture, writeHfFixture, type FixtureName, type GgufType } from "./support/family-fixtures.ts";
 
-async function loadJudge() {
-  try {
-    const judge = await import("../bench/llamacpp/perplexity.ts");
-    await judge.cpuLlama();
-    return judge;
-  } catch (err) {
-    console.log(`     llama.cpp judge not registered: node-llama-cpp does not load on ${runtimeName()} (${String((err as Error)?.message ?? err).split("\n")[0]})`);
-    return undefined;
-  }
-}
-
-const judge = await loadJudge();
+const judge = await loadJudge("llama.cpp judge");
 const texts = evalDocs(1);
 // Two documents for the quantized files: llama.cpp's activation rounding is noise that averages down.
 const quantTexts = evalDocs(2);
@@ -127,7 +115,8 @@ if (judge) {
       let f32: number | undefined;
       for (const type of ["F32", "F16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q4_K", "Q5_K"] as GgufType[]) {
         const file = join(dir, `${type}.gguf`);
-        await writeGgufFixture(file, f, w, type);
+        // Quantizing is slow and the same on every runtime: made once per test/all.sh run.
+        await cachedFixture(file, ["gguf fixture", f, type, ...[...w].flatMap(([n, t]) => [n, t.shape, t.data])], (path) => writeGgufFixture(path, f, w, type));
         const want = await llamaCppNll(file, f.trained, quantTexts);
         const got = await yarnifyNll(file, f.trained, quantTexts);
         const rel = Math.abs(got - want) / want;

@@ -8,27 +8,15 @@ import { join } from "node:path";
 import { inspectGguf, patchGguf, readGgufHeader } from "../converters/gguf/index.ts";
 import { openLocalSource } from "../converters/gguf/source.ts";
 import { plan } from "../src/core/plan.ts";
-import { runtimeName } from "../src/core/runtime.ts";
 import { test } from "./support/harness.ts";
-import { cachedPerplexity } from "./support/judge-cache.ts";
+import { cachedPerplexity, loadJudge } from "./support/judge-cache.ts";
 import { sharedPath } from "./support/shared.ts";
 import { appendF32Tensor, convertLlama3Factors } from "./support/gguf-make.ts";
 
 const TINY = sharedPath("models/tiny-llama-py/tiny-llama-f16.gguf");
 
-async function loadJudge() {
-  try {
-    const ppl = await import("../bench/llamacpp/perplexity.ts");
-    const { readGgufFileInfo } = await import("node-llama-cpp");
-    await ppl.cpuLlama();
-    return { ...ppl, readGgufFileInfo };
-  } catch (err) {
-    console.log(`     llama.cpp tests not registered: node-llama-cpp does not load on ${runtimeName()} (${String((err as Error)?.message ?? err).split("\n")[0]})`);
-    return undefined;
-  }
-}
-
-const judge = await loadJudge();
+const ppl = await loadJudge("llama.cpp tests");
+const judge = ppl && { ...ppl, readGgufFileInfo: (await import("node-llama-cpp")).readGgufFileInfo };
 
 async function withPatched<T>(factors: number[], fn: (paths: string[]) => Promise<T>): Promise<T> {
   const dir = mkdtempSync(join(tmpdir(), "yarnify-llamacpp-"));
