@@ -9,7 +9,9 @@ import { join } from "node:path";
 import { runtimeName } from "../src/core/runtime.ts";
 import { test } from "./support/harness.ts";
 import { sharedPath } from "./support/shared.ts";
-import { repoRoot, runCli, runCliAsync } from "./support/cli-run.ts";
+import { type CliResult, repoRoot, runCli, runCliAsync } from "./support/cli-run.ts";
+import { buffers } from "./support/cli-io.ts";
+import { runCli as runInProcess } from "../src/cli/main.ts";
 import type { RuntimeName } from "../src/core/runtime.ts";
 import { VERSION } from "../src/version.ts";
 
@@ -131,11 +133,20 @@ const badCases: { name: string; model: () => string; args: string[]; message: Re
   { name: "already scaled without --force", model: () => modelWith(goodConfig.replace('"rope_type": "default"', '"rope_type": "linear", "factor": 2.0')), args: ["--factor", "4"], message: /already has linear scaling.*--force/, code: 3 },
 ];
 
-for (const c of badCases) {
-  test(`bad input: ${c.name}`, () => {
+// The first case runs as a process (its exit status and streams); the others in-process through the same output seam
+// (src/cli/main.ts runCli, which test/cli-inprocess.test.ts holds to the spawned CLI's output and exit codes).
+async function patchCli(args: string[], spawned: boolean): Promise<CliResult> {
+  if (spawned) return runCli(args);
+  const b = buffers();
+  const code = await runInProcess(args, b.io);
+  return { code, stdout: b.out(), stderr: b.err() };
+}
+
+badCases.forEach((c, i) => {
+  test(`bad input: ${c.name}${i === 0 ? " (a spawned CLI)" : ""}`, async () => {
     const m = c.model();
     const before = treeHash(join(m, ".."));
-    const r = runCli(["patch", m, ...c.args, "--out", join(m, "..", "out")]);
+    const r = await patchCli(["patch", m, ...c.args, "--out", join(m, "..", "out")], i === 0);
     assert.equal(r.code, c.code, `exit code; stderr: ${r.stderr}`);
     const lines = r.stderr.trim().split("\n");
     assert.equal(lines.length, 1, r.stderr);
@@ -145,7 +156,7 @@ for (const c of badCases) {
     assert.equal(r.stdout, "");
     assert.equal(treeHash(join(m, "..")), before, "nothing written, source untouched");
   });
-}
+});
 
 test("bad input: output path exists", () => {
   const m = modelWith(goodConfig);

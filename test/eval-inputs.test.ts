@@ -9,9 +9,9 @@ import { evaluate } from "../src/eval/evaluate.ts";
 import { ModelFormatError, YarnifyError } from "../src/core/errors.ts";
 import { openGgufSource } from "../src/weights/gguf-source.ts";
 import { ggufTokenizer } from "../src/eval/gguf-tokenizer.ts";
-import { runtimeName } from "../src/core/runtime.ts";
 import { test } from "./support/harness.ts";
 import { sharedPath } from "./support/shared.ts";
+import { judged, loadJudge } from "./support/judge-cache.ts";
 import { withRangeServer } from "./support/range-server.ts";
 import { evalDocs, FIXTURES, fixtureWeights, writeGgufFixture, writeHfFixture, writeSpmVocabGguf, writeVocabGguf, type FixtureWeights } from "./support/family-fixtures.ts";
 import { toBf16 } from "./support/ggml-quantize.ts";
@@ -79,17 +79,7 @@ test("an ONNX model is refused with the reason and what to evaluate instead", as
   );
 });
 
-async function loadLlamaCpp() {
-  try {
-    const { cpuLlama } = await import("../bench/llamacpp/perplexity.ts");
-    return await cpuLlama();
-  } catch (err) {
-    console.log(`     llama.cpp tokenizer test not registered: node-llama-cpp does not load on ${runtimeName()} (${String((err as Error)?.message ?? err).split("\n")[0]})`);
-    return undefined;
-  }
-}
-
-const llama = await loadLlamaCpp();
+const llama = await (await loadJudge("llama.cpp tokenizer test"))?.cpuLlama();
 
 /**
  * Tokenizes `docs` with the vocabulary of the GGUF `file` both ways and asserts llama.cpp's ids; with `decodes`, also
@@ -100,21 +90,27 @@ async function sameTokens(file: string, docs: string[], what: string, decodes: b
   const source = await openGgufSource(file);
   const ours = ggufTokenizer(source.header);
   await source.close();
-  const model = await llama!.loadModel({ modelPath: file, vocabOnly: true });
-  try {
-    let tokens = 0;
-    docs.forEach((text, i) => {
-      const want = Array.from(model.tokenize(text), Number);
-      assert.deepEqual(ours.encode(text), want, `${what}: document ${i}`);
-      tokens += want.length;
-    });
-    const ids = ours.encode(docs[0]!);
-    if (decodes) assert.equal(ours.decode(ids), model.detokenize(ids as unknown as Parameters<typeof model.detokenize>[0]), `${what}: decoding`);
-    else assert.equal(ours.decode(ids), docs[0], `${what}: decoding`);
-    console.log(`     ${what}: ${tokens} tokens identical`);
-  } finally {
-    await model.dispose();
-  }
+  // llama.cpp's ids for every document and, with `decodes`, its detokenization of the first document's ids.
+  const theirs = await judged("llama.cpp tokenize", { files: [file], options: { docs, decodes } }, async () => {
+    const model = await llama!.loadModel({ modelPath: file, vocabOnly: true });
+    try {
+      const ids = docs.map((text) => Array.from(model.tokenize(text), Number));
+      return { ids, decoded: decodes ? model.detokenize(ids[0]! as unknown as Parameters<typeof model.detokenize>[0]) : undefined };
+    } finally {
+      await model.dispose();
+    }
+  });
+  let tokens = 0;
+  docs.forEach((text, i) => {
+    const want = theirs.ids[i]!;
+    assert.deepEqual(ours.encode(text), want, `${what}: document ${i}`);
+    tokens += want.length;
+  });
+  // The first document's ids are llama.cpp's (asserted above), the ones it detokenized.
+  const ids = ours.encode(docs[0]!);
+  if (decodes) assert.equal(ours.decode(ids), theirs.decoded, `${what}: decoding`);
+  else assert.equal(ours.decode(ids), docs[0], `${what}: decoding`);
+  console.log(`     ${what}: ${tokens} tokens identical`);
 }
 
 if (llama) {

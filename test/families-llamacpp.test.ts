@@ -2,7 +2,8 @@
 // written as an HF directory and as a GGUF the way llama.cpp's converter writes it; llama.cpp's per-token
 // log-probabilities on the GGUF (float32 K/V cache) against yarnify's mean NLL on both, at the trained context and at
 // 2× after `patch --factor 2` (llama.cpp reading the patched GGUF). Quantized GGUFs of one fixture against llama.cpp
-// on the same file. Registered only where node-llama-cpp loads on this runtime.
+// on the same file. Registered only where node-llama-cpp loads on this runtime; under test/all.sh llama.cpp's figures
+// are computed once per input file for the three runtimes (test/support/judge-cache.ts).
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -14,22 +15,11 @@ import { modelRopeFor } from "../src/eval/model/model-rope.ts";
 import { loadWeights } from "../src/eval/model/weights.ts";
 import { firstTokens } from "../src/eval/tokenizer.ts";
 import { patch } from "../src/patch.ts";
-import { runtimeName } from "../src/core/runtime.ts";
 import { test } from "./support/harness.ts";
+import { cachedFixture, cachedPerplexity, loadJudge } from "./support/judge-cache.ts";
 import { evalDocs, FIXTURES, fixtureWeights, writeGgufFixture, writeHfFixture, type FixtureName, type GgufType } from "./support/family-fixtures.ts";
 
-async function loadJudge() {
-  try {
-    const judge = await import("../bench/llamacpp/perplexity.ts");
-    await judge.cpuLlama();
-    return judge;
-  } catch (err) {
-    console.log(`     llama.cpp judge not registered: node-llama-cpp does not load on ${runtimeName()} (${String((err as Error)?.message ?? err).split("\n")[0]})`);
-    return undefined;
-  }
-}
-
-const judge = await loadJudge();
+const judge = await loadJudge("llama.cpp judge");
 const texts = evalDocs(1);
 // Two documents for the quantized files: llama.cpp's activation rounding is noise that averages down.
 const quantTexts = evalDocs(2);
@@ -38,7 +28,7 @@ const F32_TOLERANCE = 1e-4;
 const QUANT_TOLERANCE = 1e-3;
 
 async function llamaCppNll(modelPath: string, length: number, docs = texts): Promise<number> {
-  const r = await judge!.llamaCppPerplexity({ modelPath, docs: docs.map((text, i) => ({ path: `doc ${i}`, text })), length, exact: true });
+  const r = await cachedPerplexity(judge!.llamaCppPerplexity, { modelPath, docs: docs.map((text, i) => ({ path: `doc ${i}`, text })), length, exact: true });
   return r.meanNll;
 }
 
@@ -125,7 +115,8 @@ if (judge) {
       let f32: number | undefined;
       for (const type of ["F32", "F16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q4_K", "Q5_K"] as GgufType[]) {
         const file = join(dir, `${type}.gguf`);
-        await writeGgufFixture(file, f, w, type);
+        // Quantizing is slow and the same on every runtime: made once per test/all.sh run.
+        await cachedFixture(file, ["gguf fixture", f, type, ...[...w].flatMap(([n, t]) => [n, t.shape, t.data])], (path) => writeGgufFixture(path, f, w, type));
         const want = await llamaCppNll(file, f.trained, quantTexts);
         const got = await yarnifyNll(file, f.trained, quantTexts);
         const rel = Math.abs(got - want) / want;

@@ -1,5 +1,6 @@
 // llama.cpp itself (node-llama-cpp 3.21.1, CPU) judges our GGUF output. Registered only where
-// node-llama-cpp loads on this runtime; otherwise the run says so and counts nothing.
+// node-llama-cpp loads on this runtime; otherwise the run says so and counts nothing. Under test/all.sh its
+// perplexities are computed once per input file for the three runtimes (test/support/judge-cache.ts).
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -7,26 +8,15 @@ import { join } from "node:path";
 import { inspectGguf, patchGguf, readGgufHeader } from "../converters/gguf/index.ts";
 import { openLocalSource } from "../converters/gguf/source.ts";
 import { plan } from "../src/core/plan.ts";
-import { runtimeName } from "../src/core/runtime.ts";
 import { test } from "./support/harness.ts";
+import { cachedPerplexity, loadJudge } from "./support/judge-cache.ts";
 import { sharedPath } from "./support/shared.ts";
 import { appendF32Tensor, convertLlama3Factors } from "./support/gguf-make.ts";
 
 const TINY = sharedPath("models/tiny-llama-py/tiny-llama-f16.gguf");
 
-async function loadJudge() {
-  try {
-    const ppl = await import("../bench/llamacpp/perplexity.ts");
-    const { readGgufFileInfo } = await import("node-llama-cpp");
-    await ppl.cpuLlama();
-    return { ...ppl, readGgufFileInfo };
-  } catch (err) {
-    console.log(`     llama.cpp tests not registered: node-llama-cpp does not load on ${runtimeName()} (${String((err as Error)?.message ?? err).split("\n")[0]})`);
-    return undefined;
-  }
-}
-
-const judge = await loadJudge();
+const ppl = await loadJudge("llama.cpp tests");
+const judge = ppl && { ...ppl, readGgufFileInfo: (await import("node-llama-cpp")).readGgufFileInfo };
 
 async function withPatched<T>(factors: number[], fn: (paths: string[]) => Promise<T>): Promise<T> {
   const dir = mkdtempSync(join(tmpdir(), "yarnify-llamacpp-"));
@@ -72,9 +62,9 @@ if (judge) {
   test("llama.cpp perplexity past the trained context recovers after patch --factor 2 (3 docs)", async () => {
     const docs = judge.loadEvalDocs(sharedPath("data/eval-docs.json")).slice(0, 3);
     await withPatched([2], async ([x2]) => {
-      const trained = await judge.llamaCppPerplexity({ modelPath: TINY, docs, length: 256 });
-      const plain = await judge.llamaCppPerplexity({ modelPath: TINY, docs, length: 512 });
-      const yarn = await judge.llamaCppPerplexity({ modelPath: x2, docs, length: 512 });
+      const trained = await cachedPerplexity(judge.llamaCppPerplexity, { modelPath: TINY, docs, length: 256 });
+      const plain = await cachedPerplexity(judge.llamaCppPerplexity, { modelPath: TINY, docs, length: 512 });
+      const yarn = await cachedPerplexity(judge.llamaCppPerplexity, { modelPath: x2, docs, length: 512 });
       console.log(`     llama.cpp ppl (3 docs): none@256 ${trained.perplexity.toFixed(3)}, none@512 ${plain.perplexity.toFixed(3)}, yarn x2@512 ${yarn.perplexity.toFixed(3)}`);
       assert.equal(yarn.tokens, 3 * 511);
       assert.ok(yarn.perplexity < 0.6 * plain.perplexity, "YaRN x2 recovers most of the loss past 256 tokens");
@@ -111,7 +101,7 @@ if (judge) {
       llama3Factors.forEach((v, i) => view.setFloat32(4 * i, v, true));
       writeFileSync(kept, bytes);
       const docs = judge.loadEvalDocs(sharedPath("data/eval-docs.json")).slice(0, 2);
-      const ppl = async (modelPath: string) => (await judge.llamaCppPerplexity({ modelPath, docs, length: 512 })).perplexity;
+      const ppl = async (modelPath: string) => (await cachedPerplexity(judge.llamaCppPerplexity, { modelPath, docs, length: 512 })).perplexity;
       const [yarn, ref, keptPpl] = [await ppl(patched), await ppl(reference), await ppl(kept)];
       console.log(`     llama.cpp ppl @512 (2 docs): patched ${yarn.toFixed(6)}, plain-YaRN reference ${ref.toFixed(6)}, llama3 factors kept under YaRN ${keptPpl.toFixed(4)}`);
       assert.ok(Math.abs(yarn - ref) <= 1e-9 * ref, "the patched file computes the plan's YaRN exactly");

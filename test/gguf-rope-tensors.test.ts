@@ -15,7 +15,7 @@ import { PlanError } from "../src/core/errors.ts";
 import { inspect } from "../src/inspect.ts";
 import { patch } from "../src/patch.ts";
 import { inspectText } from "../src/report-text.ts";
-import { bytesFetch, convertLlama3Factors, makeGguf, type MakeTensor } from "./support/gguf-make.ts";
+import { bytesFetch, convertLlama3Factors, makeGguf, type MakeTensor, modelKv } from "./support/gguf-make.ts";
 import { test } from "./support/harness.ts";
 
 const U32 = GGUFValueType.UINT32;
@@ -28,16 +28,7 @@ const LLAMA31_FREQS = convertLlama3Factors(128, 500000, 8, 8192, 1, 4);
 const llama31 = (kv: Parameters<typeof makeGguf>[0]["kv"] = {}, freqs: readonly number[] = LLAMA31_FREQS) =>
   makeGguf({
     arch: "llama",
-    kv: {
-      "llama.context_length": { value: 131072, type: U32 },
-      "llama.embedding_length": { value: 4096, type: U32 },
-      "llama.block_count": { value: 32, type: U32 },
-      "llama.attention.head_count": { value: 32, type: U32 },
-      "llama.attention.head_count_kv": { value: 8, type: U32 },
-      "llama.rope.dimension_count": { value: 128, type: U32 },
-      "llama.rope.freq_base": { value: 500000, type: F32 },
-      ...kv,
-    },
+    kv: { ...modelKv("llama", { context: 131072, embedding: 4096, blocks: 32, heads: 32, headsKv: 8, ropeDim: 128, theta: 500000 }), ...kv },
     tensors: [{ name: "rope_freqs.weight", shape: [64], values: freqs }, { name: "token_embd.weight", shape: [64, 8] }, { name: "blk.0.attn_q.weight", shape: [32, 32] }],
   });
 
@@ -48,17 +39,10 @@ const PHI_SHORT = Array.from({ length: 48 }, (_, j) => f(1 + j * 0.05));
 const phi35 = () =>
   makeGguf({
     arch: "phi3",
-    kv: {
-      "phi3.context_length": { value: 131072, type: U32 },
-      "phi3.embedding_length": { value: 3072, type: U32 },
-      "phi3.block_count": { value: 32, type: U32 },
-      "phi3.attention.head_count": { value: 32, type: U32 },
-      "phi3.attention.head_count_kv": { value: 32, type: U32 },
-      "phi3.rope.dimension_count": { value: 96, type: U32 },
-      "phi3.rope.freq_base": { value: 10000, type: F32 },
-      "phi3.rope.scaling.original_context_length": { value: 4096, type: U32 },
-      "phi3.rope.scaling.attn_factor": { value: Math.sqrt(1 + Math.log(32) / Math.log(4096)), type: F32 },
-    },
+    kv: modelKv("phi3", {
+      context: 131072, embedding: 3072, blocks: 32, heads: 32, headsKv: 32, ropeDim: 96, theta: 10000,
+      scaling: { originalContext: 4096, attnFactor: Math.sqrt(1 + Math.log(32) / Math.log(4096)) },
+    }),
     tensors: [
       { name: "rope_factors_long.weight", shape: [48], values: PHI_LONG },
       { name: "rope_factors_short.weight", shape: [48], values: PHI_SHORT },

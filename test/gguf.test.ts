@@ -13,7 +13,7 @@ import { copyRange } from "../converters/gguf/copy.ts";
 import { OutputError } from "../src/core/errors.ts";
 import { plan } from "../src/core/plan.ts";
 import { llamacppView } from "../src/core/rope/engines/llamacpp.ts";
-import { bytesFetch, ggufHeaderBytes, makeGguf } from "./support/gguf-make.ts";
+import { bytesFetch, ggufHeaderBytes, makeGguf, modelKv } from "./support/gguf-make.ts";
 import { test } from "./support/harness.ts";
 import { assertCarried } from "./support/carried.ts";
 import { sharedPath } from "./support/shared.ts";
@@ -38,13 +38,7 @@ async function dataRegion(path: string): Promise<Buffer> {
 const small = (kv: Parameters<typeof makeGguf>[0]["kv"] = {}, extra: Partial<Parameters<typeof makeGguf>[0]> = {}) =>
   makeGguf({
     arch: "llama",
-    kv: {
-      "llama.context_length": { value: 4096, type: U32 },
-      "llama.embedding_length": { value: 256, type: U32 },
-      "llama.attention.head_count": { value: 4, type: U32 },
-      "llama.rope.freq_base": { value: 500000, type: F32 },
-      ...kv,
-    },
+    kv: { ...modelKv("llama", { context: 4096, embedding: 256, heads: 4, theta: 500000 }), ...kv },
     tensors: [
       { name: "a", shape: [64, 3] },
       { name: "b", shape: [7] },

@@ -9,13 +9,11 @@ import { GGUFValueType } from "@huggingface/gguf";
 import { inspect } from "../src/inspect.ts";
 import { patch } from "../src/patch.ts";
 import { inspectText, patchText } from "../src/report-text.ts";
-import { makeGguf } from "./support/gguf-make.ts";
+import { makeGguf, modelKv } from "./support/gguf-make.ts";
 import { test } from "./support/harness.ts";
 import { sharedPath } from "./support/shared.ts";
 
-const U32 = GGUFValueType.UINT32;
 const F32 = GGUFValueType.FLOAT32;
-const STR = GGUFValueType.STRING;
 
 // google/gemma-3-4b-it config.json text_config (transformers v4 layout): 34 layers, every 6th full, window 1024,
 // sliding layers at rope_local_base_freq 10000, full ones linear ×8 at 1e6.
@@ -49,12 +47,10 @@ const gemma3Gguf = (kv: Parameters<typeof makeGguf>[0]["kv"] = {}) =>
   makeGguf({
     arch: "gemma3",
     kv: {
-      "gemma3.context_length": { value: 131072, type: U32 }, "gemma3.embedding_length": { value: 2560, type: U32 },
-      "gemma3.block_count": { value: 34, type: U32 }, "gemma3.attention.head_count": { value: 8, type: U32 },
-      "gemma3.attention.head_count_kv": { value: 4, type: U32 }, "gemma3.attention.key_length": { value: 256, type: U32 },
-      "gemma3.attention.value_length": { value: 256, type: U32 }, "gemma3.attention.sliding_window": { value: 1024, type: U32 },
-      "gemma3.rope.freq_base": { value: 1000000, type: F32 }, "gemma3.rope.scaling.type": { value: "linear", type: STR },
-      "gemma3.rope.scaling.factor": { value: 8, type: F32 },
+      ...modelKv("gemma3", {
+        context: 131072, embedding: 2560, blocks: 34, heads: 8, headsKv: 4, keyLength: 256, valueLength: 256, slidingWindow: 1024,
+        theta: 1000000, scaling: { type: "linear", factor: 8 },
+      }),
       ...kv,
     },
     tensors: [{ name: "token_embd.weight", shape: [256, 10] }, { name: "blk.0.attn_q.weight", shape: [64, 32] }],
@@ -63,11 +59,10 @@ const olmo3Gguf = (kv: Parameters<typeof makeGguf>[0]["kv"] = {}) =>
   makeGguf({
     arch: "olmo2",
     kv: {
-      "olmo2.context_length": { value: 65536, type: U32 }, "olmo2.embedding_length": { value: 4096, type: U32 },
-      "olmo2.block_count": { value: 32, type: U32 }, "olmo2.attention.head_count": { value: 32, type: U32 },
-      "olmo2.attention.head_count_kv": { value: 32, type: U32 }, "olmo2.attention.sliding_window": { value: 4096, type: U32 },
-      "olmo2.rope.freq_base": { value: 500000, type: F32 }, "olmo2.rope.scaling.type": { value: "yarn", type: STR },
-      "olmo2.rope.scaling.factor": { value: 8, type: F32 }, "olmo2.rope.scaling.original_context_length": { value: 8192, type: U32 },
+      ...modelKv("olmo2", {
+        context: 65536, embedding: 4096, blocks: 32, heads: 32, headsKv: 32, slidingWindow: 4096, theta: 500000,
+        scaling: { type: "yarn", factor: 8, originalContext: 8192 },
+      }),
       ...kv,
     },
     tensors: [{ name: "token_embd.weight", shape: [128, 16] }],

@@ -1,14 +1,12 @@
 // patchOnnx: writes a copy of an ONNX model whose rotary embedding follows a Plan. Only the tensors and
 // nodes that change are re-encoded; every other byte is copied as is, and external data stays external.
-import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import type { OutputFile } from "../../src/core/converter.ts";
 import { unifiedDiff } from "../../src/core/diff.ts";
 import { cloneFile } from "../../src/core/io/model-dir.ts";
-import { claimOutput, moveIntoPlace } from "../../src/core/io/output-claim.ts";
-import { tempSibling, trackTemp, untrackTemp } from "../../src/core/io/temp-paths.ts";
 import { readTextCapped } from "../../src/core/io/read-text.ts";
-import { writeFailure } from "../../src/core/io/write-failure.ts";
+import { writeStagedFolder } from "../../src/core/io/staged-folder.ts";
 import type { Plan } from "../../src/core/types.ts";
 import { readHfConfig } from "../../src/core/hf-config/read.ts";
 import { patchedConfigText } from "../../src/core/hf-config/write.ts";
@@ -108,30 +106,19 @@ export function patchOnnx(p: PatchOnnxParams): PatchOnnxResult {
   }
 
   // Everything is checked: build the folder under a temporary name and rename it into place when complete.
-  const claim = claimOutput({ out, sources: [sourceDir], ...(p.overwrite !== undefined && { overwrite: p.overwrite }) });
-  const tmp = tempSibling(out);
-  trackTemp(tmp);
-  const files: OutputFile[] = [];
-  try {
-    mkdirSync(tmp);
+  const files = writeStagedFolder({ out, sources: [sourceDir], overwrite: p.overwrite, fill: (tmp) => {
     spliceModel({ sourcePath: p.source, size: a.layout.size, outPath: join(tmp, modelName), graph: a.layout.graph, edits });
-    files.push({ path: model, how: "written" });
+    const written: OutputFile[] = [{ path: model, how: "written" }];
     for (const [rel, text] of texts) {
       writeFileSync(join(tmp, rel), text);
-      files.push({ path: join(out, rel), how: "written" });
+      written.push({ path: join(out, rel), how: "written" });
     }
     for (const rel of carried) {
       mkdirSync(dirname(join(tmp, rel)), { recursive: true });
-      files.push({ path: join(out, rel), how: cloneFile(join(sourceDir, rel), join(tmp, rel)) });
+      written.push({ path: join(out, rel), how: cloneFile(join(sourceDir, rel), join(tmp, rel)) });
     }
-    moveIntoPlace(tmp, out);
-  } catch (err) {
-    rmSync(tmp, { recursive: true, force: true });
-    throw writeFailure(out, err);
-  } finally {
-    untrackTemp(tmp);
-    claim.release();
-  }
+    return written;
+  } });
   return result(files.sort((x, y) => x.path.localeCompare(y.path)));
 }
 

@@ -26,13 +26,51 @@ export interface MakeGgufParams {
   noArch?: boolean;
 }
 
+/** A model's shape and RoPE as a GGUF header states them; only the keys given are written. */
+export interface ModelKeys {
+  context?: number;
+  embedding?: number;
+  blocks?: number;
+  heads?: number;
+  headsKv?: number;
+  keyLength?: number;
+  valueLength?: number;
+  slidingWindow?: number;
+  ropeDim?: number;
+  theta?: number;
+  scaling?: { type?: string; factor?: number; originalContext?: number; attnFactor?: number };
+}
+
+/**
+ * The `arch.*` keys of a model as convert_hf_to_gguf.py writes them (sizes U32, the base and factors F32), in its
+ * order: the header fixtures of the tests spelled once.
+ *
+ * @example
+ * makeGguf({ arch: "llama", kv: modelKv("llama", { context: 4096, embedding: 256, heads: 4, theta: 500000 }), tensors });
+ */
+export function modelKv(arch: string, m: ModelKeys): NonNullable<MakeGgufParams["kv"]> {
+  const U32 = GGUFValueType.UINT32, F32 = GGUFValueType.FLOAT32;
+  const keys: [string, number | string | undefined, GGUFValueType][] = [
+    ["context_length", m.context, U32],
+    ["embedding_length", m.embedding, U32],
+    ["block_count", m.blocks, U32],
+    ["attention.head_count", m.heads, U32],
+    ["attention.head_count_kv", m.headsKv, U32],
+    ["attention.key_length", m.keyLength, U32],
+    ["attention.value_length", m.valueLength, U32],
+    ["attention.sliding_window", m.slidingWindow, U32],
+    ["rope.dimension_count", m.ropeDim, U32],
+    ["rope.freq_base", m.theta, F32],
+    ["rope.scaling.type", m.scaling?.type, GGUFValueType.STRING],
+    ["rope.scaling.factor", m.scaling?.factor, F32],
+    ["rope.scaling.original_context_length", m.scaling?.originalContext, U32],
+    ["rope.scaling.attn_factor", m.scaling?.attnFactor, F32],
+  ];
+  return Object.fromEntries(keys.filter(([, value]) => value !== undefined).map(([key, value, type]) => [`${arch}.${key}`, { value: value!, type }]));
+}
+
 /** The metadata of a small llama GGUF that `patch` can plan for: context 4096, 4 heads of 64, rotary dim 64. */
-export const LLAMA_KV: NonNullable<MakeGgufParams["kv"]> = {
-  "llama.context_length": { value: 4096, type: GGUFValueType.UINT32 },
-  "llama.embedding_length": { value: 256, type: GGUFValueType.UINT32 },
-  "llama.attention.head_count": { value: 4, type: GGUFValueType.UINT32 },
-  "llama.rope.dimension_count": { value: 64, type: GGUFValueType.UINT32 },
-};
+export const LLAMA_KV = modelKv("llama", { context: 4096, embedding: 256, heads: 4, ropeDim: 64 });
 
 const pad = (n: number, a: number) => Math.ceil(n / a) * a;
 

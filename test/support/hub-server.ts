@@ -104,6 +104,8 @@ export interface StandInHubOptions {
 }
 
 const sha256Hex = (data: Uint8Array): string => createHash("sha256").update(data).digest("hex");
+/** The ETag S3 gives an uploaded part: its MD5, quoted. */
+const md5Etag = (data: Uint8Array): string => `"${createHash("md5").update(data).digest("hex")}"`;
 const newOid = (): string => randomBytes(20).toString("hex");
 
 export class StandInHub {
@@ -635,22 +637,34 @@ export class StandInHub {
     return header;
   }
 
-  private async lfsPart(req: IncomingMessage, res: ServerResponse, oid: string, part: number, fault: ArmedFault | undefined, record: RequestRecord): Promise<void> {
-    const upload: LfsUploadRecord = { oid: `${oid}#${part}`, size: Number(req.headers["content-length"] ?? -1), bytesReceived: 0, completed: false };
+  /**
+   * Receives an LFS upload's body (`label` names it in lfsUploads), or drops the connection part way where a "drop"
+   * fault is armed (undefined then).
+   */
+  private async receiveUpload(req: IncomingMessage, label: string, fault: ArmedFault | undefined, record: RequestRecord): Promise<{ data: Uint8Array; upload: LfsUploadRecord } | undefined> {
+    const upload: LfsUploadRecord = { oid: label, size: Number(req.headers["content-length"] ?? -1), bytesReceived: 0, completed: false };
     this.lfsUploads.push(upload);
     const dropAt = fault?.kind === "drop" ? fault.afterBytes ?? 1 : Infinity;
+    // Taken now: once the body stream is abandoned, req.socket is detached (null).
     const socket = req.socket;
     const data = await this.readBody(req, (n) => {
       upload.bytesReceived = n;
       record.bytes = n;
       return n < dropAt;
     });
-    if (upload.bytesReceived >= dropAt) return void socket.destroy();
+    if (upload.bytesReceived < dropAt) return { data, upload };
+    socket.destroy();
+    return undefined;
+  }
+
+  private async lfsPart(req: IncomingMessage, res: ServerResponse, oid: string, part: number, fault: ArmedFault | undefined, record: RequestRecord): Promise<void> {
+    const received = await this.receiveUpload(req, `${oid}#${part}`, fault, record);
+    if (!received) return;
     let parts = this.parts.get(oid);
     if (!parts) this.parts.set(oid, (parts = new Map()));
-    parts.set(part, data);
-    upload.completed = true;
-    res.writeHead(200, { ETag: `"${createHash("md5").update(data).digest("hex")}"` });
+    parts.set(part, received.data);
+    received.upload.completed = true;
+    res.writeHead(200, { ETag: md5Etag(received.data) });
     res.end();
   }
 
@@ -661,7 +675,7 @@ export class StandInHub {
     const chunks: Uint8Array[] = [];
     for (const p of body.parts) {
       const data = parts.get(p.partNumber);
-      if (!data || `"${createHash("md5").update(data).digest("hex")}"` !== p.etag) return this.json(res, 400, { error: `stand-in hub: part ${p.partNumber} missing or ETag mismatch` });
+      if (!data || md5Etag(data) !== p.etag) return this.json(res, 400, { error: `stand-in hub: part ${p.partNumber} missing or ETag mismatch` });
       chunks.push(data);
     }
     const all = new Uint8Array(Buffer.concat(chunks));
@@ -672,23 +686,11 @@ export class StandInHub {
   }
 
   private async lfsPut(req: IncomingMessage, res: ServerResponse, repo: string, oid: string, fault: ArmedFault | undefined, record: RequestRecord): Promise<void> {
-    const upload: LfsUploadRecord = { oid, size: Number(req.headers["content-length"] ?? -1), bytesReceived: 0, completed: false };
-    this.lfsUploads.push(upload);
-    const dropAt = fault?.kind === "drop" ? fault.afterBytes ?? 1 : Infinity;
-    // Taken now: once the body stream is abandoned, req.socket is detached (null).
-    const socket = req.socket;
-    const data = await this.readBody(req, (n) => {
-      upload.bytesReceived = n;
-      record.bytes = n;
-      return n < dropAt;
-    });
-    if (upload.bytesReceived >= dropAt) {
-      socket.destroy();
-      return;
-    }
-    if (sha256Hex(data) !== oid) return this.json(res, 400, { error: `stand-in hub: content does not hash to ${oid}` });
-    this.lfsObjects(repo).set(oid, data);
-    upload.completed = true;
+    const received = await this.receiveUpload(req, oid, fault, record);
+    if (!received) return;
+    if (sha256Hex(received.data) !== oid) return this.json(res, 400, { error: `stand-in hub: content does not hash to ${oid}` });
+    this.lfsObjects(repo).set(oid, received.data);
+    received.upload.completed = true;
     res.writeHead(200, { ETag: `"${oid}"` });
     res.end();
   }

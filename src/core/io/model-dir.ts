@@ -1,12 +1,11 @@
 // Writes a patched model directory: changed files from memory, every other file cloned from the source
 // (reflink, else hard link, else copy), all under a temporary name renamed into place when complete.
-import { constants, copyFileSync, linkSync, mkdirSync, readdirSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { constants, copyFileSync, linkSync, mkdirSync, readdirSync, realpathSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { ModelFormatError } from "../errors.ts";
 import { runtimeName } from "../runtime.ts";
-import { claimOutput, moveIntoPlace } from "./output-claim.ts";
-import { isYarnifyTemp, tempSibling, trackTemp, untrackTemp } from "./temp-paths.ts";
-import { writeFailure } from "./write-failure.ts";
+import { writeStagedFolder } from "./staged-folder.ts";
+import { isYarnifyTemp } from "./temp-paths.ts";
 
 export type LinkMode = "reflink" | "hardlink" | "copy";
 
@@ -86,29 +85,19 @@ export function writeModelDir(params: { source: string; out: string; replaced: M
   const { source, out, replaced } = params;
   // Listed first: a source that cannot be copied is refused before the output is claimed.
   const sourceFiles = listFiles(source);
-  const claim = claimOutput({ out, sources: [source], ...(params.overwrite !== undefined && { overwrite: params.overwrite }) });
-  const tmp = tempSibling(out);
-  trackTemp(tmp);
-  const written: WrittenFile[] = [];
-  try {
-    mkdirSync(tmp);
+  const written = writeStagedFolder({ out, sources: [source], overwrite: params.overwrite, fill: (tmp) => {
+    const files: WrittenFile[] = [];
     for (const rel of sourceFiles) {
       if (replaced.has(rel)) continue;
       mkdirSync(dirname(join(tmp, rel)), { recursive: true });
-      written.push({ path: join(out, rel), how: cloneFile(join(source, rel), join(tmp, rel), params.allowHardlink ?? true) });
+      files.push({ path: join(out, rel), how: cloneFile(join(source, rel), join(tmp, rel), params.allowHardlink ?? true) });
     }
     for (const [rel, content] of replaced) {
       mkdirSync(dirname(join(tmp, rel)), { recursive: true });
       writeFileSync(join(tmp, rel), content);
-      written.push({ path: join(out, rel), how: "written" });
+      files.push({ path: join(out, rel), how: "written" });
     }
-    moveIntoPlace(tmp, out);
-  } catch (err) {
-    rmSync(tmp, { recursive: true, force: true });
-    throw writeFailure(out, err);
-  } finally {
-    untrackTemp(tmp);
-    claim.release();
-  }
+    return files;
+  } });
   return written.sort((a, b) => a.path.localeCompare(b.path));
 }
