@@ -1,7 +1,7 @@
 // The page in a real browser: Debian's headless Chromium, driven over the DevTools protocol, loads web/dist from the
 // yarnify web server, which also serves the tiny model with Range support. The automation contract must give the CLI's
-// own answers (inspect --json's RoPE reading, patch's plan and header byte for byte); it runs with kernel=0 because
-// SwiftShader, headless Chromium's WebGPU without a GPU, does not finish compiling the fused kernel (README "Web page").
+// own answers (inspect --json's RoPE reading, patch's plan and header byte for byte) and the fused kernel check must pass
+// on the browser's WebGPU (SwiftShader in headless Chromium without a GPU).
 // The manual path (file picker, factor, download) must save the CLI's bytes; bad input must end in a message on the
 // page. Under Node only: one browser run answers for every runtime, and the suite's time is short.
 import assert from "node:assert/strict";
@@ -65,10 +65,10 @@ async function cliPatch(model: string, dir: string): Promise<{ plan: unknown; by
 }
 
 if (runtimeName() === "node" && chromium) {
-  test("web: the automation contract on the tiny GGUF over HTTP gives inspect's reading, patch's plan and header (kernel=0)", async () => {
+  test("web: the automation contract on the tiny GGUF over HTTP gives inspect's reading, patch's plan and header, and the kernel check passes", async () => {
     await withPage(async (browser, server, dir) => {
       const url = `${server.url}model/tiny-llama-f32.gguf`;
-      const page = await browser.open(`${server.url}index.html?source=${encodeURIComponent(url)}&factor=4&run=1&kernel=0`);
+      const page = await browser.open(`${server.url}index.html?source=${encodeURIComponent(url)}&factor=4&run=1`);
       const r = JSON.parse(await page.waitFor<string>(resultText, "the contract's JSON", 45_000)) as ContractResult;
       assert.equal(r.error, undefined, `the page reported ${JSON.stringify(r.error)}`);
       const cliInspect = JSON.parse(JSON.stringify(await inspect({ model: url })));
@@ -78,7 +78,8 @@ if (runtimeName() === "node" && chromium) {
       const cli = await cliPatch("tiny-llama-f32.gguf", dir);
       assert.deepEqual(r.plan, cli.plan);
       assert.equal(r.ggufHeaderSha256, createHash("sha256").update(cli.header).digest("hex"));
-      assert.deepEqual(r.kernel, { status: "skipped", detail: "not run: kernel=0 in the query" });
+      assert.equal(r.kernel.status, "pass", r.kernel.detail);
+      assert.match(r.kernel.detail, /fused WebGPU attention vs float64 reference at 256 positions up to 1023/);
       // A config.json: the same reading and plan as the CLI's from the same file, and no GGUF header.
       const config = await browser.open(`${server.url}index.html?source=${encodeURIComponent(`${server.url}model/config.json`)}&context=1024&run=1&kernel=0`);
       const c = JSON.parse(await config.waitFor<string>(resultText, "the contract's JSON for config.json")) as ContractResult;

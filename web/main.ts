@@ -203,7 +203,7 @@ async function automate(q: URLSearchParams): Promise<void> {
     renderInspect(model.inspect);
     const p = patchModel(model, target());
     replan();
-    // kernel=0 leaves the check out (SwiftShader compiles the fused kernel too slowly for a quick run, README "Web page").
+    // kernel=0 leaves the check out (a quicker run when only the reading and the plan matter).
     const kernelCheck = q.get("kernel") === "0" ? { status: "skipped", detail: "not run: kernel=0 in the query" } : await checkKernel(p.spec);
     $("kernel-out").innerHTML = `<span class="${kernelCheck.status}">${kernelCheck.status}</span> ${esc(kernelCheck.detail)}`;
     result.textContent = JSON.stringify({
