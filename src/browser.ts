@@ -2,8 +2,10 @@
 // header patching from a File, bytes or a URL (Range requests) with the output streamed, the engines' reading and the
 // WebGPU kernel check. No `node:` module anywhere below it (test/layering.test.ts).
 
-export { checkKernel, modelUrl, openModel, patchModel, sha256Hex } from "./web-model.ts";
-export type { ModelInput, OpenedModel, OpenModelParams, PatchedModel } from "./web-model.ts";
+export { checkKernel, modelUrl, openModel, patchModel, publishModel, publishModelIter } from "./web-model.ts";
+export { sha256Hex } from "./core/sha256.ts";
+export type { ModelInput, OpenedModel, OpenModelParams, PatchedModel, PublishModelParams } from "./web-model.ts";
+export type { PublishEvent, PublishResult } from "./hub/publish.ts";
 export { plan } from "./core/plan.ts";
 export { engineReports, formatFit, inspectReport, ropeSummary } from "./inspect-report.ts";
 export type { InspectResult, RopeSummary } from "./inspect-report.ts";

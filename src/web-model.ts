@@ -20,6 +20,12 @@ import type { RopeSpec } from "./core/rope/types.ts";
 import type { EngineName, Plan, PlanTarget } from "./core/types.ts";
 import { engineReports, formatFit, inspectReport, type InspectResult } from "./inspect-report.ts";
 import { kernelCheck, kernelProblem } from "./validate/kernel-check.ts";
+import { ggufHeaderEdit } from "./hub/gguf-header-edit.ts";
+import { HubPublishError } from "./hub/errors.ts";
+import type { HubParams } from "./hub/hub-settings.ts";
+import { commitMessageFor } from "./hub/model-card.ts";
+import { publishIter, type PublishEvent, type PublishOperation, type PublishResult } from "./hub/publish.ts";
+import { drain } from "./core/drain.ts";
 
 /** A model to open: a File or bytes, an http(s) URL, or a hub id ("org/name" for its config.json, "org/name/x.gguf"). */
 export type ModelInput = BytesLike | string;
@@ -37,7 +43,7 @@ export interface OpenModelParams {
 }
 
 export type OpenedModel =
-  | { format: "gguf"; name: string; info: GgufModelInfo; source: ByteSource; inspect: InspectResult }
+  | { format: "gguf"; name: string; info: GgufModelInfo; source: ByteSource; inspect: InspectResult; file?: Blob }
   | { format: "hf"; name: string; info: ReturnType<typeof hfModelInfo>; config: HfConfig; text: string; inspect: InspectResult };
 
 const HUB_ID = /^[\w.-]+\/[\w.-]+(\/.+)?$/;
@@ -63,9 +69,9 @@ async function startsWithGgufMagic(source: ByteSource): Promise<boolean> {
   return n === 4 && new DataView(head.buffer).getUint32(0, true) === GGUF_MAGIC;
 }
 
-async function openGguf(source: ByteSource, name: string): Promise<OpenedModel> {
+async function openGguf(source: ByteSource, name: string, file?: Blob): Promise<OpenedModel> {
   const info = await readGgufModelInfo(source, name);
-  return { format: "gguf", name, info, source, inspect: inspectReport(info, formatFit(info, info.spec.context)) };
+  return { format: "gguf", name, info, source, inspect: inspectReport(info, formatFit(info, info.spec.context)), ...(file && { file }) };
 }
 
 function openConfig(text: string, name: string): OpenedModel {
@@ -87,7 +93,7 @@ export async function openModel(params: OpenModelParams): Promise<OpenedModel> {
   if (typeof input !== "string") {
     const name = params.name ?? (input instanceof Blob && "name" in input ? String(input.name) : "model");
     const source = openBytesSource(input, name);
-    if (await startsWithGgufMagic(source)) return openGguf(source, name);
+    if (await startsWithGgufMagic(source)) return openGguf(source, name, input instanceof Blob ? input : new Blob([input as BlobPart]));
     const size = source.size() ?? 0;
     if (size > MAX_CONFIG_BYTES) throw new ModelFormatError(name, `neither a GGUF (no GGUF magic) nor a config.json (${size} bytes)`);
     const bytes = new Uint8Array(size);
@@ -115,6 +121,8 @@ export interface PatchedModel {
   stream(abortSignal?: AbortSignal): ReadableStream<Uint8Array>;
   /** GGUF: the new header, padding included (every byte before the tensor data). */
   header?: Uint8Array;
+  /** GGUF: tensors rewritten in the data (rope_freqs), which a header-only publish cannot carry. */
+  rewrittenTensors: string[];
   /** The patched model's RoPE as read back from the new file (what the kernel check uses). */
   spec: RopeSpec;
   engines: Record<EngineName, EngineReport>;
@@ -144,6 +152,7 @@ export function patchModel(model: OpenedModel, target: PlanTarget): PatchedModel
       name: "config.json",
       size: bytes.length,
       stream: () => new Blob([bytes]).stream(),
+      rewrittenTensors: [],
       spec: after.spec,
       engines,
       diff: "",
@@ -161,6 +170,7 @@ export function patchModel(model: OpenedModel, target: PlanTarget): PatchedModel
     size: patchedSize({ source, header, newHeader }),
     stream: (abortSignal) => patchedGgufStream({ source, header, newHeader, tensors: applied.planned.tensors, ...(abortSignal && { abortSignal }) }),
     header: newHeader,
+    rewrittenTensors: applied.planned.tensors.map((t) => t.name),
     spec: applied.spec,
     engines,
     diff: applied.diff,
@@ -189,13 +199,56 @@ export async function checkKernel(spec: RopeSpec): Promise<Check> {
   }
 }
 
+/** Where and how the page publishes: the CLI's choices (a new repo or the source's, a branch, a pull request). */
+export interface PublishModelParams extends HubParams {
+  model: OpenedModel;
+  patched: PatchedModel;
+  /** Target repo "org/name"; created (public unless `private`) when missing. */
+  repo: string;
+  branch?: string;
+  /** Open a pull request instead of committing. */
+  pr?: boolean;
+  private?: boolean;
+  /** The commit's title; yarnify's, naming the change, by default. */
+  commitMessage?: string;
+}
+
 /**
- * SHA-256 of bytes as lowercase hex (Web Crypto).
+ * Publishes a patched model with the person's token as the CLI does: a GGUF as a header-only edit of the original
+ * (over xet only the chunks holding changed bytes travel; the file keeps its name), a config.json as a commit of the
+ * new file. The GGUF must have been opened from a File or bytes (the edit needs the original's bytes to chunk).
  *
  * @example
- * await sha256Hex(patched.header!); // "9f2c…"
+ * const r = await publishModel({ model, patched, repo: "me/tiny-yarn", accessToken: token.value, pr: false });
+ * console.log(r.commitUrl);
  */
-export async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes.slice()));
-  return [...digest].map((b) => b.toString(16).padStart(2, "0")).join("");
+export async function* publishModelIter(params: PublishModelParams): AsyncGenerator<PublishEvent, PublishResult> {
+  const { model, patched, ...rest } = params;
+  let operation: PublishOperation;
+  if (model.format === "gguf") {
+    if (!model.file || !patched.header) throw new HubPublishError(params.repo, `${model.name}: publishing a GGUF needs the file itself (open it from disk), not a URL`);
+    if (patched.rewrittenTensors.length) {
+      throw new HubPublishError(params.repo, `${model.name}: ${patched.rewrittenTensors.join(", ")} must be rewritten in the tensor data, which a header edit cannot do: save the file and publish it with yarnify patch <file>.gguf --push <repo>`);
+    }
+    operation = ggufHeaderEdit({ path: model.name, original: model.file, header: patched.header, replaces: model.info.header.dataOffset });
+  } else {
+    operation = { kind: "file", path: "config.json", content: new Blob([await new Response(patched.stream()).arrayBuffer()]) };
+  }
+  const message = commitMessageFor(patched.plan, model.format, model.name);
+  return yield* publishIter({
+    ...rest,
+    operations: [operation],
+    title: params.commitMessage ?? message.title,
+    description: model.format === "gguf" ? message.description.replace("Weights unchanged.", "Header only; tensor data unchanged.") : message.description,
+  });
+}
+
+/**
+ * publishModelIter drained: `onEvent` sees each progress event.
+ *
+ * @example
+ * await publishModel({ model, patched, repo: "me/tiny-yarn", accessToken }, (e) => console.log(e));
+ */
+export function publishModel(params: PublishModelParams, onEvent?: (e: PublishEvent) => void): Promise<PublishResult> {
+  return drain(publishModelIter(params), onEvent);
 }

@@ -42,8 +42,8 @@ test("layering: no two files import each other, directly or round a loop", () =>
   assert.deepEqual(importCycles(loop), ["converters/gguf/copy.ts -> converters/gguf/source.ts -> converters/gguf/copy.ts"]);
 });
 
-// What a browser can load: the GGUF parser (pure JS, bundled into the page); Node's modules never.
-const BROWSER_PACKAGES = ["@huggingface/gguf"];
+// What a browser can load: the GGUF parser and the hub client (pure JS, bundled into the page); Node's modules never.
+const BROWSER_PACKAGES = ["@huggingface/gguf", "@huggingface/hub"];
 
 test("layering: src/browser.ts reaches no node: module and no package but the browser-safe ones", () => {
   const reached = reachableImports(repoRoot, "src/browser.ts");

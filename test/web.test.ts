@@ -1,9 +1,10 @@
 // The page in a real browser: Debian's headless Chromium, driven over the DevTools protocol, loads web/dist from the
 // yarnify web server, which also serves the tiny model with Range support. The automation contract must give the CLI's
-// own answers (inspect --json's RoPE reading, patch's plan and header byte for byte); it runs with kernel=0 because
-// SwiftShader, headless Chromium's WebGPU without a GPU, does not finish compiling the fused kernel (README "Web page").
-// The manual path (file picker, factor, download) must save the CLI's bytes; bad input must end in a message on the
-// page. Under Node only: one browser run answers for every runtime, and the suite's time is short.
+// own answers (inspect --json's RoPE reading, patch's plan and header byte for byte) and the fused kernel check must pass
+// on the browser's WebGPU (SwiftShader in headless Chromium without a GPU).
+// The manual path (file picker, factor, download) must save the CLI's bytes; publishing from the page (token, repo,
+// the publish button) must put the CLI's bytes on the stand-in hub as a header edit over xet; bad input must end in
+// a message on the page. Under Node only: one browser run answers for every runtime, and the suite's time is short.
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -19,6 +20,7 @@ import { type Browser, findChromium, launchChromium } from "./support/chromium.t
 import { repoRoot, spawnCli } from "./support/cli-run.ts";
 import { test } from "./support/harness.ts";
 import { sharedPath } from "./support/shared.ts";
+import { withStandInHub } from "./support/hub-server.ts";
 
 const MODEL_DIR = sharedPath("models/tiny-llama-py");
 const PAGE = join(repoRoot, "web", "dist");
@@ -65,10 +67,10 @@ async function cliPatch(model: string, dir: string): Promise<{ plan: unknown; by
 }
 
 if (runtimeName() === "node" && chromium) {
-  test("web: the automation contract on the tiny GGUF over HTTP gives inspect's reading, patch's plan and header (kernel=0)", async () => {
+  test("web: the automation contract on the tiny GGUF over HTTP gives inspect's reading, patch's plan and header, and the kernel check passes", async () => {
     await withPage(async (browser, server, dir) => {
       const url = `${server.url}model/tiny-llama-f32.gguf`;
-      const page = await browser.open(`${server.url}index.html?source=${encodeURIComponent(url)}&factor=4&run=1&kernel=0`);
+      const page = await browser.open(`${server.url}index.html?source=${encodeURIComponent(url)}&factor=4&run=1`);
       const r = JSON.parse(await page.waitFor<string>(resultText, "the contract's JSON", 45_000)) as ContractResult;
       assert.equal(r.error, undefined, `the page reported ${JSON.stringify(r.error)}`);
       const cliInspect = JSON.parse(JSON.stringify(await inspect({ model: url })));
@@ -78,7 +80,8 @@ if (runtimeName() === "node" && chromium) {
       const cli = await cliPatch("tiny-llama-f32.gguf", dir);
       assert.deepEqual(r.plan, cli.plan);
       assert.equal(r.ggufHeaderSha256, createHash("sha256").update(cli.header).digest("hex"));
-      assert.deepEqual(r.kernel, { status: "skipped", detail: "not run: kernel=0 in the query" });
+      assert.equal(r.kernel.status, "pass", r.kernel.detail);
+      assert.match(r.kernel.detail, /fused WebGPU attention vs float64 reference at 256 positions up to 1023/);
       // A config.json: the same reading and plan as the CLI's from the same file, and no GGUF header.
       const config = await browser.open(`${server.url}index.html?source=${encodeURIComponent(`${server.url}model/config.json`)}&context=1024&run=1&kernel=0`);
       const c = JSON.parse(await config.waitFor<string>(resultText, "the contract's JSON for config.json")) as ContractResult;
@@ -118,6 +121,46 @@ if (runtimeName() === "node" && chromium) {
       assert.ok(got.equals(readFileSync(out)), "the downloaded file differs from the CLI's patch");
     });
   }, { timeoutMs: 60_000 });
+
+  test("web: publish from the page: a GGUF from disk reaches the stand-in hub as a header edit over xet, the CLI's bytes; a config.json as a pull request", async () => {
+    await withStandInHub(async (hub) => {
+      await withPage(async (browser, server, dir) => {
+        const gguf = join(MODEL_DIR, "tiny-llama-f16.gguf");
+        const original = readFileSync(gguf);
+        // The original is on the hub (its chunks in the CAS), as when a person patches a model they found there.
+        hub.addRepo("org/tiny-GGUF", { "tiny-llama-f16.gguf": original });
+        hub.addRepo("me/tiny", { "config.json": readFileSync(join(MODEL_DIR, "config.json")) });
+        const publishFrom = async (file: string, fields: Record<string, string>, pr: boolean) => {
+          const page = await browser.open(`${server.url}index.html`);
+          const { root } = (await page.send("DOM.getDocument")) as { root: { nodeId: number } };
+          const { nodeId } = (await page.send("DOM.querySelector", { nodeId: root.nodeId, selector: "#file" })) as { nodeId: number };
+          await page.send("DOM.setFileInputFiles", { nodeId, files: [file] });
+          await page.waitFor(`!document.getElementById("publish").disabled`, "the plan after opening the file");
+          const set = Object.entries({ ...fields, token: "hf_test_writer", hub: hub.url }).map(([id, v]) => `document.getElementById(${JSON.stringify(id)}).value = ${JSON.stringify(v)};`);
+          await page.evaluate(`(() => { ${set.join(" ")} document.getElementById("pr").checked = ${pr}; document.getElementById("publish").click(); })()`);
+          return page.waitFor<string>(`document.getElementById("publish-url")?.href || (${errorText} && "error: " + ${errorText})`, "the published commit's URL", 45_000);
+        };
+        const url = await publishFrom(gguf, { repo: "me/tiny-yarn-GGUF" }, false);
+        assert.doesNotMatch(url, /^error/, url);
+        const cli = join(dir, "cli-f16-x4.gguf");
+        await patch({ model: gguf, factor: 4, out: cli });
+        const stored = hub.file("me/tiny-yarn-GGUF", "tiny-llama-f16.gguf");
+        assert.ok(stored && Buffer.from(stored).equals(readFileSync(cli)), "the published file differs from the CLI's patch");
+        const xorbs = hub.cas!.uploads.filter((u) => u.kind === "xorb");
+        const unpacked = xorbs.reduce((n, u) => n + (u.unpackedBytes ?? 0), 0);
+        assert.ok(unpacked > 0 && unpacked <= 256 * 1024, `${unpacked} bytes of chunks uploaded for a header edit of a ${original.length}-byte file`);
+        assert.equal(hub.lfsUploads.length, 0, "nothing went through plain LFS");
+        const commit = hub.commits.at(-1)!;
+        assert.equal(commit.title, "yarnify: yarn x4 RoPE scaling (256 -> 1024 tokens)");
+        assert.match(commit.description, /Header only; tensor data unchanged\./);
+        // A config.json, as a pull request on its repo: the CLI's file.
+        const prUrl = await publishFrom(join(MODEL_DIR, "config.json"), { repo: "me/tiny" }, true);
+        assert.match(prUrl, /\/me\/tiny\/discussions\/1$/);
+        const dry = await patch({ model: MODEL_DIR, factor: 4, out: join(dir, "hf") });
+        assert.equal(new TextDecoder().decode(hub.file("me/tiny", "config.json", "refs/pr/1")), readFileSync(join(dry.out, "config.json"), "utf8"));
+      });
+    }, { xet: true, cors: true });
+  }, { timeoutMs: 90_000 });
 
   test("web: bad input ends in a message on the page, never a blank page or a download", async () => {
     await withPage(async (browser, server, dir) => {

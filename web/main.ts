@@ -1,6 +1,7 @@
 // The page: open a model (file picker, drop, URL or hub repo), show the inspect report and the plan, save the patched
 // file, run the kernel check. `?source=<url>&factor=<s>&run=1` runs it all with no clicks and writes one JSON object
 // into <pre id="yarnify-result"> (the automation contract, README "Web page"); `&kernel=0` leaves the kernel check out.
+// Publishing takes the person's token, a repo, a branch or a pull request, as `yarnify patch --push` does.
 import {
   checkKernel,
   computeRope,
@@ -13,6 +14,7 @@ import {
   patchModel,
   type PlanMethod,
   type PlanTarget,
+  publishModel,
   sha256Hex,
 } from "../src/browser.ts";
 import { rampSvg } from "./ramp.ts";
@@ -93,6 +95,7 @@ function replan(): PatchedModel | undefined {
   patched = undefined;
   $<HTMLButtonElement>("download").disabled = true;
   $<HTMLButtonElement>("kernel").disabled = true;
+  $<HTMLButtonElement>("publish").disabled = true;
   $("plan").textContent = "";
   $("ramp").innerHTML = "";
   $("engines").textContent = "";
@@ -118,6 +121,7 @@ function replan(): PatchedModel | undefined {
   $("engines").innerHTML = enginesTable(patched.engines, model.format);
   $<HTMLButtonElement>("download").disabled = false;
   $<HTMLButtonElement>("kernel").disabled = false;
+  $<HTMLButtonElement>("publish").disabled = false;
   return patched;
 }
 
@@ -187,6 +191,38 @@ async function kernel(): Promise<void> {
   }
 }
 
+/** Publishes the patched file with the token and repo from the form; the commit's URL (or the PR's) is shown. */
+async function publish(): Promise<void> {
+  const m = model;
+  const p = patched;
+  if (!m || !p) return;
+  clearError();
+  const field = (id: string) => $<HTMLInputElement>(id).value.trim();
+  const out = $("publish-out");
+  out.textContent = "Publishing…";
+  try {
+    const branch = field("branch");
+    const r = await publishModel({
+      model: m,
+      patched: p,
+      accessToken: field("token"),
+      repo: field("repo"),
+      hubUrl: field("hub").replace(/\/+$/, ""),
+      ...(branch && { branch }),
+      pr: $<HTMLInputElement>("pr").checked,
+      private: $<HTMLInputElement>("private").checked,
+    }, (e) => {
+      if ("phase" in e) status(`Publishing: ${e.phase}`);
+    });
+    const url = r.pullRequestUrl ?? r.commitUrl;
+    out.innerHTML = `${r.alreadyPublished ? "Already published" : "Published"}: <a id="publish-url" href="${esc(url)}">${esc(url)}</a>`;
+    status("");
+  } catch (err) {
+    out.textContent = "";
+    showError(err);
+  }
+}
+
 /** The automation contract: everything from the query, no clicks, one JSON object in #yarnify-result. */
 async function automate(q: URLSearchParams): Promise<void> {
   const result = $("yarnify-result");
@@ -203,7 +239,7 @@ async function automate(q: URLSearchParams): Promise<void> {
     renderInspect(model.inspect);
     const p = patchModel(model, target());
     replan();
-    // kernel=0 leaves the check out (SwiftShader compiles the fused kernel too slowly for a quick run, README "Web page").
+    // kernel=0 leaves the check out (a quicker run when only the reading and the plan matter).
     const kernelCheck = q.get("kernel") === "0" ? { status: "skipped", detail: "not run: kernel=0 in the query" } : await checkKernel(p.spec);
     $("kernel-out").innerHTML = `<span class="${kernelCheck.status}">${kernelCheck.status}</span> ${esc(kernelCheck.detail)}`;
     result.textContent = JSON.stringify({
@@ -246,6 +282,7 @@ function wire(): void {
   for (const id of ["factor", "context", "method", "beta-fast", "beta-slow", "by-factor", "by-context"]) $(id).addEventListener("input", () => replan());
   $("download").addEventListener("click", () => void download());
   $("kernel").addEventListener("click", () => void kernel());
+  $("publish").addEventListener("click", () => void publish());
 }
 
 wire();

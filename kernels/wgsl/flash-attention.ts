@@ -238,10 +238,12 @@ ${rows.map((i) => `        let q${i} = rq[(${R}u * ty + ${i}u) * DC4 + cc];\n   
       }
     }
 
-    // Causal and window mask, then the new row maxima across the 16 invocations sharing each row.
+    // Causal and window mask, then the new row maxima across the 16 invocations sharing each row. The mask is
+    // branch-free (vector selects, non-short-circuit |): SwiftShader's compile time grows steeply with the branches
+    // in this loop, and 4·R short-circuit ifs here kept it compiling for minutes.
     let row0 = q0 + ${R}u * ty;
-    let key0 = t0 + tx;
-${rows.map((i) => keys.map((j) => `    if (key0 + ${16 * j}u > row0 + ${i}u || key0 + ${16 * j}u >= seq || row0 + ${i}u - key0 - ${16 * j}u >= P.window) { s[${i}][${j}] = MASKED; }`).join("\n")).join("\n")}
+    let key4 = vec4<u32>(t0 + tx) + vec4<u32>(0u, 16u, 32u, 48u);
+${rows.map((i) => `    s[${i}] = select(s[${i}], vec4<f32>(MASKED), (key4 > vec4<u32>(row0 + ${i}u)) | (key4 >= vec4<u32>(seq)) | (vec4<u32>(row0 + ${i}u) - key4 >= vec4<u32>(P.window)));`).join("\n")}
     workgroupBarrier();  // everyone is done with the Q chunk
 ${groups.map((g) => `    rq[lid * ${R4}u + ${g}u] = vec4<f32>(${[0, 1, 2, 3].map((r) => `max(max(s[${4 * g + r}].x, s[${4 * g + r}].y), max(s[${4 * g + r}].z, s[${4 * g + r}].w))`).join(", ")});`).join("\n")}
     workgroupBarrier();

@@ -3,7 +3,7 @@
 // answer was lost (the hub may have done the work), so the same change is never committed twice.
 import { listCommits } from "@huggingface/hub";
 import { hubApiError, throwForResponse } from "./errors.ts";
-import { DEFAULT_HUB_URL, type HubParams, hubJsParams } from "./hub-params.ts";
+import { DEFAULT_HUB_URL, type HubParams, hubJsParams } from "./hub-settings.ts";
 
 /** The description line that carries a publish's key: a git-style trailer. */
 export const PUBLISH_KEY_TRAILER = "Yarnify-Publish:";

@@ -13,6 +13,8 @@ import { openHubFile } from "./open-hub-file.ts";
 import { localPathFor } from "./safe-repo-path.ts";
 import type { PublishOperation } from "./publish.ts";
 
+export { ggufHeaderEdit } from "./gguf-header-edit.ts";
+
 export interface ChangedFile {
   path: string;
   content: Blob | Uint8Array | string;
@@ -52,23 +54,4 @@ export async function hfPublishOperations(params: HfPublishOperationsParams): Pr
     ops.push({ kind: "file", path: f.path, content });
   }
   return ops;
-}
-
-/**
- * Replaces bytes [0, replaces) of the original GGUF with the new header. The new header must end where the
- * tensor data may start (padded to general.alignment), so the tensor offsets stay valid.
- *
- * @example
- * const op = ggufHeaderEdit({ path: "m.gguf", original: await openHubFile({ repo, path: "m.gguf" }), header, replaces: oldHeaderBytes });
- */
-export function ggufHeaderEdit(params: { path: string; original: Blob; header: Uint8Array; replaces: number }): PublishOperation {
-  if (params.replaces < 0 || params.replaces > params.original.size) {
-    throw new RangeError(`${params.path}: header edit replaces ${params.replaces} bytes of a ${params.original.size}-byte file`);
-  }
-  return {
-    kind: "edit",
-    path: params.path,
-    original: params.original,
-    edits: [{ start: 0, end: params.replaces, content: new Blob([params.header as BlobPart]) }],
-  };
 }

@@ -5,13 +5,13 @@
 import { drain } from "../core/drain.ts";
 import { commitIter, createBranch, createRepo, HubApiError, modelInfo, repoExists } from "@huggingface/hub";
 import type { CommitOperation, CommitProgressEvent } from "@huggingface/hub";
-import { createHash } from "node:crypto";
+import { sha256Hex } from "../core/sha256.ts";
 import { HubError, HubHttpError, HubPublishError, hubApiError } from "./errors.ts";
 import { findPublished, PUBLISH_KEY_TRAILER, type PublishedCommit } from "./find-published.ts";
-import { assertHubToken, hubJsParams } from "./hub-params.ts";
-import type { HubParams } from "./hub-params.ts";
+import { assertHubToken, hubJsParams } from "./hub-settings.ts";
+import type { HubParams } from "./hub-settings.ts";
 import { describeError } from "./redact.ts";
-import { assertSafeRepoPath } from "./safe-repo-path.ts";
+import { assertSafeRepoPath } from "./repo-path-name.ts";
 import { defaultHubFetch, fetchWithBlobBodies } from "./retry-fetch.ts";
 
 export type PublishOperation =
@@ -81,7 +81,7 @@ const KEYED_BY_CONTENT_UP_TO = 64 * 1024;
 
 async function blobKey(blob: Blob): Promise<string> {
   if (blob.size > KEYED_BY_CONTENT_UP_TO) return `size ${blob.size}`;
-  return createHash("sha256").update(new Uint8Array(await blob.arrayBuffer())).digest("hex");
+  return sha256Hex(new Uint8Array(await blob.arrayBuffer()));
 }
 
 async function operationKey(op: PublishOperation): Promise<unknown[]> {
@@ -98,7 +98,7 @@ async function operationKey(op: PublishOperation): Promise<unknown[]> {
 /** The same title, description and files give the same key on every run: 16 hex digits. */
 async function publishKey(p: PublishParams): Promise<string> {
   const files = await Promise.all([...p.operations].sort((a, b) => a.path.localeCompare(b.path)).map(operationKey));
-  return createHash("sha256").update(JSON.stringify([p.title, p.description ?? "", files])).digest("hex").slice(0, 16);
+  return (await sha256Hex(new TextEncoder().encode(JSON.stringify([p.title, p.description ?? "", files])))).slice(0, 16);
 }
 
 /**

@@ -2,18 +2,9 @@
 // repo cannot write outside the directory we chose (no "..", no absolute paths, no drive letters, no NUL).
 import { resolve, sep } from "node:path";
 import { UnsafeRepoPathError } from "./errors.ts";
+import { assertSafeRepoPath } from "./repo-path-name.ts";
 
-export function assertSafeRepoPath(path: string, repo: string): void {
-  const bad =
-    path === "" ||
-    path.length > 1024 ||
-    path.includes("\0") ||
-    path.includes("\\") ||
-    path.startsWith("/") ||
-    /^[A-Za-z]:/.test(path) ||
-    path.split("/").some((seg) => seg === "" || seg === "." || seg === "..");
-  if (bad) throw new UnsafeRepoPathError(repo, `refusing file name ${JSON.stringify(path.slice(0, 200))} (absolute, empty or "..")`);
-}
+export { assertSafeRepoPath };
 
 /** The local path of a repo file under root, after checking the name and that it stays inside root. */
 export function localPathFor(root: string, repoPath: string, repo: string): string {

@@ -101,6 +101,8 @@ export interface StandInHubOptions {
   treePageSize?: number;
   /** Offer the xet transfer: uploads go through the stand-in CAS, which also holds every seeded LFS file. */
   xet?: boolean;
+  /** Answer pages of other origins as the hub does (CORS headers, preflights): the web page's publish test. */
+  cors?: boolean;
 }
 
 const sha256Hex = (data: Uint8Array): string => createHash("sha256").update(data).digest("hex");
@@ -122,6 +124,7 @@ export class StandInHub {
   private readonly lfsThreshold: number;
   private readonly multipartChunkSize: number;
   private readonly treePageSize: number;
+  private readonly cors: boolean;
   /** Parts received for multipart uploads, by oid. */
   private readonly parts = new Map<string, Map<number, Uint8Array>>();
   /** The content-addressed store behind the xet transfer (`xet: true`). */
@@ -139,6 +142,7 @@ export class StandInHub {
     this.multipartChunkSize = options.multipartChunkSize ?? Infinity;
     this.treePageSize = options.treePageSize ?? 1000;
     this.cas = options.xet ? new XetCas() : undefined;
+    this.cors = options.cors ?? false;
   }
 
   async start(): Promise<string> {
@@ -273,6 +277,15 @@ export class StandInHub {
     this.requests.push(record);
     res.on("finish", () => (record.status = res.statusCode));
 
+    if (this.cors) {
+      res.setHeader("Access-Control-Allow-Origin", "*");
+      res.setHeader("Access-Control-Expose-Headers", "*");
+      if (method === "OPTIONS") {
+        // "*" does not cover Authorization: the headers asked for are allowed by name.
+        res.writeHead(204, { "Access-Control-Allow-Methods": "GET, HEAD, POST, PUT, DELETE", "Access-Control-Allow-Headers": req.headers["access-control-request-headers"] ?? "*", "Access-Control-Max-Age": "600" });
+        return void res.end();
+      }
+    }
     const fault = this.takeFault(method, path);
     if (!path.startsWith("/cas/") && this.user(req) === null) return this.json(res, 401, { error: "Invalid credentials in Authorization header" });
     if (fault?.kind === "429") {
