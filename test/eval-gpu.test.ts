@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "./support/harness.ts";
 import { sharedPath } from "./support/shared.ts";
-import { nllCpu } from "../src/eval/cpu/forward.ts";
+import { cpuBackend, logitRowsCpu, nllCpu } from "../src/eval/cpu/forward.ts";
 import { requestGpu, NoGpuError, type Gpu } from "../kernels/gpu.ts";
 import { gpuBackend } from "../src/eval/gpu/backend.ts";
 import { openCheckpoint } from "../src/eval/model/checkpoint.ts";
@@ -15,6 +15,7 @@ import { loadWeights } from "../src/eval/model/weights.ts";
 import { firstTokens, loadTokenizer } from "../src/eval/tokenizer.ts";
 import { slidingWindows } from "../src/eval/windows.ts";
 import { evalDocs, FIXTURES, fixtureWeights, writeHfFixture } from "./support/family-fixtures.ts";
+import { checkDecoding, familyDecodeCases } from "./support/decode-check.ts";
 
 const modelDir = sharedPath("models/tiny-llama-py");
 const allowNoGpu = process.env.YARNIFY_ALLOW_NO_GPU === "1";
@@ -106,3 +107,35 @@ test("eval gpu: every family's fixture (biases, head norms, sliding windows, loc
     rmSync(dir, { recursive: true, force: true });
   }
 }, { timeoutMs: 300_000 });
+
+test("eval gpu: decoding over the device K/V cache (a prefill, a chunk, single tokens) and the logit rows of a window give the CPU pass's logits, every family", async () => {
+  const gpu = await gpuOrSkip();
+  if (!gpu) return;
+  try {
+    // 76 tokens: Gemma's sliding layers drop keys from position 64 on, during the single steps.
+    for (const c of await familyDecodeCases(76)) {
+      const backend = await gpuBackend(c.weights, { required: true, precision: "f32", gpu });
+      try {
+        const cpu = cpuBackend(c.weights);
+        await checkDecoding(backend, cpu, c, 40, 30, 1e-4);
+        const want: Float32Array[] = [];
+        logitRowsCpu(c.weights, c.tokens, c.rope, 10, (_row, n, logits) => {
+          for (let r = 0; r < n; r++) want.push(logits.slice(r * 4096, (r + 1) * 4096));
+        });
+        let rows = 0;
+        await backend.logitRows({ tokens: c.tokens, rope: c.rope, firstRow: 10 }, (row, n, logits) => {
+          for (let r = 0; r < n; r++, rows++) {
+            assert.equal(row + r, 10 + rows);
+            const w = want[rows]!;
+            for (let i = 0; i < 4096; i++) assert.ok(Math.abs(logits[r * 4096 + i]! - w[i]!) < 1e-3, `${c.name} row ${row + r} logit ${i}: ${logits[r * 4096 + i]} vs ${w[i]}`);
+          }
+        });
+        assert.equal(rows, c.tokens.length - 10);
+      } finally {
+        backend.release();
+      }
+    }
+  } finally {
+    gpu.release();
+  }
+}, { timeoutMs: 120_000 });

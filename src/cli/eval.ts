@@ -39,7 +39,7 @@ export const evalCommand: Command<EvalOptions> = {
     { flags: "--device <d>", description: "auto | gpu | cpu", default: "auto" },
     { flags: "--plot <file.svg>", description: "Also write the SVG plot to this file (none without it)" },
     { flags: "--json", description: "Print {results: [{method, context, perplexity, tokens}], ...}" },
-    { flags: "--task <t>", description: "ppl | passkey (retrieval by greedy decoding, CPU) | drift (KL from --baseline, CPU)", default: "ppl" },
+    { flags: "--task <t>", description: "ppl | passkey (retrieval by greedy decoding over a K/V cache) | drift (KL from --baseline)", default: "ppl" },
     { flags: "--trials <n>", description: "passkey: prompts per context (per depth with --depths)", default: "10" },
     { flags: "--depths <list>", description: "passkey: fixed key depths in [0, 1] (default: uniform over characters)" },
     { flags: "--seed <n>", description: "passkey: seed of the keys and split points", default: "0" },
@@ -102,6 +102,7 @@ async function runPasskey(model: string, o: EvalOptions, io: CliIo): Promise<num
     trials: wholeNumber(o.trials, "--trials"),
     seed: wholeNumber(o.seed, "--seed", 0),
     factor: numberOption(o.factor),
+    device: o.device as EvalDevice,
     ...(depths && { depths }),
     ...(io.abortSignal && { abortSignal: io.abortSignal }),
   });
@@ -109,7 +110,7 @@ async function runPasskey(model: string, o: EvalOptions, io: CliIo): Promise<num
   else {
     print(io, passkeyTable(r.results));
     const summary = Object.entries(r.passkeyContext).map(([m, s]) => `${m}: ${s.context === null ? "none ≥ 80%" : `${s.context} (mean accuracy ${(100 * s.meanAccuracy!).toFixed(0)}%)`}`);
-    print(io, `passkey context: ${summary.join("; ")}; device: cpu`);
+    print(io, `passkey context: ${summary.join("; ")}; device: ${r.device}`);
   }
   return 0;
 }
@@ -119,11 +120,14 @@ async function runDrift(model: string, o: EvalOptions, io: CliIo): Promise<numbe
   if (!o.text) throw new YarnifyError(undefined, "--text <file> is required (the documents to compare the models on)");
   const { drift, driftTable, loadTexts } = await import("../eval/index.ts");
   const texts = loadTexts(o.text).slice(0, wholeNumber(o.docs, "--docs"));
-  const r = await drift({ model, baseline: o.baseline, texts, contexts: contextList(o.context, "--context"), ...(io.abortSignal && { abortSignal: io.abortSignal }) });
+  const r = await drift({
+    model, baseline: o.baseline, texts, contexts: contextList(o.context, "--context"), device: o.device as EvalDevice,
+    ...(io.abortSignal && { abortSignal: io.abortSignal }),
+  });
   if (o.json) printJson(io, r);
   else {
     print(io, driftTable(r.results));
-    print(io, "device: cpu");
+    print(io, `device: ${r.device}`);
     warn(io, r.notes);
   }
   return 0;

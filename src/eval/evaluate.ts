@@ -190,7 +190,16 @@ function ropeKey(r: RopeFrequencies): string {
   return `${r.attentionFactor}:${r.invFreq.join(",")}`;
 }
 
-async function openBackend(weights: ModelWeights, params: EvaluateParams): Promise<ForwardBackend> {
+/** How a task chooses its forward pass: perplexity eval's device options. */
+export type BackendChoice = Pick<EvaluateParams, "device" | "precision" | "backend">;
+
+/**
+ * The forward pass the options ask for: a given backend, the CPU, or WebGPU (falling back to the CPU on "auto").
+ *
+ * @example
+ * const backend = await openBackend(weights, { device: "auto" });
+ */
+export async function openBackend(weights: ModelWeights, params: BackendChoice): Promise<ForwardBackend> {
   if (params.backend) return params.backend(weights);
   const device = params.device ?? "auto";
   if (device === "cpu") return cpuBackend(weights);

@@ -6,7 +6,7 @@
 // the loader): the matmul kernel reads f32 or f16 storage only, so a Q4_K model takes f16/f32 space on the device.
 import { GpuError } from "../../core/errors.ts";
 import type { RopeFrequencies } from "../../core/rope/types.ts";
-import type { ForwardBackend, NllRequest } from "../backend.ts";
+import type { DecodeSession, ForwardBackend, LogitRowsRequest, NllRequest, OnLogitRows } from "../backend.ts";
 import { cpuBackend } from "../cpu/forward.ts";
 import type { LayerShape } from "../model/model-shape.ts";
 import type { ModelWeights } from "../model/weights.ts";
@@ -18,6 +18,7 @@ import { toFloat16Bits } from "../../core/float16.ts";
 import { BIAS_ADD_PARAMS, biasAddWgsl } from "../../../kernels/wgsl/bias-add.ts";
 import { EMBED_PARAMS, embedWgsl } from "../../../kernels/wgsl/embed.ts";
 import { GLU_PARAMS, gluWgsl } from "../../../kernels/wgsl/glu.ts";
+import { CACHED_ATTENTION_PARAMS, cachedAttentionWgsl, ROPE_STORE_PARAMS, ropeStoreWgsl } from "../../../kernels/wgsl/kv-cache.ts";
 import { MATMUL_PARAMS, matmulWgsl, MM_GROUP, MM_ROWS } from "../../../kernels/wgsl/matmul.ts";
 import { NLL_PARAMS, nllWgsl } from "../../../kernels/wgsl/nll.ts";
 import { RMS_NORM_GRID_X, RMS_NORM_PARAMS, rmsNormWgsl } from "../../../kernels/wgsl/rms-norm.ts";
@@ -80,6 +81,34 @@ function adapterName(s: AdapterSummary): string {
 
 type Pipe = "matmul" | "embed" | "norm" | "glu" | "nll" | "bias";
 
+/** One decoding session's device state: what runCached reads and extends. */
+interface KvCache {
+  readonly capacity: number;
+  /** Tokens cached so far. */
+  length: number;
+  /** Per layer, rotated keys and values [capacity, kvHeads·headDim]. */
+  readonly k: GPUBuffer[];
+  readonly v: GPUBuffer[];
+  readonly freq: Record<LayerShape["rope"], GPUBuffer>;
+  readonly rope: Record<LayerShape["rope"], RopeFrequencies>;
+  destroy(): void;
+}
+
+/** A pass's activation buffers: qn and kn are q and k unless the family head-norms them. */
+interface Activations {
+  x: GPUBuffer;
+  h: GPUBuffer;
+  q: GPUBuffer;
+  k: GPUBuffer;
+  v: GPUBuffer;
+  qn: GPUBuffer;
+  kn: GPUBuffer;
+  att: GPUBuffer;
+  proj: GPUBuffer;
+  g: GPUBuffer;
+  u: GPUBuffer;
+}
+
 class GpuForward implements ForwardBackend {
   readonly name: string;
   private readonly device: GPUDevice;
@@ -87,6 +116,7 @@ class GpuForward implements ForwardBackend {
   private readonly pipes: Record<Pipe, GPUComputePipeline>;
   private readonly attention: FlashAttention;
   private transient: GPUBuffer[] = [];
+  private decodePipelines?: { ropeStore: GPUComputePipeline; attention: GPUComputePipeline };
   private readonly maxBinding: number;
 
   constructor(private readonly gpu: Gpu, private readonly w: ModelWeights, private readonly wt: WeightType, private readonly owned: boolean) {
@@ -185,6 +215,76 @@ class GpuForward implements ForwardBackend {
     this.dispatch(pass, this.pipes.bias, [this.uniform(BIAS_ADD_PARAMS.pack({ n: rows * width, width })), y, b], ...this.elementwise(rows * width, 256));
   }
 
+  /**
+   * One decoder layer over L rows of `b.x`: norm, Q/K/V projections (biases, head norms), the attention `attend`
+   * encodes (reading b.qn, b.kn, b.v, writing b.att), the output projection and the MLP, into the residual stream.
+   */
+  private encodeLayer(pass: GPUComputePassEncoder, i: number, L: number, b: Activations, attend: () => void): void {
+    const s = this.w.shape;
+    const { hidden: H, heads, kvHeads, headDim: D, intermediate: I } = s;
+    const wb = (name: string) => this.weights.get(name)!;
+    const opt = (name: string) => this.weights.get(name);
+    const post = s.family.sandwichNorms;
+    this.norm(pass, b.x, wb(`${i}.attnNorm`), b.h, L, H);
+    this.matmul(pass, b.h, wb(`${i}.q`), b.q, L, heads * D, H, false);
+    this.matmul(pass, b.h, wb(`${i}.k`), b.k, L, kvHeads * D, H, false);
+    this.matmul(pass, b.h, wb(`${i}.v`), b.v, L, kvHeads * D, H, false);
+    this.bias(pass, b.q, opt(`${i}.qBias`), L, heads * D);
+    this.bias(pass, b.k, opt(`${i}.kBias`), L, kvHeads * D);
+    this.bias(pass, b.v, opt(`${i}.vBias`), L, kvHeads * D);
+    if (s.family.qkNorm) {
+      this.norm(pass, b.q, wb(`${i}.qNorm`), b.qn, L * heads, D);
+      this.norm(pass, b.k, wb(`${i}.kNorm`), b.kn, L * kvHeads, D);
+    }
+    attend();
+    // Without post-norms the projections add straight into the residual stream.
+    this.matmul(pass, b.att, wb(`${i}.o`), b.proj, L, H, heads * D, !post);
+    if (post) this.norm(pass, b.proj, wb(`${i}.attnPostNorm`), b.x, L, H, true);
+    this.norm(pass, b.x, wb(`${i}.mlpNorm`), b.h, L, H);
+    this.matmul(pass, b.h, wb(`${i}.gate`), b.g, L, I, H, false);
+    this.matmul(pass, b.h, wb(`${i}.up`), b.u, L, I, H, false);
+    this.dispatch(pass, this.pipes.glu, [this.uniform(GLU_PARAMS.pack({ n: L * I })), b.g, b.u], ...this.elementwise(L * I, 256));
+    this.matmul(pass, b.g, wb(`${i}.down`), b.proj, L, H, I, !post);
+    if (post) this.norm(pass, b.proj, wb(`${i}.mlpPostNorm`), b.x, L, H, true);
+  }
+
+  /** The activation buffers of L rows (transient). */
+  private activations(L: number): Activations {
+    const { hidden: H, heads, kvHeads, headDim: D, intermediate: I, family } = this.w.shape;
+    const x = this.scratch(L * H * 4, "hidden state");
+    const q = this.scratch(L * heads * D * 4, "queries");
+    const k = this.scratch(L * kvHeads * D * 4, "keys");
+    return {
+      x, q, k,
+      h: this.scratch(L * H * 4, "normed state"),
+      v: this.scratch(L * kvHeads * D * 4, "values"),
+      // Head-normed Q and K (Qwen3, Gemma) go to their own buffers: a kernel may not read and write one binding.
+      qn: family.qkNorm ? this.scratch(L * heads * D * 4, "normed queries") : q,
+      kn: family.qkNorm ? this.scratch(L * kvHeads * D * 4, "normed keys") : k,
+      att: this.scratch(L * heads * D * 4, "attention output"),
+      proj: family.sandwichNorms ? this.scratch(L * H * 4, "block output") : x,
+      g: this.scratch(L * I * 4, "MLP gate"),
+      u: this.scratch(L * I * 4, "MLP up"),
+    };
+  }
+
+  /** Embedding, every layer (attention by `attend(layer)`) and the final norm of L rows: the normed states in b.h. */
+  private encodeDecoder(pass: GPUComputePassEncoder, tokens: GPUBuffer, L: number, b: Activations, attend: (layer: number) => void): void {
+    const s = this.w.shape;
+    const H = s.hidden;
+    this.dispatch(pass, this.pipes.embed, [this.uniform(EMBED_PARAMS.pack({ rows: L, dim: H, scale: s.embedScale })), tokens, this.weights.get("embed")!, b.x], ...this.elementwise(L * H, 256));
+    for (let i = 0; i < s.layers.length; i++) this.encodeLayer(pass, i, L, b, () => attend(i));
+    this.norm(pass, b.x, this.weights.get("norm")!, b.h, L, H);
+  }
+
+  /** Pops the two error scopes a pass pushed (validation, then out-of-memory) and throws what they caught. */
+  private async popErrors(L: number): Promise<void> {
+    const invalid = await this.device.popErrorScope();
+    const oom = await this.device.popErrorScope();
+    if (oom) throw new GpuLimitError(undefined, `WebGPU ran out of memory for ${L} tokens: use a shorter context: ${oom.message.split("\n")[0]}`);
+    if (invalid) throw new GpuError(undefined, `WebGPU forward pass (${L} tokens): ${invalid.message.split("\n")[0]}`);
+  }
+
   async nll(req: NllRequest): Promise<Float64Array> {
     const s = this.w.shape;
     const L = req.tokens.length;
@@ -196,21 +296,9 @@ class GpuForward implements ForwardBackend {
     dev.pushErrorScope("out-of-memory");
     dev.pushErrorScope("validation");
     const wb = (name: string) => this.weights.get(name)!;
-    const opt = (name: string) => this.weights.get(name);
     const tokens = this.upload(new Uint32Array(req.tokens), "tokens");
     const positions = this.upload(Uint32Array.from({ length: L }, (_, i) => i), "positions");
-    const x = this.scratch(L * H * 4, "hidden state");
-    const h = this.scratch(L * H * 4, "normed state");
-    const q = this.scratch(L * heads * D * 4, "queries");
-    const k = this.scratch(L * kvHeads * D * 4, "keys");
-    const v = this.scratch(L * kvHeads * D * 4, "values");
-    // Head-normed Q and K (Qwen3, Gemma) go to their own buffers: a kernel may not read and write one binding.
-    const qn = s.family.qkNorm ? this.scratch(L * heads * D * 4, "normed queries") : q;
-    const kn = s.family.qkNorm ? this.scratch(L * kvHeads * D * 4, "normed keys") : k;
-    const att = this.scratch(L * heads * D * 4, "attention output");
-    const proj = s.family.sandwichNorms ? this.scratch(L * H * 4, "block output") : x;
-    const g = this.scratch(L * I * 4, "MLP gate");
-    const u = this.scratch(L * I * 4, "MLP up");
+    const b = this.activations(L);
     const scored = L - req.firstTarget;
     const chunk = Math.min(LOGIT_CHUNK, scored);
     const logits = this.scratch(chunk * V * 4, "logits");
@@ -220,53 +308,28 @@ class GpuForward implements ForwardBackend {
     const bound = new Map<string, ReturnType<FlashAttention["bind"]>>();
     const attentionFor = (layer: LayerShape) => {
       const key = `${layer.rope}/${layer.window}`;
-      let b = bound.get(key);
-      if (!b) {
+      let a = bound.get(key);
+      if (!a) {
         const rope = ropes[layer.rope];
-        b = this.attention.bind({
+        a = this.attention.bind({
           seq: L, qHeads: heads, nHeads: heads, nKvHeads: kvHeads, layout: "token-major",
           softmaxScale: s.attentionScale, attentionFactor: rope.attentionFactor, window: layer.window,
-          buffers: { q: qn, k: kn, v, positions, freq: this.upload(encodeTurnsPerPosition(rope.invFreq), `${layer.rope} rope frequencies`), out: att },
+          buffers: { q: b.qn, k: b.kn, v: b.v, positions, freq: this.upload(encodeTurnsPerPosition(rope.invFreq), `${layer.rope} rope frequencies`), out: b.att },
         });
-        bound.set(key, b);
+        bound.set(key, a);
       }
-      return b;
+      return a;
     };
     const enc = dev.createCommandEncoder();
     const pass = enc.beginComputePass();
-    this.dispatch(pass, this.pipes.embed, [this.uniform(EMBED_PARAMS.pack({ rows: L, dim: H, scale: s.embedScale })), tokens, wb("embed"), x], ...this.elementwise(L * H, 256));
-    const post = s.family.sandwichNorms;
-    for (let i = 0; i < s.layers.length; i++) {
-      this.norm(pass, x, wb(`${i}.attnNorm`), h, L, H);
-      this.matmul(pass, h, wb(`${i}.q`), q, L, heads * D, H, false);
-      this.matmul(pass, h, wb(`${i}.k`), k, L, kvHeads * D, H, false);
-      this.matmul(pass, h, wb(`${i}.v`), v, L, kvHeads * D, H, false);
-      this.bias(pass, q, opt(`${i}.qBias`), L, heads * D);
-      this.bias(pass, k, opt(`${i}.kBias`), L, kvHeads * D);
-      this.bias(pass, v, opt(`${i}.vBias`), L, kvHeads * D);
-      if (s.family.qkNorm) {
-        this.norm(pass, q, wb(`${i}.qNorm`), qn, L * heads, D);
-        this.norm(pass, k, wb(`${i}.kNorm`), kn, L * kvHeads, D);
-      }
-      attentionFor(s.layers[i]!).encode(pass);
-      // Without post-norms the projections add straight into the residual stream.
-      this.matmul(pass, att, wb(`${i}.o`), proj, L, H, heads * D, !post);
-      if (post) this.norm(pass, proj, wb(`${i}.attnPostNorm`), x, L, H, true);
-      this.norm(pass, x, wb(`${i}.mlpNorm`), h, L, H);
-      this.matmul(pass, h, wb(`${i}.gate`), g, L, I, H, false);
-      this.matmul(pass, h, wb(`${i}.up`), u, L, I, H, false);
-      this.dispatch(pass, this.pipes.glu, [this.uniform(GLU_PARAMS.pack({ n: L * I })), g, u], ...this.elementwise(L * I, 256));
-      this.matmul(pass, g, wb(`${i}.down`), proj, L, H, I, !post);
-      if (post) this.norm(pass, proj, wb(`${i}.mlpPostNorm`), x, L, H, true);
-    }
-    this.norm(pass, x, wb("norm"), h, L, H);
+    this.encodeDecoder(pass, tokens, L, b, (i) => attentionFor(s.layers[i]!).encode(pass));
     pass.end();
     // Each LM-head chunk reuses the logits buffer, so each gets its own pass (passes run in order).
     for (let r0 = 0; r0 < scored; r0 += chunk) {
       const rows = Math.min(chunk, scored - r0);
       const p = enc.beginComputePass();
       // Row t of h predicts token t + 1; scored targets start at firstTarget.
-      this.matmul(p, h, wb("lmHead"), logits, rows, V, H, false, req.firstTarget - 1 + r0);
+      this.matmul(p, b.h, wb("lmHead"), logits, rows, V, H, false, req.firstTarget - 1 + r0);
       this.dispatch(p, this.pipes.nll, [this.uniform(NLL_PARAMS.pack({ rows, vocab: V, target0: req.firstTarget + r0, out0: r0 })), logits, tokens, nll], rows);
       p.end();
     }
@@ -274,11 +337,8 @@ class GpuForward implements ForwardBackend {
     this.transient.push(staging);
     enc.copyBufferToBuffer(nll, 0, staging, 0, staging.size);
     dev.queue.submit([enc.finish()]);
-    const invalid = await dev.popErrorScope();
-    const oom = await dev.popErrorScope();
     try {
-      if (oom) throw new GpuLimitError(undefined, `WebGPU ran out of memory for ${L} tokens: use a shorter context: ${oom.message.split("\n")[0]}`);
-      if (invalid) throw new GpuError(undefined, `WebGPU forward pass (${L} tokens): ${invalid.message.split("\n")[0]}`);
+      await this.popErrors(L);
       await staging.mapAsync(MAP_READ);
       const out = Float64Array.from(new Float32Array(staging.getMappedRange(), 0, scored));
       staging.unmap();
@@ -286,6 +346,135 @@ class GpuForward implements ForwardBackend {
     } finally {
       for (const b of bound.values()) b.destroy();
       for (const b of this.transient) b.destroy();
+      this.transient = [];
+    }
+  }
+
+  async logitRows(req: LogitRowsRequest, onRows: OnLogitRows): Promise<void> {
+    const L = req.tokens.length;
+    if (!(req.firstRow >= 0 && req.firstRow < L)) throw new RangeError(`first row ${req.firstRow} outside [0, ${L})`);
+    const cache = this.kvCache(req.rope, L);
+    try {
+      await this.runCached(cache, req.tokens, req.firstRow, onRows);
+    } finally {
+      cache.destroy();
+    }
+  }
+
+  async decoder(rope: RopeFrequencies, capacity: number): Promise<DecodeSession> {
+    const cache = this.kvCache(rope, capacity);
+    const V = this.w.shape.vocab;
+    return {
+      get length() {
+        return cache.length;
+      },
+      append: async (tokens) => {
+        let last = new Float32Array(0);
+        await this.runCached(cache, tokens, tokens.length - 1, (_row, _count, logits) => {
+          last = logits.slice(0, V);
+        });
+        return last;
+      },
+      release: () => cache.destroy(),
+    };
+  }
+
+  /** A K/V buffer pair per layer on the device, token-major [capacity, kvHeads·headDim], and the RoPE tables. */
+  private kvCache(rope: RopeFrequencies, capacity: number): KvCache {
+    const s = this.w.shape;
+    if (!(Number.isInteger(capacity) && capacity >= 1)) throw new RangeError(`capacity ${capacity} is not a whole number ≥ 1`);
+    const bytes = capacity * s.kvHeads * s.headDim * 4;
+    this.checkSize(bytes, "K/V cache");
+    const make = (label: string) => this.device.createBuffer({ size: Math.max(16, bytes), usage: STORAGE | COPY_DST, label });
+    const freq = (r: RopeFrequencies, label: string) => this.upload(encodeTurnsPerPosition(r.invFreq), label, false);
+    const global = freq(rope, "global rope frequencies");
+    const local = s.localRope ? freq(s.localRope, "local rope frequencies") : global;
+    const buffers = [global, local, ...s.layers.flatMap((_, i) => [make(`layer ${i} keys`), make(`layer ${i} values`)])];
+    return {
+      capacity,
+      length: 0,
+      k: s.layers.map((_, i) => buffers[2 + 2 * i]!),
+      v: s.layers.map((_, i) => buffers[3 + 2 * i]!),
+      freq: { global, local },
+      rope: { global: rope, local: s.localRope ?? rope },
+      destroy: () => {
+        for (const b of new Set(buffers)) b.destroy();
+      },
+    };
+  }
+
+  private get decodePipes(): { ropeStore: GPUComputePipeline; attention: GPUComputePipeline } {
+    const pipe = (code: string) =>
+      this.device.createComputePipeline({ layout: "auto", compute: { module: this.device.createShaderModule({ code }), entryPoint: "main" } });
+    this.decodePipelines ??= { ropeStore: pipe(ropeStoreWgsl()), attention: pipe(cachedAttentionWgsl()) };
+    return this.decodePipelines;
+  }
+
+  /**
+   * Runs `tokens` at the cache's next positions (their keys and values stored into it, attention over everything
+   * cached) and calls `onRows` with the logits of rows [firstRow, n) of them, LOGIT_CHUNK rows per readback; `row`
+   * counts from the cache's start.
+   */
+  private async runCached(cache: KvCache, tokens: Int32Array, firstRow: number, onRows: OnLogitRows): Promise<void> {
+    const s = this.w.shape;
+    const n = tokens.length;
+    const past = cache.length;
+    const { hidden: H, heads, kvHeads, headDim: D, vocab: V } = s;
+    if (n === 0 || past + n > cache.capacity) throw new RangeError(`${n} tokens after ${past} do not fit the cache (${cache.capacity}) or are none`);
+    if (n > this.device.limits.maxComputeWorkgroupsPerDimension) throw new GpuLimitError(undefined, `${n} tokens exceed the adapter's dispatch limit`);
+    for (const id of tokens) if (id < 0 || id >= V) throw new RangeError(`token id ${id} outside the vocabulary (${V})`);
+    const dev = this.device;
+    const pipes = this.decodePipes;
+    try {
+      dev.pushErrorScope("out-of-memory");
+      dev.pushErrorScope("validation");
+      const b = this.activations(n);
+      const rotatedQ = this.scratch(n * heads * D * 4, "rotated queries");
+      const store = (pass: GPUComputePassEncoder, src: GPUBuffer, dst: GPUBuffer, rows: number, nHeads: number, dstRow0: number, rope: RopeFrequencies | null, freq: GPUBuffer) => {
+        const u = this.uniform(ROPE_STORE_PARAMS.pack({
+          rows, heads: nHeads, head_dim: D, half: rope ? s.rotaryDim / 2 : 0, pos0: past, dst_row0: dstRow0, factor: rope?.attentionFactor ?? 1,
+        }));
+        this.dispatch(pass, pipes.ropeStore, [u, src, freq, dst], ...this.elementwise(rows * nHeads * D, 256));
+      };
+      const enc = dev.createCommandEncoder();
+      const pass = enc.beginComputePass();
+      this.encodeDecoder(pass, this.upload(new Uint32Array(tokens), "tokens"), n, b, (i) => {
+        const layer = s.layers[i]!;
+        const rope = cache.rope[layer.rope];
+        const freq = cache.freq[layer.rope];
+        store(pass, b.qn, rotatedQ, n, heads, 0, rope, freq);
+        store(pass, b.kn, cache.k[i]!, n, kvHeads, past, rope, freq);
+        store(pass, b.v, cache.v[i]!, n, kvHeads, past, null, freq);
+        const u = this.uniform(CACHED_ATTENTION_PARAMS.pack({
+          rows: n, heads, kv_heads: kvHeads, head_dim: D, past, window: layer.window, scale: s.attentionScale,
+        }));
+        this.dispatch(pass, pipes.attention, [u, rotatedQ, cache.k[i]!, cache.v[i]!, b.att], n, heads);
+      });
+      pass.end();
+      dev.queue.submit([enc.finish()]);
+      await this.popErrors(n);
+      cache.length = past + n;
+      const chunk = Math.min(LOGIT_CHUNK, n - firstRow);
+      const logits = this.scratch(chunk * V * 4, "logits");
+      const staging = dev.createBuffer({ size: Math.max(16, chunk * V * 4), usage: MAP_READ | COPY_DST });
+      this.transient.push(staging);
+      for (let r0 = firstRow; r0 < n; r0 += chunk) {
+        const rows = Math.min(chunk, n - r0);
+        const e = dev.createCommandEncoder();
+        const p = e.beginComputePass();
+        this.matmul(p, b.h, this.weights.get("lmHead")!, logits, rows, V, H, false, r0);
+        p.end();
+        e.copyBufferToBuffer(logits, 0, staging, 0, rows * V * 4);
+        dev.queue.submit([e.finish()]);
+        await staging.mapAsync(MAP_READ, 0, rows * V * 4);
+        try {
+          onRows(past + r0, rows, new Float32Array(staging.getMappedRange(0, rows * V * 4)));
+        } finally {
+          staging.unmap();
+        }
+      }
+    } finally {
+      for (const t of this.transient) t.destroy();
       this.transient = [];
     }
   }
