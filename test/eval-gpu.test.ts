@@ -16,6 +16,7 @@ import { firstTokens, loadTokenizer } from "../src/eval/tokenizer.ts";
 import { slidingWindows } from "../src/eval/windows.ts";
 import { evalDocs, FIXTURES, fixtureWeights, writeHfFixture } from "./support/family-fixtures.ts";
 import { checkDecoding, familyDecodeCases } from "./support/decode-check.ts";
+import { drift, passkey } from "../src/eval/tasks.ts";
 
 const modelDir = sharedPath("models/tiny-llama-py");
 const allowNoGpu = process.env.YARNIFY_ALLOW_NO_GPU === "1";
@@ -138,4 +139,23 @@ test("eval gpu: decoding over the device K/V cache (a prefill, a chunk, single t
   } finally {
     gpu.release();
   }
+}, { timeoutMs: 120_000 });
+
+test("eval gpu: passkey and drift on WebGPU give the CPU's continuations and drift figures (tiny model, 256 tokens)", async () => {
+  const gpu = await gpuOrSkip();
+  if (!gpu) return;
+  gpu.release();
+  const texts = evalDocs(1);
+  const run = async (device: "gpu" | "cpu") => ({
+    passkey: await passkey({ model: modelDir, contexts: [256], methods: ["yarn"], factor: 2, trials: 1, seed: 5, device, precision: "f32" }),
+    drift: await drift({ model: modelDir, baseline: modelDir, texts, contexts: [96], device, precision: "f32" }),
+  });
+  const [onGpu, onCpu] = [await run("gpu"), await run("cpu")];
+  assert.match(onGpu.passkey.device, /^webgpu/);
+  assert.equal(onCpu.passkey.device, "cpu");
+  assert.deepEqual(onGpu.passkey.results[0]!.trials.map((t) => t.continuation), onCpu.passkey.results[0]!.trials.map((t) => t.continuation));
+  const [g, c] = [onGpu.drift.results[0]!, onCpu.drift.results[0]!];
+  assert.match(onGpu.drift.device, /^webgpu/);
+  assert.ok(Math.abs(g.kl) < 1e-6 && Math.abs(g.perplexity / c.perplexity - 1) < 1e-4, `gpu kl ${g.kl} ppl ${g.perplexity}, cpu ppl ${c.perplexity}`);
+  assert.equal(g.tokens, c.tokens);
 }, { timeoutMs: 120_000 });
