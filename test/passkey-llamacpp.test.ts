@@ -94,8 +94,11 @@ async function llamaGreedy(lc: Awaited<ReturnType<typeof exactContext>>, prompt:
 // tokens were within this many logits of each other: float32 rounding in another order may flip such a pick.
 const NEAR_TIE = 0.01;
 
+// Prompts per length: with 8, "≥ 90% equal" means every one (near-ties aside); our CPU prefills are most of the time.
+const TRIALS = 8;
+
 if (judge) {
-  test("greedy passkey continuations (K/V cache, 10 tokens) equal llama.cpp's in ≥ 90% of 10 prompts at 2x and 10 at 4x the trained context (YaRN x2, x4 GGUFs; near-ties aside)", async () => {
+  test(`greedy passkey continuations (K/V cache, 10 tokens) equal llama.cpp's in ≥ 90% of ${TRIALS} prompts at 2x and ${TRIALS} at 4x the trained context (YaRN x2, x4 GGUFs; near-ties aside)`, async () => {
     const newTokens = 10;
     for (const factor of [2, 4]) {
       const context = 256 * factor;
@@ -106,7 +109,7 @@ if (judge) {
         await ck.close();
         const rope = modelRopeFor(ck.rope, "model", context);
         const random = seededRandom(19 + factor);
-        const prompts = Array.from({ length: 10 }, () => passkeyPrompt(tok, context, { random }));
+        const prompts = Array.from({ length: TRIALS }, () => passkeyPrompt(tok, context, { random }));
         const lc = await exactContext(path, context + newTokens);
         let same = 0, nearTies = 0;
         try {

@@ -200,10 +200,21 @@ export type BackendChoice = Pick<EvaluateParams, "device" | "precision" | "backe
  * const backend = await openBackend(weights, { device: "auto" });
  */
 export async function openBackend(weights: ModelWeights, params: BackendChoice): Promise<ForwardBackend> {
-  if (params.backend) return params.backend(weights);
+  return (await openBackends([weights], params))[0]!;
+}
+
+/**
+ * openBackend for several models at once: on WebGPU they share one device.
+ *
+ * @example
+ * const [patched, original] = await openBackends([patchedWeights, originalWeights], { device: "auto" });
+ */
+export async function openBackends(weights: readonly ModelWeights[], params: BackendChoice): Promise<ForwardBackend[]> {
+  const { backend } = params;
+  if (backend) return Promise.all(weights.map((w) => backend(w)));
   const device = params.device ?? "auto";
-  if (device === "cpu") return cpuBackend(weights);
+  if (device === "cpu") return weights.map((w) => cpuBackend(w));
   // Loaded on demand so that CPU-only use never touches WebGPU.
-  const { gpuBackend } = await import("./gpu/backend.ts");
-  return gpuBackend(weights, { required: device === "gpu", precision: params.precision ?? "auto" });
+  const { gpuBackends } = await import("./gpu/backend.ts");
+  return gpuBackends(weights, { required: device === "gpu", precision: params.precision ?? "auto" });
 }

@@ -5,7 +5,7 @@ import { seededRandom } from "../core/random.ts";
 import { trainedContext } from "../core/rope/trained-context.ts";
 import type { RopeFrequencies } from "../core/rope/types.ts";
 import type { ForwardBackend } from "./backend.ts";
-import { EvalInputError, openBackend, type BackendChoice } from "./evaluate.ts";
+import { EvalInputError, openBackend, openBackends, type BackendChoice } from "./evaluate.ts";
 import type { EvalMethod } from "./methods.ts";
 import { openCheckpoint, type Checkpoint } from "./model/checkpoint.ts";
 import { modelRopeFor } from "./model/model-rope.ts";
@@ -285,17 +285,13 @@ export async function drift(params: DriftParams): Promise<DriftResult> {
   if (patched.weights.shape.vocab !== base.weights.shape.vocab) {
     throw new EvalInputError(params.baseline, `vocabulary of ${base.weights.shape.vocab} tokens differs from the patched model's ${patched.weights.shape.vocab}`);
   }
-  const patchedBackend = await openBackend(patched.weights, params);
+  const [patchedBackend, baseBackend] = await openBackends([patched.weights, base.weights], params);
   try {
-    const baseBackend = await openBackend(base.weights, params);
-    try {
-      const { results, notes } = await driftRows(params, { ...patched, backend: patchedBackend }, { ...base, backend: baseBackend });
-      return { task: "drift", model: params.model, baseline: params.baseline, device: patchedBackend.name, results, notes };
-    } finally {
-      baseBackend.release();
-    }
+    const { results, notes } = await driftRows(params, { ...patched, backend: patchedBackend! }, { ...base, backend: baseBackend! });
+    return { task: "drift", model: params.model, baseline: params.baseline, device: patchedBackend!.name, results, notes };
   } finally {
-    patchedBackend.release();
+    patchedBackend!.release();
+    baseBackend!.release();
   }
 }
 

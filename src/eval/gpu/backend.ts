@@ -53,25 +53,48 @@ const VECTORS = ["attnNorm", "mlpNorm", "qBias", "kBias", "vBias", "qNorm", "kNo
  * const backend = await gpuBackend(weights, { required: false, precision: "auto" });
  */
 export async function gpuBackend(w: ModelWeights, opts: GpuBackendOptions): Promise<ForwardBackend> {
+  return (await gpuBackends([w], opts))[0]!;
+}
+
+/**
+ * One WebGPU forward pass per model, all on one device (a second device would be a second Dawn instance, and two
+ * keep Node from exiting); an owned device goes with the last of them released. Without an adapter and not
+ * `required`, the CPU's.
+ *
+ * @example
+ * const [patched, original] = await gpuBackends([patchedWeights, originalWeights], { required: false, precision: "auto" });
+ */
+export async function gpuBackends(ws: readonly ModelWeights[], opts: GpuBackendOptions): Promise<ForwardBackend[]> {
   let gpu: Gpu;
   try {
     gpu = opts.gpu ?? (await requestGpu());
   } catch (err) {
-    if (err instanceof NoGpuError && !opts.required) {
-      const cpu = cpuBackend(w);
-      return { ...cpu, name: `cpu (no WebGPU: ${err.message})` };
-    }
+    if (err instanceof NoGpuError && !opts.required) return ws.map((w) => ({ ...cpuBackend(w), name: `cpu (no WebGPU: ${err.message})` }));
     throw err;
   }
-  if (opts.precision === "f16" && !gpu.f16) throw new GpuLimitError(undefined, `precision f16 needs shader-f16, which ${adapterName(gpu.summary)} lacks`);
-  let wt: WeightType = opts.precision === "f32" || !gpu.f16 ? "f32" : "f16";
+  let open = ws.length;
+  const shared: Gpu = { ...gpu, release: () => { if (--open === 0) gpu.release(); } };
+  const made: ForwardBackend[] = [];
+  try {
+    for (const w of ws) made.push(gpuForward(opts.gpu ? gpu : shared, w, opts.precision, !opts.gpu));
+    return made;
+  } catch (err) {
+    for (const b of made) b.release();
+    if (!opts.gpu && made.length === 0) gpu.release();
+    throw err;
+  }
+}
+
+function gpuForward(gpu: Gpu, w: ModelWeights, precision: GpuBackendOptions["precision"], owned: boolean): GpuForward {
+  if (precision === "f16" && !gpu.f16) throw new GpuLimitError(undefined, `precision f16 needs shader-f16, which ${adapterName(gpu.summary)} lacks`);
+  let wt: WeightType = precision === "f32" || !gpu.f16 ? "f32" : "f16";
   if (wt === "f16") {
     const over = weightsOverHalfRange(w);
-    if (over && opts.precision === "f16") throw new GpuError(undefined, `weight ${over} exceeds the f16 range (±65504): use precision f32`);
+    if (over && precision === "f16") throw new GpuError(undefined, `weight ${over} exceeds the f16 range (±65504): use precision f32`);
     // bf16 checkpoints can hold values f16 cannot: then keep float32 storage rather than store infinities.
     if (over) wt = "f32";
   }
-  return new GpuForward(gpu, w, wt, !opts.gpu);
+  return new GpuForward(gpu, w, wt, owned);
 }
 
 /** The adapter as the eval report names it: its description (or device, or vendor) / architecture. */
@@ -425,9 +448,10 @@ class GpuForward implements ForwardBackend {
     for (const id of tokens) if (id < 0 || id >= V) throw new RangeError(`token id ${id} outside the vocabulary (${V})`);
     const dev = this.device;
     const pipes = this.decodePipes;
+    dev.pushErrorScope("out-of-memory");
+    dev.pushErrorScope("validation");
+    let scoped = true;
     try {
-      dev.pushErrorScope("out-of-memory");
-      dev.pushErrorScope("validation");
       const b = this.activations(n);
       const rotatedQ = this.scratch(n * heads * D * 4, "rotated queries");
       const store = (pass: GPUComputePassEncoder, src: GPUBuffer, dst: GPUBuffer, rows: number, nHeads: number, dstRow0: number, rope: RopeFrequencies | null, freq: GPUBuffer) => {
@@ -452,6 +476,7 @@ class GpuForward implements ForwardBackend {
       });
       pass.end();
       dev.queue.submit([enc.finish()]);
+      scoped = false;
       await this.popErrors(n);
       cache.length = past + n;
       const chunk = Math.min(LOGIT_CHUNK, n - firstRow);
@@ -474,6 +499,8 @@ class GpuForward implements ForwardBackend {
         }
       }
     } finally {
+      // A buffer over the limits throws before the scopes were popped: leave the device's stack as it was.
+      if (scoped) await Promise.all([dev.popErrorScope(), dev.popErrorScope()]);
       for (const t of this.transient) t.destroy();
       this.transient = [];
     }
