@@ -49,10 +49,9 @@ interface LayerKv {
   v: Float32Array;
 }
 
-/** Runs `rows` new tokens at positions past.. through one layer's attention, their K and V stored into kv first. */
-function attentionBlock(s: ModelShape, l: LayerWeights, layer: number, rows: number, past: number, b: Buffers, rope: Tables, kv: LayerKv): void {
+/** Runs L new tokens at positions past.. through one layer's attention, their K and V stored into kv first. */
+function attentionBlock(s: ModelShape, l: LayerWeights, layer: number, L: number, past: number, b: Buffers, rope: Tables, kv: LayerKv): void {
   const { hidden: H, heads, kvHeads, headDim: D, eps } = s;
-  const L = rows;
   rmsNorm(b.x, l.attnNorm, L, H, eps, b.h);
   matmulT(b.h, l.q, L, H, heads * D, b.q);
   matmulT(b.h, l.k, L, H, kvHeads * D, b.k);
