@@ -300,6 +300,36 @@ class GpuForward implements ForwardBackend {
     this.norm(pass, b.x, this.weights.get("norm")!, b.h, L, H);
   }
 
+  /**
+   * The fused flash attention over L rows at positions 0..L−1 (RoPE applied to b.qn and b.kn as it loads them, into
+   * b.att), one binding per distinct (RoPE, window) among the layers, made when first encoded.
+   */
+  private flashAttention(L: number, b: Activations, rope: RopeFrequencies): { encode(pass: GPUComputePassEncoder, layer: LayerShape): void; destroy(): void } {
+    const s = this.w.shape;
+    const ropes: Record<LayerShape["rope"], RopeFrequencies> = { global: rope, local: s.localRope ?? rope };
+    const positions = this.upload(Uint32Array.from({ length: L }, (_, i) => i), "positions");
+    const bound = new Map<string, ReturnType<FlashAttention["bind"]>>();
+    return {
+      encode: (pass, layer) => {
+        const key = `${layer.rope}/${layer.window}`;
+        let a = bound.get(key);
+        if (!a) {
+          const r = ropes[layer.rope];
+          a = this.attention.bind({
+            seq: L, qHeads: s.heads, nHeads: s.heads, nKvHeads: s.kvHeads, layout: "token-major",
+            softmaxScale: s.attentionScale, attentionFactor: r.attentionFactor, window: layer.window,
+            buffers: { q: b.qn, k: b.kn, v: b.v, positions, freq: this.upload(encodeTurnsPerPosition(r.invFreq), `${layer.rope} rope frequencies`), out: b.att },
+          });
+          bound.set(key, a);
+        }
+        a.encode(pass);
+      },
+      destroy: () => {
+        for (const a of bound.values()) a.destroy();
+      },
+    };
+  }
+
   /** Pops the two error scopes a pass pushed (validation, then out-of-memory) and throws what they caught. */
   private async popErrors(L: number): Promise<void> {
     const invalid = await this.device.popErrorScope();
@@ -312,7 +342,7 @@ class GpuForward implements ForwardBackend {
     const s = this.w.shape;
     const L = req.tokens.length;
     if (!(req.firstTarget >= 1 && req.firstTarget < L)) throw new RangeError(`firstTarget ${req.firstTarget} outside [1, ${L})`);
-    const { hidden: H, heads, kvHeads, headDim: D, intermediate: I, vocab: V } = s;
+    const { hidden: H, vocab: V } = s;
     if (L > this.device.limits.maxComputeWorkgroupsPerDimension * 64) throw new GpuLimitError(undefined, `${L} tokens exceed the adapter's dispatch limit`);
     for (const id of req.tokens) if (id < 0 || id >= V) throw new RangeError(`token id ${id} outside the vocabulary (${V})`);
     const dev = this.device;
@@ -320,32 +350,15 @@ class GpuForward implements ForwardBackend {
     dev.pushErrorScope("validation");
     const wb = (name: string) => this.weights.get(name)!;
     const tokens = this.upload(new Uint32Array(req.tokens), "tokens");
-    const positions = this.upload(Uint32Array.from({ length: L }, (_, i) => i), "positions");
     const b = this.activations(L);
     const scored = L - req.firstTarget;
     const chunk = Math.min(LOGIT_CHUNK, scored);
     const logits = this.scratch(chunk * V * 4, "logits");
     const nll = this.scratch(scored * 4, "nll");
-    const ropes: Record<LayerShape["rope"], RopeFrequencies> = { global: req.rope, local: s.localRope ?? req.rope };
-    // One bound attention per distinct (RoPE, window) among the layers.
-    const bound = new Map<string, ReturnType<FlashAttention["bind"]>>();
-    const attentionFor = (layer: LayerShape) => {
-      const key = `${layer.rope}/${layer.window}`;
-      let a = bound.get(key);
-      if (!a) {
-        const rope = ropes[layer.rope];
-        a = this.attention.bind({
-          seq: L, qHeads: heads, nHeads: heads, nKvHeads: kvHeads, layout: "token-major",
-          softmaxScale: s.attentionScale, attentionFactor: rope.attentionFactor, window: layer.window,
-          buffers: { q: b.qn, k: b.kn, v: b.v, positions, freq: this.upload(encodeTurnsPerPosition(rope.invFreq), `${layer.rope} rope frequencies`), out: b.att },
-        });
-        bound.set(key, a);
-      }
-      return a;
-    };
+    const flash = this.flashAttention(L, b, req.rope);
     const enc = dev.createCommandEncoder();
     const pass = enc.beginComputePass();
-    this.encodeDecoder(pass, tokens, L, b, (i) => attentionFor(s.layers[i]!).encode(pass));
+    this.encodeDecoder(pass, tokens, L, b, (i) => flash.encode(pass, s.layers[i]!));
     pass.end();
     // Each LM-head chunk reuses the logits buffer, so each gets its own pass (passes run in order).
     for (let r0 = 0; r0 < scored; r0 += chunk) {
@@ -367,7 +380,7 @@ class GpuForward implements ForwardBackend {
       staging.unmap();
       return out;
     } finally {
-      for (const b of bound.values()) b.destroy();
+      flash.destroy();
       for (const b of this.transient) b.destroy();
       this.transient = [];
     }
@@ -444,35 +457,41 @@ class GpuForward implements ForwardBackend {
     const past = cache.length;
     const { hidden: H, heads, kvHeads, headDim: D, vocab: V } = s;
     if (n === 0 || past + n > cache.capacity) throw new RangeError(`${n} tokens after ${past} do not fit the cache (${cache.capacity}) or are none`);
-    if (n > this.device.limits.maxComputeWorkgroupsPerDimension) throw new GpuLimitError(undefined, `${n} tokens exceed the adapter's dispatch limit`);
+    // A prefill's flash kernel takes 64 rows per workgroup; the cached attention one row.
+    if (n > this.device.limits.maxComputeWorkgroupsPerDimension * (past === 0 ? 64 : 1)) throw new GpuLimitError(undefined, `${n} tokens exceed the adapter's dispatch limit`);
     for (const id of tokens) if (id < 0 || id >= V) throw new RangeError(`token id ${id} outside the vocabulary (${V})`);
     const dev = this.device;
     const pipes = this.decodePipes;
     dev.pushErrorScope("out-of-memory");
     dev.pushErrorScope("validation");
     let scoped = true;
+    let flash: ReturnType<GpuForward["flashAttention"]> | undefined;
     try {
       const b = this.activations(n);
-      const rotatedQ = this.scratch(n * heads * D * 4, "rotated queries");
       const store = (pass: GPUComputePassEncoder, src: GPUBuffer, dst: GPUBuffer, rows: number, nHeads: number, dstRow0: number, rope: RopeFrequencies | null, freq: GPUBuffer) => {
         const u = this.uniform(ROPE_STORE_PARAMS.pack({
           rows, heads: nHeads, head_dim: D, half: rope ? s.rotaryDim / 2 : 0, pos0: past, dst_row0: dstRow0, factor: rope?.attentionFactor ?? 1,
         }));
         this.dispatch(pass, pipes.ropeStore, [u, src, freq, dst], ...this.elementwise(rows * nHeads * D, 256));
       };
+      // A prefill attends within its own rows: the fused flash kernel does that fastest (RoPE applied as it loads);
+      // later rows attend to the cache through the cached-attention kernel, their queries rotated first.
+      if (past === 0) flash = this.flashAttention(n, b, cache.rope.global);
+      const rotatedQ = flash ? undefined : this.scratch(n * heads * D * 4, "rotated queries");
       const enc = dev.createCommandEncoder();
       const pass = enc.beginComputePass();
       this.encodeDecoder(pass, this.upload(new Uint32Array(tokens), "tokens"), n, b, (i) => {
         const layer = s.layers[i]!;
         const rope = cache.rope[layer.rope];
         const freq = cache.freq[layer.rope];
-        store(pass, b.qn, rotatedQ, n, heads, 0, rope, freq);
         store(pass, b.kn, cache.k[i]!, n, kvHeads, past, rope, freq);
         store(pass, b.v, cache.v[i]!, n, kvHeads, past, null, freq);
+        if (flash) return flash.encode(pass, layer);
+        store(pass, b.qn, rotatedQ!, n, heads, 0, rope, freq);
         const u = this.uniform(CACHED_ATTENTION_PARAMS.pack({
           rows: n, heads, kv_heads: kvHeads, head_dim: D, past, window: layer.window, scale: s.attentionScale,
         }));
-        this.dispatch(pass, pipes.attention, [u, rotatedQ, cache.k[i]!, cache.v[i]!, b.att], n, heads);
+        this.dispatch(pass, pipes.attention, [u, rotatedQ!, cache.k[i]!, cache.v[i]!, b.att], n, heads);
       });
       pass.end();
       dev.queue.submit([enc.finish()]);
@@ -501,6 +520,7 @@ class GpuForward implements ForwardBackend {
     } finally {
       // A buffer over the limits throws before the scopes were popped: leave the device's stack as it was.
       if (scoped) await Promise.all([dev.popErrorScope(), dev.popErrorScope()]);
+      flash?.destroy();
       for (const t of this.transient) t.destroy();
       this.transient = [];
     }
