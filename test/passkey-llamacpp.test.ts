@@ -83,8 +83,9 @@ async function llamaGreedy(lc: Awaited<ReturnType<typeof exactContext>>, prompt:
 // tokens were within this many logits of each other: float32 rounding in another order may flip such a pick.
 const NEAR_TIE = 0.01;
 
-// Prompts per length: with 8, "≥ 90% equal" means every one (near-ties aside); our CPU prefills are most of the time.
-const TRIALS = 8;
+// Prompts per length: with 10, "≥ 90% equal" allows one differing prompt (near-ties aside); the time is mostly our
+// SIMD CPU prefills and llama.cpp's (its continuations come from the judge cache under test/all.sh after the first runtime).
+const TRIALS = 10;
 
 if (judge) {
   test(`greedy passkey continuations (K/V cache, 10 tokens) equal llama.cpp's in ≥ 90% of ${TRIALS} prompts at 2x and ${TRIALS} at 4x the trained context (YaRN x2, x4 GGUFs; near-ties aside)`, async () => {
