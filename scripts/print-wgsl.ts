@@ -14,6 +14,7 @@ import { NLL_PARAMS, nllWgsl } from "../kernels/wgsl/nll.ts";
 import { RMS_NORM_PARAMS, rmsNormWgsl } from "../kernels/wgsl/rms-norm.ts";
 import { GLU_PARAMS, gluWgsl } from "../kernels/wgsl/glu.ts";
 import { BIAS_ADD_PARAMS, biasAddWgsl } from "../kernels/wgsl/bias-add.ts";
+import { CACHED_ATTENTION_PARAMS, cachedAttentionWgsl, ROPE_STORE_PARAMS, ropeStoreWgsl } from "../kernels/wgsl/kv-cache.ts";
 import { ropePassWgsl, scoresWgsl, softmaxWgsl, THREE_PASS_PARAMS, weightedSumWgsl } from "../kernels/wgsl/three-pass.ts";
 
 export interface KernelOptions {
@@ -46,6 +47,8 @@ export const KERNELS: Readonly<Record<string, KernelEntry>> = {
   swiglu: { about: "MLP activation silu(g)·u", params: GLU_PARAMS, wgsl: () => gluWgsl("silu") },
   geglu: { about: "MLP activation gelu_tanh(g)·u (Gemma)", params: GLU_PARAMS, wgsl: () => gluWgsl("gelu-tanh") },
   nll: { about: "next-token negative log-likelihood", params: NLL_PARAMS, wgsl: nllWgsl },
+  "rope-store": { about: "decoding: new rows' Q/K rotated at their positions (V copied) into the K/V cache", params: ROPE_STORE_PARAMS, wgsl: ropeStoreWgsl },
+  "cached-attention": { about: "decoding: new query rows over the K/V cache, online softmax", params: CACHED_ATTENTION_PARAMS, wgsl: cachedAttentionWgsl },
 };
 
 const USAGE = "usage: print-wgsl [kernel] [--dtype f32|f16] [--head-dim N] [--rotary-dim N] [--chunk-dims 32|64] [--rows-per-thread 4|8] [--unroll]";

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "./support/harness.ts";
 import { sharedPath } from "./support/shared.ts";
-import { nllCpu } from "../src/eval/cpu/forward.ts";
+import { cpuBackend, logitRowsCpu, nllCpu } from "../src/eval/cpu/forward.ts";
 import { requestGpu, NoGpuError, type Gpu } from "../kernels/gpu.ts";
 import { gpuBackend } from "../src/eval/gpu/backend.ts";
 import { openCheckpoint } from "../src/eval/model/checkpoint.ts";
@@ -17,6 +17,8 @@ import { defaultInvFreq } from "../src/core/rope/default.ts";
 import { firstTokens, loadTokenizer } from "../src/eval/tokenizer.ts";
 import { slidingWindows } from "../src/eval/windows.ts";
 import { evalDocs, FIXTURES, fixtureWeights, writeGgufFixture, writeHfFixture, type Fixture } from "./support/family-fixtures.ts";
+import { checkDecoding, familyDecodeCases } from "./support/decode-check.ts";
+import { drift, passkey } from "../src/eval/tasks.ts";
 
 const modelDir = sharedPath("models/tiny-llama-py");
 const allowNoGpu = process.env.YARNIFY_ALLOW_NO_GPU === "1";
@@ -227,6 +229,38 @@ test("eval gpu: the memory model's figure is what one window allocates (weights 
   }
 }, { timeoutMs: 120_000 });
 
+test("eval gpu: decoding over the device K/V cache (a prefill, a chunk, single tokens) and the logit rows of a window give the CPU pass's logits, every family", async () => {
+  const gpu = await gpuOrSkip();
+  if (!gpu) return;
+  try {
+    // 76 tokens: Gemma's sliding layers drop keys from position 64 on, during the single steps.
+    for (const c of await familyDecodeCases(76)) {
+      const backend = await gpuBackend(c.weights, { required: true, precision: "f32", gpu });
+      try {
+        const cpu = cpuBackend(c.weights);
+        await checkDecoding(backend, cpu, c, 40, 30, 1e-4);
+        const want: Float32Array[] = [];
+        logitRowsCpu(c.weights, c.tokens, c.rope, 10, (_row, n, logits) => {
+          for (let r = 0; r < n; r++) want.push(logits.slice(r * 4096, (r + 1) * 4096));
+        });
+        let rows = 0;
+        await backend.logitRows({ tokens: c.tokens, rope: c.rope, firstRow: 10 }, (row, n, logits) => {
+          for (let r = 0; r < n; r++, rows++) {
+            assert.equal(row + r, 10 + rows);
+            const w = want[rows]!;
+            for (let i = 0; i < 4096; i++) assert.ok(Math.abs(logits[r * 4096 + i]! - w[i]!) < 1e-3, `${c.name} row ${row + r} logit ${i}: ${logits[r * 4096 + i]} vs ${w[i]}`);
+          }
+        });
+        assert.equal(rows, c.tokens.length - 10);
+      } finally {
+        backend.release();
+      }
+    }
+  } finally {
+    gpu.release();
+  }
+}, { timeoutMs: 120_000 });
+
 /** A family fixture's weights in host memory (written as a Hugging Face directory and read back as eval reads it). */
 async function heldFixture(f: Fixture): Promise<ModelWeights> {
   const dir = mkdtempSync(join(tmpdir(), `yarnify-gpu-${f.name}-`));
@@ -242,3 +276,61 @@ async function heldFixture(f: Fixture): Promise<ModelWeights> {
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+test("eval gpu: decoding with weights streamed layer by layer and the MLP in 7-row chunks gives the CPU's logits; the plan counts the K/V cache", async () => {
+  const gpu = await gpuOrSkip();
+  if (!gpu) return;
+  try {
+    const cases = (await familyDecodeCases(76)).filter((c) => c.name === "qwen3" || c.name === "gemma3");
+    for (const c of cases) {
+      const L = c.tokens.length;
+      const need = gpuMemoryNeed({ shape: c.weights.shape, tokens: L, weightType: "f32", tiedEmbeddings: c.weights.lmHead === c.weights.embed, mlpRows: 7, cacheTokens: L });
+      assert.equal(need.cache, L * c.weights.shape.layers.length * c.weights.shape.kvHeads * c.weights.shape.headDim * 2 * 4);
+      const opts = { required: true, precision: "f32", gpu, maxTokens: L, mlpRows: 7 } as const;
+      const tight = await gpuBackend(c.weights, { ...opts, memoryBudget: need.streamed - 1 });
+      try {
+        // Windows alone fit; with the session's cache they do not.
+        await assert.rejects(tight.decoder(c.rope, L), (err: Error) => err instanceof GpuLimitError && /K\/V cache/.test(err.message));
+      } finally {
+        tight.release();
+      }
+      const backend = await gpuBackend(c.weights, { ...opts, memoryBudget: need.streamed });
+      try {
+        const session = await backend.decoder(c.rope, 1);
+        session.release();
+        assert.match(backend.name, /streamed layer by layer/);
+        await checkDecoding(backend, cpuBackend(c.weights), c, 40, 30, 1e-4);
+      } finally {
+        backend.release();
+      }
+    }
+  } finally {
+    gpu.release();
+  }
+}, { timeoutMs: 120_000 });
+
+test("eval gpu: passkey and drift on WebGPU give the CPU's continuations and drift figures (tiny model, 256 tokens)", async () => {
+  const gpu = await gpuOrSkip();
+  if (!gpu) return;
+  const texts = evalDocs(1);
+  // The test's device serves both models of the drift (a second Dawn instance would keep Node from exiting).
+  const onDevice = (device: "gpu" | "cpu") => (device === "gpu" ? { backend: (w: Parameters<typeof gpuBackend>[0]) => gpuBackend(w, { required: true, precision: "f32", gpu }) } : { device });
+  const run = async (device: "gpu" | "cpu") => ({
+    passkey: await passkey({ model: modelDir, contexts: [256], methods: ["yarn"], factor: 2, trials: 1, seed: 5, ...onDevice(device) }),
+    drift: await drift({ model: modelDir, baseline: modelDir, texts, contexts: [96], ...onDevice(device) }),
+  });
+  let onGpu: Awaited<ReturnType<typeof run>>;
+  try {
+    onGpu = await run("gpu");
+  } finally {
+    gpu.release();
+  }
+  const onCpu = await run("cpu");
+  assert.match(onGpu.passkey.device, /^webgpu/);
+  assert.equal(onCpu.passkey.device, "cpu");
+  assert.deepEqual(onGpu.passkey.results[0]!.trials.map((t) => t.continuation), onCpu.passkey.results[0]!.trials.map((t) => t.continuation));
+  const [g, c] = [onGpu.drift.results[0]!, onCpu.drift.results[0]!];
+  assert.match(onGpu.drift.device, /^webgpu/);
+  assert.ok(Math.abs(g.kl) < 1e-6 && Math.abs(g.perplexity / c.perplexity - 1) < 1e-4, `gpu kl ${g.kl} ppl ${g.perplexity}, cpu ppl ${c.perplexity}`);
+  assert.equal(g.tokens, c.tokens);
+}, { timeoutMs: 120_000 });

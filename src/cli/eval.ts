@@ -43,7 +43,7 @@ export const evalCommand: Command<EvalOptions> = {
     { flags: "--dry-run", description: "Print the WebGPU memory each context needs (README: Memory model) and the plan within --gpu-memory; load nothing" },
     { flags: "--plot <file.svg>", description: "Also write an SVG plot: perplexity (ppl), accuracy with a context × depth heatmap under --depths (passkey), KL (drift)" },
     { flags: "--json", description: "Print {results: [{method, context, perplexity, tokens}], ...}; passkey: {task, results: [{method, context, accuracy, trials}], passkeyContext}; drift: {task, results: [{context, kl, perplexity, baselinePerplexity, top1Agreement}]}" },
-    { flags: "--task <t>", description: "ppl | passkey (retrieval by greedy decoding, CPU) | drift (KL from --baseline, CPU)", default: "ppl" },
+    { flags: "--task <t>", description: "ppl | passkey (retrieval by greedy decoding over a K/V cache) | drift (KL from --baseline)", default: "ppl" },
     { flags: "--trials <n>", description: "passkey: prompts per context (per depth with --depths)", default: "10" },
     { flags: "--depths <list>", description: "passkey: fixed key depths in [0, 1] (default: uniform over characters)" },
     { flags: "--seed <n>", description: "passkey: seed of the keys and split points", default: "0" },
@@ -100,12 +100,13 @@ export const evalCommand: Command<EvalOptions> = {
 };
 
 async function runPasskey(model: string, label: string, o: EvalOptions, io: CliIo): Promise<number> {
-  const { passkey, parseEvalMethod, passkeyPlotSvg, passkeyTable } = await import("../eval/index.ts");
+  const { gpuMemoryBudget, passkey, parseEvalMethod, passkeyPlotSvg, passkeyTable } = await import("../eval/index.ts");
   const depths = o.depths === undefined ? undefined : wordList(o.depths).map((d) => {
     const x = Number(d);
     if (!(x >= 0 && x <= 1)) throw new YarnifyError("--depths", `"${d}" is not a depth in [0, 1]`);
     return x;
   });
+  const gpuMemory = gpuMemoryBudget(o.gpuMemory);
   const r = await passkey({
     model,
     contexts: contextList(o.context, "--context"),
@@ -113,6 +114,8 @@ async function runPasskey(model: string, label: string, o: EvalOptions, io: CliI
     trials: wholeNumber(o.trials, "--trials"),
     seed: wholeNumber(o.seed, "--seed", 0),
     factor: numberOption(o.factor),
+    device: o.device as EvalDevice,
+    ...(gpuMemory !== undefined && { gpuMemory }),
     ...(depths && { depths }),
     ...(io.abortSignal && { abortSignal: io.abortSignal }),
   });
@@ -121,7 +124,7 @@ async function runPasskey(model: string, label: string, o: EvalOptions, io: CliI
   else {
     print(io, passkeyTable(r.results));
     const summary = Object.entries(r.passkeyContext).map(([m, s]) => `${m}: ${s.context === null ? "none ≥ 80%" : `${s.context} (mean accuracy ${(100 * s.meanAccuracy!).toFixed(0)}%)`}`);
-    print(io, `passkey context: ${summary.join("; ")}; device: cpu${o.plot !== undefined ? `; plot: ${o.plot}` : ""}`);
+    print(io, `passkey context: ${summary.join("; ")}; device: ${r.device}${o.plot !== undefined ? `; plot: ${o.plot}` : ""}`);
   }
   return 0;
 }
@@ -129,14 +132,19 @@ async function runPasskey(model: string, label: string, o: EvalOptions, io: CliI
 async function runDrift(model: string, label: string, o: EvalOptions, io: CliIo): Promise<number> {
   if (!o.baseline) throw new YarnifyError(undefined, "--baseline <model> is required (the original the patched model is compared with)");
   if (!o.text) throw new YarnifyError(undefined, "--text <file> is required (the documents to compare the models on)");
-  const { drift, driftPlotSvg, driftTable, loadTexts } = await import("../eval/index.ts");
+  const { drift, driftPlotSvg, driftTable, gpuMemoryBudget, loadTexts } = await import("../eval/index.ts");
   const texts = loadTexts(o.text).slice(0, wholeNumber(o.docs, "--docs"));
-  const r = await drift({ model, baseline: o.baseline, texts, contexts: contextList(o.context, "--context"), ...(io.abortSignal && { abortSignal: io.abortSignal }) });
+  const gpuMemory = gpuMemoryBudget(o.gpuMemory);
+  const r = await drift({
+    model, baseline: o.baseline, texts, contexts: contextList(o.context, "--context"), device: o.device as EvalDevice,
+    ...(gpuMemory !== undefined && { gpuMemory }),
+    ...(io.abortSignal && { abortSignal: io.abortSignal }),
+  });
   if (o.plot !== undefined) writeFileSync(o.plot, driftPlotSvg(r.results, { title: `${label}: drift from ${o.baseline}` }));
   if (o.json) printJson(io, { ...r, ...(o.plot !== undefined && { plot: o.plot }) });
   else {
     print(io, driftTable(r.results));
-    print(io, `device: cpu${o.plot !== undefined ? `; plot: ${o.plot}` : ""}`);
+    print(io, `device: ${r.device}${o.plot !== undefined ? `; plot: ${o.plot}` : ""}`);
     warn(io, r.notes);
   }
   return 0;

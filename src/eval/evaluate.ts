@@ -5,9 +5,9 @@ import { trainedContext } from "../core/rope/trained-context.ts";
 import type { RopeFrequencies } from "../core/rope/types.ts";
 import type { ForwardBackend } from "./backend.ts";
 import { cpuBackend } from "./cpu/forward.ts";
-import { openCheckpoint, type Checkpoint } from "./model/checkpoint.ts";
+import { openCheckpoint } from "./model/checkpoint.ts";
 import { modelRopeFor } from "./model/model-rope.ts";
-import { checkpointWeights, loadWeights, type ModelWeights } from "./model/weights.ts";
+import { checkpointWeights, readAllWeights, type ModelWeights, type WeightSource } from "./model/weights.ts";
 import type { EvalMethod } from "./methods.ts";
 import type { PerplexityResult } from "./result.ts";
 import { firstTokens, type TextTokenizer } from "./tokenizer.ts";
@@ -117,7 +117,7 @@ export async function* evaluateIter(params: EvaluateParams): AsyncGenerator<Eval
   let tokenizer: TextTokenizer;
   try {
     tokenizer = ck.tokenizer();
-    backend = await openBackend(ck, params, maxContext);
+    backend = await openBackend(checkpointWeights(ck), params, { model: params.model, maxTokens: maxContext });
   } catch (err) {
     await ck.close();
     throw err;
@@ -197,18 +197,46 @@ function ropeKey(r: RopeFrequencies): string {
   return `${r.attentionFactor}:${r.invFreq.join(",")}`;
 }
 
-/** The CPU pass holds every weight in host memory; the WebGPU pass reads them from the open checkpoint as it needs. */
-async function openBackend(ck: Checkpoint, params: EvaluateParams, maxTokens: number): Promise<ForwardBackend> {
+/** How a task chooses its forward pass: perplexity eval's device options. */
+export type BackendChoice = Pick<EvaluateParams, "device" | "precision" | "backend" | "gpuMemory">;
+
+/**
+ * The forward pass the options ask for: a given backend, the CPU, or WebGPU (falling back to the CPU on "auto").
+ * The CPU pass holds every weight in host memory; the WebGPU pass reads a WeightSource (an open checkpoint's) as it
+ * needs, after planning its memory for `maxTokens` (`model` names it in the plan's errors).
+ *
+ * @example
+ * const backend = await openBackend(checkpointWeights(ck), { device: "auto" }, { model: "./tiny", maxTokens: 1024 });
+ */
+export async function openBackend(weights: ModelWeights | WeightSource, params: BackendChoice, plan: BackendPlan = {}): Promise<ForwardBackend> {
+  return (await openBackends([weights], params, plan))[0]!;
+}
+
+/** What the WebGPU memory plan is told: the model as its errors name it, the longest window to be run. */
+export interface BackendPlan {
+  model?: string;
+  maxTokens?: number;
+}
+
+/**
+ * openBackend for several models at once: on WebGPU they share one device.
+ *
+ * @example
+ * const [patched, original] = await openBackends([patchedWeights, originalWeights], { device: "auto" });
+ */
+export async function openBackends(weights: readonly (ModelWeights | WeightSource)[], params: BackendChoice, plan: BackendPlan = {}): Promise<ForwardBackend[]> {
+  const held = (w: ModelWeights | WeightSource) => ("layers" in w ? w : readAllWeights(w));
+  const { backend } = params;
+  if (backend) return Promise.all(weights.map(async (w) => backend(await held(w))));
   const device = params.device ?? "auto";
-  if (params.backend) return params.backend(await loadWeights(ck));
-  if (device === "cpu") return cpuBackend(await loadWeights(ck));
+  if (device === "cpu") return Promise.all(weights.map(async (w) => cpuBackend(await held(w))));
   // Loaded on demand so that CPU-only use never touches WebGPU.
-  const { gpuBackend } = await import("./gpu/backend.ts");
-  return gpuBackend(checkpointWeights(ck), {
+  const { gpuBackends } = await import("./gpu/backend.ts");
+  return gpuBackends(weights, {
     required: device === "gpu",
     precision: params.precision ?? "auto",
-    model: params.model,
-    maxTokens,
+    ...(plan.model !== undefined && { model: plan.model }),
+    ...(plan.maxTokens !== undefined && { maxTokens: plan.maxTokens }),
     ...(params.gpuMemory !== undefined && { memoryBudget: params.gpuMemory }),
   });
 }

@@ -12,7 +12,7 @@ export { accuracyColor, driftPlotSvg, passkeyPlotSvg } from "./task-plots-svg.ts
 export { driftMarkdownTable, driftTable, passkeyMarkdownTable, passkeyTable, perplexityMarkdownTable, perplexityTable } from "./table.ts";
 export { garbageText, passkeyAnswer, passkeyLine, passkeyPrompt, passkeyText, PASSKEY_GARBAGE, PASSKEY_QUESTION, PASSKEY_TASK } from "./passkey.ts";
 export type { PasskeyDraw, PasskeyPrompt } from "./passkey.ts";
-export { drift, greedyCpu, passkey, passkeyContexts } from "./tasks.ts";
+export { drift, greedy, passkey, passkeyContexts } from "./tasks.ts";
 export type { DriftParams, DriftResult, DriftRow, PasskeyParams, PasskeyResult, PasskeyRow, PasskeyTrial } from "./tasks.ts";
 export { loadTokenizer } from "./tokenizer.ts";
 export { openCheckpoint } from "./model/checkpoint.ts";

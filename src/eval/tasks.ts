@@ -1,9 +1,11 @@
 // `yarnify eval --task passkey|drift`: passkey retrieval by greedy decoding and the drift of a patched model's
-// next-token distributions from its original's (llama.cpp's --kl-divergence statistics), on the CPU forward pass.
+// next-token distributions from its original's (llama.cpp's --kl-divergence statistics), on the device perplexity
+// eval picks (WebGPU when an adapter is there, else the CPU).
 import { seededRandom } from "../core/random.ts";
 import { trainedContext } from "../core/rope/trained-context.ts";
-import { lastLogitsCpu, logitRowsCpu } from "./cpu/forward.ts";
-import { EvalInputError } from "./evaluate.ts";
+import type { RopeFrequencies } from "../core/rope/types.ts";
+import type { ForwardBackend } from "./backend.ts";
+import { EvalInputError, openBackend, openBackends, type BackendChoice } from "./evaluate.ts";
 import type { EvalMethod } from "./methods.ts";
 import { openCheckpoint, type Checkpoint } from "./model/checkpoint.ts";
 import { modelRopeFor } from "./model/model-rope.ts";
@@ -44,24 +46,33 @@ export function argmax(logits: Float32Array): number {
 }
 
 /**
- * `count` tokens by greedy decoding after `prompt`, recomputing the whole forward pass per token (no KV cache: the
- * models this runs on are small). Positions use the same frequencies throughout, as a static RoPE scaling does.
+ * `count` tokens by greedy decoding after `prompt`: the prompt is prefilled once into a K/V cache, then each new
+ * token is one single-token step. Positions use the same frequencies throughout, as a static RoPE scaling does.
+ * `onLogits` sees each step's logits before its token is picked (to judge near-ties).
  *
  * @example
- * const ids = greedyCpu(weights, prompt, modelRopeFor(ck.rope, "yarn", 512), 10);
+ * const ids = await greedy(backend, prompt, modelRopeFor(ck.rope, "yarn", 512), 10);
  */
-export function greedyCpu(w: ModelWeights, prompt: Int32Array, rope: ReturnType<typeof modelRopeFor>, count: number): number[] {
-  const seq = Array.from(prompt);
-  const out: number[] = [];
-  for (let i = 0; i < count; i++) {
-    const next = argmax(lastLogitsCpu(w, Int32Array.from(seq), rope));
-    seq.push(next);
-    out.push(next);
+export async function greedy(
+  backend: ForwardBackend, prompt: Int32Array, rope: RopeFrequencies, count: number, onLogits?: (step: number, logits: Float32Array) => void,
+): Promise<number[]> {
+  // The last token decoded is never fed back.
+  const session = await backend.decoder(rope, prompt.length + count - 1);
+  try {
+    const out: number[] = [];
+    let logits = await session.append(prompt);
+    for (;;) {
+      onLogits?.(out.length, logits);
+      out.push(argmax(logits));
+      if (out.length === count) return out;
+      logits = await session.append(Int32Array.of(out.at(-1)!));
+    }
+  } finally {
+    session.release();
   }
-  return out;
 }
 
-export interface PasskeyParams {
+export interface PasskeyParams extends BackendChoice {
   model: string;
   contexts: readonly number[];
   /** Defaults to ["model"]. */
@@ -99,7 +110,8 @@ export interface PasskeyRow {
 export interface PasskeyResult {
   task: "passkey";
   model: string;
-  device: "cpu";
+  /** The backend that ran, as perplexity eval names it ("cpu", or the WebGPU adapter). */
+  device: string;
   originalContext: number;
   results: PasskeyRow[];
   /** Per method: the largest context with accuracy ≥ 80% (null when none) and the mean accuracy up to it. */
@@ -119,6 +131,19 @@ export async function passkey(params: PasskeyParams, onTrial?: (row: PasskeyRow,
   const trials = params.trials ?? 10;
   if (!Number.isInteger(trials) || trials < 1) throw new EvalInputError(undefined, `--trials ${trials} is not a whole number ≥ 1`);
   const { ck, weights, tokenizer } = await load(params.model);
+  const backend = await openBackend(weights, params, { model: params.model, maxTokens: Math.max(...params.contexts) + (params.newTokens ?? 10) });
+  try {
+    const results = await passkeyRows(params, backend, ck, tokenizer, trials, methods, onTrial);
+    return { task: "passkey", model: params.model, device: backend.name, originalContext: trainedContext(ck.rope.spec), results, passkeyContext: passkeyContexts(results) };
+  } finally {
+    backend.release();
+  }
+}
+
+async function passkeyRows(
+  params: PasskeyParams, backend: ForwardBackend, ck: Checkpoint, tokenizer: TextTokenizer, trials: number, methods: readonly EvalMethod[],
+  onTrial?: (row: PasskeyRow, trial: PasskeyTrial) => void,
+): Promise<PasskeyRow[]> {
   const random = seededRandom(params.seed ?? 0);
   const results: PasskeyRow[] = [];
   for (const context of params.contexts) {
@@ -131,7 +156,7 @@ export async function passkey(params: PasskeyParams, onTrial?: (row: PasskeyRow,
       const row: PasskeyRow = { method, context, accuracy: 0, trials: [] };
       for (const p of prompts) {
         params.abortSignal?.throwIfAborted();
-        const continuation = tokenizer.decode(greedyCpu(weights, p.tokens, rope, params.newTokens ?? 10));
+        const continuation = tokenizer.decode(await greedy(backend, p.tokens, rope, params.newTokens ?? 10));
         const answer = passkeyAnswer(continuation);
         const trial = { key: p.key, depth: p.depth, promptTokens: p.tokens.length, prompt: p.text, continuation, answer, correct: answer === String(p.key) };
         row.trials.push(trial);
@@ -141,7 +166,7 @@ export async function passkey(params: PasskeyParams, onTrial?: (row: PasskeyRow,
       results.push(row);
     }
   }
-  return { task: "passkey", model: params.model, device: "cpu", originalContext: trainedContext(ck.rope.spec), results, passkeyContext: passkeyContexts(results) };
+  return results;
 }
 
 /**
@@ -164,7 +189,7 @@ export function passkeyContexts(rows: readonly Pick<PasskeyRow, "method" | "cont
   return out;
 }
 
-export interface DriftParams {
+export interface DriftParams extends BackendChoice {
   /** The patched model (its declared RoPE is what is measured). */
   model: string;
   /** The original model, run with its own RoPE. */
@@ -190,7 +215,8 @@ export interface DriftResult {
   task: "drift";
   model: string;
   baseline: string;
-  device: "cpu";
+  /** The backend that ran, as perplexity eval names it ("cpu", or the WebGPU adapter). */
+  device: string;
   results: DriftRow[];
   notes: string[];
 }
@@ -259,6 +285,17 @@ export async function drift(params: DriftParams): Promise<DriftResult> {
   if (patched.weights.shape.vocab !== base.weights.shape.vocab) {
     throw new EvalInputError(params.baseline, `vocabulary of ${base.weights.shape.vocab} tokens differs from the patched model's ${patched.weights.shape.vocab}`);
   }
+  const [patchedBackend, baseBackend] = await openBackends([patched.weights, base.weights], params, { maxTokens: Math.max(...params.contexts) });
+  try {
+    const { results, notes } = await driftRows(params, { ...patched, backend: patchedBackend! }, { ...base, backend: baseBackend! });
+    return { task: "drift", model: params.model, baseline: params.baseline, device: patchedBackend!.name, results, notes };
+  } finally {
+    patchedBackend!.release();
+    baseBackend!.release();
+  }
+}
+
+async function driftRows(params: DriftParams, patched: Loaded & { backend: ForwardBackend }, base: Loaded & { backend: ForwardBackend }): Promise<{ results: DriftRow[]; notes: string[] }> {
   const V = base.weights.shape.vocab;
   const maxContext = Math.max(...params.contexts);
   const docs = params.texts.map((t) => Int32Array.from(firstTokens(patched.tokenizer, t, maxContext)));
@@ -272,8 +309,8 @@ export async function drift(params: DriftParams): Promise<DriftResult> {
     for (const doc of usable) {
       params.abortSignal?.throwIfAborted();
       const tokens = doc.subarray(0, context);
-      const rows = driftRows(base.weights, modelRopeFor(base.ck.rope, "model", context), tokens);
-      logitRowsCpu(patched.weights, tokens, modelRopeFor(patched.ck.rope, "model", context), 0, (t0, n, logits) => {
+      const rows = await logSoftmaxRows(base.backend, V, modelRopeFor(base.ck.rope, "model", context), tokens);
+      await patched.backend.logitRows({ tokens, rope: modelRopeFor(patched.ck.rope, "model", context), firstRow: 0 }, (t0, n, logits) => {
         for (let r = 0; r < n && t0 + r < context - 1; r++) acc.add(rows[t0 + r]!, logSoftmax(logits, r * V, V), tokens[t0 + r + 1]!);
       });
     }
@@ -287,13 +324,13 @@ export async function drift(params: DriftParams): Promise<DriftResult> {
       docs: usable.length,
     });
   }
-  return { task: "drift", model: params.model, baseline: params.baseline, device: "cpu", results, notes };
+  return { results, notes };
 }
 
-function driftRows(w: ModelWeights, rope: ReturnType<typeof modelRopeFor>, tokens: Int32Array): Float64Array[] {
+/** The log-softmax of every row of one window but the last (which predicts nothing in it). */
+async function logSoftmaxRows(backend: ForwardBackend, V: number, rope: RopeFrequencies, tokens: Int32Array): Promise<Float64Array[]> {
   const rows: Float64Array[] = [];
-  const V = w.shape.vocab;
-  logitRowsCpu(w, tokens, rope, 0, (t0, n, logits) => {
+  await backend.logitRows({ tokens, rope, firstRow: 0 }, (t0, n, logits) => {
     for (let r = 0; r < n && t0 + r < tokens.length - 1; r++) rows.push(logSoftmax(logits, r * V, V));
   });
   return rows;

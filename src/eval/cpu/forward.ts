@@ -3,7 +3,7 @@
 import type { ModelWeights, LayerWeights } from "../model/weights.ts";
 import type { ModelShape } from "../model/model-shape.ts";
 import type { RopeFrequencies } from "../../core/rope/types.ts";
-import type { ForwardBackend, NllRequest } from "../backend.ts";
+import type { ForwardBackend, NllRequest, OnLogitRows } from "../backend.ts";
 import { matmulT } from "./matmul.ts";
 import { addBias, applyRope, causalAttention, gatedActivation, nllOfRow, rmsNorm, ropeTables } from "./ops.ts";
 
@@ -11,7 +11,7 @@ import { addBias, applyRope, causalAttention, gatedActivation, nllOfRow, rmsNorm
 // rows), since each block copies the LM head into the kernels' memory again.
 const logitRows = (vocab: number): number => Math.max(64, Math.floor(2 ** 20 / vocab));
 
-/** The activations of one window, reused from layer to layer. */
+/** The activations of the rows being run, reused from layer to layer. */
 interface Buffers {
   x: Float32Array;
   h: Float32Array;
@@ -24,9 +24,33 @@ interface Buffers {
   u: Float32Array;
 }
 
+function buffers(s: ModelShape, rows: number): Buffers {
+  const { hidden: H, heads, kvHeads, headDim: D, intermediate: I } = s;
+  return {
+    x: new Float32Array(rows * H), h: new Float32Array(rows * H),
+    q: new Float32Array(rows * heads * D), k: new Float32Array(rows * kvHeads * D), v: new Float32Array(rows * kvHeads * D),
+    att: new Float32Array(rows * heads * D), proj: new Float32Array(rows * H), g: new Float32Array(rows * I), u: new Float32Array(rows * I),
+  };
+}
+
 type Tables = Record<"global" | "local", { cos: Float32Array; sin: Float32Array }>;
 
-function attentionBlock(s: ModelShape, l: LayerWeights, layer: number, L: number, b: Buffers, rope: Tables): void {
+function tables(s: ModelShape, rope: RopeFrequencies, positions: number): Tables {
+  const global = ropeTables(rope, positions);
+  return { global, local: s.localRope ? ropeTables(s.localRope, positions) : global };
+}
+
+/**
+ * Where a layer's rotated keys and values live, [positions, kvHeads·headDim] each: the layer's K/V cache when
+ * decoding, the rows' own k and v buffers in a one-shot pass (then `past` is 0).
+ */
+interface LayerKv {
+  k: Float32Array;
+  v: Float32Array;
+}
+
+/** Runs L new tokens at positions past.. through one layer's attention, their K and V stored into kv first. */
+function attentionBlock(s: ModelShape, l: LayerWeights, layer: number, L: number, past: number, b: Buffers, rope: Tables, kv: LayerKv): void {
   const { hidden: H, heads, kvHeads, headDim: D, eps } = s;
   rmsNorm(b.x, l.attnNorm, L, H, eps, b.h);
   matmulT(b.h, l.q, L, H, heads * D, b.q);
@@ -38,9 +62,16 @@ function attentionBlock(s: ModelShape, l: LayerWeights, layer: number, L: number
   if (l.qNorm) rmsNorm(b.q, l.qNorm, L * heads, D, eps, b.q);
   if (l.kNorm) rmsNorm(b.k, l.kNorm, L * kvHeads, D, eps, b.k);
   const { cos, sin } = rope[s.layers[layer]!.rope];
-  applyRope(b.q, L, heads, D, cos, sin, s.rotaryDim);
-  applyRope(b.k, L, kvHeads, D, cos, sin, s.rotaryDim);
-  causalAttention(b.q, b.k, b.v, { rows: L, heads, kvHeads, headDim: D, scale: s.attentionScale, window: s.layers[layer]!.window }, b.att);
+  const half = s.rotaryDim / 2;
+  const at = (t: Float32Array) => t.subarray(past * half, (past + L) * half);
+  applyRope(b.q, L, heads, D, at(cos), at(sin), s.rotaryDim);
+  applyRope(b.k, L, kvHeads, D, at(cos), at(sin), s.rotaryDim);
+  if (kv.k !== b.k) {
+    kv.k.set(b.k, past * kvHeads * D);
+    kv.v.set(b.v, past * kvHeads * D);
+  }
+  const shape = { rows: L, heads, kvHeads, headDim: D, scale: s.attentionScale, window: s.layers[layer]!.window };
+  causalAttention(b.q, kv.k, kv.v, shape, b.att, past);
   matmulT(b.att, l.o, L, heads * D, H, b.proj);
   residual(b, l.attnPostNorm, L, s);
 }
@@ -61,25 +92,22 @@ function residual(b: Buffers, postNorm: Float32Array | undefined, L: number, s: 
   for (let i = 0; i < b.x.length; i++) b.x[i] = b.x[i]! + b.proj[i]!;
 }
 
-/** The final-normed hidden states [L, hidden] of one window: what every head on the logits starts from. */
-function finalHidden(w: ModelWeights, tokens: Int32Array, ropeFreq: RopeFrequencies): Float32Array {
+/**
+ * The final-normed hidden states [rows, hidden] of `tokens` at positions past..: every layer's attention reads
+ * its keys and values from `kvOf(layer)` (after storing the new rows' there), or from the rows alone.
+ */
+function finalHidden(w: ModelWeights, tokens: Int32Array, past: number, rope: Tables, kvOf?: (layer: number) => LayerKv): Float32Array {
   const s = w.shape;
   const L = tokens.length;
-  const { hidden: H, heads, kvHeads, headDim: D, intermediate: I, vocab: V } = s;
-  const b: Buffers = {
-    x: new Float32Array(L * H), h: new Float32Array(L * H),
-    q: new Float32Array(L * heads * D), k: new Float32Array(L * kvHeads * D), v: new Float32Array(L * kvHeads * D),
-    att: new Float32Array(L * heads * D), proj: new Float32Array(L * H), g: new Float32Array(L * I), u: new Float32Array(L * I),
-  };
+  const { hidden: H, vocab: V } = s;
+  const b = buffers(s, L);
   for (let t = 0; t < L; t++) {
     const id = tokens[t]!;
     if (id < 0 || id >= V) throw new RangeError(`token id ${id} outside the vocabulary (${V})`);
     for (let i = 0; i < H; i++) b.x[t * H + i] = w.embed[id * H + i]! * s.embedScale;
   }
-  const global = ropeTables(ropeFreq, L);
-  const rope: Tables = { global, local: s.localRope ? ropeTables(s.localRope, L) : global };
   w.layers.forEach((l, i) => {
-    attentionBlock(s, l, i, L, b, rope);
+    attentionBlock(s, l, i, L, past, b, rope, kvOf?.(i) ?? { k: b.k, v: b.v });
     mlpBlock(s, l, L, b);
   });
   rmsNorm(b.x, w.norm, L, H, s.eps, b.h);
@@ -95,12 +123,12 @@ function finalHidden(w: ModelWeights, tokens: Int32Array, ropeFreq: RopeFrequenc
  */
 export function logitRowsCpu(
   w: ModelWeights, tokens: Int32Array, rope: RopeFrequencies, first: number,
-  onRows: (row: number, count: number, logits: Float32Array) => void,
+  onRows: OnLogitRows,
 ): void {
   const L = tokens.length;
   const { hidden: H, vocab: V } = w.shape;
   if (!(first >= 0 && first < L)) throw new RangeError(`first row ${first} outside [0, ${L})`);
-  const h = finalHidden(w, tokens, rope);
+  const h = finalHidden(w, tokens, 0, tables(w.shape, rope, L));
   const block = logitRows(V);
   const logits = new Float32Array(block * V);
   for (let t0 = first; t0 < L; t0 += block) {
@@ -111,17 +139,35 @@ export function logitRowsCpu(
 }
 
 /**
- * The logits [vocab] that follow the last token of `tokens`: one greedy decoding step.
+ * A decoding session on the CPU: a float32 K/V cache per layer sized to `capacity`, keys rotated at their absolute
+ * positions; each append runs only its new rows and returns the last one's logits.
  *
  * @example
- * const next = argmax(lastLogitsCpu(weights, prompt, rope));
+ * const session = decoderCpu(weights, modelRopeFor(ck.rope, "yarn", 512), 512);
+ * let logits = session.append(prompt);
+ * logits = session.append(Int32Array.of(argmax(logits)));
  */
-export function lastLogitsCpu(w: ModelWeights, tokens: Int32Array, rope: RopeFrequencies): Float32Array {
-  let out = new Float32Array(0);
-  logitRowsCpu(w, tokens, rope, tokens.length - 1, (_row, _count, logits) => {
-    out = logits.slice(0, w.shape.vocab);
-  });
-  return out;
+export function decoderCpu(w: ModelWeights, rope: RopeFrequencies, capacity: number): { readonly length: number; append(tokens: Int32Array): Float32Array } {
+  const s = w.shape;
+  if (!(Number.isInteger(capacity) && capacity >= 1)) throw new RangeError(`capacity ${capacity} is not a whole number ≥ 1`);
+  const width = s.kvHeads * s.headDim;
+  const cache = s.layers.map(() => ({ k: new Float32Array(capacity * width), v: new Float32Array(capacity * width) }));
+  const rt = tables(s, rope, capacity);
+  let length = 0;
+  return {
+    get length() {
+      return length;
+    },
+    append(tokens) {
+      const n = tokens.length;
+      if (n === 0 || length + n > capacity) throw new RangeError(`${n} tokens after ${length} do not fit the cache (${capacity}) or are none`);
+      const h = finalHidden(w, tokens, length, rt, (layer) => cache[layer]!);
+      length += n;
+      const logits = new Float32Array(s.vocab);
+      matmulT(h.subarray((n - 1) * s.hidden), w.lmHead, 1, s.hidden, s.vocab, logits);
+      return logits;
+    },
+  };
 }
 
 /**
@@ -152,6 +198,17 @@ export function cpuBackend(w: ModelWeights): ForwardBackend {
   return {
     name: "cpu",
     nll: async (req) => nllCpu(w, req),
+    logitRows: async (req, onRows) => logitRowsCpu(w, req.tokens, req.rope, req.firstRow, onRows),
+    async decoder(rope, capacity) {
+      const session = decoderCpu(w, rope, capacity);
+      return {
+        get length() {
+          return session.length;
+        },
+        append: async (tokens) => session.append(tokens),
+        release() {},
+      };
+    },
     release() {},
   };
 }

@@ -70,7 +70,8 @@ const QUERY_TILE = 32;
 const KEY_TILE = 64;
 
 /**
- * Causal attention with grouped KV heads. q [rows, heads·D], k and v [rows, kvHeads·D], out [rows, heads·D].
+ * Causal attention with grouped KV heads. q [rows, heads·D] at positions past.., k and v [past + rows, kvHeads·D]
+ * (past > 0: a decoding step over the K/V cache), out [rows, heads·D].
  * Flash-style: query tiles against key tiles with an online softmax (running max and sum per row), so memory is
  * linear in rows (no rows² scores) and each K and V row loaded serves every query head of its group at once. Both
  * products (Q·Kᵀ and P·V) and the softmax step run in the SIMD kernels.
@@ -78,21 +79,22 @@ const KEY_TILE = 64;
  * @example
  * causalAttention(q, k, v, { rows: L, heads: 4, kvHeads: 2, headDim: 64, scale: 1 / 8, window: 0 }, out);
  */
-export function causalAttention(q: Float32Array, k: Float32Array, v: Float32Array, a: AttentionShape, out: Float32Array): void {
+export function causalAttention(q: Float32Array, k: Float32Array, v: Float32Array, a: AttentionShape, out: Float32Array, past = 0): void {
   const { rows: L, heads, kvHeads, headDim: D, scale, window } = a;
   const group = heads / kvHeads;
   const x = simdKernels();
   const R = roundUp(QUERY_TILE * group, x.rows);
   const Dp = roundUp(D, 4);
-  // A tile's last key rounds up to a multiple of 4: the padding past L is zeros.
-  const Lp = roundUp(L, 4) + 4;
+  const keys = past + L;
+  // A tile's last key rounds up to a multiple of 4: the padding past the keys is zeros.
+  const Lp = roundUp(keys, 4) + 4;
   // One KV head's K as rows [Lp, Dp] and V transposed [Dp, Lp] (the kernel's B operand of each product), zero padded.
   const [kh, vt, qb, sc, acc, m, l, lo, hi] = x.layout(Lp * Dp, Dp * Lp, R * Dp, R * KEY_TILE, R * Dp, R, R, R, R);
   x.f32.fill(0, kh!, sc!);
   for (let h = 0; h < kvHeads; h++) {
     // Element loops, not a set() per row: a row is too short to repay a subarray.
     const f = x.f32;
-    for (let s = 0; s < L; s++) {
+    for (let s = 0; s < keys; s++) {
       const src = (s * kvHeads + h) * D;
       for (let i = 0; i < D; i++) {
         f[kh! + s * Dp + i] = k[src + i]!;
@@ -102,15 +104,16 @@ export function causalAttention(q: Float32Array, k: Float32Array, v: Float32Arra
     for (let t0 = 0; t0 < L; t0 += QUERY_TILE) {
       const tn = Math.min(QUERY_TILE, L - t0);
       const nr = tn * group;
-      // Row r is token t0 + ⌊r / group⌋ of query head h·group + r mod group, pre-scaled; rows past nr see nothing.
+      // Row r is row t0 + ⌊r / group⌋ (at position past + that) of query head h·group + r mod group, pre-scaled; rows past nr see nothing.
       for (let r = 0; r < R; r++) {
-        const t = t0 + Math.floor(r / group);
+        const row = t0 + Math.floor(r / group);
+        const t = past + row;
         if (r >= nr) {
           x.i32[lo! + r] = 0;
           x.i32[hi! + r] = -1;
           continue;
         }
-        const src = (t * heads + h * group + (r % group)) * D;
+        const src = (row * heads + h * group + (r % group)) * D;
         for (let i = 0; i < D; i++) x.f32[qb! + r * Dp + i] = q[src + i]! * scale;
         x.i32[lo! + r] = window > 0 ? Math.max(0, t - window + 1) : 0;
         x.i32[hi! + r] = t;
@@ -119,8 +122,8 @@ export function causalAttention(q: Float32Array, k: Float32Array, v: Float32Arra
       x.f32.fill(0, l!, l! + R);
       x.f32.fill(0, acc!, acc! + R * Dp);
       const rows = roundUp(nr, x.rows);
-      const sFirst = window > 0 ? Math.max(0, t0 - window + 1) : 0;
-      const sEnd = t0 + tn;
+      const sFirst = window > 0 ? Math.max(0, past + t0 - window + 1) : 0;
+      const sEnd = past + t0 + tn;
       for (let s0 = sFirst; s0 < sEnd; s0 += KEY_TILE) {
         const sn = Math.min(KEY_TILE, sEnd - s0);
         const sn4 = roundUp(sn, 4);

@@ -1,12 +1,13 @@
 /// <reference types="@webgpu/types" preserve="true" />
-// The decoder forward pass on WebGPU, every family: weights stay on the device; one command buffer per window runs
-// embedding, the layers (attention is the validation's fused RoPE + flash-attention kernel, reading the
-// projections token-major, with each layer's RoPE and window), the final norm, the LM head in chunks and the
-// next-token NLL; only the NLLs come back. Quantized GGUF weights arrive here already dequantized (on upload, by
+// The decoder forward pass on WebGPU, every family: weights resident on the device or streamed a layer at a time; one
+// submission for the embedding, one per layer (attention is the validation's fused RoPE + flash-attention kernel,
+// reading the projections token-major, with each layer's RoPE and window; the MLP in row chunks), the final norm, the
+// LM head in chunks and the next-token NLL; only the NLLs come back. Decoding runs the same layers over new rows
+// only, their rotated keys and values kept in a K/V cache on the device. Quantized GGUF weights arrive here already dequantized (on upload, by
 // the loader): the matmul kernel reads f32 or f16 storage only, so a Q4_K model takes f16/f32 space on the device.
 import { GpuError } from "../../core/errors.ts";
 import type { RopeFrequencies } from "../../core/rope/types.ts";
-import type { ForwardBackend, NllRequest } from "../backend.ts";
+import type { DecodeSession, ForwardBackend, LogitRowsRequest, NllRequest, OnLogitRows } from "../backend.ts";
 import { cpuBackend } from "../cpu/forward.ts";
 import type { LayerShape } from "../model/model-shape.ts";
 import { heldWeights, readAllWeights, type ModelWeights, type WeightSource } from "../model/weights.ts";
@@ -19,6 +20,7 @@ import { toFloat16Bits } from "../../core/float16.ts";
 import { BIAS_ADD_PARAMS, biasAddWgsl } from "../../../kernels/wgsl/bias-add.ts";
 import { EMBED_PARAMS, embedWgsl } from "../../../kernels/wgsl/embed.ts";
 import { GLU_PARAMS, gluWgsl } from "../../../kernels/wgsl/glu.ts";
+import { CACHED_ATTENTION_PARAMS, cachedAttentionWgsl, ROPE_STORE_PARAMS, ropeStoreWgsl } from "../../../kernels/wgsl/kv-cache.ts";
 import { MATMUL_PARAMS, matmulWgsl, MM_GROUP, MM_ROWS } from "../../../kernels/wgsl/matmul.ts";
 import { NLL_PARAMS, nllWgsl } from "../../../kernels/wgsl/nll.ts";
 import { RMS_NORM_GRID_X, RMS_NORM_PARAMS, rmsNormWgsl } from "../../../kernels/wgsl/rms-norm.ts";
@@ -68,48 +70,69 @@ class HalfRangeError extends GpuError {
  * const backend = await gpuBackend(checkpointWeights(ck), { required: false, precision: "auto", maxTokens: 32768 });
  */
 export async function gpuBackend(w: ModelWeights | WeightSource, opts: GpuBackendOptions): Promise<ForwardBackend> {
-  const src = "layers" in w ? heldWeights(w) : w;
+  return (await gpuBackends([w], opts))[0]!;
+}
+
+/**
+ * One WebGPU forward pass per model, all on one device (a second device would be a second Dawn instance, and two
+ * keep Node from exiting); an owned device goes with the last of them released. Each is planned as gpuBackend's.
+ * Without an adapter and not `required`, the CPU's.
+ *
+ * @example
+ * const [patched, original] = await gpuBackends([checkpointWeights(a), checkpointWeights(b)], { required: false, precision: "auto" });
+ */
+export async function gpuBackends(ws: readonly (ModelWeights | WeightSource)[], opts: GpuBackendOptions): Promise<ForwardBackend[]> {
   let gpu: Gpu;
   try {
     gpu = opts.gpu ?? (await requestGpu());
   } catch (err) {
     if (err instanceof NoGpuError && !opts.required) {
-      const cpu = cpuBackend("layers" in w ? w : await readAllWeights(src));
-      return { ...cpu, name: `cpu (no WebGPU: ${err.message})` };
+      return Promise.all(ws.map(async (w) => ({ ...cpuBackend("layers" in w ? w : await readAllWeights(w)), name: `cpu (no WebGPU: ${err.message})` })));
     }
     throw err;
   }
+  let open = ws.length;
+  const device = gpu;
+  const shared: Gpu = opts.gpu ? gpu : { ...gpu, release: () => { if (--open === 0) device.release(); } };
+  const made: GpuForward[] = [];
   try {
-    if (opts.precision === "f16" && !gpu.f16) throw new GpuLimitError(undefined, `precision f16 needs shader-f16, which ${adapterName(gpu.summary)} lacks`);
-    const open = async (wt: WeightType) => {
-      const fwd = new GpuForward(gpu, src, wt, !opts.gpu, opts, planFor(gpu, src, wt, opts).weights);
-      try {
-        await fwd.upload();
-        return fwd;
-      } catch (err) {
-        fwd.release(false);
-        throw err;
-      }
-    };
-    const wt: WeightType = opts.precision === "f32" || !gpu.f16 ? "f32" : "f16";
-    try {
-      return await open(wt);
-    } catch (err) {
-      // bf16 checkpoints can hold values f16 cannot: then keep float32 storage rather than store infinities.
-      if (err instanceof HalfRangeError && opts.precision === "auto") return await open("f32");
-      throw err;
-    }
+    for (const w of ws) made.push(await gpuForward(shared, "layers" in w ? heldWeights(w) : w, opts));
+    return made;
   } catch (err) {
+    for (const b of made) b.release(false);
     if (!opts.gpu) gpu.release();
     throw err;
   }
 }
 
-function planFor(gpu: Gpu, src: WeightSource, wt: WeightType, opts: GpuBackendOptions, tokens = opts.maxTokens ?? 2): GpuMemoryPlan {
+async function gpuForward(gpu: Gpu, src: WeightSource, opts: GpuBackendOptions): Promise<GpuForward> {
+  if (opts.precision === "f16" && !gpu.f16) throw new GpuLimitError(undefined, `precision f16 needs shader-f16, which ${adapterName(gpu.summary)} lacks`);
+  const open = async (wt: WeightType) => {
+    const fwd = new GpuForward(gpu, src, wt, !opts.gpu, opts, planFor(gpu, src, wt, opts).weights);
+    try {
+      await fwd.upload();
+      return fwd;
+    } catch (err) {
+      fwd.release(false);
+      throw err;
+    }
+  };
+  const wt: WeightType = opts.precision === "f32" || !gpu.f16 ? "f32" : "f16";
+  try {
+    return await open(wt);
+  } catch (err) {
+    // bf16 checkpoints can hold values f16 cannot: then keep float32 storage rather than store infinities.
+    if (err instanceof HalfRangeError && opts.precision === "auto") return await open("f32");
+    throw err;
+  }
+}
+
+/** The memory plan for windows of `tokens` (and a decoding session's K/V cache of `cacheTokens`). */
+function planFor(gpu: Gpu, src: WeightSource, wt: WeightType, opts: GpuBackendOptions, tokens = opts.maxTokens ?? 2, cacheTokens = 0): GpuMemoryPlan {
   const limits = gpu.device.limits;
   return planGpuMemory(
     opts.model ?? src.shape.architecture,
-    { shape: src.shape, tokens, weightType: wt, tiedEmbeddings: src.tied, ...(opts.mlpRows && { mlpRows: opts.mlpRows }), ...(opts.logitRows && { logitRows: opts.logitRows }) },
+    { shape: src.shape, tokens, weightType: wt, tiedEmbeddings: src.tied, ...(cacheTokens > 0 && { cacheTokens }), ...(opts.mlpRows && { mlpRows: opts.mlpRows }), ...(opts.logitRows && { logitRows: opts.logitRows }) },
     { maxBufferSize: limits.maxBufferSize, maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize, ...(opts.memoryBudget !== undefined && { budget: opts.memoryBudget }) },
   );
 }
@@ -121,6 +144,36 @@ function adapterName(s: AdapterSummary): string {
 
 type Pipe = "matmul" | "embed" | "norm" | "glu" | "nll" | "bias";
 
+/** One decoding session's device state: what runCached reads and extends. */
+interface KvCache {
+  readonly capacity: number;
+  /** Tokens cached so far. */
+  length: number;
+  /** Per layer, rotated keys and values [capacity, kvHeads·headDim]. */
+  readonly k: GPUBuffer[];
+  readonly v: GPUBuffer[];
+  readonly freq: Record<LayerShape["rope"], GPUBuffer>;
+  readonly rope: Record<LayerShape["rope"], RopeFrequencies>;
+  destroy(): void;
+}
+
+/** A pass's activation buffers: qn and kn are q and k unless the family head-norms them; g and u hold an MLP chunk. */
+interface Activations {
+  x: GPUBuffer;
+  h: GPUBuffer;
+  q: GPUBuffer;
+  k: GPUBuffer;
+  v: GPUBuffer;
+  qn: GPUBuffer;
+  kn: GPUBuffer;
+  att: GPUBuffer;
+  proj: GPUBuffer;
+  g: GPUBuffer;
+  u: GPUBuffer;
+  /** Rows per MLP chunk. */
+  mlpRows: number;
+}
+
 class GpuForward implements ForwardBackend {
   name: string;
   private readonly device: GPUDevice;
@@ -131,9 +184,10 @@ class GpuForward implements ForwardBackend {
   private readonly pipes: Record<Pipe, GPUComputePipeline>;
   private readonly attention: FlashAttention;
   private transient: GPUBuffer[] = [];
+  private decodePipelines?: { ropeStore: GPUComputePipeline; attention: GPUComputePipeline };
   private readonly maxBinding: number;
   private readonly mlpRows: number;
-  private readonly logitRows: number;
+  private readonly logitChunk: number;
   private plannedTokens: number;
 
   constructor(
@@ -148,7 +202,7 @@ class GpuForward implements ForwardBackend {
     this.name = this.describe();
     this.maxBinding = Math.min(this.device.limits.maxStorageBufferBindingSize, this.device.limits.maxBufferSize);
     this.mlpRows = opts.mlpRows ?? MLP_ROWS;
-    this.logitRows = opts.logitRows ?? LOGIT_ROWS;
+    this.logitChunk = opts.logitRows ?? LOGIT_ROWS;
     this.plannedTokens = opts.maxTokens ?? 2;
     const s = src.shape;
     const pipe = (code: string) =>
@@ -292,134 +346,330 @@ class GpuForward implements ForwardBackend {
     this.dispatch(pass, this.pipes.bias, [this.uniform(BIAS_ADD_PARAMS.pack({ n: rows * width, width })), y, b], ...this.elementwise(rows * width, 256));
   }
 
-  async nll(req: NllRequest): Promise<Float64Array> {
-    const s = this.src.shape;
-    const L = req.tokens.length;
-    if (!(req.firstTarget >= 1 && req.firstTarget < L)) throw new RangeError(`firstTarget ${req.firstTarget} outside [1, ${L})`);
-    const { hidden: H, heads, kvHeads, headDim: D, intermediate: I, vocab: V } = s;
-    if (L > this.device.limits.maxComputeWorkgroupsPerDimension * 64) throw new GpuLimitError(undefined, `${L} tokens exceed the adapter's dispatch limit`);
-    for (const id of req.tokens) if (id < 0 || id >= V) throw new RangeError(`token id ${id} outside the vocabulary (${V})`);
-    // A window longer than planned: the plan again, which refuses with its figures or streams the weights.
-    if (L > this.plannedTokens) {
-      if (planFor(this.gpu, this.src, this.wt, this.opts, L).weights === "streamed" && this.mode === "resident") this.toStreamed();
-      this.plannedTokens = L;
-    }
-    const dev = this.device;
-    dev.pushErrorScope("out-of-memory");
-    dev.pushErrorScope("validation");
-    const glob = (name: string) => this.globals.get(name)!;
-    const tokens = this.transientUpload(new Uint32Array(req.tokens), "tokens");
-    const positions = this.transientUpload(Uint32Array.from({ length: L }, (_, i) => i), "positions");
+  /**
+   * The plan again for windows of `tokens` (and a K/V cache of `cacheTokens`) when more than planned: it refuses
+   * with its figures, or switches resident weights to streaming.
+   */
+  private replan(tokens: number, cacheTokens = 0): void {
+    if (tokens <= this.plannedTokens && cacheTokens === 0) return;
+    const plan = planFor(this.gpu, this.src, this.wt, this.opts, Math.max(tokens, this.plannedTokens), cacheTokens);
+    if (plan.weights === "streamed" && this.mode === "resident") this.toStreamed();
+    this.plannedTokens = Math.max(tokens, this.plannedTokens);
+  }
+
+  /** The activation buffers of L rows (transient); the MLP's gate and up hold one chunk of rows. */
+  private activations(L: number): Activations {
+    const { hidden: H, heads, kvHeads, headDim: D, intermediate: I, family } = this.src.shape;
     const x = this.scratch(L * H * 4, "hidden state");
-    const h = this.scratch(L * H * 4, "normed state");
     const q = this.scratch(L * heads * D * 4, "queries");
     const k = this.scratch(L * kvHeads * D * 4, "keys");
-    const v = this.scratch(L * kvHeads * D * 4, "values");
-    // Head-normed Q and K (Qwen3, Gemma) go to their own buffers: a kernel may not read and write one binding.
-    const qn = s.family.qkNorm ? this.scratch(L * heads * D * 4, "normed queries") : q;
-    const kn = s.family.qkNorm ? this.scratch(L * kvHeads * D * 4, "normed keys") : k;
-    const att = this.scratch(L * heads * D * 4, "attention output");
-    const proj = s.family.sandwichNorms ? this.scratch(L * H * 4, "block output") : x;
     // The MLP runs on row chunks of the window: its [rows, intermediate] buffers do not grow with the context.
     const mlpRows = Math.min(this.mlpRows, L);
-    const g = this.scratch(mlpRows * I * 4, "MLP gate");
-    const u = this.scratch(mlpRows * I * 4, "MLP up");
-    const scored = L - req.firstTarget;
-    const chunk = Math.min(this.logitRows, scored);
-    const logits = this.scratch(chunk * V * 4, "logits");
-    const nll = this.scratch(scored * 4, "nll");
-    const ropes: Record<LayerShape["rope"], RopeFrequencies> = { global: req.rope, local: s.localRope ?? req.rope };
-    // One bound attention per distinct (RoPE, window) among the layers.
-    const bound = new Map<string, ReturnType<FlashAttention["bind"]>>();
-    const attentionFor = (layer: LayerShape) => {
-      const key = `${layer.rope}/${layer.window}`;
-      let b = bound.get(key);
-      if (!b) {
-        const rope = ropes[layer.rope];
-        b = this.attention.bind({
-          seq: L, qHeads: heads, nHeads: heads, nKvHeads: kvHeads, layout: "token-major",
-          softmaxScale: s.attentionScale, attentionFactor: rope.attentionFactor, window: layer.window,
-          buffers: { q: qn, k: kn, v, positions, freq: this.transientUpload(encodeTurnsPerPosition(rope.invFreq), `${layer.rope} rope frequencies`), out: att },
-        });
-        bound.set(key, b);
-      }
-      return b;
+    return {
+      x, q, k, mlpRows,
+      h: this.scratch(L * H * 4, "normed state"),
+      v: this.scratch(L * kvHeads * D * 4, "values"),
+      // Head-normed Q and K (Qwen3, Gemma) go to their own buffers: a kernel may not read and write one binding.
+      qn: family.qkNorm ? this.scratch(L * heads * D * 4, "normed queries") : q,
+      kn: family.qkNorm ? this.scratch(L * kvHeads * D * 4, "normed keys") : k,
+      att: this.scratch(L * heads * D * 4, "attention output"),
+      proj: family.sandwichNorms ? this.scratch(L * H * 4, "block output") : x,
+      g: this.scratch(mlpRows * I * 4, "MLP gate"),
+      u: this.scratch(mlpRows * I * 4, "MLP up"),
     };
-    const staging = dev.createBuffer({ size: Math.max(16, Math.ceil((scored * 4) / 16) * 16), usage: MAP_READ | COPY_DST });
-    this.transient.push(staging);
-    // One submission per layer: a streamed layer's weights are written into the shared buffers after the previous
-    // layer's work in queue order, so its disk read overlaps that work.
-    const submit = (encode: (pass: GPUComputePassEncoder) => void, after?: (enc: GPUCommandEncoder) => void) => {
-      const enc = dev.createCommandEncoder();
+  }
+
+  /**
+   * One decoder layer over L rows of `b.x` with the layer's buffers `w`: norm, Q/K/V projections (biases, head
+   * norms), the attention `attend` encodes (reading b.qn, b.kn, b.v, writing b.att), the output projection and the
+   * MLP in row chunks, into the residual stream.
+   */
+  private encodeLayer(pass: GPUComputePassEncoder, w: LayerBuffers, L: number, b: Activations, attend: () => void): void {
+    const s = this.src.shape;
+    const { hidden: H, heads, kvHeads, headDim: D, intermediate: I } = s;
+    const post = s.family.sandwichNorms;
+    this.norm(pass, b.x, w.attnNorm!, b.h, L, H);
+    this.matmul(pass, b.h, w.q!, b.q, L, heads * D, H, false);
+    this.matmul(pass, b.h, w.k!, b.k, L, kvHeads * D, H, false);
+    this.matmul(pass, b.h, w.v!, b.v, L, kvHeads * D, H, false);
+    this.bias(pass, b.q, w.qBias, L, heads * D);
+    this.bias(pass, b.k, w.kBias, L, kvHeads * D);
+    this.bias(pass, b.v, w.vBias, L, kvHeads * D);
+    if (s.family.qkNorm) {
+      this.norm(pass, b.q, w.qNorm!, b.qn, L * heads, D);
+      this.norm(pass, b.k, w.kNorm!, b.kn, L * kvHeads, D);
+    }
+    attend();
+    // Without post-norms the projections add straight into the residual stream.
+    this.matmul(pass, b.att, w.o!, b.proj, L, H, heads * D, !post);
+    if (post) this.norm(pass, b.proj, w.attnPostNorm!, b.x, L, H, true);
+    this.norm(pass, b.x, w.mlpNorm!, b.h, L, H);
+    for (let r0 = 0; r0 < L; r0 += b.mlpRows) {
+      const rows = Math.min(b.mlpRows, L - r0);
+      this.matmul(pass, b.h, w.gate!, b.g, rows, I, H, false, r0);
+      this.matmul(pass, b.h, w.up!, b.u, rows, I, H, false, r0);
+      this.dispatch(pass, this.pipes.glu, [this.uniform(GLU_PARAMS.pack({ n: rows * I })), b.g, b.u], ...this.elementwise(rows * I, 256));
+      this.matmul(pass, b.g, w.down!, b.proj, rows, H, I, !post, 0, r0);
+    }
+    if (post) this.norm(pass, b.proj, w.mlpPostNorm!, b.x, L, H, true);
+  }
+
+  /**
+   * Embedding, every layer (attention by `attend(pass, layer)`) and the final norm of L rows: the normed states in
+   * b.h; `after` adds to the last command buffer. One submission per layer: a streamed layer's weights are written
+   * into the shared buffers after the previous layer's work in queue order, so its disk read overlaps that work.
+   */
+  private async encodeDecoder(
+    tokens: GPUBuffer, L: number, b: Activations, attend: (pass: GPUComputePassEncoder, layer: number) => void, after?: (enc: GPUCommandEncoder) => void,
+  ): Promise<void> {
+    const s = this.src.shape;
+    const H = s.hidden;
+    const submit = (encode: (pass: GPUComputePassEncoder) => void, then?: (enc: GPUCommandEncoder) => void) => {
+      const enc = this.device.createCommandEncoder();
       const pass = enc.beginComputePass();
       encode(pass);
       pass.end();
-      after?.(enc);
-      dev.queue.submit([enc.finish()]);
+      then?.(enc);
+      this.device.queue.submit([enc.finish()]);
     };
-    const post = s.family.sandwichNorms;
+    submit((pass) => this.dispatch(pass, this.pipes.embed, [this.uniform(EMBED_PARAMS.pack({ rows: L, dim: H, scale: s.embedScale })), tokens, this.globals.get("embed")!, b.x], ...this.elementwise(L * H, 256)));
+    for (let i = 0; i < s.layers.length; i++) {
+      const w = this.mode === "resident" ? this.layers[i]! : await this.writeLayer(i, (this.layers[0] ??= {}));
+      submit((pass) => this.encodeLayer(pass, w, L, b, () => attend(pass, i)));
+    }
+    submit((pass) => this.norm(pass, b.x, this.globals.get("norm")!, b.h, L, H), after);
+  }
+
+  /**
+   * The fused flash attention over L rows at positions 0..L−1 (RoPE applied to b.qn and b.kn as it loads them, into
+   * b.att), one binding per distinct (RoPE, window) among the layers, made when first encoded.
+   */
+  private flashAttention(L: number, b: Activations, rope: RopeFrequencies): { encode(pass: GPUComputePassEncoder, layer: LayerShape): void; destroy(): void } {
+    const s = this.src.shape;
+    const ropes: Record<LayerShape["rope"], RopeFrequencies> = { global: rope, local: s.localRope ?? rope };
+    const positions = this.transientUpload(Uint32Array.from({ length: L }, (_, i) => i), "positions");
+    const bound = new Map<string, ReturnType<FlashAttention["bind"]>>();
+    return {
+      encode: (pass, layer) => {
+        const key = `${layer.rope}/${layer.window}`;
+        let a = bound.get(key);
+        if (!a) {
+          const r = ropes[layer.rope];
+          a = this.attention.bind({
+            seq: L, qHeads: s.heads, nHeads: s.heads, nKvHeads: s.kvHeads, layout: "token-major",
+            softmaxScale: s.attentionScale, attentionFactor: r.attentionFactor, window: layer.window,
+            buffers: { q: b.qn, k: b.kn, v: b.v, positions, freq: this.transientUpload(encodeTurnsPerPosition(r.invFreq), `${layer.rope} rope frequencies`), out: b.att },
+          });
+          bound.set(key, a);
+        }
+        a.encode(pass);
+      },
+      destroy: () => {
+        for (const a of bound.values()) a.destroy();
+      },
+    };
+  }
+
+  /** Runs `submit` inside out-of-memory and validation error scopes, then throws what it or they caught. */
+  private async scoped(L: number, submit: () => Promise<void>): Promise<void> {
+    const dev = this.device;
+    dev.pushErrorScope("out-of-memory");
+    dev.pushErrorScope("validation");
     let failure: unknown;
     try {
-      submit((pass) => this.dispatch(pass, this.pipes.embed, [this.uniform(EMBED_PARAMS.pack({ rows: L, dim: H, scale: s.embedScale })), tokens, glob("embed"), x], ...this.elementwise(L * H, 256)));
-      for (let i = 0; i < s.layers.length; i++) {
-        const w = this.mode === "resident" ? this.layers[i]! : await this.writeLayer(i, (this.layers[0] ??= {}));
-        submit((pass) => {
-          this.norm(pass, x, w.attnNorm!, h, L, H);
-          this.matmul(pass, h, w.q!, q, L, heads * D, H, false);
-          this.matmul(pass, h, w.k!, k, L, kvHeads * D, H, false);
-          this.matmul(pass, h, w.v!, v, L, kvHeads * D, H, false);
-          this.bias(pass, q, w.qBias, L, heads * D);
-          this.bias(pass, k, w.kBias, L, kvHeads * D);
-          this.bias(pass, v, w.vBias, L, kvHeads * D);
-          if (s.family.qkNorm) {
-            this.norm(pass, q, w.qNorm!, qn, L * heads, D);
-            this.norm(pass, k, w.kNorm!, kn, L * kvHeads, D);
-          }
-          attentionFor(s.layers[i]!).encode(pass);
-          // Without post-norms the projections add straight into the residual stream.
-          this.matmul(pass, att, w.o!, proj, L, H, heads * D, !post);
-          if (post) this.norm(pass, proj, w.attnPostNorm!, x, L, H, true);
-          this.norm(pass, x, w.mlpNorm!, h, L, H);
-          for (let r0 = 0; r0 < L; r0 += mlpRows) {
-            const rows = Math.min(mlpRows, L - r0);
-            this.matmul(pass, h, w.gate!, g, rows, I, H, false, r0);
-            this.matmul(pass, h, w.up!, u, rows, I, H, false, r0);
-            this.dispatch(pass, this.pipes.glu, [this.uniform(GLU_PARAMS.pack({ n: rows * I })), g, u], ...this.elementwise(rows * I, 256));
-            this.matmul(pass, g, w.down!, proj, rows, H, I, !post, 0, r0);
-          }
-          if (post) this.norm(pass, proj, w.mlpPostNorm!, x, L, H, true);
-        });
-      }
-      submit((pass) => this.norm(pass, x, glob("norm"), h, L, H), (enc) => {
-        // Each LM-head chunk reuses the logits buffer, so each gets its own pass (passes run in order).
-        for (let r0 = 0; r0 < scored; r0 += chunk) {
-          const rows = Math.min(chunk, scored - r0);
-          const p = enc.beginComputePass();
-          // Row t of h predicts token t + 1; scored targets start at firstTarget.
-          this.matmul(p, h, glob("lmHead"), logits, rows, V, H, false, req.firstTarget - 1 + r0);
-          this.dispatch(p, this.pipes.nll, [this.uniform(NLL_PARAMS.pack({ rows, vocab: V, target0: req.firstTarget + r0, out0: r0 })), logits, tokens, nll], rows);
-          p.end();
-        }
-        enc.copyBufferToBuffer(nll, 0, staging, 0, staging.size);
-      });
+      await submit();
     } catch (err) {
       failure = err;
     }
     const invalid = await dev.popErrorScope();
     const oom = await dev.popErrorScope();
+    if (failure) throw failure;
+    if (oom) throw new GpuLimitError(undefined, `WebGPU ran out of memory for ${L} tokens: use a shorter context: ${oom.message.split("\n")[0]}`);
+    if (invalid) throw new GpuError(undefined, `WebGPU forward pass (${L} tokens): ${invalid.message.split("\n")[0]}`);
+  }
+
+  private checkTokens(tokens: Int32Array, rowsPerGroup: number): void {
+    const V = this.src.shape.vocab;
+    if (tokens.length > this.device.limits.maxComputeWorkgroupsPerDimension * rowsPerGroup) throw new GpuLimitError(undefined, `${tokens.length} tokens exceed the adapter's dispatch limit`);
+    for (const id of tokens) if (id < 0 || id >= V) throw new RangeError(`token id ${id} outside the vocabulary (${V})`);
+  }
+
+  async nll(req: NllRequest): Promise<Float64Array> {
+    const s = this.src.shape;
+    const L = req.tokens.length;
+    if (!(req.firstTarget >= 1 && req.firstTarget < L)) throw new RangeError(`firstTarget ${req.firstTarget} outside [1, ${L})`);
+    const { hidden: H, vocab: V } = s;
+    this.checkTokens(req.tokens, 64);
+    // A window longer than planned: the plan again, which refuses with its figures or streams the weights.
+    this.replan(L);
+    let flash: ReturnType<GpuForward["flashAttention"]> | undefined;
     try {
-      if (failure) throw failure;
-      if (oom) throw new GpuLimitError(undefined, `WebGPU ran out of memory for ${L} tokens: use a shorter context: ${oom.message.split("\n")[0]}`);
-      if (invalid) throw new GpuError(undefined, `WebGPU forward pass (${L} tokens): ${invalid.message.split("\n")[0]}`);
+      const glob = (name: string) => this.globals.get(name)!;
+      const tokens = this.transientUpload(new Uint32Array(req.tokens), "tokens");
+      const b = this.activations(L);
+      const scored = L - req.firstTarget;
+      const chunk = Math.min(this.logitChunk, scored);
+      const logits = this.scratch(chunk * V * 4, "logits");
+      const nll = this.scratch(scored * 4, "nll");
+      const staging = this.device.createBuffer({ size: Math.max(16, Math.ceil((scored * 4) / 16) * 16), usage: MAP_READ | COPY_DST });
+      this.transient.push(staging);
+      const f = (flash = this.flashAttention(L, b, req.rope));
+      await this.scoped(L, () => this.encodeDecoder(tokens, L, b, (pass, i) => f.encode(pass, s.layers[i]!), (enc) => {
+        // Each LM-head chunk reuses the logits buffer, so each gets its own pass (passes run in order).
+        for (let r0 = 0; r0 < scored; r0 += chunk) {
+          const rows = Math.min(chunk, scored - r0);
+          const p = enc.beginComputePass();
+          // Row t of h predicts token t + 1; scored targets start at firstTarget.
+          this.matmul(p, b.h, glob("lmHead"), logits, rows, V, H, false, req.firstTarget - 1 + r0);
+          this.dispatch(p, this.pipes.nll, [this.uniform(NLL_PARAMS.pack({ rows, vocab: V, target0: req.firstTarget + r0, out0: r0 })), logits, tokens, nll], rows);
+          p.end();
+        }
+        enc.copyBufferToBuffer(nll, 0, staging, 0, staging.size);
+      }));
       await staging.mapAsync(MAP_READ);
       const out = Float64Array.from(new Float32Array(staging.getMappedRange(), 0, scored));
       staging.unmap();
       return out;
     } finally {
-      for (const b of bound.values()) b.destroy();
-      for (const b of this.transient) b.destroy();
-      this.transient = [];
+      flash?.destroy();
+      this.dropTransient();
     }
+  }
+
+  async logitRows(req: LogitRowsRequest, onRows: OnLogitRows): Promise<void> {
+    const L = req.tokens.length;
+    if (!(req.firstRow >= 0 && req.firstRow < L)) throw new RangeError(`first row ${req.firstRow} outside [0, ${L})`);
+    this.replan(L, L);
+    const cache = this.kvCache(req.rope, L);
+    try {
+      await this.runCached(cache, req.tokens, req.firstRow, onRows);
+    } finally {
+      cache.destroy();
+    }
+  }
+
+  async decoder(rope: RopeFrequencies, capacity: number): Promise<DecodeSession> {
+    // The prefill may be the whole capacity; the plan counts the cache too.
+    this.replan(capacity, capacity);
+    const cache = this.kvCache(rope, capacity);
+    const V = this.src.shape.vocab;
+    return {
+      get length() {
+        return cache.length;
+      },
+      append: async (tokens) => {
+        let last = new Float32Array(0);
+        await this.runCached(cache, tokens, tokens.length - 1, (_row, _count, logits) => {
+          last = logits.slice(0, V);
+        });
+        return last;
+      },
+      release: () => cache.destroy(),
+    };
+  }
+
+  /** A K/V buffer pair per layer on the device, token-major [capacity, kvHeads·headDim], and the RoPE tables. */
+  private kvCache(rope: RopeFrequencies, capacity: number): KvCache {
+    const s = this.src.shape;
+    if (!(Number.isInteger(capacity) && capacity >= 1)) throw new RangeError(`capacity ${capacity} is not a whole number ≥ 1`);
+    const bytes = capacity * s.kvHeads * s.headDim * 4;
+    this.checkSize(bytes, "K/V cache");
+    const make = (label: string) => this.device.createBuffer({ size: Math.max(16, bytes), usage: STORAGE | COPY_DST, label });
+    const freq = (r: RopeFrequencies, label: string) => this.put(encodeTurnsPerPosition(r.invFreq), label);
+    const global = freq(rope, "global rope frequencies");
+    const local = s.localRope ? freq(s.localRope, "local rope frequencies") : global;
+    const buffers = [global, local, ...s.layers.flatMap((_, i) => [make(`layer ${i} keys`), make(`layer ${i} values`)])];
+    return {
+      capacity,
+      length: 0,
+      k: s.layers.map((_, i) => buffers[2 + 2 * i]!),
+      v: s.layers.map((_, i) => buffers[3 + 2 * i]!),
+      freq: { global, local },
+      rope: { global: rope, local: s.localRope ?? rope },
+      destroy: () => {
+        for (const b of new Set(buffers)) b.destroy();
+      },
+    };
+  }
+
+  private get decodePipes(): { ropeStore: GPUComputePipeline; attention: GPUComputePipeline } {
+    const pipe = (code: string) =>
+      this.device.createComputePipeline({ layout: "auto", compute: { module: this.device.createShaderModule({ code }), entryPoint: "main" } });
+    this.decodePipelines ??= { ropeStore: pipe(ropeStoreWgsl()), attention: pipe(cachedAttentionWgsl()) };
+    return this.decodePipelines;
+  }
+
+  /**
+   * Runs `tokens` at the cache's next positions (their keys and values stored into it, attention over everything
+   * cached) and calls `onRows` with the logits of rows [firstRow, n) of them, a chunk of rows per readback; `row`
+   * counts from the cache's start.
+   */
+  private async runCached(cache: KvCache, tokens: Int32Array, firstRow: number, onRows: OnLogitRows): Promise<void> {
+    const s = this.src.shape;
+    const n = tokens.length;
+    const past = cache.length;
+    const { hidden: H, heads, kvHeads, headDim: D, vocab: V } = s;
+    if (n === 0 || past + n > cache.capacity) throw new RangeError(`${n} tokens after ${past} do not fit the cache (${cache.capacity}) or are none`);
+    // A prefill's flash kernel takes 64 rows per workgroup; the cached attention one row.
+    this.checkTokens(tokens, past === 0 ? 64 : 1);
+    const dev = this.device;
+    const pipes = this.decodePipes;
+    let flash: ReturnType<GpuForward["flashAttention"]> | undefined;
+    try {
+      const b = this.activations(n);
+      const store = (pass: GPUComputePassEncoder, src: GPUBuffer, dst: GPUBuffer, rows: number, nHeads: number, dstRow0: number, rope: RopeFrequencies | null, freq: GPUBuffer) => {
+        const u = this.uniform(ROPE_STORE_PARAMS.pack({
+          rows, heads: nHeads, head_dim: D, half: rope ? s.rotaryDim / 2 : 0, pos0: past, dst_row0: dstRow0, factor: rope?.attentionFactor ?? 1,
+        }));
+        this.dispatch(pass, pipes.ropeStore, [u, src, freq, dst], ...this.elementwise(rows * nHeads * D, 256));
+      };
+      // A prefill attends within its own rows: the fused flash kernel does that fastest (RoPE applied as it loads);
+      // later rows attend to the cache through the cached-attention kernel, their queries rotated first.
+      const f = past === 0 ? (flash = this.flashAttention(n, b, cache.rope.global)) : undefined;
+      const rotatedQ = f ? undefined : this.scratch(n * heads * D * 4, "rotated queries");
+      const ids = this.transientUpload(new Uint32Array(tokens), "tokens");
+      await this.scoped(n, () => this.encodeDecoder(ids, n, b, (pass, i) => {
+        const layer = s.layers[i]!;
+        const rope = cache.rope[layer.rope];
+        const freq = cache.freq[layer.rope];
+        store(pass, b.kn, cache.k[i]!, n, kvHeads, past, rope, freq);
+        store(pass, b.v, cache.v[i]!, n, kvHeads, past, null, freq);
+        if (f) return f.encode(pass, layer);
+        store(pass, b.qn, rotatedQ!, n, heads, 0, rope, freq);
+        const u = this.uniform(CACHED_ATTENTION_PARAMS.pack({
+          rows: n, heads, kv_heads: kvHeads, head_dim: D, past, window: layer.window, scale: s.attentionScale,
+        }));
+        this.dispatch(pass, pipes.attention, [u, rotatedQ!, cache.k[i]!, cache.v[i]!, b.att], n, heads);
+      }));
+      cache.length = past + n;
+      const chunk = Math.min(this.logitChunk, n - firstRow);
+      const logits = this.scratch(chunk * V * 4, "logits");
+      const staging = dev.createBuffer({ size: Math.max(16, chunk * V * 4), usage: MAP_READ | COPY_DST });
+      this.transient.push(staging);
+      for (let r0 = firstRow; r0 < n; r0 += chunk) {
+        const rows = Math.min(chunk, n - r0);
+        const e = dev.createCommandEncoder();
+        const p = e.beginComputePass();
+        this.matmul(p, b.h, this.globals.get("lmHead")!, logits, rows, V, H, false, r0);
+        p.end();
+        e.copyBufferToBuffer(logits, 0, staging, 0, rows * V * 4);
+        dev.queue.submit([e.finish()]);
+        await staging.mapAsync(MAP_READ, 0, rows * V * 4);
+        try {
+          onRows(past + r0, rows, new Float32Array(staging.getMappedRange(0, rows * V * 4)));
+        } finally {
+          staging.unmap();
+        }
+      }
+    } finally {
+      flash?.destroy();
+      this.dropTransient();
+    }
+  }
+
+  private dropTransient(): void {
+    for (const t of this.transient) t.destroy();
+    this.transient = [];
   }
 
   private destroyLayers(): void {

@@ -26,6 +26,8 @@ export interface GpuMemoryParams {
   mlpRows?: number;
   /** LOGIT_ROWS unless given. */
   logitRows?: number;
+  /** Tokens a decoding session's K/V cache holds (every layer's rotated keys and values, f32); none by default. */
+  cacheTokens?: number;
 }
 
 export interface GpuMemoryNeed {
@@ -41,9 +43,11 @@ export interface GpuMemoryNeed {
   kv: number;
   /** Of the activations: the LM head's logits chunk. */
   logits: number;
-  /** Weights resident: weights + activations. */
+  /** A decoding session's K/V cache (cacheTokens × layers × kvHeads × headDim × 2 × 4 bytes), in both modes. */
+  cache: number;
+  /** Weights resident: weights + activations + cache. */
   resident: number;
-  /** Weights streamed layer by layer: globals + one layer + activations. */
+  /** Weights streamed layer by layer: globals + one layer + activations + cache. */
   streamed: number;
   /** The largest single buffer (against maxBufferSize and maxStorageBufferBindingSize). */
   largest: { bytes: number; what: string };
@@ -85,15 +89,20 @@ export function gpuMemoryNeed(p: GpuMemoryParams): GpuMemoryNeed {
   if (f.qkNorm) buffers.push(["normed queries", L * heads * D * 4], ["normed keys", L * kvHeads * D * 4]);
   if (f.sandwichNorms) buffers.push(["block output", L * H * 4]);
   const activations = buffers.reduce((a, [, b]) => a + b, 0);
-  const candidates: [string, number][] = [["embeddings", table], ...Object.entries(matrices).map(([k, n]): [string, number] => [`layer ${k} weights`, n * es]), ...buffers];
+  const cacheLayer = (p.cacheTokens ?? 0) * kvHeads * D * 4;
+  const cache = cacheLayer * 2 * s.layers.length;
+  const candidates: [string, number][] = [
+    ["embeddings", table], ...Object.entries(matrices).map(([k, n]): [string, number] => [`layer ${k} weights`, n * es]), ...buffers, ["K/V cache", cacheLayer],
+  ];
   const [what, bytes] = candidates.reduce((a, b) => (b[1] > a[1] ? b : a));
   const weights = globals + layer * s.layers.length;
   return {
     weights, globals, layer, activations,
     kv: 2 * L * kvHeads * D * 4,
     logits: logitRows * V * 4,
-    resident: weights + activations,
-    streamed: globals + layer + activations,
+    cache,
+    resident: weights + activations + cache,
+    streamed: globals + layer + activations + cache,
     largest: { bytes, what },
   };
 }
@@ -142,7 +151,7 @@ export function planGpuMemory(model: string, p: GpuMemoryParams, limits: GpuMemo
  * console.log(`${tokens} tokens: ${describeNeed(gpuMemoryNeed(params))}`);
  */
 export function describeNeed(n: GpuMemoryNeed): string {
-  return `need ${formatBytes(n.resident)} resident (weights ${formatBytes(n.weights)} + activations ${formatBytes(n.activations)}, K/V ${formatBytes(n.kv)}), `
+  return `need ${formatBytes(n.resident)} resident (weights ${formatBytes(n.weights)} + activations ${formatBytes(n.activations)}${n.cache ? ` + K/V cache ${formatBytes(n.cache)}` : ""}, K/V ${formatBytes(n.kv)}), `
     + `${formatBytes(n.streamed)} streamed (one layer ${formatBytes(n.layer)}), largest buffer ${formatBytes(n.largest.bytes)} (${n.largest.what})`;
 }
 
