@@ -44,39 +44,27 @@ export class YarnifyError extends Error {
   }
 }
 
-/**
- * The one shape of an error class: `base` (YarnifyError unless given) whose instances are named `name` and, with
- * `kind`, belong to that row of EXIT_CODES (else to the base's). A class adding fields or a constructor extends
- * what this returns.
- *
- * @example
- * export class PlanError extends errorClass("PlanError", { kind: "plan" }) {}
- * export class HubSourceError extends errorClass("HubSourceError", { base: HubError }) {}
- */
-export function errorClass<A extends unknown[] = ConstructorParameters<typeof YarnifyError>, T extends YarnifyError = YarnifyError>(
-  name: string,
-  opts: { kind?: ErrorKind; base?: new (...args: A) => T } = {},
-): new (...args: A) => T {
-  // Typed as YarnifyError's constructor here only: the signature above keeps the base's own.
-  const base = (opts.base ?? YarnifyError) as unknown as typeof YarnifyError;
-  const named = class extends base {
-    override name = name;
-  };
-  if (opts.kind === undefined) return named as unknown as new (...args: A) => T;
-  const kind: ErrorKind = opts.kind;
-  return class extends named {
-    override readonly kind: ErrorKind = kind;
-  } as unknown as new (...args: A) => T;
+/** The model files cannot be read or make no sense (exit 2). */
+export class ModelFormatError extends YarnifyError {
+  override name = "ModelFormatError";
+  override readonly kind: ErrorKind = "model";
 }
 
-/** The model files cannot be read or make no sense (exit 2). */
-export class ModelFormatError extends errorClass("ModelFormatError", { kind: "model" }) {}
-
 /** The requested extension is impossible or contradictory (exit 3). */
-export class PlanError extends errorClass("PlanError", { kind: "plan" }) {}
+export class PlanError extends YarnifyError {
+  override name = "PlanError";
+  override readonly kind: ErrorKind = "plan";
+}
 
 /** The output cannot be written where asked (exit 4). */
-export class OutputError extends errorClass("OutputError", { kind: "output" }) {}
+export class OutputError extends YarnifyError {
+  override name = "OutputError";
+  override readonly kind: ErrorKind = "output";
+}
 
 /** WebGPU refused the work or cannot hold it (exit 7). */
-export class GpuError extends errorClass("GpuError", { kind: "gpu" }) {}
+export class GpuError extends YarnifyError {
+  override name = "GpuError";
+  override readonly kind: ErrorKind = "gpu";
+}
+
