@@ -86,49 +86,54 @@ export function causalAttention(q: Float32Array, k: Float32Array, v: Float32Arra
   const Dp = roundUp(D, 4);
   // A tile's last key rounds up to a multiple of 4: the padding past L is zeros.
   const Lp = roundUp(L, 4) + 4;
-  // Row r of a head is token ⌊r / group⌋ of query head h·group + r mod group; rows past L·group see nothing.
-  const rowsP = roundUp(L * group, x.rows);
-  // Per KV head: K as rows [Lp, Dp] and V transposed [Dp, Lp] (the kernel's B operand of each product), zero padded,
-  // the pre-scaled query rows, a tile's scores, the accumulators, running max and sum, each row's first and last key.
-  const [kh, vt, qb, sc, acc, m, l, lo, hi] = x.layout(
-    kvHeads * Lp * Dp, kvHeads * Dp * Lp, kvHeads * rowsP * Dp, kvHeads * R * KEY_TILE, kvHeads * rowsP * Dp,
-    kvHeads * rowsP, kvHeads * rowsP, kvHeads * rowsP, kvHeads * rowsP,
-  );
-  const f = x.f32;
-  f.fill(0, kh!, m!);
-  f.fill(-Infinity, m!, l!);
-  f.fill(0, l!, lo!);
+  // One KV head's K as rows [Lp, Dp] and V transposed [Dp, Lp] (the kernel's B operand of each product), zero padded.
+  const [kh, vt, qb, sc, acc, m, l, lo, hi] = x.layout(Lp * Dp, Dp * Lp, R * Dp, R * KEY_TILE, R * Dp, R, R, R, R);
+  x.f32.fill(0, kh!, sc!);
   for (let h = 0; h < kvHeads; h++) {
     // Element loops, not a set() per row: a row is too short to repay a subarray.
-    const k0 = kh! + h * Lp * Dp, v0 = vt! + h * Dp * Lp, q0 = qb! + h * rowsP * Dp, r0 = h * rowsP;
+    const f = x.f32;
     for (let s = 0; s < L; s++) {
       const src = (s * kvHeads + h) * D;
       for (let i = 0; i < D; i++) {
-        f[k0 + s * Dp + i] = k[src + i]!;
-        f[v0 + i * Lp + s] = v[src + i]!;
+        f[kh! + s * Dp + i] = k[src + i]!;
+        f[vt! + i * Lp + s] = v[src + i]!;
       }
     }
-    for (let r = 0; r < rowsP; r++) {
-      const t = Math.floor(r / group);
-      if (t >= L) {
-        x.i32[lo! + r0 + r] = 0;
-        x.i32[hi! + r0 + r] = -1;
-        continue;
+    for (let t0 = 0; t0 < L; t0 += QUERY_TILE) {
+      const tn = Math.min(QUERY_TILE, L - t0);
+      const nr = tn * group;
+      // Row r is token t0 + ⌊r / group⌋ of query head h·group + r mod group, pre-scaled; rows past nr see nothing.
+      for (let r = 0; r < R; r++) {
+        const t = t0 + Math.floor(r / group);
+        if (r >= nr) {
+          x.i32[lo! + r] = 0;
+          x.i32[hi! + r] = -1;
+          continue;
+        }
+        const src = (t * heads + h * group + (r % group)) * D;
+        for (let i = 0; i < D; i++) x.f32[qb! + r * Dp + i] = q[src + i]! * scale;
+        x.i32[lo! + r] = window > 0 ? Math.max(0, t - window + 1) : 0;
+        x.i32[hi! + r] = t;
       }
-      const src = (t * heads + h * group + (r % group)) * D;
-      for (let i = 0; i < D; i++) f[q0 + r * Dp + i] = q[src + i]! * scale;
-      x.i32[lo! + r0 + r] = window > 0 ? Math.max(0, t - window + 1) : 0;
-      x.i32[hi! + r0 + r] = t;
-    }
-  }
-  x.attend([L, group, Dp, Lp, window, x.rows, QUERY_TILE, KEY_TILE, rowsP, kh!, vt!, qb!, sc!, acc!, m!, l!, lo!, hi!], kvHeads);
-  for (let h = 0; h < kvHeads; h++) {
-    for (let r = 0; r < L * group; r++) {
-      const t = Math.floor(r / group);
-      const dst = (t * heads + h * group + (r % group)) * D;
-      const row = acc! + (h * rowsP + r) * Dp;
-      const inv = 1 / x.f32[l! + h * rowsP + r]!;
-      for (let i = 0; i < D; i++) out[dst + i] = x.f32[row + i]! * inv;
+      x.f32.fill(-Infinity, m!, m! + R);
+      x.f32.fill(0, l!, l! + R);
+      x.f32.fill(0, acc!, acc! + R * Dp);
+      const rows = roundUp(nr, x.rows);
+      const sFirst = window > 0 ? Math.max(0, t0 - window + 1) : 0;
+      const sEnd = t0 + tn;
+      for (let s0 = sFirst; s0 < sEnd; s0 += KEY_TILE) {
+        const sn = Math.min(KEY_TILE, sEnd - s0);
+        const sn4 = roundUp(sn, 4);
+        x.gemm(qb!, kh! + s0 * Dp, sc!, rows, sn4, Dp, Dp, Dp, KEY_TILE, 0);
+        x.softmaxStep(sc!, KEY_TILE, rows, sn, s0, lo!, hi!, m!, l!, acc!, Dp);
+        x.gemm(sc!, vt! + s0, acc!, rows, Dp, sn4, KEY_TILE, Lp, Dp, 1);
+      }
+      for (let r = 0; r < nr; r++) {
+        const t = t0 + Math.floor(r / group);
+        const dst = (t * heads + h * group + (r % group)) * D;
+        const inv = 1 / x.f32[l! + r]!;
+        for (let i = 0; i < D; i++) out[dst + i] = x.f32[acc! + r * Dp + i]! * inv;
+      }
     }
   }
 }

@@ -2,7 +2,7 @@
 // both halves of attention, and attention's online-softmax step with a vectorised exp. Built from TypeScript by
 // wasm-encoder.ts at first use; they work on one growable memory (the arena) that callers copy operands into, shared
 // with worker threads (pool.ts) where there is more than one core.
-import { attendHead, CONTROL_INTS, threadPool } from "./pool.ts";
+import { CONTROL_INTS, parallelGemm } from "./pool.ts";
 import { threadCount } from "./threads.ts";
 import { encodeModule, F32, FunctionBody, I32, Op, Simd, V128 } from "./wasm-encoder.ts";
 
@@ -178,11 +178,7 @@ interface Exports {
 export interface Kernels extends Exports {
   /** Rows of A per micro-kernel step: callers pad M to a multiple of this (and N and K to multiples of 4). */
   rows: number;
-  /**
-   * Causal attention of `heads` KV heads laid out as pool.ts's attendHead reads `args`, one head per thread at a time.
-   */
-  attend(args: number[], heads: number): void;
-  /** Threads a large product or attention is split over (the cores; 1 where the runtime has no workers). */
+  /** Threads a large product is split over (the cores; 1 where the runtime has no workers). */
   threads: number;
   f32: Float32Array;
   i32: Int32Array;
@@ -221,15 +217,10 @@ export function simdKernels(): Kernels {
   }
   const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
   const exports = instance.exports as unknown as Exports;
-  const pool = threads > 1 ? threadPool(exports.gemm, exports.softmaxStep, memory, bytes, threads) : undefined;
   const k: Kernels = {
     rows,
     threads,
-    gemm: pool?.gemm ?? exports.gemm,
-    attend: pool?.attend ?? ((args, heads) => {
-      const a = Int32Array.from(args);
-      for (let h = 0; h < heads; h++) attendHead(a, 0, h, exports.gemm, exports.softmaxStep);
-    }),
+    gemm: threads > 1 ? parallelGemm(exports.gemm, memory, bytes, threads) : exports.gemm,
     softmaxStep: exports.softmaxStep,
     f32: new Float32Array(memory.buffer),
     i32: new Int32Array(memory.buffer),
