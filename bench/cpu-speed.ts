@@ -6,6 +6,7 @@ import { join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { runtimeName } from "../src/core/runtime.ts";
 import { nllCpu } from "../src/eval/cpu/forward.ts";
+import { simdKernels } from "../src/eval/cpu/simd.ts";
 import { openCheckpoint } from "../src/eval/model/checkpoint.ts";
 import { modelRopeFor } from "../src/eval/model/model-rope.ts";
 import { loadWeights } from "../src/eval/model/weights.ts";
@@ -53,7 +54,7 @@ function cpuSeconds(from: NodeJS.CpuUsage): number {
   return (d.user + d.system) / 1e6;
 }
 
-console.log(`cpu evaluator vs onnxruntime-node (2 intra-op threads) on ${runtimeName()}, tiny Llama, one window per length`);
+console.log(`cpu evaluator vs onnxruntime-node (2 intra-op threads) on ${runtimeName()} (${simdKernels().threads} threads), tiny Llama, one window per length`);
 // Warm both (JIT, ORT's allocator) on a short window before timing.
 nllCpu(weights, { tokens: Int32Array.from(all.slice(0, 64)), rope: modelRopeFor(ck.rope, "none", 64), firstTarget: 1 });
 await ortNll(all.slice(0, 64));

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { test } from "./support/harness.ts";
 import { matmulT } from "../src/eval/cpu/matmul.ts";
 import { causalAttention, type AttentionShape } from "../src/eval/cpu/ops.ts";
+import { simdKernels } from "../src/eval/cpu/simd.ts";
 
 // A fixed pseudo-random sequence in [-1, 1), so a failure reproduces.
 function values(n: number, seed: number): Float32Array {
@@ -33,6 +34,23 @@ test("cpu kernels: x·Wᵀ on odd shapes and on a weight split into blocks equal
       want[t * outDim + o] = s;
     }
     assertClose(y, want, `${rows}×${inDim}·(${outDim}×${inDim})ᵀ`, 1e-5);
+  }
+});
+
+test("cpu kernels: a product split over the threads equals the one-thread kernel bit for bit", () => {
+  const k = simdKernels();
+  // 67 column panels in chunks that do not divide them; large enough to be split where there are cores for it.
+  const [M, N, K] = [64, 268, 132];
+  const [a, b, c, ref] = k.layout(M * K, N * K, M * N, M * N);
+  k.f32.set(values(M * K, 1), a!);
+  k.f32.set(values(N * K, 2), b!);
+  for (const accumulate of [0, 1]) {
+    k.f32.set(values(M * N, 3), c!);
+    k.f32.set(values(M * N, 3), ref!);
+    k.gemm(a!, b!, c!, M, N, K, K, K, N, accumulate);
+    // One 4-column panel per call is never split.
+    for (let j = 0; j < N; j += 4) k.gemm(a!, b! + j * K, ref! + j, M, 4, K, K, K, N, accumulate);
+    assert.deepEqual(k.f32.slice(c!, c! + M * N), k.f32.slice(ref!, ref! + M * N), `accumulate ${accumulate} on ${k.threads} threads`);
   }
 });
 

@@ -1,6 +1,9 @@
 // The CPU pass's WebAssembly SIMD kernels (f32x4): one matrix product A·Bᵀ for every linear layer, the LM head and
 // both halves of attention, and attention's online-softmax step with a vectorised exp. Built from TypeScript by
-// wasm-encoder.ts at first use; they work on one growable memory (the arena) that callers copy operands into.
+// wasm-encoder.ts at first use; they work on one growable memory (the arena) that callers copy operands into, shared
+// with worker threads (pool.ts) where there is more than one core.
+import { CONTROL_INTS, parallelGemm } from "./pool.ts";
+import { threadCount } from "./threads.ts";
 import { encodeModule, F32, FunctionBody, I32, Op, Simd, V128 } from "./wasm-encoder.ts";
 
 const COLS = 4;
@@ -175,6 +178,8 @@ interface Exports {
 export interface Kernels extends Exports {
   /** Rows of A per micro-kernel step: callers pad M to a multiple of this (and N and K to multiples of 4). */
   rows: number;
+  /** Threads a large product is split over (the cores; 1 where the runtime has no workers). */
+  threads: number;
   f32: Float32Array;
   i32: Int32Array;
   /**
@@ -196,28 +201,33 @@ let kernels: Kernels | undefined;
  */
 export function simdKernels(): Kernels {
   if (kernels) return kernels;
-  const memory = new WebAssembly.Memory({ initial: 16 });
+  const threads = threadCount();
+  // A shared memory must declare its maximum: wasm32's 4 GiB, as an unshared one has.
+  const maxPages = threads > 1 ? 65536 : 0;
+  const memory = new WebAssembly.Memory(maxPages ? { initial: 16, maximum: maxPages, shared: true } : { initial: 16 });
   // Relaxed SIMD's fused multiply-add and two rows per step where the engine has relaxed SIMD (Bun, Deno, Node ≥ 22):
   // ~22 GMAC/s there against ~19 for one row. Node 20's older V8 has no relaxed SIMD and spills two rows' eight
   // accumulators: one row with plain f32x4 mul + add, ~18 GMAC/s against ~14.5 (CPU time, 1020×256 · 256×768, measured
   // while choosing; bench/cpu-gemm.ts measures the chosen kernel).
   let rows = 2;
-  let bytes = encodeModule({ gemm: gemm(true, rows), softmaxStep: softmaxStep() });
+  let bytes = encodeModule({ gemm: gemm(true, rows), softmaxStep: softmaxStep() }, maxPages);
   if (!WebAssembly.validate(bytes)) {
     rows = 1;
-    bytes = encodeModule({ gemm: gemm(false, rows), softmaxStep: softmaxStep() });
+    bytes = encodeModule({ gemm: gemm(false, rows), softmaxStep: softmaxStep() }, maxPages);
   }
   const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
   const exports = instance.exports as unknown as Exports;
   const k: Kernels = {
     rows,
-    gemm: exports.gemm,
+    threads,
+    gemm: threads > 1 ? parallelGemm(exports.gemm, memory, bytes, threads) : exports.gemm,
     softmaxStep: exports.softmaxStep,
     f32: new Float32Array(memory.buffer),
     i32: new Int32Array(memory.buffer),
     layout(...sizes) {
       const offsets: number[] = [];
-      let end = 0;
+      // The threads' control block comes first.
+      let end = CONTROL_INTS;
       for (const s of sizes) {
         offsets.push(end);
         end += Math.ceil(s / 4) * 4;

@@ -160,13 +160,14 @@ function name(s: string, out: number[]): void {
 }
 
 /**
- * A module of exported functions over one memory imported as `env.memory`.
+ * A module of exported functions over one memory imported as `env.memory`; `sharedPages` declares it shared (threads)
+ * with that maximum, which the memory passed in must not exceed.
  *
  * @example
  * const bytes = encodeModule({ add1: f });
  * const { instance } = await WebAssembly.instantiate(bytes, { env: { memory } });
  */
-export function encodeModule(functions: Record<string, FunctionBody>): Uint8Array<ArrayBuffer> {
+export function encodeModule(functions: Record<string, FunctionBody>, sharedPages = 0): Uint8Array<ArrayBuffer> {
   const entries = Object.entries(functions);
   const types: number[] = [];
   uleb(entries.length, types);
@@ -180,7 +181,9 @@ export function encodeModule(functions: Record<string, FunctionBody>): Uint8Arra
   const imports: number[] = [1];
   name("env", imports);
   name("memory", imports);
-  imports.push(0x02, 0x00, 1); // memory, limits: at least one page, no maximum
+  // Memory limits: at least one page, and no maximum, or (shared) the maximum.
+  imports.push(0x02, sharedPages ? 0x03 : 0x00, 1);
+  if (sharedPages) uleb(sharedPages, imports);
   const funcs: number[] = [];
   uleb(entries.length, funcs);
   entries.forEach((_, i) => uleb(i, funcs));
