@@ -43,7 +43,7 @@ export const KERNELS: Readonly<Record<string, KernelEntry>> = {
   matmul: { about: "linear layer y (+)= x·Wᵀ", params: MATMUL_PARAMS, wgsl: (o) => matmulWgsl(o.dtype) },
   "bias-add": { about: "linear layer bias y += b (Qwen2's Q/K/V)", params: BIAS_ADD_PARAMS, wgsl: biasAddWgsl },
   embed: { about: "embedding lookup × scale", params: EMBED_PARAMS, wgsl: (o) => embedWgsl(o.dtype) },
-  "rms-norm": { about: "RMSNorm per row (tokens or heads), optionally added to the output", params: RMS_NORM_PARAMS, wgsl: rmsNormWgsl },
+  "rms-norm": { about: "RMSNorm per row (tokens or heads), optionally added to the output", params: RMS_NORM_PARAMS, wgsl: () => rmsNormWgsl() },
   swiglu: { about: "MLP activation silu(g)·u", params: GLU_PARAMS, wgsl: () => gluWgsl("silu") },
   geglu: { about: "MLP activation gelu_tanh(g)·u (Gemma)", params: GLU_PARAMS, wgsl: () => gluWgsl("gelu-tanh") },
   nll: { about: "next-token negative log-likelihood", params: NLL_PARAMS, wgsl: nllWgsl },

@@ -37,8 +37,9 @@ test("gpu memory: activations grow linearly with the context (no tokens² buffer
     assert.equal(at(32768) - at(16384), 2 * (at(16384) - at(8192)));
     const perToken = (at(16384) - at(8192)) / 8192;
     const { hidden: H, heads, kvHeads, headDim: D } = shape;
-    // Residual + normed state, Q, attention output, K, V, and four u32 per token (ids, positions, NLL, staging).
-    assert.equal(perToken, 4 * (2 * H + 2 * heads * D + 2 * kvHeads * D) + 16);
+    // Residual stream, Q, attention output, K, V in f32, the normed state in f16 (f16 weights), and four u32 per
+    // token (ids, positions, NLL, staging).
+    assert.equal(perToken, 4 * (H + 2 * heads * D + 2 * kvHeads * D) + 2 * H + 16);
   }
 });
 
