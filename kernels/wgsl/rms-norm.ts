@@ -14,10 +14,10 @@ export const RMS_NORM_PARAMS = uniforms([
 /** Workgroups along x per row of the dispatch grid: rows past it continue on the next grid row. */
 export const RMS_NORM_GRID_X = 65535;
 
-/** The kernel reading f32 rows and storing `out` as `ot` (f16: the normed state of an f16 pass); f32 sums. */
-export function rmsNormWgsl(ot: WeightType = "f32"): string {
-  return `${storageTypesWgsl({ ot })}${RMS_NORM_PARAMS.wgsl}@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
+/** The kernel reading rows stored as `xt` and storing `out` as `ot` (f16 activations of an f16 pass); f32 sums. */
+export function rmsNormWgsl(ot: WeightType = "f32", xt: WeightType = "f32"): string {
+  return `${storageTypesWgsl({ ot, xt })}${RMS_NORM_PARAMS.wgsl}@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<xt>;
 @group(0) @binding(2) var<storage, read> weight: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<ot>;
 var<workgroup> part: array<f32, 64>;
@@ -28,7 +28,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   if (row >= p.rows) { return; }
   let base = row * p.dim;
   var s = 0.0;
-  for (var i = lid.x; i < p.dim; i += 64u) { let v = x[base + i]; s += v * v; }
+  for (var i = lid.x; i < p.dim; i += 64u) { let v = f32(x[base + i]); s += v * v; }
   part[lid.x] = s;
   workgroupBarrier();
   for (var stride = 32u; stride > 0u; stride /= 2u) {
@@ -37,7 +37,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   }
   let r = inverseSqrt(part[0] / f32(p.dim) + p.eps);
   for (var i = lid.x; i < p.dim; i += 64u) {
-    let y = weight[i] * (x[base + i] * r);
+    let y = weight[i] * (f32(x[base + i]) * r);
     if (p.accumulate == 1u) { out[base + i] = ot(f32(out[base + i]) + y); } else { out[base + i] = ot(y); }
   }
 }`;

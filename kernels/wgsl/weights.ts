@@ -1,6 +1,6 @@
 // The storage types of the evaluator's kernels: weights f32, or f16 where the device has shader-f16 (half the
-// memory); with f16 weights the normed state and the MLP gate/up chunk are stored in f16 too, while the residual stream,
-// Q/K/V and the attention output stay f32 and every sum accumulates in f32.
+// memory); with f16 weights the normed state, Q/K/V and the MLP gate/up chunk are stored in f16 too, while the residual
+// stream, the attention output and the K/V cache stay f32 and every sum accumulates in f32.
 
 export type WeightType = "f32" | "f16";
 

@@ -142,9 +142,9 @@ function adapterName(s: AdapterSummary): string {
   return [s.description || s.device || s.vendor || "WebGPU adapter", s.architecture].filter(Boolean).join(" / ");
 }
 
-// matmul: f32 in and out; matmulIn: reads activations (h, g) as stored; matmulAct: activations in and out (gate, up);
-// normAct: stores the normed state as an activation.
-type Pipe = "matmul" | "matmulIn" | "matmulAct" | "embed" | "norm" | "normAct" | "glu" | "nll" | "bias";
+// matmul: f32 in and out; matmulIn: reads activations (h, g, att) as stored; matmulAct: activations in and out (Q/K/V,
+// gate, up); normAct: stores the normed state as an activation; normHeads: head norms, activations in and out.
+type Pipe = "matmul" | "matmulIn" | "matmulAct" | "embed" | "norm" | "normAct" | "normHeads" | "glu" | "nll" | "bias";
 
 /** One decoding session's device state: what runCached reads and extends. */
 interface KvCache {
@@ -161,7 +161,7 @@ interface KvCache {
 
 /**
  * A pass's activation buffers: qn and kn are q and k unless the family head-norms them; g and u hold an MLP chunk.
- * h, g and u are stored as the activation type (f16 with f16 weights); the rest f32.
+ * h, q, k, v, qn, kn, g and u are stored as the activation type (f16 with f16 weights); x, att and proj f32.
  */
 interface Activations {
   x: GPUBuffer;
@@ -193,6 +193,8 @@ class GpuForward implements ForwardBackend {
   private readonly maxBinding: number;
   private readonly mlpRows: number;
   private readonly logitChunk: number;
+  /** Storage of the per-token activations (h, Q/K/V, the MLP chunk): the weights' type. */
+  private readonly at: WeightType;
   private plannedTokens: number;
 
   constructor(
@@ -212,18 +214,19 @@ class GpuForward implements ForwardBackend {
     const s = src.shape;
     const pipe = (code: string) =>
       this.device.createComputePipeline({ layout: "auto", compute: { module: this.device.createShaderModule({ code }), entryPoint: "main" } });
-    // The activation type follows the weights: an f16 pass stores h, g and u in f16 (the residual stream stays f32).
+    // The activation type follows the weights: an f16 pass stores h, Q/K/V, g and u in f16 (the residual stream stays f32).
+    this.at = wt;
     const at = wt;
     this.pipes = {
       matmul: pipe(matmulWgsl(wt)), matmulIn: pipe(matmulWgsl(wt, at)), matmulAct: pipe(matmulWgsl(wt, at, at)),
-      embed: pipe(embedWgsl(wt)), norm: pipe(rmsNormWgsl()), normAct: pipe(rmsNormWgsl(at)),
-      glu: pipe(gluWgsl(s.family.activation, at)), nll: pipe(nllWgsl()), bias: pipe(biasAddWgsl()),
+      embed: pipe(embedWgsl(wt)), norm: pipe(rmsNormWgsl()), normAct: pipe(rmsNormWgsl(at)), normHeads: pipe(rmsNormWgsl(at, at)),
+      glu: pipe(gluWgsl(s.family.activation, at)), nll: pipe(nllWgsl()), bias: pipe(biasAddWgsl(at)),
     };
     const dims = { headDim: s.headDim, rotaryDim: s.rotaryDim };
     try {
-      checkKernelShape(dims, "f32", this.device);
+      checkKernelShape(dims, at, this.device);
       // Constant loop bounds compile for minutes on a software adapter (see FlashShape.unroll).
-      this.attention = createFlashAttention(this.device, flashShapeFor(dims, "f32", this.device, !gpu.summary.software));
+      this.attention = createFlashAttention(this.device, flashShapeFor(dims, at, this.device, !gpu.summary.software));
     } catch (err) {
       if (err instanceof AttentionUnsupportedError) throw new GpuError(undefined, `${err.message}: use --device cpu`);
       throw err;
@@ -341,9 +344,9 @@ class GpuForward implements ForwardBackend {
   }
 
   /** RMSNorm of `rows` rows of `dim` into out (added to it when accumulate); `toAct`: out is activation-typed (h). */
-  private norm(pass: GPUComputePassEncoder, x: GPUBuffer, weight: GPUBuffer, out: GPUBuffer, rows: number, dim: number, accumulate = false, toAct = false): void {
+  private norm(pass: GPUComputePassEncoder, x: GPUBuffer, weight: GPUBuffer, out: GPUBuffer, rows: number, dim: number, accumulate = false, toAct: boolean | "heads" = false): void {
     const u = this.uniform(RMS_NORM_PARAMS.pack({ rows, dim, eps: this.src.shape.eps, accumulate: accumulate ? 1 : 0 }));
-    this.dispatch(pass, toAct ? this.pipes.normAct : this.pipes.norm, [u, x, weight, out], Math.min(rows, RMS_NORM_GRID_X), Math.ceil(rows / RMS_NORM_GRID_X));
+    this.dispatch(pass, toAct === "heads" ? this.pipes.normHeads : toAct ? this.pipes.normAct : this.pipes.norm, [u, x, weight, out], Math.min(rows, RMS_NORM_GRID_X), Math.ceil(rows / RMS_NORM_GRID_X));
   }
 
   private elementwise(n: number, perGroup: number): [number, number] {
@@ -370,19 +373,19 @@ class GpuForward implements ForwardBackend {
   /** The activation buffers of L rows (transient); the MLP's gate and up hold one chunk of rows. */
   private activations(L: number): Activations {
     const { hidden: H, heads, kvHeads, headDim: D, intermediate: I, family } = this.src.shape;
-    const as = this.wt === "f16" ? 2 : 4;
+    const as = this.at === "f16" ? 2 : 4;
     const x = this.scratch(L * H * 4, "hidden state");
-    const q = this.scratch(L * heads * D * 4, "queries");
-    const k = this.scratch(L * kvHeads * D * 4, "keys");
+    const q = this.scratch(L * heads * D * as, "queries");
+    const k = this.scratch(L * kvHeads * D * as, "keys");
     // The MLP runs on row chunks of the window: its [rows, intermediate] buffers do not grow with the context.
     const mlpRows = Math.min(this.mlpRows, L);
     return {
       x, q, k, mlpRows,
       h: this.scratch(L * H * as, "normed state"),
-      v: this.scratch(L * kvHeads * D * 4, "values"),
+      v: this.scratch(L * kvHeads * D * as, "values"),
       // Head-normed Q and K (Qwen3, Gemma) go to their own buffers: a kernel may not read and write one binding.
-      qn: family.qkNorm ? this.scratch(L * heads * D * 4, "normed queries") : q,
-      kn: family.qkNorm ? this.scratch(L * kvHeads * D * 4, "normed keys") : k,
+      qn: family.qkNorm ? this.scratch(L * heads * D * as, "normed queries") : q,
+      kn: family.qkNorm ? this.scratch(L * kvHeads * D * as, "normed keys") : k,
       att: this.scratch(L * heads * D * 4, "attention output"),
       proj: family.sandwichNorms ? this.scratch(L * H * 4, "block output") : x,
       g: this.scratch(mlpRows * I * as, "MLP gate"),
@@ -400,15 +403,15 @@ class GpuForward implements ForwardBackend {
     const { hidden: H, heads, kvHeads, headDim: D, intermediate: I } = s;
     const post = s.family.sandwichNorms;
     this.norm(pass, b.x, w.attnNorm!, b.h, L, H, false, true);
-    this.matmul(pass, b.h, w.q!, b.q, L, heads * D, H, false, 0, 0, "in");
-    this.matmul(pass, b.h, w.k!, b.k, L, kvHeads * D, H, false, 0, 0, "in");
-    this.matmul(pass, b.h, w.v!, b.v, L, kvHeads * D, H, false, 0, 0, "in");
+    this.matmul(pass, b.h, w.q!, b.q, L, heads * D, H, false, 0, 0, "act");
+    this.matmul(pass, b.h, w.k!, b.k, L, kvHeads * D, H, false, 0, 0, "act");
+    this.matmul(pass, b.h, w.v!, b.v, L, kvHeads * D, H, false, 0, 0, "act");
     this.bias(pass, b.q, w.qBias, L, heads * D);
     this.bias(pass, b.k, w.kBias, L, kvHeads * D);
     this.bias(pass, b.v, w.vBias, L, kvHeads * D);
     if (s.family.qkNorm) {
-      this.norm(pass, b.q, w.qNorm!, b.qn, L * heads, D);
-      this.norm(pass, b.k, w.kNorm!, b.kn, L * kvHeads, D);
+      this.norm(pass, b.q, w.qNorm!, b.qn, L * heads, D, false, "heads");
+      this.norm(pass, b.k, w.kNorm!, b.kn, L * kvHeads, D, false, "heads");
     }
     attend();
     // Without post-norms the projections add straight into the residual stream.
@@ -606,7 +609,7 @@ class GpuForward implements ForwardBackend {
   private get decodePipes(): { ropeStore: GPUComputePipeline; attention: GPUComputePipeline } {
     const pipe = (code: string) =>
       this.device.createComputePipeline({ layout: "auto", compute: { module: this.device.createShaderModule({ code }), entryPoint: "main" } });
-    this.decodePipelines ??= { ropeStore: pipe(ropeStoreWgsl()), attention: pipe(cachedAttentionWgsl()) };
+    this.decodePipelines ??= { ropeStore: pipe(ropeStoreWgsl(this.at)), attention: pipe(cachedAttentionWgsl()) };
     return this.decodePipelines;
   }
 
