@@ -41,13 +41,13 @@ export const KERNELS: Readonly<Record<string, KernelEntry>> = {
   "three-pass-softmax": { about: "three-pass baseline: causal softmax per row", params: THREE_PASS_PARAMS, wgsl: softmaxWgsl },
   "three-pass-weighted-sum": { about: "three-pass baseline: P·V", params: THREE_PASS_PARAMS, wgsl: weightedSumWgsl },
   matmul: { about: "linear layer y (+)= x·Wᵀ", params: MATMUL_PARAMS, wgsl: (o) => matmulWgsl(o.dtype) },
-  "bias-add": { about: "linear layer bias y += b (Qwen2's Q/K/V)", params: BIAS_ADD_PARAMS, wgsl: biasAddWgsl },
+  "bias-add": { about: "linear layer bias y += b (Qwen2's Q/K/V)", params: BIAS_ADD_PARAMS, wgsl: () => biasAddWgsl() },
   embed: { about: "embedding lookup × scale", params: EMBED_PARAMS, wgsl: (o) => embedWgsl(o.dtype) },
-  "rms-norm": { about: "RMSNorm per row (tokens or heads), optionally added to the output", params: RMS_NORM_PARAMS, wgsl: rmsNormWgsl },
+  "rms-norm": { about: "RMSNorm per row (tokens or heads), optionally added to the output", params: RMS_NORM_PARAMS, wgsl: () => rmsNormWgsl() },
   swiglu: { about: "MLP activation silu(g)·u", params: GLU_PARAMS, wgsl: () => gluWgsl("silu") },
   geglu: { about: "MLP activation gelu_tanh(g)·u (Gemma)", params: GLU_PARAMS, wgsl: () => gluWgsl("gelu-tanh") },
   nll: { about: "next-token negative log-likelihood", params: NLL_PARAMS, wgsl: nllWgsl },
-  "rope-store": { about: "decoding: new rows' Q/K rotated at their positions (V copied) into the K/V cache", params: ROPE_STORE_PARAMS, wgsl: ropeStoreWgsl },
+  "rope-store": { about: "decoding: new rows' Q/K rotated at their positions (V copied) into the K/V cache", params: ROPE_STORE_PARAMS, wgsl: () => ropeStoreWgsl() },
   "cached-attention": { about: "decoding: new query rows over the K/V cache, online softmax", params: CACHED_ATTENTION_PARAMS, wgsl: cachedAttentionWgsl },
 };
 

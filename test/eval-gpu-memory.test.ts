@@ -37,8 +37,9 @@ test("gpu memory: activations grow linearly with the context (no tokens² buffer
     assert.equal(at(32768) - at(16384), 2 * (at(16384) - at(8192)));
     const perToken = (at(16384) - at(8192)) / 8192;
     const { hidden: H, heads, kvHeads, headDim: D } = shape;
-    // Residual + normed state, Q, attention output, K, V, and four u32 per token (ids, positions, NLL, staging).
-    assert.equal(perToken, 4 * (2 * H + 2 * heads * D + 2 * kvHeads * D) + 16);
+    // Residual stream and attention output in f32, the normed state, Q, K and V in f16 (f16 weights), and four u32
+    // per token (ids, positions, NLL, staging).
+    assert.equal(perToken, 4 * (H + heads * D) + 2 * (H + heads * D + 2 * kvHeads * D) + 16);
   }
 });
 
@@ -52,7 +53,7 @@ test("gpu memory: Llama-3.1-8B at 32k tokens fits 24 GiB with weights resident, 
   assert.equal(planGpuMemory("llama-8b", p, { ...H100, budget: 8 * GiB }).weights, "streamed");
   assert.throws(() => planGpuMemory("llama-8b", p, { ...H100, budget: 4 * GiB }), (err: Error) => {
     assert.ok(err instanceof GpuLimitError);
-    assert.match(err.message, /^llama-8b: 32768 tokens with f16 weights need 17\.\d\d GiB resident .* 4\.\d\d GiB streamed .*over the 4\.00 GiB budget \(adapter maxBufferSize 2\.00 GiB, maxStorageBufferBindingSize 2\.00 GiB\)/);
+    assert.match(err.message, /^llama-8b: 32768 tokens with f16 weights need 16\.\d\d GiB resident .* 4\.\d\d GiB streamed .*over the 4\.00 GiB budget \(adapter maxBufferSize 2\.00 GiB, maxStorageBufferBindingSize 2\.00 GiB\)/);
     assert.equal(err.message.split("\n").length, 1);
     return true;
   });
@@ -69,7 +70,7 @@ test("gpu memory: --gpu-memory and YARNIFY_GPU_MEMORY in GiB; eval --dry-run pri
   assert.deepEqual(r.rows.map((x) => x.weights), ["streamed", "refused"]);
   const cli = runCli(["eval", llama8b, "--context", "32768", "--gpu-memory", "24", "--dry-run"]);
   assert.equal(cli.code, 0, cli.stderr);
-  assert.match(cli.stdout, /32768 tokens: need 17\.\d\d GiB resident .*: weights resident/);
+  assert.match(cli.stdout, /32768 tokens: need 16\.\d\d GiB resident .*: weights resident/);
 });
 
 test("gpu memory: --dry-run reads a GGUF's header as it reads a config.json (tied Qwen2, untied Llama)", async () => {

@@ -19,6 +19,7 @@ import { slidingWindows } from "../src/eval/windows.ts";
 import { evalDocs, FIXTURES, fixtureWeights, writeGgufFixture, writeHfFixture, type Fixture } from "./support/family-fixtures.ts";
 import { checkDecoding, familyDecodeCases } from "./support/decode-check.ts";
 import { drift, passkey } from "../src/eval/tasks.ts";
+import { fromFloat16Bits, toFloat16Bits } from "../src/core/float16.ts";
 
 const modelDir = sharedPath("models/tiny-llama-py");
 const allowNoGpu = process.env.YARNIFY_ALLOW_NO_GPU === "1";
@@ -111,6 +112,64 @@ test("eval gpu: every family's fixture (biases, head norms, sliding windows, loc
   }
 }, { timeoutMs: 300_000 });
 
+/** The weights with the matrices an f16 pass stores in f16 rounded to f16 (norms and biases stay f32, as there). */
+function halfMatrices(w: ModelWeights): ModelWeights {
+  const half = (a: Float32Array) => fromFloat16Bits(toFloat16Bits(a));
+  const embed = half(w.embed);
+  return {
+    ...w, embed, lmHead: w.lmHead === w.embed ? embed : half(w.lmHead),
+    layers: w.layers.map((l) => ({ ...l, q: half(l.q), k: half(l.k), v: half(l.v), o: half(l.o), gate: half(l.gate), up: half(l.up), down: half(l.down) })),
+  };
+}
+
+// Measured on lavapipe over the seven fixtures: the f16 activations (normed state, Q/K/V, MLP gate and up) move the
+// mean NLL by at most 7.8e-5 relative and a token's NLL (≈13) by at most 0.038. A 1% error in the f16 MLP product
+// exceeds these bounds.
+const F16_MEAN_REL = 1.5e-4, F16_TOKEN = 8e-2;
+
+test("eval gpu: f16 activations (normed state, Q/K/V, MLP chunk) give the CPU pass's NLLs on its f16-rounded weights, every family; decoding equals the f16 full pass", async () => {
+  const gpu = await gpuOrSkip();
+  if (!gpu) return;
+  try {
+    if (!gpu.f16) return console.log("     (skipped: the adapter lacks shader-f16)");
+    const text = evalDocs(1)[0]!;
+    const L = 160;
+    // The fixtures carry the tiny model's tokenizer.
+    const tokens = Int32Array.from(firstTokens(loadTokenizer(modelDir), text, L));
+    let worstMean = 0, worstToken = 0;
+    for (const name of ["llama", "mistral", "qwen2", "qwen3", "gemma3", "phi3", "llama3"] as const) {
+      const w = await heldFixture(FIXTURES[name]);
+      const backend = await gpuBackend(w, { required: true, precision: "f16", gpu });
+      try {
+        const req = { tokens, rope: { invFreq: defaultInvFreq(w.shape.rotaryDim, 1e4), attentionFactor: 1 }, firstTarget: 1 };
+        // The CPU on the same rounded weights: what differs is the f16 activations alone.
+        const want = nllCpu(halfMatrices(w), req);
+        const got = await backend.nll(req);
+        const rel = Math.abs(sum(got) - sum(want)) / sum(want);
+        worstMean = Math.max(worstMean, rel);
+        assert.ok(rel < F16_MEAN_REL, `${name}: mean NLL off by ${rel}`);
+        for (let i = 0; i < got.length; i++) {
+          worstToken = Math.max(worstToken, Math.abs(got[i]! - want[i]!));
+          assert.ok(Math.abs(got[i]! - want[i]!) < F16_TOKEN, `${name} token ${i}: ${got[i]} vs ${want[i]}`);
+        }
+      } finally {
+        backend.release();
+      }
+    }
+    console.log(`     (f16 activations: mean NLL within ${worstMean.toExponential(1)} relative, a token within ${worstToken.toExponential(1)})`);
+    for (const c of await familyDecodeCases(76)) {
+      const backend = await gpuBackend(c.weights, { required: true, precision: "f16", gpu });
+      try {
+        await checkDecoding(backend, backend, c, 40, 30, 1e-2);
+      } finally {
+        backend.release();
+      }
+    }
+  } finally {
+    gpu.release();
+  }
+}, { timeoutMs: 300_000 });
+
 test("eval gpu: the MLP and LM head in tiny row chunks give the unchunked NLLs (qwen2 biases, qwen3 head norms, gemma3 post-norms)", async () => {
   const gpu = await gpuOrSkip();
   if (!gpu) return;
@@ -189,7 +248,7 @@ test("eval gpu: weights streamed layer by layer from the file (safetensors, Q8_0
   }
 }, { timeoutMs: 240_000 });
 
-test("eval gpu: the memory model's figure is what one window allocates (weights resident and streamed)", async () => {
+test("eval gpu: the memory model's figure is what one window allocates (weights resident and streamed, f32 and f16)", async () => {
   const gpu = await gpuOrSkip();
   if (!gpu) return;
   const dev = gpu.device;
@@ -211,17 +270,20 @@ test("eval gpu: the memory model's figure is what one window allocates (weights 
     const L = 100;
     const tokens = Int32Array.from({ length: L }, (_, i) => (i * 37) % w.shape.vocab);
     const req = { tokens, rope: { invFreq: defaultInvFreq(w.shape.rotaryDim, 1e4), attentionFactor: 1 }, firstTarget: 1 };
-    const need = gpuMemoryNeed({ shape: w.shape, tokens: L, weightType: "f32", tiedEmbeddings: true, mlpRows: 32, logitRows: 16 });
-    for (const [budget, want] of [[undefined, need.resident], [need.streamed, need.streamed]] as const) {
-      live = peak = 0;
-      const backend = await gpuBackend(w, { required: true, precision: "f32", gpu, maxTokens: L, mlpRows: 32, logitRows: 16, ...(budget && { memoryBudget: budget }) });
-      try {
-        await backend.nll(req);
-      } finally {
-        backend.release();
+    // f16: f16 weights and the normed state and MLP chunk in f16, as the model counts them.
+    for (const precision of gpu.f16 ? (["f32", "f16"] as const) : (["f32"] as const)) {
+      const need = gpuMemoryNeed({ shape: w.shape, tokens: L, weightType: precision, tiedEmbeddings: true, mlpRows: 32, logitRows: 16 });
+      for (const [budget, want] of [[undefined, need.resident], [need.streamed, need.streamed]] as const) {
+        live = peak = 0;
+        const backend = await gpuBackend(w, { required: true, precision, gpu, maxTokens: L, mlpRows: 32, logitRows: 16, ...(budget && { memoryBudget: budget }) });
+        try {
+          await backend.nll(req);
+        } finally {
+          backend.release();
+        }
+        // Buffers are rounded up to 16 bytes: a few per window.
+        assert.ok(peak >= want && peak - want < 16 * 32, `${precision}: peak ${peak} bytes, the model says ${want}`);
       }
-      // Buffers are rounded up to 16 bytes: a few per window.
-      assert.ok(peak >= want && peak - want < 16 * 32, `peak ${peak} bytes, the model says ${want}`);
     }
   } finally {
     dev.createBuffer = create;

@@ -2,6 +2,7 @@
 // and the queries, rotated at their absolute positions), and attention of new query rows over the cache.
 import { ropeWgsl } from "./rope.ts";
 import { uniforms } from "../uniforms.ts";
+import { storageTypesWgsl, type WeightType } from "./weights.ts";
 
 export const ROPE_STORE_PARAMS = uniforms([
   ["rows", "u32", "tokens"],
@@ -21,10 +22,9 @@ export const ROPE_STORE_PARAMS = uniforms([
  * @example
  * device.createShaderModule({ code: ropeStoreWgsl() });
  */
-export function ropeStoreWgsl(): string {
-  return `
-${ROPE_STORE_PARAMS.wgsl}@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> src: array<f32>;
+export function ropeStoreWgsl(st: WeightType = "f32"): string {
+  return `${storageTypesWgsl({ st })}${ROPE_STORE_PARAMS.wgsl}@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> src: array<st>;
 @group(0) @binding(2) var<storage, read> freq: array<vec2<u32>>;
 @group(0) @binding(3) var<storage, read_write> dst: array<f32>;
 ${ropeWgsl}
@@ -36,13 +36,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let t = i / width;
   let d = i % p.head_dim;
   let o = (p.dst_row0 + t) * width + i % width;
-  if (d >= 2u * p.half) { dst[o] = src[i]; return; }
+  if (d >= 2u * p.half) { dst[o] = f32(src[i]); return; }
   let j = select(d - p.half, d, d < p.half);
   let cs = rope_cos_sin(p.pos0 + t, freq[j]) * p.factor;
   if (d < p.half) {
-    dst[o] = src[i] * cs.x - src[i + p.half] * cs.y;
+    dst[o] = f32(src[i]) * cs.x - f32(src[i + p.half]) * cs.y;
   } else {
-    dst[o] = src[i] * cs.x + src[i - p.half] * cs.y;
+    dst[o] = f32(src[i]) * cs.x + f32(src[i - p.half]) * cs.y;
   }
 }`;
 }

@@ -2,6 +2,7 @@
 // (width hidden) or every head of every token (width head_dim: Qwen3's and Gemma's Q/K norms); `accumulate` adds the
 // result to out, as Gemma's post-norms feed the residual stream.
 import { uniforms } from "../uniforms.ts";
+import { storageTypesWgsl, type WeightType } from "./weights.ts";
 
 export const RMS_NORM_PARAMS = uniforms([
   ["rows", "u32"],
@@ -13,12 +14,12 @@ export const RMS_NORM_PARAMS = uniforms([
 /** Workgroups along x per row of the dispatch grid: rows past it continue on the next grid row. */
 export const RMS_NORM_GRID_X = 65535;
 
-export function rmsNormWgsl(): string {
-  return `
-${RMS_NORM_PARAMS.wgsl}@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
+/** The kernel reading rows stored as `xt` and storing `out` as `ot` (f16 activations of an f16 pass); f32 sums. */
+export function rmsNormWgsl(ot: WeightType = "f32", xt: WeightType = "f32"): string {
+  return `${storageTypesWgsl({ ot, xt })}${RMS_NORM_PARAMS.wgsl}@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<xt>;
 @group(0) @binding(2) var<storage, read> weight: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<ot>;
 var<workgroup> part: array<f32, 64>;
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
@@ -27,7 +28,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   if (row >= p.rows) { return; }
   let base = row * p.dim;
   var s = 0.0;
-  for (var i = lid.x; i < p.dim; i += 64u) { let v = x[base + i]; s += v * v; }
+  for (var i = lid.x; i < p.dim; i += 64u) { let v = f32(x[base + i]); s += v * v; }
   part[lid.x] = s;
   workgroupBarrier();
   for (var stride = 32u; stride > 0u; stride /= 2u) {
@@ -36,8 +37,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   }
   let r = inverseSqrt(part[0] / f32(p.dim) + p.eps);
   for (var i = lid.x; i < p.dim; i += 64u) {
-    let y = weight[i] * (x[base + i] * r);
-    if (p.accumulate == 1u) { out[base + i] = out[base + i] + y; } else { out[base + i] = y; }
+    let y = weight[i] * (f32(x[base + i]) * r);
+    if (p.accumulate == 1u) { out[base + i] = ot(f32(out[base + i]) + y); } else { out[base + i] = ot(y); }
   }
 }`;
 }

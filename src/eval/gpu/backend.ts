@@ -142,7 +142,9 @@ function adapterName(s: AdapterSummary): string {
   return [s.description || s.device || s.vendor || "WebGPU adapter", s.architecture].filter(Boolean).join(" / ");
 }
 
-type Pipe = "matmul" | "embed" | "norm" | "glu" | "nll" | "bias";
+// matmul: f32 in and out; matmulIn: reads activations (h, g, att) as stored; matmulAct: activations in and out (Q/K/V,
+// gate, up); normAct: stores the normed state as an activation; normHeads: head norms, activations in and out.
+type Pipe = "matmul" | "matmulIn" | "matmulAct" | "embed" | "norm" | "normAct" | "normHeads" | "glu" | "nll" | "bias";
 
 /** One decoding session's device state: what runCached reads and extends. */
 interface KvCache {
@@ -157,7 +159,10 @@ interface KvCache {
   destroy(): void;
 }
 
-/** A pass's activation buffers: qn and kn are q and k unless the family head-norms them; g and u hold an MLP chunk. */
+/**
+ * A pass's activation buffers: qn and kn are q and k unless the family head-norms them; g and u hold an MLP chunk.
+ * h, q, k, v, qn, kn, g and u are stored as the activation type (f16 with f16 weights); x, att and proj f32.
+ */
 interface Activations {
   x: GPUBuffer;
   h: GPUBuffer;
@@ -188,6 +193,8 @@ class GpuForward implements ForwardBackend {
   private readonly maxBinding: number;
   private readonly mlpRows: number;
   private readonly logitChunk: number;
+  /** Storage of the per-token activations (h, Q/K/V, the MLP chunk): the weights' type. */
+  private readonly at: WeightType;
   private plannedTokens: number;
 
   constructor(
@@ -207,15 +214,19 @@ class GpuForward implements ForwardBackend {
     const s = src.shape;
     const pipe = (code: string) =>
       this.device.createComputePipeline({ layout: "auto", compute: { module: this.device.createShaderModule({ code }), entryPoint: "main" } });
+    // The activation type follows the weights: an f16 pass stores h, Q/K/V, g and u in f16 (the residual stream stays f32).
+    this.at = wt;
+    const at = wt;
     this.pipes = {
-      matmul: pipe(matmulWgsl(wt)), embed: pipe(embedWgsl(wt)), norm: pipe(rmsNormWgsl()),
-      glu: pipe(gluWgsl(s.family.activation)), nll: pipe(nllWgsl()), bias: pipe(biasAddWgsl()),
+      matmul: pipe(matmulWgsl(wt)), matmulIn: pipe(matmulWgsl(wt, at)), matmulAct: pipe(matmulWgsl(wt, at, at)),
+      embed: pipe(embedWgsl(wt)), norm: pipe(rmsNormWgsl()), normAct: pipe(rmsNormWgsl(at)), normHeads: pipe(rmsNormWgsl(at, at)),
+      glu: pipe(gluWgsl(s.family.activation, at)), nll: pipe(nllWgsl()), bias: pipe(biasAddWgsl(at)),
     };
     const dims = { headDim: s.headDim, rotaryDim: s.rotaryDim };
     try {
-      checkKernelShape(dims, "f32", this.device);
+      checkKernelShape(dims, at, this.device);
       // Constant loop bounds compile for minutes on a software adapter (see FlashShape.unroll).
-      this.attention = createFlashAttention(this.device, flashShapeFor(dims, "f32", this.device, !gpu.summary.software));
+      this.attention = createFlashAttention(this.device, flashShapeFor(dims, at, this.device, !gpu.summary.software));
     } catch (err) {
       if (err instanceof AttentionUnsupportedError) throw new GpuError(undefined, `${err.message}: use --device cpu`);
       throw err;
@@ -325,15 +336,17 @@ class GpuForward implements ForwardBackend {
     pass.dispatchWorkgroups(x, y);
   }
 
-  private matmul(pass: GPUComputePassEncoder, x: GPUBuffer, w: GPUBuffer, y: GPUBuffer, M: number, N: number, K: number, accumulate: boolean, xRow0 = 0, yRow0 = 0): void {
+  /** y (+)= x·wᵀ; `types` says which of x and y are activation-typed buffers (h, g, u). */
+  private matmul(pass: GPUComputePassEncoder, x: GPUBuffer, w: GPUBuffer, y: GPUBuffer, M: number, N: number, K: number, accumulate: boolean, xRow0 = 0, yRow0 = 0, types: "f32" | "in" | "act" = "f32"): void {
     const u = this.uniform(MATMUL_PARAMS.pack({ M, N, K, accumulate: accumulate ? 1 : 0, xRow0, yRow0 }));
-    this.dispatch(pass, this.pipes.matmul, [u, x, w, y], Math.ceil(N / MM_GROUP), Math.ceil(M / MM_ROWS));
+    const pipe = { f32: this.pipes.matmul, in: this.pipes.matmulIn, act: this.pipes.matmulAct }[types];
+    this.dispatch(pass, pipe, [u, x, w, y], Math.ceil(N / MM_GROUP), Math.ceil(M / MM_ROWS));
   }
 
-  /** RMSNorm of `rows` rows of `dim` into out (added to it when accumulate). */
-  private norm(pass: GPUComputePassEncoder, x: GPUBuffer, weight: GPUBuffer, out: GPUBuffer, rows: number, dim: number, accumulate = false): void {
+  /** RMSNorm of `rows` rows of `dim` into out (added to it when accumulate); `toAct`: out is activation-typed (h). */
+  private norm(pass: GPUComputePassEncoder, x: GPUBuffer, weight: GPUBuffer, out: GPUBuffer, rows: number, dim: number, accumulate = false, toAct: boolean | "heads" = false): void {
     const u = this.uniform(RMS_NORM_PARAMS.pack({ rows, dim, eps: this.src.shape.eps, accumulate: accumulate ? 1 : 0 }));
-    this.dispatch(pass, this.pipes.norm, [u, x, weight, out], Math.min(rows, RMS_NORM_GRID_X), Math.ceil(rows / RMS_NORM_GRID_X));
+    this.dispatch(pass, toAct === "heads" ? this.pipes.normHeads : toAct ? this.pipes.normAct : this.pipes.norm, [u, x, weight, out], Math.min(rows, RMS_NORM_GRID_X), Math.ceil(rows / RMS_NORM_GRID_X));
   }
 
   private elementwise(n: number, perGroup: number): [number, number] {
@@ -360,22 +373,23 @@ class GpuForward implements ForwardBackend {
   /** The activation buffers of L rows (transient); the MLP's gate and up hold one chunk of rows. */
   private activations(L: number): Activations {
     const { hidden: H, heads, kvHeads, headDim: D, intermediate: I, family } = this.src.shape;
+    const as = this.at === "f16" ? 2 : 4;
     const x = this.scratch(L * H * 4, "hidden state");
-    const q = this.scratch(L * heads * D * 4, "queries");
-    const k = this.scratch(L * kvHeads * D * 4, "keys");
+    const q = this.scratch(L * heads * D * as, "queries");
+    const k = this.scratch(L * kvHeads * D * as, "keys");
     // The MLP runs on row chunks of the window: its [rows, intermediate] buffers do not grow with the context.
     const mlpRows = Math.min(this.mlpRows, L);
     return {
       x, q, k, mlpRows,
-      h: this.scratch(L * H * 4, "normed state"),
-      v: this.scratch(L * kvHeads * D * 4, "values"),
+      h: this.scratch(L * H * as, "normed state"),
+      v: this.scratch(L * kvHeads * D * as, "values"),
       // Head-normed Q and K (Qwen3, Gemma) go to their own buffers: a kernel may not read and write one binding.
-      qn: family.qkNorm ? this.scratch(L * heads * D * 4, "normed queries") : q,
-      kn: family.qkNorm ? this.scratch(L * kvHeads * D * 4, "normed keys") : k,
+      qn: family.qkNorm ? this.scratch(L * heads * D * as, "normed queries") : q,
+      kn: family.qkNorm ? this.scratch(L * kvHeads * D * as, "normed keys") : k,
       att: this.scratch(L * heads * D * 4, "attention output"),
       proj: family.sandwichNorms ? this.scratch(L * H * 4, "block output") : x,
-      g: this.scratch(mlpRows * I * 4, "MLP gate"),
-      u: this.scratch(mlpRows * I * 4, "MLP up"),
+      g: this.scratch(mlpRows * I * as, "MLP gate"),
+      u: this.scratch(mlpRows * I * as, "MLP up"),
     };
   }
 
@@ -388,28 +402,28 @@ class GpuForward implements ForwardBackend {
     const s = this.src.shape;
     const { hidden: H, heads, kvHeads, headDim: D, intermediate: I } = s;
     const post = s.family.sandwichNorms;
-    this.norm(pass, b.x, w.attnNorm!, b.h, L, H);
-    this.matmul(pass, b.h, w.q!, b.q, L, heads * D, H, false);
-    this.matmul(pass, b.h, w.k!, b.k, L, kvHeads * D, H, false);
-    this.matmul(pass, b.h, w.v!, b.v, L, kvHeads * D, H, false);
+    this.norm(pass, b.x, w.attnNorm!, b.h, L, H, false, true);
+    this.matmul(pass, b.h, w.q!, b.q, L, heads * D, H, false, 0, 0, "act");
+    this.matmul(pass, b.h, w.k!, b.k, L, kvHeads * D, H, false, 0, 0, "act");
+    this.matmul(pass, b.h, w.v!, b.v, L, kvHeads * D, H, false, 0, 0, "act");
     this.bias(pass, b.q, w.qBias, L, heads * D);
     this.bias(pass, b.k, w.kBias, L, kvHeads * D);
     this.bias(pass, b.v, w.vBias, L, kvHeads * D);
     if (s.family.qkNorm) {
-      this.norm(pass, b.q, w.qNorm!, b.qn, L * heads, D);
-      this.norm(pass, b.k, w.kNorm!, b.kn, L * kvHeads, D);
+      this.norm(pass, b.q, w.qNorm!, b.qn, L * heads, D, false, "heads");
+      this.norm(pass, b.k, w.kNorm!, b.kn, L * kvHeads, D, false, "heads");
     }
     attend();
     // Without post-norms the projections add straight into the residual stream.
     this.matmul(pass, b.att, w.o!, b.proj, L, H, heads * D, !post);
     if (post) this.norm(pass, b.proj, w.attnPostNorm!, b.x, L, H, true);
-    this.norm(pass, b.x, w.mlpNorm!, b.h, L, H);
+    this.norm(pass, b.x, w.mlpNorm!, b.h, L, H, false, true);
     for (let r0 = 0; r0 < L; r0 += b.mlpRows) {
       const rows = Math.min(b.mlpRows, L - r0);
-      this.matmul(pass, b.h, w.gate!, b.g, rows, I, H, false, r0);
-      this.matmul(pass, b.h, w.up!, b.u, rows, I, H, false, r0);
+      this.matmul(pass, b.h, w.gate!, b.g, rows, I, H, false, r0, 0, "act");
+      this.matmul(pass, b.h, w.up!, b.u, rows, I, H, false, r0, 0, "act");
       this.dispatch(pass, this.pipes.glu, [this.uniform(GLU_PARAMS.pack({ n: rows * I })), b.g, b.u], ...this.elementwise(rows * I, 256));
-      this.matmul(pass, b.g, w.down!, b.proj, rows, H, I, !post, 0, r0);
+      this.matmul(pass, b.g, w.down!, b.proj, rows, H, I, !post, 0, r0, "in");
     }
     if (post) this.norm(pass, b.proj, w.mlpPostNorm!, b.x, L, H, true);
   }
@@ -437,7 +451,7 @@ class GpuForward implements ForwardBackend {
       const w = this.mode === "resident" ? this.layers[i]! : await this.writeLayer(i, (this.layers[0] ??= {}));
       submit((pass) => this.encodeLayer(pass, w, L, b, () => attend(pass, i)));
     }
-    submit((pass) => this.norm(pass, b.x, this.globals.get("norm")!, b.h, L, H), after);
+    submit((pass) => this.norm(pass, b.x, this.globals.get("norm")!, b.h, L, H, false, true), after);
   }
 
   /**
@@ -520,7 +534,7 @@ class GpuForward implements ForwardBackend {
           const rows = Math.min(chunk, scored - r0);
           const p = enc.beginComputePass();
           // Row t of h predicts token t + 1; scored targets start at firstTarget.
-          this.matmul(p, b.h, glob("lmHead"), logits, rows, V, H, false, req.firstTarget - 1 + r0);
+          this.matmul(p, b.h, glob("lmHead"), logits, rows, V, H, false, req.firstTarget - 1 + r0, 0, "in");
           this.dispatch(p, this.pipes.nll, [this.uniform(NLL_PARAMS.pack({ rows, vocab: V, target0: req.firstTarget + r0, out0: r0 })), logits, tokens, nll], rows);
           p.end();
         }
@@ -595,7 +609,7 @@ class GpuForward implements ForwardBackend {
   private get decodePipes(): { ropeStore: GPUComputePipeline; attention: GPUComputePipeline } {
     const pipe = (code: string) =>
       this.device.createComputePipeline({ layout: "auto", compute: { module: this.device.createShaderModule({ code }), entryPoint: "main" } });
-    this.decodePipelines ??= { ropeStore: pipe(ropeStoreWgsl()), attention: pipe(cachedAttentionWgsl()) };
+    this.decodePipelines ??= { ropeStore: pipe(ropeStoreWgsl(this.at)), attention: pipe(cachedAttentionWgsl()) };
     return this.decodePipelines;
   }
 
@@ -650,7 +664,7 @@ class GpuForward implements ForwardBackend {
         const rows = Math.min(chunk, n - r0);
         const e = dev.createCommandEncoder();
         const p = e.beginComputePass();
-        this.matmul(p, b.h, this.globals.get("lmHead")!, logits, rows, V, H, false, r0);
+        this.matmul(p, b.h, this.globals.get("lmHead")!, logits, rows, V, H, false, r0, 0, "in");
         p.end();
         e.copyBufferToBuffer(logits, 0, staging, 0, rows * V * 4);
         dev.queue.submit([e.finish()]);

@@ -18,7 +18,11 @@ export interface GpuMemoryParams {
   shape: ModelShape;
   /** Tokens in the window. */
   tokens: number;
-  /** Storage of the big matrices (embeddings, projections, MLP, LM head); norms and biases stay f32. */
+  /**
+   * Storage of the big matrices (embeddings, projections, MLP, LM head); norms and biases stay f32. With f16 weights
+   * the normed state, Q/K/V (and their head norms) and the MLP chunk are stored in f16 too; the residual stream, the
+   * attention output, the block output and the logits stay f32.
+   */
   weightType: "f32" | "f16";
   /** The LM head is the embedding matrix (no buffer of its own). */
   tiedEmbeddings: boolean;
@@ -66,6 +70,8 @@ export function gpuMemoryNeed(p: GpuMemoryParams): GpuMemoryNeed {
   const { hidden: H, heads, kvHeads, headDim: D, intermediate: I, vocab: V } = s;
   const L = p.tokens;
   const es = p.weightType === "f16" ? 2 : 4;
+  // Activations stored as the weights are (the backend's h, q, k, v, qn, kn, g, u).
+  const as = es;
   const f = s.family;
   const matrices = { q: heads * D * H, k: kvHeads * D * H, v: kvHeads * D * H, o: H * heads * D, gate: I * H, up: I * H, down: H * I };
   const vectors = 2 * H + (f.qkvBias ? (heads + 2 * kvHeads) * D : 0) + (f.qkNorm ? 2 * D : 0) + (f.sandwichNorms ? 2 * H : 0);
@@ -76,17 +82,17 @@ export function gpuMemoryNeed(p: GpuMemoryParams): GpuMemoryNeed {
   const logitRows = Math.max(1, Math.min(p.logitRows ?? LOGIT_ROWS, L - 1));
   const buffers: [string, number][] = [
     ["hidden state", L * H * 4],
-    ["normed state", L * H * 4],
-    ["queries", L * heads * D * 4],
-    ["keys", L * kvHeads * D * 4],
-    ["values", L * kvHeads * D * 4],
+    ["normed state", L * H * as],
+    ["queries", L * heads * D * as],
+    ["keys", L * kvHeads * D * as],
+    ["values", L * kvHeads * D * as],
     ["attention output", L * heads * D * 4],
-    ["MLP gate", rows * I * 4],
-    ["MLP up", rows * I * 4],
+    ["MLP gate", rows * I * as],
+    ["MLP up", rows * I * as],
     ["logits", logitRows * V * 4],
     ["tokens, positions, NLLs", L * 4 * 4],
   ];
-  if (f.qkNorm) buffers.push(["normed queries", L * heads * D * 4], ["normed keys", L * kvHeads * D * 4]);
+  if (f.qkNorm) buffers.push(["normed queries", L * heads * D * as], ["normed keys", L * kvHeads * D * as]);
   if (f.sandwichNorms) buffers.push(["block output", L * H * 4]);
   const activations = buffers.reduce((a, [, b]) => a + b, 0);
   const cacheLayer = (p.cacheTokens ?? 0) * kvHeads * D * 4;
@@ -98,7 +104,7 @@ export function gpuMemoryNeed(p: GpuMemoryParams): GpuMemoryNeed {
   const weights = globals + layer * s.layers.length;
   return {
     weights, globals, layer, activations,
-    kv: 2 * L * kvHeads * D * 4,
+    kv: 2 * L * kvHeads * D * as,
     logits: logitRows * V * 4,
     cache,
     resident: weights + activations + cache,
