@@ -157,6 +157,20 @@ test("eval gpu: f16 activations (normed state, Q/K/V, MLP chunk) give the CPU pa
       }
     }
     console.log(`     (f16 activations: mean NLL within ${worstMean.toExponential(1)} relative, a token within ${worstToken.toExponential(1)})`);
+    // Weights f16 can store (60000) whose queries it cannot (≈60000·Σh): the f16 pass refuses rather than return
+    // infinities; the f32 pass gives finite NLLs on the same weights.
+    const llama = await heldFixture(FIXTURES.llama);
+    const loud = { ...llama, layers: llama.layers.map((l, i) => (i === 0 ? { ...l, q: new Float32Array(l.q.length).fill(60000) } : l)) };
+    const req = { tokens, rope: { invFreq: defaultInvFreq(llama.shape.rotaryDim, 1e4), attentionFactor: 1 }, firstTarget: 1 };
+    for (const precision of ["f16", "f32"] as const) {
+      const backend = await gpuBackend(loud, { required: true, precision, gpu });
+      try {
+        if (precision === "f16") await assert.rejects(backend.nll(req), /f16 activations overflowed .*--precision f32/);
+        else assert.ok((await backend.nll(req)).every(Number.isFinite));
+      } finally {
+        backend.release();
+      }
+    }
     for (const c of await familyDecodeCases(76)) {
       const backend = await gpuBackend(c.weights, { required: true, precision: "f16", gpu });
       try {

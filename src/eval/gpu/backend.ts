@@ -543,6 +543,7 @@ class GpuForward implements ForwardBackend {
       await staging.mapAsync(MAP_READ);
       const out = Float64Array.from(new Float32Array(staging.getMappedRange(), 0, scored));
       staging.unmap();
+      this.checkFinite(out);
       return out;
     } finally {
       flash?.destroy();
@@ -576,10 +577,21 @@ class GpuForward implements ForwardBackend {
         await this.runCached(cache, tokens, tokens.length - 1, (_row, _count, logits) => {
           last = logits.slice(0, V);
         });
+        this.checkFinite(last);
         return last;
       },
       release: () => cache.destroy(),
     };
+  }
+
+  /**
+   * f16 activations hold no value beyond ±65504: a model whose MLP or Q/K values exceed it gives infinities, which
+   * must not pass for a result.
+   */
+  private checkFinite(values: Float32Array | Float64Array): void {
+    if (this.at === "f16" && !values.every(Number.isFinite)) {
+      throw new GpuError(undefined, `f16 activations overflowed (a value beyond ±65504) in this model's forward pass: use --precision f32`);
+    }
   }
 
   /** A K/V buffer pair per layer on the device, token-major [capacity, kvHeads·headDim], and the RoPE tables. */
