@@ -88,14 +88,8 @@ export const evalCommand: Command<EvalOptions> = {
       ...(io.abortSignal && { abortSignal: io.abortSignal }),
     }, evalProgressLine(io, io.isTTY && !o.json));
     const r = hub ? { ...evaluated, model: hub.label } : evaluated;
-    if (o.plot !== undefined) writeFileSync(o.plot, perplexityPlotSvg(r.results, { title: `${r.model}: perplexity against context` }));
-    if (o.json) printJson(io, { ...r, ...(o.plot !== undefined && { plot: o.plot }) });
-    else {
-      print(io, perplexityTable(r.results));
-      print(io, `device: ${r.device}${o.plot !== undefined ? `; plot: ${o.plot}` : ""}`);
-      warn(io, r.notes);
-    }
-    return 0;
+    const svg = () => perplexityPlotSvg(r.results, { title: `${r.model}: perplexity against context` });
+    return report(io, o, r, svg, perplexityTable(r.results), `device: ${r.device}`, r.notes);
   },
 };
 
@@ -119,14 +113,9 @@ async function runPasskey(model: string, label: string, o: EvalOptions, io: CliI
     ...(depths && { depths }),
     ...(io.abortSignal && { abortSignal: io.abortSignal }),
   });
-  if (o.plot !== undefined) writeFileSync(o.plot, passkeyPlotSvg(r.results, { title: `${label}: passkey accuracy against context`, ...(depths && { depths }) }));
-  if (o.json) printJson(io, { ...r, ...(o.plot !== undefined && { plot: o.plot }) });
-  else {
-    print(io, passkeyTable(r.results));
-    const summary = Object.entries(r.passkeyContext).map(([m, s]) => `${m}: ${s.context === null ? "none ≥ 80%" : `${s.context} (mean accuracy ${(100 * s.meanAccuracy!).toFixed(0)}%)`}`);
-    print(io, `passkey context: ${summary.join("; ")}; device: ${r.device}${o.plot !== undefined ? `; plot: ${o.plot}` : ""}`);
-  }
-  return 0;
+  const svg = () => passkeyPlotSvg(r.results, { title: `${label}: passkey accuracy against context`, ...(depths && { depths }) });
+  const summary = Object.entries(r.passkeyContext).map(([m, s]) => `${m}: ${s.context === null ? "none ≥ 80%" : `${s.context} (mean accuracy ${(100 * s.meanAccuracy!).toFixed(0)}%)`}`);
+  return report(io, o, r, svg, passkeyTable(r.results), `passkey context: ${summary.join("; ")}; device: ${r.device}`);
 }
 
 async function runDrift(model: string, label: string, o: EvalOptions, io: CliIo): Promise<number> {
@@ -140,12 +129,21 @@ async function runDrift(model: string, label: string, o: EvalOptions, io: CliIo)
     ...(gpuMemory !== undefined && { gpuMemory }),
     ...(io.abortSignal && { abortSignal: io.abortSignal }),
   });
-  if (o.plot !== undefined) writeFileSync(o.plot, driftPlotSvg(r.results, { title: `${label}: drift from ${o.baseline}` }));
+  const svg = () => driftPlotSvg(r.results, { title: `${label}: drift from ${o.baseline}` });
+  return report(io, o, r, svg, driftTable(r.results), `device: ${r.device}`, r.notes);
+}
+
+/**
+ * The one ending of every task: the SVG to `--plot` when asked, then `--json`'s object (naming the plot) or the
+ * table, its closing line and the notes.
+ */
+function report(io: CliIo, o: EvalOptions, r: object, svg: () => string, table: string, closing: string, notes: readonly string[] = []): number {
+  if (o.plot !== undefined) writeFileSync(o.plot, svg());
   if (o.json) printJson(io, { ...r, ...(o.plot !== undefined && { plot: o.plot }) });
   else {
-    print(io, driftTable(r.results));
-    print(io, `device: ${r.device}${o.plot !== undefined ? `; plot: ${o.plot}` : ""}`);
-    warn(io, r.notes);
+    print(io, table);
+    print(io, `${closing}${o.plot !== undefined ? `; plot: ${o.plot}` : ""}`);
+    warn(io, notes);
   }
   return 0;
 }
